@@ -1,0 +1,94 @@
+# xensup — plain Makefile. Each folder adds itself through its module.mk:
+#   PROGRAMS += name      name_SRCS := ...   name_LDFLAGS := ...
+#   TESTS    += test-x    test-x_SRCS := ... (cmocka binaries, run by make check)
+#   SHELL_TESTS += tests/x.sh                (run after the cmocka binaries)
+# Objects are shared by every program and test that lists the same source.
+
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BUILD       ?= build
+CC          ?= gcc
+SANITIZE    ?=
+PKGS        := xencontrol xenguest xenstore libconfuse libsystemd
+
+PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+
+CFLAGS      ?= -O2 -g
+CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
+               -fno-strict-aliasing -fstack-protector-strong -MMD -MP
+LDFLAGS     += -Wl,--as-needed
+ifneq ($(SANITIZE),)
+CFLAGS      += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS     += -fsanitize=address,undefined
+endif
+
+PROGRAMS    :=
+TESTS       :=
+SHELL_TESTS :=
+
+include $(sort $(wildcard */module.mk))
+
+all: $(addprefix $(BUILD)/,$(PROGRAMS))
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+define PROGRAM_template
+$(BUILD)/$(1): $$(call obj,$$($(1)_SRCS))
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$($(1)_LDFLAGS) $$(PKG_LIBS)
+endef
+define TEST_template
+$(BUILD)/tests/$(1): $$(call obj,$$($(1)_SRCS))
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$($(1)_LDFLAGS) $$(PKG_LIBS) $$(CMOCKA_LIBS)
+endef
+$(foreach p,$(PROGRAMS),$(eval $(call PROGRAM_template,$(p))))
+$(foreach t,$(TESTS),$(eval $(call TEST_template,$(t))))
+
+tests: all $(addprefix $(BUILD)/tests/,$(TESTS))
+
+# make check: every cmocka binary, then every shell/integration test.
+check: tests
+	BUILD=$(BUILD) VALGRIND="$(VALGRIND)" tests/run-tests.sh \
+	  $(addprefix $(BUILD)/tests/,$(TESTS)) $(SHELL_TESTS)
+
+check-asan:
+	$(MAKE) BUILD=build-asan SANITIZE=1 check
+
+VALGRIND_CMD := valgrind --quiet --error-exitcode=99 --leak-check=full \
+	--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+	--track-fds=no --suppressions=tests/valgrind.supp
+check-valgrind:
+	$(MAKE) BUILD=build-valgrind VALGRIND="$(VALGRIND_CMD)" check
+
+deps:
+	tests/install-deps.sh
+
+lint:
+	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
+	  --inline-suppr --suppress=missingIncludeSystem -I. -D__GNUC__ \
+	  $$(git ls-files '*.c')
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(BUILD)/xensupd $(DESTDIR)$(PREFIX)/sbin/xensupd
+	install -m 755 $(BUILD)/xensup-sim $(DESTDIR)$(PREFIX)/sbin/xensup-sim
+	install -m 755 $(BUILD)/xensupctl $(DESTDIR)$(PREFIX)/bin/xensupctl
+	install -d $(DESTDIR)/etc/xensup/domains.d
+	install -m 644 units/examples/*.conf $(DESTDIR)/etc/xensup/domains.d/
+	$(INSTALL_EXTRA)
+
+clean:
+	rm -rf build build-asan build-valgrind
+
+.PHONY: all tests check check-asan check-valgrind deps lint format install clean
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+
+#include "builders/builder-internal.h"
+#include "common/error.h"
+
+int builder_open(const struct builder_options *opts, struct builder **ret, char **err_r)
+{
+        _cleanup_free_ struct builder *b = calloc(1, sizeof(*b));
+        int r;
+
+        if (!b)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        b->ops = opts->kind == BUILDER_XEN ? &builder_xen_ops : &builder_sim_ops;
+        r = b->ops->open(b, opts, err_r);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(b);
+        return 0;
+}
+
+struct builder *builder_close(struct builder *b)
+{
+        if (!b)
+                return NULL;
+        b->ops->close(b);
+        free(b);
+        return NULL;
+}
+
+const char *builder_name(const struct builder *b)
+{
+        return b->ops->name;
+}
+
+int builder_create(struct builder *b, const struct domain_config *cfg, struct builder_domain *out,
+                   char **err_r)
+{
+        return b->ops->create(b, cfg, out, err_r);
+}
+
+int builder_introduce(struct builder *b, const struct builder_domain *d, char **err_r)
+{
+        return b->ops->introduce(b, d, err_r);
+}
+
+int builder_unpause(struct builder *b, uint32_t domid, char **err_r)
+{
+        return b->ops->unpause(b, domid, err_r);
+}
+
+int builder_pause(struct builder *b, uint32_t domid, char **err_r)
+{
+        return b->ops->pause(b, domid, err_r);
+}
+
+int builder_shutdown(struct builder *b, uint32_t domid, enum shutdown_reason why, char **err_r)
+{
+        return b->ops->shutdown(b, domid, why, err_r);
+}
+
+int builder_destroy(struct builder *b, uint32_t domid, char **err_r)
+{
+        return b->ops->destroy(b, domid, err_r);
+}
+
+int builder_list(struct builder *b, struct builder_domain_info **infos_r, size_t *n_r,
+                 char **err_r)
+{
+        return b->ops->list(b, infos_r, n_r, err_r);
+}
+
+int builder_set_memory(struct builder *b, uint32_t domid, uint64_t target_kib, char **err_r)
+{
+        return b->ops->set_memory(b, domid, target_kib, err_r);
+}
+
+int builder_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_r)
+{
+        return b->ops->set_vcpus(b, domid, n, err_r);
+}
+
+int builder_dumpcore(struct builder *b, uint32_t domid, const char *path, char **err_r)
+{
+        return b->ops->dumpcore(b, domid, path, err_r);
+}

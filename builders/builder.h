@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * builder.h — the hypervisor boundary.
+ *
+ * The supervisor never calls libxenctrl: it calls these operations, chosen
+ * once at start-up by --hypervisor=xen|sim. Every operation returns 0 or a
+ * negative errno and, where it takes err_r, a message naming the step and
+ * the hypervisor's error. A failed builder_create() leaves nothing behind.
+ *
+ * A domain's life through this interface:
+ *   builder_create()    domain created and its image built, paused
+ *   (supervisor writes the XenStore layout)
+ *   builder_introduce() xs_introduce_domain: xenstored maps the store ring
+ *   builder_unpause()
+ *   builder_list()      the batch domain list the supervisor scans on @releaseDomain
+ *   builder_destroy()
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config/config.h"
+
+struct builder;
+
+enum builder_kind {
+        BUILDER_XEN,
+        BUILDER_SIM,
+};
+
+struct builder_options {
+        enum builder_kind kind;
+        const char *sim_dir; /* sim: directory of xensup-sim's sockets */
+};
+
+/* What a successful create hands to the layout. */
+struct builder_domain {
+        uint32_t domid;
+        uint32_t store_port;   /* event channel for the store ring, local to the guest */
+        uint64_t store_mfn;    /* store ring frame (gfn for PVH) */
+        uint32_t console_port; /* event channel for the console ring */
+        uint64_t console_mfn;  /* console ring frame */
+};
+
+/* One row of the hypervisor's domain list. */
+struct builder_domain_info {
+        uint32_t domid;
+        uint8_t handle[16]; /* the uuid the domain was created with */
+        bool dying;
+        bool shutdown; /* shutdown flag set; reason is valid */
+        bool paused;
+        bool running; /* running or blocked: the guest is alive */
+        enum shutdown_reason reason;
+        uint64_t mem_kib;
+        uint64_t max_mem_kib;
+        unsigned max_vcpu_id;
+        unsigned online_vcpus;
+        uint64_t cpu_time_ns;
+};
+
+struct builder_ops {
+        const char *name;
+        int (*open)(struct builder *b, const struct builder_options *opts, char **err_r);
+        void (*close)(struct builder *b);
+        int (*create)(struct builder *b, const struct domain_config *cfg, struct builder_domain *out,
+                      char **err_r);
+        int (*introduce)(struct builder *b, const struct builder_domain *d, char **err_r);
+        int (*unpause)(struct builder *b, uint32_t domid, char **err_r);
+        int (*pause)(struct builder *b, uint32_t domid, char **err_r);
+        int (*shutdown)(struct builder *b, uint32_t domid, enum shutdown_reason why, char **err_r);
+        int (*destroy)(struct builder *b, uint32_t domid, char **err_r);
+        int (*list)(struct builder *b, struct builder_domain_info **infos_r, size_t *n_r,
+                    char **err_r);
+        int (*set_memory)(struct builder *b, uint32_t domid, uint64_t target_kib, char **err_r);
+        int (*set_vcpus)(struct builder *b, uint32_t domid, unsigned n, char **err_r);
+        int (*dumpcore)(struct builder *b, uint32_t domid, const char *path, char **err_r);
+};
+
+/* Open the backend opts->kind names. */
+int builder_open(const struct builder_options *opts, struct builder **ret, char **err_r);
+
+/* Close the backend and free it; returns NULL. NULL-safe. */
+struct builder *builder_close(struct builder *b);
+
+/* The backend's name: "xen" or "sim". */
+const char *builder_name(const struct builder *b);
+
+/* Create the domain and build its image; it is left paused. Nothing is left on failure. */
+int builder_create(struct builder *b, const struct domain_config *cfg, struct builder_domain *out,
+                   char **err_r);
+
+/* Tell xenstored about the domain's store ring (after the layout is written). */
+int builder_introduce(struct builder *b, const struct builder_domain *d, char **err_r);
+
+/* Unpause a domain. */
+int builder_unpause(struct builder *b, uint32_t domid, char **err_r);
+
+/* Pause a domain. */
+int builder_pause(struct builder *b, uint32_t domid, char **err_r);
+
+/* Ask the hypervisor to shut the domain down with a reason (not the guest's cooperative path). */
+int builder_shutdown(struct builder *b, uint32_t domid, enum shutdown_reason why, char **err_r);
+
+/* Destroy a domain; -ESRCH if it does not exist. */
+int builder_destroy(struct builder *b, uint32_t domid, char **err_r);
+
+/* Every domain the hypervisor knows (dom0 included), in batches; caller frees *infos_r. */
+int builder_list(struct builder *b, struct builder_domain_info **infos_r, size_t *n_r,
+                 char **err_r);
+
+/* Set the memory limit the guest may balloon to (target in KiB). */
+int builder_set_memory(struct builder *b, uint32_t domid, uint64_t target_kib, char **err_r);
+
+/* Check n against the domain's maximum and record it; the guest is told through XenStore. */
+int builder_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_r);
+
+/* Write the domain's core to path. May take long: call it from a child. */
+int builder_dumpcore(struct builder *b, uint32_t domid, const char *path, char **err_r);

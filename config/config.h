@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * config.h — domain config files, parsed and validated into one plain struct.
+ *
+ * Nothing outside config/ touches libconfuse. A struct domain_config is
+ * immutable once loaded: a reload produces new structs, and the supervisor
+ * swaps them in at the domain's next start.
+ *
+ * Errors are text a person can act on: one line per problem, each
+ * "FILE:LINE: KEY: problem (allowed: ...)".
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CONFIG_NAME_MAX 64 /* bytes, excluding the NUL */
+
+enum domain_type {
+        DOMAIN_TYPE_PV,
+        DOMAIN_TYPE_PVH,
+        DOMAIN_TYPE_HVM,
+        _DOMAIN_TYPE_MAX,
+};
+
+/* Why a domain stopped, as the hypervisor reports it (SHUTDOWN_* in sched.h). */
+enum shutdown_reason {
+        SHUTDOWN_REASON_POWEROFF,
+        SHUTDOWN_REASON_REBOOT,
+        SHUTDOWN_REASON_SUSPEND,
+        SHUTDOWN_REASON_CRASH,
+        SHUTDOWN_REASON_WATCHDOG,
+        SHUTDOWN_REASON_SOFT_RESET,
+        _SHUTDOWN_REASON_MAX,
+        SHUTDOWN_REASON_NONE = -1,
+};
+
+/* What to do when a domain stops (xl.cfg's on_* values). */
+enum domain_action {
+        ACTION_DESTROY,
+        ACTION_RESTART,
+        ACTION_PRESERVE,
+        ACTION_RENAME_RESTART,
+        ACTION_COREDUMP_DESTROY,
+        ACTION_COREDUMP_RESTART,
+        ACTION_SOFT_RESET,
+        _ACTION_MAX,
+};
+
+/* How a simulated guest answers a control/shutdown request. */
+enum sim_shutdown_answer {
+        SIM_SHUTDOWN_OBEY,
+        SIM_SHUTDOWN_IGNORE,
+        _SIM_SHUTDOWN_MAX,
+};
+
+/* The simulator's guest script (the `sim { }` section); ignored on real Xen. */
+struct sim_script {
+        bool present;                         /* a sim { } section was given */
+        unsigned run_seconds;                 /* 0 = run until told */
+        enum shutdown_reason exit;            /* how it exits after run_seconds */
+        enum sim_shutdown_answer on_shutdown; /* obey | ignore */
+};
+
+struct domain_config {
+        char *path; /* the file it was loaded from (absolute when loaded from a dir) */
+        char name[CONFIG_NAME_MAX + 1];
+        uint8_t uuid[16];
+        bool uuid_derived; /* no uuid key: derived from the name (v5) */
+        enum domain_type type;
+
+        uint64_t memory_mib; /* default 128, as xl */
+        uint64_t maxmem_mib; /* default = memory */
+        unsigned vcpus;      /* default 1 */
+        unsigned maxvcpus;   /* default = vcpus */
+
+        char *kernel; /* NULL when unset */
+        char *ramdisk;
+        char *cmdline;
+
+        enum domain_action on_poweroff;   /* default destroy */
+        enum domain_action on_reboot;     /* default restart */
+        enum domain_action on_crash;      /* default destroy */
+        enum domain_action on_watchdog;   /* default destroy */
+        enum domain_action on_soft_reset; /* default soft-reset */
+
+        bool autostart;            /* default true */
+        unsigned cpu_weight;       /* credit scheduler weight, default 256 */
+        unsigned cpu_cap;          /* percent, 0 = no cap */
+        uint32_t ssidref;          /* default 0 */
+        unsigned shutdown_timeout; /* seconds before a graceful shutdown becomes a destroy; default 60 */
+        char *coredump_dir;        /* coredump-* actions write here; default /var/lib/xen/dump */
+
+        struct {
+                unsigned burst;    /* restarts allowed within interval; default 5 */
+                unsigned interval; /* seconds; default 60 */
+        } restart;
+
+        struct sim_script sim;
+};
+
+/* A set of configs loaded from one directory. */
+struct config_set {
+        struct domain_config **items;
+        size_t n;
+};
+
+/* Parse and validate one file; on failure *errors_r holds every problem found. */
+int config_load_file(const char *path, struct domain_config **ret, char **errors_r);
+
+/*
+ * Load every *.conf in dir (sorted by name). Bad files and duplicate names or
+ * uuids (the later file, naming both) are reported in *errors_r and skipped;
+ * the good ones are kept. Returns a negative errno only if dir is unreadable.
+ */
+int config_load_dir(const char *dir, struct config_set *set_r, char **errors_r);
+
+/* Free a config; returns NULL. */
+struct domain_config *config_free(struct domain_config *c);
+
+/* Free every config of a set and reset it to empty. */
+void config_set_clear(struct config_set *set);
+
+/* Deep copy; NULL on allocation failure. */
+struct domain_config *config_dup(const struct domain_config *c);
+
+/* True when two configs would build the same domain (every field equal). */
+bool config_equal(const struct domain_config *a, const struct domain_config *b);
+
+/* The config's action for a shutdown reason (suspend → preserve). */
+enum domain_action config_action_for(const struct domain_config *c, enum shutdown_reason why);
+
+/* The v5 uuid of a name under xensup's namespace. */
+void config_uuid_from_name(const char *name, uint8_t uuid[16]);
+
+/* Format a uuid as 36 lowercase chars plus NUL into buf. */
+char *config_uuid_to_string(const uint8_t uuid[16], char buf[37]);
+
+/* Parse a canonical 8-4-4-4-12 uuid string; 0 or -EINVAL. */
+int config_uuid_from_string(const char *s, uint8_t uuid[16]);
+
+/* True when the name is 1..64 chars of [A-Za-z0-9_.-]. */
+bool config_name_is_valid(const char *name);
+
+const char *domain_type_to_string(enum domain_type t);
+enum domain_type domain_type_from_string(const char *s); /* -1 if unknown */
+const char *domain_action_to_string(enum domain_action a);
+enum domain_action domain_action_from_string(const char *s); /* -1 if unknown */
+const char *shutdown_reason_to_string(enum shutdown_reason r); /* "none" for NONE */
+enum shutdown_reason shutdown_reason_from_string(const char *s); /* NONE if unknown */

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Install from Debian 12's packages everything xensup's build and tests need.
+set -euo pipefail
+
+packages=(
+        build-essential pkg-config git
+        libxen-dev libconfuse-dev libsystemd-dev libcmocka-dev
+        xenstore-utils xen-utils-4.17
+        dbus dbus-daemon systemd util-linux
+        valgrind clang-format cppcheck python3
+)
+if [ "$(id -u)" -ne 0 ]; then
+        echo "make deps: run as root (apt-get needs it)" >&2
+        exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends "${packages[@]}"
