@@ -8,6 +8,7 @@ packages=(
         xenstore-utils xen-utils-4.17
         dbus dbus-daemon systemd util-linux
         valgrind clang-format cppcheck python3
+        qemu-system-x86 busybox-static
 )
 if [ "$(id -u)" -ne 0 ]; then
         echo "make deps: run as root (apt-get needs it)" >&2
