@@ -18,8 +18,8 @@
 struct manager;
 
 enum domain_state {
-        DOMAIN_STOPPED,       /* not running: never started, or its action destroyed it */
-        DOMAIN_STARTING,      /* being built */
+        DOMAIN_STOPPED,  /* not running: never started, or its action destroyed it */
+        DOMAIN_STARTING, /* being built */
         DOMAIN_RUNNING,
         DOMAIN_PAUSED,
         DOMAIN_SHUTTING_DOWN, /* a graceful shutdown/reboot was asked; waiting for the guest */
@@ -44,9 +44,9 @@ struct domain {
         uint32_t domid; /* valid when has_domid */
         bool has_domid;
         enum domain_state state;
-        enum shutdown_reason shutdown_reason; /* the last one, NONE when never stopped */
-        char *failure;                        /* why it is failed, NULL otherwise */
-        unsigned restart_count;               /* every restart the daemon made */
+        enum shutdown_reason shutdown_reason;           /* the last one, NONE when never stopped */
+        char *failure;                                  /* why it is failed, NULL otherwise */
+        unsigned restart_count;                         /* every restart the daemon made */
         uint64_t restart_times[DOMAIN_RESTART_HISTORY]; /* CLOCK_REALTIME s, newest last */
         unsigned n_restart_times;
         uint64_t started_at_usec; /* CLOCK_REALTIME of the last start, 0 if none */
@@ -54,12 +54,17 @@ struct domain {
         uint64_t memory_kib; /* current target */
         unsigned vcpus;      /* vcpus online */
 
-        bool shutdown_requested; /* a graceful shutdown is in progress */
-        bool shutdown_reboot;    /* ...and it is a reboot */
+        bool shutdown_requested;    /* a graceful shutdown is in progress */
+        bool shutdown_reboot;       /* ...and it is a reboot */
         uint64_t shutdown_deadline; /* CLOCK_REALTIME s */
         sd_event_source *shutdown_timer;
 
-        bool unsupervised; /* its config was removed; a running domain is left alone */
+        bool unsupervised; /* no config supervises it (removed, or kept by rename-restart) */
+
+        bool removed; /* out of the table, freed on the next loop iteration */
+
+        sd_event_source *dump_child;       /* a core dump in progress */
+        enum domain_action pending_action; /* applied when the dump ends */
 };
 
 /* Create a stopped domain for a config (takes ownership of cfg). */

@@ -27,12 +27,12 @@ struct watch;
 
 struct manager_options {
         enum builder_kind hypervisor;
-        const char *config_dir; /* default /etc/xensup/domains.d */
-        const char *state_dir;  /* default /var/lib/xensup */
-        const char *sim_dir;    /* default /run/xensup/sim */
-        bool user_bus;          /* session bus instead of the system bus */
-        bool no_bus;            /* run without D-Bus (tests of the core) */
-        bool stop_domains;      /* on SIGTERM, shut running domains down */
+        const char *config_dir;  /* default /etc/xensup/domains.d */
+        const char *state_dir;   /* default /var/lib/xensup */
+        const char *sim_dir;     /* default /run/xensup/sim */
+        bool user_bus;           /* session bus instead of the system bus */
+        bool no_bus;             /* run without D-Bus (tests of the core) */
+        bool stop_domains;       /* on SIGTERM, shut running domains down */
         const char *admin_group; /* members may call mutating methods; NULL = root only */
 };
 
@@ -48,11 +48,11 @@ struct manager {
         struct domain **domains; /* the table, in config-name order */
         size_t n_domains;
 
-        sd_event_source *watchdog_timer;
-        uint64_t n_scans;   /* hypervisor list scans made (the storm test reads it) */
-        bool ready;         /* READY=1 was sent */
-        bool scan_pending;  /* a scan is queued for this loop iteration */
-        sd_event_source *scan_event;
+        uint64_t n_scans;          /* hypervisor list scans made */
+        bool ready;                /* READY=1 was sent */
+        bool exiting;              /* SIGTERM with stop_domains: waiting for the domains to stop */
+        sd_event_source *gc_event; /* frees domains marked for removal, outside any caller */
+        sd_event_source *exit_timer;
 };
 
 /* Create the manager: load configs, open the hypervisor and XenStore, hook up the loop. */
@@ -97,3 +97,13 @@ int manager_domain_set_vcpus(struct manager *m, struct domain *d, unsigned n, ch
 
 /* Count domains in a state (for STATUS= and tests). */
 size_t manager_count_state(const struct manager *m, enum domain_state s);
+
+/* Add a domain to the table and to D-Bus. */
+int manager_add_domain(struct manager *m, struct domain *d);
+
+/* Drop a domain from the table; it is freed on the next loop iteration, so callers may still use
+ * it. */
+void manager_remove_domain(struct manager *m, struct domain *d);
+
+/* Send the one-line STATUS= summary to systemd. */
+void manager_update_status(struct manager *m);

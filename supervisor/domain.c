@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/macros.h"
+
+#include "supervisor/bus.h"
+#include "supervisor/domain.h"
+
+static const char *const domain_state_table[_DOMAIN_STATE_MAX] = {
+        [DOMAIN_STOPPED] = "stopped",
+        [DOMAIN_STARTING] = "starting",
+        [DOMAIN_RUNNING] = "running",
+        [DOMAIN_PAUSED] = "paused",
+        [DOMAIN_SHUTTING_DOWN] = "shutting-down",
+        [DOMAIN_SHUTDOWN] = "shutdown",
+        [DOMAIN_CRASHED] = "crashed",
+        [DOMAIN_DYING] = "dying",
+        [DOMAIN_PRESERVED] = "preserved",
+        [DOMAIN_FAILED] = "failed",
+};
+
+const char *domain_state_to_string(enum domain_state s)
+{
+        return TABLE_LOOKUP(domain_state_table, s);
+}
+
+enum domain_state domain_state_from_string(const char *s)
+{
+        for (size_t i = 0; i < ELEMENTSOF(domain_state_table); i++)
+                if (s && strcmp(s, domain_state_table[i]) == 0)
+                        return (enum domain_state)i;
+        return (enum domain_state) - 1;
+}
+
+bool domain_is_active(const struct domain *d)
+{
+        return d->has_domid;
+}
+
+int domain_new(struct manager *m, struct domain_config *cfg, struct domain **ret)
+{
+        struct domain *d;
+        int r;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        r = bus_domain_path(cfg->name, &d->object_path);
+        if (r < 0) {
+                free(d);
+                return r;
+        }
+        d->manager = m;
+        d->config = cfg;
+        memcpy(d->name, cfg->name, sizeof(d->name));
+        memcpy(d->uuid, cfg->uuid, sizeof(d->uuid));
+        config_uuid_to_string(d->uuid, d->uuid_string);
+        d->state = DOMAIN_STOPPED;
+        d->shutdown_reason = SHUTDOWN_REASON_NONE;
+        d->memory_kib = cfg->memory_mib * 1024;
+        d->vcpus = cfg->vcpus;
+        *ret = d;
+        return 0;
+}
+
+struct domain *domain_free(struct domain *d)
+{
+        if (!d)
+                return NULL;
+        sd_event_source_disable_unref(d->shutdown_timer);
+        sd_event_source_disable_unref(d->dump_child);
+        config_free(d->config);
+        free(d->object_path);
+        free(d->failure);
+        free(d);
+        return NULL;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * lifecycle.h — a domain's life: build, watch it die, apply its action.
+ *
+ * These are the only functions that move a domain's state; each one that
+ * changes it persists the daemon's record (/tool/xensup/<uuid>) and tells
+ * D-Bus, so a killed daemon and a watching GUI both see the same thing.
+ */
+#pragma once
+
+#include "builders/builder.h"
+#include "supervisor/manager.h"
+
+/* Build and unpause the domain from its (re-read) config; on failure it ends failed. */
+int lifecycle_start(struct manager *m, struct domain *d, char **err_r);
+
+/* What the hypervisor's list says of an active domain; info NULL = it is gone. */
+void lifecycle_observe(struct manager *m, struct domain *d, const struct builder_domain_info *info);
+
+/* Destroy the domain and remove its XenStore nodes; it ends stopped. */
+int lifecycle_destroy(struct manager *m, struct domain *d, char **err_r);
+
+/* Write control/shutdown and arm the timeout. */
+int lifecycle_request_shutdown(struct manager *m, struct domain *d, bool reboot, unsigned timeout,
+                               char **err_r);
+
+/* Re-arm a graceful shutdown's timer after an adoption (deadline in realtime s). */
+int lifecycle_arm_shutdown_timer(struct manager *m, struct domain *d);
+
+/* Move to a state and tell D-Bus and the STATUS line. */
+void lifecycle_set_state(struct manager *m, struct domain *d, enum domain_state s);
+
+/* Persist the daemon's record of the domain. */
+int lifecycle_save(struct manager *m, struct domain *d, bool building);
+
+/* Take over the persisted record (restart counts, failure, shutdown request). */
+void lifecycle_restore(struct domain *d, const struct layout_tool_state *st);

@@ -1,0 +1,204 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "builders/builder.h"
+#include "common/error.h"
+#include "config/config.h"
+#include "supervisor/log.h"
+#include "supervisor/manager.h"
+
+static void usage(FILE *f)
+{
+        fputs("Usage: xensupd [OPTIONS]\n"
+              "       xensupd --check-config FILE...\n"
+              "Supervise the Xen domains configured in a directory.\n\n"
+              "  --hypervisor=xen|sim   real Xen, or the simulated host (default: xen when\n"
+              "                         /proc/xen/capabilities exists, sim otherwise)\n"
+              "  --config-dir DIR       domain configs, *.conf (default /etc/xensup/domains.d)\n"
+              "  --state-dir DIR        accepted for compatibility; all state lives in XenStore\n"
+              "                         under /tool/xensup, so nothing is kept on disk\n"
+              "  --sim-dir DIR          the simulated host's directory (default /run/xensup/sim)\n"
+              "  --user                 use the session bus instead of the system bus\n"
+              "  --no-bus               run without D-Bus\n"
+              "  --stop-domains         on SIGTERM, shut the running domains down first\n"
+              "  --admin-group GROUP    members may call mutating D-Bus methods (default: root "
+              "only)\n"
+              "  --check-config FILE... validate configs: print FILE: ok or the errors; exit 0/1\n"
+              "  -h, --help             this text\n",
+              f);
+}
+
+/* Validate each file as `nginx -t` does; 0 only if all are good. */
+static int check_config(char **files, int n)
+{
+        int bad = 0;
+
+        for (int i = 0; i < n; i++) {
+                struct domain_config *c = NULL;
+                _cleanup_free_ char *err = NULL;
+
+                if (config_load_file(files[i], &c, &err) < 0) {
+                        fprintf(stderr, "%s\n", err ? err : files[i]);
+                        bad++;
+                        continue;
+                }
+                printf("%s: ok\n", files[i]);
+                config_free(c);
+        }
+        return bad ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* The child of a coredump action: a process of its own, so the loop never blocks. */
+static int dump_core(const struct builder_options *bo, const char *domid_s, const char *path)
+{
+        struct builder *b = NULL;
+        _cleanup_free_ char *err = NULL;
+        char *end;
+        unsigned long domid = strtoul(domid_s, &end, 10);
+        int r;
+
+        if (*end || domid == 0 || domid >= 0x7ff0) {
+                fprintf(stderr, "xensupd: --dump-core: bad domid '%s'\n", domid_s);
+                return EXIT_FAILURE;
+        }
+        r = builder_open(bo, &b, &err);
+        if (r >= 0)
+                r = builder_dumpcore(b, (uint32_t)domid, path, &err);
+        builder_close(b);
+        if (r < 0) {
+                fprintf(stderr, "xensupd: core dump of domid %lu to %s failed: %s\n", domid, path,
+                        err ? err : strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}
+
+static enum builder_kind default_hypervisor(void)
+{
+        return access("/proc/xen/capabilities", F_OK) == 0 ? BUILDER_XEN : BUILDER_SIM;
+}
+
+int main(int argc, char **argv)
+{
+        enum {
+                ARG_HV = 0x100,
+                ARG_CONFIG_DIR,
+                ARG_STATE_DIR,
+                ARG_SIM_DIR,
+                ARG_USER,
+                ARG_NO_BUS,
+                ARG_STOP,
+                ARG_GROUP,
+                ARG_CHECK,
+                ARG_DUMP
+        };
+        static const struct option options[] = {
+                { "hypervisor", required_argument, NULL, ARG_HV },
+                { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
+                { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "sim-dir", required_argument, NULL, ARG_SIM_DIR },
+                { "user", no_argument, NULL, ARG_USER },
+                { "no-bus", no_argument, NULL, ARG_NO_BUS },
+                { "stop-domains", no_argument, NULL, ARG_STOP },
+                { "admin-group", required_argument, NULL, ARG_GROUP },
+                { "check-config", no_argument, NULL, ARG_CHECK },
+                { "dump-core", no_argument, NULL, ARG_DUMP },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        struct manager_options o = {
+                .hypervisor = default_hypervisor(),
+                .config_dir = "/etc/xensup/domains.d",
+                .state_dir = "/var/lib/xensup",
+                .sim_dir = "/run/xensup/sim",
+        };
+        struct builder_options bo;
+        struct manager *m = NULL;
+        _cleanup_free_ char *err = NULL;
+        bool check = false, dump = false;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case ARG_HV:
+                        if (strcmp(optarg, "xen") == 0)
+                                o.hypervisor = BUILDER_XEN;
+                        else if (strcmp(optarg, "sim") == 0)
+                                o.hypervisor = BUILDER_SIM;
+                        else {
+                                fprintf(stderr, "xensupd: --hypervisor: '%s' is not xen or sim\n",
+                                        optarg);
+                                return 2;
+                        }
+                        break;
+                case ARG_CONFIG_DIR:
+                        o.config_dir = optarg;
+                        break;
+                case ARG_STATE_DIR:
+                        o.state_dir = optarg;
+                        break;
+                case ARG_SIM_DIR:
+                        o.sim_dir = optarg;
+                        break;
+                case ARG_USER:
+                        o.user_bus = true;
+                        break;
+                case ARG_NO_BUS:
+                        o.no_bus = true;
+                        break;
+                case ARG_STOP:
+                        o.stop_domains = true;
+                        break;
+                case ARG_GROUP:
+                        o.admin_group = optarg;
+                        break;
+                case ARG_CHECK:
+                        check = true;
+                        break;
+                case ARG_DUMP:
+                        dump = true;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 0;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (check) {
+                if (optind >= argc) {
+                        fprintf(stderr, "xensupd: --check-config needs at least one FILE\n");
+                        return 2;
+                }
+                return check_config(argv + optind, argc - optind);
+        }
+        bo = (struct builder_options){ .kind = o.hypervisor, .sim_dir = o.sim_dir };
+        if (dump) {
+                if (argc - optind != 2) {
+                        fprintf(stderr, "xensupd: --dump-core DOMID PATH\n");
+                        return 2;
+                }
+                return dump_core(&bo, argv[optind], argv[optind + 1]);
+        }
+        if (optind < argc) {
+                fprintf(stderr, "xensupd: unexpected argument '%s'\n", argv[optind]);
+                return 2;
+        }
+
+        r = manager_new(&o, &m, &err);
+        if (r < 0) {
+                fprintf(stderr, "xensupd: %s\n", err ? err : strerror(-r));
+                return EXIT_FAILURE;
+        }
+        r = manager_run(m);
+        manager_free(m);
+        if (r < 0) {
+                fprintf(stderr, "xensupd: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}

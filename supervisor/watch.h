@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * watch.h — XenStore watches on the sd-event loop.
+ *
+ * Registers @releaseDomain and @introduceDomain on a connection of its own.
+ * Every pending event is drained before the callback runs, and the callback
+ * runs once per loop iteration however many events arrived, so a storm of N
+ * deaths costs one domain-list scan, not N.
+ */
+#pragma once
+
+#include <systemd/sd-event.h>
+
+struct watch;
+
+/* Called once per batch of events; returns 0 or a negative errno (logged). */
+typedef int (*watch_handler_t)(void *userdata);
+
+/* Connect, register the domain watches and hook the fd into the loop. */
+int watch_new(sd_event *event, watch_handler_t handler, void *userdata, struct watch **ret,
+              char **err_r);
+
+/* Unregister and disconnect; returns NULL. NULL-safe. */
+struct watch *watch_free(struct watch *w);
+
+/* Events received so far (for tests and the STATUS line). */
+unsigned long watch_events(const struct watch *w);
