@@ -1,0 +1,121 @@
+# shellcheck shell=bash
+# Scenarios only the simulator can run: every action for every reason (the
+# real guests cannot hit the watchdog or soft-reset on demand), reload, the
+# sd_notify protocol, the journal fields, the storm and kill -9 anywhere.
+
+# Every action for every shutdown reason: each domain exits once after 1 s,
+# is restarted at most once (burst 1), and so settles in a known state.
+scenario_matrix() {
+        local reason action name key expect_state
+        daemon_stop
+        for reason in poweroff reboot crash watchdog soft_reset; do
+                key="on_$reason"
+                for action in destroy restart preserve rename-restart coredump-destroy \
+                        coredump-restart soft-reset; do
+                        [ "$action" = soft-reset ] && [ "$reason" != soft_reset ] && continue
+                        name="m-${reason//_/}-$action"
+                        mkconf "$name" "$reason:1" "$key=\"$action\"" \
+                                "coredump_dir=\"$work/dump\"" restart.burst=1 restart.interval=3600
+                done
+        done
+        daemon_start || return
+        for reason in poweroff reboot crash watchdog soft_reset; do
+                for action in destroy restart preserve rename-restart coredump-destroy \
+                        coredump-restart soft-reset; do
+                        [ "$action" = soft-reset ] && [ "$reason" != soft_reset ] && continue
+                        name="m-${reason//_/}-$action"
+                        case "$action" in
+                        destroy | coredump-destroy) expect_state=stopped ;;
+                        preserve) expect_state=preserved ;;
+                        *) expect_state=failed ;; # restarted once, then throttled
+                        esac
+                        expect "$name" state "$expect_state" 15 "matrix-$reason-$action"
+                        expect "$name" shutdown_reason "$reason" 2 "matrix-$reason-$action-reason"
+                        case "$action" in
+                        *restart | soft-reset)
+                                expect "$name" restart_count 1 2 "matrix-$reason-$action-count" ;;
+                        esac
+                done
+        done
+        # rename-restart keeps the dead instance under NAME-<domid>.
+        if $XSCTL list | grep -q "m-crash-rename-restart-[0-9]"; then pass matrix-renamed-kept; else
+                fail matrix-renamed-kept "no m-crash-rename-restart-<domid> in list"; fi
+        # coredump-*: one core per death.
+        if ls "$work/dump"/m-crash-coredump-destroy-*.core >/dev/null 2>&1; then pass matrix-core-written; else
+                fail matrix-core-written "no core file in $work/dump"; fi
+}
+
+scenario_reload() {
+        local before
+        mkconf new1 wait
+        cp "$CONF_DIR/up2.conf" "$work/up2.conf.bak"
+        echo 'memory = "lots"' >>"$CONF_DIR/up2.conf"      # broken: old version kept
+        sed -i 's/^memory = 64/memory = 80/' "$CONF_DIR/ctl1.conf" # changed: next start
+        before=$(field up1 domid)
+        rm "$CONF_DIR/up1.conf"                              # removed: left running
+        $XSCTL reload >/dev/null || fail reload "xensupctl reload failed"
+        expect new1 state running 10 reload-added-started
+        expect up2 state running 2 reload-broken-kept
+        if grep -q "up2.conf" "$work/daemon.log"; then pass reload-broken-reported; else
+                fail reload-broken-reported "no error naming up2.conf in the log"; fi
+        [ "$(field up1 domid)" = "$before" ] && pass reload-removed-left-running ||
+                fail reload-removed-left-running "up1 domid changed or gone"
+        cp "$work/up2.conf.bak" "$CONF_DIR/up2.conf"
+        # SIGHUP does the same as Reload.
+        mkconf new2 wait
+        kill -HUP "$daemon_pid"
+        expect new2 state running 10 sighup-added-started
+}
+
+# sd_notify for real: our own NOTIFY_SOCKET, WATCHDOG_USEC, then HUP and TERM.
+scenario_notify() {
+        local sock="$work/notify.sock" log="$work/notify.log" reader
+        daemon_stop
+        python3 - "$sock" "$log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+with open(sys.argv[2], "w", buffering=1) as f:
+    try:
+        while True:
+            msg = s.recv(4096).decode()
+            f.write(msg.replace("\n", "|") + "\n")
+            if "STOPPING=1" in msg:
+                break
+    except socket.timeout:
+        pass
+PY
+        reader=$!
+        for _ in $(seq 50); do [ -S "$sock" ] && break; sleep 0.1; done
+        NOTIFY_SOCKET="$sock" WATCHDOG_USEC=400000 daemon_start || return
+        sleep 1
+        kill -HUP "$daemon_pid"
+        sleep 0.5
+        daemon_stop
+        wait "$reader"
+        grep -q '^READY=1' "$log" && pass notify-ready || fail notify-ready "no READY=1"
+        grep -q 'STATUS=.*running' "$log" && pass notify-status || fail notify-status "no STATUS= summary"
+        grep -q 'WATCHDOG=1' "$log" && pass notify-watchdog || fail notify-watchdog "no WATCHDOG=1 ping"
+        grep -q 'RELOADING=1|MONOTONIC_USEC=' "$log" && pass notify-reloading ||
+                fail notify-reloading "no RELOADING=1 with MONOTONIC_USEC"
+        grep -A3 'RELOADING=1' "$log" | grep -q '^READY=1' && pass notify-ready-after-reload ||
+                fail notify-ready-after-reload "no READY=1 after RELOADING=1"
+        grep -q 'STOPPING=1' "$log" && pass notify-stopping || fail notify-stopping "no STOPPING=1"
+        daemon_start
+}
+
+scenario_log_fields() {
+        if grep -qE "xensupd: crash1: domid [0-9]+ stopped \(crash\); action restart" "$work/daemon.log"; then
+                pass log-death-line
+        else
+                fail log-death-line "no death line for crash1 in the daemon's stderr"
+        fi
+}
+
+run_sim_scenarios() {
+        scenario_reload
+        scenario_log_fields
+        scenario_notify
+        scenario_matrix
+}

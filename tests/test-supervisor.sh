@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Integration tests of xensupd on the simulator (issue 6): the scenarios
+# shared with the real-Xen tier, then the simulator-only ones (every action
+# for every reason, reload, sd_notify, the death storm, kill -9 anywhere).
+set -uo pipefail
+
+src="${XENSUP_SRC:-$(pwd)}"
+build="${XENSUP_BUILD:-$src/build}"
+work="$(mktemp -d /tmp/xensup-sup.XXXXXX)"
+export CONF_DIR="$work/conf" KERNEL="$work/vmlinuz" SCALE=1
+export XENSTORED_PATH="$work/sim/xenstored.socket"
+export XENSUP_LOG=stderr
+mkdir -p "$CONF_DIR" "$work/sim" "$work/dump"
+echo "not a kernel: the simulator does not boot kernels" >"$KERNEL"
+
+bus_pid="" sim_pid="" daemon_pid=""
+cleanup() {
+        [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
+        [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
+        [ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null
+        wait 2>/dev/null
+        rm -rf "$work"
+}
+trap cleanup EXIT
+
+read -r DBUS_SESSION_BUS_ADDRESS bus_pid < <(dbus-daemon --session --fork --print-address=1 \
+        --print-pid=1 | paste -sd' ')
+export DBUS_SESSION_BUS_ADDRESS
+XSCTL="$build/xensupctl --user"
+
+"$build/xensup-sim" --dir "$work/sim" 2>"$work/sim.log" &
+sim_pid=$!
+for _ in $(seq 50); do [ -S "$work/sim/hypervisor.socket" ] && break; sleep 0.1; done
+
+daemon_start() {
+        "$build/xensupd" --hypervisor=sim --user --config-dir "$CONF_DIR" \
+                --sim-dir "$work/sim" "$@" 2>>"$work/daemon.log" &
+        daemon_pid=$!
+        for _ in $(seq 100); do
+                busctl --user status org.xensup.supervisor1 >/dev/null 2>&1 && return 0
+                sleep 0.1
+        done
+        echo "xensupd did not come up; its log:"; tail -20 "$work/daemon.log"
+        return 1
+}
+daemon_kill9() {
+        kill -9 "$daemon_pid" 2>/dev/null
+        wait "$daemon_pid" 2>/dev/null
+        daemon_pid=""
+        # The bus name is released when the connection drops.
+        for _ in $(seq 50); do
+                busctl --user status org.xensup.supervisor1 >/dev/null 2>&1 || return 0
+                sleep 0.1
+        done
+}
+daemon_stop() {
+        kill -TERM "$daemon_pid" 2>/dev/null
+        wait "$daemon_pid" 2>/dev/null
+        daemon_pid=""
+}
+
+. "$src/tests/scenarios/lib.sh"
+. "$src/tests/scenarios/common.sh"
+. "$src/tests/scenarios/sim-only.sh"
+
+scenario_configs
+daemon_start || exit 1
+run_common_scenarios
+run_sim_scenarios
+
+echo "=== daemon log (last 30 lines)"
+tail -30 "$work/daemon.log"
+echo "=== test-supervisor: $failures failed"
+[ "$failures" -eq 0 ]
