@@ -243,6 +243,8 @@ static void lifecycle_restart(struct manager *m, struct domain *d, enum domain_a
                 lifecycle_fail(m, d, why ? why : "restart throttled");
                 return;
         }
+        /* Marked first: a daemon killed between teardown and build finishes the restart. */
+        lifecycle_save(m, d, true);
         if (a == ACTION_RENAME_RESTART && lifecycle_keep_renamed(m, d) < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "rename-restart",
                            "cannot keep the old instance; destroying it");

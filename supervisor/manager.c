@@ -229,6 +229,20 @@ static void manager_reconcile_domain(struct manager *m, struct domain *d,
                 }
         }
         info = find_info_by_handle(infos, n, d->uuid, have_state ? st.domid : 0);
+        if (have_state && st.build_in_progress) {
+                /* Killed mid-build or mid-restart: whatever exists is unfinished; build anew. */
+                if (info) {
+                        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_CLEANED, "destroy",
+                                   "domid %u was left half-built; destroying it", info->domid);
+                        d->domid = info->domid;
+                        d->has_domid = true;
+                        lifecycle_destroy(m, d, NULL);
+                } else if (st.domid) {
+                        layout_remove_local(m->layout, st.domid, NULL);
+                }
+                lifecycle_start(m, d, NULL);
+                return;
+        }
         if (!info) {
                 if (have_state && st.domid)
                         layout_remove_local(m->layout, st.domid, NULL);
@@ -236,12 +250,6 @@ static void manager_reconcile_domain(struct manager *m, struct domain *d,
         }
         d->domid = info->domid;
         d->has_domid = true;
-        if (have_state && st.build_in_progress) {
-                log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_CLEANED, "destroy",
-                           "domid %u was left half-built; destroying it", info->domid);
-                lifecycle_destroy(m, d, NULL);
-                return;
-        }
         d->state = info->paused ? DOMAIN_PAUSED : DOMAIN_RUNNING;
         if (d->shutdown_requested && !info->shutdown) {
                 d->state = DOMAIN_SHUTTING_DOWN;
@@ -282,6 +290,29 @@ static void manager_remove_stale_nodes(struct manager *m, const struct builder_d
         }
 }
 
+/* Remove /vm entries no live domain refers to (its handle is its uuid). */
+static void manager_remove_stale_vms(struct manager *m, const struct builder_domain_info *infos,
+                                     size_t n)
+{
+        _cleanup_free_ uint8_t(*uuids)[16] = NULL;
+        size_t n_uuids = 0;
+
+        if (layout_list_vms(m->layout, &uuids, &n_uuids, NULL) < 0)
+                return;
+        for (size_t i = 0; i < n_uuids; i++) {
+                bool live = false;
+                char s[37];
+
+                for (size_t j = 0; j < n && !live; j++)
+                        live = infos[j].domid != 0 && memcmp(infos[j].handle, uuids[i], 16) == 0;
+                if (live)
+                        continue;
+                log_msg(LOG_NOTICE, "removing stale XenStore entry /vm/%s",
+                        config_uuid_to_string(uuids[i], s));
+                layout_remove_vm(m->layout, uuids[i], NULL);
+        }
+}
+
 /* Report domains nobody configured; they are left alone. */
 static void manager_report_foreign(struct manager *m, const struct builder_domain_info *infos,
                                    size_t n)
@@ -305,9 +336,11 @@ static int manager_reconcile(struct manager *m)
         r = manager_list(m, &infos, &n);
         if (r < 0)
                 return r;
+        /* Stale entries first: the snapshot knows nothing of what the loop below builds. */
+        manager_remove_stale_nodes(m, infos, n);
+        manager_remove_stale_vms(m, infos, n);
         for (size_t i = 0; i < m->n_domains; i++)
                 manager_reconcile_domain(m, m->domains[i], infos, n);
-        manager_remove_stale_nodes(m, infos, n);
         manager_report_foreign(m, infos, n);
         return 0;
 }
