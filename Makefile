@@ -69,11 +69,13 @@ check-valgrind:
 deps:
 	tests/install-deps.sh
 
+# cppcheck does not model __attribute__((cleanup)), so it reports every
+# _cleanup_ variable as a leak; leaks are the job of check-asan and check-valgrind.
 lint:
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
-	  --inline-suppr --suppress=missingIncludeSystem -I. -D__GNUC__ \
-	  $$(git ls-files '*.c')
+	  --inline-suppr --suppress=missingIncludeSystem --suppress=memleak \
+	  --suppress=resourceLeak -I. -D__GNUC__ $$(git ls-files '*.c')
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

@@ -274,8 +274,11 @@ static int lifecycle_dump_core(struct manager *m, struct domain *d, enum domain_
         pid_t pid;
         int r;
 
-        if (mkdir(d->config->coredump_dir, 0700) < 0 && errno != EEXIST)
-                return log_errno(LOG_ERR, -errno, "cannot create %s: %m", d->config->coredump_dir);
+        if (mkdir(d->config->coredump_dir, 0700) < 0 && errno != EEXIST) {
+                r = -errno;
+                return log_errno(LOG_ERR, r, "cannot create %s: %s", d->config->coredump_dir,
+                                 strerror(-r));
+        }
         snprintf(domid, sizeof(domid), "%u", d->domid);
         snprintf(path, sizeof(path), "%s/%s-%u-%llu.core", d->config->coredump_dir, d->name,
                  d->domid, (unsigned long long)now_realtime());

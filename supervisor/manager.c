@@ -699,8 +699,11 @@ int manager_new(const struct manager_options *opts, struct manager **ret, char *
                 return err_setf(err_r, -ENOMEM, "out of memory");
         m->opts = *opts;
         m->config_dir = realpath(opts->config_dir, NULL);
-        if (!m->config_dir)
-                return err_setf(err_r, -errno, "config directory %s: %m", opts->config_dir);
+        if (!m->config_dir) {
+                r = -errno;
+                return err_setf(err_r, r, "config directory %s: %s", opts->config_dir,
+                                strerror(-r));
+        }
         r = sd_event_default(&m->event);
         if (r < 0)
                 return err_setf(err_r, r, "cannot create the event loop: %s", strerror(-r));
