@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * domain-dbus.c — org.xensup.supervisor1.Domain, one object per domain under
+ * /org/xensup/supervisor1/domain/<escaped name>, served by a fallback vtable.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/macros.h"
+
+#include "supervisor/bus-internal.h"
+#include "supervisor/bus.h"
+#include "supervisor/manager.h"
+
+int bus_domain_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
+                    void **found, sd_bus_error *error)
+{
+        struct manager *m = userdata;
+
+        (void)bus;
+        (void)interface;
+        (void)error;
+        for (size_t i = 0; i < m->n_domains; i++) {
+                struct domain *d = m->domains[i];
+
+                if (!d->removed && strcmp(d->object_path, path) == 0) {
+                        *found = d;
+                        return 1;
+                }
+        }
+        return 0;
+}
+
+int bus_domain_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***nodes,
+                         sd_bus_error *error)
+{
+        _cleanup_strv_free_ char **l = NULL;
+        struct manager *m = userdata;
+        size_t n = 0;
+
+        (void)bus;
+        (void)prefix;
+        (void)error;
+        l = calloc(m->n_domains + 1, sizeof(char *));
+        if (!l)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_domains; i++) {
+                if (m->domains[i]->removed)
+                        continue;
+                l[n] = strdup(m->domains[i]->object_path);
+                if (!l[n])
+                        return -ENOMEM;
+                n++;
+        }
+        *nodes = TAKE_PTR(l);
+        return 0;
+}
+
+/* ---- properties ---- */
+
+/* Name and UUID are arrays in struct domain: sd-bus's default "s" getter wants a char *. */
+static int property_name(sd_bus *bus, const char *path, const char *interface, const char *property,
+                         sd_bus_message *reply, void *userdata, sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+
+        (void)bus, (void)path, (void)interface, (void)error;
+        return sd_bus_message_append(reply, "s",
+                                     strcmp(property, "UUID") == 0 ? d->uuid_string : d->name);
+}
+
+static int property_domid(sd_bus *bus, const char *path, const char *interface,
+                          const char *property, sd_bus_message *reply, void *userdata,
+                          sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+
+        (void)bus, (void)path, (void)interface, (void)property, (void)error;
+        return sd_bus_message_append(reply, "u", d->has_domid ? d->domid : UINT32_MAX);
+}
+
+static int property_state(sd_bus *bus, const char *path, const char *interface,
+                          const char *property, sd_bus_message *reply, void *userdata,
+                          sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+
+        (void)bus, (void)path, (void)interface, (void)property, (void)error;
+        return sd_bus_message_append(reply, "s", domain_state_to_string(d->state));
+}
+
+static int property_shutdown_reason(sd_bus *bus, const char *path, const char *interface,
+                                    const char *property, sd_bus_message *reply, void *userdata,
+                                    sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+
+        (void)bus, (void)path, (void)interface, (void)property, (void)error;
+        return sd_bus_message_append(reply, "s", shutdown_reason_to_string(d->shutdown_reason));
+}
+
+static int property_max_memory(sd_bus *bus, const char *path, const char *interface,
+                               const char *property, sd_bus_message *reply, void *userdata,
+                               sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+
+        (void)bus, (void)path, (void)interface, (void)property, (void)error;
+        return sd_bus_message_append(reply, "t", d->config ? d->config->maxmem_mib * 1024 : 0);
+}
+
+/* OnPoweroff, OnReboot, OnCrash: the config's action ("" when no config supervises it). */
+static int property_action(sd_bus *bus, const char *path, const char *interface,
+                           const char *property, sd_bus_message *reply, void *userdata,
+                           sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+        const char *s = "";
+
+        (void)bus, (void)path, (void)interface, (void)error;
+        if (d->config) {
+                if (strcmp(property, "OnPoweroff") == 0)
+                        s = domain_action_to_string(d->config->on_poweroff);
+                else if (strcmp(property, "OnReboot") == 0)
+                        s = domain_action_to_string(d->config->on_reboot);
+                else
+                        s = domain_action_to_string(d->config->on_crash);
+        }
+        return sd_bus_message_append(reply, "s", s ? s : "");
+}
+
+static int property_failure(sd_bus *bus, const char *path, const char *interface,
+                            const char *property, sd_bus_message *reply, void *userdata,
+                            sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+
+        (void)bus, (void)path, (void)interface, (void)property, (void)error;
+        return sd_bus_message_append(reply, "s", d->failure ? d->failure : "");
+}
+
+static int property_config_path(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply, void *userdata,
+                                sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+
+        (void)bus, (void)path, (void)interface, (void)property, (void)error;
+        return sd_bus_message_append(reply, "s",
+                                     d->config && d->config->path ? d->config->path : "");
+}
+
+/* ---- methods: every one mutates, so every one is authorized first ---- */
+
+static int domain_reply(sd_bus_message *msg, int r, const char *err, sd_bus_error *error)
+{
+        if (r < 0)
+                return bus_reply_error(error, r, err);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain *d = userdata;
+        int r;
+
+        r = bus_check_admin(d->manager, msg, error, NULL);
+        if (r < 0)
+                return r;
+        r = manager_domain_start(d->manager, d, &err);
+        return domain_reply(msg, r, err, error);
+}
+
+static int method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain *d = userdata;
+        const char *mode;
+        uint32_t timeout;
+        bool reboot;
+        int r;
+
+        r = sd_bus_message_read(msg, "su", &mode, &timeout);
+        if (r < 0)
+                return r;
+        if (strcmp(mode, "poweroff") == 0)
+                reboot = false;
+        else if (strcmp(mode, "reboot") == 0)
+                reboot = true;
+        else
+                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                                         "unknown shutdown mode '%s' (allowed: poweroff, reboot)",
+                                         mode);
+        r = bus_check_admin(d->manager, msg, error, NULL);
+        if (r < 0)
+                return r;
+        r = manager_domain_shutdown(d->manager, d, reboot, timeout, &err);
+        return domain_reply(msg, r, err, error);
+}
+
+static int method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain *d = userdata;
+        int r;
+
+        r = bus_check_admin(d->manager, msg, error, NULL);
+        if (r < 0)
+                return r;
+        r = manager_domain_shutdown(d->manager, d, true, 0, &err);
+        return domain_reply(msg, r, err, error);
+}
+
+static int method_destroy(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain *d = userdata;
+        int r;
+
+        r = bus_check_admin(d->manager, msg, error, NULL);
+        if (r < 0)
+                return r;
+        r = manager_domain_destroy(d->manager, d, &err);
+        return domain_reply(msg, r, err, error);
+}
+
+static int method_pause(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain *d = userdata;
+        int r;
+
+        r = bus_check_admin(d->manager, msg, error, NULL);
+        if (r < 0)
+                return r;
+        r = manager_domain_pause(d->manager, d, &err);
+        return domain_reply(msg, r, err, error);
+}
+
+static int method_unpause(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain *d = userdata;
+        int r;
+
+        r = bus_check_admin(d->manager, msg, error, NULL);
+        if (r < 0)
+                return r;
+        r = manager_domain_unpause(d->manager, d, &err);
+        return domain_reply(msg, r, err, error);
+}
+
+static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain *d = userdata;
+        uint64_t kib;
+        int r;
+
+        r = sd_bus_message_read(msg, "t", &kib);
+        if (r < 0)
+                return r;
+        r = bus_check_admin(d->manager, msg, error, NULL);
+        if (r < 0)
+                return r;
+        r = manager_domain_set_memory(d->manager, d, kib, &err);
+        return domain_reply(msg, r, err, error);
+}
+
+static int method_set_vcpus(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain *d = userdata;
+        uint32_t n;
+        int r;
+
+        r = sd_bus_message_read(msg, "u", &n);
+        if (r < 0)
+                return r;
+        r = bus_check_admin(d->manager, msg, error, NULL);
+        if (r < 0)
+                return r;
+        r = manager_domain_set_vcpus(d->manager, d, n, &err);
+        return domain_reply(msg, r, err, error);
+}
+
+#define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
+
+const sd_bus_vtable bus_domain_vtable[] = {
+        SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_PROPERTY("Name", "s", property_name, 0, EMITS),
+        SD_BUS_PROPERTY("UUID", "s", property_name, 0, EMITS),
+        SD_BUS_PROPERTY("DomID", "u", property_domid, 0, EMITS),
+        SD_BUS_PROPERTY("State", "s", property_state, 0, EMITS),
+        SD_BUS_PROPERTY("ShutdownReason", "s", property_shutdown_reason, 0, EMITS),
+        SD_BUS_PROPERTY("MemoryKiB", "t", NULL, offsetof(struct domain, memory_kib), EMITS),
+        SD_BUS_PROPERTY("MaxMemoryKiB", "t", property_max_memory, 0, EMITS),
+        SD_BUS_PROPERTY("VCPUs", "u", NULL, offsetof(struct domain, vcpus), EMITS),
+        SD_BUS_PROPERTY("OnPoweroff", "s", property_action, 0, EMITS),
+        SD_BUS_PROPERTY("OnReboot", "s", property_action, 0, EMITS),
+        SD_BUS_PROPERTY("OnCrash", "s", property_action, 0, EMITS),
+        SD_BUS_PROPERTY("RestartCount", "u", NULL, offsetof(struct domain, restart_count), EMITS),
+        SD_BUS_PROPERTY("Failure", "s", property_failure, 0, EMITS),
+        SD_BUS_PROPERTY("ConfigPath", "s", property_config_path, 0, EMITS),
+        SD_BUS_PROPERTY("StartedAt", "t", NULL, offsetof(struct domain, started_at_usec), EMITS),
+        SD_BUS_METHOD("Start", NULL, NULL, method_start, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Shutdown", SD_BUS_ARGS("s", mode, "u", timeout), SD_BUS_NO_RESULT,
+                                method_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reboot", NULL, NULL, method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Destroy", NULL, NULL, method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Pause", NULL, NULL, method_pause, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Unpause", NULL, NULL, method_unpause, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetMemory", SD_BUS_ARGS("t", kib), SD_BUS_NO_RESULT,
+                                method_set_memory, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetVCPUs", SD_BUS_ARGS("u", n), SD_BUS_NO_RESULT, method_set_vcpus,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END,
+};
