@@ -27,19 +27,21 @@ struct layout_domain {
         uint64_t store_mfn;
         uint32_t console_port;
         uint64_t console_mfn;
+        uint64_t
+            start_time_usec; /* CLOCK_REALTIME of the build for /vm/<uuid>/start_time; 0 = now */
 };
 
 /* The daemon's private, dom0-only record of a domain: /tool/xensup/<uuid>. */
 struct layout_tool_state {
-        uint32_t domid;                /* current domid, 0 when none */
-        bool build_in_progress;        /* set before create, cleared after unpause */
-        unsigned restart_count;        /* every restart the daemon made */
-        uint64_t restart_times[16];    /* CLOCK_REALTIME seconds of the recent restarts */
-        unsigned n_restart_times;      /* entries used in restart_times */
-        bool shutdown_requested;       /* a graceful shutdown/reboot is in progress */
-        bool shutdown_reboot;          /* ...and it was a reboot */
-        uint64_t shutdown_deadline;    /* CLOCK_REALTIME seconds when it becomes a destroy */
-        bool failed;                   /* throttled into failed */
+        uint32_t domid;                   /* current domid, 0 when none */
+        bool build_in_progress;           /* set before create, cleared after unpause */
+        unsigned restart_count;           /* every restart the daemon made */
+        uint64_t restart_times[16];       /* CLOCK_REALTIME seconds of the recent restarts */
+        unsigned n_restart_times;         /* entries used in restart_times */
+        bool shutdown_requested;          /* a graceful shutdown/reboot is in progress */
+        bool shutdown_reboot;             /* ...and it was a reboot */
+        uint64_t shutdown_deadline;       /* CLOCK_REALTIME seconds when it becomes a destroy */
+        bool failed;                      /* throttled into failed */
         enum shutdown_reason last_reason; /* SHUTDOWN_REASON_NONE when never stopped */
 };
 
@@ -69,6 +71,9 @@ int layout_set_memory(struct layout *l, uint32_t domid, const uint8_t uuid[16], 
 /* Set cpu/<n>/availability for every vcpu up to maxvcpus and the vcpu_avail nodes. */
 int layout_set_vcpus(struct layout *l, uint32_t domid, const uint8_t uuid[16], unsigned online,
                      unsigned maxvcpus, char **err_r);
+
+/* Set running to "1" (unpaused; what layout_write_domain writes) or "0" (paused). */
+int layout_set_running(struct layout *l, uint32_t domid, bool running, char **err_r);
 
 /* Write control/shutdown ("poweroff", "reboot", ...) for the guest to act on. */
 int layout_request_shutdown(struct layout *l, uint32_t domid, const char *mode, char **err_r);
