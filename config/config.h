@@ -17,11 +17,25 @@
 
 #define CONFIG_NAME_MAX 64 /* bytes, excluding the NUL */
 
+/* Files larger than this are refused before parsing (a domain config is a few hundred bytes). */
+#define CONFIG_FILE_MAX (1024 * 1024)
+
+/* Largest vcpus/maxvcpus accepted (Xen's HVM_MAX_VCPUS). */
+#define CONFIG_VCPUS_MAX 128
+
+/*
+ * The namespace of name-derived uuids: a missing uuid is the RFC 4122 version 5
+ * uuid of the domain name under be51c6a3-f4b8-401d-9a23-569af416c3d1 (chosen at
+ * random once for xensup; never change it, or every derived uuid changes).
+ */
+#define CONFIG_UUID_NAMESPACE "be51c6a3-f4b8-401d-9a23-569af416c3d1"
+
 enum domain_type {
         DOMAIN_TYPE_PV,
         DOMAIN_TYPE_PVH,
         DOMAIN_TYPE_HVM,
         _DOMAIN_TYPE_MAX,
+        _DOMAIN_TYPE_INVALID = -1, /* makes the enum signed, so "< 0" works on from_string */
 };
 
 /* Why a domain stopped, as the hypervisor reports it (SHUTDOWN_* in sched.h). */
@@ -46,6 +60,7 @@ enum domain_action {
         ACTION_COREDUMP_RESTART,
         ACTION_SOFT_RESET,
         _ACTION_MAX,
+        _ACTION_INVALID = -1, /* makes the enum signed, so "< 0" works on from_string */
 };
 
 /* How a simulated guest answers a control/shutdown request. */
@@ -75,8 +90,9 @@ struct domain_config {
         unsigned vcpus;      /* default 1 */
         unsigned maxvcpus;   /* default = vcpus */
 
-        char *kernel; /* NULL when unset */
-        char *ramdisk;
+        char *kernel;  /* NULL when unset; absolute (relative paths resolve against the file's
+                          directory) */
+        char *ramdisk; /* NULL when unset; absolute, as kernel */
         char *cmdline;
 
         enum domain_action on_poweroff;   /* default destroy */
@@ -85,12 +101,13 @@ struct domain_config {
         enum domain_action on_watchdog;   /* default destroy */
         enum domain_action on_soft_reset; /* default soft-reset */
 
-        bool autostart;            /* default true */
-        unsigned cpu_weight;       /* credit scheduler weight, default 256 */
-        unsigned cpu_cap;          /* percent, 0 = no cap */
-        uint32_t ssidref;          /* default 0 */
-        unsigned shutdown_timeout; /* seconds before a graceful shutdown becomes a destroy; default 60 */
-        char *coredump_dir;        /* coredump-* actions write here; default /var/lib/xen/dump */
+        bool autostart;      /* default true */
+        unsigned cpu_weight; /* credit scheduler weight, default 256 */
+        unsigned cpu_cap;    /* percent, 0 = no cap */
+        uint32_t ssidref;    /* default 0 */
+        unsigned
+            shutdown_timeout; /* seconds before a graceful shutdown becomes a destroy; default 60 */
+        char *coredump_dir;   /* coredump-* actions write here; default /var/lib/xen/dump */
 
         struct {
                 unsigned burst;    /* restarts allowed within interval; default 5 */
@@ -98,6 +115,10 @@ struct domain_config {
         } restart;
 
         struct sim_script sim;
+
+        /* Where name and uuid were set (0 = not in the file): cross-file errors name the line. */
+        unsigned name_line;
+        unsigned uuid_line;
 };
 
 /* A set of configs loaded from one directory. */
@@ -106,18 +127,33 @@ struct config_set {
         size_t n;
 };
 
-/* Parse and validate one file; on failure *errors_r holds every problem found. */
+/*
+ * Parse and validate one file; on failure *errors_r holds every problem found.
+ * Returns 0, -EINVAL (the file is bad), -ENOMEM, or the errno of open/read.
+ * Files over CONFIG_FILE_MAX, with a NUL byte or with libconfuse's "${VAR}"
+ * environment substitution are refused. Not thread-safe (libconfuse's lexer
+ * is global).
+ */
 int config_load_file(const char *path, struct domain_config **ret, char **errors_r);
 
 /*
- * Load every *.conf in dir (sorted by name). Bad files and duplicate names or
- * uuids (the later file, naming both) are reported in *errors_r and skipped;
- * the good ones are kept. Returns a negative errno only if dir is unreadable.
+ * Load every *.conf in dir (sorted by name; dotfiles skipped). Bad files and
+ * duplicate names or uuids (the later file, naming both) are reported in
+ * *errors_r and skipped; the good ones are kept. *set_r is overwritten. Returns
+ * a negative errno only if dir is unreadable (-ENOENT if it does not exist);
+ * otherwise 0, with *errors_r non-NULL when some file was skipped.
  */
 int config_load_dir(const char *dir, struct config_set *set_r, char **errors_r);
 
 /* Free a config; returns NULL. */
 struct domain_config *config_free(struct domain_config *c);
+
+/* For _cleanup_(config_freep). */
+static inline void config_freep(struct domain_config **c)
+{
+        if (*c)
+                config_free(*c);
+}
 
 /* Free every config of a set and reset it to empty. */
 void config_set_clear(struct config_set *set);
@@ -125,19 +161,22 @@ void config_set_clear(struct config_set *set);
 /* Deep copy; NULL on allocation failure. */
 struct domain_config *config_dup(const struct domain_config *c);
 
-/* True when two configs would build the same domain (every field equal). */
+/*
+ * True when two configs would build the same domain: every field equal except
+ * where it came from (path, name_line, uuid_line, uuid_derived).
+ */
 bool config_equal(const struct domain_config *a, const struct domain_config *b);
 
-/* The config's action for a shutdown reason (suspend → preserve). */
+/* The config's action for a shutdown reason (suspend → preserve; NONE or unknown → destroy). */
 enum domain_action config_action_for(const struct domain_config *c, enum shutdown_reason why);
 
-/* The v5 uuid of a name under xensup's namespace. */
+/* The v5 uuid of a name under CONFIG_UUID_NAMESPACE. */
 void config_uuid_from_name(const char *name, uint8_t uuid[16]);
 
 /* Format a uuid as 36 lowercase chars plus NUL into buf. */
 char *config_uuid_to_string(const uint8_t uuid[16], char buf[37]);
 
-/* Parse a canonical 8-4-4-4-12 uuid string; 0 or -EINVAL. */
+/* Parse a canonical 8-4-4-4-12 uuid string (either case); 0 or -EINVAL. */
 int config_uuid_from_string(const char *s, uint8_t uuid[16]);
 
 /* True when the name is 1..64 chars of [A-Za-z0-9_.-]. */
@@ -146,6 +185,6 @@ bool config_name_is_valid(const char *name);
 const char *domain_type_to_string(enum domain_type t);
 enum domain_type domain_type_from_string(const char *s); /* -1 if unknown */
 const char *domain_action_to_string(enum domain_action a);
-enum domain_action domain_action_from_string(const char *s); /* -1 if unknown */
-const char *shutdown_reason_to_string(enum shutdown_reason r); /* "none" for NONE */
+enum domain_action domain_action_from_string(const char *s);     /* -1 if unknown */
+const char *shutdown_reason_to_string(enum shutdown_reason r);   /* "none" for NONE */
 enum shutdown_reason shutdown_reason_from_string(const char *s); /* NONE if unknown */

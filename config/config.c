@@ -1,0 +1,1322 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * config.c — domain config files: the libconfuse schema, parsing, validation.
+ *
+ * libconfuse does the lexing and the structure; every value goes through one
+ * of our parse callbacks, which checks it where the parser stands (so the
+ * error names the right line) and records it, and never aborts the parse, so
+ * one run reports every bad value. Checks that need several keys run after
+ * the parse, with the lines the callbacks recorded. Only syntax errors and
+ * unknown keys stop the parser (libconfuse cannot resume after them).
+ */
+#include <confuse.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include "common/error.h"
+#include "common/macros.h"
+#include "config/config.h"
+#include "config/sha1.h"
+
+#define ERRORS_MAX         50   /* per file; a 1 MiB file of bad lines must not print 1 MiB */
+#define VALUE_SHOWN_MAX    64   /* bytes of a bad value quoted in a message */
+#define CMDLINE_MAX        1023 /* Xen's MAX_GUEST_CMDLINE, less the NUL */
+#define MEMORY_MIB_MAX     (UINT64_MAX >> 20) /* so that memory in bytes fits a uint64_t */
+#define SECONDS_MAX        (365u * 24 * 3600)
+#define DEFAULT_MEMORY_MIB 128
+#define DEFAULT_COREDUMP   "/var/lib/xen/dump"
+
+static const char *const domain_type_table[_DOMAIN_TYPE_MAX] = {
+        [DOMAIN_TYPE_PV] = "pv",
+        [DOMAIN_TYPE_PVH] = "pvh",
+        [DOMAIN_TYPE_HVM] = "hvm",
+};
+
+static const char *const domain_action_table[_ACTION_MAX] = {
+        [ACTION_DESTROY] = "destroy",
+        [ACTION_RESTART] = "restart",
+        [ACTION_PRESERVE] = "preserve",
+        [ACTION_RENAME_RESTART] = "rename-restart",
+        [ACTION_COREDUMP_DESTROY] = "coredump-destroy",
+        [ACTION_COREDUMP_RESTART] = "coredump-restart",
+        [ACTION_SOFT_RESET] = "soft-reset",
+};
+
+static const char *const shutdown_reason_table[_SHUTDOWN_REASON_MAX] = {
+        [SHUTDOWN_REASON_POWEROFF] = "poweroff", [SHUTDOWN_REASON_REBOOT] = "reboot",
+        [SHUTDOWN_REASON_SUSPEND] = "suspend",   [SHUTDOWN_REASON_CRASH] = "crash",
+        [SHUTDOWN_REASON_WATCHDOG] = "watchdog", [SHUTDOWN_REASON_SOFT_RESET] = "soft_reset",
+};
+
+static const char *const sim_shutdown_table[_SIM_SHUTDOWN_MAX] = {
+        [SIM_SHUTDOWN_OBEY] = "obey",
+        [SIM_SHUTDOWN_IGNORE] = "ignore",
+};
+
+static int table_find(const char *const *table, size_t n, const char *s)
+{
+        if (!s)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                if (table[i] && strcmp(table[i], s) == 0)
+                        return (int)i;
+        return -1;
+}
+
+const char *domain_type_to_string(enum domain_type t)
+{
+        return TABLE_LOOKUP(domain_type_table, t);
+}
+
+enum domain_type domain_type_from_string(const char *s)
+{
+        return table_find(domain_type_table, ELEMENTSOF(domain_type_table), s);
+}
+
+const char *domain_action_to_string(enum domain_action a)
+{
+        return TABLE_LOOKUP(domain_action_table, a);
+}
+
+enum domain_action domain_action_from_string(const char *s)
+{
+        return table_find(domain_action_table, ELEMENTSOF(domain_action_table), s);
+}
+
+const char *shutdown_reason_to_string(enum shutdown_reason r)
+{
+        if (r == SHUTDOWN_REASON_NONE)
+                return "none";
+        return TABLE_LOOKUP(shutdown_reason_table, r);
+}
+
+enum shutdown_reason shutdown_reason_from_string(const char *s)
+{
+        int r = table_find(shutdown_reason_table, ELEMENTSOF(shutdown_reason_table), s);
+
+        return r < 0 ? SHUTDOWN_REASON_NONE : (enum shutdown_reason)r;
+}
+
+/* ---- uuids and names ---- */
+
+bool config_name_is_valid(const char *name)
+{
+        size_t n;
+
+        if (!name)
+                return false;
+        n = strlen(name);
+        if (n < 1 || n > CONFIG_NAME_MAX)
+                return false;
+        return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
+               n;
+}
+
+static int hexval(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+int config_uuid_from_string(const char *s, uint8_t uuid[16])
+{
+        uint8_t u[16];
+        unsigned k = 0;
+
+        if (!s || strlen(s) != 36)
+                return -EINVAL;
+        for (unsigned i = 0; i < 36;) {
+                int hi, lo;
+
+                if (i == 8 || i == 13 || i == 18 || i == 23) {
+                        if (s[i] != '-')
+                                return -EINVAL;
+                        i++;
+                        continue;
+                }
+                hi = hexval(s[i]);
+                lo = hexval(s[i + 1]);
+                if (hi < 0 || lo < 0)
+                        return -EINVAL;
+                u[k++] = (uint8_t)(hi << 4 | lo);
+                i += 2;
+        }
+        memcpy(uuid, u, sizeof(u));
+        return 0;
+}
+
+char *config_uuid_to_string(const uint8_t uuid[16], char buf[37])
+{
+        snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+                 uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8],
+                 uuid[9], uuid[10], uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
+        return buf;
+}
+
+void config_uuid_from_name(const char *name, uint8_t uuid[16])
+{
+        uint8_t ns[16], digest[SHA1_DIGEST_SIZE];
+        struct sha1_ctx ctx;
+
+        /* The constant is well-formed: test-config checks it parses. */
+        (void)config_uuid_from_string(CONFIG_UUID_NAMESPACE, ns);
+        sha1_init(&ctx);
+        sha1_update(&ctx, ns, sizeof(ns));
+        sha1_update(&ctx, name, strlen(name));
+        sha1_final(&ctx, digest);
+        memcpy(uuid, digest, 16);
+        uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x50); /* version 5 */
+        uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80); /* RFC 4122 variant */
+}
+
+static bool uuid_is_null(const uint8_t uuid[16])
+{
+        for (unsigned i = 0; i < 16; i++)
+                if (uuid[i])
+                        return false;
+        return true;
+}
+
+/* ---- the schema ---- */
+
+enum key_id {
+        KEY_NAME,
+        KEY_UUID,
+        KEY_TYPE,
+        KEY_MEMORY,
+        KEY_MAXMEM,
+        KEY_VCPUS,
+        KEY_MAXVCPUS,
+        KEY_KERNEL,
+        KEY_RAMDISK,
+        KEY_CMDLINE,
+        KEY_ON_POWEROFF,
+        KEY_ON_REBOOT,
+        KEY_ON_CRASH,
+        KEY_ON_WATCHDOG,
+        KEY_ON_SOFT_RESET,
+        KEY_AUTOSTART,
+        KEY_CPU_WEIGHT,
+        KEY_CPU_CAP,
+        KEY_SSIDREF,
+        KEY_SHUTDOWN_TIMEOUT,
+        KEY_COREDUMP_DIR,
+        KEY_RESTART,
+        KEY_RESTART_BURST,
+        KEY_RESTART_INTERVAL,
+        KEY_SIM,
+        KEY_SIM_RUN_SECONDS,
+        KEY_SIM_EXIT,
+        KEY_SIM_ON_SHUTDOWN_REQUEST,
+        _KEY_MAX,
+};
+
+struct key_def {
+        const char *section; /* NULL at top level */
+        const char *name;    /* as libconfuse knows it */
+        const char *shown;   /* as messages name it */
+        uint64_t min, max;   /* integer keys */
+};
+
+static const struct key_def key_defs[_KEY_MAX] = {
+        [KEY_NAME] = { NULL, "name", "name", 0, 0 },
+        [KEY_UUID] = { NULL, "uuid", "uuid", 0, 0 },
+        [KEY_TYPE] = { NULL, "type", "type", 0, 0 },
+        [KEY_MEMORY] = { NULL, "memory", "memory", 1, MEMORY_MIB_MAX },
+        [KEY_MAXMEM] = { NULL, "maxmem", "maxmem", 1, MEMORY_MIB_MAX },
+        [KEY_VCPUS] = { NULL, "vcpus", "vcpus", 1, CONFIG_VCPUS_MAX },
+        [KEY_MAXVCPUS] = { NULL, "maxvcpus", "maxvcpus", 1, CONFIG_VCPUS_MAX },
+        [KEY_KERNEL] = { NULL, "kernel", "kernel", 0, 0 },
+        [KEY_RAMDISK] = { NULL, "ramdisk", "ramdisk", 0, 0 },
+        [KEY_CMDLINE] = { NULL, "cmdline", "cmdline", 0, 0 },
+        [KEY_ON_POWEROFF] = { NULL, "on_poweroff", "on_poweroff", 0, 0 },
+        [KEY_ON_REBOOT] = { NULL, "on_reboot", "on_reboot", 0, 0 },
+        [KEY_ON_CRASH] = { NULL, "on_crash", "on_crash", 0, 0 },
+        [KEY_ON_WATCHDOG] = { NULL, "on_watchdog", "on_watchdog", 0, 0 },
+        [KEY_ON_SOFT_RESET] = { NULL, "on_soft_reset", "on_soft_reset", 0, 0 },
+        [KEY_AUTOSTART] = { NULL, "autostart", "autostart", 0, 0 },
+        /* The credit scheduler's own limits. */
+        [KEY_CPU_WEIGHT] = { NULL, "cpu_weight", "cpu_weight", 1, 65535 },
+        [KEY_CPU_CAP] = { NULL, "cpu_cap", "cpu_cap", 0, 100 * CONFIG_VCPUS_MAX },
+        [KEY_SSIDREF] = { NULL, "ssidref", "ssidref", 0, UINT32_MAX },
+        [KEY_SHUTDOWN_TIMEOUT] = { NULL, "shutdown_timeout", "shutdown_timeout", 1, 86400 },
+        [KEY_COREDUMP_DIR] = { NULL, "coredump_dir", "coredump_dir", 0, 0 },
+        [KEY_RESTART] = { NULL, "restart", "restart", 0, 0 },
+        [KEY_RESTART_BURST] = { "restart", "burst", "restart.burst", 1, 1000 },
+        [KEY_RESTART_INTERVAL] = { "restart", "interval", "restart.interval", 1, 86400 },
+        [KEY_SIM] = { NULL, "sim", "sim", 0, 0 },
+        [KEY_SIM_RUN_SECONDS] = { "sim", "run_seconds", "sim.run_seconds", 0, SECONDS_MAX },
+        [KEY_SIM_EXIT] = { "sim", "exit", "sim.exit", 0, 0 },
+        [KEY_SIM_ON_SHUTDOWN_REQUEST] = { "sim", "on_shutdown_request", "sim.on_shutdown_request",
+                                          0, 0 },
+};
+
+#define TOP_KEYS                                                                                   \
+        "name, uuid, type, memory, maxmem, vcpus, maxvcpus, kernel, ramdisk, cmdline, "            \
+        "on_poweroff, on_reboot, on_crash, on_watchdog, on_soft_reset, autostart, cpu_weight, "    \
+        "cpu_cap, ssidref, shutdown_timeout, coredump_dir, restart { }, sim { }"
+#define RESTART_KEYS "burst, interval"
+#define SIM_KEYS     "run_seconds, exit, on_shutdown_request"
+#define NAME_ALLOWED "1 to 64 characters of A-Z a-z 0-9 _ . -"
+#define ACTIONS      "destroy, restart, preserve, rename-restart, coredump-destroy, coredump-restart"
+#define SIM_EXITS    "poweroff, reboot, crash, watchdog, soft_reset"
+
+/* What the parse callbacks learn; libconfuse keeps the values themselves. */
+struct parse_ctx {
+        const char *path; /* as messages name the file */
+        const char *dir;  /* the file's absolute directory, for relative kernel paths */
+        char *errors;     /* newline-separated */
+        unsigned n_errors;
+        int fatal; /* negative errno that is not the file's fault (ENOMEM) */
+        struct {
+                unsigned line;      /* where it was set; 0 = not set */
+                bool bad;           /* its value was rejected: skip checks that use it */
+                const cfg_t *where; /* the section instance that set it */
+        } seen[_KEY_MAX];
+};
+
+/*
+ * libconfuse callbacks get no user pointer. Each option table carries one
+ * extra entry whose simple_value holds the parse context; its name contains
+ * '|', which libconfuse reads as a section path, so no file can reach it.
+ */
+#define CTX_OPT_NAME "xensup|ctx"
+#define CTX_OPT(ctx)                                                                               \
+        {                                                                                          \
+                .name = CTX_OPT_NAME, .type = CFGT_PTR, .flags = CFGF_NODEFAULT, .simple_value = { \
+                        .ptr = (void **)(ctx)                                                      \
+                }                                                                                  \
+        }
+
+static struct parse_ctx *ctx_of(cfg_t *cfg)
+{
+        for (cfg_opt_t *o = cfg ? cfg->opts : NULL; o && o->name; o++)
+                if (strcmp(o->name, CTX_OPT_NAME) == 0)
+                        return (struct parse_ctx *)o->simple_value.ptr;
+        return NULL;
+}
+
+static int key_of(cfg_t *cfg, cfg_opt_t *opt)
+{
+        const char *section = strcmp(cfg->name, "root") == 0 ? NULL : cfg->name;
+
+        for (int k = 0; k < _KEY_MAX; k++) {
+                const struct key_def *d = &key_defs[k];
+
+                if (strcmp(d->name, opt->name) != 0)
+                        continue;
+                if (!d->section != !section)
+                        continue;
+                if (!section || strcmp(d->section, section) == 0)
+                        return k;
+        }
+        return -1;
+}
+
+/* Copy at most max bytes of s into buf, escaping control and non-ASCII bytes. */
+static const char *escape(char *buf, size_t size, const char *s, size_t max)
+{
+        size_t o = 0, i;
+
+        for (i = 0; i < max && s[i] && o + 5 < size; i++) {
+                unsigned char c = (unsigned char)s[i];
+
+                if (c < 0x20 || c >= 0x7f || c == '\\')
+                        o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
+                else
+                        buf[o++] = (char)c;
+        }
+        if (s[i] && o + 4 < size) {
+                memcpy(buf + o, "...", 3);
+                o += 3;
+        }
+        buf[o] = '\0';
+        return buf;
+}
+
+#define SHOWN_SIZE (VALUE_SHOWN_MAX * 4 + 8)
+
+/* Record one problem: "FILE:LINE: KEY: message" (LINE and KEY when known). */
+_printf_(4, 5) static void ctx_error(struct parse_ctx *ctx, unsigned line, const char *key,
+                                     const char *fmt, ...)
+{
+        char msg[1024], where[32] = "";
+        va_list ap;
+
+        if (++ctx->n_errors > ERRORS_MAX) {
+                if (ctx->n_errors == ERRORS_MAX + 1)
+                        err_appendf(&ctx->errors, 0, "%s: more than %d errors, the rest not shown",
+                                    ctx->path, ERRORS_MAX);
+                return;
+        }
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        if (line > 0)
+                snprintf(where, sizeof(where), ":%u", line);
+        err_appendf(&ctx->errors, 0, "%s%s: %s%s%s", ctx->path, where, key ? key : "",
+                    key ? ": " : "", msg);
+}
+
+static void bad_value(struct parse_ctx *ctx, unsigned line, int k, const char *value,
+                      const char *allowed)
+{
+        char shown[SHOWN_SIZE];
+
+        ctx->seen[k].bad = true;
+        ctx_error(ctx, line, key_defs[k].shown, "bad value '%s' (allowed: %s)",
+                  escape(shown, sizeof(shown), value, VALUE_SHOWN_MAX), allowed);
+}
+
+static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
+{
+        struct parse_ctx *ctx = ctx_of(cfg);
+        const char *section = strcmp(cfg->name, "root") == 0 ? NULL : cfg->name;
+        char msg[512], shown[sizeof(msg) * 4 + 8];
+
+        if (!ctx)
+                return;
+        /* Compare the format, not the text: the arguments are the file's bytes. */
+        if (strcmp(fmt, "no such option '%s'") == 0) {
+                va_list aq;
+                const char *key;
+
+                va_copy(aq, ap);
+                key = va_arg(aq, const char *);
+                va_end(aq);
+                ctx_error(
+                    ctx, (unsigned)cfg->line, escape(shown, sizeof(shown), key, VALUE_SHOWN_MAX),
+                    "unknown key (allowed%s%s: %s)", section ? " in " : "", section ? section : "",
+                    !section                          ? TOP_KEYS
+                    : strcmp(section, "restart") == 0 ? RESTART_KEYS
+                                                      : SIM_KEYS);
+                return;
+        }
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        ctx_error(ctx, (unsigned)cfg->line, section, "syntax error: %s",
+                  escape(shown, sizeof(shown), msg, sizeof(msg)));
+}
+
+/*
+ * Start a callback: find the context and the key, and note where the key was
+ * set. Returns the key, or -1 when the callback must just let the value be
+ * (a path such as "restart|burst" written at top level reaches an option of a
+ * section through libconfuse's lookup: it is reported as unknown).
+ */
+static int callback_begin(cfg_t *cfg, cfg_opt_t *opt, struct parse_ctx **ctx_r)
+{
+        struct parse_ctx *ctx = ctx_of(cfg);
+        unsigned line = (unsigned)cfg->line;
+        int k;
+
+        *ctx_r = ctx;
+        if (!ctx)
+                return -1;
+        k = key_of(cfg, opt);
+        if (k < 0) {
+                char shown[SHOWN_SIZE];
+
+                ctx_error(ctx, line, escape(shown, sizeof(shown), opt->name, VALUE_SHOWN_MAX),
+                          "unknown key (write it inside its section)");
+                return -1;
+        }
+        if (ctx->seen[k].line == 0) {
+                ctx->seen[k].line = line;
+                ctx->seen[k].where = cfg;
+        } else if (ctx->seen[k].where == cfg) {
+                /* A second section instance is reported once, as a duplicate section. */
+                ctx_error(ctx, line, key_defs[k].shown, "set twice (first at line %u)",
+                          ctx->seen[k].line);
+        }
+        return k;
+}
+
+/* A strictly decimal unsigned number; false on anything else or overflow. */
+static bool parse_u64(const char *s, uint64_t *ret)
+{
+        uint64_t v = 0;
+
+        if (!s || !*s)
+                return false;
+        for (; *s; s++) {
+                if (*s < '0' || *s > '9')
+                        return false;
+                if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+                        return false;
+                v = v * 10 + (uint64_t)(*s - '0');
+        }
+        *ret = v;
+        return true;
+}
+
+static int on_int(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+        struct parse_ctx *ctx;
+        int k = callback_begin(cfg, opt, &ctx);
+        uint64_t v = 0;
+
+        if (!ctx)
+                return -1;
+        *(long *)result = 0;
+        if (k < 0)
+                return 0;
+        if (!parse_u64(value, &v) || v < key_defs[k].min || v > key_defs[k].max) {
+                char allowed[96];
+
+                snprintf(allowed, sizeof(allowed), "an integer from %" PRIu64 " to %" PRIu64,
+                         key_defs[k].min, key_defs[k].max);
+                bad_value(ctx, (unsigned)cfg->line, k, value ? value : "", allowed);
+                return 0;
+        }
+        /* Every max fits a long (64-bit on every Xen dom0 architecture). */
+        *(long *)result = (long)v;
+        return 0;
+}
+
+static int on_bool(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+        static const char *const yes[] = { "true", "yes", "on", "1" };
+        static const char *const no[] = { "false", "no", "off", "0" };
+        struct parse_ctx *ctx;
+        int k = callback_begin(cfg, opt, &ctx);
+
+        if (!ctx)
+                return -1;
+        *(int *)result = 0;
+        if (k < 0 || !value)
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+                if (strcasecmp(value, yes[i]) == 0) {
+                        *(int *)result = 1;
+                        return 0;
+                }
+                if (strcasecmp(value, no[i]) == 0)
+                        return 0;
+        }
+        bad_value(ctx, (unsigned)cfg->line, k, value, "true, false, yes, no, on, off, 1, 0");
+        return 0;
+}
+
+/* An absolute path: as written, or relative to dir. */
+static char *path_resolve(const char *dir, const char *path)
+{
+        char *r = NULL;
+
+        if (path[0] == '/')
+                return strdup(path);
+        if (asprintf(&r, "%s/%s", dir, path) < 0)
+                return NULL;
+        return r;
+}
+
+static void check_readable(struct parse_ctx *ctx, unsigned line, int k, const char *value)
+{
+        _cleanup_free_ char *path = NULL;
+        char allowed[PATH_MAX + 128], shown[SHOWN_SIZE * 2];
+
+        if (!*value || strlen(value) >= PATH_MAX) {
+                bad_value(ctx, line, k, value, "a path to a readable file");
+                return;
+        }
+        path = path_resolve(ctx->dir, value);
+        if (!path) {
+                ctx->fatal = -ENOMEM;
+                return;
+        }
+        if (access(path, R_OK) == 0) {
+                struct stat st;
+
+                if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+                        return;
+                errno = EISDIR;
+        }
+        snprintf(allowed, sizeof(allowed), "a readable file; %s: %s",
+                 escape(shown, sizeof(shown), path, sizeof(shown) / 4 - 2), strerror(errno));
+        bad_value(ctx, line, k, value, allowed);
+}
+
+static int on_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+        struct parse_ctx *ctx;
+        int k = callback_begin(cfg, opt, &ctx);
+        unsigned line = (unsigned)cfg->line;
+        uint8_t uuid[16];
+        int a;
+
+        if (!ctx)
+                return -1;
+        *(const char **)result = value ? value : "";
+        if (k < 0 || !value)
+                return 0;
+
+        switch (k) {
+        case KEY_NAME:
+                if (!config_name_is_valid(value))
+                        bad_value(ctx, line, k, value, NAME_ALLOWED);
+                break;
+        case KEY_UUID:
+                if (config_uuid_from_string(value, uuid) < 0 || uuid_is_null(uuid))
+                        bad_value(ctx, line, k, value,
+                                  "8-4-4-4-12 hexadecimal digits, not all zero");
+                break;
+        case KEY_TYPE:
+                if (domain_type_from_string(value) < 0)
+                        bad_value(ctx, line, k, value, "pv, pvh, hvm");
+                break;
+        case KEY_KERNEL:
+        case KEY_RAMDISK:
+                check_readable(ctx, line, k, value);
+                break;
+        case KEY_CMDLINE:
+                if (strlen(value) > CMDLINE_MAX)
+                        bad_value(ctx, line, k, value, "at most 1023 characters");
+                break;
+        case KEY_ON_SOFT_RESET:
+                if (domain_action_from_string(value) < 0)
+                        bad_value(ctx, line, k, value, "soft-reset, " ACTIONS);
+                break;
+        case KEY_ON_POWEROFF:
+        case KEY_ON_REBOOT:
+        case KEY_ON_CRASH:
+        case KEY_ON_WATCHDOG:
+                a = domain_action_from_string(value);
+                if (a < 0 || a == ACTION_SOFT_RESET)
+                        bad_value(ctx, line, k, value,
+                                  ACTIONS "; soft-reset only for on_soft_reset");
+                break;
+        case KEY_COREDUMP_DIR:
+                if (value[0] != '/' || strlen(value) >= PATH_MAX)
+                        bad_value(ctx, line, k, value, "an absolute directory path");
+                break;
+        case KEY_SIM_EXIT:
+                a = shutdown_reason_from_string(value);
+                if (a < 0 || a == SHUTDOWN_REASON_SUSPEND)
+                        bad_value(ctx, line, k, value, SIM_EXITS);
+                break;
+        case KEY_SIM_ON_SHUTDOWN_REQUEST:
+                if (table_find(sim_shutdown_table, ELEMENTSOF(sim_shutdown_table), value) < 0)
+                        bad_value(ctx, line, k, value, "obey, ignore");
+                break;
+        default:
+                break;
+        }
+        return 0;
+}
+
+/* Called after each section; without CFGF_MULTI a second one would silently merge. */
+static int on_section(cfg_t *cfg, cfg_opt_t *opt)
+{
+        struct parse_ctx *ctx = ctx_of(cfg);
+        int k;
+
+        if (!ctx)
+                return -1;
+        k = key_of(cfg, opt);
+        if (k < 0)
+                return 0;
+        if (ctx->seen[k].line == 0)
+                ctx->seen[k].line = (unsigned)cfg->line;
+        else if (cfg_opt_size(opt) == 2)
+                ctx_error(ctx, (unsigned)cfg->line, key_defs[k].shown,
+                          "section given twice (first ends at line %u; allowed: one %s { })",
+                          ctx->seen[k].line, key_defs[k].shown);
+        return 0;
+}
+
+static void cfg_freep(cfg_t **cfg)
+{
+        if (*cfg)
+                cfg_free(*cfg);
+}
+
+static cfg_t *schema_new(struct parse_ctx *ctx)
+{
+        /* cfg_init copies the tables, so they may live on this stack frame. */
+        cfg_opt_t restart_opts[] = {
+                CFG_INT_CB("burst", 0, CFGF_NODEFAULT, on_int),
+                CFG_INT_CB("interval", 0, CFGF_NODEFAULT, on_int),
+                CTX_OPT(ctx),
+                CFG_END(),
+        };
+        cfg_opt_t sim_opts[] = {
+                CFG_INT_CB("run_seconds", 0, CFGF_NODEFAULT, on_int),
+                CFG_STR_CB("exit", NULL, CFGF_NODEFAULT, on_str),
+                CFG_STR_CB("on_shutdown_request", NULL, CFGF_NODEFAULT, on_str),
+                CTX_OPT(ctx),
+                CFG_END(),
+        };
+        cfg_opt_t opts[] = {
+                CFG_STR_CB("name", NULL, CFGF_NODEFAULT, on_str),
+                CFG_STR_CB("uuid", NULL, CFGF_NODEFAULT, on_str),
+                CFG_STR_CB("type", NULL, CFGF_NODEFAULT, on_str),
+                CFG_INT_CB("memory", 0, CFGF_NODEFAULT, on_int),
+                CFG_INT_CB("maxmem", 0, CFGF_NODEFAULT, on_int),
+                CFG_INT_CB("vcpus", 0, CFGF_NODEFAULT, on_int),
+                CFG_INT_CB("maxvcpus", 0, CFGF_NODEFAULT, on_int),
+                CFG_STR_CB("kernel", NULL, CFGF_NODEFAULT, on_str),
+                CFG_STR_CB("ramdisk", NULL, CFGF_NODEFAULT, on_str),
+                CFG_STR_CB("cmdline", NULL, CFGF_NODEFAULT, on_str),
+                CFG_STR_CB("on_poweroff", NULL, CFGF_NODEFAULT, on_str),
+                CFG_STR_CB("on_reboot", NULL, CFGF_NODEFAULT, on_str),
+                CFG_STR_CB("on_crash", NULL, CFGF_NODEFAULT, on_str),
+                CFG_STR_CB("on_watchdog", NULL, CFGF_NODEFAULT, on_str),
+                CFG_STR_CB("on_soft_reset", NULL, CFGF_NODEFAULT, on_str),
+                CFG_BOOL_CB("autostart", cfg_false, CFGF_NODEFAULT, on_bool),
+                CFG_INT_CB("cpu_weight", 0, CFGF_NODEFAULT, on_int),
+                CFG_INT_CB("cpu_cap", 0, CFGF_NODEFAULT, on_int),
+                CFG_INT_CB("ssidref", 0, CFGF_NODEFAULT, on_int),
+                CFG_INT_CB("shutdown_timeout", 0, CFGF_NODEFAULT, on_int),
+                CFG_STR_CB("coredump_dir", NULL, CFGF_NODEFAULT, on_str),
+                CFG_SEC("restart", restart_opts, CFGF_MULTI | CFGF_NODEFAULT),
+                CFG_SEC("sim", sim_opts, CFGF_MULTI | CFGF_NODEFAULT),
+                CTX_OPT(ctx),
+                CFG_END(),
+        };
+        cfg_t *cfg = cfg_init(opts, CFGF_NONE);
+
+        if (!cfg)
+                return NULL;
+        cfg_set_error_function(cfg, on_cfg_error);
+        cfg_set_validate_func(cfg, "restart", on_section);
+        cfg_set_validate_func(cfg, "sim", on_section);
+        return cfg;
+}
+
+/* ---- reading the file ---- */
+
+static unsigned line_at(const char *buf, size_t off)
+{
+        unsigned line = 1;
+
+        for (size_t i = 0; i < off; i++)
+                if (buf[i] == '\n')
+                        line++;
+        return line;
+}
+
+/* Read the whole file, refusing what is not a small text file. */
+static int read_config_file(struct parse_ctx *ctx, const char *path, char **buf_r)
+{
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *buf = NULL;
+        const char *p;
+        struct stat st;
+        size_t n = 0, cap;
+
+        /* O_NONBLOCK: a FIFO named *.conf must not hang the daemon. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                int r = -errno;
+
+                ctx_error(ctx, 0, NULL, "cannot open: %s", strerror(-r));
+                return r;
+        }
+        if (fstat(fd, &st) < 0) {
+                int r = -errno;
+
+                ctx_error(ctx, 0, NULL, "cannot stat: %s", strerror(-r));
+                return r;
+        }
+        if (!S_ISREG(st.st_mode)) {
+                ctx_error(ctx, 0, NULL, "not a regular file");
+                return -EINVAL;
+        }
+        if (st.st_size > CONFIG_FILE_MAX) {
+                ctx_error(ctx, 0, NULL, "file too large (%lld bytes; allowed: at most %d)",
+                          (long long)st.st_size, CONFIG_FILE_MAX);
+                return -EFBIG;
+        }
+        cap = (size_t)st.st_size;
+        buf = malloc(cap + 2);
+        if (!buf)
+                return -ENOMEM;
+        /* Read one byte past the size seen, to notice a file that grows meanwhile. */
+        while (n < cap + 1) {
+                ssize_t k = read(fd, buf + n, cap + 1 - n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0) {
+                        int r = -errno;
+
+                        ctx_error(ctx, 0, NULL, "cannot read: %s", strerror(-r));
+                        return r;
+                }
+                if (k == 0)
+                        break;
+                n += (size_t)k;
+        }
+        if (n > cap) {
+                ctx_error(ctx, 0, NULL, "file changed while being read");
+                return -EAGAIN;
+        }
+        buf[n] = '\0';
+        p = memchr(buf, '\0', n);
+        if (p) {
+                ctx_error(ctx, line_at(buf, (size_t)(p - buf)), NULL,
+                          "contains a NUL byte (allowed: a text file)");
+                return -EINVAL;
+        }
+        *buf_r = TAKE_PTR(buf);
+        return 0;
+}
+
+/*
+ * One pass over the text before libconfuse sees it, following its lexer's
+ * rules for strings and comments: blank out comments (libconfuse 3.3 counts
+ * the lines of a file wrong after a comment), refuse "${" (libconfuse would
+ * substitute the daemon's environment), and notice what libconfuse silently
+ * accepts at end of file: an unterminated comment and an unclosed section.
+ * Sets *open_line_r to the line of a '{' never closed, or 0.
+ */
+static int prescan(struct parse_ctx *ctx, char *buf, unsigned *open_line_r)
+{
+        enum { NORMAL, DQ, SQ, LINE_COMMENT, BLOCK_COMMENT } st = NORMAL;
+        unsigned line = 1, depth = 0, open_line = 0, comment_line = 0;
+
+        for (char *p = buf; *p; p++) {
+                if (*p == '\n')
+                        line++;
+                switch (st) {
+                case NORMAL:
+                        if (*p == '"') {
+                                st = DQ;
+                        } else if (*p == '\'') {
+                                st = SQ;
+                        } else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+                                st = LINE_COMMENT;
+                                *p = ' ';
+                        } else if (p[0] == '/' && p[1] == '*') {
+                                st = BLOCK_COMMENT;
+                                comment_line = line;
+                                p[0] = p[1] = ' ';
+                                p++;
+                        } else if (*p == '{') {
+                                if (depth++ == 0)
+                                        open_line = line;
+                        } else if (*p == '}' && depth > 0) {
+                                depth--;
+                        } else if (p[0] == '$' && p[1] == '{') {
+                                goto substitution;
+                        }
+                        break;
+                case DQ:
+                case SQ:
+                        if (p[0] == '\\' && p[1]) {
+                                if (p[1] == '\n')
+                                        line++;
+                                p++;
+                        } else if (*p == (st == DQ ? '"' : '\'')) {
+                                st = NORMAL;
+                        } else if (st == DQ && p[0] == '$' && p[1] == '{') {
+                                goto substitution;
+                        }
+                        break;
+                case LINE_COMMENT:
+                        if (*p == '\n')
+                                st = NORMAL;
+                        else
+                                *p = ' ';
+                        break;
+                case BLOCK_COMMENT:
+                        if (p[0] == '*' && p[1] == '/') {
+                                p[0] = p[1] = ' ';
+                                p++;
+                                st = NORMAL;
+                        } else if (*p != '\n') {
+                                *p = ' ';
+                        }
+                        break;
+                }
+        }
+        if (st == BLOCK_COMMENT) {
+                ctx_error(ctx, comment_line, NULL,
+                          "syntax error: comment not closed ('/*' without '*/')");
+                return -EINVAL;
+        }
+        *open_line_r = depth > 0 ? open_line : 0;
+        return 0;
+
+substitution:
+        ctx_error(ctx, line, NULL,
+                  "'${' is not allowed (libconfuse would substitute the daemon's environment)");
+        return -EINVAL;
+}
+
+/* The absolute directory of a file, without resolving symlinks. */
+static char *dir_of(const char *path)
+{
+        _cleanup_free_ char *abs = NULL;
+        char *slash;
+
+        if (path[0] == '/') {
+                abs = strdup(path);
+        } else {
+                _cleanup_free_ char *cwd = getcwd(NULL, 0);
+
+                if (!cwd || asprintf(&abs, "%s/%s", cwd, path) < 0)
+                        return NULL;
+        }
+        if (!abs)
+                return NULL;
+        slash = strrchr(abs, '/');
+        if (slash == abs)
+                slash[1] = '\0';
+        else
+                *slash = '\0';
+        return TAKE_PTR(abs);
+}
+
+/* ---- from the parsed tree to the struct ---- */
+
+static bool key_set(const struct parse_ctx *ctx, int k)
+{
+        return ctx->seen[k].line > 0;
+}
+
+static unsigned get_uint(cfg_t *sec, int k, unsigned def)
+{
+        return sec && cfg_size(sec, key_defs[k].name) > 0
+                   ? (unsigned)cfg_getint(sec, key_defs[k].name)
+                   : def;
+}
+
+static const char *get_str(cfg_t *sec, int k)
+{
+        return sec && cfg_size(sec, key_defs[k].name) > 0 ? cfg_getstr(sec, key_defs[k].name)
+                                                          : NULL;
+}
+
+static enum domain_action get_action(cfg_t *cfg, int k, enum domain_action def)
+{
+        int a = domain_action_from_string(get_str(cfg, k));
+
+        return a < 0 ? def : (enum domain_action)a;
+}
+
+static int dup_str(const char *s, char **ret)
+{
+        *ret = NULL;
+        if (!s)
+                return 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Fill c from a parsed tree whose single values all passed their callbacks. */
+static int config_build(cfg_t *cfg, struct parse_ctx *ctx, struct domain_config *c)
+{
+        cfg_t *restart = cfg_size(cfg, "restart") > 0 ? cfg_getnsec(cfg, "restart", 0) : NULL;
+        cfg_t *sim = cfg_size(cfg, "sim") > 0 ? cfg_getnsec(cfg, "sim", 0) : NULL;
+        const char *s;
+        int t;
+
+        s = get_str(cfg, KEY_NAME);
+        if (!s)
+                ctx_error(ctx, 0, "name", "missing (required: " NAME_ALLOWED ")");
+        else if (config_name_is_valid(s))
+                memcpy(c->name, s, strlen(s) + 1);
+        c->name_line = ctx->seen[KEY_NAME].line;
+
+        s = get_str(cfg, KEY_UUID);
+        c->uuid_line = ctx->seen[KEY_UUID].line;
+        if (s) {
+                (void)config_uuid_from_string(s, c->uuid);
+        } else if (c->name[0]) {
+                config_uuid_from_name(c->name, c->uuid);
+                c->uuid_derived = true;
+        }
+
+        t = domain_type_from_string(get_str(cfg, KEY_TYPE));
+        c->type = t < 0 ? DOMAIN_TYPE_PV : (enum domain_type)t;
+
+        c->memory_mib =
+            cfg_size(cfg, "memory") > 0 ? (uint64_t)cfg_getint(cfg, "memory") : DEFAULT_MEMORY_MIB;
+        c->maxmem_mib =
+            cfg_size(cfg, "maxmem") > 0 ? (uint64_t)cfg_getint(cfg, "maxmem") : c->memory_mib;
+        if (key_set(ctx, KEY_MAXMEM) && !ctx->seen[KEY_MAXMEM].bad && !ctx->seen[KEY_MEMORY].bad &&
+            c->maxmem_mib < c->memory_mib) {
+                char v[32], allowed[96];
+
+                snprintf(v, sizeof(v), "%" PRIu64, c->maxmem_mib);
+                snprintf(allowed, sizeof(allowed), "at least memory, %" PRIu64 "%s", c->memory_mib,
+                         key_set(ctx, KEY_MEMORY) ? "" : " (the default)");
+                bad_value(ctx, ctx->seen[KEY_MAXMEM].line, KEY_MAXMEM, v, allowed);
+        }
+
+        c->vcpus = get_uint(cfg, KEY_VCPUS, 1);
+        c->maxvcpus = get_uint(cfg, KEY_MAXVCPUS, c->vcpus);
+        if (key_set(ctx, KEY_MAXVCPUS) && !ctx->seen[KEY_MAXVCPUS].bad &&
+            !ctx->seen[KEY_VCPUS].bad && c->maxvcpus < c->vcpus) {
+                char v[32], allowed[96];
+
+                snprintf(v, sizeof(v), "%u", c->maxvcpus);
+                snprintf(allowed, sizeof(allowed), "vcpus (%u) to %d", c->vcpus, CONFIG_VCPUS_MAX);
+                bad_value(ctx, ctx->seen[KEY_MAXVCPUS].line, KEY_MAXVCPUS, v, allowed);
+        }
+
+        s = get_str(cfg, KEY_KERNEL);
+        if (s && !ctx->seen[KEY_KERNEL].bad && !(c->kernel = path_resolve(ctx->dir, s)))
+                return -ENOMEM;
+        if (!s && c->type != DOMAIN_TYPE_HVM && !ctx->seen[KEY_TYPE].bad)
+                ctx_error(ctx, ctx->seen[KEY_TYPE].line, "kernel",
+                          "missing (required: a readable kernel image for a %s domain)",
+                          domain_type_to_string(c->type));
+        s = get_str(cfg, KEY_RAMDISK);
+        if (s && !ctx->seen[KEY_RAMDISK].bad && !(c->ramdisk = path_resolve(ctx->dir, s)))
+                return -ENOMEM;
+        if (dup_str(get_str(cfg, KEY_CMDLINE), &c->cmdline) < 0)
+                return -ENOMEM;
+
+        c->on_poweroff = get_action(cfg, KEY_ON_POWEROFF, ACTION_DESTROY);
+        c->on_reboot = get_action(cfg, KEY_ON_REBOOT, ACTION_RESTART);
+        c->on_crash = get_action(cfg, KEY_ON_CRASH, ACTION_DESTROY);
+        c->on_watchdog = get_action(cfg, KEY_ON_WATCHDOG, ACTION_DESTROY);
+        c->on_soft_reset = get_action(cfg, KEY_ON_SOFT_RESET, ACTION_SOFT_RESET);
+
+        c->autostart = cfg_size(cfg, "autostart") > 0 ? cfg_getbool(cfg, "autostart") : true;
+        c->cpu_weight = get_uint(cfg, KEY_CPU_WEIGHT, 256);
+        c->cpu_cap = get_uint(cfg, KEY_CPU_CAP, 0);
+        if (!ctx->seen[KEY_CPU_CAP].bad && !ctx->seen[KEY_MAXVCPUS].bad &&
+            !ctx->seen[KEY_VCPUS].bad && c->cpu_cap > 100 * c->maxvcpus) {
+                char v[32], allowed[96];
+
+                snprintf(v, sizeof(v), "%u", c->cpu_cap);
+                snprintf(allowed, sizeof(allowed), "0 (no cap) to 100 per vcpu, %u for maxvcpus %u",
+                         100 * c->maxvcpus, c->maxvcpus);
+                bad_value(ctx, ctx->seen[KEY_CPU_CAP].line, KEY_CPU_CAP, v, allowed);
+        }
+        c->ssidref = cfg_size(cfg, "ssidref") > 0 ? (uint32_t)cfg_getint(cfg, "ssidref") : 0;
+        c->shutdown_timeout = get_uint(cfg, KEY_SHUTDOWN_TIMEOUT, 60);
+        s = get_str(cfg, KEY_COREDUMP_DIR);
+        if (dup_str(s ? s : DEFAULT_COREDUMP, &c->coredump_dir) < 0)
+                return -ENOMEM;
+
+        c->restart.burst = get_uint(restart, KEY_RESTART_BURST, 5);
+        c->restart.interval = get_uint(restart, KEY_RESTART_INTERVAL, 60);
+
+        c->sim.present = sim != NULL;
+        c->sim.run_seconds = get_uint(sim, KEY_SIM_RUN_SECONDS, 0);
+        t = shutdown_reason_from_string(get_str(sim, KEY_SIM_EXIT));
+        c->sim.exit = t < 0 ? SHUTDOWN_REASON_POWEROFF : (enum shutdown_reason)t;
+        t = table_find(sim_shutdown_table, ELEMENTSOF(sim_shutdown_table),
+                       get_str(sim, KEY_SIM_ON_SHUTDOWN_REQUEST));
+        c->sim.on_shutdown = t < 0 ? SIM_SHUTDOWN_OBEY : (enum sim_shutdown_answer)t;
+        return 0;
+}
+
+/* Read, parse and check one file; problems go to ctx. */
+static int load(struct parse_ctx *ctx, const char *path, struct domain_config **ret)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_(cfg_freep) cfg_t *cfg = NULL;
+        _cleanup_free_ char *buf = NULL;
+        unsigned open_line = 0;
+        int r;
+
+        r = read_config_file(ctx, path, &buf);
+        if (r < 0)
+                return r;
+        r = prescan(ctx, buf, &open_line);
+        if (r < 0)
+                return r;
+        cfg = schema_new(ctx);
+        if (!cfg)
+                return -ENOMEM;
+        r = cfg_parse_buf(cfg, buf);
+        if (ctx->fatal < 0)
+                return ctx->fatal;
+        if (r != CFG_SUCCESS) {
+                if (ctx->n_errors == 0)
+                        ctx_error(ctx, (unsigned)cfg->line, NULL, "cannot parse (out of memory?)");
+                return -EINVAL;
+        }
+        if (open_line > 0) {
+                ctx_error(ctx, open_line, NULL,
+                          "syntax error: section not closed ('{' without '}' before the end)");
+                return -EINVAL;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c)
+                return -ENOMEM;
+        r = config_build(cfg, ctx, c);
+        if (r < 0)
+                return r;
+        if (ctx->n_errors > 0)
+                return -EINVAL;
+        c->path = strdup(path);
+        if (!c->path)
+                return -ENOMEM;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int config_load_file(const char *path, struct domain_config **ret, char **errors_r)
+{
+        _cleanup_free_ char *dir = NULL, *shown_path = NULL, *errors = NULL;
+        struct parse_ctx ctx = {};
+        size_t shown_size = strlen(path) * 4 + 8;
+        int r;
+
+        *ret = NULL;
+        /* A newline in a file name must not split its error lines. */
+        shown_path = malloc(shown_size);
+        dir = dir_of(path);
+        if (!shown_path || !dir)
+                return -ENOMEM;
+        ctx.path = escape(shown_path, shown_size, path, SIZE_MAX);
+        ctx.dir = dir;
+
+        r = load(&ctx, path, ret);
+        errors = ctx.errors;
+        if (r < 0 && errors_r && errors) {
+                free(*errors_r);
+                *errors_r = TAKE_PTR(errors);
+        }
+        return r;
+}
+
+/* ---- directories ---- */
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool is_conf_name(const char *n)
+{
+        size_t l = strlen(n);
+
+        return n[0] != '.' && l > 5 && strcmp(n + l - 5, ".conf") == 0;
+}
+
+/* The sorted *.conf names in d, as a NULL-terminated strv. */
+static int list_conf(DIR *d, char ***names_r)
+{
+        _cleanup_strv_free_ char **names = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *de;
+
+        for (;;) {
+                errno = 0;
+                de = readdir(d);
+                if (!de)
+                        break;
+                if (!is_conf_name(de->d_name))
+                        continue;
+                if (n + 2 > cap) {
+                        size_t ncap = cap ? cap * 2 : 16;
+                        char **p = realloc(names, ncap * sizeof(*p));
+
+                        if (!p)
+                                return -ENOMEM;
+                        names = p;
+                        cap = ncap;
+                }
+                names[n] = strdup(de->d_name);
+                if (!names[n])
+                        return -ENOMEM;
+                names[++n] = NULL;
+        }
+        if (errno != 0)
+                return -errno;
+        if (names)
+                qsort(names, n, sizeof(*names), cmp_names);
+        *names_r = TAKE_PTR(names);
+        return 0;
+}
+
+static int set_append(struct config_set *set, struct domain_config *c)
+{
+        struct domain_config **p = realloc(set->items, (set->n + 1) * sizeof(*p));
+
+        if (!p)
+                return -ENOMEM;
+        set->items = p;
+        set->items[set->n++] = c;
+        return 0;
+}
+
+/* Report c as a duplicate of a config already in set; true if it is one. */
+static bool is_duplicate(const struct config_set *set, const struct domain_config *c,
+                         char **errors_r)
+{
+        char us[37];
+
+        for (size_t i = 0; i < set->n; i++) {
+                const struct domain_config *o = set->items[i];
+
+                if (strcmp(o->name, c->name) == 0) {
+                        err_appendf(errors_r, 0,
+                                    "%s:%u: name: duplicate value '%s' (allowed: a name no other "
+                                    "file uses; %s:%u has it; this file is skipped)",
+                                    c->path, c->name_line, c->name, o->path, o->name_line);
+                        return true;
+                }
+                if (memcmp(o->uuid, c->uuid, sizeof(c->uuid)) == 0) {
+                        config_uuid_to_string(c->uuid, us);
+                        err_appendf(errors_r, 0,
+                                    "%s:%u: uuid: duplicate value '%s'%s (allowed: a uuid no "
+                                    "other file uses; %s has it; this file is skipped)",
+                                    c->path, c->uuid_derived ? c->name_line : c->uuid_line, us,
+                                    c->uuid_derived ? " (derived from the name)" : "", o->path);
+                        return true;
+                }
+        }
+        return false;
+}
+
+int config_load_dir(const char *dir, struct config_set *set_r, char **errors_r)
+{
+        _cleanup_(config_set_clear) struct config_set set = {};
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *absdir = NULL;
+        _cleanup_(closedirp) DIR *d = NULL;
+        int r;
+
+        *set_r = (struct config_set){};
+        absdir = realpath(dir, NULL);
+        if (absdir)
+                d = opendir(absdir);
+        if (!d) {
+                r = -errno;
+                return err_appendf(errors_r, r, "%s: cannot read the config directory: %s", dir,
+                                   strerror(-r));
+        }
+        r = list_conf(d, &names);
+        if (r < 0)
+                return err_appendf(errors_r, r, "%s: cannot read the config directory: %s", dir,
+                                   strerror(-r));
+
+        for (char **n = names; n && *n; n++) {
+                _cleanup_(config_freep) struct domain_config *c = NULL;
+                _cleanup_free_ char *path = NULL, *file_errors = NULL;
+
+                if (asprintf(&path, "%s/%s", strcmp(absdir, "/") == 0 ? "" : absdir, *n) < 0)
+                        return -ENOMEM;
+                r = config_load_file(path, &c, &file_errors);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        err_appendf(errors_r, 0, "%s", file_errors ? file_errors : "(no message)");
+                        continue;
+                }
+                if (is_duplicate(&set, c, errors_r))
+                        continue;
+                r = set_append(&set, c);
+                if (r < 0)
+                        return r;
+                TAKE_PTR(c);
+        }
+        *set_r = set;
+        set = (struct config_set){};
+        return 0;
+}
+
+/* ---- the struct ---- */
+
+struct domain_config *config_free(struct domain_config *c)
+{
+        if (!c)
+                return NULL;
+        free(c->path);
+        free(c->kernel);
+        free(c->ramdisk);
+        free(c->cmdline);
+        free(c->coredump_dir);
+        free(c);
+        return NULL;
+}
+
+void config_set_clear(struct config_set *set)
+{
+        if (!set)
+                return;
+        for (size_t i = 0; i < set->n; i++)
+                config_free(set->items[i]);
+        free(set->items);
+        *set = (struct config_set){};
+}
+
+struct domain_config *config_dup(const struct domain_config *c)
+{
+        _cleanup_(config_freep) struct domain_config *d = NULL;
+
+        if (!c)
+                return NULL;
+        d = malloc(sizeof(*d));
+        if (!d)
+                return NULL;
+        *d = *c;
+        d->path = d->kernel = d->ramdisk = d->cmdline = d->coredump_dir = NULL;
+        if (dup_str(c->path, &d->path) < 0 || dup_str(c->kernel, &d->kernel) < 0 ||
+            dup_str(c->ramdisk, &d->ramdisk) < 0 || dup_str(c->cmdline, &d->cmdline) < 0 ||
+            dup_str(c->coredump_dir, &d->coredump_dir) < 0)
+                return NULL;
+        return TAKE_PTR(d);
+}
+
+static bool str_eq(const char *a, const char *b)
+{
+        if (!a || !b)
+                return a == b;
+        return strcmp(a, b) == 0;
+}
+
+bool config_equal(const struct domain_config *a, const struct domain_config *b)
+{
+        if (!a || !b)
+                return a == b;
+        return strcmp(a->name, b->name) == 0 && memcmp(a->uuid, b->uuid, sizeof(a->uuid)) == 0 &&
+               a->type == b->type && a->memory_mib == b->memory_mib &&
+               a->maxmem_mib == b->maxmem_mib && a->vcpus == b->vcpus &&
+               a->maxvcpus == b->maxvcpus && str_eq(a->kernel, b->kernel) &&
+               str_eq(a->ramdisk, b->ramdisk) && str_eq(a->cmdline, b->cmdline) &&
+               a->on_poweroff == b->on_poweroff && a->on_reboot == b->on_reboot &&
+               a->on_crash == b->on_crash && a->on_watchdog == b->on_watchdog &&
+               a->on_soft_reset == b->on_soft_reset && a->autostart == b->autostart &&
+               a->cpu_weight == b->cpu_weight && a->cpu_cap == b->cpu_cap &&
+               a->ssidref == b->ssidref && a->shutdown_timeout == b->shutdown_timeout &&
+               str_eq(a->coredump_dir, b->coredump_dir) && a->restart.burst == b->restart.burst &&
+               a->restart.interval == b->restart.interval && a->sim.present == b->sim.present &&
+               a->sim.run_seconds == b->sim.run_seconds && a->sim.exit == b->sim.exit &&
+               a->sim.on_shutdown == b->sim.on_shutdown;
+}
+
+enum domain_action config_action_for(const struct domain_config *c, enum shutdown_reason why)
+{
+        switch (why) {
+        case SHUTDOWN_REASON_POWEROFF:
+                return c->on_poweroff;
+        case SHUTDOWN_REASON_REBOOT:
+                return c->on_reboot;
+        case SHUTDOWN_REASON_SUSPEND:
+                /* A suspended domain's memory is its saved state: keep it. */
+                return ACTION_PRESERVE;
+        case SHUTDOWN_REASON_CRASH:
+                return c->on_crash;
+        case SHUTDOWN_REASON_WATCHDOG:
+                return c->on_watchdog;
+        case SHUTDOWN_REASON_SOFT_RESET:
+                return c->on_soft_reset;
+        default:
+                return ACTION_DESTROY;
+        }
+}

@@ -1,0 +1,970 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test-config.c — config/: every key, every default, every error (file, line
+ * and key in the message), directories, and files that are empty, binary,
+ * huge or without a trailing newline. Fixtures live in tests/data/config;
+ * files that only one test needs are written to a temporary directory.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "common/macros.h"
+#include "config/config.h"
+#include "config/sha1.h"
+
+/* Test fixtures (the only mutable globals allowed). */
+static char tmpdir[PATH_MAX];
+static char datadir[PATH_MAX];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void)st;
+        (void)flag;
+        (void)ftw;
+        return remove(path);
+}
+
+static int setup(void **state)
+{
+        const char *src = getenv("XENSUP_SRC");
+
+        (void)state;
+        snprintf(datadir, sizeof(datadir), "%s/tests/data/config", src ? src : ".");
+        snprintf(tmpdir, sizeof(tmpdir), "/tmp/test-config.XXXXXX");
+        if (!mkdtemp(tmpdir))
+                return -1;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        (void)state;
+        return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *tmp_path(const char *name)
+{
+        char *p = NULL;
+
+        assert_true(asprintf(&p, "%s/%s", tmpdir, name) > 0);
+        return p;
+}
+
+static void write_bytes(const char *name, const void *data, size_t len)
+{
+        _cleanup_free_ char *p = tmp_path(name);
+        _cleanup_fclose_ FILE *f = fopen(p, "w");
+
+        assert_non_null(f);
+        assert_int_equal(fwrite(data, 1, len, f), len);
+}
+
+static void write_text(const char *name, const char *text)
+{
+        write_bytes(name, text, strlen(text));
+}
+
+/* Write text to t.conf beside a readable "vmlinuz" and load it. */
+static int load_text(const char *text, struct domain_config **c, char **errors)
+{
+        _cleanup_free_ char *p = tmp_path("t.conf");
+
+        write_text("vmlinuz", "kernel\n");
+        write_text("t.conf", text);
+        return config_load_file(p, c, errors);
+}
+
+/* Assert that one line of errors is "TMPDIR/FILE[:LINE]: KEY: ..." and contains needle. */
+static void assert_error_line(const char *errors, const char *file, unsigned line, const char *key,
+                              const char *needle)
+{
+        _cleanup_free_ char *prefix = NULL;
+        const char *p;
+
+        assert_non_null(errors);
+        if (line > 0)
+                assert_true(asprintf(&prefix, "%s/%s:%u: %s: ", tmpdir, file, line, key) > 0);
+        else
+                assert_true(asprintf(&prefix, "%s/%s: %s: ", tmpdir, file, key) > 0);
+        for (p = errors; p && *p;) {
+                const char *eol = strchrnul(p, '\n');
+
+                if (strncmp(p, prefix, strlen(prefix)) == 0) {
+                        _cleanup_free_ char *l = strndup(p, (size_t)(eol - p));
+
+                        if (strstr(l, needle))
+                                return;
+                }
+                p = *eol ? eol + 1 : eol;
+        }
+        fail_msg("no error line starting '%s' containing '%s' in:\n%s", prefix, needle, errors);
+}
+
+static unsigned count_lines(const char *s)
+{
+        unsigned n = 0;
+
+        if (!s || !*s)
+                return 0;
+        for (; *s; s++)
+                n += *s == '\n';
+        return n + 1;
+}
+
+/* Load text that must fail; the error must name t.conf, line and key, once. */
+static void expect_error(const char *text, unsigned line, const char *key, const char *needle)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL;
+
+        int r = load_text(text, &c, &errors);
+
+        if (r != -EINVAL)
+                fail_msg("loading gave %d, not -EINVAL, for:\n%s", r, text);
+        assert_null(c);
+        assert_error_line(errors, "t.conf", line, key, needle);
+        assert_int_equal(count_lines(errors), 1);
+}
+
+#define KERNEL "kernel = \"vmlinuz\"\n"
+
+/* ---- SHA-1 and uuids ---- */
+
+static void hex(const uint8_t *d, size_t n, char *out)
+{
+        for (size_t i = 0; i < n; i++)
+                sprintf(out + 2 * i, "%02x", d[i]);
+}
+
+static void test_sha1_vectors(void **state)
+{
+        uint8_t d[SHA1_DIGEST_SIZE];
+        char h[2 * SHA1_DIGEST_SIZE + 1];
+        struct sha1_ctx ctx;
+        char chunk[997];
+
+        (void)state;
+        /* FIPS 180 / RFC 3174 test vectors. */
+        sha1("abc", 3, d);
+        hex(d, sizeof(d), h);
+        assert_string_equal(h, "a9993e364706816aba3e25717850c26c9cd0d89d");
+        sha1("", 0, d);
+        hex(d, sizeof(d), h);
+        assert_string_equal(h, "da39a3ee5e6b4b0d3255bfef95601890afd80709");
+        sha1("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, d);
+        hex(d, sizeof(d), h);
+        assert_string_equal(h, "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
+
+        /* A million 'a's, fed in odd-sized pieces to cross block boundaries. */
+        memset(chunk, 'a', sizeof(chunk));
+        sha1_init(&ctx);
+        for (size_t left = 1000000; left > 0;) {
+                size_t n = left < sizeof(chunk) ? left : sizeof(chunk);
+
+                sha1_update(&ctx, chunk, n);
+                left -= n;
+        }
+        sha1_final(&ctx, d);
+        hex(d, sizeof(d), h);
+        assert_string_equal(h, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+}
+
+static void test_uuid_from_name(void **state)
+{
+        uint8_t u1[16], u2[16], ns[16];
+        char s[37];
+
+        (void)state;
+        assert_int_equal(config_uuid_from_string(CONFIG_UUID_NAMESPACE, ns), 0);
+
+        /* Expected values from Python's uuid.uuid5(UUID(CONFIG_UUID_NAMESPACE), name). */
+        config_uuid_from_name("web1", u1);
+        assert_string_equal(config_uuid_to_string(u1, s), "a343ef28-0d41-5fad-bb5e-9288ab3eb4a3");
+        config_uuid_from_name("db1", u1);
+        assert_string_equal(config_uuid_to_string(u1, s), "d25296fb-f0d4-591a-8fa8-e5409a43ea8c");
+        config_uuid_from_name("a", u1);
+        assert_string_equal(config_uuid_to_string(u1, s), "f64e393a-3cb5-5c62-9ded-a964134ad802");
+
+        /* Stable, version 5, RFC 4122 variant, distinct per name. */
+        config_uuid_from_name("db1", u1);
+        config_uuid_from_name("db1", u2);
+        assert_memory_equal(u1, u2, 16);
+        assert_int_equal(u1[6] >> 4, 5);
+        assert_int_equal(u1[8] & 0xc0, 0x80);
+        config_uuid_from_name("db2", u2);
+        assert_memory_not_equal(u1, u2, 16);
+}
+
+static void test_uuid_strings(void **state)
+{
+        static const char *const bad[] = {
+                "",
+                "0e8b7a46-1c1b-4b6e-9c1b-2f3a4b5c6d7",
+                "0e8b7a46-1c1b-4b6e-9c1b-2f3a4b5c6d7e0",
+                "0e8b7a461c1b4b6e9c1b2f3a4b5c6d7e",
+                "0e8b7a46-1c1b-4b6e-9c1b-2f3a4b5c6d7g",
+                "0e8b7a46+1c1b-4b6e-9c1b-2f3a4b5c6d7e",
+                "{e8b7a46-1c1b-4b6e-9c1b-2f3a4b5c6d7e",
+                "0e8b7a4-61c1b-4b6e-9c1b-2f3a4b5c6d7e",
+        };
+        uint8_t u[16];
+        char s[37];
+
+        (void)state;
+        assert_int_equal(config_uuid_from_string("0E8B7A46-1c1b-4B6E-9c1b-2F3A4B5C6D7E", u), 0);
+        assert_int_equal(u[0], 0x0e);
+        assert_int_equal(u[15], 0x7e);
+        assert_string_equal(config_uuid_to_string(u, s), "0e8b7a46-1c1b-4b6e-9c1b-2f3a4b5c6d7e");
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(config_uuid_from_string(bad[i], u), -EINVAL);
+        assert_int_equal(config_uuid_from_string(NULL, u), -EINVAL);
+}
+
+static void test_names(void **state)
+{
+        char n64[66];
+
+        (void)state;
+        memset(n64, 'x', 64);
+        n64[64] = '\0';
+        assert_true(config_name_is_valid(n64));
+        n64[64] = 'x';
+        n64[65] = '\0';
+        assert_false(config_name_is_valid(n64));
+        assert_true(config_name_is_valid("Web-1.x_Y"));
+        assert_true(config_name_is_valid("a"));
+        assert_false(config_name_is_valid(""));
+        assert_false(config_name_is_valid(NULL));
+        assert_false(config_name_is_valid("a b"));
+        assert_false(config_name_is_valid("a/b"));
+        assert_false(config_name_is_valid("caf\xc3\xa9"));
+}
+
+static void test_enum_tables(void **state)
+{
+        (void)state;
+        for (int i = 0; i < _DOMAIN_TYPE_MAX; i++)
+                assert_int_equal(domain_type_from_string(domain_type_to_string(i)), i);
+        for (int i = 0; i < _ACTION_MAX; i++)
+                assert_int_equal(domain_action_from_string(domain_action_to_string(i)), i);
+        for (int i = 0; i < _SHUTDOWN_REASON_MAX; i++)
+                assert_int_equal(shutdown_reason_from_string(shutdown_reason_to_string(i)), i);
+        assert_string_equal(domain_type_to_string(DOMAIN_TYPE_PVH), "pvh");
+        assert_string_equal(domain_action_to_string(ACTION_COREDUMP_RESTART), "coredump-restart");
+        assert_string_equal(domain_action_to_string(ACTION_SOFT_RESET), "soft-reset");
+        assert_string_equal(shutdown_reason_to_string(SHUTDOWN_REASON_SOFT_RESET), "soft_reset");
+        assert_string_equal(shutdown_reason_to_string(SHUTDOWN_REASON_NONE), "none");
+        assert_null(domain_type_to_string(_DOMAIN_TYPE_MAX));
+        assert_null(domain_action_to_string(-1));
+        assert_int_equal(domain_type_from_string("xen"), -1);
+        assert_int_equal(domain_action_from_string("Destroy"), -1);
+        assert_int_equal(domain_action_from_string(NULL), -1);
+        assert_int_equal(shutdown_reason_from_string("halt"), SHUTDOWN_REASON_NONE);
+}
+
+/* ---- whole files ---- */
+
+static void test_every_key(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *path = NULL, *errors = NULL, *kernel = NULL, *ramdisk = NULL;
+        char s[37];
+
+        (void)state;
+        assert_true(asprintf(&path, "%s/full.conf", datadir) > 0);
+        assert_int_equal(config_load_file(path, &c, &errors), 0);
+        assert_null(errors);
+        assert_non_null(c);
+        assert_string_equal(c->path, path);
+        assert_string_equal(c->name, "full-1.x_Y");
+        assert_int_equal(c->name_line, 2);
+        assert_string_equal(config_uuid_to_string(c->uuid, s),
+                            "0e8b7a46-1c1b-4b6e-9c1b-2f3a4b5c6d7e");
+        assert_int_equal(c->uuid_line, 3);
+        assert_false(c->uuid_derived);
+        assert_int_equal(c->type, DOMAIN_TYPE_PVH);
+        assert_int_equal(c->memory_mib, 512);
+        assert_int_equal(c->maxmem_mib, 1024);
+        assert_int_equal(c->vcpus, 2);
+        assert_int_equal(c->maxvcpus, 4);
+        /* Relative paths resolve against the file's directory and come out absolute. */
+        assert_int_equal(c->kernel[0], '/');
+        assert_non_null(strstr(c->kernel, "tests/data/config/vmlinuz-test"));
+        assert_int_equal(access(c->kernel, R_OK), 0);
+        assert_non_null(strstr(c->ramdisk, "tests/data/config/initrd-test"));
+        assert_string_equal(c->cmdline, "console=hvc0 root=/dev/xvda1 ro");
+        assert_int_equal(c->on_poweroff, ACTION_PRESERVE);
+        assert_int_equal(c->on_reboot, ACTION_RENAME_RESTART);
+        assert_int_equal(c->on_crash, ACTION_COREDUMP_RESTART);
+        assert_int_equal(c->on_watchdog, ACTION_COREDUMP_DESTROY);
+        assert_int_equal(c->on_soft_reset, ACTION_DESTROY);
+        assert_false(c->autostart);
+        assert_int_equal(c->cpu_weight, 512);
+        assert_int_equal(c->cpu_cap, 150);
+        assert_int_equal(c->ssidref, 4294967295u);
+        assert_int_equal(c->shutdown_timeout, 30);
+        assert_string_equal(c->coredump_dir, "/srv/dumps");
+        assert_int_equal(c->restart.burst, 3);
+        assert_int_equal(c->restart.interval, 120);
+        assert_true(c->sim.present);
+        assert_int_equal(c->sim.run_seconds, 7);
+        assert_int_equal(c->sim.exit, SHUTDOWN_REASON_WATCHDOG);
+        assert_int_equal(c->sim.on_shutdown, SIM_SHUTDOWN_IGNORE);
+}
+
+static void test_defaults(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *path = NULL, *errors = NULL;
+        uint8_t u[16];
+
+        (void)state;
+        assert_true(asprintf(&path, "%s/minimal.conf", datadir) > 0);
+        assert_int_equal(config_load_file(path, &c, &errors), 0);
+        assert_null(errors);
+        assert_string_equal(c->name, "minimal");
+        config_uuid_from_name("minimal", u);
+        assert_memory_equal(c->uuid, u, 16);
+        assert_true(c->uuid_derived);
+        assert_int_equal(c->uuid_line, 0);
+        assert_int_equal(c->type, DOMAIN_TYPE_PV);
+        assert_int_equal(c->memory_mib, 128);
+        assert_int_equal(c->maxmem_mib, 128);
+        assert_int_equal(c->vcpus, 1);
+        assert_int_equal(c->maxvcpus, 1);
+        assert_null(c->ramdisk);
+        assert_null(c->cmdline);
+        assert_int_equal(c->on_poweroff, ACTION_DESTROY);
+        assert_int_equal(c->on_reboot, ACTION_RESTART);
+        assert_int_equal(c->on_crash, ACTION_DESTROY);
+        assert_int_equal(c->on_watchdog, ACTION_DESTROY);
+        assert_int_equal(c->on_soft_reset, ACTION_SOFT_RESET);
+        assert_true(c->autostart);
+        assert_int_equal(c->cpu_weight, 256);
+        assert_int_equal(c->cpu_cap, 0);
+        assert_int_equal(c->ssidref, 0);
+        assert_int_equal(c->shutdown_timeout, 60);
+        assert_string_equal(c->coredump_dir, "/var/lib/xen/dump");
+        assert_int_equal(c->restart.burst, 5);
+        assert_int_equal(c->restart.interval, 60);
+        assert_false(c->sim.present);
+        assert_int_equal(c->sim.run_seconds, 0);
+        assert_int_equal(c->sim.exit, SHUTDOWN_REASON_POWEROFF);
+        assert_int_equal(c->sim.on_shutdown, SIM_SHUTDOWN_OBEY);
+}
+
+static void test_derived_defaults(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_(config_freep) struct domain_config *h = NULL;
+        _cleanup_free_ char *errors = NULL;
+
+        (void)state;
+        /* maxmem follows memory, maxvcpus follows vcpus; an empty sim { } is present. */
+        assert_int_equal(load_text("name = a\n" KERNEL "memory = 2048\nvcpus = 8\n"
+                                   "sim {\n}\nrestart { burst = 1 }\n",
+                                   &c, &errors),
+                         0);
+        assert_null(errors);
+        assert_int_equal(c->maxmem_mib, 2048);
+        assert_int_equal(c->maxvcpus, 8);
+        assert_true(c->sim.present);
+        assert_int_equal(c->sim.exit, SHUTDOWN_REASON_POWEROFF);
+        assert_int_equal(c->restart.burst, 1);
+        assert_int_equal(c->restart.interval, 60);
+
+        /* hvm parses without a kernel (the builder decides what it supports). */
+        assert_int_equal(
+            load_text("name = h\ntype = hvm\nvcpus = 128\nmemory = 17592186044415\n", &h, &errors),
+            0);
+        assert_int_equal(h->type, DOMAIN_TYPE_HVM);
+        assert_null(h->kernel);
+        assert_int_equal(h->vcpus, 128);
+        assert_int_equal(h->memory_mib, UINT64_MAX >> 20);
+}
+
+static void test_error_kinds(void **state)
+{
+        char text[2048], longname[80];
+
+        (void)state;
+        expect_error("name = a\n" KERNEL "bogus = 1\n", 3, "bogus", "unknown key (allowed: name,");
+        expect_error("name = a\n" KERNEL "sim {\n  run = 5\n}\n", 4, "run",
+                     "unknown key (allowed in sim: run_seconds");
+        expect_error("name = a\n" KERNEL "restart { tries = 2 }\n", 3, "tries",
+                     "allowed in restart: burst, interval");
+        expect_error("name = a\n" KERNEL "memory = lots\n", 3, "memory",
+                     "bad value 'lots' (allowed: an integer from 1 to 17592186044415)");
+        expect_error("name = a\n" KERNEL "memory = 0x100\n", 3, "memory", "bad value '0x100'");
+        expect_error("name = a\n" KERNEL "vcpus = -1\n", 3, "vcpus",
+                     "bad value '-1' (allowed: an integer from 1 to 128)");
+        expect_error("name = a\n" KERNEL "vcpus = 0\n", 3, "vcpus", "bad value '0'");
+        expect_error("name = a\n" KERNEL "maxvcpus = 129\n", 3, "maxvcpus", "bad value '129'");
+        /* Sizes that overflow: past a long, past a uint64, memory in bytes past a uint64. */
+        expect_error("name = a\n" KERNEL "memory = 99999999999999999999999\n", 3, "memory",
+                     "bad value '99999999999999999999999'");
+        expect_error("name = a\n" KERNEL "\nmemory = 17592186044416\n", 4, "memory",
+                     "bad value '17592186044416'");
+        expect_error("name = a\n" KERNEL "vcpus = 4294967297\n", 3, "vcpus", "bad value");
+        expect_error("name = a\n" KERNEL "ssidref = 4294967296\n", 3, "ssidref",
+                     "(allowed: an integer from 0 to 4294967295)");
+        expect_error("name = a\n" KERNEL "cpu_weight = 0\n", 3, "cpu_weight", "from 1 to 65535");
+        expect_error("name = a\n" KERNEL "shutdown_timeout = 0\n", 3, "shutdown_timeout",
+                     "bad value '0'");
+        expect_error("name = a\n" KERNEL "autostart = maybe\n", 3, "autostart",
+                     "bad value 'maybe' (allowed: true, false");
+        expect_error("name = \"has space\"\n" KERNEL, 1, "name",
+                     "bad value 'has space' (allowed: 1 to 64 characters of A-Z a-z 0-9 _ . -)");
+        memset(longname, 'n', 65);
+        longname[65] = '\0';
+        snprintf(text, sizeof(text), KERNEL "name = %s\n", longname);
+        expect_error(text, 2, "name", "bad value 'nnnnnnnn");
+        expect_error("name = a\n" KERNEL "uuid = 1234\n", 3, "uuid",
+                     "bad value '1234' (allowed: 8-4-4-4-12 hexadecimal digits");
+        expect_error("name = a\n" KERNEL "uuid = \"00000000-0000-0000-0000-000000000000\"\n", 3,
+                     "uuid", "not all zero");
+        expect_error("name = a\n" KERNEL "type = xen\n", 3, "type",
+                     "bad value 'xen' (allowed: pv, pvh, hvm)");
+        expect_error("name = a\n" KERNEL "memory = 512\nmaxmem = 256\n", 4, "maxmem",
+                     "bad value '256' (allowed: at least memory, 512)");
+        expect_error("name = a\n" KERNEL "maxmem = 64\n", 3, "maxmem",
+                     "(allowed: at least memory, 128 (the default))");
+        expect_error("name = a\n" KERNEL "vcpus = 4\nmaxvcpus = 2\n", 4, "maxvcpus",
+                     "bad value '2' (allowed: vcpus (4) to 128)");
+        expect_error("name = a\n" KERNEL "on_crash = explode\n", 3, "on_crash",
+                     "bad value 'explode' (allowed: destroy, restart, preserve");
+        expect_error("name = a\n" KERNEL "on_reboot = soft-reset\n", 3, "on_reboot",
+                     "soft-reset only for on_soft_reset");
+        expect_error("name = a\n" KERNEL "on_poweroff = soft-reset\n", 3, "on_poweroff",
+                     "bad value 'soft-reset'");
+        expect_error("name = a\n" KERNEL "on_watchdog = reboot\n", 3, "on_watchdog",
+                     "bad value 'reboot'");
+        expect_error("name = a\n" KERNEL "on_soft_reset = rename\n", 3, "on_soft_reset",
+                     "(allowed: soft-reset, destroy, restart");
+        expect_error("name = a\n", 0, "kernel",
+                     "missing (required: a readable kernel image for a pv domain)");
+        expect_error("name = a\ntype = pvh\n", 2, "kernel", "for a pvh domain");
+        expect_error("name = a\nkernel = /nonexistent/vmlinuz\n", 2, "kernel",
+                     "bad value '/nonexistent/vmlinuz' (allowed: a readable file; "
+                     "/nonexistent/vmlinuz: No such file or directory)");
+        expect_error("name = a\nkernel = \"missing-kernel\"\n", 2, "kernel",
+                     "/missing-kernel: No such");
+        expect_error("name = a\nkernel = /tmp\n", 2, "kernel", "Is a directory");
+        expect_error("name = a\n" KERNEL "ramdisk = /nonexistent/initrd\n", 3, "ramdisk",
+                     "No such file");
+        expect_error(KERNEL, 0, "name", "missing (required: 1 to 64 characters");
+        expect_error("name = a\n" KERNEL "memory = 256\nmemory = 512\n", 4, "memory",
+                     "set twice (first at line 3)");
+        expect_error("name = a\n" KERNEL "restart { burst = 2 }\nrestart {\n  burst = 3\n}\n", 6,
+                     "restart", "section given twice (first ends at line 3");
+        expect_error(
+            "name = a\n" KERNEL "sim { exit = suspend }\n", 3, "sim.exit",
+            "bad value 'suspend' (allowed: poweroff, reboot, crash, watchdog, soft_reset)");
+        expect_error("name = a\n" KERNEL "sim { on_shutdown_request = maybe }\n", 3,
+                     "sim.on_shutdown_request", "(allowed: obey, ignore)");
+        expect_error("name = a\n" KERNEL "sim { run_seconds = -5 }\n", 3, "sim.run_seconds",
+                     "bad value '-5'");
+        expect_error("name = a\n" KERNEL "restart {\n burst = 0\n}\n", 4, "restart.burst",
+                     "from 1 to 1000");
+        expect_error("name = a\n" KERNEL "restart {\n interval = 0\n}\n", 4, "restart.interval",
+                     "from 1 to 86400");
+        expect_error("name = a\n" KERNEL "coredump_dir = dumps\n", 3, "coredump_dir",
+                     "an absolute directory path");
+        expect_error("name = a\n" KERNEL "cpu_cap = 250\n", 3, "cpu_cap", "100 for maxvcpus 1");
+        snprintf(text, sizeof(text), "name = a\n" KERNEL "cmdline = \"%01100d\"\n", 0);
+        expect_error(text, 3, "cmdline", "(allowed: at most 1023 characters)");
+}
+
+static void test_env_substitution_refused(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL, *expect = NULL;
+
+        (void)state;
+        /* libconfuse would read the daemon's environment for ${...}. */
+        assert_int_equal(load_text("name = a\n" KERNEL "cmdline = \"${HOME}\"\n", &c, &errors),
+                         -EINVAL);
+        assert_true(asprintf(&expect,
+                             "%s/t.conf:3: '${' is not allowed (libconfuse would substitute the "
+                             "daemon's environment)",
+                             tmpdir) > 0);
+        assert_string_equal(errors, expect);
+}
+
+static void test_syntax_errors(void **state)
+{
+        (void)state;
+        expect_error("name = a\n" KERNEL "memory 512\n", 3, "syntax error",
+                     "missing equal sign after option 'memory'");
+        expect_error("name = a\n" KERNEL "cmdline = \"unterminated\n\n", 5, "syntax error", "");
+        expect_error("name = a\n" KERNEL "}\n", 3, "syntax error", "unexpected closing brace");
+        /* libconfuse itself accepts both of these at end of file. */
+        expect_error("name = a\n" KERNEL "sim {\n run_seconds = 1\n", 3, "syntax error",
+                     "section not closed ('{' without '}' before the end)");
+        expect_error("name = a\n" KERNEL "/* a comment\n\n", 3, "syntax error",
+                     "comment not closed");
+        expect_error("name = a\n" KERNEL "restart = 5\n", 3, "syntax error",
+                     "missing opening brace for section 'restart'");
+        /* A section path written at top level does not reach into the section. */
+        expect_error("name = a\n" KERNEL "restart { burst = 2 }\n\"restart|burst\" = 9\n", 4,
+                     "burst", "unknown key");
+        /* Control bytes from the file are escaped, so each problem stays one line. */
+        expect_error("name = a\n" KERNEL "\"bad\x01\\nkey\" = 1\n", 3, "bad\\x01\\x0akey",
+                     "unknown key");
+}
+
+static void test_comments_and_lines(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL;
+
+        (void)state;
+        /* libconfuse 3.3 miscounts lines after comments; the loader blanks them first. */
+        expect_error("# one\n#two\n// three\nname = a # four\n/* five\n six */\n" KERNEL
+                     "memory = x // eight\n",
+                     8, "memory", "bad value 'x'");
+        /* Quotes keep comment characters, escaped quotes and newlines in strings count. */
+        assert_int_equal(
+            load_text("name = a\n" KERNEL "cmdline = \"a # b // c /* d \\\" e\"\n", &c, &errors),
+            0);
+        assert_string_equal(c->cmdline, "a # b // c /* d \" e");
+        expect_error("name = a\n" KERNEL "cmdline = 'x # \\' y\n z'\nvcpus = 0\n", 5, "vcpus",
+                     "bad value '0'");
+        expect_error("name = a\n" KERNEL "cmdline = \"line\nbreak\\\ncontinued\"\nvcpus = 0\n", 6,
+                     "vcpus", "bad value '0'");
+}
+
+static void test_all_problems_reported(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL;
+
+        (void)state;
+        assert_int_equal(load_text("name = \"bad name\"\n"    /* 1 */
+                                   "uuid = nope\n"            /* 2 */
+                                   "memory = 512\n"           /* 3 */
+                                   "maxmem = 100\n"           /* 4 */
+                                   "vcpus = 3\n"              /* 5 */
+                                   "maxvcpus = 2\n"           /* 6 */
+                                   "on_crash = explode\n"     /* 7 */
+                                   "sim {\n"                  /* 8 */
+                                   "  exit = halt\n"          /* 9 */
+                                   "}\n"                      /* 10 */
+                                   "kernel = /nonexistent\n", /* 11 */
+                                   &c, &errors),
+                         -EINVAL);
+        assert_null(c);
+        assert_error_line(errors, "t.conf", 1, "name", "bad value 'bad name'");
+        assert_error_line(errors, "t.conf", 2, "uuid", "bad value 'nope'");
+        assert_error_line(errors, "t.conf", 4, "maxmem", "bad value '100'");
+        assert_error_line(errors, "t.conf", 6, "maxvcpus", "bad value '2'");
+        assert_error_line(errors, "t.conf", 7, "on_crash", "bad value 'explode'");
+        assert_error_line(errors, "t.conf", 9, "sim.exit", "bad value 'halt'");
+        assert_error_line(errors, "t.conf", 11, "kernel", "bad value '/nonexistent'");
+        assert_int_equal(count_lines(errors), 7);
+}
+
+static void test_empty_file(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL;
+
+        (void)state;
+        assert_int_equal(load_text("", &c, &errors), -EINVAL);
+        assert_error_line(errors, "t.conf", 0, "name", "missing");
+        assert_error_line(errors, "t.conf", 0, "kernel", "missing");
+        assert_int_equal(count_lines(errors), 2);
+        free(errors);
+        errors = NULL;
+        /* Comments and blank lines only: the same. */
+        assert_int_equal(load_text("# nothing\n\n// here\n/* or\n here */\n", &c, &errors),
+                         -EINVAL);
+        assert_error_line(errors, "t.conf", 0, "name", "missing");
+}
+
+static void test_binary_file(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL, *path = tmp_path("bin.conf");
+        uint8_t bytes[4096];
+        unsigned seed = 12345;
+
+        (void)state;
+        /* Every byte value, NUL included: refused, naming the NUL's line. */
+        for (size_t i = 0; i < sizeof(bytes); i++)
+                bytes[i] = (uint8_t)(i * 7 + 1);
+        bytes[0] = '\n';
+        bytes[1] = '\n';
+        bytes[100] = 0;
+        write_bytes("bin.conf", bytes, sizeof(bytes));
+        assert_int_equal(config_load_file(path, &c, &errors), -EINVAL);
+        assert_null(c);
+        assert_non_null(strstr(errors, "contains a NUL byte (allowed: a text file)"));
+        assert_non_null(strstr(errors, "/bin.conf:"));
+
+        /* Binary without NUL bytes reaches the parser: it fails cleanly, on one line each. */
+        for (size_t i = 0; i < sizeof(bytes); i++) {
+                seed = seed * 1103515245 + 12345;
+                bytes[i] = (uint8_t)((seed >> 16) | 1);
+        }
+        write_bytes("bin.conf", bytes, sizeof(bytes));
+        free(errors);
+        errors = NULL;
+        assert_int_equal(config_load_file(path, &c, &errors), -EINVAL);
+        assert_null(c);
+        assert_non_null(errors);
+        for (const char *p = errors; *p; p++)
+                assert_true(((unsigned char)*p >= 0x20 && (unsigned char)*p < 0x7f) || *p == '\n');
+}
+
+static double now(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_huge_file(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL, *path = tmp_path("huge.conf");
+        _cleanup_free_ char *big = malloc(10 * 1024 * 1024);
+        size_t n = 0;
+        double t;
+
+        (void)state;
+        assert_non_null(big);
+        /* 10 MiB of valid-looking lines: refused on its size, before parsing. */
+        while (n + 16 <= 10 * 1024 * 1024)
+                n += (size_t)sprintf(big + n, "memory = %05zu\n", n % 100000);
+        write_bytes("huge.conf", big, n);
+        t = now();
+        assert_int_equal(config_load_file(path, &c, &errors), -EFBIG);
+        assert_true(now() - t < 1.0);
+        assert_null(c);
+        assert_non_null(strstr(errors, "file too large ("));
+        assert_non_null(strstr(errors, "allowed: at most 1048576)"));
+        assert_int_equal(count_lines(errors), 1);
+
+        /* Just under the limit, every line bad: parsed, and the report is capped. */
+        n = 0;
+        n += (size_t)sprintf(big, "name = a\n" KERNEL);
+        while (n + 16 <= CONFIG_FILE_MAX)
+                n += (size_t)sprintf(big + n, "memory = x%04zu\n", n % 10000);
+        write_bytes("t.conf", big, n);
+        free(errors);
+        errors = NULL;
+        t = now();
+        {
+                _cleanup_free_ char *p = tmp_path("t.conf");
+
+                assert_int_equal(config_load_file(p, &c, &errors), -EINVAL);
+        }
+        assert_true(now() - t < 10.0);
+        assert_int_equal(count_lines(errors), 51);
+        assert_non_null(strstr(errors, "more than 50 errors, the rest not shown"));
+}
+
+static void test_no_trailing_newline(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL;
+
+        (void)state;
+        assert_int_equal(load_text("name = last\n" KERNEL "vcpus = 3", &c, &errors), 0);
+        assert_int_equal(c->vcpus, 3);
+        /* An error on that last line still names it. */
+        expect_error("name = last\n" KERNEL "vcpus = 300", 3, "vcpus", "bad value '300'");
+        /* CRLF line ends are fine too. */
+        c = config_free(c);
+        assert_int_equal(load_text("name = crlf\r\n" KERNEL "memory = 256\r\n", &c, &errors), 0);
+        assert_int_equal(c->memory_mib, 256);
+}
+
+static void test_not_a_file(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL, *fifo = tmp_path("fifo.conf");
+
+        (void)state;
+        assert_int_equal(config_load_file(tmpdir, &c, &errors), -EINVAL);
+        assert_non_null(strstr(errors, ": not a regular file"));
+        free(errors);
+        errors = NULL;
+        /* A FIFO must not block the loader. */
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(config_load_file(fifo, &c, &errors), -EINVAL);
+        assert_non_null(strstr(errors, "fifo.conf: not a regular file"));
+        free(errors);
+        errors = NULL;
+        assert_int_equal(config_load_file("/nonexistent/x.conf", &c, &errors), -ENOENT);
+        assert_string_equal(errors, "/nonexistent/x.conf: cannot open: No such file or directory");
+        unlink(fifo);
+        /* errors_r may be NULL. */
+        assert_int_equal(config_load_file("/nonexistent/x.conf", &c, NULL), -ENOENT);
+}
+
+static void test_lexer_recovers(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL;
+
+        (void)state;
+        /* libconfuse's lexer is global: an error inside a string must not leak into the next file.
+         */
+        expect_error("name = a\n" KERNEL "cmdline = \"bad \\9 escape\"\n", 3, "syntax error",
+                     "bad escape sequence");
+        expect_error("name = a\n" KERNEL "cmdline = 'unterminated\n", 4, "syntax error",
+                     "unterminated string constant");
+        assert_int_equal(load_text("name = ok\n" KERNEL "cmdline = \"x\"\n", &c, &errors), 0);
+        assert_string_equal(c->cmdline, "x");
+}
+
+static void test_relative_paths(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL, *cwd = getcwd(NULL, 0), *expect = NULL;
+
+        (void)state;
+        /* A config named by a relative path still resolves its kernel to an absolute path. */
+        write_text("vmlinuz", "kernel\n");
+        write_text("rel.conf", "name = rel\n" KERNEL);
+        assert_int_equal(chdir("/tmp"), 0);
+        {
+                _cleanup_free_ char *rel = NULL;
+
+                assert_true(asprintf(&rel, "%s/rel.conf", tmpdir + strlen("/tmp/")) > 0);
+                assert_int_equal(config_load_file(rel, &c, &errors), 0);
+                assert_string_equal(c->path, rel);
+        }
+        assert_int_equal(chdir(cwd), 0);
+        assert_true(asprintf(&expect, "%s/vmlinuz", tmpdir) > 0);
+        assert_string_equal(c->kernel, expect);
+}
+
+/* ---- directories ---- */
+
+static void test_dir(void **state)
+{
+        _cleanup_(config_set_clear) struct config_set set = {};
+        _cleanup_free_ char *dir = NULL, *errors = NULL, *abs = NULL;
+
+        (void)state;
+        assert_true(asprintf(&dir, "%s/dir", datadir) > 0);
+        abs = realpath(dir, NULL);
+        assert_non_null(abs);
+        assert_int_equal(config_load_dir(dir, &set, &errors), 0);
+        /* Good files kept, in name order, with absolute paths. */
+        assert_int_equal(set.n, 2);
+        assert_string_equal(set.items[0]->name, "alpha");
+        assert_string_equal(set.items[1]->name, "echo");
+        assert_int_equal(set.items[0]->path[0], '/');
+        assert_non_null(strstr(set.items[0]->path, "/dir/a-alpha.conf"));
+        /* One line per problem: the bad file, then each duplicate naming both files. */
+        assert_non_null(errors);
+        assert_int_equal(count_lines(errors), 3);
+        {
+                _cleanup_free_ char *bad = NULL, *dupn = NULL, *dupu = NULL;
+
+                assert_true(asprintf(&bad, "%s/b-bad.conf:3: memory: bad value 'lots'", abs) > 0);
+                assert_true(asprintf(&dupn,
+                                     "%s/c-dup-name.conf:2: name: duplicate value 'alpha' "
+                                     "(allowed: a name no other file uses; %s/a-alpha.conf:1 has "
+                                     "it; this file is skipped)",
+                                     abs, abs) > 0);
+                assert_true(asprintf(&dupu,
+                                     "%s/d-dup-uuid.conf:3: uuid: duplicate value "
+                                     "'11111111-2222-4333-8444-555555555555' (allowed: a uuid no "
+                                     "other file uses; %s/a-alpha.conf has it",
+                                     abs, abs) > 0);
+                assert_non_null(strstr(errors, bad));
+                assert_non_null(strstr(errors, dupn));
+                assert_non_null(strstr(errors, dupu));
+        }
+        assert_null(strstr(errors, "hidden"));
+        assert_null(strstr(errors, "notes"));
+}
+
+static void test_dir_derived_uuid_clash(void **state)
+{
+        _cleanup_(config_set_clear) struct config_set set = {};
+        _cleanup_free_ char *errors = NULL, *dir = tmp_path("d");
+        char text[256], us[37];
+        uint8_t u[16];
+
+        (void)state;
+        /* b.conf's explicit uuid is the one a.conf derives from its name. */
+        assert_int_equal(mkdir(dir, 0755), 0);
+        config_uuid_from_name("web1", u);
+        write_text("d/vmlinuz", "k\n");
+        write_text("d/a.conf", "name = web1\n" KERNEL);
+        snprintf(text, sizeof(text), "name = other\n" KERNEL "uuid = %s\n",
+                 config_uuid_to_string(u, us));
+        write_text("d/b.conf", text);
+        write_text("d/c.conf", "name = web1c\n" KERNEL);
+        assert_int_equal(config_load_dir(dir, &set, &errors), 0);
+        assert_int_equal(set.n, 2);
+        assert_string_equal(set.items[1]->name, "web1c");
+        assert_non_null(strstr(errors, "/d/b.conf:3: uuid: duplicate value 'a343ef28-"));
+        assert_int_equal(count_lines(errors), 1);
+}
+
+static void test_dir_missing_or_empty(void **state)
+{
+        _cleanup_(config_set_clear) struct config_set set = {};
+        _cleanup_free_ char *errors = NULL, *dir = tmp_path("empty");
+
+        (void)state;
+        assert_int_equal(config_load_dir("/nonexistent/domains.d", &set, &errors), -ENOENT);
+        assert_string_equal(errors, "/nonexistent/domains.d: cannot read the config directory: "
+                                    "No such file or directory");
+        assert_int_equal(set.n, 0);
+        assert_null(set.items);
+        free(errors);
+        errors = NULL;
+        assert_int_equal(mkdir(dir, 0755), 0);
+        assert_int_equal(config_load_dir(dir, &set, &errors), 0);
+        assert_int_equal(set.n, 0);
+        assert_null(errors);
+        /* A file is not a directory. */
+        write_text("empty/x.conf", "");
+        {
+                _cleanup_free_ char *f = tmp_path("empty/x.conf");
+
+                assert_int_equal(config_load_dir(f, &set, &errors), -ENOTDIR);
+                assert_non_null(strstr(errors, "Not a directory"));
+        }
+}
+
+static void test_examples(void **state)
+{
+        _cleanup_(config_set_clear) struct config_set set = {};
+        _cleanup_free_ char *dir = NULL, *errors = NULL;
+        const char *src = getenv("XENSUP_SRC");
+
+        (void)state;
+        assert_true(asprintf(&dir, "%s/units/examples", src ? src : ".") > 0);
+        assert_int_equal(config_load_dir(dir, &set, &errors), 0);
+        if (errors)
+                fail_msg("examples have errors:\n%s", errors);
+        assert_int_equal(set.n, 4);
+        /* Sorted: db1, flaky, web1, web2; each shows one supervisor behaviour. */
+        assert_string_equal(set.items[0]->name, "db1");
+        assert_int_equal(set.items[0]->sim.exit, SHUTDOWN_REASON_CRASH);
+        assert_int_equal(set.items[0]->on_crash, ACTION_RESTART);
+        assert_string_equal(set.items[1]->name, "flaky");
+        assert_int_equal(set.items[1]->restart.burst, 3);
+        assert_int_equal(set.items[1]->sim.run_seconds, 2);
+        assert_string_equal(set.items[2]->name, "web1");
+        assert_int_equal(set.items[2]->sim.run_seconds, 0);
+        assert_string_equal(set.items[3]->name, "web2");
+        assert_int_equal(set.items[3]->sim.exit, SHUTDOWN_REASON_REBOOT);
+        assert_int_equal(set.items[3]->on_reboot, ACTION_RESTART);
+}
+
+/* ---- the struct ---- */
+
+static void test_dup_equal(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL, *d = NULL;
+        _cleanup_free_ char *path = NULL, *errors = NULL;
+
+        (void)state;
+        assert_true(asprintf(&path, "%s/full.conf", datadir) > 0);
+        assert_int_equal(config_load_file(path, &c, &errors), 0);
+        d = config_dup(c);
+        assert_non_null(d);
+        assert_ptr_not_equal(d->kernel, c->kernel);
+        assert_string_equal(d->kernel, c->kernel);
+        assert_string_equal(d->path, c->path);
+        assert_true(config_equal(c, d));
+        assert_true(config_equal(NULL, NULL));
+        assert_false(config_equal(c, NULL));
+
+        /* Where it came from does not matter; what it builds does. */
+        d->name_line = 99;
+        free(d->path);
+        d->path = strdup("/elsewhere.conf");
+        assert_true(config_equal(c, d));
+        d->memory_mib++;
+        assert_false(config_equal(c, d));
+        d->memory_mib--;
+        d->sim.exit = SHUTDOWN_REASON_CRASH;
+        assert_false(config_equal(c, d));
+        d->sim.exit = c->sim.exit;
+        free(d->cmdline);
+        d->cmdline = NULL;
+        assert_false(config_equal(c, d));
+        d->cmdline = strdup(c->cmdline);
+        d->uuid[15] ^= 1;
+        assert_false(config_equal(c, d));
+        d->uuid[15] ^= 1;
+        d->restart.interval = 1;
+        assert_false(config_equal(c, d));
+        d->restart.interval = c->restart.interval;
+        assert_true(config_equal(c, d));
+        assert_null(config_free(NULL));
+        assert_null(config_dup(NULL));
+}
+
+static void test_action_for(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *path = NULL, *errors = NULL;
+
+        (void)state;
+        assert_true(asprintf(&path, "%s/full.conf", datadir) > 0);
+        assert_int_equal(config_load_file(path, &c, &errors), 0);
+        assert_int_equal(config_action_for(c, SHUTDOWN_REASON_POWEROFF), ACTION_PRESERVE);
+        assert_int_equal(config_action_for(c, SHUTDOWN_REASON_REBOOT), ACTION_RENAME_RESTART);
+        assert_int_equal(config_action_for(c, SHUTDOWN_REASON_CRASH), ACTION_COREDUMP_RESTART);
+        assert_int_equal(config_action_for(c, SHUTDOWN_REASON_WATCHDOG), ACTION_COREDUMP_DESTROY);
+        assert_int_equal(config_action_for(c, SHUTDOWN_REASON_SOFT_RESET), ACTION_DESTROY);
+        assert_int_equal(config_action_for(c, SHUTDOWN_REASON_SUSPEND), ACTION_PRESERVE);
+        assert_int_equal(config_action_for(c, SHUTDOWN_REASON_NONE), ACTION_DESTROY);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_sha1_vectors),
+                cmocka_unit_test(test_uuid_from_name),
+                cmocka_unit_test(test_uuid_strings),
+                cmocka_unit_test(test_names),
+                cmocka_unit_test(test_enum_tables),
+                cmocka_unit_test(test_every_key),
+                cmocka_unit_test(test_defaults),
+                cmocka_unit_test(test_derived_defaults),
+                cmocka_unit_test(test_error_kinds),
+                cmocka_unit_test(test_env_substitution_refused),
+                cmocka_unit_test(test_syntax_errors),
+                cmocka_unit_test(test_comments_and_lines),
+                cmocka_unit_test(test_all_problems_reported),
+                cmocka_unit_test(test_empty_file),
+                cmocka_unit_test(test_binary_file),
+                cmocka_unit_test(test_huge_file),
+                cmocka_unit_test(test_no_trailing_newline),
+                cmocka_unit_test(test_not_a_file),
+                cmocka_unit_test(test_lexer_recovers),
+                cmocka_unit_test(test_relative_paths),
+                cmocka_unit_test(test_dir),
+                cmocka_unit_test(test_dir_derived_uuid_clash),
+                cmocka_unit_test(test_dir_missing_or_empty),
+                cmocka_unit_test(test_examples),
+                cmocka_unit_test(test_dup_equal),
+                cmocka_unit_test(test_action_for),
+        };
+
+        return cmocka_run_group_tests_name("config", tests, setup, teardown);
+}
