@@ -1,0 +1,2 @@
+# tests/: the real-Xen tier's make targets live with its scripts.
+include tests/xen/xen.mk

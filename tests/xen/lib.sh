@@ -1,0 +1,192 @@
+# Helpers for the real-Xen scenarios; sourced inside the test dom0 by /init
+# (busybox sh). A scenario is a shell fragment that calls xt_pass/xt_fail for
+# each check; $xt_scenario holds its name.
+#
+# Guests are the Debian kernel (/guest/vmlinux.gz) with the busybox initramfs
+# (/guest/initrd.gz) whose /init does what xentest=MODE asks (guest-init.sh).
+
+xt_failed=0
+xt_scenario="${xt_scenario:-unknown}"
+XT_GUEST_KERNEL=/guest/vmlinux.gz
+XT_GUEST_RAMDISK=/guest/initrd.gz
+XT_GUEST_MEMORY="${XT_GUEST_MEMORY:-128}"
+XT_CONSOLE_DIR=/var/log/xen/console
+XT_XENSUPD_LOG=/var/log/xensupd.log
+
+xt_pass() { echo "XENTEST PASS $xt_scenario/$1"; }
+
+# xt_fail CHECK WHY...
+xt_fail() {
+        local check="$1"
+        shift
+        echo "XENTEST FAIL $xt_scenario/$check: $*"
+        xt_failed=1
+}
+
+# xt_log TEXT: a context line the runner shows under a failure.
+xt_log() { echo "XENTEST LOG $xt_scenario: $*"; }
+
+# xt_log_lines < TEXT: every line of stdin as a context line.
+xt_log_lines() {
+        local l
+        while IFS= read -r l; do xt_log "$l"; done
+}
+
+# xt_bench KEY VALUE: a figure for the bench table.
+xt_bench() { echo "XENTEST BENCH $*"; }
+
+# xt_check CHECK CMD...: pass when CMD succeeds, else fail with its output.
+xt_check() {
+        local check="$1" out
+        shift
+        if out="$("$@" 2>&1)"; then
+                xt_pass "$check"
+        else
+                xt_fail "$check" "'$*' failed: $(echo "$out" | tail -n 3 | tr '\n' ' ')"
+        fi
+}
+
+xt_finish() { exit "$xt_failed"; }
+
+# Seconds since boot, with hundredths.
+xt_now() { cut -d' ' -f1 /proc/uptime; }
+
+# xt_since T0: seconds elapsed since xt_now printed T0.
+xt_since() { echo "$(xt_now) $1" | awk '{printf "%.2f", $1 - $2}'; }
+
+# xt_wait SECONDS CMD...: poll CMD every 0.2 s until it succeeds; 1 on timeout.
+xt_wait() {
+        local limit="$1" t0
+        shift
+        t0="$(xt_now)"
+        while :; do
+                "$@" >/dev/null 2>&1 && return 0
+                if [ "$(echo "$(xt_now) $t0 $limit" | awk '{print ($1 - $2 > $3)}')" = 1 ]; then
+                        return 1
+                fi
+                sleep 0.2
+        done
+}
+
+# --- domains as the hypervisor sees them (through xl, which reads Xen's list) ---
+
+# xt_domid NAME: the domid of NAME, or nothing.
+xt_domid() { xl domid "$1" 2>/dev/null; }
+
+# xt_xl_state NAME: xl's six state flags (r b p s c d) of NAME, or nothing.
+xt_xl_state() { xl list "$1" 2>/dev/null | awk 'NR == 2 {print $5}'; }
+
+# xt_running NAME: NAME exists and is running or blocked (a restart counts
+# only once the new domain really runs, not when its domid appears).
+xt_running() {
+        case "$(xt_xl_state "$1")" in
+        r* | ?b*) return 0 ;;
+        esac
+        return 1
+}
+
+xt_gone() { ! xl domid "$1" >/dev/null 2>&1; }
+
+# xt_domains: "domid name" of every domain but dom0.
+xt_domains() { xl list 2>/dev/null | awk 'NR > 2 {print $2, $1}'; }
+
+# xt_console_has NAME TEXT: the guest's console log (xenconsoled --log=guest) holds TEXT.
+xt_console_has() { grep -q "$2" "$XT_CONSOLE_DIR/guest-$1.log" 2>/dev/null; }
+
+# --- guest configs ---
+
+# xt_guest_cmdline NAME MODE [DELAY]
+xt_guest_cmdline() { echo "console=hvc0 quiet xentest=$2 xentest.tag=$1 xentest.delay=${3:-0}"; }
+
+# xt_guest_xl FILE NAME MODE [DELAY] [EXTRA-LINE...]: an xl.cfg for a PV test guest.
+xt_guest_xl() {
+        local file="$1" name="$2" mode="$3" delay="${4:-0}"
+        if [ $# -gt 4 ]; then shift 4; else set --; fi
+        mkdir -p "$(dirname "$file")"
+        {
+                echo "name = \"$name\""
+                echo "type = \"pv\""
+                echo "memory = $XT_GUEST_MEMORY"
+                echo "vcpus = 1"
+                echo "kernel = \"$XT_GUEST_KERNEL\""
+                echo "ramdisk = \"$XT_GUEST_RAMDISK\""
+                echo "cmdline = \"$(xt_guest_cmdline "$name" "$mode" "$delay")\""
+                for l in "$@"; do echo "$l"; done
+        } >"$file"
+}
+
+# xt_guest_conf DIR NAME MODE [DELAY] [EXTRA-LINE...]: a xensup domain config
+# (DIR/NAME.conf) for the same guest.
+xt_guest_conf() {
+        local dir="$1" name="$2" mode="$3" delay="${4:-0}"
+        if [ $# -gt 4 ]; then shift 4; else set --; fi
+        mkdir -p "$dir"
+        {
+                echo "name = \"$name\""
+                echo "type = \"pv\""
+                echo "memory = $XT_GUEST_MEMORY"
+                echo "vcpus = 1"
+                echo "kernel = \"$XT_GUEST_KERNEL\""
+                echo "ramdisk = \"$XT_GUEST_RAMDISK\""
+                echo "cmdline = \"$(xt_guest_cmdline "$name" "$mode" "$delay")\""
+                for l in "$@"; do echo "$l"; done
+        } >"$dir/$name.conf"
+}
+
+# --- xensupd ---
+
+xt_have_xensupd() { [ -x /usr/sbin/xensupd ] && [ -x /usr/bin/xensupctl ]; }
+
+# xt_xensupd_start CONFIG-DIR: start the daemon on the real hypervisor and
+# wait until it answers on the system bus.
+xt_xensupd_start() {
+        if ! xt_have_xensupd; then
+                xt_fail start "xensupd and xensupctl are not in this initramfs (build them before make check-xen)"
+                return 1
+        fi
+        mkdir -p /var/lib/xensup
+        xensupd --hypervisor=xen --config-dir "$1" --state-dir /var/lib/xensup >>"$XT_XENSUPD_LOG" 2>&1 &
+        echo $! >/run/xentest-xensupd.pid
+        if ! xt_wait 30 xensupctl list; then
+                xt_fail start "xensupd did not answer 'xensupctl list' within 30 s"
+                xt_xensupd_log
+                return 1
+        fi
+        return 0
+}
+
+xt_xensupd_pid() { cat /run/xentest-xensupd.pid 2>/dev/null; }
+
+# xt_xensupd_log: the daemon's last lines, under the failure.
+xt_xensupd_log() {
+        tail -n 15 "$XT_XENSUPD_LOG" 2>/dev/null | while IFS= read -r l; do xt_log "xensupd: $l"; done
+}
+
+# xt_field NAME KEY: one field of NAME's object in `xensupctl --json list`
+# (flat objects; strings unquoted).
+xt_field() {
+        xensupctl --json list 2>/dev/null | tr '{}' '\n\n' |
+                grep "\"name\" *: *\"$1\"" |
+                sed -n "s/.*\"$2\" *: *\"\{0,1\}\([^\",]*\)\"\{0,1\}.*/\1/p" | head -n1
+}
+
+# xt_state_is NAME STATE: xensupd reports NAME in STATE.
+xt_state_is() { [ "$(xt_field "$1" state)" = "$2" ]; }
+
+# --- cleanup between scenarios ---
+
+xt_cleanup() {
+        local pid
+        for pid in $(pidof xensupd 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+        xt_domains | while read -r id _; do xl destroy "$id" >/dev/null 2>&1; done
+        # xl's per-domain monitor processes exit with their domain.
+        sleep 0.5
+        for pid in $(pidof xl 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+        xenstore-rm /vm >/dev/null 2>&1
+        xenstore-rm /tool/xensup >/dev/null 2>&1
+        xenstore-list /local/domain 2>/dev/null | while read -r d; do
+                [ "$d" = 0 ] || xenstore-rm "/local/domain/$d" >/dev/null 2>&1
+        done
+        rm -rf /var/lib/xensup /run/xensup
+        rm -f "$XT_CONSOLE_DIR"/*.log
+}

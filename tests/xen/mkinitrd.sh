@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Build the two initramfs images of the real-Xen tier (cpio newc, gzip):
+#   $XEN_RUN/guest-initrd.gz  static busybox + guest-init.sh (tiny PV guests)
+#   $XEN_RUN/dom0-initrd.gz   the test dom0: busybox, the Xen kernel modules,
+#       xenstored, xenconsoled, xen-init-dom0, xenstore-utils, xl, dbus-daemon
+#       and busctl with their libraries (and libgcc_s.so.1, which glibc loads
+#       for pthread_cancel without ldd knowing), xensupd and xensupctl when
+#       $BUILD has them, the guest kernel and initramfs, and the scenarios.
+# Needs fetch.sh's cache ($XEN_CACHE). Rebuilt on every run: a few seconds.
+set -euo pipefail
+
+src="$(cd "$(dirname "$0")/../.." && pwd)"
+here="$src/tests/xen"
+cache="$(cd "${XEN_CACHE:-build/xen-cache}" && pwd)"
+out="${XEN_RUN:-build/xen-run}"
+build="${BUILD:-build}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+kver="$(cat "$cache/kernel-version")"
+busybox=/bin/busybox
+
+log() { echo "mkinitrd: $*" >&2; }
+
+# Files whose absence breaks the tier: fail loudly, naming the package.
+need() {
+        if [ ! -e "$1" ]; then
+                log "missing $1 (install $2: make deps)"
+                exit 1
+        fi
+}
+need "$busybox" busybox-static
+need /usr/lib/xen-4.17/bin/xl xen-utils-4.17
+need /usr/bin/xenstore xenstore-utils
+need /usr/bin/dbus-daemon dbus-daemon
+
+# copy_bin ROOT FILE [DEST]: FILE (as DEST) and every library ldd names.
+copy_bin() {
+        local root="$1" file="$2" dest="${3:-$2}" lib
+        mkdir -p "$root$(dirname "$dest")"
+        cp -L "$file" "$root$dest"
+        for lib in $(ldd "$file" 2>/dev/null | grep -o '/[^ ]*'); do
+                [ -e "$root$lib" ] && continue
+                mkdir -p "$root$(dirname "$lib")"
+                cp -L "$lib" "$root$lib"
+        done
+}
+
+# pack ROOT OUTPUT: cpio newc of ROOT, gzipped.
+pack() {
+        (cd "$1" && find . | LC_ALL=C sort | "$busybox" cpio -o -H newc 2>/dev/null) | gzip -6 -n >"$2.tmp"
+        mv "$2.tmp" "$2"
+}
+
+# --- the guest ---
+groot="$out/guest-root"
+rm -rf "$groot"
+mkdir -p "$groot/bin" "$groot/dev" "$groot/proc" "$groot/sys"
+cp "$busybox" "$groot/bin/busybox"
+install -m 755 "$here/guest-init.sh" "$groot/init"
+pack "$groot" "$out/guest-initrd.gz"
+
+# --- dom0 ---
+root="$out/dom0-root"
+rm -rf "$root"
+mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,run,tmp,root,var/lib/xen,var/log/xen/console}
+mkdir -p "$root"/etc/{dbus-1/system.d,xentest,xen} "$root/guest" "$root/xentest/scenarios"
+cp "$busybox" "$root/bin/busybox"
+install -m 755 "$here/dom0-init.sh" "$root/init"
+
+# Kernel modules for /dev/xen/{evtchn,privcmd,gntdev,gntalloc} and xenfs.
+moddir="lib/modules/$kver"
+for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs/xenfs; do
+        f="$moddir/kernel/drivers/xen/$m.ko"
+        mkdir -p "$root/$(dirname "$f")"
+        cp "$cache/linux/$f" "$root/$f"
+done
+cp "$cache/linux/$moddir/modules.order" "$cache/linux/$moddir/modules.builtin" "$root/$moddir/" 2>/dev/null || true
+"$busybox" depmod -b "$root" "$kver"
+
+for b in xenstored xenconsoled xen-init-dom0 xl xenstore-control; do
+        copy_bin "$root" "/usr/lib/xen-4.17/bin/$b" "/usr/sbin/$b"
+done
+# xenstore-utils: one binary that acts by the name it is called.
+copy_bin "$root" /usr/bin/xenstore /usr/bin/xenstore
+for n in ls read write rm list exists chmod watch; do
+        ln -sf xenstore "$root/usr/bin/xenstore-$n"
+done
+copy_bin "$root" /usr/bin/dbus-daemon
+copy_bin "$root" /usr/bin/dbus-send
+copy_bin "$root" /usr/bin/busctl
+copy_bin "$root" /lib/x86_64-linux-gnu/libgcc_s.so.1
+
+# xensupd and xensupctl as `make` built them (the real backend is in the
+# same binary; --hypervisor=xen selects it).
+if [ -x "$build/xensupd" ] && [ -x "$build/xensupctl" ]; then
+        copy_bin "$root" "$build/xensupd" /usr/sbin/xensupd
+        copy_bin "$root" "$build/xensupctl" /usr/bin/xensupctl
+        log "with $build/xensupd and $build/xensupctl"
+else
+        log "no $build/xensupd or $build/xensupctl: the xensupd scenarios will fail"
+fi
+# xensup's D-Bus policy, as installed on a real system.
+for f in "$src"/units/*.conf; do
+        [ -f "$f" ] && grep -q '<busconfig' "$f" && cp "$f" "$root/etc/dbus-1/system.d/"
+done
+cp "$here/dom0-bus.conf" "$root/etc/xentest/dbus-system.conf"
+# xl warns on every command without it; the defaults are what we want.
+: >"$root/etc/xen/xl.conf"
+
+printf 'root:x:0:0:root:/root:/bin/sh\nmessagebus:x:100:101::/nonexistent:/bin/false\n' >"$root/etc/passwd"
+printf 'root:x:0:\nmessagebus:x:101:\n' >"$root/etc/group"
+echo 3d1219c7c4c5404aaa1f6d2a48adfda4 >"$root/etc/machine-id"
+mkdir -p "$root/var/lib/dbus"
+cp "$root/etc/machine-id" "$root/var/lib/dbus/machine-id"
+
+# The guest: the kernel unpacked to its ELF and gzipped (fast PV builds).
+cp "$cache/vmlinux.gz" "$root/guest/vmlinux.gz"
+cp "$out/guest-initrd.gz" "$root/guest/initrd.gz"
+
+cp "$here/lib.sh" "$root/xentest/lib.sh"
+cp "$here"/scenarios/*.sh "$root/xentest/scenarios/"
+
+pack "$root" "$out/dom0-initrd.gz"
+log "$out/dom0-initrd.gz: $(du -k "$out/dom0-initrd.gz" | cut -f1) KiB"
