@@ -291,49 +291,6 @@ static int run_transaction(struct layout *l, const char *what, step_fn step, con
 
 /* ---- small helpers ---- */
 
-static char *uuid_to_string(const uint8_t u[16], char buf[37])
-{
-        snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                 u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12],
-                 u[13], u[14], u[15]);
-        return buf;
-}
-
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        return -1;
-}
-
-/* Parse the lowercase 8-4-4-4-12 form layout writes; anything else is -EINVAL. */
-static int uuid_from_string(const char *s, uint8_t u[16])
-{
-        unsigned k = 0;
-
-        if (strlen(s) != 36)
-                return -EINVAL;
-        for (unsigned i = 0; i < 36;) {
-                int hi, lo;
-
-                if (i == 8 || i == 13 || i == 18 || i == 23) {
-                        if (s[i] != '-')
-                                return -EINVAL;
-                        i++;
-                        continue;
-                }
-                hi = hexval(s[i]);
-                lo = hexval(s[i + 1]);
-                if (hi < 0 || lo < 0)
-                        return -EINVAL;
-                u[k++] = (uint8_t)(hi << 4 | lo);
-                i += 2;
-        }
-        return 0;
-}
-
 /* A strict unsigned decimal: digits only, no sign or leading zero, at most max. */
 static int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *ret)
 {
@@ -351,39 +308,6 @@ static int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *ret)
         *ret = v;
         return 0;
 }
-
-static bool name_is_valid(const char *name)
-{
-        size_t n = strlen(name);
-
-        if (n == 0 || n > CONFIG_NAME_MAX)
-                return false;
-        for (size_t i = 0; i < n; i++) {
-                char c = name[i];
-
-                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                      c == '_' || c == '.' || c == '-'))
-                        return false;
-        }
-        return true;
-}
-
-/* xl.cfg's spelling of the on_* actions, which is also what xend wrote. */
-static const char *const action_names[_ACTION_MAX] = {
-        [ACTION_DESTROY] = "destroy",
-        [ACTION_RESTART] = "restart",
-        [ACTION_PRESERVE] = "preserve",
-        [ACTION_RENAME_RESTART] = "rename-restart",
-        [ACTION_COREDUMP_DESTROY] = "coredump-destroy",
-        [ACTION_COREDUMP_RESTART] = "coredump-restart",
-        [ACTION_SOFT_RESET] = "soft-reset",
-};
-
-static const char *const reason_names[_SHUTDOWN_REASON_MAX] = {
-        [SHUTDOWN_REASON_POWEROFF] = "poweroff", [SHUTDOWN_REASON_REBOOT] = "reboot",
-        [SHUTDOWN_REASON_SUSPEND] = "suspend",   [SHUTDOWN_REASON_CRASH] = "crash",
-        [SHUTDOWN_REASON_WATCHDOG] = "watchdog", [SHUTDOWN_REASON_SOFT_RESET] = "soft_reset",
-};
 
 static int check_domid(uint32_t domid, const char *what, char **err_r)
 {
@@ -643,9 +567,9 @@ static void plan_domain(struct plan *p, const struct layout_domain *d, const cha
         plan_add(p, RO, uuid, "%s/uuid", vm);
         plan_add(p, RO, d->name, "%s/name", vm);
         plan_add(p, RO, val(b, "%" PRIu32, c->ssidref), "%s/ssidref", vm);
-        plan_add(p, RO, TABLE_LOOKUP(action_names, c->on_poweroff), "%s/on_poweroff", vm);
-        plan_add(p, RO, TABLE_LOOKUP(action_names, c->on_reboot), "%s/on_reboot", vm);
-        plan_add(p, RO, TABLE_LOOKUP(action_names, c->on_crash), "%s/on_crash", vm);
+        plan_add(p, RO, domain_action_to_string(c->on_poweroff), "%s/on_poweroff", vm);
+        plan_add(p, RO, domain_action_to_string(c->on_reboot), "%s/on_reboot", vm);
+        plan_add(p, RO, domain_action_to_string(c->on_crash), "%s/on_crash", vm);
         plan_add(p, RO, val(b, "%u", maxvcpus), "%s/vcpus", vm);
         plan_add(p, RO, val(b, "%u", online), "%s/vcpu_avail", vm);
         plan_add(p, RO, val(b, "%" PRIu64, c->memory_mib), "%s/memory", vm);
@@ -675,9 +599,9 @@ static void plan_domain(struct plan *p, const struct layout_domain *d, const cha
         plan_add(p, RO, val(b, "%u", maxvcpus), "%s/vcpus", dom);
         plan_add(p, RO, val(b, "%" PRIu64, vcpu_bitmap(online)), "%s/vcpu_avail", dom);
         plan_add(p, RO, val(b, "%u", online), "%s/online_vcpus", dom);
-        plan_add(p, RO, TABLE_LOOKUP(action_names, c->on_poweroff), "%s/on_poweroff", dom);
-        plan_add(p, RO, TABLE_LOOKUP(action_names, c->on_reboot), "%s/on_reboot", dom);
-        plan_add(p, RO, TABLE_LOOKUP(action_names, c->on_crash), "%s/on_crash", dom);
+        plan_add(p, RO, domain_action_to_string(c->on_poweroff), "%s/on_poweroff", dom);
+        plan_add(p, RO, domain_action_to_string(c->on_reboot), "%s/on_reboot", dom);
+        plan_add(p, RO, domain_action_to_string(c->on_crash), "%s/on_crash", dom);
         plan_add(p, RO, val(b, "%" PRIu64, maxmem * 1024), "%s/memory/static-max", dom);
         plan_add(p, RO, val(b, "%" PRIu64, c->memory_mib * 1024), "%s/memory/target", dom);
         plan_add(p, RO, c->type == DOMAIN_TYPE_HVM ? "8192" : "-1", "%s/memory/videoram", dom);
@@ -787,16 +711,16 @@ int layout_write_domain(struct layout *l, const struct layout_domain *d, char **
         r = check_domid(d->domid, what, err_r);
         if (r < 0)
                 return r;
-        if (!name_is_valid(name))
+        if (!config_name_is_valid(name))
                 return err_setf(err_r, -EINVAL, "%s: invalid name", what);
         r = check_vcpus(c->vcpus, maxvcpus, what, err_r);
         if (r < 0)
                 return r;
-        if (!TABLE_LOOKUP(action_names, c->on_poweroff) ||
-            !TABLE_LOOKUP(action_names, c->on_reboot) || !TABLE_LOOKUP(action_names, c->on_crash))
+        if (!domain_action_to_string(c->on_poweroff) || !domain_action_to_string(c->on_reboot) ||
+            !domain_action_to_string(c->on_crash))
                 return err_setf(err_r, -EINVAL, "%s: invalid on_* action", what);
 
-        plan_domain(&p, d, uuid_to_string(c->uuid, uuid), c->vcpus, maxvcpus);
+        plan_domain(&p, d, config_uuid_to_string(c->uuid, uuid), c->vcpus, maxvcpus);
         return plan_run(l, &p, plan_execute, what, err_r);
 }
 
@@ -820,7 +744,7 @@ int layout_remove_vm(struct layout *l, const uint8_t uuid[16], char **err_r)
         char u[37], path[64];
         int r;
 
-        snprintf(path, sizeof(path), "/vm/%s", uuid_to_string(uuid, u));
+        snprintf(path, sizeof(path), "/vm/%s", config_uuid_to_string(uuid, u));
         /* One request is atomic on its own: no transaction needed. */
         r = x_rm(l, XBT_NULL, path);
         if (r < 0)
@@ -839,9 +763,9 @@ int layout_rename(struct layout *l, uint32_t domid, const uint8_t uuid[16], cons
         r = check_domid(domid, what, err_r);
         if (r < 0)
                 return r;
-        if (!name_is_valid(name))
+        if (!config_name_is_valid(name))
                 return err_setf(err_r, -EINVAL, "%s: invalid name", what);
-        uuid_to_string(uuid, u);
+        config_uuid_to_string(uuid, u);
         plan_guard(&p, "/local/domain/%" PRIu32, domid);
         plan_guard(&p, "/vm/%s", u);
         plan_add(&p, LAYOUT_ACCESS_READ, name, "/local/domain/%" PRIu32 "/name", domid);
@@ -860,7 +784,7 @@ int layout_set_memory(struct layout *l, uint32_t domid, const uint8_t uuid[16], 
         r = check_domid(domid, what, err_r);
         if (r < 0)
                 return r;
-        uuid_to_string(uuid, u);
+        config_uuid_to_string(uuid, u);
         plan_guard(&p, "/local/domain/%" PRIu32, domid);
         plan_guard(&p, "/vm/%s", u);
         plan_add(&p, LAYOUT_ACCESS_READ, val(b, "%" PRIu64, target_kib),
@@ -883,7 +807,7 @@ int layout_set_vcpus(struct layout *l, uint32_t domid, const uint8_t uuid[16], u
         r = check_vcpus(online, maxvcpus, what, err_r);
         if (r < 0)
                 return r;
-        uuid_to_string(uuid, u);
+        config_uuid_to_string(uuid, u);
         plan_guard(&p, "/local/domain/%" PRIu32, domid);
         plan_guard(&p, "/vm/%s", u);
         for (unsigned i = 0; i < maxvcpus; i++)
@@ -1002,11 +926,12 @@ int layout_state_write(struct layout *l, const uint8_t uuid[16], const struct la
         size_t used = 0;
         int r;
 
-        snprintf(path, sizeof(path), "/tool/xensup/%s", uuid_to_string(uuid, u));
+        snprintf(path, sizeof(path), "/tool/xensup/%s", config_uuid_to_string(uuid, u));
         snprintf(what, sizeof(what), "writing %s", path);
         if (s->n_restart_times > ELEMENTSOF(s->restart_times) ||
             s->domid >= LAYOUT_DOMID_FIRST_RESERVED ||
-            (s->last_reason != SHUTDOWN_REASON_NONE && !TABLE_LOOKUP(reason_names, s->last_reason)))
+            (s->last_reason != SHUTDOWN_REASON_NONE &&
+             ((unsigned)s->last_reason >= _SHUTDOWN_REASON_MAX)))
                 return err_setf(err_r, -EINVAL, "%s: invalid record", what);
 
         times = calloc(ELEMENTSOF(s->restart_times), 21);
@@ -1025,8 +950,7 @@ int layout_state_write(struct layout *l, const uint8_t uuid[16], const struct la
                      s->shutdown_requested, state_keys[KEY_SHUTDOWN_REBOOT], s->shutdown_reboot,
                      state_keys[KEY_SHUTDOWN_DEADLINE], s->shutdown_deadline,
                      state_keys[KEY_FAILED], s->failed, state_keys[KEY_LAST_REASON],
-                     s->last_reason == SHUTDOWN_REASON_NONE ? "none"
-                                                            : reason_names[s->last_reason]) < 0) {
+                     shutdown_reason_to_string(s->last_reason)) < 0) {
                 text = NULL;
                 return err_setf(err_r, -ENOMEM, "%s: out of memory", what);
         }
@@ -1073,18 +997,21 @@ static int parse_times(const char *v, size_t len, struct layout_tool_state *s)
         return 0;
 }
 
+/* "none" or one of config's reason names; anything else is -EINVAL. */
 static int parse_reason(const char *v, size_t len, enum shutdown_reason *ret)
 {
-        if (len == 4 && memcmp(v, "none", 4) == 0) {
+        char buf[32];
+
+        if (len >= sizeof(buf))
+                return -EINVAL;
+        memcpy(buf, v, len);
+        buf[len] = '\0';
+        if (strcmp(buf, "none") == 0) {
                 *ret = SHUTDOWN_REASON_NONE;
                 return 0;
         }
-        for (int i = 0; i < _SHUTDOWN_REASON_MAX; i++)
-                if (strlen(reason_names[i]) == len && memcmp(v, reason_names[i], len) == 0) {
-                        *ret = (enum shutdown_reason)i;
-                        return 0;
-                }
-        return -EINVAL;
+        *ret = shutdown_reason_from_string(buf);
+        return *ret == SHUTDOWN_REASON_NONE ? -EINVAL : 0;
 }
 
 /* Parse one "key=value" line's value for key k into s. */
@@ -1162,7 +1089,7 @@ int layout_state_read(struct layout *l, const uint8_t uuid[16], struct layout_to
         unsigned len;
         int r;
 
-        snprintf(path, sizeof(path), "/tool/xensup/%s", uuid_to_string(uuid, u));
+        snprintf(path, sizeof(path), "/tool/xensup/%s", config_uuid_to_string(uuid, u));
         r = x_read(l, XBT_NULL, path, &text, &len);
         if (r == -ENOENT)
                 return r;
@@ -1182,7 +1109,7 @@ int layout_state_remove(struct layout *l, const uint8_t uuid[16], char **err_r)
         char u[37], path[64];
         int r;
 
-        snprintf(path, sizeof(path), "/tool/xensup/%s", uuid_to_string(uuid, u));
+        snprintf(path, sizeof(path), "/tool/xensup/%s", config_uuid_to_string(uuid, u));
         r = x_rm(l, XBT_NULL, path);
         if (r < 0)
                 return err_setf(err_r, r, "cannot remove %s: %s", path, strerror(-r));
@@ -1254,9 +1181,14 @@ int layout_list_vms(struct layout *l, uint8_t (**uuids_r)[16], size_t *n_r, char
                 strv_n_free(names);
                 return err_setf(err_r, -ENOMEM, "out of memory");
         }
-        for (unsigned i = 0; i < n; i++)
-                if (uuid_from_string(names[i], uuids[k]) == 0)
+        for (unsigned i = 0; i < n; i++) {
+                char canonical[37];
+
+                /* Only the form layout writes: a uuid that formats back to the same name. */
+                if (config_uuid_from_string(names[i], uuids[k]) == 0 &&
+                    strcmp(config_uuid_to_string(uuids[k], canonical), names[i]) == 0)
                         k++;
+        }
         strv_n_free(names);
         *uuids_r = TAKE_PTR(uuids);
         *n_r = k;
