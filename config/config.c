@@ -524,6 +524,8 @@ static void check_readable(struct parse_ctx *ctx, unsigned line, int k, const ch
 {
         _cleanup_free_ char *path = NULL;
         char allowed[PATH_MAX + 128], shown[SHOWN_SIZE * 2];
+        const char *why;
+        struct stat st;
 
         if (!*value || strlen(value) >= PATH_MAX) {
                 bad_value(ctx, line, k, value, "a path to a readable file");
@@ -534,15 +536,19 @@ static void check_readable(struct parse_ctx *ctx, unsigned line, int k, const ch
                 ctx->fatal = -ENOMEM;
                 return;
         }
-        if (access(path, R_OK) == 0) {
-                struct stat st;
-
-                if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
-                        return;
-                errno = EISDIR;
-        }
+        /* The builder opens it later as the daemon (root): check as that user, now. */
+        if (access(path, R_OK) < 0)
+                why = strerror(errno);
+        else if (stat(path, &st) < 0)
+                why = strerror(errno);
+        else if (S_ISDIR(st.st_mode))
+                why = strerror(EISDIR);
+        else if (!S_ISREG(st.st_mode))
+                why = "not a regular file";
+        else
+                return;
         snprintf(allowed, sizeof(allowed), "a readable file; %s: %s",
-                 escape(shown, sizeof(shown), path, sizeof(shown) / 4 - 2), strerror(errno));
+                 escape(shown, sizeof(shown), path, sizeof(shown) / 4 - 2), why);
         bad_value(ctx, line, k, value, allowed);
 }
 

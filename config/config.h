@@ -7,7 +7,12 @@
  * swaps them in at the domain's next start.
  *
  * Errors are text a person can act on: one line per problem, each
- * "FILE:LINE: KEY: problem (allowed: ...)".
+ * "FILE:LINE: KEY: problem (allowed: ...)" — a bad value reads
+ * "FILE:LINE: KEY: bad value 'X' (allowed: ...)". A missing key has no line
+ * ("FILE: name: missing (required: ...)"); what libconfuse rejects reads
+ * "FILE:LINE: syntax error: ..."; a whole-file problem "FILE: problem".
+ * Section keys are named "restart.burst", "sim.exit". Bytes from the file
+ * are escaped (\xNN), so a message never spans lines.
  */
 #pragma once
 
@@ -129,7 +134,8 @@ struct config_set {
 
 /*
  * Parse and validate one file; on failure *errors_r holds every problem found.
- * Returns 0, -EINVAL (the file is bad), -ENOMEM, or the errno of open/read.
+ * Returns 0, -EINVAL (the file is bad), -EFBIG (over CONFIG_FILE_MAX), -EAGAIN
+ * (it changed while being read), -ENOMEM, or the errno of open/read.
  * Files over CONFIG_FILE_MAX, with a NUL byte or with libconfuse's "${VAR}"
  * environment substitution are refused. Not thread-safe (libconfuse's lexer
  * is global).

@@ -393,6 +393,52 @@ static void test_derived_defaults(void **state)
         assert_int_equal(h->memory_mib, UINT64_MAX >> 20);
 }
 
+static void test_value_spellings(void **state)
+{
+        static const struct {
+                const char *text;
+                bool value;
+        } bools[] = {
+                { "true", true },   { "YES", true }, { "On", true },   { "1", true },
+                { "false", false }, { "no", false }, { "OFF", false }, { "\"0\"", false },
+        };
+        char text[256];
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(bools); i++) {
+                _cleanup_(config_freep) struct domain_config *c = NULL;
+                _cleanup_free_ char *errors = NULL;
+
+                snprintf(text, sizeof(text), "name = a\n" KERNEL "autostart = %s\n", bools[i].text);
+                assert_int_equal(load_text(text, &c, &errors), 0);
+                assert_int_equal(c->autostart, bools[i].value);
+        }
+        {
+                _cleanup_(config_freep) struct domain_config *c = NULL;
+                _cleanup_free_ char *errors = NULL;
+
+                /* Quoted numbers, every action for on_soft_reset, single-quoted strings. */
+                assert_int_equal(
+                    load_text("name = 'q'\n" KERNEL "memory = \"512\"\n"
+                              "on_soft_reset = soft-reset\nsim { exit = soft_reset }\n",
+                              &c, &errors),
+                    0);
+                assert_string_equal(c->name, "q");
+                assert_int_equal(c->memory_mib, 512);
+                assert_int_equal(c->on_soft_reset, ACTION_SOFT_RESET);
+                assert_int_equal(c->sim.exit, SHUTDOWN_REASON_SOFT_RESET);
+        }
+        for (int a = 0; a < _ACTION_MAX; a++) {
+                _cleanup_(config_freep) struct domain_config *c = NULL;
+                _cleanup_free_ char *errors = NULL;
+
+                snprintf(text, sizeof(text), "name = a\n" KERNEL "on_soft_reset = %s\n",
+                         domain_action_to_string(a));
+                assert_int_equal(load_text(text, &c, &errors), 0);
+                assert_int_equal(c->on_soft_reset, a);
+        }
+}
+
 static void test_error_kinds(void **state)
 {
         char text[2048], longname[80];
@@ -459,7 +505,9 @@ static void test_error_kinds(void **state)
                      "/nonexistent/vmlinuz: No such file or directory)");
         expect_error("name = a\nkernel = \"missing-kernel\"\n", 2, "kernel",
                      "/missing-kernel: No such");
-        expect_error("name = a\nkernel = /tmp\n", 2, "kernel", "Is a directory");
+        expect_error("name = a\nkernel = /tmp\n", 2, "kernel", "/tmp: Is a directory");
+        expect_error("name = a\nkernel = /dev/null\n", 2, "kernel",
+                     "/dev/null: not a regular file");
         expect_error("name = a\n" KERNEL "ramdisk = /nonexistent/initrd\n", 3, "ramdisk",
                      "No such file");
         expect_error(KERNEL, 0, "name", "missing (required: 1 to 64 characters");
@@ -518,6 +566,9 @@ static void test_syntax_errors(void **state)
         /* A section path written at top level does not reach into the section. */
         expect_error("name = a\n" KERNEL "restart { burst = 2 }\n\"restart|burst\" = 9\n", 4,
                      "burst", "unknown key");
+        /* The parse context's hidden option cannot be named from a file. */
+        expect_error("name = a\n" KERNEL "\"xensup|ctx\" = 1\n", 3, "syntax error",
+                     "no sub-section title/index for 'xensup'");
         /* Control bytes from the file are escaped, so each problem stays one line. */
         expect_error("name = a\n" KERNEL "\"bad\x01\\nkey\" = 1\n", 3, "bad\\x01\\x0akey",
                      "unknown key");
@@ -946,6 +997,7 @@ int main(void)
                 cmocka_unit_test(test_every_key),
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_derived_defaults),
+                cmocka_unit_test(test_value_spellings),
                 cmocka_unit_test(test_error_kinds),
                 cmocka_unit_test(test_env_substitution_refused),
                 cmocka_unit_test(test_syntax_errors),
