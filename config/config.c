@@ -780,10 +780,12 @@ static int read_config_file(struct parse_ctx *ctx, const char *path, char **buf_
 
 /*
  * One pass over the text before libconfuse sees it, following its lexer's
- * rules for strings and comments: blank out comments (libconfuse 3.3 counts
- * the lines of a file wrong after a comment), refuse "${" (libconfuse would
- * substitute the daemon's environment), and notice what libconfuse silently
- * accepts at end of file: an unterminated comment and an unclosed section.
+ * rules for strings and comments ('#' anywhere outside quotes; line and block
+ * comments opened by a slash only where a word starts): blank out comments
+ * (libconfuse 3.3 counts the lines of a file wrong after a comment), refuse
+ * "${" (libconfuse would substitute the daemon's environment), and notice what
+ * libconfuse silently accepts at end of file: an unclosed block comment or
+ * section.
  * Sets *open_line_r to the line of a '{' never closed, or 0.
  */
 static int prescan(struct parse_ctx *ctx, char *buf, unsigned *open_line_r)
@@ -792,6 +794,9 @@ static int prescan(struct parse_ctx *ctx, char *buf, unsigned *open_line_r)
         unsigned line = 1, depth = 0, open_line = 0, comment_line = 0;
 
         for (char *p = buf; *p; p++) {
+                /* As in the lexer, a slash inside an unquoted word (/usr//lib) is text. */
+                bool mid_token = p > buf && !strchr(" \t\n\r#\"'={}()+,*", p[-1]);
+
                 if (*p == '\n')
                         line++;
                 switch (st) {
@@ -800,10 +805,10 @@ static int prescan(struct parse_ctx *ctx, char *buf, unsigned *open_line_r)
                                 st = DQ;
                         } else if (*p == '\'') {
                                 st = SQ;
-                        } else if (*p == '#' || (p[0] == '/' && p[1] == '/')) {
+                        } else if (*p == '#' || (p[0] == '/' && p[1] == '/' && !mid_token)) {
                                 st = LINE_COMMENT;
                                 *p = ' ';
-                        } else if (p[0] == '/' && p[1] == '*') {
+                        } else if (p[0] == '/' && p[1] == '*' && !mid_token) {
                                 st = BLOCK_COMMENT;
                                 comment_line = line;
                                 p[0] = p[1] = ' ';

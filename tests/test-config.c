@@ -591,6 +591,12 @@ static void test_comments_and_lines(void **state)
         assert_string_equal(c->cmdline, "a # b // c /* d \" e");
         expect_error("name = a\n" KERNEL "cmdline = 'x # \\' y\n z'\nvcpus = 0\n", 5, "vcpus",
                      "bad value '0'");
+        /* "//" inside a word is not a comment (the lexer's rule too), at its start it is. */
+        c = config_free(c);
+        assert_int_equal(
+            load_text("name = a\nkernel = .//vmlinuz\ncmdline = x//y //z\n", &c, &errors), 0);
+        assert_string_equal(c->cmdline, "x//y");
+        assert_non_null(strstr(c->kernel, "/.//vmlinuz"));
         expect_error("name = a\n" KERNEL "cmdline = \"line\nbreak\\\ncontinued\"\nvcpus = 0\n", 6,
                      "vcpus", "bad value '0'");
 }
