@@ -1295,10 +1295,10 @@ bool config_equal(const struct domain_config *a, const struct domain_config *b)
 {
         if (!a || !b)
                 return a == b;
-        return strcmp(a->name, b->name) == 0 && memcmp(a->uuid, b->uuid, sizeof(a->uuid)) == 0 &&
-               a->type == b->type && a->memory_mib == b->memory_mib &&
-               a->maxmem_mib == b->maxmem_mib && a->vcpus == b->vcpus &&
-               a->maxvcpus == b->maxvcpus && str_eq(a->kernel, b->kernel) &&
+        return str_eq(a->path, b->path) && strcmp(a->name, b->name) == 0 &&
+               memcmp(a->uuid, b->uuid, sizeof(a->uuid)) == 0 && a->type == b->type &&
+               a->memory_mib == b->memory_mib && a->maxmem_mib == b->maxmem_mib &&
+               a->vcpus == b->vcpus && a->maxvcpus == b->maxvcpus && str_eq(a->kernel, b->kernel) &&
                str_eq(a->ramdisk, b->ramdisk) && str_eq(a->cmdline, b->cmdline) &&
                a->on_poweroff == b->on_poweroff && a->on_reboot == b->on_reboot &&
                a->on_crash == b->on_crash && a->on_watchdog == b->on_watchdog &&

@@ -168,8 +168,9 @@ void config_set_clear(struct config_set *set);
 struct domain_config *config_dup(const struct domain_config *c);
 
 /*
- * True when two configs would build the same domain: every field equal except
- * where it came from (path, name_line, uuid_line, uuid_derived).
+ * True when two configs would build the same domain from the same file: every
+ * field equal except name_line, uuid_line and uuid_derived. path counts, since
+ * a restart re-reads the file it names.
  */
 bool config_equal(const struct domain_config *a, const struct domain_config *b);
 

@@ -949,10 +949,16 @@ static void test_dup_equal(void **state)
         assert_true(config_equal(NULL, NULL));
         assert_false(config_equal(c, NULL));
 
-        /* Where it came from does not matter; what it builds does. */
+        /* Lines and how the uuid was found do not matter; the file and what it builds do. */
         d->name_line = 99;
+        d->uuid_line = 0;
+        d->uuid_derived = true;
+        assert_true(config_equal(c, d));
         free(d->path);
         d->path = strdup("/elsewhere.conf");
+        assert_false(config_equal(c, d));
+        free(d->path);
+        d->path = strdup(c->path);
         assert_true(config_equal(c, d));
         d->memory_mib++;
         assert_false(config_equal(c, d));
