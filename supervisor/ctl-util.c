@@ -1,0 +1,378 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "common/macros.h"
+
+#include "supervisor/ctl-util.h"
+
+/* Every property: its bus name, its JSON key, and where it lives. */
+static const struct ctl_property {
+        const char *bus;
+        const char *json;
+        bool is_string;
+        size_t offset;
+} properties[] = {
+        { "Name", "name", true, offsetof(struct ctl_domain, name) },
+        { "UUID", "uuid", true, offsetof(struct ctl_domain, uuid) },
+        { "DomID", "domid", false, offsetof(struct ctl_domain, domid) },
+        { "State", "state", true, offsetof(struct ctl_domain, state) },
+        { "ShutdownReason", "shutdown_reason", true, offsetof(struct ctl_domain, shutdown_reason) },
+        { "RestartCount", "restart_count", false, offsetof(struct ctl_domain, restart_count) },
+        { "Failure", "failure", true, offsetof(struct ctl_domain, failure) },
+        { "MemoryKiB", "memory_kib", false, offsetof(struct ctl_domain, memory_kib) },
+        { "MaxMemoryKiB", "max_memory_kib", false, offsetof(struct ctl_domain, max_memory_kib) },
+        { "VCPUs", "vcpus", false, offsetof(struct ctl_domain, vcpus) },
+        { "OnPoweroff", "on_poweroff", true, offsetof(struct ctl_domain, on_poweroff) },
+        { "OnReboot", "on_reboot", true, offsetof(struct ctl_domain, on_reboot) },
+        { "OnCrash", "on_crash", true, offsetof(struct ctl_domain, on_crash) },
+        { "ConfigPath", "config_path", true, offsetof(struct ctl_domain, config_path) },
+        { "StartedAt", "started_at", false, offsetof(struct ctl_domain, started_at) },
+};
+
+static char **string_at(struct ctl_domain *d, const struct ctl_property *p)
+{
+        return (char **)((char *)d + p->offset);
+}
+
+static const char *string_of(const struct ctl_domain *d, const struct ctl_property *p)
+{
+        const char *s = *(char *const *)((const char *)d + p->offset);
+
+        return s ? s : "";
+}
+
+static uint64_t number_of(const struct ctl_domain *d, const struct ctl_property *p)
+{
+        return *(const uint64_t *)((const char *)d + p->offset);
+}
+
+static const struct ctl_property *property_by_bus_name(const char *name)
+{
+        for (size_t i = 0; i < ELEMENTSOF(properties); i++)
+                if (strcmp(properties[i].bus, name) == 0)
+                        return &properties[i];
+        return NULL;
+}
+
+int ctl_domain_set_string(struct ctl_domain *d, const char *property, const char *value)
+{
+        const struct ctl_property *p = property_by_bus_name(property);
+        char *copy;
+
+        if (!p || !p->is_string)
+                return 0;
+        copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        free(*string_at(d, p));
+        *string_at(d, p) = copy;
+        return 0;
+}
+
+void ctl_domain_set_number(struct ctl_domain *d, const char *property, uint64_t value)
+{
+        const struct ctl_property *p = property_by_bus_name(property);
+
+        if (p && !p->is_string)
+                *(uint64_t *)((char *)d + p->offset) = value;
+}
+
+void ctl_domain_clear(struct ctl_domain *d)
+{
+        free(d->path);
+        for (size_t i = 0; i < ELEMENTSOF(properties); i++)
+                if (properties[i].is_string)
+                        free(*string_at(d, &properties[i]));
+        memset(d, 0, sizeof(*d));
+}
+
+int ctl_domain_copy(struct ctl_domain *dst, const struct ctl_domain *src)
+{
+        *dst = *src;
+        dst->path = NULL;
+        for (size_t i = 0; i < ELEMENTSOF(properties); i++)
+                if (properties[i].is_string)
+                        *string_at(dst, &properties[i]) = NULL;
+        if (src->path && !(dst->path = strdup(src->path)))
+                goto oom;
+        for (size_t i = 0; i < ELEMENTSOF(properties); i++) {
+                const char *s = *(char *const *)((const char *)src + properties[i].offset);
+
+                if (properties[i].is_string && s && !(*string_at(dst, &properties[i]) = strdup(s)))
+                        goto oom;
+        }
+        return 0;
+oom:
+        ctl_domain_clear(dst);
+        return -ENOMEM;
+}
+
+struct ctl_domain *ctl_domain_list_add(struct ctl_domain_list *l)
+{
+        struct ctl_domain *grown = reallocarray(l->items, l->n + 1, sizeof(*grown));
+
+        if (!grown)
+                return NULL;
+        l->items = grown;
+        memset(&l->items[l->n], 0, sizeof(l->items[l->n]));
+        return &l->items[l->n++];
+}
+
+void ctl_domain_list_freep(struct ctl_domain_list *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                ctl_domain_clear(&l->items[i]);
+        free(l->items);
+        l->items = NULL;
+        l->n = 0;
+}
+
+int ctl_parse_uint(const char *s, uint64_t max, unsigned *ret)
+{
+        unsigned long long v;
+        char *end;
+
+        if (!s || !isdigit((unsigned char)s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno || *end || v > max || v > UINT_MAX)
+                return -EINVAL;
+        *ret = (unsigned)v;
+        return 0;
+}
+
+int ctl_parse_size_kib(const char *s, uint64_t *kib_r)
+{
+        static const struct {
+                char unit;
+                unsigned shift; /* KiB = value << shift */
+        } units[] = { { 'k', 0 }, { 'm', 10 }, { 'g', 20 }, { 't', 30 } };
+        unsigned long long v;
+        unsigned shift = 10; /* a plain number is MiB, as xl mem-set */
+        char *end;
+
+        if (!s || !isdigit((unsigned char)s[0]))
+                return -EINVAL;
+        errno = 0;
+        v = strtoull(s, &end, 10);
+        if (errno)
+                return -EINVAL;
+        if (*end) {
+                size_t i;
+
+                for (i = 0; i < ELEMENTSOF(units); i++)
+                        if (tolower((unsigned char)*end) == units[i].unit)
+                                break;
+                if (i == ELEMENTSOF(units))
+                        return -EINVAL;
+                shift = units[i].shift;
+                end++;
+                if (strcasecmp(end, "ib") != 0 && strcasecmp(end, "b") != 0 && *end)
+                        return -EINVAL;
+        }
+        if (v == 0 || v > (UINT64_MAX >> shift))
+                return -EINVAL;
+        *kib_r = (uint64_t)v << shift;
+        return 0;
+}
+
+void ctl_json_string(FILE *f, const char *s)
+{
+        fputc('"', f);
+        for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+                switch (*p) {
+                case '"':
+                        fputs("\\\"", f);
+                        break;
+                case '\\':
+                        fputs("\\\\", f);
+                        break;
+                case '\n':
+                        fputs("\\n", f);
+                        break;
+                case '\t':
+                        fputs("\\t", f);
+                        break;
+                case '\r':
+                        fputs("\\r", f);
+                        break;
+                default:
+                        /* D-Bus strings are valid UTF-8: only control characters need escaping. */
+                        if (*p < 0x20 || *p == 0x7f)
+                                fprintf(f, "\\u%04x", *p);
+                        else
+                                fputc(*p, f);
+                }
+        }
+        fputc('"', f);
+}
+
+void ctl_print_domain_json(FILE *f, const struct ctl_domain *d)
+{
+        fputc('{', f);
+        for (size_t i = 0; i < ELEMENTSOF(properties); i++) {
+                const struct ctl_property *p = &properties[i];
+
+                fprintf(f, "%s\"%s\": ", i ? ", " : "", p->json);
+                if (p->is_string)
+                        ctl_json_string(f, string_of(d, p));
+                else if ((strcmp(p->bus, "DomID") == 0 && number_of(d, p) == CTL_DOMID_NONE) ||
+                         (strcmp(p->bus, "StartedAt") == 0 && number_of(d, p) == 0))
+                        fputs("null", f);
+                else
+                        fprintf(f, "%llu", (unsigned long long)number_of(d, p));
+        }
+        fputs(", \"object_path\": ", f);
+        ctl_json_string(f, d->path ? d->path : "");
+        fputc('}', f);
+}
+
+void ctl_print_list_json(FILE *f, const struct ctl_domain_list *l)
+{
+        fputc('[', f);
+        for (size_t i = 0; i < l->n; i++) {
+                fputs(i ? ",\n " : "\n ", f);
+                ctl_print_domain_json(f, &l->items[i]);
+        }
+        fputs(l->n ? "\n]\n" : "]\n", f);
+}
+
+static void domid_string(uint64_t domid, char buf[12])
+{
+        if (domid == CTL_DOMID_NONE)
+                strcpy(buf, "-");
+        else
+                snprintf(buf, 12, "%llu", (unsigned long long)domid);
+}
+
+static int max_int(int a, size_t b)
+{
+        return (size_t)a > b ? a : (int)b;
+}
+
+void ctl_print_list_table(FILE *f, const struct ctl_domain_list *l)
+{
+        int w_name = 4, w_state = 5, w_reason = 6;
+
+        for (size_t i = 0; i < l->n; i++) {
+                const struct ctl_domain *d = &l->items[i];
+
+                w_name = max_int(w_name, strlen(d->name ? d->name : ""));
+                w_state = max_int(w_state, strlen(d->state ? d->state : ""));
+                w_reason = max_int(w_reason, strlen(d->shutdown_reason ? d->shutdown_reason : ""));
+        }
+        fprintf(f, "%-*s %-36s %5s %-*s %-*s %8s\n", w_name, "NAME", "UUID", "DOMID", w_state,
+                "STATE", w_reason, "REASON", "RESTARTS");
+        for (size_t i = 0; i < l->n; i++) {
+                const struct ctl_domain *d = &l->items[i];
+                char domid[12];
+
+                domid_string(d->domid, domid);
+                fprintf(f, "%-*s %-36s %5s %-*s %-*s %8llu\n", w_name, d->name ? d->name : "",
+                        d->uuid ? d->uuid : "", domid, w_state, d->state ? d->state : "", w_reason,
+                        d->shutdown_reason ? d->shutdown_reason : "",
+                        (unsigned long long)d->restart_count);
+        }
+        fprintf(f, "\n%zu domain%s.\n", l->n, l->n == 1 ? "" : "s");
+}
+
+char *ctl_format_duration(uint64_t seconds, char *buf, size_t size)
+{
+        static const struct {
+                const char *suffix;
+                uint64_t seconds;
+        } units[] = { { "d", 86400 }, { "h", 3600 }, { "min", 60 }, { "s", 1 } };
+        size_t off = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(units) && off < size; i++) {
+                uint64_t n = seconds / units[i].seconds;
+
+                if (n == 0 && !(i == ELEMENTSOF(units) - 1 && off == 0))
+                        continue;
+                seconds -= n * units[i].seconds;
+                off += (size_t)snprintf(buf + off, size - off, "%s%llu%s", off ? " " : "",
+                                        (unsigned long long)n, units[i].suffix);
+        }
+        return buf;
+}
+
+uint64_t ctl_now_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void ctl_print_status(FILE *f, const struct ctl_domain *d, uint64_t now_usec)
+{
+        char domid[12], when[64] = "", dur[64];
+
+        domid_string(d->domid, domid);
+        fprintf(f, "%s (%s)\n", d->name ? d->name : "", d->uuid ? d->uuid : "");
+        fprintf(f, "        State: %s\n", d->state ? d->state : "");
+        fprintf(f, "        DomID: %s\n", domid);
+        if (d->domid != CTL_DOMID_NONE && d->started_at > 0 && now_usec >= d->started_at) {
+                time_t t = (time_t)(d->started_at / 1000000);
+                struct tm tm;
+
+                if (localtime_r(&t, &tm))
+                        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm);
+                fprintf(f, "       Uptime: %s (since %s)\n",
+                        ctl_format_duration((now_usec - d->started_at) / 1000000, dur, sizeof(dur)),
+                        when);
+        } else
+                fprintf(f, "       Uptime: -\n");
+        fprintf(f, "     Restarts: %llu\n", (unsigned long long)d->restart_count);
+        fprintf(f, "  Last reason: %s\n", d->shutdown_reason ? d->shutdown_reason : "");
+        fprintf(f, "      Failure: %s\n", d->failure && *d->failure ? d->failure : "-");
+        fprintf(f, "       Memory: %llu KiB (max %llu KiB)\n", (unsigned long long)d->memory_kib,
+                (unsigned long long)d->max_memory_kib);
+        fprintf(f, "        VCPUs: %llu\n", (unsigned long long)d->vcpus);
+        fprintf(f, "      Actions: on_poweroff=%s on_reboot=%s on_crash=%s\n",
+                d->on_poweroff ? d->on_poweroff : "", d->on_reboot ? d->on_reboot : "",
+                d->on_crash ? d->on_crash : "");
+        fprintf(f, "       Config: %s\n", d->config_path && *d->config_path ? d->config_path : "-");
+}
+
+void ctl_print_changes(FILE *f, const struct ctl_domain *old, const struct ctl_domain *now)
+{
+        bool any = false;
+
+        for (size_t i = 0; i < ELEMENTSOF(properties); i++) {
+                const struct ctl_property *p = &properties[i];
+                char buf[24];
+
+                if (p->is_string ? strcmp(string_of(old, p), string_of(now, p)) == 0
+                                 : number_of(old, p) == number_of(now, p))
+                        continue;
+                if (!any)
+                        fprintf(f, "%s:", now->name ? now->name : "?");
+                any = true;
+                if (p->is_string) {
+                        fprintf(f, " %s=", p->json);
+                        /* quoted when it has spaces, so the line stays parseable */
+                        if (strpbrk(string_of(now, p), " \t\"") || !*string_of(now, p))
+                                ctl_json_string(f, string_of(now, p));
+                        else
+                                fputs(string_of(now, p), f);
+                } else {
+                        if (strcmp(p->bus, "DomID") == 0 && number_of(now, p) == CTL_DOMID_NONE)
+                                strcpy(buf, "none");
+                        else
+                                snprintf(buf, sizeof(buf), "%llu",
+                                         (unsigned long long)number_of(now, p));
+                        fprintf(f, " %s=%s", p->json, buf);
+                }
+        }
+        if (any)
+                fputc('\n', f);
+}

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ctl-util.h — xensupctl's pieces that need no bus: a domain's properties as
+ * the client holds them, argument parsing, and the text and JSON printers.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* DomID's value on the bus when the domain has none. */
+#define CTL_DOMID_NONE UINT32_MAX
+
+/* One domain's org.xensup.supervisor1.Domain properties. */
+struct ctl_domain {
+        char *path;
+        char *name, *uuid, *state, *shutdown_reason, *on_poweroff, *on_reboot, *on_crash;
+        char *failure, *config_path;
+        uint64_t domid, memory_kib, max_memory_kib, vcpus, restart_count, started_at;
+};
+
+struct ctl_domain_list {
+        struct ctl_domain *items;
+        size_t n;
+};
+
+/* Store a string property by its bus name (unknown names are ignored); 0 or -ENOMEM. */
+int ctl_domain_set_string(struct ctl_domain *d, const char *property, const char *value);
+
+/* Store a numeric property by its bus name (unknown names are ignored). */
+void ctl_domain_set_number(struct ctl_domain *d, const char *property, uint64_t value);
+
+/* Deep copy src into an empty dst; 0 or -ENOMEM. */
+int ctl_domain_copy(struct ctl_domain *dst, const struct ctl_domain *src);
+
+/* Free what a domain holds and zero it. */
+void ctl_domain_clear(struct ctl_domain *d);
+
+/* Append a zeroed domain; NULL on allocation failure. Earlier pointers may move. */
+struct ctl_domain *ctl_domain_list_add(struct ctl_domain_list *l);
+
+/* Free a list and everything in it (for _cleanup_). */
+void ctl_domain_list_freep(struct ctl_domain_list *l);
+
+/* Parse a memory size: 512M, 2G, 1048576K, 1T, an optional "iB"/"B"; plain = MiB. 0 or -EINVAL. */
+int ctl_parse_size_kib(const char *s, uint64_t *kib_r);
+
+/* Parse a decimal unsigned integer no larger than max; 0 or -EINVAL. */
+int ctl_parse_uint(const char *s, uint64_t max, unsigned *ret);
+
+/* Write s as a JSON string literal (quotes included, control characters escaped). */
+void ctl_json_string(FILE *f, const char *s);
+
+/* One domain as a flat JSON object (no trailing newline). */
+void ctl_print_domain_json(FILE *f, const struct ctl_domain *d);
+
+/* The list as one JSON array of flat objects, one per line. */
+void ctl_print_list_json(FILE *f, const struct ctl_domain_list *l);
+
+/* The list as an aligned table. */
+void ctl_print_list_table(FILE *f, const struct ctl_domain_list *l);
+
+/* `xensupctl status`: the domain for a person; now_usec is CLOCK_REALTIME. */
+void ctl_print_status(FILE *f, const struct ctl_domain *d, uint64_t now_usec);
+
+/* "NAME: key=value ..." for every property that differs; nothing if none does. */
+void ctl_print_changes(FILE *f, const struct ctl_domain *old, const struct ctl_domain *now);
+
+/* Format a duration in seconds as "1d 2h 3min 4s" into buf. */
+char *ctl_format_duration(uint64_t seconds, char *buf, size_t size);
+
+/* CLOCK_REALTIME in microseconds. */
+uint64_t ctl_now_usec(void);

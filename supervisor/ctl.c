@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * xensupctl — the command line client of xensupd, a thin sd-bus caller of
+ * org.xensup.supervisor1 (see units/org.xensup.supervisor1.xml).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include <stdarg.h>
+
+#include "common/macros.h"
+
+#include "supervisor/bus.h"
+#include "supervisor/ctl-util.h"
+
+/* Exit codes, as the usage text documents them. */
+enum {
+        EXIT_OK = 0,
+        EXIT_FAILED = 1,
+        EXIT_USAGE = 2,
+        EXIT_NO_DAEMON = 3,
+        EXIT_NO_DOMAIN = 4,
+        EXIT_DENIED = 5,
+};
+
+struct ctl {
+        sd_bus *bus;
+        bool json;
+        bool reboot;
+        bool user;
+        long timeout; /* -1 when not given */
+};
+
+static void usage(FILE *f)
+{
+        fputs(
+            "Usage: xensupctl [--user] [--json] COMMAND [ARGS]\n"
+            "\n"
+            "Control xensupd, the Xen domain supervisor, over D-Bus.\n"
+            "\n"
+            "Commands:\n"
+            "  list                          the supervised domains\n"
+            "  status NAME                   state, domid, uptime, restarts, last reason, failure\n"
+            "  create FILE                   validate a config, supervise and start it\n"
+            "  start NAME                    start a stopped, preserved or failed domain\n"
+            "  shutdown NAME [--reboot] [--timeout S]\n"
+            "                                ask the guest to stop; destroy after S seconds\n"
+            "  reboot NAME                   ask the guest to reboot\n"
+            "  destroy NAME                  destroy the domain now\n"
+            "  pause NAME | unpause NAME\n"
+            "  mem-set NAME SIZE             memory target: 512M, 2G, 1048576K (plain number: "
+            "MiB)\n"
+            "  vcpu-set NAME N               vcpus online\n"
+            "  reload                        re-read the config directory\n"
+            "  monitor                       print one line per change until interrupted\n"
+            "  sim crash|reboot|poweroff|hang NAME\n"
+            "                                make a simulated guest do it (--hypervisor=sim)\n"
+            "\n"
+            "Options:\n"
+            "  --user      talk to xensupd on the session bus (xensupd --user)\n"
+            "  --json      JSON output for list and status\n"
+            "  -h, --help  this text\n"
+            "\n"
+            "NAME is a domain name or uuid.\n"
+            "Exit status: 0 ok, 1 the operation failed, 2 usage error, 3 xensupd not\n"
+            "reachable, 4 no such domain, 5 access denied.\n",
+            f);
+}
+
+/* The exit code and the message for a failed call. */
+static int report_error(const sd_bus_error *e, int r, const char *what)
+{
+        const char *msg = e && e->message ? e->message : strerror(-r);
+
+        if (e && e->name &&
+            (strcmp(e->name, SD_BUS_ERROR_SERVICE_UNKNOWN) == 0 ||
+             strcmp(e->name, SD_BUS_ERROR_NAME_HAS_NO_OWNER) == 0)) {
+                fprintf(stderr, "xensupctl: xensupd is not running (%s)\n", msg);
+                return EXIT_NO_DAEMON;
+        }
+        if (e && e->name && strcmp(e->name, BUS_ERROR_PREFIX "NoSuchDomain") == 0) {
+                fprintf(stderr, "xensupctl: %s\n", msg);
+                return EXIT_NO_DOMAIN;
+        }
+        if (e && e->name &&
+            (strcmp(e->name, BUS_ERROR_PREFIX "AccessDenied") == 0 ||
+             strcmp(e->name, SD_BUS_ERROR_ACCESS_DENIED) == 0)) {
+                fprintf(stderr, "xensupctl: %s\n", msg);
+                return EXIT_DENIED;
+        }
+        if (e && e->name &&
+            (strcmp(e->name, SD_BUS_ERROR_UNKNOWN_INTERFACE) == 0 ||
+             strcmp(e->name, SD_BUS_ERROR_UNKNOWN_METHOD) == 0) &&
+            what && strcmp(what, "sim") == 0) {
+                fprintf(stderr,
+                        "xensupctl: xensupd has no simulator (it runs with --hypervisor=xen)\n");
+                return EXIT_FAILED;
+        }
+        if (what)
+                fprintf(stderr, "xensupctl: %s: %s\n", what, msg);
+        else
+                fprintf(stderr, "xensupctl: %s\n", msg);
+        return EXIT_FAILED;
+}
+
+/* The object path of a domain by name or uuid; an exit code on failure. */
+static int resolve(struct ctl *c, const char *name, char **path_r)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *path;
+        int r;
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE, "GetDomain",
+                               &e, &reply, "s", name);
+        if (r < 0)
+                return report_error(&e, r, NULL);
+        r = sd_bus_message_read(reply, "o", &path);
+        if (r < 0)
+                return report_error(NULL, r, "bad reply");
+        *path_r = strdup(path);
+        if (!*path_r)
+                return report_error(NULL, -ENOMEM, NULL);
+        return EXIT_OK;
+}
+
+/* Read a GetAll reply into info; unknown properties are skipped. */
+static int read_properties(sd_bus_message *reply, struct ctl_domain *info)
+{
+        int r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                const char *key, *contents;
+                char type;
+
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_peek_type(reply, &type, &contents);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_enter_container(reply, 'v', contents);
+                if (r < 0)
+                        return r;
+                if (strcmp(contents, "s") == 0) {
+                        const char *s;
+
+                        r = sd_bus_message_read(reply, "s", &s);
+                        if (r >= 0)
+                                r = ctl_domain_set_string(info, key, s);
+                } else if (strcmp(contents, "u") == 0) {
+                        uint32_t u;
+
+                        r = sd_bus_message_read(reply, "u", &u);
+                        if (r >= 0)
+                                ctl_domain_set_number(info, key, u);
+                } else if (strcmp(contents, "t") == 0) {
+                        uint64_t t;
+
+                        r = sd_bus_message_read(reply, "t", &t);
+                        if (r >= 0)
+                                ctl_domain_set_number(info, key, t);
+                } else
+                        r = sd_bus_message_skip(reply, contents);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        return sd_bus_message_exit_container(reply);
+}
+
+/* Every Domain property of the object at path. */
+static int get_domain(struct ctl *c, const char *path, struct ctl_domain *info)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, path, "org.freedesktop.DBus.Properties", "GetAll",
+                               &e, &reply, "s", BUS_DOMAIN_IFACE);
+        if (r < 0)
+                return report_error(&e, r, NULL);
+        info->path = strdup(path);
+        if (!info->path)
+                return report_error(NULL, -ENOMEM, NULL);
+        r = read_properties(reply, info);
+        if (r < 0)
+                return report_error(NULL, r, "bad reply");
+        return EXIT_OK;
+}
+
+static int cmd_list(struct ctl *c)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(ctl_domain_list_freep) struct ctl_domain_list list = { 0 };
+        const char *name, *uuid, *state, *path;
+        uint32_t domid;
+        int r;
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE, "ListDomains",
+                               &e, &reply, NULL);
+        if (r < 0)
+                return report_error(&e, r, NULL);
+        r = sd_bus_message_enter_container(reply, 'a', "(ssuso)");
+        if (r < 0)
+                return report_error(NULL, r, "bad reply");
+        while ((r = sd_bus_message_read(reply, "(ssuso)", &name, &uuid, &domid, &state, &path)) >
+               0) {
+                struct ctl_domain *info = ctl_domain_list_add(&list);
+
+                if (!info)
+                        return report_error(NULL, -ENOMEM, NULL);
+                /* GetAll for the fields ListDomains leaves out (reason, restarts). */
+                r = get_domain(c, path, info);
+                if (r == EXIT_NO_DOMAIN || r == EXIT_FAILED) {
+                        /* removed between the two calls */
+                        list.n--;
+                        ctl_domain_clear(info);
+                        continue;
+                }
+                if (r != EXIT_OK)
+                        return r;
+        }
+        if (r < 0)
+                return report_error(NULL, r, "bad reply");
+        if (c->json)
+                ctl_print_list_json(stdout, &list);
+        else
+                ctl_print_list_table(stdout, &list);
+        return EXIT_OK;
+}
+
+static int cmd_status(struct ctl *c, const char *name)
+{
+        _cleanup_(ctl_domain_clear) struct ctl_domain info = { 0 };
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        r = resolve(c, name, &path);
+        if (r != EXIT_OK)
+                return r;
+        r = get_domain(c, path, &info);
+        if (r != EXIT_OK)
+                return r;
+        if (c->json) {
+                ctl_print_domain_json(stdout, &info);
+                fputc('\n', stdout);
+        } else
+                ctl_print_status(stdout, &info, ctl_now_usec());
+        return EXIT_OK;
+}
+
+static int cmd_create(struct ctl *c, const char *file)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *abs = NULL;
+        int r;
+
+        /* The daemon wants an absolute, canonical path: it reads the file from elsewhere. */
+        abs = realpath(file, NULL);
+        if (!abs) {
+                fprintf(stderr, "xensupctl: %s: %s\n", file, strerror(errno));
+                return EXIT_FAILED;
+        }
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE,
+                               "CreateDomain", &e, &reply, "s", abs);
+        if (r < 0)
+                return report_error(&e, r, NULL);
+        return EXIT_OK;
+}
+
+static int cmd_reload(struct ctl *c)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        int r;
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE, "Reload", &e,
+                               NULL, NULL);
+        if (r < 0)
+                return report_error(&e, r, NULL);
+        return EXIT_OK;
+}
+
+/* A Domain method on NAME, with arguments in types/... */
+static int call_domain(struct ctl *c, const char *name, const char *method, const char *types, ...)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL;
+        va_list ap;
+        int r;
+
+        r = resolve(c, name, &path);
+        if (r != EXIT_OK)
+                return r;
+        r = sd_bus_message_new_method_call(c->bus, &call, BUS_NAME, path, BUS_DOMAIN_IFACE, method);
+        if (r < 0)
+                return report_error(NULL, r, NULL);
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(call, types, ap);
+                va_end(ap);
+                if (r < 0)
+                        return report_error(NULL, r, NULL);
+        }
+        r = sd_bus_call(c->bus, call, 0, &e, &reply);
+        if (r < 0)
+                return report_error(&e, r, NULL);
+        return EXIT_OK;
+}
+
+static int cmd_sim(struct ctl *c, const char *what, const char *name)
+{
+        static const char *const methods[][2] = {
+                { "crash", "Crash" },
+                { "reboot", "Reboot" },
+                { "poweroff", "Poweroff" },
+                { "hang", "Hang" },
+        };
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        const char *method = NULL;
+        int r;
+
+        for (size_t i = 0; i < ELEMENTSOF(methods); i++)
+                if (strcmp(what, methods[i][0]) == 0)
+                        method = methods[i][1];
+        if (!method) {
+                fprintf(stderr,
+                        "xensupctl: sim: unknown action '%s' (crash, reboot, poweroff, "
+                        "hang)\n",
+                        what);
+                return EXIT_USAGE;
+        }
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_SIM_IFACE, method, &e, NULL,
+                               "s", name);
+        if (r < 0)
+                return report_error(&e, r, "sim");
+        return EXIT_OK;
+}
+
+/* ---- monitor ---- */
+
+struct monitor {
+        struct ctl *ctl;
+        struct ctl_domain_list known; /* last values seen, to print only what changed */
+};
+
+static void monitor_done(struct monitor *mon)
+{
+        ctl_domain_list_freep(&mon->known);
+}
+
+static struct ctl_domain *monitor_find(struct monitor *mon, const char *path)
+{
+        for (size_t i = 0; i < mon->known.n; i++)
+                if (mon->known.items[i].path && strcmp(mon->known.items[i].path, path) == 0)
+                        return &mon->known.items[i];
+        return NULL;
+}
+
+static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(ctl_domain_clear) struct ctl_domain now = { 0 };
+        struct monitor *mon = userdata;
+        const char *path = sd_bus_message_get_path(msg);
+        const char *iface;
+        struct ctl_domain *old;
+        int r;
+
+        (void)error;
+        if (!path || strncmp(path, BUS_DOMAIN_PREFIX "/", strlen(BUS_DOMAIN_PREFIX) + 1) != 0)
+                return 0;
+        r = sd_bus_message_read(msg, "s", &iface);
+        if (r < 0 || strcmp(iface, BUS_DOMAIN_IFACE) != 0)
+                return 0;
+        old = monitor_find(mon, path);
+        if (!old) {
+                old = ctl_domain_list_add(&mon->known);
+                if (!old)
+                        return -ENOMEM;
+                old->path = strdup(path);
+                if (!old->path)
+                        return -ENOMEM;
+        }
+        r = ctl_domain_copy(&now, old);
+        if (r < 0)
+                return r;
+        r = read_properties(msg, &now);
+        if (r < 0)
+                return 0;
+        ctl_print_changes(stdout, old, &now);
+        ctl_domain_clear(old);
+        *old = now;
+        memset(&now, 0, sizeof(now));
+        return 0;
+}
+
+static int on_domain_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        struct monitor *mon = userdata;
+        const char *name, *path;
+        bool added = strcmp(sd_bus_message_get_member(msg), "DomainNew") == 0;
+
+        (void)error;
+        if (sd_bus_message_read(msg, "so", &name, &path) < 0)
+                return 0;
+        printf("%s: %s\n", name, added ? "added" : "removed");
+        if (!added) {
+                struct ctl_domain *old = monitor_find(mon, path);
+
+                if (old) {
+                        free(old->path);
+                        old->path = NULL;
+                }
+        } else {
+                struct ctl_domain *info = ctl_domain_list_add(&mon->known);
+
+                if (!info)
+                        return -ENOMEM;
+                (void)get_domain(mon->ctl, path, info);
+        }
+        return 0;
+}
+
+static int on_disconnect(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        (void)userdata;
+        (void)error;
+        fprintf(stderr, "xensupctl: the bus connection was closed\n");
+        return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(msg)), EXIT_FAILED);
+}
+
+static int cmd_monitor(struct ctl *c)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *ev = NULL;
+        _cleanup_(monitor_done) struct monitor mon = { .ctl = c };
+        const char *name, *uuid, *state, *path;
+        uint32_t domid;
+        sigset_t mask;
+        int r, code;
+
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        r = sd_event_default(&ev);
+        if (r < 0)
+                return report_error(NULL, r, "event loop");
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        /* NULL handler: the signal exits the loop with code 0. */
+        r = sd_event_add_signal(ev, NULL, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(ev, NULL, SIGTERM, NULL, NULL);
+        if (r < 0)
+                return report_error(NULL, r, "signals");
+        r = sd_bus_attach_event(c->bus, ev, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return report_error(NULL, r, "event loop");
+
+        /* Subscribe first, then read the current state, so no change is missed between. */
+        r = sd_bus_match_signal(c->bus, NULL, BUS_NAME, NULL, "org.freedesktop.DBus.Properties",
+                                "PropertiesChanged", on_properties_changed, &mon);
+        if (r >= 0)
+                r = sd_bus_match_signal(c->bus, NULL, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE,
+                                        "DomainNew", on_domain_signal, &mon);
+        if (r >= 0)
+                r = sd_bus_match_signal(c->bus, NULL, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE,
+                                        "DomainRemoved", on_domain_signal, &mon);
+        if (r >= 0)
+                r = sd_bus_match_signal(c->bus, NULL, "org.freedesktop.DBus.Local", NULL,
+                                        "org.freedesktop.DBus.Local", "Disconnected", on_disconnect,
+                                        NULL);
+        if (r < 0)
+                return report_error(NULL, r, "cannot subscribe to signals");
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE, "ListDomains",
+                               &e, &reply, NULL);
+        if (r < 0)
+                return report_error(&e, r, NULL);
+        r = sd_bus_message_enter_container(reply, 'a', "(ssuso)");
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(ssuso)", &name, &uuid, &domid, &state,
+                                                  &path)) > 0) {
+                struct ctl_domain *info = ctl_domain_list_add(&mon.known);
+
+                if (!info)
+                        return report_error(NULL, -ENOMEM, NULL);
+                (void)get_domain(c, path, info);
+                if (domid == CTL_DOMID_NONE)
+                        printf("%s: state=%s domid=none\n", name, state);
+                else
+                        printf("%s: state=%s domid=%" PRIu32 "\n", name, state, domid);
+        }
+        if (r < 0)
+                return report_error(NULL, r, "bad reply");
+
+        code = sd_event_loop(ev);
+        return code < 0 ? report_error(NULL, code, "event loop") : code;
+}
+
+int main(int argc, char *argv[])
+{
+        enum { ARG_USER = 0x100, ARG_JSON, ARG_REBOOT, ARG_TIMEOUT };
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "user", no_argument, NULL, ARG_USER },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "reboot", no_argument, NULL, ARG_REBOOT },
+                { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                {},
+        };
+        _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
+        struct ctl c = { .timeout = -1 };
+        const char *cmd;
+        char **args;
+        int n_args, opt, r;
+
+        while ((opt = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (opt) {
+                case 'h':
+                        usage(stdout);
+                        return EXIT_OK;
+                case ARG_USER:
+                        c.user = true;
+                        break;
+                case ARG_JSON:
+                        c.json = true;
+                        break;
+                case ARG_REBOOT:
+                        c.reboot = true;
+                        break;
+                case ARG_TIMEOUT: {
+                        unsigned v;
+
+                        if (ctl_parse_uint(optarg, UINT32_MAX, &v) < 0) {
+                                fprintf(stderr,
+                                        "xensupctl: --timeout: not a number of seconds: "
+                                        "%s\n",
+                                        optarg);
+                                return EXIT_USAGE;
+                        }
+                        c.timeout = v;
+                        break;
+                }
+                default:
+                        usage(stderr);
+                        return EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        cmd = argv[optind];
+        args = argv + optind + 1;
+        n_args = argc - optind - 1;
+
+        static const struct {
+                const char *name;
+                int n_args;
+        } commands[] = {
+                { "list", 0 },     { "status", 1 },  { "create", 1 },   { "start", 1 },
+                { "shutdown", 1 }, { "reboot", 1 },  { "destroy", 1 },  { "pause", 1 },
+                { "unpause", 1 },  { "mem-set", 2 }, { "vcpu-set", 2 }, { "reload", 0 },
+                { "monitor", 0 },  { "sim", 2 },
+        };
+        bool known = false;
+
+        for (size_t i = 0; i < ELEMENTSOF(commands); i++) {
+                if (strcmp(cmd, commands[i].name) != 0)
+                        continue;
+                known = true;
+                if (n_args != commands[i].n_args) {
+                        fprintf(stderr, "xensupctl: %s takes %d argument%s (see --help)\n", cmd,
+                                commands[i].n_args, commands[i].n_args == 1 ? "" : "s");
+                        return EXIT_USAGE;
+                }
+        }
+        if (!known) {
+                fprintf(stderr, "xensupctl: unknown command '%s' (see --help)\n", cmd);
+                return EXIT_USAGE;
+        }
+        if ((c.reboot || c.timeout >= 0) && strcmp(cmd, "shutdown") != 0) {
+                fprintf(stderr, "xensupctl: --reboot and --timeout apply to shutdown only\n");
+                return EXIT_USAGE;
+        }
+
+        /* Argument errors before the bus, so usage mistakes are usage errors everywhere. */
+        uint64_t kib = 0;
+        unsigned vcpus = 0;
+
+        if (strcmp(cmd, "mem-set") == 0 && ctl_parse_size_kib(args[1], &kib) < 0) {
+                fprintf(stderr, "xensupctl: mem-set: invalid size '%s' (e.g. 512M, 2G, 1048576K)\n",
+                        args[1]);
+                return EXIT_USAGE;
+        }
+        if (strcmp(cmd, "vcpu-set") == 0 && ctl_parse_uint(args[1], UINT32_MAX, &vcpus) < 0) {
+                fprintf(stderr, "xensupctl: vcpu-set: not a number: %s\n", args[1]);
+                return EXIT_USAGE;
+        }
+
+        r = c.user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
+        if (r < 0) {
+                fprintf(stderr, "xensupctl: cannot connect to the %s bus: %s\n",
+                        c.user ? "session" : "system", strerror(-r));
+                return EXIT_NO_DAEMON;
+        }
+        c.bus = bus;
+
+        if (strcmp(cmd, "list") == 0)
+                return cmd_list(&c);
+        if (strcmp(cmd, "status") == 0)
+                return cmd_status(&c, args[0]);
+        if (strcmp(cmd, "create") == 0)
+                return cmd_create(&c, args[0]);
+        if (strcmp(cmd, "reload") == 0)
+                return cmd_reload(&c);
+        if (strcmp(cmd, "monitor") == 0)
+                return cmd_monitor(&c);
+        if (strcmp(cmd, "sim") == 0)
+                return cmd_sim(&c, args[0], args[1]);
+        if (strcmp(cmd, "start") == 0)
+                return call_domain(&c, args[0], "Start", NULL);
+        if (strcmp(cmd, "shutdown") == 0)
+                return call_domain(&c, args[0], "Shutdown", "su", c.reboot ? "reboot" : "poweroff",
+                                   (uint32_t)(c.timeout < 0 ? 0 : c.timeout));
+        if (strcmp(cmd, "reboot") == 0)
+                return call_domain(&c, args[0], "Reboot", NULL);
+        if (strcmp(cmd, "destroy") == 0)
+                return call_domain(&c, args[0], "Destroy", NULL);
+        if (strcmp(cmd, "pause") == 0)
+                return call_domain(&c, args[0], "Pause", NULL);
+        if (strcmp(cmd, "unpause") == 0)
+                return call_domain(&c, args[0], "Unpause", NULL);
+        if (strcmp(cmd, "mem-set") == 0)
+                return call_domain(&c, args[0], "SetMemory", "t", kib);
+        return call_domain(&c, args[0], "SetVCPUs", "u", (uint32_t)vcpus);
+}

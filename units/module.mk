@@ -1,0 +1,29 @@
+# units/: xensupctl (the D-Bus client), the systemd and D-Bus files, and their tests.
+PROGRAMS += xensupctl
+xensupctl_SRCS = supervisor/ctl.c supervisor/ctl-util.c $(COMMON_SRCS)
+
+# SHELL_TESTS: tests/test-dbus.sh tests/test-ctl.sh are added with the tests
+
+# Where Debian puts each file. systemd and D-Bus look only in these places,
+# whatever PREFIX is, so they do not follow it; tmpfiles.d too.
+UNITDIR        ?= /lib/systemd/system
+DBUS_SYSTEMD   ?= /usr/share/dbus-1/system.d
+DBUS_SERVICES  ?= /usr/share/dbus-1/system-services
+DBUS_IFACES    ?= /usr/share/dbus-1/interfaces
+TMPFILESDIR    ?= /usr/lib/tmpfiles.d
+SYSUSERSDIR    ?= /usr/lib/sysusers.d
+
+define INSTALL_EXTRA
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DBUS_SYSTEMD) $(DESTDIR)$(DBUS_SERVICES) \
+	  $(DESTDIR)$(DBUS_IFACES) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSUSERSDIR)
+	sed 's|/usr/sbin/xensupd|$(PREFIX)/sbin/xensupd|g' units/xensupd.service \
+	  >$(DESTDIR)$(UNITDIR)/xensupd.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/xensupd.service
+	install -m 644 units/org.xensup.supervisor1.conf $(DESTDIR)$(DBUS_SYSTEMD)/
+	sed 's|/usr/sbin/xensupd|$(PREFIX)/sbin/xensupd|g' units/org.xensup.supervisor1.service \
+	  >$(DESTDIR)$(DBUS_SERVICES)/org.xensup.supervisor1.service
+	chmod 644 $(DESTDIR)$(DBUS_SERVICES)/org.xensup.supervisor1.service
+	install -m 644 units/org.xensup.supervisor1.xml $(DESTDIR)$(DBUS_IFACES)/
+	install -m 644 units/xensup.conf $(DESTDIR)$(TMPFILESDIR)/xensup.conf
+	install -m 644 units/xensup-sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/xensup.conf
+endef
