@@ -20,7 +20,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CONFIG_NAME_MAX 64 /* bytes, excluding the NUL */
+/* Restarts the throttle can count within its interval (the daemon keeps this many times). */
+#define CONFIG_RESTART_BURST_MAX 16
+#define CONFIG_NAME_MAX          64 /* bytes, excluding the NUL */
 
 /* Files larger than this are refused before parsing (a domain config is a few hundred bytes). */
 #define CONFIG_FILE_MAX (1024 * 1024)

@@ -33,11 +33,12 @@ struct layout_domain {
 
 /* The daemon's private, dom0-only record of a domain: /tool/xensup/<uuid>. */
 struct layout_tool_state {
-        uint32_t domid;                   /* current domid, 0 when none */
-        bool build_in_progress;           /* set before create, cleared after unpause */
-        unsigned restart_count;           /* every restart the daemon made */
-        uint64_t restart_times[16];       /* CLOCK_REALTIME seconds of the recent restarts */
-        unsigned n_restart_times;         /* entries used in restart_times */
+        uint32_t domid;         /* current domid, 0 when none */
+        bool build_in_progress; /* set before create, cleared after unpause */
+        unsigned restart_count; /* every restart the daemon made */
+        uint64_t restart_times[CONFIG_RESTART_BURST_MAX]; /* CLOCK_REALTIME seconds of the recent
+                                                             restarts */
+        unsigned n_restart_times;                         /* entries used in restart_times */
         bool shutdown_requested;          /* a graceful shutdown/reboot is in progress */
         bool shutdown_reboot;             /* ...and it was a reboot */
         uint64_t shutdown_deadline;       /* CLOCK_REALTIME seconds when it becomes a destroy */

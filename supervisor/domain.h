@@ -31,7 +31,7 @@ enum domain_state {
         _DOMAIN_STATE_MAX,
 };
 
-#define DOMAIN_RESTART_HISTORY 16
+#define DOMAIN_RESTART_HISTORY CONFIG_RESTART_BURST_MAX
 
 struct domain {
         struct manager *manager;

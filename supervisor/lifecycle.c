@@ -226,8 +226,7 @@ static int lifecycle_keep_renamed(struct manager *m, struct domain *d)
 static void lifecycle_restart(struct manager *m, struct domain *d, enum domain_action a)
 {
         const struct domain_config *c = d->config;
-        unsigned burst =
-            c->restart.burst < DOMAIN_RESTART_HISTORY ? c->restart.burst : DOMAIN_RESTART_HISTORY;
+        unsigned burst = c->restart.burst; /* config caps it at DOMAIN_RESTART_HISTORY */
         uint64_t now = now_realtime();
 
         if (!policy_restart_allowed(d->restart_times, d->n_restart_times, burst,

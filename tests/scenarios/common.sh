@@ -8,8 +8,8 @@ scenario_configs() {
         mkconf up1 wait
         mkconf up2 wait
         mkconf off1 poweroff:2 on_poweroff='"destroy"'
-        mkconf reb1 reboot:3 on_reboot='"restart"' restart.burst=100 restart.interval=60
-        mkconf crash1 crash:3 on_crash='"restart"' restart.burst=100 restart.interval=60
+        mkconf reb1 reboot:3 on_reboot='"restart"' restart.burst=16 restart.interval=60
+        mkconf crash1 crash:3 on_crash='"restart"' restart.burst=16 restart.interval=60
         mkconf crash2 crash:2 on_crash='"preserve"'
         mkconf loop1 crash:1 on_crash='"restart"' restart.burst=2 restart.interval=600
         mkconf obey1 wait
