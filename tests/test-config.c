@@ -523,7 +523,7 @@ static void test_error_kinds(void **state)
         expect_error("name = a\n" KERNEL "sim { run_seconds = -5 }\n", 3, "sim.run_seconds",
                      "bad value '-5'");
         expect_error("name = a\n" KERNEL "restart {\n burst = 0\n}\n", 4, "restart.burst",
-                     "from 1 to 1000");
+                     "from 1 to 16");
         expect_error("name = a\n" KERNEL "restart {\n interval = 0\n}\n", 4, "restart.interval",
                      "from 1 to 86400");
         expect_error("name = a\n" KERNEL "coredump_dir = dumps\n", 3, "coredump_dir",
