@@ -6,12 +6,11 @@
 #   xentest=crash     panic through sysrq (after the delay); Linux PV reports
 #                     SHUTDOWN_crash to Xen from its panic notifier
 #   xentest=wait      run until the toolstack asks: the kernel's xenbus
-#                     watch on control/shutdown reboots by itself and runs
-#                     /sbin/poweroff (below) for a power-off
-#   xentest=hang      ignore control/shutdown: the kernel still acknowledges
-#                     the request, but its power-off helper fails and the
-#                     reboot (ctrl-alt-del) goes to init, which ignores it,
-#                     as a guest whose userspace is wedged would
+#                     watch on control/shutdown runs /sbin/poweroff or
+#                     /sbin/reboot (below), which do it at once
+#   xentest=hang      ignore control/shutdown: the kernel acknowledges the
+#                     request and runs the same helpers, which only say so,
+#                     as on a guest whose userspace is wedged
 #   xentest.tag=WORD  echoed in the console marker line
 # Every guest prints "XENGUEST up tag=... mode=..." on hvc0 once its /init
 # runs, so the toolstack's console log can be checked.
@@ -34,27 +33,25 @@ done
 
 echo "XENGUEST up tag=$tag mode=$mode"
 
-# Busybox's poweroff without -f signals init; there is no such init here,
-# so the kernel's orderly_poweroff() helper powers off directly.
-cat >/sbin/poweroff.xentest <<'EOF'
-#!/bin/sh
-echo "XENGUEST poweroff requested"
-exec /bin/busybox poweroff -f
-EOF
-chmod 755 /sbin/poweroff.xentest
-rm -f /sbin/poweroff
-ln -s poweroff.xentest /sbin/poweroff
-
+# The kernel answers control/shutdown by running /sbin/poweroff ("poweroff",
+# "halt") or /sbin/reboot ("reboot") as usermode helpers (orderly_poweroff,
+# orderly_reboot), with no stdout: they write to /dev/console. Busybox's own
+# commands without -f would signal an init that is not there.
+helper() { # NAME ACTION
+        printf '#!/bin/sh\necho "XENGUEST %s requested" >/dev/console\n%s\n' "$1" "$2" >"/sbin/$1"
+        chmod 755 "/sbin/$1"
+}
+rm -f /sbin/poweroff /sbin/reboot
 case "$mode" in
 hang)
-        cat >/sbin/poweroff.xentest <<'EOF'
-#!/bin/sh
-echo "XENGUEST ignoring a power-off request"
-exit 1
-EOF
-        # Ctrl-alt-del (the kernel's answer to "reboot") goes to init as SIGINT.
-        echo 0 >/proc/sys/kernel/ctrl-alt-del
-        trap 'echo "XENGUEST ignoring a reboot request"' INT
+        # Wedged userspace: the helpers start and do nothing. (A helper that
+        # fails to start would make orderly_reboot force a reboot.)
+        helper poweroff 'echo "XENGUEST ignoring a power-off request" >/dev/console'
+        helper reboot 'echo "XENGUEST ignoring a reboot request" >/dev/console'
+        ;;
+*)
+        helper poweroff 'exec /bin/busybox poweroff -f'
+        helper reboot 'exec /bin/busybox reboot -f'
         ;;
 esac
 
@@ -63,11 +60,11 @@ esac
 case "$mode" in
 poweroff)
         echo "XENGUEST powering off"
-        poweroff -f
+        /bin/busybox poweroff -f
         ;;
 reboot)
         echo "XENGUEST rebooting"
-        reboot -f
+        /bin/busybox reboot -f
         ;;
 crash)
         echo "XENGUEST crashing"
