@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * xensup-sim — the simulated Xen host: the embedded XenStore server on
+ * DIR/xenstored.socket (point XENSTORED_PATH at it) and, in the same sd-event
+ * loop, the simulated hypervisor. Runs in the foreground until SIGTERM/SIGINT.
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <systemd/sd-event.h>
+
+#include "common/error.h"
+#include "common/macros.h"
+#include "sim/xs-server.h"
+
+static void xs_server_freep(struct xs_server **s)
+{
+        xs_server_free(*s);
+}
+
+static void xs_conn_closep(struct xs_conn **c)
+{
+        xs_conn_close(*c);
+}
+
+/* mkdir -p with mode for the components created. */
+static int mkdir_p(const char *dir, mode_t mode)
+{
+        _cleanup_free_ char *p = strdup(dir);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != 0)
+                        continue;
+                char c = *s;
+
+                *s = 0;
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = c;
+                if (!c)
+                        break;
+        }
+        return 0;
+}
+
+/*
+ * What a booted dom0 holds beyond xenstored's own nodes (xen-init-dom0 and
+ * the dom0 kernel write them on a real host); all dom0-only.
+ */
+static int populate_dom0(struct xs_server *s)
+{
+        static const char *const nodes[][2] = {
+                { "/local/domain/0/domid", "0" },
+                { "/local/domain/0/name", "Domain-0" },
+                { "/local/domain/0/control/feature-poweroff", "1" },
+                { "/local/domain/0/control/feature-reboot", "1" },
+                { "/local/domain/0/control/feature-suspend", "1" },
+                { "/local/pool/0/name", "Pool-0" },
+        };
+        _cleanup_(xs_conn_closep) struct xs_conn *c = NULL;
+        int r;
+
+        r = xs_server_connect_domain(s, 0, &c);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < ELEMENTSOF(nodes); i++) {
+                r = xs_conn_write(c, nodes[i][0], nodes[i][1], strlen(nodes[i][1]));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int write_pid_file(const char *path)
+{
+        FILE *f = fopen(path, "we");
+
+        if (!f)
+                return -errno;
+        fprintf(f, "%d\n", (int)getpid());
+        if (fclose(f) != 0)
+                return -errno;
+        return 0;
+}
+
+static void usage(FILE *out)
+{
+        fprintf(
+            out,
+            "usage: xensup-sim --dir DIR\n"
+            "  The simulated Xen host, in the foreground: XenStore on DIR/xenstored.socket\n"
+            "  (XENSTORED_PATH=DIR/xenstored.socket xenstore-ls), pid in DIR/xensup-sim.pid.\n");
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "dir", required_argument, NULL, 'd' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(xs_server_freep) struct xs_server *server = NULL;
+        _cleanup_free_ char *sock = NULL, *pidfile = NULL, *err = NULL;
+        const char *dir = NULL;
+        sigset_t mask;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "d:h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'd':
+                        dir = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return EXIT_SUCCESS;
+                default:
+                        usage(stderr);
+                        return EXIT_FAILURE;
+                }
+        }
+        if (!dir || optind < argc) {
+                usage(stderr);
+                return EXIT_FAILURE;
+        }
+        if (asprintf(&sock, "%s/xenstored.socket", dir) < 0 ||
+            asprintf(&pidfile, "%s/xensup-sim.pid", dir) < 0) {
+                fprintf(stderr, "xensup-sim: out of memory\n");
+                return EXIT_FAILURE;
+        }
+        r = mkdir_p(dir, 0755);
+        if (r < 0) {
+                fprintf(stderr, "xensup-sim: cannot create %s: %s\n", dir, strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        signal(SIGPIPE, SIG_IGN);
+        r = sd_event_new(&event);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(event, NULL, SIGINT, NULL, NULL);
+        if (r < 0) {
+                fprintf(stderr, "xensup-sim: sd-event: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        r = xs_server_new(event, &server, &err);
+        if (r >= 0)
+                r = xs_server_listen(server, sock, &err);
+        if (r < 0) {
+                fprintf(stderr, "xensup-sim: %s\n", err ? err : strerror(-r));
+                return EXIT_FAILURE;
+        }
+        r = populate_dom0(server);
+        if (r < 0) {
+                fprintf(stderr, "xensup-sim: initial XenStore nodes: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+
+        /*
+         * HYPERVISOR HOOK: the simulated hypervisor joins here, on the same loop and
+         * server, e.g. hypervisor_new(event, server, dir, &hv) (it registers its
+         * INTRODUCE callback with xs_server_set_introduce_cb()), freed after the
+         * loop ends and before the server.
+         */
+
+        r = write_pid_file(pidfile);
+        if (r < 0) {
+                fprintf(stderr, "xensup-sim: %s: %s\n", pidfile, strerror(-r));
+                return EXIT_FAILURE;
+        }
+        fprintf(stderr, "xensup-sim: XenStore listening on %s\n", sock);
+
+        r = sd_event_loop(event);
+        unlink(pidfile);
+        if (r < 0) {
+                fprintf(stderr, "xensup-sim: event loop: %s\n", strerror(-r));
+                return EXIT_FAILURE;
+        }
+        return EXIT_SUCCESS;
+}
