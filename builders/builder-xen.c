@@ -1,0 +1,813 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * builder-xen.c — the real backend: libxenctrl + libxenguest on Xen 4.17.
+ *
+ * The build follows what libxl 4.17 does for a guest without devices
+ * (libxl__domain_make, libxl__build_pre, libxl__build_pv / libxl__build_hvm,
+ * libxl__build_post), with libxl's defaults for everything our config does not
+ * expose. The layout (XenStore) is not written here: the supervisor writes it
+ * between create() and introduce().
+ *
+ * Every hypervisor call goes through this file only, so the tests wrap each
+ * of them with -Wl,--wrap (tests/test-builder-xen.c).
+ *
+ * Debian's libxen-dev 4.17 declares the xc_dom_* builder API in xenguest.h
+ * (upstream merged xenctrl_dom.h into it in 4.15), so no private header is
+ * needed.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenctrl.h>
+#include <xenguest.h>
+#include <xenstore.h>
+#include <xen/hvm/params.h>
+
+#include "builders/builder-internal.h"
+#include "common/error.h"
+
+/* libxl's LIBXL_MAXMEM_CONSTANT: slack above the target for the guest's own allocations (KiB). */
+#define XEN_MAXMEM_SLACK_KIB 1024
+
+/* libxl's default b_info->event_channels. */
+#define XEN_MAX_EVTCHN_PORT 1023
+
+/*
+ * libxl's LIBXL_MAX_GRANT_DEFAULT: -1 lets Xen use its gnttab_max_frames and
+ * gnttab_max_maptrack_frames (64 and 1024 unless the admin changed them), as
+ * xl does when xl.conf sets nothing.
+ */
+#define XEN_GRANT_FRAMES_DEFAULT -1
+
+/*
+ * xen/arch-x86/cpuid.h's XEN_CPUID_TSC_MODE_DEFAULT (emulate the TSC only when
+ * needed), which libxl passes for tsc_mode = "default"; libxen-dev documents the
+ * value in that header's comment but does not define the constant.
+ */
+#define XEN_TSC_MODE_DEFAULT 0
+
+/* The domain holding xenstored and xenconsoled: dom0 (libxl reads /tool/xenstored/domid). */
+#define XEN_BACKEND_DOMID 0
+
+/* Domains asked of xc_domain_getinfolist per call. */
+#define XEN_LIST_BATCH 256
+
+/* Xen's default credit/credit2 parameters: nothing to set when the config keeps them. */
+#define XEN_SCHED_DEFAULT_WEIGHT 256
+#define XEN_SCHED_DEFAULT_CAP    0
+
+/*
+ * PVH without a device model: libxl__build_hvm makes the MMIO hole start at the
+ * lowest of the special pages, the local APIC and libacpi's ACPI_INFO page, so
+ * all three lie inside it. The last two are libacpi constants libxen-dev does
+ * not ship.
+ */
+#define XEN_LAPIC_BASE_ADDRESS         0xfee00000ULL
+#define XEN_ACPI_INFO_PHYSICAL_ADDRESS 0xfc000000ULL
+#define XEN_SPECIAL_PAGES_START                                                                    \
+        ((uint64_t)(X86_HVM_END_SPECIAL_REGION - X86_HVM_NR_SPECIAL_PAGES) << XC_PAGE_SHIFT)
+#define XEN_4G (1ULL << 32)
+
+/* The e820 of a PVH guest: low RAM, the special pages, high RAM. */
+#define XEN_PVH_E820_MAX 3
+
+struct xen_backend {
+        xc_interface *xch;
+        struct xs_handle *xsh;
+};
+
+static void xc_dom_releasep(struct xc_dom_image **dom)
+{
+        if (*dom)
+                xc_dom_release(*dom);
+}
+
+static struct xen_backend *backend_of(struct builder *b)
+{
+        return b->data;
+}
+
+/* Start a hypervisor step: forget earlier errors so a failure reports its own. */
+static void step_begin(struct xen_backend *x)
+{
+        errno = 0;
+        xc_clear_last_error(x->xch);
+}
+
+/* The errno a failed libxc call left; some (xc_dom_*) only record an xc_error code. */
+static int step_errno(const xc_error *xe)
+{
+        if (errno > 0)
+                return errno;
+        switch (xe ? xe->code : XC_ERROR_NONE) {
+        case XC_INVALID_KERNEL:
+                return ENOEXEC;
+        case XC_OUT_OF_MEMORY:
+                return ENOMEM;
+        case XC_INVALID_PARAM:
+                return EINVAL;
+        default:
+                return EIO;
+        }
+}
+
+/*
+ * Report a failed step as "STEP failed: strerror (libxc's message)" and return
+ * the negative errno. Call it right after the failing call, before anything
+ * that could change errno.
+ */
+static int step_fail(struct xen_backend *x, char **err_r, const char *step)
+{
+        const xc_error *xe = xc_get_last_error(x->xch);
+        int e = step_errno(xe);
+
+        if (xe && xe->code != XC_ERROR_NONE && xe->message[0]) {
+                size_t n = strnlen(xe->message, sizeof(xe->message));
+
+                while (n > 0 && xe->message[n - 1] == '\n')
+                        n--;
+                return err_setf(err_r, -e, "%s failed: %s (%.*s)", step, strerror(e), (int)n,
+                                xe->message);
+        }
+        return err_setf(err_r, -e, "%s failed: %s", step, strerror(e));
+}
+
+/* For calls that return a negative errno instead of setting errno (xc_cpuid_apply_policy). */
+static int step_fail_rc(struct xen_backend *x, char **err_r, const char *step, int rc)
+{
+        errno = rc < 0 ? -rc : EIO;
+        return step_fail(x, err_r, step);
+}
+
+static int xen_open(struct builder *b, const struct builder_options *opts, char **err_r)
+{
+        _cleanup_free_ struct xen_backend *x = calloc(1, sizeof(*x));
+        int e;
+
+        (void)opts;
+        if (!x)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+
+        errno = 0;
+        x->xch = xc_interface_open(NULL, NULL, 0);
+        if (!x->xch) {
+                e = errno > 0 ? errno : EIO;
+                return err_setf(
+                    err_r, -e,
+                    "xc_interface_open failed: %s (is this a Xen dom0 with /dev/xen/privcmd? "
+                    "--hypervisor=sim runs without Xen)",
+                    strerror(e));
+        }
+
+        errno = 0;
+        x->xsh = xs_open(0);
+        if (!x->xsh) {
+                e = errno > 0 ? errno : EIO;
+                xc_interface_close(x->xch);
+                return err_setf(err_r, -e, "xs_open failed: %s (is xenstored running?)",
+                                strerror(e));
+        }
+
+        b->data = TAKE_PTR(x);
+        return 0;
+}
+
+static void xen_close(struct builder *b)
+{
+        struct xen_backend *x = backend_of(b);
+
+        if (!x)
+                return;
+        xs_close(x->xsh);
+        xc_interface_close(x->xch);
+        free(x);
+        b->data = NULL;
+}
+
+/* What libxl derives from xc_physinfo for a new domain. */
+struct host_caps {
+        bool hap;
+        unsigned grant_version;
+};
+
+static int host_caps_get(struct xen_backend *x, struct host_caps *caps, char **err_r)
+{
+        xc_physinfo_t info = { 0 };
+
+        step_begin(x);
+        if (xc_physinfo(x->xch, &info) < 0)
+                return step_fail(x, err_r, "xc_physinfo");
+
+        caps->hap = info.capabilities & XEN_SYSCTL_PHYSCAP_hap;
+        /* libxl: the highest grant table version the host offers. */
+        caps->grant_version = info.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v2   ? 2
+                              : info.capabilities & XEN_SYSCTL_PHYSCAP_gnttab_v1 ? 1
+                                                                                 : 0;
+        return 0;
+}
+
+/* libxl__domain_make + libxl__arch_domain_prepare_config for a guest without passthrough. */
+static void createdomain_fill(const struct domain_config *cfg, const struct host_caps *caps,
+                              struct xen_domctl_createdomain *c)
+{
+        *c = (struct xen_domctl_createdomain){
+                .ssidref = cfg->ssidref,
+                .max_vcpus = cfg->maxvcpus,
+                .max_evtchn_port = XEN_MAX_EVTCHN_PORT,
+                .max_grant_frames = XEN_GRANT_FRAMES_DEFAULT,
+                .max_maptrack_frames = XEN_GRANT_FRAMES_DEFAULT,
+                .grant_opts = XEN_DOMCTL_GRANT_version(caps->grant_version),
+                .cpupool_id = 0,
+        };
+        memcpy(c->handle, cfg->uuid, sizeof(c->handle));
+
+        if (cfg->type == DOMAIN_TYPE_PVH) {
+                c->flags |= XEN_DOMCTL_CDF_hvm;
+                /* libxl: hap when the host has it, shadow paging otherwise; oos stays on. */
+                if (caps->hap)
+                        c->flags |= XEN_DOMCTL_CDF_hap;
+                /* PVH has no emulated devices but the local APIC. */
+                c->arch.emulation_flags = XEN_X86_EMU_LAPIC;
+        } else
+                c->arch.emulation_flags = 0;
+}
+
+/* libxl_get_required_shadow_memory: the paging pool libxl gives an HVM-container guest (KiB). */
+static uint64_t paging_pool_kib(const struct domain_config *cfg)
+{
+        return 4 * (256 * (uint64_t)cfg->maxvcpus + 2 * cfg->maxmem_mib);
+}
+
+/*
+ * libxl__build_pre and libxl__arch_domain_create: limits, event channels and
+ * the per-domain settings that must precede the image.
+ */
+static int build_pre(struct xen_backend *x, const struct domain_config *cfg, uint32_t domid,
+                     struct builder_domain *out, char **err_r)
+{
+        int r, port;
+
+        step_begin(x);
+        if (xc_domain_max_vcpus(x->xch, domid, cfg->maxvcpus) < 0)
+                return step_fail(x, err_r, "xc_domain_max_vcpus");
+
+        /* libxl sets max pages to the target plus slack; mem-set raises it later. */
+        step_begin(x);
+        if (xc_domain_setmaxmem(x->xch, domid, cfg->memory_mib * 1024 + XEN_MAXMEM_SLACK_KIB) < 0)
+                return step_fail(x, err_r, "xc_domain_setmaxmem");
+
+        step_begin(x);
+        port = xc_evtchn_alloc_unbound(x->xch, domid, XEN_BACKEND_DOMID);
+        if (port < 0)
+                return step_fail(x, err_r, "xc_evtchn_alloc_unbound (store)");
+        out->store_port = port;
+
+        step_begin(x);
+        port = xc_evtchn_alloc_unbound(x->xch, domid, XEN_BACKEND_DOMID);
+        if (port < 0)
+                return step_fail(x, err_r, "xc_evtchn_alloc_unbound (console)");
+        out->console_port = port;
+
+        if (cfg->type == DOMAIN_TYPE_PVH) {
+                step_begin(x);
+                if (xc_hvm_param_set(x->xch, domid, HVM_PARAM_TIMER_MODE,
+                                     HVMPTM_no_delay_for_missed_ticks) < 0)
+                        return step_fail(x, err_r, "xc_hvm_param_set (HVM_PARAM_TIMER_MODE)");
+        } else {
+                /* The guest's pseudo-physical map may grow to maxmem by ballooning. */
+                step_begin(x);
+                if (xc_domain_set_memmap_limit(x->xch, domid, cfg->maxmem_mib * 1024) < 0)
+                        return step_fail(x, err_r, "xc_domain_set_memmap_limit");
+        }
+
+        step_begin(x);
+        if (xc_domain_set_tsc_info(x->xch, domid, XEN_TSC_MODE_DEFAULT, 0, 0, 0) < 0)
+                return step_fail(x, err_r, "xc_domain_set_tsc_info");
+
+        if (cfg->type == DOMAIN_TYPE_PVH) {
+                step_begin(x);
+                if (xc_set_paging_mempool_size(x->xch, domid, paging_pool_kib(cfg) << 10) < 0)
+                        return step_fail(x, err_r, "xc_set_paging_mempool_size");
+        }
+
+        /* libxl__cpuid_legacy for a new domain: pae on, no itsc, no nested virt. */
+        step_begin(x);
+        r = xc_cpuid_apply_policy(x->xch, domid, false, NULL, 0, true, false, false, NULL, NULL);
+        if (r != 0)
+                return step_fail_rc(x, err_r, "xc_cpuid_apply_policy", r);
+
+        return 0;
+}
+
+/*
+ * libxl__build_hvm's memory layout for PVH without a device model, and
+ * domain_construct_memmap's e820 for it (no ACPI modules: see below).
+ */
+static unsigned pvh_layout(const struct domain_config *cfg, struct xc_dom_image *dom,
+                           struct e820entry e820[XEN_PVH_E820_MAX])
+{
+        uint64_t mem_size = cfg->maxmem_mib << 20;
+        uint64_t start = XEN_SPECIAL_PAGES_START, mmio_start, lowmem_end, highmem_end = 0;
+        unsigned n = 0;
+
+        if (start > XEN_LAPIC_BASE_ADDRESS)
+                start = XEN_LAPIC_BASE_ADDRESS;
+        if (start > XEN_ACPI_INFO_PHYSICAL_ADDRESS)
+                start = XEN_ACPI_INFO_PHYSICAL_ADDRESS;
+        dom->mmio_size = XEN_4G - start;
+        mmio_start = XEN_4G - dom->mmio_size;
+
+        lowmem_end = mem_size;
+        if (lowmem_end > mmio_start) {
+                highmem_end = XEN_4G + (lowmem_end - mmio_start);
+                lowmem_end = mmio_start;
+        }
+        dom->lowmem_end = lowmem_end;
+        dom->highmem_end = highmem_end;
+        dom->mmio_start = mmio_start;
+        dom->vga_hole_size = 0;
+        dom->device_model = false;
+        /* A target below maxmem leaves the rest to populate-on-demand, as libxl does. */
+        dom->target_pages = cfg->memory_mib << (20 - XC_PAGE_SHIFT);
+
+        e820[n++] = (struct e820entry){ .addr = 0, .size = lowmem_end, .type = E820_RAM };
+        e820[n++] = (struct e820entry){ .addr = XEN_SPECIAL_PAGES_START,
+                                        .size = (uint64_t)X86_HVM_NR_SPECIAL_PAGES << XC_PAGE_SHIFT,
+                                        .type = E820_RESERVED };
+        if (highmem_end)
+                e820[n++] = (struct e820entry){ .addr = XEN_4G,
+                                                .size = highmem_end - XEN_4G,
+                                                .type = E820_RAM };
+        return n;
+}
+
+/*
+ * libxl__build_pv / libxl__build_hvm + libxl__build_dom: load and boot the
+ * image with libxenguest. The xc_dom image is released on every path.
+ *
+ * PVH is built as libxl does with acpi=0: libxl's ACPI tables come from
+ * libacpi, which is compiled into libxl and not shipped as a library.
+ */
+static int build_image(struct xen_backend *x, const struct domain_config *cfg, uint32_t domid,
+                       struct builder_domain *out, char **err_r)
+{
+        /* Declared first: bootlate_hvm reads it through dom->e820 until the release. */
+        struct e820entry e820[XEN_PVH_E820_MAX];
+        _cleanup_(xc_dom_releasep) struct xc_dom_image *dom = NULL;
+        bool pvh = cfg->type == DOMAIN_TYPE_PVH;
+        unsigned n_e820 = 0;
+
+        step_begin(x);
+        dom = xc_dom_allocate(x->xch, cfg->cmdline, NULL);
+        if (!dom)
+                return step_fail(x, err_r, "xc_dom_allocate");
+        dom->container_type = pvh ? XC_DOM_HVM_CONTAINER : XC_DOM_PV_CONTAINER;
+
+        step_begin(x);
+        if (xc_dom_kernel_file(dom, cfg->kernel) != 0)
+                return step_fail(x, err_r, "xc_dom_kernel_file");
+
+        if (cfg->ramdisk && cfg->ramdisk[0]) {
+                step_begin(x);
+                if (xc_dom_module_file(dom, cfg->ramdisk, NULL) != 0)
+                        return step_fail(x, err_r, "xc_dom_module_file");
+        }
+
+        dom->flags = 0;
+        dom->console_evtchn = out->console_port;
+        dom->console_domid = XEN_BACKEND_DOMID;
+        dom->xenstore_evtchn = out->store_port;
+        dom->xenstore_domid = XEN_BACKEND_DOMID;
+        dom->claim_enabled = 0;
+        dom->max_vcpus = cfg->maxvcpus;
+        if (pvh)
+                n_e820 = pvh_layout(cfg, dom, e820);
+
+        step_begin(x);
+        if (xc_dom_boot_xen_init(dom, x->xch, domid) != 0)
+                return step_fail(x, err_r, "xc_dom_boot_xen_init");
+
+        step_begin(x);
+        if (xc_dom_parse_image(dom) != 0)
+                return step_fail(x, err_r, "xc_dom_parse_image");
+
+        /* The HVM container is sized to maxmem (the rest is PoD); PV to the target. */
+        step_begin(x);
+        if (xc_dom_mem_init(dom, pvh ? cfg->maxmem_mib : cfg->memory_mib) != 0)
+                return step_fail(x, err_r, "xc_dom_mem_init");
+
+        step_begin(x);
+        if (xc_dom_boot_mem_init(dom) != 0)
+                return step_fail(x, err_r, "xc_dom_boot_mem_init");
+
+        if (pvh) {
+                step_begin(x);
+                if (xc_domain_set_memory_map(x->xch, domid, e820, n_e820) != 0)
+                        return step_fail(x, err_r, "xc_domain_set_memory_map");
+                /* bootlate_hvm copies it into the PVH start info. */
+                dom->e820 = e820;
+                dom->e820_entries = n_e820;
+        }
+
+        step_begin(x);
+        if (xc_dom_build_image(dom) != 0)
+                return step_fail(x, err_r, "xc_dom_build_image");
+
+        step_begin(x);
+        if (xc_dom_boot_image(dom) != 0)
+                return step_fail(x, err_r, "xc_dom_boot_image");
+
+        step_begin(x);
+        if (xc_dom_gnttab_init(dom) != 0)
+                return step_fail(x, err_r, "xc_dom_gnttab_init");
+
+        /* PV rings are named by machine frame; a translated (PVH) guest's by its own gfn. */
+        if (xc_dom_translated(dom)) {
+                out->console_mfn = dom->console_pfn;
+                out->store_mfn = dom->xenstore_pfn;
+        } else {
+                out->console_mfn = xc_dom_p2m(dom, dom->console_pfn);
+                out->store_mfn = xc_dom_p2m(dom, dom->xenstore_pfn);
+        }
+        if (out->store_mfn == INVALID_MFN || out->console_mfn == INVALID_MFN)
+                return err_setf(err_r, -EIO,
+                                "xc_dom_p2m failed: the store or console page has no frame");
+        return 0;
+}
+
+/* libxl_domain_sched_params_set, for the scheduler the host runs. */
+static int build_post(struct xen_backend *x, const struct domain_config *cfg, uint32_t domid,
+                      char **err_r)
+{
+        int sched_id = 0;
+
+        if (cfg->cpu_weight == XEN_SCHED_DEFAULT_WEIGHT && cfg->cpu_cap == XEN_SCHED_DEFAULT_CAP)
+                return 0;
+        if (cfg->cpu_weight > UINT16_MAX || cfg->cpu_cap > UINT16_MAX)
+                return err_setf(err_r, -EINVAL, "cpu_weight %u or cpu_cap %u out of range",
+                                cfg->cpu_weight, cfg->cpu_cap);
+
+        step_begin(x);
+        if (xc_sched_id(x->xch, &sched_id) < 0)
+                return step_fail(x, err_r, "xc_sched_id");
+
+        switch (sched_id) {
+        case XEN_SCHEDULER_CREDIT: {
+                struct xen_domctl_sched_credit p = { .weight = cfg->cpu_weight,
+                                                     .cap = cfg->cpu_cap };
+
+                step_begin(x);
+                if (xc_sched_credit_domain_set(x->xch, domid, &p) < 0)
+                        return step_fail(x, err_r, "xc_sched_credit_domain_set");
+                return 0;
+        }
+        case XEN_SCHEDULER_CREDIT2: {
+                struct xen_domctl_sched_credit2 p = { .weight = cfg->cpu_weight,
+                                                      .cap = cfg->cpu_cap };
+
+                step_begin(x);
+                if (xc_sched_credit2_domain_set(x->xch, domid, &p) < 0)
+                        return step_fail(x, err_r, "xc_sched_credit2_domain_set");
+                return 0;
+        }
+        default:
+                return err_setf(err_r, -EOPNOTSUPP,
+                                "cpu_weight/cpu_cap need the credit or credit2 scheduler "
+                                "(Xen runs scheduler %d)",
+                                sched_id);
+        }
+}
+
+/* Undo a half-built domain; its event channels and memory go with it. */
+static void rollback(struct xen_backend *x, uint32_t domid, char **err_r)
+{
+        step_begin(x);
+        if (xc_domain_destroy(x->xch, domid) < 0) {
+                int e = errno > 0 ? errno : EIO;
+
+                err_appendf(err_r, 0, "rolling back: xc_domain_destroy(%" PRIu32 ") failed: %s",
+                            domid, strerror(e));
+        }
+}
+
+static int xen_create(struct builder *b, const struct domain_config *cfg,
+                      struct builder_domain *out, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+        struct xen_domctl_createdomain create;
+        struct builder_domain d = { 0 };
+        struct host_caps caps = { 0 };
+        uint32_t domid = DOMID_INVALID;
+        int r;
+
+        if (cfg->type == DOMAIN_TYPE_HVM)
+                return err_setf(err_r, -EOPNOTSUPP,
+                                "HVM guests need a device model, not supported yet; use type = "
+                                "\"pv\" or \"pvh\"");
+        if (cfg->type != DOMAIN_TYPE_PV && cfg->type != DOMAIN_TYPE_PVH)
+                return err_setf(err_r, -EINVAL, "unknown domain type %d", (int)cfg->type);
+        if (!cfg->kernel)
+                return err_setf(err_r, -EINVAL,
+                                "no kernel: PV and PVH guests boot their kernel directly");
+        if (cfg->maxvcpus == 0 || cfg->memory_mib == 0 || cfg->maxmem_mib < cfg->memory_mib)
+                return err_setf(err_r, -EINVAL, "invalid vcpus or memory");
+
+        r = host_caps_get(x, &caps, err_r);
+        if (r < 0)
+                return r;
+        createdomain_fill(cfg, &caps, &create);
+        /* An invalid domid asks Xen to choose one. */
+        step_begin(x);
+        if (xc_domain_create(x->xch, &domid, &create) < 0)
+                return step_fail(x, err_r, "xc_domain_create");
+        d.domid = domid;
+
+        r = build_pre(x, cfg, domid, &d, err_r);
+        if (r >= 0)
+                r = build_image(x, cfg, domid, &d, err_r);
+        if (r >= 0)
+                r = build_post(x, cfg, domid, err_r);
+        if (r < 0) {
+                rollback(x, domid, err_r);
+                return r;
+        }
+
+        *out = d;
+        return 0;
+}
+
+static int xen_introduce(struct builder *b, const struct builder_domain *d, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+
+        errno = 0;
+        if (!xs_introduce_domain(x->xsh, d->domid, d->store_mfn, d->store_port)) {
+                int e = errno > 0 ? errno : EIO;
+
+                return err_setf(err_r, -e, "xs_introduce_domain failed: %s", strerror(e));
+        }
+        return 0;
+}
+
+static int xen_unpause(struct builder *b, uint32_t domid, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+
+        step_begin(x);
+        if (xc_domain_unpause(x->xch, domid) < 0)
+                return step_fail(x, err_r, "xc_domain_unpause");
+        return 0;
+}
+
+static int xen_pause(struct builder *b, uint32_t domid, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+
+        step_begin(x);
+        if (xc_domain_pause(x->xch, domid) < 0)
+                return step_fail(x, err_r, "xc_domain_pause");
+        return 0;
+}
+
+/* enum shutdown_reason ↔ SHUTDOWN_* of xen/sched.h; -1 where Xen has no such code. */
+static int shutdown_code(enum shutdown_reason why)
+{
+        switch (why) {
+        case SHUTDOWN_REASON_POWEROFF:
+                return SHUTDOWN_poweroff;
+        case SHUTDOWN_REASON_REBOOT:
+                return SHUTDOWN_reboot;
+        case SHUTDOWN_REASON_SUSPEND:
+                return SHUTDOWN_suspend;
+        case SHUTDOWN_REASON_CRASH:
+                return SHUTDOWN_crash;
+        case SHUTDOWN_REASON_WATCHDOG:
+                return SHUTDOWN_watchdog;
+        case SHUTDOWN_REASON_SOFT_RESET:
+                return SHUTDOWN_soft_reset;
+        default:
+                return -1;
+        }
+}
+
+static enum shutdown_reason shutdown_reason_of(unsigned code)
+{
+        switch (code) {
+        case SHUTDOWN_poweroff:
+                return SHUTDOWN_REASON_POWEROFF;
+        case SHUTDOWN_reboot:
+                return SHUTDOWN_REASON_REBOOT;
+        case SHUTDOWN_suspend:
+                return SHUTDOWN_REASON_SUSPEND;
+        case SHUTDOWN_crash:
+                return SHUTDOWN_REASON_CRASH;
+        case SHUTDOWN_watchdog:
+                return SHUTDOWN_REASON_WATCHDOG;
+        case SHUTDOWN_soft_reset:
+                return SHUTDOWN_REASON_SOFT_RESET;
+        default:
+                /* A code newer than ours: libxl destroys such a domain, and NONE's action is
+                 * destroy. */
+                return SHUTDOWN_REASON_NONE;
+        }
+}
+
+static int xen_shutdown(struct builder *b, uint32_t domid, enum shutdown_reason why, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+        int code = shutdown_code(why);
+
+        if (code < 0)
+                return err_setf(err_r, -EINVAL, "invalid shutdown reason %d", (int)why);
+        step_begin(x);
+        if (xc_domain_shutdown(x->xch, domid, code) < 0)
+                return step_fail(x, err_r, "xc_domain_shutdown");
+        return 0;
+}
+
+static int xen_destroy(struct builder *b, uint32_t domid, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+
+        step_begin(x);
+        if (xc_domain_destroy(x->xch, domid) < 0)
+                return step_fail(x, err_r, "xc_domain_destroy");
+        return 0;
+}
+
+static uint64_t pages_to_kib(uint64_t pages)
+{
+        const unsigned shift = XC_PAGE_SHIFT - 10;
+
+        return pages > (UINT64_MAX >> shift) ? UINT64_MAX : pages << shift;
+}
+
+static void info_decode(const xc_domaininfo_t *in, struct builder_domain_info *out)
+{
+        *out = (struct builder_domain_info){
+                .domid = in->domain,
+                .dying = in->flags & XEN_DOMINF_dying,
+                .shutdown = in->flags & XEN_DOMINF_shutdown,
+                .paused = in->flags & XEN_DOMINF_paused,
+                .running = in->flags & (XEN_DOMINF_running | XEN_DOMINF_blocked),
+                .reason = SHUTDOWN_REASON_NONE,
+                .mem_kib = pages_to_kib(in->tot_pages),
+                .max_mem_kib = pages_to_kib(in->max_pages),
+                .max_vcpu_id = in->max_vcpu_id,
+                .online_vcpus = in->nr_online_vcpus,
+                .cpu_time_ns = in->cpu_time,
+        };
+        memcpy(out->handle, in->handle, sizeof(out->handle));
+        /* The reason bits mean something only while the shutdown flag is set. */
+        if (out->shutdown)
+                out->reason = shutdown_reason_of((in->flags >> XEN_DOMINF_shutdownshift) &
+                                                 XEN_DOMINF_shutdownmask);
+}
+
+static int xen_list(struct builder *b, struct builder_domain_info **infos_r, size_t *n_r,
+                    char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        _cleanup_free_ xc_domaininfo_t *batch = calloc(XEN_LIST_BATCH, sizeof(*batch));
+        size_t n = 0, allocated = 0;
+        uint32_t first = 0;
+
+        if (!batch)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+
+        for (;;) {
+                int got;
+
+                step_begin(x);
+                got = xc_domain_getinfolist(x->xch, first, XEN_LIST_BATCH, batch);
+                if (got < 0)
+                        return step_fail(x, err_r, "xc_domain_getinfolist");
+                if (got > XEN_LIST_BATCH)
+                        return err_setf(err_r, -EIO,
+                                        "xc_domain_getinfolist returned %d of %d domains", got,
+                                        XEN_LIST_BATCH);
+
+                if (n + (size_t)got > allocated) {
+                        size_t want = allocated ? allocated * 2 : XEN_LIST_BATCH;
+                        struct builder_domain_info *p;
+
+                        while (want < n + (size_t)got)
+                                want *= 2;
+                        p = reallocarray(infos, want, sizeof(*infos));
+                        if (!p)
+                                return err_setf(err_r, -ENOMEM, "out of memory");
+                        infos = p;
+                        allocated = want;
+                }
+                for (int i = 0; i < got; i++) {
+                        /* Ids only grow: anything else means a confused hypervisor interface. */
+                        if (batch[i].domain < first)
+                                return err_setf(
+                                    err_r, -EIO,
+                                    "xc_domain_getinfolist went backwards (%u < %" PRIu32 ")",
+                                    (unsigned)batch[i].domain, first);
+                        info_decode(&batch[i], &infos[n++]);
+                        first = (uint32_t)batch[i].domain + 1;
+                }
+                /* A short batch is the last one; so is one ending at the last guest id. */
+                if (got < XEN_LIST_BATCH || first >= DOMID_FIRST_RESERVED)
+                        break;
+        }
+
+        *infos_r = TAKE_PTR(infos);
+        *n_r = n;
+        return 0;
+}
+
+/* The one domain's row, or -ESRCH. */
+static int domain_info_get(struct xen_backend *x, uint32_t domid, xc_domaininfo_t *info,
+                           char **err_r)
+{
+        int got;
+
+        step_begin(x);
+        got = xc_domain_getinfolist(x->xch, domid, 1, info);
+        if (got < 0)
+                return step_fail(x, err_r, "xc_domain_getinfolist");
+        if (got != 1 || info->domain != domid)
+                return err_setf(err_r, -ESRCH, "domain %" PRIu32 " does not exist", domid);
+        return 0;
+}
+
+static int xen_set_memory(struct builder *b, uint32_t domid, uint64_t target_kib, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+        xc_domaininfo_t info;
+        int r;
+
+        if (target_kib > UINT64_MAX / 2)
+                return err_setf(err_r, -EINVAL, "memory target %" PRIu64 " KiB out of range",
+                                target_kib);
+        r = domain_info_get(x, domid, &info, err_r);
+        if (r < 0)
+                return r;
+
+        /* libxl_set_memory_target with enforce: max pages follow the target. */
+        step_begin(x);
+        if (xc_domain_setmaxmem(x->xch, domid, target_kib + XEN_MAXMEM_SLACK_KIB) < 0)
+                return step_fail(x, err_r, "xc_domain_setmaxmem");
+
+        /* An HVM container may have been built with populate-on-demand memory. */
+        if (info.flags & XEN_DOMINF_hvm_guest) {
+                step_begin(x);
+                if (xc_domain_set_pod_target(
+                        x->xch, domid, (target_kib + XEN_MAXMEM_SLACK_KIB) >> (XC_PAGE_SHIFT - 10),
+                        NULL, NULL, NULL) < 0)
+                        return step_fail(x, err_r, "xc_domain_set_pod_target");
+        }
+        return 0;
+}
+
+static int xen_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+        xc_domaininfo_t info;
+        int r;
+
+        r = domain_info_get(x, domid, &info, err_r);
+        if (r < 0)
+                return r;
+        /* Xen knows only the maximum; which vcpus are online is the guest's, told through XenStore.
+         */
+        if (info.max_vcpu_id == XEN_INVALID_MAX_VCPU_ID)
+                return err_setf(err_r, -EINVAL, "domain %" PRIu32 " has no vcpus", domid);
+        if (n == 0 || n > (uint64_t)info.max_vcpu_id + 1)
+                return err_setf(err_r, -EINVAL,
+                                "%u vcpus requested; domain %" PRIu32 " allows 1 to %" PRIu64, n,
+                                domid, (uint64_t)info.max_vcpu_id + 1);
+        return 0;
+}
+
+static int xen_dumpcore(struct builder *b, uint32_t domid, const char *path, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+
+        step_begin(x);
+        if (xc_domain_dumpcore(x->xch, domid, path) < 0)
+                return step_fail(x, err_r, "xc_domain_dumpcore");
+        return 0;
+}
+
+const struct builder_ops builder_xen_ops = {
+        .name = "xen",
+        .open = xen_open,
+        .close = xen_close,
+        .create = xen_create,
+        .introduce = xen_introduce,
+        .unpause = xen_unpause,
+        .pause = xen_pause,
+        .shutdown = xen_shutdown,
+        .destroy = xen_destroy,
+        .list = xen_list,
+        .set_memory = xen_set_memory,
+        .set_vcpus = xen_set_vcpus,
+        .dumpcore = xen_dumpcore,
+};

@@ -1,0 +1,1422 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The real backend (builders/builder-xen.c) against a fake hypervisor: every
+ * xc_* / xc_dom_* / xs_* call it makes is wrapped (-Wl,--wrap, see
+ * builders/module.mk), recorded with its key arguments, and can be made to
+ * fail. Checks the exact PV and PVH build sequences, a failure at each call in
+ * turn with its rollback, and the decoding and batching of the domain list.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <xenctrl.h>
+#include <xenguest.h>
+#include <xenstore.h>
+#include <xen/hvm/params.h>
+
+#include "builders/builder-internal.h"
+#include "common/macros.h"
+
+#define FAKE_DOMID     7
+#define LOG_MAX        64
+#define NO_FAILURE     -1
+#define FAKE_P2M_BASE  0x10000
+#define PV_STORE_PFN   0x1234
+#define PV_CONSOLE_PFN 0x1235
+#define PVH_STORE_PFN  0xfeffc
+#define PVH_CONS_PFN   0xfeffb
+
+/* The fake hypervisor: one test's worth of state, reset by setup(). */
+static struct fake {
+        char *log[LOG_MAX];
+        size_t n_log;
+
+        int fail_at;    /* index among fallible calls to fail, or NO_FAILURE */
+        int fail_errno; /* errno the failing call leaves */
+        int fallible_seen;
+        const char *failed_call;
+        bool fail_with_xc_error; /* the failing call sets only an xc_error, errno 0 */
+        bool destroy_fails;
+
+        xc_error last_error;
+
+        unsigned xch_live, xsh_live;
+        bool domain_live;
+        bool domain_created;
+        unsigned destroy_calls;
+        unsigned evtchn_live;
+        unsigned next_port;
+        unsigned allocate_ok, release_calls;
+        struct xc_dom_image *dom;
+
+        uint32_t physcaps;
+        int sched_id;
+
+        xc_domaininfo_t *domains; /* what getinfolist serves, sorted by id */
+        size_t n_domains;
+} F;
+
+static char fake_xch_obj, fake_xsh_obj;
+#define FAKE_XCH ((xc_interface *)&fake_xch_obj)
+#define FAKE_XSH ((struct xs_handle *)&fake_xsh_obj)
+
+_printf_(1, 2) static void record(const char *fmt, ...)
+{
+        va_list ap;
+        char *s = NULL;
+
+        assert_true(F.n_log < LOG_MAX);
+        va_start(ap, fmt);
+        assert_true(vasprintf(&s, fmt, ap) >= 0);
+        va_end(ap);
+        F.log[F.n_log++] = s;
+}
+
+/* Count a fallible call; true when the test asked this one to fail. */
+static bool fail_here(const char *name)
+{
+        int k = F.fallible_seen++;
+
+        if (k != F.fail_at)
+                return false;
+        F.failed_call = name;
+        if (F.fail_with_xc_error) {
+                errno = 0;
+                F.last_error.code = XC_INVALID_KERNEL;
+                snprintf(F.last_error.message, sizeof(F.last_error.message),
+                         "xc_dom_find_loader: no loader found\n");
+        } else
+                errno = F.fail_errno;
+        return true;
+}
+
+static int setup(void **state)
+{
+        (void)state;
+        memset(&F, 0, sizeof(F));
+        F.fail_at = NO_FAILURE;
+        F.fail_errno = EXDEV;
+        F.next_port = 1;
+        F.physcaps = XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_pv | XEN_SYSCTL_PHYSCAP_hap |
+                     XEN_SYSCTL_PHYSCAP_gnttab_v1 | XEN_SYSCTL_PHYSCAP_gnttab_v2;
+        F.sched_id = XEN_SCHEDULER_CREDIT2;
+        return 0;
+}
+
+static void fake_dom_free(void)
+{
+        if (!F.dom)
+                return;
+        free(F.dom->pv_p2m);
+        free(F.dom);
+        F.dom = NULL;
+}
+
+static int teardown(void **state)
+{
+        (void)state;
+        for (size_t i = 0; i < F.n_log; i++)
+                free(F.log[i]);
+        fake_dom_free();
+        free(F.domains);
+        return 0;
+}
+
+/* ---- the wrapped library ------------------------------------------------ */
+
+xc_interface *__wrap_xc_interface_open(xentoollog_logger *l, xentoollog_logger *dl, unsigned f);
+xc_interface *__wrap_xc_interface_open(xentoollog_logger *l, xentoollog_logger *dl, unsigned f)
+{
+        record("xc_interface_open %p %p %u", (void *)l, (void *)dl, f);
+        if (fail_here("xc_interface_open"))
+                return NULL;
+        F.xch_live++;
+        return FAKE_XCH;
+}
+
+int __wrap_xc_interface_close(xc_interface *xch);
+int __wrap_xc_interface_close(xc_interface *xch)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_interface_close");
+        assert_int_equal(F.xch_live, 1);
+        F.xch_live--;
+        return 0;
+}
+
+struct xs_handle *__wrap_xs_open(unsigned long flags);
+struct xs_handle *__wrap_xs_open(unsigned long flags)
+{
+        record("xs_open %lu", flags);
+        if (fail_here("xs_open"))
+                return NULL;
+        F.xsh_live++;
+        return FAKE_XSH;
+}
+
+void __wrap_xs_close(struct xs_handle *xsh);
+void __wrap_xs_close(struct xs_handle *xsh)
+{
+        assert_ptr_equal(xsh, FAKE_XSH);
+        record("xs_close");
+        assert_int_equal(F.xsh_live, 1);
+        F.xsh_live--;
+}
+
+/* Diagnostics: not recorded, they do not touch the hypervisor. */
+const xc_error *__wrap_xc_get_last_error(xc_interface *xch);
+const xc_error *__wrap_xc_get_last_error(xc_interface *xch)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        return &F.last_error;
+}
+
+void __wrap_xc_clear_last_error(xc_interface *xch);
+void __wrap_xc_clear_last_error(xc_interface *xch)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        memset(&F.last_error, 0, sizeof(F.last_error));
+}
+
+int __wrap_xc_physinfo(xc_interface *xch, xc_physinfo_t *info);
+int __wrap_xc_physinfo(xc_interface *xch, xc_physinfo_t *info)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_physinfo");
+        if (fail_here("xc_physinfo"))
+                return -1;
+        memset(info, 0, sizeof(*info));
+        info->capabilities = F.physcaps;
+        return 0;
+}
+
+static char *uuid_hex(const uint8_t *u, char buf[33])
+{
+        for (int i = 0; i < 16; i++)
+                sprintf(buf + 2 * i, "%02x", u[i]);
+        return buf;
+}
+
+int __wrap_xc_domain_create(xc_interface *xch, uint32_t *pdomid, struct xen_domctl_createdomain *c);
+int __wrap_xc_domain_create(xc_interface *xch, uint32_t *pdomid, struct xen_domctl_createdomain *c)
+{
+        char u[33];
+
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_domain_create domid=%#" PRIx32 " handle=%s ssidref=%" PRIu32
+               " flags=%#x iommu=%#x max_vcpus=%u max_evtchn_port=%u grant_frames=%d"
+               " maptrack_frames=%d grant_opts=%#x vmtrace=%u cpupool=%u emu=%#x misc=%#x",
+               *pdomid, uuid_hex(c->handle, u), c->ssidref, c->flags, c->iommu_opts, c->max_vcpus,
+               c->max_evtchn_port, c->max_grant_frames, c->max_maptrack_frames, c->grant_opts,
+               c->vmtrace_size, c->cpupool_id, c->arch.emulation_flags, c->arch.misc_flags);
+        if (fail_here("xc_domain_create"))
+                return -1;
+        *pdomid = FAKE_DOMID;
+        F.domain_live = F.domain_created = true;
+        return 0;
+}
+
+static void assert_live(uint32_t domid)
+{
+        assert_int_equal(domid, FAKE_DOMID);
+        assert_true(F.domain_live);
+}
+
+int __wrap_xc_domain_max_vcpus(xc_interface *xch, uint32_t domid, unsigned int max);
+int __wrap_xc_domain_max_vcpus(xc_interface *xch, uint32_t domid, unsigned int max)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_live(domid);
+        record("xc_domain_max_vcpus %" PRIu32 " %u", domid, max);
+        return fail_here("xc_domain_max_vcpus") ? -1 : 0;
+}
+
+int __wrap_xc_domain_setmaxmem(xc_interface *xch, uint32_t domid, uint64_t max_memkb);
+int __wrap_xc_domain_setmaxmem(xc_interface *xch, uint32_t domid, uint64_t max_memkb)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_domain_setmaxmem %" PRIu32 " %" PRIu64, domid, max_memkb);
+        return fail_here("xc_domain_setmaxmem") ? -1 : 0;
+}
+
+xc_evtchn_port_or_error_t __wrap_xc_evtchn_alloc_unbound(xc_interface *xch, uint32_t dom,
+                                                         uint32_t remote);
+xc_evtchn_port_or_error_t __wrap_xc_evtchn_alloc_unbound(xc_interface *xch, uint32_t dom,
+                                                         uint32_t remote)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_live(dom);
+        record("xc_evtchn_alloc_unbound %" PRIu32 " %" PRIu32, dom, remote);
+        if (fail_here("xc_evtchn_alloc_unbound"))
+                return -1;
+        F.evtchn_live++;
+        return F.next_port++;
+}
+
+int __wrap_xc_hvm_param_set(xc_interface *xch, uint32_t dom, uint32_t param, uint64_t value);
+int __wrap_xc_hvm_param_set(xc_interface *xch, uint32_t dom, uint32_t param, uint64_t value)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_live(dom);
+        record("xc_hvm_param_set %" PRIu32 " %" PRIu32 " %" PRIu64, dom, param, value);
+        return fail_here("xc_hvm_param_set") ? -1 : 0;
+}
+
+int __wrap_xc_domain_set_memmap_limit(xc_interface *xch, uint32_t domid, unsigned long kb);
+int __wrap_xc_domain_set_memmap_limit(xc_interface *xch, uint32_t domid, unsigned long kb)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_live(domid);
+        record("xc_domain_set_memmap_limit %" PRIu32 " %lu", domid, kb);
+        return fail_here("xc_domain_set_memmap_limit") ? -1 : 0;
+}
+
+int __wrap_xc_domain_set_tsc_info(xc_interface *xch, uint32_t domid, uint32_t tsc_mode,
+                                  uint64_t elapsed_nsec, uint32_t gtsc_khz, uint32_t incarnation);
+int __wrap_xc_domain_set_tsc_info(xc_interface *xch, uint32_t domid, uint32_t tsc_mode,
+                                  uint64_t elapsed_nsec, uint32_t gtsc_khz, uint32_t incarnation)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_live(domid);
+        record("xc_domain_set_tsc_info %" PRIu32 " %" PRIu32 " %" PRIu64 " %" PRIu32 " %" PRIu32,
+               domid, tsc_mode, elapsed_nsec, gtsc_khz, incarnation);
+        return fail_here("xc_domain_set_tsc_info") ? -1 : 0;
+}
+
+int __wrap_xc_set_paging_mempool_size(xc_interface *xch, uint32_t domid, uint64_t size);
+int __wrap_xc_set_paging_mempool_size(xc_interface *xch, uint32_t domid, uint64_t size)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_live(domid);
+        record("xc_set_paging_mempool_size %" PRIu32 " %" PRIu64, domid, size);
+        return fail_here("xc_set_paging_mempool_size") ? -1 : 0;
+}
+
+/* Returns a negative errno rather than setting errno, as libxenguest 4.17 does. */
+int __wrap_xc_cpuid_apply_policy(xc_interface *xch, uint32_t domid, bool restore,
+                                 const uint32_t *featureset, unsigned int nr_features, bool pae,
+                                 bool itsc, bool nested_virt, const struct xc_xend_cpuid *xend,
+                                 const struct xc_msr *msr);
+int __wrap_xc_cpuid_apply_policy(xc_interface *xch, uint32_t domid, bool restore,
+                                 const uint32_t *featureset, unsigned int nr_features, bool pae,
+                                 bool itsc, bool nested_virt, const struct xc_xend_cpuid *xend,
+                                 const struct xc_msr *msr)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_live(domid);
+        record("xc_cpuid_apply_policy %" PRIu32 " restore=%d featureset=%p/%u pae=%d itsc=%d "
+               "nested=%d xend=%p msr=%p",
+               domid, restore, (const void *)featureset, nr_features, pae, itsc, nested_virt,
+               (const void *)xend, (const void *)msr);
+        if (fail_here("xc_cpuid_apply_policy")) {
+                int e = errno;
+
+                errno = 0;
+                return -e;
+        }
+        return 0;
+}
+
+struct xc_dom_image *__wrap_xc_dom_allocate(xc_interface *xch, const char *cmdline,
+                                            const char *features);
+struct xc_dom_image *__wrap_xc_dom_allocate(xc_interface *xch, const char *cmdline,
+                                            const char *features)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_dom_allocate cmdline=%s features=%s", cmdline ? cmdline : "(null)",
+               features ? features : "(null)");
+        if (fail_here("xc_dom_allocate"))
+                return NULL;
+        assert_null(F.dom);
+        F.dom = calloc(1, sizeof(*F.dom));
+        assert_non_null(F.dom);
+        F.dom->xch = xch;
+        F.allocate_ok++;
+        return F.dom;
+}
+
+void __wrap_xc_dom_release(struct xc_dom_image *dom);
+void __wrap_xc_dom_release(struct xc_dom_image *dom)
+{
+        assert_ptr_equal(dom, F.dom);
+        record("xc_dom_release");
+        F.release_calls++;
+        fake_dom_free();
+}
+
+int __wrap_xc_dom_kernel_file(struct xc_dom_image *dom, const char *filename);
+int __wrap_xc_dom_kernel_file(struct xc_dom_image *dom, const char *filename)
+{
+        assert_ptr_equal(dom, F.dom);
+        record("xc_dom_kernel_file %s", filename);
+        return fail_here("xc_dom_kernel_file") ? -1 : 0;
+}
+
+int __wrap_xc_dom_module_file(struct xc_dom_image *dom, const char *filename, const char *cmdline);
+int __wrap_xc_dom_module_file(struct xc_dom_image *dom, const char *filename, const char *cmdline)
+{
+        assert_ptr_equal(dom, F.dom);
+        record("xc_dom_module_file %s cmdline=%s", filename, cmdline ? cmdline : "(null)");
+        return fail_here("xc_dom_module_file") ? -1 : 0;
+}
+
+/* Records what the backend put into the image before libxenguest reads it. */
+int __wrap_xc_dom_boot_xen_init(struct xc_dom_image *dom, xc_interface *xch, uint32_t domid);
+int __wrap_xc_dom_boot_xen_init(struct xc_dom_image *dom, xc_interface *xch, uint32_t domid)
+{
+        assert_ptr_equal(dom, F.dom);
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_live(domid);
+        record("xc_dom_boot_xen_init %" PRIu32 " container=%s flags=%lu console=%u/%" PRIu32
+               " xenstore=%u/%" PRIu32 " claim=%d max_vcpus=%u",
+               domid, dom->container_type == XC_DOM_HVM_CONTAINER ? "hvm" : "pv", dom->flags,
+               dom->console_evtchn, dom->console_domid, dom->xenstore_evtchn, dom->xenstore_domid,
+               dom->claim_enabled, dom->max_vcpus);
+        if (dom->container_type == XC_DOM_HVM_CONTAINER)
+                record("  pvh mmio=%#" PRIx64 "+%#" PRIx64 " lowmem_end=%#" PRIx64
+                       " highmem_end=%#" PRIx64 " target_pages=%" PRIu64 " vga_hole=%" PRIu64
+                       " device_model=%d",
+                       (uint64_t)dom->mmio_start, (uint64_t)dom->mmio_size,
+                       (uint64_t)dom->lowmem_end, (uint64_t)dom->highmem_end,
+                       (uint64_t)dom->target_pages, (uint64_t)dom->vga_hole_size,
+                       dom->device_model);
+        if (fail_here("xc_dom_boot_xen_init"))
+                return -1;
+        dom->guest_domid = domid;
+        return 0;
+}
+
+int __wrap_xc_dom_parse_image(struct xc_dom_image *dom);
+int __wrap_xc_dom_parse_image(struct xc_dom_image *dom)
+{
+        assert_ptr_equal(dom, F.dom);
+        record("xc_dom_parse_image");
+        return fail_here("xc_dom_parse_image") ? -1 : 0;
+}
+
+int __wrap_xc_dom_mem_init(struct xc_dom_image *dom, unsigned int mem_mb);
+int __wrap_xc_dom_mem_init(struct xc_dom_image *dom, unsigned int mem_mb)
+{
+        assert_ptr_equal(dom, F.dom);
+        record("xc_dom_mem_init %u", mem_mb);
+        if (fail_here("xc_dom_mem_init"))
+                return -1;
+        dom->total_pages = (xen_pfn_t)mem_mb << (20 - XC_PAGE_SHIFT);
+        return 0;
+}
+
+/* Populates the guest: a PV guest gets a p2m the backend must translate ring pages through. */
+int __wrap_xc_dom_boot_mem_init(struct xc_dom_image *dom);
+int __wrap_xc_dom_boot_mem_init(struct xc_dom_image *dom)
+{
+        assert_ptr_equal(dom, F.dom);
+        record("xc_dom_boot_mem_init");
+        if (fail_here("xc_dom_boot_mem_init"))
+                return -1;
+        if (dom->container_type == XC_DOM_PV_CONTAINER) {
+                dom->pv_p2m = calloc(dom->total_pages, sizeof(*dom->pv_p2m));
+                assert_non_null(dom->pv_p2m);
+                for (xen_pfn_t i = 0; i < dom->total_pages; i++)
+                        dom->pv_p2m[i] = FAKE_P2M_BASE + i;
+                dom->p2m_size = dom->total_pages;
+        }
+        return 0;
+}
+
+int __wrap_xc_domain_set_memory_map(xc_interface *xch, uint32_t domid, struct e820entry e[],
+                                    uint32_t n);
+int __wrap_xc_domain_set_memory_map(xc_interface *xch, uint32_t domid, struct e820entry e[],
+                                    uint32_t n)
+{
+        char buf[256] = "";
+        size_t used = 0;
+
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_live(domid);
+        for (uint32_t i = 0; i < n; i++) {
+                uint64_t addr = e[i].addr, size = e[i].size;
+
+                used += snprintf(buf + used, sizeof(buf) - used, " %#" PRIx64 "+%#" PRIx64 ":%u",
+                                 addr, size, (unsigned)e[i].type);
+                assert_true(used < sizeof(buf));
+        }
+        record("xc_domain_set_memory_map %" PRIu32 " n=%" PRIu32 "%s", domid, n, buf);
+        return fail_here("xc_domain_set_memory_map") ? -1 : 0;
+}
+
+int __wrap_xc_dom_build_image(struct xc_dom_image *dom);
+int __wrap_xc_dom_build_image(struct xc_dom_image *dom)
+{
+        assert_ptr_equal(dom, F.dom);
+        record("xc_dom_build_image e820_entries=%u", dom->e820_entries);
+        if (fail_here("xc_dom_build_image"))
+                return -1;
+        if (dom->container_type == XC_DOM_HVM_CONTAINER) {
+                /* The start info is written from it: it must be the map Xen was given. */
+                assert_non_null(dom->e820);
+                dom->xenstore_pfn = PVH_STORE_PFN;
+                dom->console_pfn = PVH_CONS_PFN;
+        } else {
+                dom->xenstore_pfn = PV_STORE_PFN;
+                dom->console_pfn = PV_CONSOLE_PFN;
+        }
+        return 0;
+}
+
+int __wrap_xc_dom_boot_image(struct xc_dom_image *dom);
+int __wrap_xc_dom_boot_image(struct xc_dom_image *dom)
+{
+        assert_ptr_equal(dom, F.dom);
+        record("xc_dom_boot_image");
+        return fail_here("xc_dom_boot_image") ? -1 : 0;
+}
+
+int __wrap_xc_dom_gnttab_init(struct xc_dom_image *dom);
+int __wrap_xc_dom_gnttab_init(struct xc_dom_image *dom)
+{
+        assert_ptr_equal(dom, F.dom);
+        record("xc_dom_gnttab_init");
+        return fail_here("xc_dom_gnttab_init") ? -1 : 0;
+}
+
+/* A pure query of the image (libxenguest's own definition); not recorded. */
+bool __wrap_xc_dom_translated(const struct xc_dom_image *dom);
+bool __wrap_xc_dom_translated(const struct xc_dom_image *dom)
+{
+        assert_ptr_equal(dom, F.dom);
+        return dom->container_type == XC_DOM_HVM_CONTAINER;
+}
+
+int __wrap_xc_sched_id(xc_interface *xch, int *sched_id);
+int __wrap_xc_sched_id(xc_interface *xch, int *sched_id)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_sched_id");
+        if (fail_here("xc_sched_id"))
+                return -1;
+        *sched_id = F.sched_id;
+        return 0;
+}
+
+int __wrap_xc_sched_credit_domain_set(xc_interface *xch, uint32_t domid,
+                                      struct xen_domctl_sched_credit *p);
+int __wrap_xc_sched_credit_domain_set(xc_interface *xch, uint32_t domid,
+                                      struct xen_domctl_sched_credit *p)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_live(domid);
+        record("xc_sched_credit_domain_set %" PRIu32 " weight=%u cap=%u", domid, p->weight, p->cap);
+        return fail_here("xc_sched_credit_domain_set") ? -1 : 0;
+}
+
+int __wrap_xc_sched_credit2_domain_set(xc_interface *xch, uint32_t domid,
+                                       struct xen_domctl_sched_credit2 *p);
+int __wrap_xc_sched_credit2_domain_set(xc_interface *xch, uint32_t domid,
+                                       struct xen_domctl_sched_credit2 *p)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_live(domid);
+        record("xc_sched_credit2_domain_set %" PRIu32 " weight=%u cap=%u", domid, p->weight,
+               p->cap);
+        return fail_here("xc_sched_credit2_domain_set") ? -1 : 0;
+}
+
+/* Destroying a domain frees its event channels, as Xen does. */
+int __wrap_xc_domain_destroy(xc_interface *xch, uint32_t domid);
+int __wrap_xc_domain_destroy(xc_interface *xch, uint32_t domid)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_domain_destroy %" PRIu32, domid);
+        if (fail_here("xc_domain_destroy"))
+                return -1;
+        F.destroy_calls++;
+        if (F.destroy_fails) {
+                errno = EBUSY;
+                return -1;
+        }
+        if (domid != FAKE_DOMID || !F.domain_live) {
+                errno = ESRCH;
+                return -1;
+        }
+        F.domain_live = false;
+        F.evtchn_live = 0;
+        return 0;
+}
+
+bool __wrap_xs_introduce_domain(struct xs_handle *h, unsigned int domid, unsigned long mfn,
+                                unsigned int eventchn);
+bool __wrap_xs_introduce_domain(struct xs_handle *h, unsigned int domid, unsigned long mfn,
+                                unsigned int eventchn)
+{
+        assert_ptr_equal(h, FAKE_XSH);
+        record("xs_introduce_domain %u %#lx %u", domid, mfn, eventchn);
+        return !fail_here("xs_introduce_domain");
+}
+
+int __wrap_xc_domain_unpause(xc_interface *xch, uint32_t domid);
+int __wrap_xc_domain_unpause(xc_interface *xch, uint32_t domid)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_domain_unpause %" PRIu32, domid);
+        return fail_here("xc_domain_unpause") ? -1 : 0;
+}
+
+int __wrap_xc_domain_pause(xc_interface *xch, uint32_t domid);
+int __wrap_xc_domain_pause(xc_interface *xch, uint32_t domid)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_domain_pause %" PRIu32, domid);
+        return fail_here("xc_domain_pause") ? -1 : 0;
+}
+
+int __wrap_xc_domain_shutdown(xc_interface *xch, uint32_t domid, int reason);
+int __wrap_xc_domain_shutdown(xc_interface *xch, uint32_t domid, int reason)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_domain_shutdown %" PRIu32 " %d", domid, reason);
+        return fail_here("xc_domain_shutdown") ? -1 : 0;
+}
+
+/* Serves F.domains from first_domain on, at most max_domains, as XEN_SYSCTL_getdomaininfolist. */
+int __wrap_xc_domain_getinfolist(xc_interface *xch, uint32_t first, unsigned int max,
+                                 xc_domaininfo_t *info);
+int __wrap_xc_domain_getinfolist(xc_interface *xch, uint32_t first, unsigned int max,
+                                 xc_domaininfo_t *info)
+{
+        unsigned n = 0;
+
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_domain_getinfolist %" PRIu32 " %u", first, max);
+        if (fail_here("xc_domain_getinfolist"))
+                return -1;
+        for (size_t i = 0; i < F.n_domains && n < max; i++)
+                if (F.domains[i].domain >= first)
+                        info[n++] = F.domains[i];
+        return (int)n;
+}
+
+int __wrap_xc_domain_set_pod_target(xc_interface *xch, uint32_t domid, uint64_t target_pages,
+                                    uint64_t *tot, uint64_t *cache, uint64_t *pod);
+int __wrap_xc_domain_set_pod_target(xc_interface *xch, uint32_t domid, uint64_t target_pages,
+                                    uint64_t *tot, uint64_t *cache, uint64_t *pod)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_null(tot);
+        assert_null(cache);
+        assert_null(pod);
+        record("xc_domain_set_pod_target %" PRIu32 " %" PRIu64, domid, target_pages);
+        return fail_here("xc_domain_set_pod_target") ? -1 : 0;
+}
+
+int __wrap_xc_domain_dumpcore(xc_interface *xch, uint32_t domid, const char *corename);
+int __wrap_xc_domain_dumpcore(xc_interface *xch, uint32_t domid, const char *corename)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_domain_dumpcore %" PRIu32 " %s", domid, corename);
+        return fail_here("xc_domain_dumpcore") ? -1 : 0;
+}
+
+/* ---- helpers ------------------------------------------------------------ */
+
+static const uint8_t test_uuid[16] = { 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0x4d, 0xef,
+                                       0x80, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07 };
+
+static void config_pv(struct domain_config *c)
+{
+        *c = (struct domain_config){
+                .name = "pv1",
+                .type = DOMAIN_TYPE_PV,
+                .memory_mib = 128,
+                .maxmem_mib = 256,
+                .vcpus = 1,
+                .maxvcpus = 2,
+                .kernel = (char *)"/boot/vmlinuz",
+                .ramdisk = (char *)"/boot/initrd.img",
+                .cmdline = (char *)"console=hvc0 root=/dev/xvda1",
+                .cpu_weight = 512,
+                .cpu_cap = 50,
+                .ssidref = 0,
+        };
+        memcpy(c->uuid, test_uuid, sizeof(c->uuid));
+}
+
+static void config_pvh(struct domain_config *c)
+{
+        *c = (struct domain_config){
+                .name = "pvh1",
+                .type = DOMAIN_TYPE_PVH,
+                .memory_mib = 256,
+                .maxmem_mib = 256,
+                .vcpus = 2,
+                .maxvcpus = 2,
+                .kernel = (char *)"/boot/vmlinuz-pvh",
+                .cmdline = NULL,
+                .cpu_weight = 256,
+                .cpu_cap = 0,
+                .ssidref = 3,
+        };
+        memcpy(c->uuid, test_uuid, sizeof(c->uuid));
+}
+
+static void print_log(void)
+{
+        for (size_t i = 0; i < F.n_log; i++)
+                print_message("  [%zu] %s\n", i, F.log[i]);
+}
+
+static void assert_log(const char *const *expected, size_t n)
+{
+        if (F.n_log != n)
+                print_log();
+        for (size_t i = 0; i < n && i < F.n_log; i++)
+                if (strcmp(F.log[i], expected[i]) != 0) {
+                        print_log();
+                        print_message("call %zu: expected '%s'\n", i, expected[i]);
+                        assert_string_equal(F.log[i], expected[i]);
+                }
+        assert_int_equal(F.n_log, n);
+}
+
+static void clear_log(void)
+{
+        for (size_t i = 0; i < F.n_log; i++)
+                free(F.log[i]);
+        F.n_log = 0;
+}
+
+static struct builder open_backend(void)
+{
+        struct builder b = { .ops = &builder_xen_ops };
+        struct builder_options o = { .kind = BUILDER_XEN };
+        char *err = NULL;
+
+        assert_int_equal(builder_xen_ops.open(&b, &o, &err), 0);
+        assert_null(err);
+        assert_int_equal(F.xch_live, 1);
+        assert_int_equal(F.xsh_live, 1);
+        clear_log();
+        F.fallible_seen = 0;
+        return b;
+}
+
+static void close_backend(struct builder *b)
+{
+        builder_xen_ops.close(b);
+        assert_int_equal(F.xch_live, 0);
+        assert_int_equal(F.xsh_live, 0);
+}
+
+static bool starts_with(const char *s, const char *prefix)
+{
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* ---- the builds --------------------------------------------------------- */
+
+#define HANDLE "123456789abc4def8001020304050607"
+
+static const char *const pv_sequence[] = {
+        "xc_physinfo",
+        "xc_domain_create domid=0x7ff4 handle=" HANDLE " ssidref=0 flags=0 iommu=0 max_vcpus=2 "
+        "max_evtchn_port=1023 grant_frames=-1 maptrack_frames=-1 grant_opts=0x2 vmtrace=0 "
+        "cpupool=0 emu=0 misc=0",
+        "xc_domain_max_vcpus 7 2",
+        "xc_domain_setmaxmem 7 132096",
+        "xc_evtchn_alloc_unbound 7 0",
+        "xc_evtchn_alloc_unbound 7 0",
+        "xc_domain_set_memmap_limit 7 262144",
+        "xc_domain_set_tsc_info 7 0 0 0 0",
+        "xc_cpuid_apply_policy 7 restore=0 featureset=(nil)/0 pae=1 itsc=0 nested=0 xend=(nil) "
+        "msr=(nil)",
+        "xc_dom_allocate cmdline=console=hvc0 root=/dev/xvda1 features=(null)",
+        "xc_dom_kernel_file /boot/vmlinuz",
+        "xc_dom_module_file /boot/initrd.img cmdline=(null)",
+        "xc_dom_boot_xen_init 7 container=pv flags=0 console=2/0 xenstore=1/0 claim=0 max_vcpus=2",
+        "xc_dom_parse_image",
+        "xc_dom_mem_init 128",
+        "xc_dom_boot_mem_init",
+        "xc_dom_build_image e820_entries=0",
+        "xc_dom_boot_image",
+        "xc_dom_gnttab_init",
+        "xc_dom_release",
+        "xc_sched_id",
+        "xc_sched_credit2_domain_set 7 weight=512 cap=50",
+};
+
+static const char *const pvh_sequence[] = {
+        "xc_physinfo",
+        "xc_domain_create domid=0x7ff4 handle=" HANDLE " ssidref=3 flags=0x3 iommu=0 max_vcpus=2 "
+        "max_evtchn_port=1023 grant_frames=-1 maptrack_frames=-1 grant_opts=0x2 vmtrace=0 "
+        "cpupool=0 emu=0x1 misc=0",
+        "xc_domain_max_vcpus 7 2",
+        "xc_domain_setmaxmem 7 263168",
+        "xc_evtchn_alloc_unbound 7 0",
+        "xc_evtchn_alloc_unbound 7 0",
+        "xc_hvm_param_set 7 10 1",
+        "xc_domain_set_tsc_info 7 0 0 0 0",
+        "xc_set_paging_mempool_size 7 4194304",
+        "xc_cpuid_apply_policy 7 restore=0 featureset=(nil)/0 pae=1 itsc=0 nested=0 xend=(nil) "
+        "msr=(nil)",
+        "xc_dom_allocate cmdline=(null) features=(null)",
+        "xc_dom_kernel_file /boot/vmlinuz-pvh",
+        "xc_dom_boot_xen_init 7 container=hvm flags=0 console=2/0 xenstore=1/0 claim=0 max_vcpus=2",
+        "  pvh mmio=0xfc000000+0x4000000 lowmem_end=0x10000000 highmem_end=0 target_pages=65536 "
+        "vga_hole=0 device_model=0",
+        "xc_dom_parse_image",
+        "xc_dom_mem_init 256",
+        "xc_dom_boot_mem_init",
+        "xc_domain_set_memory_map 7 n=2 0+0x10000000:1 0xfeff8000+0x8000:2",
+        "xc_dom_build_image e820_entries=2",
+        "xc_dom_boot_image",
+        "xc_dom_gnttab_init",
+        "xc_dom_release",
+};
+
+static void test_pv_build_sequence(void **state)
+{
+        struct domain_config cfg;
+        struct builder b;
+        struct builder_domain d = { 0 };
+        char *err = NULL;
+
+        (void)state;
+        config_pv(&cfg);
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), 0);
+        assert_null(err);
+        assert_log(pv_sequence, ELEMENTSOF(pv_sequence));
+
+        assert_int_equal(d.domid, FAKE_DOMID);
+        assert_int_equal(d.store_port, 1);
+        assert_int_equal(d.console_port, 2);
+        /* PV rings are machine frames: through the image's p2m. */
+        assert_int_equal(d.store_mfn, FAKE_P2M_BASE + PV_STORE_PFN);
+        assert_int_equal(d.console_mfn, FAKE_P2M_BASE + PV_CONSOLE_PFN);
+        assert_true(F.domain_live);
+        assert_int_equal(F.release_calls, 1);
+        assert_null(F.dom);
+
+        /* introduce, then unpause, as the supervisor does after the layout. */
+        clear_log();
+        assert_int_equal(builder_xen_ops.introduce(&b, &d, &err), 0);
+        assert_int_equal(builder_xen_ops.unpause(&b, d.domid, &err), 0);
+        {
+                static const char *const after[] = { "xs_introduce_domain 7 0x11234 1",
+                                                     "xc_domain_unpause 7" };
+                assert_log(after, ELEMENTSOF(after));
+        }
+        close_backend(&b);
+}
+
+static void test_pvh_build_sequence(void **state)
+{
+        struct domain_config cfg;
+        struct builder b;
+        struct builder_domain d = { 0 };
+        char *err = NULL;
+
+        (void)state;
+        config_pvh(&cfg);
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), 0);
+        assert_null(err);
+        assert_log(pvh_sequence, ELEMENTSOF(pvh_sequence));
+        /* A translated guest's rings are named by its own gfns. */
+        assert_int_equal(d.store_mfn, PVH_STORE_PFN);
+        assert_int_equal(d.console_mfn, PVH_CONS_PFN);
+        assert_int_equal(d.store_port, 1);
+        assert_int_equal(d.console_port, 2);
+        close_backend(&b);
+}
+
+/* A PVH guest bigger than the space below the MMIO hole gets high memory above 4 GiB. */
+static void test_pvh_high_memory_and_shadow(void **state)
+{
+        struct domain_config cfg;
+        struct builder b;
+        struct builder_domain d = { 0 };
+        char *err = NULL;
+        bool saw_map = false, saw_layout = false, saw_create = false;
+
+        (void)state;
+        config_pvh(&cfg);
+        cfg.memory_mib = 4096;
+        cfg.maxmem_mib = 8192;
+        F.physcaps &= ~(XEN_SYSCTL_PHYSCAP_hap | XEN_SYSCTL_PHYSCAP_gnttab_v2);
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), 0);
+        for (size_t i = 0; i < F.n_log; i++) {
+                if (starts_with(F.log[i], "xc_domain_create")) {
+                        /* No HAP on the host: hvm without hap (shadow), grant v1 only. */
+                        assert_non_null(strstr(F.log[i], " flags=0x1 "));
+                        assert_non_null(strstr(F.log[i], " grant_opts=0x1 "));
+                        saw_create = true;
+                }
+                if (starts_with(F.log[i], "  pvh ")) {
+                        assert_string_equal(F.log[i], "  pvh mmio=0xfc000000+0x4000000 "
+                                                      "lowmem_end=0xfc000000 "
+                                                      "highmem_end=0x204000000 "
+                                                      "target_pages=1048576 vga_hole=0 "
+                                                      "device_model=0");
+                        saw_layout = true;
+                }
+                if (starts_with(F.log[i], "xc_domain_set_memory_map")) {
+                        assert_string_equal(F.log[i],
+                                            "xc_domain_set_memory_map 7 n=3 0+0xfc000000:1 "
+                                            "0xfeff8000+0x8000:2 0x100000000+0x104000000:1");
+                        saw_map = true;
+                }
+                if (starts_with(F.log[i], "xc_set_paging_mempool_size"))
+                        assert_string_equal(
+                            F.log[i],
+                            "xc_set_paging_mempool_size 7 69206016"); /* 4*(512+16384) KiB */
+                if (starts_with(F.log[i], "xc_dom_mem_init"))
+                        assert_string_equal(F.log[i], "xc_dom_mem_init 8192");
+        }
+        assert_true(saw_map && saw_layout && saw_create);
+        close_backend(&b);
+}
+
+/* The k-th fallible call of a build fails: nothing may be left behind. */
+static void fail_build_at(const struct domain_config *cfg, const char *const *seq, size_t n_seq,
+                          int k, bool xc_error_only)
+{
+        struct builder b;
+        struct builder_domain d = { .domid = 0xdead };
+        _cleanup_free_ char *err = NULL;
+        char expect[128];
+        int r, create_at = -1, allocate_at = -1, fallible = 0;
+        const char *call = NULL;
+
+        /* Where create and allocate sit among the fallible calls of this sequence. */
+        for (size_t i = 0; i < n_seq; i++) {
+                if (starts_with(seq[i], "xc_dom_release") || starts_with(seq[i], "  "))
+                        continue;
+                if (starts_with(seq[i], "xc_domain_create"))
+                        create_at = fallible;
+                if (starts_with(seq[i], "xc_dom_allocate"))
+                        allocate_at = fallible;
+                fallible++;
+        }
+        assert_in_range(k, 0, fallible - 1);
+
+        b = open_backend();
+        F.fail_at = k;
+        F.fail_with_xc_error = xc_error_only;
+        r = builder_xen_ops.create(&b, cfg, &d, &err);
+        call = F.failed_call;
+        assert_non_null(call);
+        if (r >= 0 || !err || !starts_with(err, call))
+                print_log();
+
+        if (xc_error_only) {
+                assert_int_equal(r, -ENOEXEC);
+                snprintf(expect, sizeof(expect),
+                         " failed: %s (xc_dom_find_loader: no loader found)", strerror(ENOEXEC));
+        } else {
+                assert_int_equal(r, -F.fail_errno);
+                snprintf(expect, sizeof(expect), " failed: %s", strerror(F.fail_errno));
+        }
+        assert_non_null(err);
+        /* The message names the step, then the hypervisor's error. */
+        assert_true(starts_with(err, call));
+        assert_non_null(strstr(err, expect));
+        assert_null(strchr(err, '\n'));
+
+        /* The output is untouched, and nothing is left behind. */
+        assert_int_equal(d.domid, 0xdead);
+        assert_false(F.domain_live);
+        assert_int_equal(F.evtchn_live, 0);
+        assert_int_equal(F.destroy_calls, k > create_at ? 1 : 0);
+        assert_int_equal(F.domain_created, k > create_at);
+        assert_int_equal(F.release_calls, k > allocate_at ? 1 : 0);
+        assert_int_equal(F.allocate_ok, F.release_calls);
+        assert_null(F.dom);
+        close_backend(&b);
+}
+
+static void reset_between_runs(void)
+{
+        teardown(NULL);
+        setup(NULL);
+}
+
+static void test_pv_fail_each_call(void **state)
+{
+        struct domain_config cfg;
+        const size_t n = ELEMENTSOF(pv_sequence) - 1; /* all but xc_dom_release */
+
+        (void)state;
+        config_pv(&cfg);
+        for (size_t k = 0; k < n; k++) {
+                reset_between_runs();
+                fail_build_at(&cfg, pv_sequence, ELEMENTSOF(pv_sequence), (int)k, false);
+        }
+}
+
+static void test_pvh_fail_each_call(void **state)
+{
+        struct domain_config cfg;
+        const size_t n = ELEMENTSOF(pvh_sequence) - 2; /* all but the layout line and release */
+
+        (void)state;
+        config_pvh(&cfg);
+        for (size_t k = 0; k < n; k++) {
+                reset_between_runs();
+                fail_build_at(&cfg, pvh_sequence, ELEMENTSOF(pvh_sequence), (int)k, false);
+        }
+}
+
+/* libxenguest often records only an xc_error (errno 0): the errno comes from its code. */
+static void test_fail_with_xc_error_only(void **state)
+{
+        struct domain_config cfg;
+
+        (void)state;
+        config_pv(&cfg);
+        /* xc_dom_parse_image is fallible call 13 (from 0) of the PV build. */
+        fail_build_at(&cfg, pv_sequence, ELEMENTSOF(pv_sequence), 13, true);
+        assert_string_equal(F.failed_call, "xc_dom_parse_image");
+}
+
+/* A rollback that fails itself is reported too, after the original error. */
+static void test_rollback_destroy_fails(void **state)
+{
+        struct domain_config cfg;
+        struct builder b;
+        struct builder_domain d = { 0 };
+        _cleanup_free_ char *err = NULL;
+        char line2[128];
+
+        (void)state;
+        config_pv(&cfg);
+        b = open_backend();
+        F.fail_at = 13; /* xc_dom_parse_image */
+        F.destroy_fails = true;
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), -EXDEV);
+        assert_string_equal(F.failed_call, "xc_dom_parse_image");
+        snprintf(line2, sizeof(line2),
+                 "xc_dom_parse_image failed: %s\nrolling back: "
+                 "xc_domain_destroy(7) failed: %s",
+                 strerror(EXDEV), strerror(EBUSY));
+        assert_string_equal(err, line2);
+        assert_int_equal(F.destroy_calls, 1);
+        assert_int_equal(F.release_calls, 1);
+        close_backend(&b);
+}
+
+static void test_credit_scheduler_and_unknown_scheduler(void **state)
+{
+        struct domain_config cfg;
+        struct builder b;
+        struct builder_domain d = { 0 };
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        config_pv(&cfg);
+        F.sched_id = XEN_SCHEDULER_CREDIT;
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), 0);
+        assert_string_equal(F.log[F.n_log - 1], "xc_sched_credit_domain_set 7 weight=512 cap=50");
+        close_backend(&b);
+
+        /* Weights mean nothing to the null scheduler: refused, and the domain undone. */
+        reset_between_runs();
+        F.sched_id = XEN_SCHEDULER_NULL;
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), -EOPNOTSUPP);
+        assert_non_null(strstr(err, "credit or credit2"));
+        assert_string_equal(F.log[F.n_log - 1], "xc_domain_destroy 7");
+        assert_false(F.domain_live);
+        close_backend(&b);
+}
+
+static void test_hvm_rejected(void **state)
+{
+        struct domain_config cfg;
+        struct builder b;
+        struct builder_domain d = { 0 };
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        config_pv(&cfg);
+        cfg.type = DOMAIN_TYPE_HVM;
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), -EOPNOTSUPP);
+        assert_string_equal(err, "HVM guests need a device model, not supported yet; use type = "
+                                 "\"pv\" or \"pvh\"");
+        assert_int_equal(F.n_log, 0); /* not one hypercall */
+        close_backend(&b);
+}
+
+static void test_no_kernel_rejected(void **state)
+{
+        struct domain_config cfg;
+        struct builder b;
+        struct builder_domain d = { 0 };
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        config_pv(&cfg);
+        cfg.kernel = NULL;
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), -EINVAL);
+        assert_non_null(strstr(err, "no kernel"));
+        assert_int_equal(F.n_log, 0);
+        close_backend(&b);
+}
+
+/* ---- open / close ------------------------------------------------------- */
+
+static void test_open_failures(void **state)
+{
+        struct builder b = { .ops = &builder_xen_ops };
+        struct builder_options o = { .kind = BUILDER_XEN };
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        F.fail_at = 0;
+        F.fail_errno = EACCES;
+        assert_int_equal(builder_xen_ops.open(&b, &o, &err), -EACCES);
+        assert_true(starts_with(err, "xc_interface_open failed: "));
+        assert_null(b.data);
+        assert_int_equal(F.xch_live + F.xsh_live, 0);
+
+        reset_between_runs();
+        F.fail_at = 1;
+        F.fail_errno = ENOENT;
+        assert_int_equal(builder_xen_ops.open(&b, &o, &err), -ENOENT);
+        assert_true(starts_with(err, "xs_open failed: "));
+        assert_null(b.data);
+        /* The xc handle opened first is closed again. */
+        assert_int_equal(F.xch_live + F.xsh_live, 0);
+        {
+                static const char *const seq[] = { "xc_interface_open (nil) (nil) 0", "xs_open 0",
+                                                   "xc_interface_close" };
+                assert_log(seq, ELEMENTSOF(seq));
+        }
+}
+
+/* ---- the simple operations ---------------------------------------------- */
+
+static void test_introduce_failure(void **state)
+{
+        struct builder b;
+        struct builder_domain d = { .domid = 9, .store_mfn = 0x42, .store_port = 3 };
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        b = open_backend();
+        F.fail_at = 0;
+        F.fail_errno = EINVAL;
+        assert_int_equal(builder_xen_ops.introduce(&b, &d, &err), -EINVAL);
+        assert_true(starts_with(err, "xs_introduce_domain failed: "));
+        assert_string_equal(F.log[0], "xs_introduce_domain 9 0x42 3");
+        close_backend(&b);
+}
+
+static void test_pause_unpause_destroy_dumpcore(void **state)
+{
+        struct builder b;
+        _cleanup_free_ char *err = NULL;
+        static const char *const seq[] = {
+                "xc_domain_pause 4",
+                "xc_domain_unpause 4",
+                "xc_domain_dumpcore 4 /var/lib/xen/dump/x.core",
+                "xc_domain_destroy 4",
+        };
+
+        (void)state;
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.pause(&b, 4, &err), 0);
+        assert_int_equal(builder_xen_ops.unpause(&b, 4, &err), 0);
+        assert_int_equal(builder_xen_ops.dumpcore(&b, 4, "/var/lib/xen/dump/x.core", &err), 0);
+        /* No such domain: ESRCH passes through for the caller to tell "already gone". */
+        assert_int_equal(builder_xen_ops.destroy(&b, 4, &err), -ESRCH);
+        assert_true(starts_with(err, "xc_domain_destroy failed: "));
+        assert_log(seq, ELEMENTSOF(seq));
+
+        clear_log();
+        F.fallible_seen = 0;
+        F.fail_at = 0;
+        assert_int_equal(builder_xen_ops.pause(&b, 4, &err), -EXDEV);
+        assert_true(starts_with(err, "xc_domain_pause failed: "));
+        F.fallible_seen = 0;
+        assert_int_equal(builder_xen_ops.unpause(&b, 4, &err), -EXDEV);
+        assert_true(starts_with(err, "xc_domain_unpause failed: "));
+        F.fallible_seen = 0;
+        assert_int_equal(builder_xen_ops.dumpcore(&b, 4, "/x", &err), -EXDEV);
+        assert_true(starts_with(err, "xc_domain_dumpcore failed: "));
+        close_backend(&b);
+}
+
+static void test_shutdown_reasons(void **state)
+{
+        static const struct {
+                enum shutdown_reason why;
+                int code;
+        } map[] = {
+                { SHUTDOWN_REASON_POWEROFF, SHUTDOWN_poweroff },
+                { SHUTDOWN_REASON_REBOOT, SHUTDOWN_reboot },
+                { SHUTDOWN_REASON_SUSPEND, SHUTDOWN_suspend },
+                { SHUTDOWN_REASON_CRASH, SHUTDOWN_crash },
+                { SHUTDOWN_REASON_WATCHDOG, SHUTDOWN_watchdog },
+                { SHUTDOWN_REASON_SOFT_RESET, SHUTDOWN_soft_reset },
+        };
+        struct builder b;
+        _cleanup_free_ char *err = NULL;
+        char line[64];
+
+        (void)state;
+        b = open_backend();
+        for (size_t i = 0; i < ELEMENTSOF(map); i++) {
+                clear_log();
+                assert_int_equal(builder_xen_ops.shutdown(&b, 5, map[i].why, &err), 0);
+                snprintf(line, sizeof(line), "xc_domain_shutdown 5 %d", map[i].code);
+                assert_int_equal(F.n_log, 1);
+                assert_string_equal(F.log[0], line);
+        }
+        clear_log();
+        assert_int_equal(builder_xen_ops.shutdown(&b, 5, SHUTDOWN_REASON_NONE, &err), -EINVAL);
+        assert_int_equal(builder_xen_ops.shutdown(&b, 5, _SHUTDOWN_REASON_MAX, &err), -EINVAL);
+        assert_int_equal(F.n_log, 0);
+        close_backend(&b);
+}
+
+static xc_domaininfo_t *add_domain(uint32_t domid, uint32_t flags)
+{
+        xc_domaininfo_t *p = reallocarray(F.domains, F.n_domains + 1, sizeof(*p));
+
+        assert_non_null(p);
+        F.domains = p;
+        p = &F.domains[F.n_domains++];
+        memset(p, 0, sizeof(*p));
+        p->domain = domid;
+        p->flags = flags;
+        p->tot_pages = 1000 + domid;
+        p->max_pages = 2000 + domid;
+        p->max_vcpu_id = 3;
+        p->nr_online_vcpus = 2;
+        p->cpu_time = 123456789ULL * (domid + 1);
+        for (int i = 0; i < 16; i++)
+                p->handle[i] = (uint8_t)(domid + i);
+        return p;
+}
+
+static void test_set_memory(void **state)
+{
+        struct builder b;
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        add_domain(3, 0);
+        add_domain(4, XEN_DOMINF_hvm_guest);
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.set_memory(&b, 3, 65536, &err), 0);
+        {
+                static const char *const seq[] = { "xc_domain_getinfolist 3 1",
+                                                   "xc_domain_setmaxmem 3 66560" };
+                assert_log(seq, ELEMENTSOF(seq));
+        }
+        clear_log();
+        /* An HVM container's populate-on-demand target follows, in pages. */
+        assert_int_equal(builder_xen_ops.set_memory(&b, 4, 65536, &err), 0);
+        {
+                static const char *const seq[] = { "xc_domain_getinfolist 4 1",
+                                                   "xc_domain_setmaxmem 4 66560",
+                                                   "xc_domain_set_pod_target 4 16640" };
+                assert_log(seq, ELEMENTSOF(seq));
+        }
+        clear_log();
+        /* getinfolist answers with the next domain up: that is not domain 2. */
+        assert_int_equal(builder_xen_ops.set_memory(&b, 2, 65536, &err), -ESRCH);
+        assert_int_equal(F.n_log, 1);
+        close_backend(&b);
+}
+
+static void test_set_vcpus(void **state)
+{
+        struct builder b;
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        add_domain(3, 0); /* max_vcpu_id 3: four vcpus */
+        add_domain(6, 0)->max_vcpu_id = XEN_INVALID_MAX_VCPU_ID;
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.set_vcpus(&b, 3, 1, &err), 0);
+        assert_int_equal(builder_xen_ops.set_vcpus(&b, 3, 4, &err), 0);
+        assert_int_equal(builder_xen_ops.set_vcpus(&b, 3, 5, &err), -EINVAL);
+        assert_non_null(strstr(err, "allows 1 to 4"));
+        assert_int_equal(builder_xen_ops.set_vcpus(&b, 3, 0, &err), -EINVAL);
+        assert_int_equal(builder_xen_ops.set_vcpus(&b, 6, 1, &err), -EINVAL);
+        assert_int_equal(builder_xen_ops.set_vcpus(&b, 5, 1, &err), -ESRCH);
+        /* Only queries: Xen holds no "available vcpus" of its own. */
+        for (size_t i = 0; i < F.n_log; i++)
+                assert_true(starts_with(F.log[i], "xc_domain_getinfolist "));
+        close_backend(&b);
+}
+
+/* ---- the domain list ---------------------------------------------------- */
+
+static void test_list_decodes_flags_and_reasons(void **state)
+{
+        static const uint32_t bits[] = { XEN_DOMINF_dying, XEN_DOMINF_shutdown, XEN_DOMINF_paused,
+                                         XEN_DOMINF_blocked, XEN_DOMINF_running };
+        static const struct {
+                unsigned code;
+                enum shutdown_reason reason;
+        } reasons[] = {
+                { SHUTDOWN_poweroff, SHUTDOWN_REASON_POWEROFF },
+                { SHUTDOWN_reboot, SHUTDOWN_REASON_REBOOT },
+                { SHUTDOWN_suspend, SHUTDOWN_REASON_SUSPEND },
+                { SHUTDOWN_crash, SHUTDOWN_REASON_CRASH },
+                { SHUTDOWN_watchdog, SHUTDOWN_REASON_WATCHDOG },
+                { SHUTDOWN_soft_reset, SHUTDOWN_REASON_SOFT_RESET },
+                { 6, SHUTDOWN_REASON_NONE },   /* newer than us */
+                { 255, SHUTDOWN_REASON_NONE }, /* the whole field */
+        };
+        const size_t n_combos = 1u << ELEMENTSOF(bits);
+        struct builder b;
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+        uint32_t domid = 0;
+
+        (void)state;
+        for (size_t r = 0; r < ELEMENTSOF(reasons); r++)
+                for (size_t c = 0; c < n_combos; c++) {
+                        uint32_t flags = reasons[r].code << XEN_DOMINF_shutdownshift;
+
+                        for (size_t k = 0; k < ELEMENTSOF(bits); k++)
+                                if (c & (1u << k))
+                                        flags |= bits[k];
+                        /* Unrelated flags must not leak into the decoding. */
+                        flags |= (domid & 1) ? XEN_DOMINF_hvm_guest | XEN_DOMINF_hap : 0;
+                        add_domain(domid++, flags);
+                }
+        assert_true(F.n_domains >= 256); /* a full batch, and so a second call */
+
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.list(&b, &infos, &n, &err), 0);
+        assert_int_equal(n, F.n_domains);
+        for (size_t i = 0; i < n; i++) {
+                const xc_domaininfo_t *in = &F.domains[i];
+                const struct builder_domain_info *o = &infos[i];
+                size_t r = i / n_combos;
+
+                assert_int_equal(o->domid, in->domain);
+                assert_memory_equal(o->handle, in->handle, 16);
+                assert_int_equal(o->dying, !!(in->flags & XEN_DOMINF_dying));
+                assert_int_equal(o->shutdown, !!(in->flags & XEN_DOMINF_shutdown));
+                assert_int_equal(o->paused, !!(in->flags & XEN_DOMINF_paused));
+                assert_int_equal(o->running,
+                                 !!(in->flags & (XEN_DOMINF_running | XEN_DOMINF_blocked)));
+                /* The reason bits count only with the shutdown flag. */
+                assert_int_equal(o->reason, o->shutdown ? reasons[r].reason : SHUTDOWN_REASON_NONE);
+                assert_int_equal(o->mem_kib, (1000 + in->domain) * 4);
+                assert_int_equal(o->max_mem_kib, (2000 + in->domain) * 4);
+                assert_int_equal(o->max_vcpu_id, 3);
+                assert_int_equal(o->online_vcpus, 2);
+                assert_int_equal(o->cpu_time_ns, in->cpu_time);
+        }
+        close_backend(&b);
+}
+
+static void list_and_check_batches(size_t n_domains, uint32_t stride, const char *const *calls,
+                                   size_t n_calls)
+{
+        struct builder b;
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < n_domains; i++)
+                add_domain((uint32_t)(i * stride), 0);
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.list(&b, &infos, &n, &err), 0);
+        assert_int_equal(n, n_domains);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(infos[i].domid, i * stride);
+        assert_log(calls, n_calls);
+        close_backend(&b);
+}
+
+static void test_list_batches(void **state)
+{
+        /* 600 domains with gaps: each batch starts after the last id the previous one saw. */
+        static const char *const six_hundred[] = {
+                "xc_domain_getinfolist 0 256",
+                "xc_domain_getinfolist 766 256",
+                "xc_domain_getinfolist 1534 256",
+        };
+        static const char *const exactly_256[] = {
+                "xc_domain_getinfolist 0 256",
+                "xc_domain_getinfolist 256 256",
+        };
+        static const char *const dom0_only[] = { "xc_domain_getinfolist 0 256" };
+
+        (void)state;
+        list_and_check_batches(600, 3, six_hundred, ELEMENTSOF(six_hundred));
+        reset_between_runs();
+        list_and_check_batches(256, 1, exactly_256, ELEMENTSOF(exactly_256));
+        reset_between_runs();
+        list_and_check_batches(1, 1, dom0_only, ELEMENTSOF(dom0_only));
+}
+
+static void test_list_failure(void **state)
+{
+        struct builder b;
+        struct builder_domain_info *infos = (struct builder_domain_info *)&fake_xch_obj;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 77;
+
+        (void)state;
+        for (uint32_t i = 0; i < 300; i++)
+                add_domain(i, 0);
+        b = open_backend();
+        F.fail_at = 1; /* the second batch */
+        F.fail_errno = EFAULT;
+        assert_int_equal(builder_xen_ops.list(&b, &infos, &n, &err), -EFAULT);
+        assert_true(starts_with(err, "xc_domain_getinfolist failed: "));
+        /* Outputs untouched; the first batch's rows freed (ASan/valgrind would tell). */
+        assert_ptr_equal(infos, (struct builder_domain_info *)&fake_xch_obj);
+        assert_int_equal(n, 77);
+        close_backend(&b);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                T(test_pv_build_sequence),
+                T(test_pvh_build_sequence),
+                T(test_pvh_high_memory_and_shadow),
+                T(test_pv_fail_each_call),
+                T(test_pvh_fail_each_call),
+                T(test_fail_with_xc_error_only),
+                T(test_rollback_destroy_fails),
+                T(test_credit_scheduler_and_unknown_scheduler),
+                T(test_hvm_rejected),
+                T(test_no_kernel_rejected),
+                T(test_open_failures),
+                T(test_introduce_failure),
+                T(test_pause_unpause_destroy_dumpcore),
+                T(test_shutdown_reasons),
+                T(test_set_memory),
+                T(test_set_vcpus),
+                T(test_list_decodes_flags_and_reasons),
+                T(test_list_batches),
+                T(test_list_failure),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
