@@ -8,81 +8,15 @@
  * the real `xenstore-ls -p` and the number of requests the creation sent.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <ftw.h>
 #include <libgen.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 
 #include "common/error.h"
 #include "layout/layout.h"
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-        (void)st;
-        (void)flag;
-        (void)ftw;
-        return remove(path);
-}
-
-/* True once something accepts connections on the socket at path. */
-static bool socket_answers(const char *path)
-{
-        struct sockaddr_un sa = { .sun_family = AF_UNIX };
-        _cleanup_close_ int fd = -1;
-
-        if (strlen(path) >= sizeof(sa.sun_path))
-                return false;
-        strcpy(sa.sun_path, path);
-        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-}
-
-/* Start xensup-sim --dir dir; wait up to 10 s for its XenStore socket. */
-static int start_sim(const char *dir, pid_t *pid_r)
-{
-        char exe[PATH_MAX], sim[PATH_MAX + 16], sock[PATH_MAX];
-        ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-        pid_t pid;
-
-        if (n < 0)
-                return -errno;
-        exe[n] = '\0';
-        snprintf(sim, sizeof(sim), "%s/xensup-sim", dirname(exe));
-        snprintf(sock, sizeof(sock), "%s/xenstored.socket", dir);
-
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-
-                if (null >= 0)
-                        dup2(null, STDOUT_FILENO);
-                execl(sim, "xensup-sim", "--dir", dir, (char *)NULL);
-                fprintf(stderr, "cannot run %s: %m\n", sim);
-                _exit(127);
-        }
-        *pid_r = pid;
-        for (int i = 0; i < 1000; i++) {
-                struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
-
-                if (socket_answers(sock))
-                        return setenv("XENSTORED_PATH", sock, 1) < 0 ? -errno : 0;
-                if (waitpid(pid, NULL, WNOHANG) == pid) {
-                        *pid_r = 0;
-                        return -ECHILD;
-                }
-                nanosleep(&ts, NULL);
-        }
-        return -ETIMEDOUT;
-}
+#include "layout/sim-child.h"
 
 static int show(const char *path)
 {
@@ -164,9 +98,7 @@ static int demo(void)
 
 int main(int argc, char **argv)
 {
-        char dir[] = "/tmp/xensup-layout-demo.XXXXXX";
-        bool own_sim = !getenv("XENSTORED_PATH");
-        pid_t sim = 0;
+        struct sim_child sim = { .pid = 0 };
         int r = 0;
 
         if (argc > 1) {
@@ -177,22 +109,23 @@ int main(int argc, char **argv)
                         argv[0]);
                 return 2;
         }
-        if (own_sim) {
-                if (!mkdtemp(dir)) {
-                        perror("mkdtemp");
+        if (!getenv("XENSTORED_PATH")) {
+                char exe[PATH_MAX], path[PATH_MAX + 16];
+                ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+                /* The xensup-sim built beside this program. */
+                if (n < 0) {
+                        perror("/proc/self/exe");
                         return 1;
                 }
-                r = start_sim(dir, &sim);
+                exe[n] = '\0';
+                snprintf(path, sizeof(path), "%s/xensup-sim", dirname(exe));
+                r = sim_child_start(&sim, path, true);
                 if (r < 0)
-                        fprintf(stderr, "cannot start xensup-sim: %s\n", strerror(-r));
+                        fprintf(stderr, "cannot start %s: %s\n", path, strerror(-r));
         }
         if (r >= 0)
                 r = demo();
-        if (sim > 0) {
-                kill(sim, SIGTERM);
-                waitpid(sim, NULL, 0);
-        }
-        if (own_sim)
-                nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        sim_child_stop(&sim);
         return r < 0 ? 1 : 0;
 }

@@ -224,8 +224,10 @@ static int x_transaction_end(struct layout *l, xs_transaction_t t, bool abort)
 
         if (r < 0) {
                 /* An injected failure of the commit must still end the transaction. */
-                if (!abort)
+                if (!abort) {
+                        l->requests++;
                         xs_transaction_end(l->xs, t, true);
+                }
                 return abort ? 0 : r;
         }
         if (!xs_transaction_end(l->xs, t, abort))
@@ -272,9 +274,12 @@ static int run_transaction(struct layout *l, const char *what, step_fn step, con
                 r = step(l, t, userdata, err_r);
                 if (r < 0) {
                         x_transaction_end(l, t, true);
-                        if (r == -EAGAIN)
-                                continue;
-                        return r;
+                        if (r != -EAGAIN)
+                                return r;
+                        /* Retried: the message of this attempt no longer applies. */
+                        if (err_r)
+                                *err_r = (free(*err_r), NULL);
+                        continue;
                 }
                 r = x_transaction_end(l, t, false);
                 if (r == -EAGAIN)

@@ -1,7 +1,11 @@
 LAYOUT_SRCS := layout/layout.c layout/acl.c
 
 PROGRAMS += xensup-layout-demo
-xensup-layout-demo_SRCS := layout/demo.c $(LAYOUT_SRCS) $(CONFIG_SRCS) $(COMMON_SRCS)
+xensup-layout-demo_SRCS := layout/demo.c layout/sim-child.c $(LAYOUT_SRCS) $(CONFIG_SRCS) $(COMMON_SRCS)
 
 TESTS += test-layout-acl
 test-layout-acl_SRCS := tests/test-layout-acl.c layout/acl.c
+
+TESTS += test-layout
+test-layout_SRCS := tests/test-layout.c layout/sim-child.c $(LAYOUT_SRCS) $(CONFIG_SRCS) \
+                    $(COMMON_SRCS)

@@ -1,0 +1,1133 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * layout/ against the embedded XenStore server (build/xensup-sim, a child
+ * started afresh for every test) through the real libxenstore: every node,
+ * value and ACL read back, a guest connection's rights, EAGAIN races, a
+ * failure injected at every request of a creation, isolation, teardown, and
+ * the xenstore-ls -p output of one domain against a golden file.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <xenstore.h>
+
+#include "common/macros.h"
+#include "layout/acl.h"
+#include "layout/layout-internal.h"
+#include "layout/layout.h"
+#include "layout/sim-child.h"
+
+#define UUID_A "5ee01c7a-0d3b-4c52-9f1e-33406b2a9107"
+#define UUID_B "0b7e2f51-66c4-4d0e-8a39-c2d1e0f4a5b6"
+
+static const uint8_t uuid_a[16] = { 0x5e, 0xe0, 0x1c, 0x7a, 0x0d, 0x3b, 0x4c, 0x52,
+                                    0x9f, 0x1e, 0x33, 0x40, 0x6b, 0x2a, 0x91, 0x07 };
+static const uint8_t uuid_b[16] = { 0x0b, 0x7e, 0x2f, 0x51, 0x66, 0xc4, 0x4d, 0x0e,
+                                    0x8a, 0x39, 0xc2, 0xd1, 0xe0, 0xf4, 0xa5, 0xb6 };
+
+/* Requests the server has served, all clients together (the simulator's sim-stats). */
+static uint64_t server_requests(struct xs_handle *xs)
+{
+        _cleanup_free_ char *answer = xs_control_command(xs, "sim-stats", (char *)"", 1);
+        unsigned long long global = 0, conn = 0;
+
+        assert_non_null(answer);
+        assert_int_equal(sscanf(answer, "global=%llu conn=%llu", &global, &conn), 2);
+        return global;
+}
+
+/* The one creation request count this layout needs for domain A (see layout/README.md). */
+#define CREATE_REQUESTS_A 86
+
+/* ---- fixture: a fresh xensup-sim per test ---- */
+
+struct fixture {
+        struct sim_child sim;
+        struct layout *l;
+        struct xs_handle *xs; /* a second dom0 client, for reading back */
+        struct domain_config cfg_a, cfg_b;
+        struct layout_domain dom_a, dom_b;
+};
+
+static void fill_configs(struct fixture *f)
+{
+        f->cfg_a = (struct domain_config){
+                .name = "example",
+                .type = DOMAIN_TYPE_PV,
+                .memory_mib = 256,
+                .maxmem_mib = 512,
+                .vcpus = 2,
+                .maxvcpus = 4,
+                .kernel = (char *)"/boot/vmlinuz-6.1.0-28-amd64",
+                .ramdisk = (char *)"/boot/initrd.img-6.1.0-28-amd64",
+                .cmdline = (char *)"console=hvc0 root=/dev/xvda1 ro",
+                .on_poweroff = ACTION_DESTROY,
+                .on_reboot = ACTION_RESTART,
+                .on_crash = ACTION_PRESERVE,
+                .cpu_weight = 256,
+        };
+        memcpy(f->cfg_a.uuid, uuid_a, 16);
+        f->dom_a = (struct layout_domain){
+                .cfg = &f->cfg_a,
+                .name = f->cfg_a.name,
+                .domid = 5,
+                .store_port = 1,
+                .store_mfn = 0x41001,
+                .console_port = 2,
+                .console_mfn = 0x41000,
+                .start_time_usec = UINT64_C(1700000000250000),
+        };
+
+        f->cfg_b = (struct domain_config){
+                .name = "other",
+                .type = DOMAIN_TYPE_HVM,
+                .memory_mib = 1024,
+                .maxmem_mib = 1024,
+                .vcpus = 1,
+                .maxvcpus = 1,
+                .on_poweroff = ACTION_DESTROY,
+                .on_reboot = ACTION_RENAME_RESTART,
+                .on_crash = ACTION_COREDUMP_RESTART,
+                .cpu_weight = 512,
+                .ssidref = 3,
+        };
+        memcpy(f->cfg_b.uuid, uuid_b, 16);
+        f->dom_b = (struct layout_domain){
+                .cfg = &f->cfg_b,
+                .name = f->cfg_b.name,
+                .domid = 7,
+                .store_port = 3,
+                .store_mfn = 0xfeffc,
+                .console_port = 4,
+                .console_mfn = 0xfefff,
+                .start_time_usec = UINT64_C(1700000123000000),
+        };
+}
+
+static int setup(void **state)
+{
+        const char *build = getenv("XENSUP_BUILD");
+        char sim[512];
+        struct fixture *f = calloc(1, sizeof(*f));
+        _cleanup_free_ char *err = NULL;
+
+        assert_non_null(f);
+        snprintf(sim, sizeof(sim), "%s/xensup-sim", build ? build : "build");
+        assert_int_equal(sim_child_start(&f->sim, sim, false), 0);
+        assert_int_equal(layout_open(&f->l, &err), 0);
+        f->xs = xs_open(XS_OPEN_SOCKETONLY);
+        assert_non_null(f->xs);
+        fill_configs(f);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fixture *f = *state;
+
+        layout_close(f->l);
+        xs_close(f->xs);
+        sim_child_stop(&f->sim);
+        free(f);
+        return 0;
+}
+
+/* ---- helpers ---- */
+
+static void write_a(struct fixture *f)
+{
+        _cleanup_free_ char *err = NULL;
+
+        assert_int_equal(layout_write_domain(f->l, &f->dom_a, &err), 0);
+        assert_null(err);
+}
+
+static void write_b(struct fixture *f)
+{
+        _cleanup_free_ char *err = NULL;
+
+        assert_int_equal(layout_write_domain(f->l, &f->dom_b, &err), 0);
+}
+
+static bool exists(struct xs_handle *xs, const char *path)
+{
+        unsigned len;
+        char *v = xs_read(xs, XBT_NULL, path, &len);
+
+        free(v);
+        return v != NULL;
+}
+
+/* Read a node as a string; NULL with errno when refused or missing. */
+static char *read_node(struct xs_handle *xs, const char *path)
+{
+        unsigned len;
+
+        return xs_read(xs, XBT_NULL, path, &len);
+}
+
+static void acl_of(struct xs_handle *xs, const char *path, char buf[LAYOUT_ACL_STRLEN])
+{
+        unsigned n = 0;
+        _cleanup_free_ struct xs_permissions *p = xs_get_permissions(xs, XBT_NULL, path, &n);
+
+        assert_non_null(p);
+        assert_int_equal(layout_acl_format(p, n, buf, LAYOUT_ACL_STRLEN), 0);
+}
+
+/* A client that XenStore takes for guest domid (the simulator's sim-as-domain). */
+static struct xs_handle *open_guest(uint32_t domid)
+{
+        struct xs_handle *g = xs_open(XS_OPEN_SOCKETONLY);
+        char id[16];
+        char *answer;
+
+        assert_non_null(g);
+        snprintf(id, sizeof(id), "%" PRIu32, domid);
+        answer = xs_control_command(g, "sim-as-domain", id, (unsigned)strlen(id) + 1);
+        assert_non_null(answer);
+        free(answer);
+        return g;
+}
+
+/* One "path = value (acl)" line per node of a subtree, depth first, in sorted order. */
+struct dump {
+        char **lines;
+        size_t n, allocated;
+};
+
+static void dump_add(struct dump *d, char *line)
+{
+        if (d->n == d->allocated) {
+                d->allocated = d->allocated ? d->allocated * 2 : 128;
+                d->lines = realloc(d->lines, d->allocated * sizeof(char *));
+                assert_non_null(d->lines);
+        }
+        d->lines[d->n++] = line;
+}
+
+static void dump_walk(struct xs_handle *xs, const char *path, struct dump *d)
+{
+        _cleanup_free_ char *value = NULL;
+        _cleanup_free_ char **names = NULL;
+        char acl[LAYOUT_ACL_STRLEN];
+        unsigned len, n = 0;
+        char *line;
+
+        value = xs_read(xs, XBT_NULL, path, &len);
+        if (!value)
+                return;
+        acl_of(xs, path, acl);
+        assert_true(asprintf(&line, "%s = \"%s\" (%s)", path, value, acl) > 0);
+        dump_add(d, line);
+        names = xs_directory(xs, XBT_NULL, path, &n);
+        for (unsigned i = 0; names && i < n; i++) {
+                char child[1024];
+
+                snprintf(child, sizeof(child), "%s/%s", strcmp(path, "/") ? path : "", names[i]);
+                dump_walk(xs, child, d);
+        }
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void dump_tree(struct xs_handle *xs, const char *path, struct dump *d)
+{
+        dump_walk(xs, path, d);
+        qsort(d->lines, d->n, sizeof(char *), cmp_str);
+}
+
+static void dump_free(struct dump *d)
+{
+        for (size_t i = 0; i < d->n; i++)
+                free(d->lines[i]);
+        free(d->lines);
+        *d = (struct dump){ 0 };
+}
+
+static void assert_dump_equal(const struct dump *got, const char *const *want, size_t n_want)
+{
+        _cleanup_free_ const char **sorted = calloc(n_want, sizeof(char *));
+
+        assert_non_null(sorted);
+        memcpy(sorted, want, n_want * sizeof(char *));
+        qsort(sorted, n_want, sizeof(char *), cmp_str);
+        for (size_t i = 0; i < got->n && i < n_want; i++)
+                assert_string_equal(got->lines[i], sorted[i]);
+        assert_int_equal(got->n, n_want);
+}
+
+static bool nothing_of_a(struct fixture *f)
+{
+        return !exists(f->xs, "/local/domain/5") && !exists(f->xs, "/vm/" UUID_A) &&
+               !exists(f->xs, "/local/domain/0/backend/console/5");
+}
+
+/* ---- the expected layout of domain A ---- */
+
+#define VM "/vm/" UUID_A
+#define LD "/local/domain/5"
+#define BE "/local/domain/0/backend/console/5/0"
+
+static const char *const vm_a[] = {
+        VM " = \"\" (n0,r5)",
+        VM "/uuid = \"" UUID_A "\" (n0,r5)",
+        VM "/name = \"example\" (n0,r5)",
+        VM "/ssidref = \"0\" (n0,r5)",
+        VM "/on_poweroff = \"destroy\" (n0,r5)",
+        VM "/on_reboot = \"restart\" (n0,r5)",
+        VM "/on_crash = \"preserve\" (n0,r5)",
+        VM "/vcpus = \"4\" (n0,r5)",
+        VM "/vcpu_avail = \"2\" (n0,r5)",
+        VM "/memory = \"256\" (n0,r5)",
+        VM "/image = \"\" (n0,r5)",
+        VM "/image/ostype = \"linux\" (n0,r5)",
+        VM "/image/kernel = \"/boot/vmlinuz-6.1.0-28-amd64\" (n0,r5)",
+        VM "/image/ramdisk = \"/boot/initrd.img-6.1.0-28-amd64\" (n0,r5)",
+        VM "/image/cmdline = \"console=hvc0 root=/dev/xvda1 ro\" (n0,r5)",
+        VM "/start_time = \"1700000000.25\" (n0,r5)",
+};
+
+static const char *const local_a[] = {
+        LD " = \"\" (n0,r5)",
+        LD "/vm = \"/vm/" UUID_A "\" (n0,r5)",
+        LD "/name = \"example\" (n0,r5)",
+        LD "/domid = \"5\" (n0,r5)",
+        LD "/running = \"1\" (n0,r5)",
+        LD "/cpu = \"\" (n0,r5)",
+        LD "/cpu/0 = \"\" (n0,r5)",
+        LD "/cpu/0/availability = \"online\" (n0,r5)",
+        LD "/cpu/1 = \"\" (n0,r5)",
+        LD "/cpu/1/availability = \"online\" (n0,r5)",
+        LD "/cpu/2 = \"\" (n0,r5)",
+        LD "/cpu/2/availability = \"offline\" (n0,r5)",
+        LD "/cpu/3 = \"\" (n0,r5)",
+        LD "/cpu/3/availability = \"offline\" (n0,r5)",
+        LD "/cpu_weight = \"256\" (n0,r5)",
+        LD "/vcpus = \"4\" (n0,r5)",
+        LD "/vcpu_avail = \"3\" (n0,r5)",
+        LD "/online_vcpus = \"2\" (n0,r5)",
+        LD "/on_poweroff = \"destroy\" (n0,r5)",
+        LD "/on_reboot = \"restart\" (n0,r5)",
+        LD "/on_crash = \"preserve\" (n0,r5)",
+        LD "/memory = \"\" (n0,r5)",
+        LD "/memory/static-max = \"524288\" (n0,r5)",
+        LD "/memory/target = \"262144\" (n0,r5)",
+        LD "/memory/videoram = \"-1\" (n0,r5)",
+        LD "/store = \"\" (n0,r5)",
+        LD "/store/port = \"1\" (n0,r5)",
+        LD "/store/ring-ref = \"266241\" (n0,r5)",
+        LD "/console = \"\" (n0,r5)",
+        LD "/console/backend = \"" BE "\" (n0,r5)",
+        LD "/console/backend-id = \"0\" (n0,r5)",
+        LD "/console/limit = \"1048576\" (n0,r5)",
+        LD "/console/type = \"xenconsoled\" (n0,r5)",
+        LD "/console/output = \"pty\" (n0,r5)",
+        LD "/console/tty = \"\" (n0,r5)",
+        LD "/console/port = \"2\" (n0,r5)",
+        LD "/console/ring-ref = \"266240\" (n0,r5)",
+        LD "/device = \"\" (n0,r5)",
+        LD "/device/suspend = \"\" (n0,r5)",
+        LD "/device/suspend/event-channel = \"\" (n0,b5)",
+        LD "/backend = \"\" (n0,r5)",
+        LD "/device-misc = \"\" (n0,r5)",
+        LD "/image = \"\" (n0,r5)",
+        LD "/control = \"\" (n0,r5)",
+        LD "/control/shutdown = \"\" (n0,b5)",
+        LD "/control/feature-poweroff = \"\" (n0,b5)",
+        LD "/control/feature-reboot = \"\" (n0,b5)",
+        LD "/control/feature-suspend = \"\" (n0,b5)",
+        LD "/control/sysrq = \"\" (n0,b5)",
+        LD "/control/platform-feature-multiprocessor-suspend = \"1\" (n0,r5)",
+        LD "/control/platform-feature-xs_reset_watches = \"1\" (n0,r5)",
+        LD "/data = \"\" (n0,b5)",
+        LD "/drivers = \"\" (n0,b5)",
+        LD "/feature = \"\" (n0,b5)",
+        LD "/attr = \"\" (n0,b5)",
+        LD "/error = \"\" (n0,b5)",
+};
+
+static const char *const backend_a[] = {
+        BE " = \"\" (n0,r5)",
+        BE "/frontend = \"" LD "/console\" (n0,r5)",
+        BE "/frontend-id = \"5\" (n0,r5)",
+        BE "/online = \"1\" (n0,r5)",
+        BE "/state = \"1\" (n0,r5)",
+        BE "/protocol = \"vt100\" (n0,r5)",
+};
+
+static void assert_layout_of_a(struct fixture *f)
+{
+        struct dump d = { 0 };
+
+        dump_tree(f->xs, VM, &d);
+        assert_dump_equal(&d, vm_a, ELEMENTSOF(vm_a));
+        dump_free(&d);
+        dump_tree(f->xs, LD, &d);
+        assert_dump_equal(&d, local_a, ELEMENTSOF(local_a));
+        dump_free(&d);
+        dump_tree(f->xs, BE, &d);
+        assert_dump_equal(&d, backend_a, ELEMENTSOF(backend_a));
+        dump_free(&d);
+        /* The console backend's parent is dom0's alone, as libxl leaves it. */
+        {
+                char acl[LAYOUT_ACL_STRLEN];
+
+                acl_of(f->xs, "/local/domain/0/backend/console/5", acl);
+                assert_string_equal(acl, "n0");
+        }
+}
+
+/* ---- tests ---- */
+
+/* Every node, value and ACL of a new domain, and nothing else, in the three subtrees. */
+static void test_write_reads_back(void **state)
+{
+        struct fixture *f = *state;
+
+        write_a(f);
+        assert_layout_of_a(f);
+}
+
+/* The request count of one domain's creation: one transaction, the figure in the README. */
+static void test_request_count(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t before = layout_request_count(f->l);
+        uint64_t served = server_requests(f->xs);
+
+        write_a(f);
+        print_message("requests for one domain's creation (PV, 4 vcpus): %" PRIu64 "\n",
+                      layout_request_count(f->l) - before);
+        assert_int_equal(layout_request_count(f->l) - before, CREATE_REQUESTS_A);
+        /* The server saw as many (plus the second sim-stats request itself). */
+        assert_int_equal(server_requests(f->xs) - served, CREATE_REQUESTS_A + 1);
+
+        /* Each more vcpu is one more request (its cpu/<n>/availability), nothing else. */
+        f->cfg_a.maxvcpus = 8;
+        before = layout_request_count(f->l);
+        write_a(f);
+        assert_int_equal(layout_request_count(f->l) - before, CREATE_REQUESTS_A + 4);
+}
+
+/* What the guest may read and write, and what it may not, over its own connection. */
+static void test_guest_rights(void **state)
+{
+        struct fixture *f = *state;
+        static const char *const writable[] = {
+                LD "/control/shutdown",       LD "/control/feature-poweroff",
+                LD "/control/feature-reboot", LD "/control/feature-suspend",
+                LD "/control/sysrq",          LD "/device/suspend/event-channel",
+                LD "/data/guest-note",        LD "/drivers/linux",
+                LD "/feature/hotplug",        LD "/attr/os",
+                LD "/error/device",
+        };
+        static const char *const read_only[] = {
+                LD "/name",
+                LD "/vm",
+                LD "/domid",
+                LD "/running",
+                LD "/memory/target",
+                LD "/memory/static-max",
+                LD "/cpu/0/availability",
+                LD "/console/tty",
+                LD "/console/backend",
+                LD "/console/backend-id",
+                LD "/store/ring-ref",
+                LD "/control/platform-feature-multiprocessor-suspend",
+                LD "/new-node",
+                LD "/device/vbd",
+                LD "/backend/vbd",
+                VM "/name",
+                VM "/uuid",
+                VM "/image/kernel",
+                VM "/new-node",
+                BE "/state",
+        };
+        struct xs_permissions mine[1] = { { .id = 5, .perms = XS_PERM_NONE } };
+        struct xs_handle *g;
+
+        write_a(f);
+        g = open_guest(5);
+
+        /* It reads every node of its own subtrees and its console backend. */
+        for (size_t i = 0; i < ELEMENTSOF(local_a); i++) {
+                char path[256];
+                char *v;
+
+                snprintf(path, sizeof(path), "%.*s", (int)strcspn(local_a[i], " "), local_a[i]);
+                v = read_node(g, path);
+                assert_non_null(v);
+                free(v);
+        }
+        assert_true(exists(g, VM "/image/cmdline"));
+        assert_true(exists(g, BE "/frontend"));
+
+        for (size_t i = 0; i < ELEMENTSOF(writable); i++)
+                assert_true(xs_write(g, XBT_NULL, writable[i], "1", 1));
+        /* The guest acks a shutdown request by clearing it. */
+        assert_true(xs_write(g, XBT_NULL, LD "/control/shutdown", "", 0));
+
+        for (size_t i = 0; i < ELEMENTSOF(read_only); i++) {
+                errno = 0;
+                assert_false(xs_write(g, XBT_NULL, read_only[i], "evil", 4));
+                assert_int_equal(errno, EACCES);
+        }
+        /* Nor may it take a node over, nor remove what dom0 owns. */
+        assert_false(xs_set_permissions(g, XBT_NULL, LD "/name", mine, 1));
+        assert_false(xs_set_permissions(g, XBT_NULL, LD "/control/shutdown", mine, 1));
+        assert_false(xs_rm(g, XBT_NULL, LD "/name"));
+        assert_false(xs_rm(g, XBT_NULL, LD "/console"));
+        assert_false(xs_rm(g, XBT_NULL, VM));
+
+        /* Nothing it tried changed a read-only node. */
+        {
+                _cleanup_free_ char *name = read_node(f->xs, LD "/name");
+
+                assert_string_equal(name, "example");
+                assert_false(exists(f->xs, LD "/new-node"));
+        }
+        xs_close(g);
+}
+
+/* Two domains: neither guest can read the other's nodes, nor the daemon's /tool. */
+static void test_two_domains_isolated(void **state)
+{
+        struct fixture *f = *state;
+        struct layout_tool_state st = { .domid = 5, .last_reason = SHUTDOWN_REASON_NONE };
+        struct xs_handle *g5, *g7;
+        struct dump before = { 0 }, after = { 0 };
+
+        write_a(f);
+        write_b(f);
+        assert_int_equal(layout_state_write(f->l, uuid_a, &st, NULL), 0);
+        g5 = open_guest(5);
+        g7 = open_guest(7);
+
+        static const char *const of_b[] = {
+                "/local/domain/7",
+                "/local/domain/7/name",
+                "/local/domain/7/data",
+                "/local/domain/7/control/shutdown",
+                "/vm/" UUID_B,
+                "/vm/" UUID_B "/name",
+                "/local/domain/0/backend/console/7/0",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(of_b); i++) {
+                errno = 0;
+                assert_false(exists(g5, of_b[i]));
+                assert_int_equal(errno, EACCES);
+                assert_true(exists(g7, of_b[i]));
+                assert_false(xs_write(g5, XBT_NULL, of_b[i], "x", 1));
+        }
+        static const char *const private[] = { "/tool/xensup/" UUID_A, "/local/domain/0",
+                                               "/local/domain/0/backend/console/5" };
+        for (size_t i = 0; i < ELEMENTSOF(private); i++) {
+                errno = 0;
+                assert_false(exists(g5, private[i]));
+                assert_int_equal(errno, EACCES);
+        }
+        assert_false(exists(g7, LD "/name"));
+        assert_false(exists(g7, VM "/name"));
+
+        /* Removing one leaves the other exactly as it was. */
+        dump_tree(f->xs, "/local/domain/7", &before);
+        assert_int_equal(layout_remove_local(f->l, 5, NULL), 0);
+        assert_int_equal(layout_remove_vm(f->l, uuid_a, NULL), 0);
+        dump_tree(f->xs, "/local/domain/7", &after);
+        assert_int_equal(before.n, after.n);
+        for (size_t i = 0; i < before.n; i++)
+                assert_string_equal(before.lines[i], after.lines[i]);
+        assert_true(exists(f->xs, "/vm/" UUID_B "/name"));
+        assert_true(exists(f->xs, "/local/domain/0/backend/console/7/0/frontend"));
+        dump_free(&before);
+        dump_free(&after);
+        xs_close(g5);
+        xs_close(g7);
+}
+
+struct racer {
+        struct xs_handle *xs;
+        struct layout *l;
+        uint64_t every; /* re-arm after this many requests; 0 = once */
+        unsigned fired;
+};
+
+/* Another dom0 client writes into the subtree the transaction is building. */
+static void race(void *userdata)
+{
+        struct racer *r = userdata;
+
+        r->fired++;
+        assert_true(xs_write(r->xs, XBT_NULL, LD "/name", "interloper", 10));
+        if (r->every)
+                layout_test_hook_request(r->l, r->every, race, r);
+}
+
+/* A conflicting write mid-transaction makes the commit fail with EAGAIN; the retry wins. */
+static void test_eagain_retry(void **state)
+{
+        struct fixture *f = *state;
+        struct racer r = { .xs = f->xs, .l = f->l };
+        uint64_t before = layout_request_count(f->l);
+
+        layout_test_hook_request(f->l, 40, race, &r);
+        write_a(f);
+        assert_int_equal(r.fired, 1);
+        /* The whole transaction ran twice: the first commit was refused. */
+        assert_int_equal(layout_request_count(f->l) - before, 2 * CREATE_REQUESTS_A);
+        assert_layout_of_a(f);
+}
+
+/* A conflict at every attempt: the bound is kept, the error says so, nothing of ours stays. */
+static void test_eagain_bounded(void **state)
+{
+        struct fixture *f = *state;
+        struct racer r = { .xs = f->xs, .l = f->l, .every = CREATE_REQUESTS_A };
+        _cleanup_free_ char *err = NULL;
+        uint64_t before = layout_request_count(f->l);
+
+        layout_test_hook_request(f->l, 40, race, &r);
+        assert_int_equal(layout_write_domain(f->l, &f->dom_a, &err), -EAGAIN);
+        assert_non_null(err);
+        assert_non_null(strstr(err, "10 attempts"));
+        assert_int_equal(r.fired, 10);
+        assert_int_equal(layout_request_count(f->l) - before, 10 * CREATE_REQUESTS_A);
+        layout_test_hook_request(f->l, 0, NULL, NULL);
+        /* Only the interloper's own node is there, none of the layout's. */
+        assert_false(exists(f->xs, VM));
+        assert_false(exists(f->xs, LD "/domid"));
+        assert_false(exists(f->xs, BE));
+}
+
+/* Make each request of a creation fail in turn: every time, nothing is left behind. */
+static void test_failure_at_every_request(void **state)
+{
+        struct fixture *f = *state;
+
+        for (uint64_t n = 1; n <= CREATE_REQUESTS_A; n++) {
+                _cleanup_free_ char *err = NULL;
+
+                layout_test_fail_request(f->l, n, EIO);
+                assert_int_equal(layout_write_domain(f->l, &f->dom_a, &err), -EIO);
+                assert_non_null(err);
+                assert_true(nothing_of_a(f));
+        }
+        /* And the same handle still works afterwards. */
+        write_a(f);
+        assert_layout_of_a(f);
+}
+
+/* A failed update or teardown leaves the previous layout whole. */
+static void test_failure_keeps_previous(void **state)
+{
+        struct fixture *f = *state;
+
+        write_a(f);
+        for (uint64_t n = 1; n <= 4; n++) {
+                layout_test_fail_request(f->l, n, EIO);
+                assert_int_equal(layout_remove_local(f->l, 5, NULL), -EIO);
+                layout_test_fail_request(f->l, n, ENOSPC);
+                assert_int_equal(layout_rename(f->l, 5, uuid_a, "renamed", NULL), -ENOSPC);
+        }
+        /* A failure of the re-creation itself keeps the old one too. */
+        for (uint64_t n = 1; n <= CREATE_REQUESTS_A; n += 7) {
+                layout_test_fail_request(f->l, n, EIO);
+                assert_int_equal(layout_write_domain(f->l, &f->dom_a, NULL), -EIO);
+        }
+        assert_layout_of_a(f);
+}
+
+/* Teardown removes the domain's nodes and its console backend, and nothing else. */
+static void test_teardown(void **state)
+{
+        struct fixture *f = *state;
+        struct dump before = { 0 }, after = { 0 };
+        _cleanup_free_ char *err = NULL;
+
+        /* The tree as the daemon finds it after a first domain: /vm and dom0's console backends. */
+        assert_true(xs_mkdir(f->xs, XBT_NULL, "/vm"));
+        assert_true(xs_mkdir(f->xs, XBT_NULL, "/local/domain/0/backend/console"));
+        dump_tree(f->xs, "/", &before);
+
+        write_a(f);
+        assert_int_equal(layout_remove_local(f->l, 5, &err), 0);
+        assert_false(exists(f->xs, LD));
+        assert_false(exists(f->xs, "/local/domain/0/backend/console/5"));
+        assert_true(exists(f->xs, VM "/name"));
+        assert_int_equal(layout_remove_vm(f->l, uuid_a, &err), 0);
+        dump_tree(f->xs, "/", &after);
+        assert_int_equal(before.n, after.n);
+        for (size_t i = 0; i < before.n; i++)
+                assert_string_equal(before.lines[i], after.lines[i]);
+        dump_free(&before);
+        dump_free(&after);
+
+        /* Removing what is gone is fine; dom0 and reserved ids are refused. */
+        assert_int_equal(layout_remove_local(f->l, 5, NULL), 0);
+        assert_int_equal(layout_remove_vm(f->l, uuid_a, NULL), 0);
+        assert_int_equal(layout_remove_local(f->l, 0, &err), -EINVAL);
+        assert_int_equal(layout_remove_local(f->l, 0x7FF0, NULL), -EINVAL);
+        assert_true(exists(f->xs, "/local/domain/0/name"));
+}
+
+/* A reused domid never sees what the previous domain (or its guest) left (XSA-322). */
+static void test_reused_domid_starts_clean(void **state)
+{
+        struct fixture *f = *state;
+        struct xs_handle *g;
+
+        write_b(f);
+        g = open_guest(7);
+        assert_true(xs_write(g, XBT_NULL, "/local/domain/7/data/secret", "b's", 3));
+        assert_true(xs_write(g, XBT_NULL, "/local/domain/7/control/feature-s3", "1", 1));
+        xs_close(g);
+
+        /* Even without a teardown in between (a daemon killed mid-way), the new one is clean. */
+        f->dom_a.domid = 7;
+        write_a(f);
+        assert_false(exists(f->xs, "/local/domain/7/data/secret"));
+        assert_false(exists(f->xs, "/local/domain/7/control/feature-s3"));
+        {
+                _cleanup_free_ char *vm = read_node(f->xs, "/local/domain/7/vm");
+
+                assert_string_equal(vm, VM);
+        }
+        /* ... and with one, nothing at all remains. */
+        assert_int_equal(layout_remove_local(f->l, 7, NULL), 0);
+        assert_false(exists(f->xs, "/local/domain/7"));
+}
+
+/* A restart: the same /vm/<uuid>, re-written for the new domid's guest. */
+static void test_restart_same_vm(void **state)
+{
+        struct fixture *f = *state;
+        char acl[LAYOUT_ACL_STRLEN];
+        struct xs_handle *g;
+
+        write_a(f);
+        assert_int_equal(layout_remove_local(f->l, 5, NULL), 0);
+        f->dom_a.domid = 6;
+        write_a(f);
+        {
+                _cleanup_free_ char *vm = read_node(f->xs, "/local/domain/6/vm");
+
+                assert_string_equal(vm, VM);
+        }
+        acl_of(f->xs, VM "/name", acl);
+        assert_string_equal(acl, "n0,r6");
+        /* The old domid's guest has lost its read right on /vm/<uuid>. */
+        g = open_guest(5);
+        assert_false(exists(g, VM "/name"));
+        xs_close(g);
+}
+
+static void test_rename(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *err = NULL;
+        char *v;
+
+        write_a(f);
+        assert_int_equal(layout_rename(f->l, 5, uuid_a, "example-5", &err), 0);
+        v = read_node(f->xs, LD "/name");
+        assert_string_equal(v, "example-5");
+        free(v);
+        v = read_node(f->xs, VM "/name");
+        assert_string_equal(v, "example-5");
+        free(v);
+        v = read_node(f->xs, VM "/uuid");
+        assert_string_equal(v, UUID_A);
+        free(v);
+
+        /* Bad names never reach XenStore; a missing domain is not re-created. */
+        assert_int_equal(layout_rename(f->l, 5, uuid_a, "a/b", NULL), -EINVAL);
+        assert_int_equal(layout_rename(f->l, 5, uuid_a, "", NULL), -EINVAL);
+        assert_int_equal(layout_rename(f->l, 9, uuid_a, "x", &err), -ENOENT);
+        assert_false(exists(f->xs, "/local/domain/9"));
+        assert_int_equal(layout_rename(f->l, 5, uuid_b, "x", NULL), -ENOENT);
+        assert_false(exists(f->xs, "/vm/" UUID_B));
+}
+
+static void test_updates(void **state)
+{
+        struct fixture *f = *state;
+        struct xs_handle *g;
+        char acl[LAYOUT_ACL_STRLEN];
+        char *v;
+
+        write_a(f);
+        assert_int_equal(layout_set_memory(f->l, 5, uuid_a, 131072, NULL), 0);
+        v = read_node(f->xs, LD "/memory/target");
+        assert_string_equal(v, "131072");
+        free(v);
+        v = read_node(f->xs, VM "/memory");
+        assert_string_equal(v, "128");
+        free(v);
+
+        assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 3, 4, NULL), 0);
+        v = read_node(f->xs, LD "/cpu/2/availability");
+        assert_string_equal(v, "online");
+        free(v);
+        v = read_node(f->xs, LD "/cpu/3/availability");
+        assert_string_equal(v, "offline");
+        free(v);
+        v = read_node(f->xs, LD "/vcpu_avail");
+        assert_string_equal(v, "7");
+        free(v);
+        v = read_node(f->xs, LD "/online_vcpus");
+        assert_string_equal(v, "3");
+        free(v);
+        v = read_node(f->xs, VM "/vcpu_avail");
+        assert_string_equal(v, "3");
+        free(v);
+        assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 5, 4, NULL), -EINVAL);
+        assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 0, 4, NULL), -EINVAL);
+
+        assert_int_equal(layout_set_running(f->l, 5, false, NULL), 0);
+        v = read_node(f->xs, LD "/running");
+        assert_string_equal(v, "0");
+        free(v);
+
+        assert_int_equal(layout_request_shutdown(f->l, 5, "reboot", NULL), 0);
+        v = read_node(f->xs, LD "/control/shutdown");
+        assert_string_equal(v, "reboot");
+        free(v);
+        /* The request keeps the node's ACL, so the guest can read and clear it. */
+        acl_of(f->xs, LD "/control/shutdown", acl);
+        assert_string_equal(acl, "n0,b5");
+        g = open_guest(5);
+        v = read_node(g, LD "/control/shutdown");
+        assert_string_equal(v, "reboot");
+        free(v);
+        assert_true(xs_write(g, XBT_NULL, LD "/control/shutdown", "", 0));
+        xs_close(g);
+        assert_int_equal(layout_request_shutdown(f->l, 5, "explode", NULL), -EINVAL);
+
+        /* Updates of a domain that is gone create nothing. */
+        assert_int_equal(layout_remove_local(f->l, 5, NULL), 0);
+        assert_int_equal(layout_set_memory(f->l, 5, uuid_a, 1024, NULL), -ENOENT);
+        assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 1, 1, NULL), -ENOENT);
+        assert_int_equal(layout_set_running(f->l, 5, true, NULL), -ENOENT);
+        assert_int_equal(layout_request_shutdown(f->l, 5, "poweroff", NULL), -ENOENT);
+        assert_false(exists(f->xs, LD));
+}
+
+static void test_write_refuses_bad_input(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *err = NULL;
+
+        f->dom_a.domid = 0;
+        assert_int_equal(layout_write_domain(f->l, &f->dom_a, &err), -EINVAL);
+        assert_non_null(strstr(err, "domid 0"));
+        f->dom_a.domid = 0x7FF0;
+        assert_int_equal(layout_write_domain(f->l, &f->dom_a, NULL), -EINVAL);
+        f->dom_a.domid = 5;
+        f->dom_a.name = "../../tool";
+        assert_int_equal(layout_write_domain(f->l, &f->dom_a, NULL), -EINVAL);
+        f->dom_a.name = f->cfg_a.name;
+        f->cfg_a.maxvcpus = 65;
+        assert_int_equal(layout_write_domain(f->l, &f->dom_a, NULL), -EINVAL);
+        f->cfg_a.maxvcpus = 4;
+        f->cfg_a.on_crash = _ACTION_MAX;
+        assert_int_equal(layout_write_domain(f->l, &f->dom_a, NULL), -EINVAL);
+        assert_true(nothing_of_a(f));
+        assert_true(exists(f->xs, "/local/domain/0/name"));
+}
+
+static void test_tool_state(void **state)
+{
+        struct fixture *f = *state;
+        struct layout_tool_state s = {
+                .domid = 5,
+                .build_in_progress = true,
+                .restart_count = 3,
+                .restart_times = { 1700000000, 1700000060, UINT64_MAX },
+                .n_restart_times = 3,
+                .shutdown_requested = true,
+                .shutdown_reboot = true,
+                .shutdown_deadline = 1700000100,
+                .failed = false,
+                .last_reason = SHUTDOWN_REASON_SOFT_RESET,
+        };
+        struct layout_tool_state back;
+        char acl[LAYOUT_ACL_STRLEN];
+        struct xs_handle *g;
+
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), -ENOENT);
+        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
+        memset(&back, 0xAA, sizeof(back));
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), 0);
+        assert_int_equal(back.domid, 5);
+        assert_true(back.build_in_progress);
+        assert_int_equal(back.restart_count, 3);
+        assert_int_equal(back.n_restart_times, 3);
+        assert_int_equal(back.restart_times[0], 1700000000);
+        assert_int_equal(back.restart_times[1], 1700000060);
+        assert_true(back.restart_times[2] == UINT64_MAX);
+        assert_true(back.shutdown_requested);
+        assert_true(back.shutdown_reboot);
+        assert_int_equal(back.shutdown_deadline, 1700000100);
+        assert_false(back.failed);
+        assert_int_equal(back.last_reason, SHUTDOWN_REASON_SOFT_RESET);
+
+        acl_of(f->xs, "/tool/xensup/" UUID_A, acl);
+        assert_string_equal(acl, "n0");
+        g = open_guest(5);
+        assert_false(exists(g, "/tool/xensup/" UUID_A));
+        assert_false(xs_write(g, XBT_NULL, "/tool/xensup/" UUID_A, "domid=1\n", 8));
+        xs_close(g);
+
+        /* An empty history and no reason round-trip too. */
+        s = (struct layout_tool_state){ .last_reason = SHUTDOWN_REASON_NONE };
+        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), 0);
+        assert_int_equal(back.n_restart_times, 0);
+        assert_int_equal(back.last_reason, SHUTDOWN_REASON_NONE);
+        assert_int_equal(back.domid, 0);
+
+        /* Records the daemon would never write are refused. */
+        s.n_restart_times = 17;
+        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), -EINVAL);
+
+        assert_int_equal(layout_state_remove(f->l, uuid_a, NULL), 0);
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), -ENOENT);
+        assert_int_equal(layout_state_remove(f->l, uuid_a, NULL), 0);
+}
+
+/* Whatever else is in the record's node, the read is strict and bounded. */
+static void test_tool_state_strict(void **state)
+{
+        struct fixture *f = *state;
+        static const char good[] = "domid=5\nbuild_in_progress=0\nrestart_count=1\n"
+                                   "restart_times=42\nshutdown_requested=0\nshutdown_reboot=0\n"
+                                   "shutdown_deadline=0\nfailed=1\nlast_reason=crash\n";
+        static const char *const bad[] = {
+                "",
+                "domid=5\n",
+                /* keys out of order */
+                "build_in_progress=0\ndomid=5\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\n",
+                /* a leading zero, a sign, a space, a bool of 2, an unknown reason */
+                "domid=05\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\n",
+                "domid=-5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\n",
+                "domid=5\nbuild_in_progress=0\nrestart_count= 1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\n",
+                "domid=5\nbuild_in_progress=2\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\n",
+                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=exploded\n",
+                /* a domid no guest has, a count past 32 bits, an overflowing time */
+                "domid=32752\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\n",
+                "domid=5\nbuild_in_progress=0\nrestart_count=4294967296\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\n",
+                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times="
+                "18446744073709551616\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\n",
+                /* 17 restart times, an empty one, a trailing comma */
+                "domid=5\nbuild_in_progress=0\nrestart_count=1\n"
+                "restart_times=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\n",
+                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=1,,2\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\n",
+                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=1,\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\n",
+                /* trailing data, a missing final newline */
+                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\nextra=1\n",
+                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash",
+        };
+        struct layout_tool_state back;
+        char big[2048];
+
+        assert_true(xs_write(f->xs, XBT_NULL, "/tool/xensup/" UUID_A, good, sizeof(good) - 1));
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), 0);
+        assert_int_equal(back.restart_times[0], 42);
+        assert_true(back.failed);
+        assert_int_equal(back.last_reason, SHUTDOWN_REASON_CRASH);
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *err = NULL;
+
+                assert_true(xs_write(f->xs, XBT_NULL, "/tool/xensup/" UUID_A, bad[i],
+                                     (unsigned)strlen(bad[i])));
+                assert_int_equal(layout_state_read(f->l, uuid_a, &back, &err), -EBADMSG);
+                assert_non_null(err);
+        }
+        /* A NUL inside, and a record past the bound. */
+        assert_true(xs_write(f->xs, XBT_NULL, "/tool/xensup/" UUID_A, good, sizeof(good)));
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), -EBADMSG);
+        memset(big, 'x', sizeof(big));
+        assert_true(xs_write(f->xs, XBT_NULL, "/tool/xensup/" UUID_A, big, sizeof(big)));
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), -E2BIG);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+        return x < y ? -1 : x > y;
+}
+
+static void test_lists(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ uint32_t *ids = NULL;
+        _cleanup_free_ uint8_t(*uuids)[16] = NULL;
+        size_t n = 99;
+
+        assert_int_equal(layout_list_local(f->l, &ids, &n, NULL), 0);
+        assert_int_equal(n, 0);
+        free(TAKE_PTR(ids));
+        assert_int_equal(layout_list_vms(f->l, &uuids, &n, NULL), 0);
+        assert_int_equal(n, 0);
+        free(TAKE_PTR(uuids));
+
+        write_a(f);
+        write_b(f);
+        /* Names that are no domid or uuid are skipped, not trusted. */
+        assert_true(xs_write(f->xs, XBT_NULL, "/local/domain/007/x", "", 0));
+        assert_true(xs_write(f->xs, XBT_NULL, "/local/domain/99999/x", "", 0));
+        assert_true(xs_write(f->xs, XBT_NULL, "/local/domain/pool/x", "", 0));
+        assert_true(xs_write(f->xs, XBT_NULL, "/vm/not-a-uuid/x", "", 0));
+        assert_true(xs_write(f->xs, XBT_NULL, "/vm/5EE01C7A-0D3B-4C52-9F1E-33406B2A9107/x", "", 0));
+
+        assert_int_equal(layout_list_local(f->l, &ids, &n, NULL), 0);
+        assert_int_equal(n, 2);
+        qsort(ids, n, sizeof(*ids), cmp_u32);
+        assert_int_equal(ids[0], 5);
+        assert_int_equal(ids[1], 7);
+
+        assert_int_equal(layout_list_vms(f->l, &uuids, &n, NULL), 0);
+        assert_int_equal(n, 2);
+        assert_true((memcmp(uuids[0], uuid_a, 16) == 0 && memcmp(uuids[1], uuid_b, 16) == 0) ||
+                    (memcmp(uuids[0], uuid_b, 16) == 0 && memcmp(uuids[1], uuid_a, 16) == 0));
+}
+
+/* Run a command, return its whole stdout. */
+static char *run_output(const char *cmd)
+{
+        FILE *p = popen(cmd, "r");
+        char *out = NULL;
+        size_t size = 0;
+        FILE *m;
+        char buf[4096];
+        size_t k;
+
+        assert_non_null(p);
+        m = open_memstream(&out, &size);
+        assert_non_null(m);
+        while ((k = fread(buf, 1, sizeof(buf), p)) > 0)
+                fwrite(buf, 1, k, m);
+        assert_int_equal(pclose(p), 0);
+        fclose(m);
+        return out;
+}
+
+/* The real xenstore-ls -p, over the layout of one domain, against tests/data/layout/. */
+static void test_golden_xenstore_ls(void **state)
+{
+        struct fixture *f = *state;
+        const char *src = getenv("XENSUP_SRC");
+        _cleanup_free_ char *golden_path = NULL, *got = NULL, *want = NULL;
+        FILE *out;
+        char *part;
+        size_t size = 0;
+
+        write_a(f);
+        out = open_memstream(&got, &size);
+        assert_non_null(out);
+        static const char *const trees[] = { VM, LD, "/local/domain/0/backend/console/5" };
+        for (size_t i = 0; i < ELEMENTSOF(trees); i++) {
+                char cmd[256];
+
+                snprintf(cmd, sizeof(cmd), "xenstore-ls -p %s", trees[i]);
+                part = run_output(cmd);
+                fprintf(out, "$ %s\n%s", cmd, part);
+                free(part);
+        }
+        fclose(out);
+
+        assert_true(asprintf(&golden_path, "%s/tests/data/layout/domain.golden", src ? src : ".") >
+                    0);
+        if (getenv("XENSUP_UPDATE_GOLDEN") && *getenv("XENSUP_UPDATE_GOLDEN")) {
+                FILE *g = fopen(golden_path, "we");
+
+                assert_non_null(g);
+                fputs(got, g);
+                fclose(g);
+        }
+        {
+                FILE *g = fopen(golden_path, "re");
+                size_t wsize = 0;
+                FILE *w = open_memstream(&want, &wsize);
+                char buf[4096];
+                size_t k;
+
+                assert_non_null(g);
+                assert_non_null(w);
+                while ((k = fread(buf, 1, sizeof(buf), g)) > 0)
+                        fwrite(buf, 1, k, w);
+                fclose(g);
+                fclose(w);
+        }
+        assert_string_equal(got, want);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_write_reads_back, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_request_count, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_guest_rights, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_two_domains_isolated, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_eagain_retry, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_eagain_bounded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_failure_at_every_request, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_failure_keeps_previous, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_teardown, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reused_domid_starts_clean, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_restart_same_vm, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_updates, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_write_refuses_bad_input, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tool_state, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tool_state_strict, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_golden_xenstore_ls, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
