@@ -9,3 +9,8 @@ test-layout-acl_SRCS := tests/test-layout-acl.c layout/acl.c
 TESTS += test-layout
 test-layout_SRCS := tests/test-layout.c layout/sim-child.c $(LAYOUT_SRCS) $(CONFIG_SRCS) \
                     $(COMMON_SRCS)
+
+# Figures, not a test: requests per layout step and time per creation against xensup-sim.
+PROGRAMS += bench-layout
+bench-layout_SRCS := bench/bench-layout.c layout/sim-child.c $(LAYOUT_SRCS) $(CONFIG_SRCS) \
+                     $(COMMON_SRCS)
