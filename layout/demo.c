@@ -30,7 +30,7 @@ static int show(const char *path)
                 return -errno;
         if (pid == 0) {
                 execlp("xenstore-ls", "xenstore-ls", "-p", path, (char *)NULL);
-                fprintf(stderr, "cannot run xenstore-ls: %m\n");
+                fprintf(stderr, "cannot run xenstore-ls: %s\n", strerror(errno));
                 _exit(127);
         }
         if (waitpid(pid, &status, 0) < 0)

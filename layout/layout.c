@@ -47,6 +47,11 @@ struct layout {
         void *hook_userdata;
 };
 
+static int errno_or_eio(void)
+{
+        return errno > 0 ? -errno : -EIO;
+}
+
 static void xs_closep(struct xs_handle **xs)
 {
         if (*xs)
@@ -64,8 +69,11 @@ int layout_open(struct layout **ret, char **err_r)
         _cleanup_(xs_closep) struct xs_handle *xs = NULL;
 
         xs = xs_open(0);
-        if (!xs)
-                return err_setf(err_r, errno > 0 ? -errno : -EIO, "cannot connect to XenStore: %m");
+        if (!xs) {
+                int r = errno_or_eio();
+
+                return err_setf(err_r, r, "cannot connect to XenStore: %s", strerror(-r));
+        }
         l = calloc(1, sizeof(*l));
         if (!l)
                 return err_setf(err_r, -ENOMEM, "out of memory");
@@ -122,11 +130,6 @@ static int req_begin(struct layout *l)
                 return -l->fail_error;
         }
         return 0;
-}
-
-static int errno_or_eio(void)
-{
-        return errno > 0 ? -errno : -EIO;
 }
 
 static int x_write(struct layout *l, xs_transaction_t t, const char *path, const char *value)
