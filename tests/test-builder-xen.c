@@ -837,6 +837,38 @@ static void test_pvh_build_sequence(void **state)
         close_backend(&b);
 }
 
+/* No ramdisk, no command line, the default scheduler weight: those calls are left out. */
+static void test_pv_minimal(void **state)
+{
+        struct domain_config cfg;
+        struct builder b;
+        struct builder_domain d = { 0 };
+        _cleanup_free_ char *err = NULL;
+        size_t n_expected = 0;
+
+        (void)state;
+        config_pv(&cfg);
+        cfg.ramdisk = NULL;
+        cfg.cmdline = NULL;
+        cfg.cpu_weight = 256;
+        cfg.cpu_cap = 0;
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), 0);
+        for (size_t i = 0; i < ELEMENTSOF(pv_sequence); i++) {
+                const char *want = pv_sequence[i];
+
+                if (starts_with(want, "xc_dom_module_file") || starts_with(want, "xc_sched"))
+                        continue;
+                if (starts_with(want, "xc_dom_allocate"))
+                        want = "xc_dom_allocate cmdline=(null) features=(null)";
+                assert_true(n_expected < F.n_log);
+                assert_string_equal(F.log[n_expected], want);
+                n_expected++;
+        }
+        assert_int_equal(F.n_log, n_expected);
+        close_backend(&b);
+}
+
 /* A PVH guest bigger than the space below the MMIO hole gets high memory above 4 GiB. */
 static void test_pvh_high_memory_and_shadow(void **state)
 {
@@ -1399,6 +1431,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 T(test_pv_build_sequence),
                 T(test_pvh_build_sequence),
+                T(test_pv_minimal),
                 T(test_pvh_high_memory_and_shadow),
                 T(test_pv_fail_each_call),
                 T(test_pvh_fail_each_call),
