@@ -33,8 +33,8 @@
 /* Longest /tool/xensup/<uuid> record accepted on read. */
 #define LAYOUT_STATE_MAX 1024
 
-/* vcpu_avail is a bitmap written as one decimal integer, as xend did. */
-#define LAYOUT_MAX_VCPUS 64
+/* The most vcpus a config may give (and so the widest vcpu_avail bitmap). */
+#define LAYOUT_MAX_VCPUS CONFIG_VCPUS_MAX
 
 struct layout {
         struct xs_handle *xs;
@@ -528,10 +528,35 @@ static const char *ostype_of(enum domain_type type)
         }
 }
 
-/* The vcpu_avail bitmap of the first online of maxvcpus vcpus. */
-static uint64_t vcpu_bitmap(unsigned online)
+/*
+ * vcpu_avail: the bitmap of the first online vcpus, 2^online - 1, written as
+ * one decimal integer as xend did. It is wider than 64 bits past 64 vcpus, so
+ * it is computed in decimal: double a digit string online times, then
+ * subtract one (a power of two never ends in 0, so only the last digit moves).
+ */
+static const char *vcpu_bitmap(unsigned online, char buf[48])
 {
-        return online >= 64 ? UINT64_MAX : (UINT64_C(1) << online) - 1;
+        char digits[48]; /* least significant first; 2^128 has 39 digits */
+        unsigned n = 1;
+
+        digits[0] = 1;
+        for (unsigned i = 0; i < online && i < LAYOUT_MAX_VCPUS; i++) {
+                unsigned carry = 0;
+
+                for (unsigned k = 0; k < n; k++) {
+                        unsigned d = (unsigned)digits[k] * 2 + carry;
+
+                        digits[k] = (char)(d % 10);
+                        carry = d / 10;
+                }
+                if (carry)
+                        digits[n++] = (char)carry;
+        }
+        digits[0]--;
+        for (unsigned k = 0; k < n; k++)
+                buf[k] = (char)('0' + digits[n - 1 - k]);
+        buf[n] = '\0';
+        return buf;
 }
 
 static int check_vcpus(unsigned online, unsigned maxvcpus, const char *what, char **err_r)
@@ -552,7 +577,7 @@ static void plan_domain(struct plan *p, const struct layout_domain *d, const cha
         const enum layout_access RO = LAYOUT_ACCESS_READ, RW = LAYOUT_ACCESS_WRITE;
         uint64_t maxmem = c->maxmem_mib > c->memory_mib ? c->maxmem_mib : c->memory_mib;
         uint64_t start = d->start_time_usec;
-        char vm[64], dom[64], fe[80], be[96], b[32];
+        char vm[64], dom[64], fe[80], be[96], b[32], bits[48];
 
         if (start == 0) {
                 struct timeval tv;
@@ -605,7 +630,7 @@ static void plan_domain(struct plan *p, const struct layout_domain *d, const cha
                          i);
         plan_add(p, RO, val(b, "%u", c->cpu_weight), "%s/cpu_weight", dom);
         plan_add(p, RO, val(b, "%u", maxvcpus), "%s/vcpus", dom);
-        plan_add(p, RO, val(b, "%" PRIu64, vcpu_bitmap(online)), "%s/vcpu_avail", dom);
+        plan_add(p, RO, vcpu_bitmap(online, bits), "%s/vcpu_avail", dom);
         plan_add(p, RO, val(b, "%u", online), "%s/online_vcpus", dom);
         plan_add(p, RO, domain_action_to_string(c->on_poweroff), "%s/on_poweroff", dom);
         plan_add(p, RO, domain_action_to_string(c->on_reboot), "%s/on_reboot", dom);
@@ -805,7 +830,7 @@ int layout_set_vcpus(struct layout *l, uint32_t domid, const uint8_t uuid[16], u
                      unsigned maxvcpus, char **err_r)
 {
         _cleanup_(plan_donep) struct plan p = { .domid = domid };
-        char u[37], b[32], what[96];
+        char u[37], b[32], bits[48], what[96];
         int r;
 
         snprintf(what, sizeof(what), "setting the vcpus of domain %" PRIu32, domid);
@@ -821,7 +846,7 @@ int layout_set_vcpus(struct layout *l, uint32_t domid, const uint8_t uuid[16], u
         for (unsigned i = 0; i < maxvcpus; i++)
                 plan_add(&p, LAYOUT_ACCESS_READ, i < online ? "online" : "offline",
                          "/local/domain/%" PRIu32 "/cpu/%u/availability", domid, i);
-        plan_add(&p, LAYOUT_ACCESS_READ, val(b, "%" PRIu64, vcpu_bitmap(online)),
+        plan_add(&p, LAYOUT_ACCESS_READ, vcpu_bitmap(online, bits),
                  "/local/domain/%" PRIu32 "/vcpu_avail", domid);
         plan_add(&p, LAYOUT_ACCESS_READ, val(b, "%u", online),
                  "/local/domain/%" PRIu32 "/online_vcpus", domid);

@@ -795,6 +795,30 @@ static void test_updates(void **state)
         assert_string_equal(v, "3");
         free(v);
         assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 5, 4, NULL), -EINVAL);
+
+        /* Past 64 vcpus the bitmap is wider than 64 bits: still one exact decimal. */
+        f->cfg_a.vcpus = 65;
+        f->cfg_a.maxvcpus = CONFIG_VCPUS_MAX;
+        write_a(f);
+        v = read_node(f->xs, LD "/vcpu_avail");
+        assert_string_equal(v, "36893488147419103231"); /* 2^65 - 1 */
+        free(v);
+        v = read_node(f->xs, LD "/cpu/127/availability");
+        assert_string_equal(v, "offline");
+        free(v);
+        assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 128, 128, NULL), 0);
+        v = read_node(f->xs, LD "/vcpu_avail");
+        assert_string_equal(v, "340282366920938463463374607431768211455"); /* 2^128 - 1 */
+        free(v);
+        assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 1, 1, NULL), 0);
+        v = read_node(f->xs, LD "/vcpu_avail");
+        assert_string_equal(v, "1");
+        free(v);
+        assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 64, 64, NULL), 0);
+        v = read_node(f->xs, LD "/vcpu_avail");
+        assert_string_equal(v, "18446744073709551615");
+        free(v);
+        assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 1, CONFIG_VCPUS_MAX + 1, NULL), -EINVAL);
         assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 0, 4, NULL), -EINVAL);
 
         assert_int_equal(layout_set_running(f->l, 5, false, NULL), 0);
@@ -840,7 +864,7 @@ static void test_write_refuses_bad_input(void **state)
         f->dom_a.name = "../../tool";
         assert_int_equal(layout_write_domain(f->l, &f->dom_a, NULL), -EINVAL);
         f->dom_a.name = f->cfg_a.name;
-        f->cfg_a.maxvcpus = 65;
+        f->cfg_a.maxvcpus = CONFIG_VCPUS_MAX + 1;
         assert_int_equal(layout_write_domain(f->l, &f->dom_a, NULL), -EINVAL);
         f->cfg_a.maxvcpus = 4;
         f->cfg_a.on_crash = _ACTION_MAX;
