@@ -96,12 +96,21 @@ static void step_begin(struct xen_backend *x)
         xc_clear_last_error(x->xch);
 }
 
-/* The errno a failed libxc call left; some (xc_dom_*) only record an xc_error code. */
+/*
+ * The errno of a failed libxc call. Some (xc_dom_*) only record an xc_error
+ * code; and when the host runs out of memory, a partial populate_physmap
+ * leaves EBUSY while libxenguest records XC_OUT_OF_MEMORY, which is the
+ * truth the caller can act on.
+ */
 static int step_errno(const xc_error *xe)
 {
+        enum xc_error_code code = xe ? xe->code : XC_ERROR_NONE;
+
+        if (code == XC_OUT_OF_MEMORY)
+                return ENOMEM;
         if (errno > 0)
                 return errno;
-        switch (xe ? xe->code : XC_ERROR_NONE) {
+        switch (code) {
         case XC_INVALID_KERNEL:
                 return ENOEXEC;
         case XC_OUT_OF_MEMORY:

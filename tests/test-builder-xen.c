@@ -43,7 +43,7 @@ static struct fake {
         int fail_errno; /* errno the failing call leaves */
         int fallible_seen;
         const char *failed_call;
-        bool fail_with_xc_error; /* the failing call sets only an xc_error, errno 0 */
+        enum xc_error_code fail_xc_code; /* an xc_error the failing call records, if any */
         bool destroy_fails;
 
         xc_error last_error;
@@ -88,13 +88,12 @@ static bool fail_here(const char *name)
         if (k != F.fail_at)
                 return false;
         F.failed_call = name;
-        if (F.fail_with_xc_error) {
-                errno = 0;
-                F.last_error.code = XC_INVALID_KERNEL;
+        errno = F.fail_errno;
+        if (F.fail_xc_code != XC_ERROR_NONE) {
+                F.last_error.code = F.fail_xc_code;
                 snprintf(F.last_error.message, sizeof(F.last_error.message),
-                         "xc_dom_find_loader: no loader found\n");
-        } else
-                errno = F.fail_errno;
+                         "%s: libxenguest's words\n", name);
+        }
         return true;
 }
 
@@ -917,14 +916,17 @@ static void test_pvh_high_memory_and_shadow(void **state)
         close_backend(&b);
 }
 
-/* The k-th fallible call of a build fails: nothing may be left behind. */
+/*
+ * The k-th fallible call of a build fails, with F.fail_errno and F.fail_xc_code:
+ * the build returns -expected, names the step, and leaves nothing behind.
+ */
 static void fail_build_at(const struct domain_config *cfg, const char *const *seq, size_t n_seq,
-                          int k, bool xc_error_only)
+                          int k, int expected)
 {
         struct builder b;
         struct builder_domain d = { .domid = 0xdead };
         _cleanup_free_ char *err = NULL;
-        char expect[128];
+        char expect[160];
         int r, create_at = -1, allocate_at = -1, fallible = 0;
         const char *call = NULL;
 
@@ -942,24 +944,21 @@ static void fail_build_at(const struct domain_config *cfg, const char *const *se
 
         b = open_backend();
         F.fail_at = k;
-        F.fail_with_xc_error = xc_error_only;
         r = builder_xen_ops.create(&b, cfg, &d, &err);
         call = F.failed_call;
         assert_non_null(call);
         if (r >= 0 || !err || !starts_with(err, call))
                 print_log();
 
-        if (xc_error_only) {
-                assert_int_equal(r, -ENOEXEC);
-                snprintf(expect, sizeof(expect),
-                         " failed: %s (xc_dom_find_loader: no loader found)", strerror(ENOEXEC));
-        } else {
-                assert_int_equal(r, -F.fail_errno);
-                snprintf(expect, sizeof(expect), " failed: %s", strerror(F.fail_errno));
-        }
+        assert_int_equal(r, -expected);
         assert_non_null(err);
-        /* The message names the step, then the hypervisor's error. */
+        /* The message names the step, then the hypervisor's error and libxenguest's words. */
         assert_true(starts_with(err, call));
+        if (F.fail_xc_code != XC_ERROR_NONE)
+                snprintf(expect, sizeof(expect), " failed: %s (%s: libxenguest's words)",
+                         strerror(expected), call);
+        else
+                snprintf(expect, sizeof(expect), " failed: %s", strerror(expected));
         assert_non_null(strstr(err, expect));
         assert_null(strchr(err, '\n'));
 
@@ -990,7 +989,7 @@ static void test_pv_fail_each_call(void **state)
         config_pv(&cfg);
         for (size_t k = 0; k < n; k++) {
                 reset_between_runs();
-                fail_build_at(&cfg, pv_sequence, ELEMENTSOF(pv_sequence), (int)k, false);
+                fail_build_at(&cfg, pv_sequence, ELEMENTSOF(pv_sequence), (int)k, EXDEV);
         }
 }
 
@@ -1003,9 +1002,14 @@ static void test_pvh_fail_each_call(void **state)
         config_pvh(&cfg);
         for (size_t k = 0; k < n; k++) {
                 reset_between_runs();
-                fail_build_at(&cfg, pvh_sequence, ELEMENTSOF(pvh_sequence), (int)k, false);
+                fail_build_at(&cfg, pvh_sequence, ELEMENTSOF(pvh_sequence), (int)k, EXDEV);
         }
 }
+
+/* Fallible calls of the PV build, counted from 0. */
+#define PV_KERNEL_FILE   10
+#define PV_PARSE_IMAGE   13
+#define PV_BOOT_MEM_INIT 15
 
 /* libxenguest often records only an xc_error (errno 0): the errno comes from its code. */
 static void test_fail_with_xc_error_only(void **state)
@@ -1014,9 +1018,36 @@ static void test_fail_with_xc_error_only(void **state)
 
         (void)state;
         config_pv(&cfg);
-        /* xc_dom_parse_image is fallible call 13 (from 0) of the PV build. */
-        fail_build_at(&cfg, pv_sequence, ELEMENTSOF(pv_sequence), 13, true);
+        F.fail_errno = 0;
+        F.fail_xc_code = XC_INVALID_KERNEL;
+        fail_build_at(&cfg, pv_sequence, ELEMENTSOF(pv_sequence), PV_PARSE_IMAGE, ENOEXEC);
         assert_string_equal(F.failed_call, "xc_dom_parse_image");
+}
+
+/* Out of host memory: a partial populate leaves EBUSY, but the caller is told ENOMEM. */
+static void test_fail_out_of_memory(void **state)
+{
+        struct domain_config cfg;
+
+        (void)state;
+        config_pv(&cfg);
+        F.fail_errno = EBUSY;
+        F.fail_xc_code = XC_OUT_OF_MEMORY;
+        fail_build_at(&cfg, pv_sequence, ELEMENTSOF(pv_sequence), PV_BOOT_MEM_INIT, ENOMEM);
+        assert_string_equal(F.failed_call, "xc_dom_boot_mem_init");
+}
+
+/* Otherwise errno wins over a generic xc_error code: a missing kernel is ENOENT. */
+static void test_fail_errno_wins(void **state)
+{
+        struct domain_config cfg;
+
+        (void)state;
+        config_pv(&cfg);
+        F.fail_errno = ENOENT;
+        F.fail_xc_code = XC_INTERNAL_ERROR;
+        fail_build_at(&cfg, pv_sequence, ELEMENTSOF(pv_sequence), PV_KERNEL_FILE, ENOENT);
+        assert_string_equal(F.failed_call, "xc_dom_kernel_file");
 }
 
 /* A rollback that fails itself is reported too, after the original error. */
@@ -1031,7 +1062,7 @@ static void test_rollback_destroy_fails(void **state)
         (void)state;
         config_pv(&cfg);
         b = open_backend();
-        F.fail_at = 13; /* xc_dom_parse_image */
+        F.fail_at = PV_PARSE_IMAGE;
         F.destroy_fails = true;
         assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), -EXDEV);
         assert_string_equal(F.failed_call, "xc_dom_parse_image");
@@ -1436,6 +1467,8 @@ int main(void)
                 T(test_pv_fail_each_call),
                 T(test_pvh_fail_each_call),
                 T(test_fail_with_xc_error_only),
+                T(test_fail_out_of_memory),
+                T(test_fail_errno_wins),
                 T(test_rollback_destroy_fails),
                 T(test_credit_scheduler_and_unknown_scheduler),
                 T(test_hvm_rejected),
