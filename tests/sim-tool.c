@@ -1,0 +1,320 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * sim-tool — what the integration tests and benches ask of a running
+ * xensup-sim, through the sim backend (builders/builder-sim.h): the
+ * hypervisor's domain list, the per-operation call counters, guest actions
+ * (one domain, or every domain at once for death storms) and fault injection.
+ *
+ *   sim-tool --sim-dir DIR list
+ *   sim-tool --sim-dir DIR stats [FIELD]
+ *   sim-tool --sim-dir DIR guest-action DOMID ACTION
+ *   sim-tool --sim-dir DIR guest-action-all ACTION
+ *   sim-tool --sim-dir DIR fault OP NTH ERRNO [COUNT]
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "builders/builder-sim.h"
+#include "builders/builder.h"
+#include "common/error.h"
+#include "common/macros.h"
+
+static void builder_closep(struct builder **b)
+{
+        builder_close(*b);
+}
+
+static void usage(FILE *f)
+{
+        fprintf(f, "usage: sim-tool --sim-dir DIR COMMAND\n"
+                   "  list                          domid, uuid and flags of every domain\n"
+                   "  stats [FIELD]                 host figures and calls per operation\n"
+                   "                                (FIELD: pid, domains, total_kib, free_kib or\n"
+                   "                                an operation name; prints its value alone)\n"
+                   "  guest-action DOMID ACTION     make one guest crash, reboot, hang...\n"
+                   "  guest-action-all ACTION       the same for every live domain but dom0,\n"
+                   "                                back to back\n"
+                   "  fault OP NTH ERRNO [COUNT]    fail the NTH next call of OP (and COUNT-1\n"
+                   "                                after it) with ERRNO (a number or a name\n"
+                   "                                such as EIO); NTH 0 clears\n");
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *ret)
+{
+        char *end;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || end == s || *end || *s == '-' || v > max)
+                return -EINVAL;
+        *ret = (unsigned)v;
+        return 0;
+}
+
+/* A positive errno from "5" or "EIO". */
+static int parse_errno(const char *s, int *ret)
+{
+        unsigned v;
+
+        if (parse_uint(s, 4095, &v) == 0 && v > 0) {
+                *ret = (int)v;
+                return 0;
+        }
+        for (int e = 1; e < 4096; e++) {
+                const char *name = strerrorname_np(e);
+
+                if (name && strcmp(name, s) == 0) {
+                        *ret = e;
+                        return 0;
+                }
+        }
+        return -EINVAL;
+}
+
+static uint64_t now_usec(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static int fail(int r, const char *what, const char *err)
+{
+        fprintf(stderr, "sim-tool: %s: %s\n", what, err ? err : strerror(-r));
+        return EXIT_FAILURE;
+}
+
+/* One line per domain: "DOMID UUID FLAGS", flags comma-separated, "-" when none. */
+static int cmd_list(struct builder *b)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+        int r;
+
+        r = builder_list(b, &infos, &n, &err);
+        if (r < 0)
+                return fail(r, "list", err);
+        for (size_t i = 0; i < n; i++) {
+                const struct builder_domain_info *d = &infos[i];
+                char uuid[37], flags[64] = "";
+
+                if (d->running)
+                        strcat(flags, ",running");
+                if (d->paused)
+                        strcat(flags, ",paused");
+                if (d->shutdown) {
+                        strcat(flags, ",shutdown:");
+                        strcat(flags, shutdown_reason_to_string(d->reason));
+                }
+                if (d->dying)
+                        strcat(flags, ",dying");
+                printf("%" PRIu32 " %s %s\n", d->domid, config_uuid_to_string(d->handle, uuid),
+                       flags[0] ? flags + 1 : "-");
+        }
+        return EXIT_SUCCESS;
+}
+
+static int cmd_stats(struct builder *b, const char *field)
+{
+        struct builder_sim_stats st;
+        _cleanup_free_ char *err = NULL;
+        int r, op;
+
+        r = builder_sim_stats(b, &st, &err);
+        if (r < 0)
+                return fail(r, "stats", err);
+        if (!field) {
+                printf("pid %d\ndomains %u\ntotal_kib %" PRIu64 "\nfree_kib %" PRIu64 "\n",
+                       (int)st.pid, st.domains, st.total_kib, st.free_kib);
+                for (int i = 1; i < _HV_OP_MAX; i++)
+                        printf("%s %" PRIu64 "\n", builder_sim_op_to_string(i), st.calls[i]);
+                return EXIT_SUCCESS;
+        }
+        if (strcmp(field, "pid") == 0)
+                printf("%d\n", (int)st.pid);
+        else if (strcmp(field, "domains") == 0)
+                printf("%u\n", st.domains);
+        else if (strcmp(field, "total_kib") == 0)
+                printf("%" PRIu64 "\n", st.total_kib);
+        else if (strcmp(field, "free_kib") == 0)
+                printf("%" PRIu64 "\n", st.free_kib);
+        else if ((op = builder_sim_op_from_string(field)) > 0)
+                printf("%" PRIu64 "\n", st.calls[op]);
+        else {
+                fprintf(stderr, "sim-tool: unknown stats field '%s'\n", field);
+                return 2;
+        }
+        return EXIT_SUCCESS;
+}
+
+static int parse_action(const char *s, enum hv_guest_action *ret)
+{
+        int a = builder_sim_guest_action_from_string(s);
+
+        if (a <= 0) {
+                fprintf(stderr, "sim-tool: unknown guest action '%s'\n", s);
+                return -EINVAL;
+        }
+        *ret = (enum hv_guest_action)a;
+        return 0;
+}
+
+static int cmd_guest_action(struct builder *b, const char *domid_s, const char *action_s)
+{
+        _cleanup_free_ char *err = NULL;
+        enum hv_guest_action a;
+        unsigned domid;
+        int r;
+
+        if (parse_uint(domid_s, HV_DOMID_FIRST_RESERVED - 1, &domid) < 0) {
+                fprintf(stderr, "sim-tool: bad domid '%s'\n", domid_s);
+                return 2;
+        }
+        if (parse_action(action_s, &a) < 0)
+                return 2;
+        r = builder_sim_guest_action(b, domid, a, &err);
+        if (r < 0)
+                return fail(r, "guest-action", err);
+        return EXIT_SUCCESS;
+}
+
+/*
+ * Every live guest but dom0, back to back on one connection, so a storm of
+ * deaths lands within a few milliseconds. Prints "fired=N failed=F usec=T
+ * list_before=L": L is the host's LIST counter read after our own list and
+ * before the first action, so a test can count the scans the storm caused.
+ */
+static int cmd_guest_action_all(struct builder *b, const char *action_s)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct builder_sim_stats st;
+        enum hv_guest_action a;
+        unsigned fired = 0, failed = 0;
+        uint64_t t0;
+        size_t n = 0;
+        int r;
+
+        if (parse_action(action_s, &a) < 0)
+                return 2;
+        r = builder_list(b, &infos, &n, &err);
+        if (r < 0)
+                return fail(r, "list", err);
+        r = builder_sim_stats(b, &st, &err);
+        if (r < 0)
+                return fail(r, "stats", err);
+        t0 = now_usec();
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *e = NULL;
+
+                if (infos[i].domid == 0 || infos[i].dying || infos[i].shutdown)
+                        continue;
+                r = builder_sim_guest_action(b, infos[i].domid, a, &e);
+                if (r < 0) {
+                        /* It may have died by itself since the list: say so, go on. */
+                        fprintf(stderr, "sim-tool: domid %" PRIu32 ": %s\n", infos[i].domid,
+                                e ? e : strerror(-r));
+                        failed++;
+                        continue;
+                }
+                fired++;
+        }
+        printf("fired=%u failed=%u usec=%" PRIu64 " list_before=%" PRIu64 "\n", fired, failed,
+               now_usec() - t0, st.calls[HV_OP_LIST]);
+        return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+static int cmd_fault(struct builder *b, char **args, int n)
+{
+        _cleanup_free_ char *err = NULL;
+        unsigned nth, count = 1;
+        int op, error, r;
+
+        if (n < 3 || n > 4) {
+                usage(stderr);
+                return 2;
+        }
+        op = builder_sim_op_from_string(args[0]);
+        if (op <= 0) {
+                fprintf(stderr, "sim-tool: unknown operation '%s'\n", args[0]);
+                return 2;
+        }
+        if (parse_uint(args[1], UINT_MAX, &nth) < 0 || parse_errno(args[2], &error) < 0 ||
+            (n == 4 && (parse_uint(args[3], UINT_MAX, &count) < 0 || count == 0))) {
+                fprintf(stderr, "sim-tool: fault: bad NTH, ERRNO or COUNT\n");
+                return 2;
+        }
+        r = builder_sim_fault(b, (enum hv_op)op, nth, error, count, &err);
+        if (r < 0)
+                return fail(r, "fault", err);
+        return EXIT_SUCCESS;
+}
+
+int main(int argc, char **argv)
+{
+        static const struct option options[] = {
+                { "sim-dir", required_argument, NULL, 'd' },
+                { "help", no_argument, NULL, 'h' },
+                {},
+        };
+        _cleanup_(builder_closep) struct builder *b = NULL;
+        _cleanup_free_ char *err = NULL, *sock = NULL;
+        struct builder_options bo = { .kind = BUILDER_SIM };
+        const char *cmd;
+        struct stat s;
+        int c, n, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
+                switch (c) {
+                case 'd':
+                        bo.sim_dir = optarg;
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return EXIT_SUCCESS;
+                default:
+                        usage(stderr);
+                        return 2;
+                }
+        }
+        if (!bo.sim_dir || optind >= argc) {
+                usage(stderr);
+                return 2;
+        }
+        cmd = argv[optind];
+        n = argc - optind - 1;
+
+        /* The sim backend starts a simulator where none runs: a test tool must not. */
+        if (asprintf(&sock, "%s/%s", bo.sim_dir, HV_SOCKET_NAME) < 0)
+                return fail(-ENOMEM, "sim-tool", NULL);
+        if (stat(sock, &s) < 0 || !S_ISSOCK(s.st_mode)) {
+                fprintf(stderr, "sim-tool: no simulator in %s (no %s)\n", bo.sim_dir, sock);
+                return EXIT_FAILURE;
+        }
+        r = builder_open(&bo, &b, &err);
+        if (r < 0)
+                return fail(r, "open", err);
+
+        if (strcmp(cmd, "list") == 0 && n == 0)
+                return cmd_list(b);
+        if (strcmp(cmd, "stats") == 0 && n <= 1)
+                return cmd_stats(b, n == 1 ? argv[optind + 1] : NULL);
+        if (strcmp(cmd, "guest-action") == 0 && n == 2)
+                return cmd_guest_action(b, argv[optind + 1], argv[optind + 2]);
+        if (strcmp(cmd, "guest-action-all") == 0 && n == 1)
+                return cmd_guest_action_all(b, argv[optind + 1]);
+        if (strcmp(cmd, "fault") == 0)
+                return cmd_fault(b, argv + optind + 1, n);
+        usage(stderr);
+        return 2;
+}
