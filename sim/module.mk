@@ -4,3 +4,6 @@ XS_SERVER_SRCS := sim/xs-hash.c sim/xs-store.c sim/xs-server.c
 
 PROGRAMS += xensup-sim
 xensup-sim_SRCS := sim/main.c $(XS_SERVER_SRCS) $(COMMON_SRCS)
+
+TESTS += test-xs-server
+test-xs-server_SRCS := tests/test-xs-server.c
