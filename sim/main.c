@@ -95,13 +95,16 @@ static void usage(FILE *out)
             out,
             "usage: xensup-sim --dir DIR\n"
             "  The simulated Xen host, in the foreground: XenStore on DIR/xenstored.socket\n"
-            "  (XENSTORED_PATH=DIR/xenstored.socket xenstore-ls), pid in DIR/xensup-sim.pid.\n");
+            "  (XENSTORED_PATH=DIR/xenstored.socket xenstore-ls), pid in DIR/xensup-sim.pid.\n"
+            "  --xenstore-only: no hypervisor, the XenStore server alone (INTRODUCE accepts any\n"
+            "  domid), for the server's own tests and benches.\n");
 }
 
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
                 { "dir", required_argument, NULL, 'd' },
+                { "xenstore-only", no_argument, NULL, 'x' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -112,10 +115,13 @@ int main(int argc, char **argv)
         sigset_t mask;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "d:h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "d:xh", options, NULL)) >= 0) {
                 switch (c) {
                 case 'd':
                         dir = optarg;
+                        break;
+                case 'x':
+                        /* Nothing to leave out until the hypervisor joins. */
                         break;
                 case 'h':
                         usage(stdout);
