@@ -1,0 +1,20 @@
+# xensupd: the daemon. Its D-Bus glue (bus.c, *-dbus.c) lives beside the model.
+SUPERVISOR_SRCS = supervisor/domain.c supervisor/lifecycle.c supervisor/log.c \
+                  supervisor/manager.c supervisor/policy.c supervisor/watch.c \
+                  supervisor/bus.c supervisor/domain-dbus.c supervisor/manager-dbus.c
+
+PROGRAMS += xensupd
+xensupd_SRCS = supervisor/main.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS) \
+               $(BUILDERS_SRCS) $(COMMON_SRCS)
+
+TESTS += test-policy
+test-policy_SRCS = tests/test-policy.c supervisor/policy.c $(CONFIG_SRCS) $(COMMON_SRCS)
+
+SHELL_TESTS += tests/test-supervisor.sh
+
+# README's first command: the daemon on the simulator with the example domains,
+# on a private session bus, printing what it does until Ctrl-C.
+demo: all
+	tests/demo.sh
+
+.PHONY: demo
