@@ -341,7 +341,7 @@ struct plan {
         size_t n_remove;
         char *guard[2]; /* updates: nodes that must exist, or the step is -ENOENT */
         size_t n_guard;
-        int error; /* the first allocation failure while building */
+        int error; /* the first failure while building (-ENOMEM, -E2BIG) */
 };
 
 static void plan_done(struct plan *p)
@@ -410,8 +410,12 @@ _printf_(2, 3) static void plan_remove(struct plan *p, const char *fmt, ...)
         va_list ap;
         int k;
 
-        if (p->error < 0 || p->n_remove == ELEMENTSOF(p->remove))
+        if (p->error < 0)
                 return;
+        if (p->n_remove == ELEMENTSOF(p->remove)) {
+                p->error = -E2BIG; /* a plan built here never has more */
+                return;
+        }
         va_start(ap, fmt);
         k = vasprintf(&p->remove[p->n_remove], fmt, ap);
         va_end(ap);
@@ -427,8 +431,12 @@ _printf_(2, 3) static void plan_guard(struct plan *p, const char *fmt, ...)
         va_list ap;
         int k;
 
-        if (p->error < 0 || p->n_guard == ELEMENTSOF(p->guard))
+        if (p->error < 0)
                 return;
+        if (p->n_guard == ELEMENTSOF(p->guard)) {
+                p->error = -E2BIG; /* a plan built here never has more */
+                return;
+        }
         va_start(ap, fmt);
         k = vasprintf(&p->guard[p->n_guard], fmt, ap);
         va_end(ap);
@@ -716,7 +724,8 @@ static int plan_run(struct layout *l, struct plan *p, step_fn step, const char *
         int r;
 
         if (p->error < 0)
-                return err_setf(err_r, p->error, "%s: out of memory", what);
+                return err_setf(err_r, p->error, "%s: cannot build the request plan: %s", what,
+                                strerror(-p->error));
         r = run_transaction(l, what, step, p, err_r);
         if (r < 0 && r != -EAGAIN && err_r) {
                 _cleanup_free_ char *inner = TAKE_PTR(*err_r);
