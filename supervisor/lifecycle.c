@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -285,15 +286,23 @@ static int lifecycle_dump_core(struct manager *m, struct domain *d, enum domain_
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                /* A fresh process image: no threads or handles shared with the daemon. */
+                sigset_t none;
+
+                /* A fresh process image: no threads, handles or blocked signals of the daemon's. */
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
                 execl("/proc/self/exe", "xensupd", "--dump-core", domid, path,
                       m->opts.hypervisor == BUILDER_XEN ? "--hypervisor=xen" : "--hypervisor=sim",
                       "--sim-dir", m->opts.sim_dir, NULL);
                 _exit(127);
         }
         r = sd_event_add_child(m->event, &d->dump_child, pid, WEXITED, lifecycle_on_dump_done, d);
-        if (r < 0)
-                return r;
+        if (r < 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                return log_errno(LOG_ERR, r, "cannot watch the core dump process: %s",
+                                 strerror(-r));
+        }
         d->pending_action = a;
         log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "coredump", "dumping core to %s", path);
         return 0;

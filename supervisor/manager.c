@@ -664,6 +664,7 @@ static int manager_hook_signals(struct manager *m)
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
+        sigaddset(&mask, SIGCHLD); /* sd_event_add_child() needs it blocked (core dumps) */
         if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
                 return -errno;
         r = sd_event_add_signal(m->event, NULL, SIGTERM, manager_on_term, m);
