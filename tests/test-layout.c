@@ -239,6 +239,27 @@ static void dump_walk(struct xs_handle *xs, const char *path, struct dump *d)
         }
 }
 
+/* Every node below path is dom0's, grants nothing to others, and nothing to anyone but domid. */
+static unsigned assert_all_safe(struct xs_handle *xs, const char *path, uint32_t domid)
+{
+        _cleanup_free_ struct xs_permissions *p = NULL;
+        _cleanup_free_ char **names = NULL;
+        unsigned n = 0, count = 1;
+
+        p = xs_get_permissions(xs, XBT_NULL, path, &n);
+        assert_non_null(p);
+        assert_int_equal(p[0].id, 0);
+        assert_true(layout_acl_is_safe(p, n, domid));
+        names = xs_directory(xs, XBT_NULL, path, &n);
+        for (unsigned i = 0; names && i < n; i++) {
+                char child[1024];
+
+                snprintf(child, sizeof(child), "%s/%s", path, names[i]);
+                count += assert_all_safe(xs, child, domid);
+        }
+        return count;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
         return strcmp(*(char *const *)a, *(char *const *)b);
@@ -514,6 +535,10 @@ static void test_two_domains_isolated(void **state)
         write_a(f);
         write_b(f);
         assert_int_equal(layout_state_write(f->l, uuid_a, &st, NULL), 0);
+        /* Every node of the HVM domain B too: owner dom0, rights only for 7. */
+        assert_true(assert_all_safe(f->xs, "/local/domain/7", 7) > 50);
+        assert_true(assert_all_safe(f->xs, "/vm/" UUID_B, 7) > 10);
+        assert_int_equal(assert_all_safe(f->xs, "/local/domain/0/backend/console/7", 7), 7);
         g5 = open_guest(5);
         g7 = open_guest(7);
 
