@@ -7,3 +7,4 @@ xensup-sim_SRCS := sim/main.c $(XS_SERVER_SRCS) $(COMMON_SRCS)
 
 TESTS += test-xs-server
 test-xs-server_SRCS := tests/test-xs-server.c
+SHELL_TESTS += tests/test-xenstore-utils.sh tests/run-test-xenstore.sh
