@@ -4,9 +4,10 @@
  *
  * Talks to XenStore only through libxenstore (xs_open), so the same code
  * runs against xenstored and against xensup-sim's embedded server. Each
- * call is one transaction, retried on EAGAIN with a bound and a backoff;
- * a failed call leaves nothing half-written. The full node table (writer,
- * reader, permissions) is in layout/README.md.
+ * call is one transaction (or a single request, atomic by itself), retried
+ * on EAGAIN with a bound and a backoff; a failed call leaves nothing
+ * half-written. The full node table (writer, reader, permissions) is in
+ * layout/README.md.
  */
 #pragma once
 
@@ -90,10 +91,10 @@ int layout_state_read(struct layout *l, const uint8_t uuid[16], struct layout_to
 /* Remove the daemon's private record of a domain. */
 int layout_state_remove(struct layout *l, const uint8_t uuid[16], char **err_r);
 
-/* The domids under /local/domain (dom0 excluded), for reconciliation; caller frees. */
+/* The guest domids under /local/domain, for reconciliation; caller frees (NULL if none). */
 int layout_list_local(struct layout *l, uint32_t **domids_r, size_t *n_r, char **err_r);
 
-/* The uuids under /vm, for reconciliation; caller frees. */
+/* The uuids under /vm, for reconciliation; caller frees (NULL if none). */
 int layout_list_vms(struct layout *l, uint8_t (**uuids_r)[16], size_t *n_r, char **err_r);
 
 /* Requests this handle has sent to XenStore so far (for tests and bench/). */
