@@ -536,9 +536,11 @@ int manager_domain_pause(struct manager *m, struct domain *d, char **err_r)
 
         if (r >= 0)
                 r = builder_pause(m->builder, d->domid, err_r);
-        if (r >= 0)
-                lifecycle_set_state(m, d, DOMAIN_PAUSED);
-        return r;
+        if (r < 0)
+                return r;
+        layout_set_running(m->layout, d->domid, false, NULL);
+        lifecycle_set_state(m, d, DOMAIN_PAUSED);
+        return 0;
 }
 
 int manager_domain_unpause(struct manager *m, struct domain *d, char **err_r)
@@ -547,9 +549,11 @@ int manager_domain_unpause(struct manager *m, struct domain *d, char **err_r)
 
         if (r >= 0)
                 r = builder_unpause(m->builder, d->domid, err_r);
-        if (r >= 0)
-                lifecycle_set_state(m, d, DOMAIN_RUNNING);
-        return r;
+        if (r < 0)
+                return r;
+        layout_set_running(m->layout, d->domid, true, NULL);
+        lifecycle_set_state(m, d, DOMAIN_RUNNING);
+        return 0;
 }
 
 static int manager_require_running(struct domain *d, char **err_r)

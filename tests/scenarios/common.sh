@@ -26,6 +26,30 @@ scenario_started() {
                 fail started-distinct-domids "up1=$a up2=$b"; fi
 }
 
+# The nodes of a running domain as the real XenStore server holds them.
+scenario_layout() {
+        domid=$(field up1 domid) uuid=$(field up1 uuid)
+        out=$(xenstore-ls -p "/local/domain/$domid" 2>&1)
+        for want in "name = \"up1\"" "vm = \"/vm/$uuid\"" "domid = \"$domid\"" \
+                "(n0,r$domid)" "type = \"xenconsoled\"" "target = \"65536\""; do
+                case "$out" in
+                *"$want"*) pass "layout-local-$want" ;;
+                *) fail "layout-local-$want" "not in xenstore-ls -p /local/domain/$domid" ;;
+                esac
+        done
+        out=$(xenstore-ls -p "/vm/$uuid" 2>&1)
+        case "$out" in
+        *"name = \"up1\""*"(n0,r$domid)"*) pass layout-vm ;;
+        *) fail layout-vm "/vm/$uuid: $out" ;;
+        esac
+        # The primary console's backend entry, which xenconsoled needs.
+        if xenstore-read "/local/domain/0/backend/console/$domid/0/frontend-id" >/dev/null 2>&1; then
+                pass layout-console-backend
+        else
+                fail layout-console-backend "no /local/domain/0/backend/console/$domid/0"
+        fi
+}
+
 scenario_actions() {
         expect off1 state stopped 20 poweroff-destroy
         expect off1 shutdown_reason poweroff 5 poweroff-destroy-reason
@@ -41,6 +65,11 @@ scenario_shutdown() {
         $XSCTL shutdown obey1 >/dev/null || fail shutdown-obeyed "xensupctl shutdown failed"
         expect obey1 state stopped 20 shutdown-obeyed
         expect obey1 shutdown_reason poweroff 5 shutdown-obeyed-reason
+        if [ -z "$(xenstore-ls /local/domain 2>/dev/null | grep -E '^ *name = "obey1"')" ]; then
+                pass shutdown-nodes-removed
+        else
+                fail shutdown-nodes-removed "obey1's /local/domain entry is still there"
+        fi
         $XSCTL shutdown hang1 --timeout 3 >/dev/null || fail shutdown-timeout "xensupctl shutdown failed"
         expect hang1 state shutting-down 2 shutdown-timeout-waiting
         expect hang1 state stopped 15 shutdown-timeout-destroyed
@@ -74,6 +103,7 @@ scenario_adoption() {
 
 run_common_scenarios() {
         scenario_started
+        scenario_layout
         scenario_actions
         scenario_shutdown
         scenario_control
