@@ -14,6 +14,9 @@ extern const sd_bus_vtable bus_manager_vtable[];
 /* The org.xensup.supervisor1.Domain vtable (userdata: struct domain, via bus_domain_find). */
 extern const sd_bus_vtable bus_domain_vtable[];
 
+/* The org.xensup.supervisor1.Simulator vtable (userdata: struct manager); sim only. */
+extern const sd_bus_vtable bus_sim_vtable[];
+
 /* Fallback lookup: the visible domain whose object path is path; 0 if none. */
 int bus_domain_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                     void **found, sd_bus_error *error);

@@ -285,6 +285,13 @@ int bus_open(struct manager *m, char **err_r)
         r = sd_bus_add_node_enumerator(bus, NULL, BUS_DOMAIN_PREFIX, bus_domain_enumerate, m);
         if (r < 0)
                 return err_setf(err_r, r, "cannot add the domain enumerator: %s", strerror(-r));
+        if (m->opts.hypervisor == BUILDER_SIM) {
+                r = sd_bus_add_object_vtable(bus, NULL, BUS_MANAGER_PATH, BUS_SIM_IFACE,
+                                             bus_sim_vtable, m);
+                if (r < 0)
+                        return err_setf(err_r, r, "cannot export %s: %s", BUS_SIM_IFACE,
+                                        strerror(-r));
+        }
         /* The name last: a client activated by it finds every object in place. */
         r = sd_bus_request_name(bus, BUS_NAME, 0);
         if (r == -EEXIST)

@@ -334,30 +334,13 @@ static int call_domain(struct ctl *c, const char *name, const char *method, cons
         return EXIT_OK;
 }
 
-static int cmd_sim(struct ctl *c, const char *what, const char *name)
+static int cmd_sim(struct ctl *c, const char *action, const char *name)
 {
-        static const char *const methods[][2] = {
-                { "crash", "Crash" },
-                { "reboot", "Reboot" },
-                { "poweroff", "Poweroff" },
-                { "hang", "Hang" },
-        };
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
-        const char *method = NULL;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(methods); i++)
-                if (strcmp(what, methods[i][0]) == 0)
-                        method = methods[i][1];
-        if (!method) {
-                fprintf(stderr,
-                        "xensupctl: sim: unknown action '%s' (crash, reboot, poweroff, "
-                        "hang)\n",
-                        what);
-                return EXIT_USAGE;
-        }
-        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_SIM_IFACE, method, &e, NULL,
-                               "s", name);
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_SIM_IFACE, "GuestAction", &e,
+                               NULL, "ss", name, action);
         if (r < 0)
                 return report_error(&e, r, "sim");
         return EXIT_OK;
@@ -369,6 +352,16 @@ struct monitor {
         struct ctl *ctl;
         struct ctl_domain_list known; /* last values seen, to print only what changed */
 };
+
+static void monitor_print_state(const struct ctl_domain *d)
+{
+        if (d->domid == CTL_DOMID_NONE)
+                printf("%s: state=%s domid=none\n", d->name ? d->name : "?",
+                       d->state ? d->state : "?");
+        else
+                printf("%s: state=%s domid=%" PRIu64 "\n", d->name ? d->name : "?",
+                       d->state ? d->state : "?", d->domid);
+}
 
 static void monitor_done(struct monitor *mon)
 {
@@ -413,7 +406,11 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
         r = read_properties(msg, &now);
         if (r < 0)
                 return 0;
-        ctl_print_changes(stdout, old, &now);
+        if (!old->name)
+                /* first seen (a new domain): where it stands, not every property */
+                monitor_print_state(&now);
+        else
+                ctl_print_changes(stdout, old, &now);
         ctl_domain_clear(old);
         *old = now;
         memset(&now, 0, sizeof(now));
@@ -437,13 +434,8 @@ static int on_domain_signal(sd_bus_message *msg, void *userdata, sd_bus_error *e
                         free(old->path);
                         old->path = NULL;
                 }
-        } else {
-                struct ctl_domain *info = ctl_domain_list_add(&mon->known);
-
-                if (!info)
-                        return -ENOMEM;
-                (void)get_domain(mon->ctl, path, info);
         }
+        /* A new domain is learnt from its first PropertiesChanged. */
         return 0;
 }
 
@@ -511,11 +503,8 @@ static int cmd_monitor(struct ctl *c)
 
                 if (!info)
                         return report_error(NULL, -ENOMEM, NULL);
-                (void)get_domain(c, path, info);
-                if (domid == CTL_DOMID_NONE)
-                        printf("%s: state=%s domid=none\n", name, state);
-                else
-                        printf("%s: state=%s domid=%" PRIu32 "\n", name, state, domid);
+                if (get_domain(c, path, info) == EXIT_OK)
+                        monitor_print_state(info);
         }
         if (r < 0)
                 return report_error(NULL, r, "bad reply");

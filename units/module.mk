@@ -2,7 +2,7 @@
 PROGRAMS += xensupctl
 xensupctl_SRCS = supervisor/ctl.c supervisor/ctl-util.c $(COMMON_SRCS)
 
-# SHELL_TESTS: tests/test-dbus.sh tests/test-ctl.sh are added with the tests
+SHELL_TESTS += tests/test-dbus.sh tests/test-ctl.sh
 
 # Where Debian puts each file. systemd and D-Bus look only in these places,
 # whatever PREFIX is, so they do not follow it; tmpfiles.d too.

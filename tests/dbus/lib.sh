@@ -1,0 +1,173 @@
+# shellcheck shell=bash
+# Harness shared by tests/test-dbus.sh and tests/test-ctl.sh: a private
+# dbus-daemon (session-like, or system-like with xensup's policy file), the
+# simulated host, xensupd on it, and pass/fail bookkeeping. Everything started
+# here is killed on exit; every wait is bounded.
+
+src="${XENSUP_SRC:-$(pwd)}"
+build="${XENSUP_BUILD:-$src/build}"
+work="$(mktemp -d /tmp/xensup-dbus.XXXXXX)"
+# nobody must reach the bus socket and the test's files.
+chmod 755 "$work"
+mkdir -p "$work/conf" "$work/sim" "$work/state"
+export XENSTORED_PATH="$work/sim/xenstored.socket"
+export XENSUP_LOG=stderr
+# The whole test is bounded even if something hangs.
+# shellcheck disable=SC2034 # used by the tests that source this file
+CALL_TIMEOUT=10
+
+failures=0
+bus_pids=()
+sim_pid=""
+daemon_pid=""
+
+cleanup() {
+        [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
+        [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
+        [ -f "$work/sim/xensup-sim.pid" ] && kill "$(cat "$work/sim/xensup-sim.pid")" 2>/dev/null
+        for p in "${bus_pids[@]}"; do kill "$p" 2>/dev/null; done
+        for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+        wait 2>/dev/null
+        if [ "${KEEP_WORK:-}" = 1 ]; then echo "work dir kept: $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+trap 'echo "interrupted"; exit 1' INT TERM
+
+pass() { echo "PASS $1"; }
+fail() {
+        echo "FAIL $1: $2"
+        failures=$((failures + 1))
+}
+# check NAME COMMAND...: pass when the command succeeds.
+check() {
+        local name=$1
+        shift
+        if "$@"; then pass "$name"; else fail "$name" "$*"; fi
+}
+# check_eq NAME GOT WANT
+check_eq() {
+        if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi
+}
+# check_match NAME TEXT REGEX
+check_match() {
+        if printf '%s' "$2" | grep -qE -- "$3"; then pass "$1"; else
+                fail "$1" "'$2' does not match /$3/"
+        fi
+}
+
+# start_bus session|system: a private dbus-daemon; exports the matching address.
+start_bus() {
+        local kind=$1 addr pid
+        sed -e "s|@DIR@|$work|g" -e "s|@POLICY@|$src/units/org.xensup.supervisor1.conf|g" \
+                "$src/tests/dbus/$kind.conf.in" >"$work/$kind.conf"
+        read -r addr pid < <(timeout 10 dbus-daemon --config-file="$work/$kind.conf" --fork \
+                --print-address=1 --print-pid=1 2>"$work/$kind-bus.log" | paste -sd' ')
+        if [ -z "$pid" ]; then
+                echo "dbus-daemon ($kind) did not start:"
+                cat "$work/$kind-bus.log"
+                return 1
+        fi
+        bus_pids+=("$pid")
+        chmod 777 "$work/$kind.socket"
+        if [ "$kind" = session ]; then
+                export DBUS_SESSION_BUS_ADDRESS="$addr"
+        else
+                export DBUS_SYSTEM_BUS_ADDRESS="$addr"
+        fi
+}
+
+start_sim() {
+        "$build/xensup-sim" --dir "$work/sim" 2>"$work/sim.log" &
+        sim_pid=$!
+        for _ in $(seq 100); do
+                [ -S "$work/sim/hypervisor.socket" ] && [ -S "$work/sim/xenstored.socket" ] &&
+                        return 0
+                sleep 0.1
+        done
+        echo "xensup-sim did not come up:"
+        cat "$work/sim.log"
+        return 1
+}
+
+# start_daemon BUSFLAG [ARGS...]: xensupd on the simulator; BUSFLAG is --user
+# (session bus) or "" (system bus). Waits until it owns its name.
+start_daemon() {
+        local busflag=$1
+        shift
+        # shellcheck disable=SC2086
+        ${VALGRIND:-} "$build/xensupd" --hypervisor=sim $busflag --config-dir "$work/conf" \
+                --sim-dir "$work/sim" --state-dir "$work/state" "$@" 2>>"$work/daemon.log" &
+        daemon_pid=$!
+        for _ in $(seq 300); do
+                # shellcheck disable=SC2086
+                busctl $busflag --timeout=2 status org.xensup.supervisor1 >/dev/null 2>&1 &&
+                        return 0
+                kill -0 "$daemon_pid" 2>/dev/null || break
+                sleep 0.1
+        done
+        echo "xensupd did not come up; its log:"
+        tail -20 "$work/daemon.log"
+        return 1
+}
+
+# stop_daemon: SIGTERM; the daemon must exit 0 (a sanitizer or valgrind finding fails it).
+stop_daemon() {
+        local rc
+        [ -n "$daemon_pid" ] || return 0
+        kill -TERM "$daemon_pid" 2>/dev/null
+        for _ in $(seq 300); do
+                kill -0 "$daemon_pid" 2>/dev/null || break
+                sleep 0.1
+        done
+        kill -9 "$daemon_pid" 2>/dev/null
+        wait "$daemon_pid" 2>/dev/null
+        rc=$?
+        daemon_pid=""
+        check_eq "xensupd-exit-status" "$rc" 0
+}
+
+# mkconf NAME [KEY=VALUE...]: a domain config in $work/conf that runs until told.
+mkconf() {
+        local name=$1 kv
+        shift
+        [ -f "$work/kernel" ] || echo "not a kernel: the simulator boots none" >"$work/kernel"
+        {
+                echo "name = \"$name\""
+                echo "memory = 64"
+                echo "maxmem = 128"
+                echo "vcpus = 1"
+                echo "maxvcpus = 2"
+                echo "kernel = \"$work/kernel\""
+                echo "on_crash = \"restart\""
+                for kv in "$@"; do echo "${kv%%=*} = ${kv#*=}"; done
+                echo "sim {"
+                echo "  run_seconds = 0"
+                echo "  on_shutdown_request = \"obey\""
+                echo "}"
+        } >"$work/conf/$name.conf"
+}
+
+# as_nobody COMMAND...: run as uid/gid 65534 without supplementary groups.
+as_nobody() {
+        setpriv --reuid=65534 --regid=65534 --clear-groups "$@"
+}
+
+# wait_for SECONDS COMMAND...: poll until the command succeeds.
+wait_for() {
+        local deadline=$(($(date +%s) + $1))
+        shift
+        while [ "$(date +%s)" -le "$deadline" ]; do
+                "$@" && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+summary() {
+        echo "=== $1: $failures failed"
+        if [ "$failures" -ne 0 ]; then
+                echo "=== daemon log (last 40 lines)"
+                tail -40 "$work/daemon.log" 2>/dev/null
+        fi
+        [ "$failures" -eq 0 ]
+}

@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Integration test of xensupctl (issue 7) against xensupd on the simulator, on
+# a private bus: the README's session first (the example domains, `list`,
+# `sim crash web1`, `status web1` showing the restart), then every command,
+# its --json output parsed back, its messages and its exit codes.
+set -uo pipefail
+[ -n "${XENSUP_TEST_BOUNDED:-}" ] || XENSUP_TEST_BOUNDED=1 exec timeout -k 10 300 bash "$0" "$@"
+
+. "${XENSUP_SRC:-$(pwd)}/tests/dbus/lib.sh"
+
+# xensupctl, under valgrind in make check-valgrind (a leak makes it exit 99).
+XSCTL="${VALGRIND:-} $build/xensupctl"
+ctl() { timeout 60 $XSCTL --user "$@"; }
+# run NAME WANT_RC COMMAND...: the command's stdout+stderr in $out, its exit code checked.
+run() {
+        local name=$1 want=$2 rc
+        shift 2
+        out=$("$@" 2>&1)
+        rc=$?
+        if [ "$rc" = "$want" ]; then pass "$name"; else
+                fail "$name" "exit $rc, want $want: $out"
+        fi
+}
+# json_field NAME KEY: a field of one domain from `xensupctl --json list`.
+json_field() {
+        ctl --json list | python3 -c '
+import json, sys
+for d in json.load(sys.stdin):
+    if d["name"] == sys.argv[1]:
+        v = d[sys.argv[2]]
+        print("null" if v is None else v)' "$1" "$2"
+}
+field_is() { [ "$(json_field "$1" "$2")" = "$3" ]; }
+status_has() { ctl status "$1" | grep -qE -- "$2"; }
+
+# The example domains as README shows them, and a few of our own.
+cp "$src"/units/examples/*.conf "$src"/units/examples/kernel-sim "$work/conf/"
+mkconf ctl1
+mkconf ctl2 autostart=false
+
+start_bus session || exit 1
+start_sim || exit 1
+start_daemon --user || exit 1
+
+echo "--- README: list, sim crash web1, status web1 shows the restart"
+run readme-list 0 ctl list
+check_match readme-list-web1 "$out" "^web1 +[0-9a-f-]{36} +[0-9]+ +running "
+check_match readme-list-header "$out" "^NAME +UUID +DOMID +STATE +REASON +RESTARTS"
+check readme-web1-running wait_for 10 field_is web1 state running
+run readme-sim-crash 0 ctl sim crash web1
+check readme-status-restarts wait_for 10 status_has web1 "Restarts: 1$"
+run readme-status 0 ctl status web1
+check_match readme-status-reason "$out" "Last reason: crash"
+check_match readme-status-state "$out" "State: running"
+check_match readme-status-domid "$out" "DomID: [0-9]+"
+check_match readme-status-uptime "$out" "Uptime: [0-9]+s \(since "
+check_match readme-status-failure "$out" "Failure: -"
+check_match readme-status-config "$out" "Config: $work/conf/web1.conf"
+
+echo "--- list --json, status --json"
+run json-list 0 ctl --json list
+check json-list-parses python3 -c '
+import json, sys
+l = json.loads(sys.argv[1])
+assert isinstance(l, list) and len(l) == 6, l
+byname = {d["name"]: d for d in l}
+assert sorted(byname) == ["ctl1", "ctl2", "db1", "flaky", "web1", "web2"], sorted(byname)
+for d in l:
+    for k in ("name", "uuid", "domid", "state", "shutdown_reason", "restart_count"):
+        assert k in d, (k, d)
+w = byname["web1"]
+assert isinstance(w["domid"], int) and w["restart_count"] == 1, w
+assert w["shutdown_reason"] == "crash" and w["state"] == "running", w
+c = byname["ctl2"]
+assert c["domid"] is None and c["state"] == "stopped" and c["started_at"] is None, c
+assert c["object_path"] == "/org/xensup/supervisor1/domain/ctl2", c' "$out"
+run json-status 0 ctl --json status web1
+check json-status-parses python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["name"] == "web1" and d["restart_count"] == 1 and d["memory_kib"] == 262144, d
+assert d["on_crash"] == "restart" and d["max_memory_kib"] == 524288, d' "$out"
+# flaky crashes every 2 s until the throttle leaves it failed, with a reason in Failure.
+check flaky-failed wait_for 30 field_is flaky state failed
+run status-failed 0 ctl status flaky
+check_match status-failed-failure "$out" "Failure: [^-]"
+run json-failure-escaped 0 ctl --json list
+check json-failure-parses python3 -c '
+import json, sys
+f = [d for d in json.loads(sys.argv[1]) if d["name"] == "flaky"][0]["failure"]
+assert len(f) > 0, f' "$out"
+run status-uuid 0 ctl status "$(json_field web1 uuid)"
+check_match status-by-uuid "$out" "^web1 \("
+
+echo "--- domain commands"
+run start 0 ctl start ctl2
+check start-running wait_for 10 field_is ctl2 state running
+run start-twice 1 ctl start ctl2
+check_match start-twice-message "$out" "^xensupctl: .*ctl2.*running"
+run pause 0 ctl pause ctl1
+check pause-state wait_for 5 field_is ctl1 state paused
+run pause-twice 1 ctl pause ctl1
+run unpause 0 ctl unpause ctl1
+check unpause-state wait_for 5 field_is ctl1 state running
+run mem-set-M 0 ctl mem-set ctl1 96M
+check mem-set-M-kib wait_for 5 field_is ctl1 memory_kib 98304
+run mem-set-K 0 ctl mem-set ctl1 100000K
+check mem-set-K-kib wait_for 5 field_is ctl1 memory_kib 100000
+run mem-set-plain-mib 0 ctl mem-set ctl1 100
+check mem-set-plain-kib wait_for 5 field_is ctl1 memory_kib 102400
+run mem-set-over-max 1 ctl mem-set ctl1 1G
+check_match mem-set-over-max-message "$out" "^xensupctl: .*out of range"
+run mem-set-bad-unit 2 ctl mem-set ctl1 12Q
+run mem-set-zero 2 ctl mem-set ctl1 0
+run mem-set-G-parses 1 ctl mem-set ctl1 2G
+run vcpu-set 0 ctl vcpu-set ctl1 2
+check vcpu-set-vcpus wait_for 5 field_is ctl1 vcpus 2
+run vcpu-set-bad 2 ctl vcpu-set ctl1 two
+run vcpu-set-over 1 ctl vcpu-set ctl1 9
+run shutdown-reboot 0 ctl shutdown ctl2 --reboot
+check shutdown-reboot-restarted wait_for 10 field_is ctl2 restart_count 1
+check shutdown-reboot-running wait_for 10 field_is ctl2 state running
+run reboot 0 ctl reboot ctl2
+check reboot-restarted wait_for 10 field_is ctl2 restart_count 2
+check reboot-running wait_for 10 field_is ctl2 state running
+run shutdown 0 ctl shutdown ctl2 --timeout 5
+check shutdown-stopped wait_for 10 field_is ctl2 state stopped
+check_eq shutdown-reason "$(json_field ctl2 shutdown_reason)" poweroff
+check_eq shutdown-no-domid "$(json_field ctl2 domid)" null
+run start-again 0 ctl start ctl2
+check start-again-running wait_for 10 field_is ctl2 state running
+run destroy 0 ctl destroy ctl2
+check destroy-stopped wait_for 10 field_is ctl2 state stopped
+run destroy-stopped 1 ctl destroy ctl2
+
+echo "--- sim: crash, reboot, poweroff, hang"
+run sim-reboot 0 ctl sim reboot ctl1
+check sim-reboot-restarted wait_for 10 field_is ctl1 restart_count 1
+check sim-reboot-reason wait_for 5 field_is ctl1 shutdown_reason reboot
+run sim-crash 0 ctl sim crash ctl1
+check sim-crash-restarted wait_for 10 field_is ctl1 restart_count 2
+check_eq sim-crash-reason "$(json_field ctl1 shutdown_reason)" crash
+run sim-hang 0 ctl sim hang ctl1
+check sim-hang-running wait_for 10 field_is ctl1 state running
+run shutdown-hung 0 ctl shutdown ctl1 --timeout 1
+check shutdown-hung-destroyed wait_for 15 field_is ctl1 state stopped
+run start-ctl1 0 ctl start ctl1
+check start-ctl1-running wait_for 10 field_is ctl1 state running
+run sim-poweroff 0 ctl sim poweroff ctl1
+check sim-poweroff-stopped wait_for 10 field_is ctl1 state stopped
+check_eq sim-poweroff-reason "$(json_field ctl1 shutdown_reason)" poweroff
+run sim-stopped 1 ctl sim crash ctl1
+run sim-unknown 1 ctl sim explode web1
+check_match sim-unknown-message "$out" "unknown guest action 'explode'"
+run sim-no-such-domain 4 ctl sim crash web9
+
+echo "--- create, reload, monitor"
+$XSCTL --user monitor >"$work/monitor.out" 2>&1 &
+mon_pid=$!
+sleep 0.5
+mkdir -p "$work/elsewhere"
+chmod 755 "$work/elsewhere"
+mkconf new1
+mv "$work/conf/new1.conf" "$work/elsewhere/"
+run create-relative-path 0 bash -c "cd '$work/elsewhere' && $XSCTL --user create new1.conf"
+check create-running wait_for 10 field_is new1 state running
+check_eq create-made-absolute "$(json_field new1 config_path)" "$work/elsewhere/new1.conf"
+run create-exists 1 ctl create "$work/elsewhere/new1.conf"
+check_match create-exists-message "$out" "^xensupctl: .*new1"
+run create-missing 1 ctl create "$work/elsewhere/none.conf"
+check_match create-missing-message "$out" "^xensupctl: .*none.conf: No such file"
+printf 'name = "bad1"\nmemory = "lots"\nkernel = "%s"\n' "$work/kernel" >"$work/elsewhere/bad1.conf"
+want=$("$build/xensupd" --check-config "$work/elsewhere/bad1.conf" 2>&1 | head -1)
+run create-invalid 1 ctl create "$work/elsewhere/bad1.conf"
+check_eq create-invalid-message "$out" "xensupctl: $want"
+mkconf late
+run reload 0 ctl reload
+check reload-added wait_for 10 field_is late state running
+run pause-for-monitor 0 ctl pause late
+check pause-late wait_for 5 field_is late state paused
+run unpause-for-monitor 0 ctl unpause late
+check unpause-late wait_for 5 field_is late state running
+sleep 0.5
+kill -INT "$mon_pid"
+wait "$mon_pid"
+check_eq monitor-exit-on-sigint "$?" 0
+mon=$(cat "$work/monitor.out")
+check_match monitor-initial "$mon" "^web1: state=running domid=[0-9]+$"
+check_match monitor-added "$mon" "^new1: added$"
+check_match monitor-new-running "$mon" "^new1: .*state=running"
+check_match monitor-reload-added "$mon" "^late: added$"
+check_match monitor-paused "$mon" "^late: state=paused$"
+check_match monitor-unpaused "$mon" "^late: state=running$"
+
+echo "--- errors, usage and exit codes"
+run no-such-domain 4 ctl status web9
+check_eq no-such-domain-message "$out" "xensupctl: no such domain: web9"
+run no-such-domain-start 4 ctl start web9
+run usage-none 2 $XSCTL
+run usage-unknown 2 ctl frobnicate
+check_match usage-unknown-message "$out" "unknown command 'frobnicate'"
+run usage-missing-arg 2 ctl status
+run usage-extra-arg 2 ctl list web1
+run usage-reboot-elsewhere 2 ctl start web1 --reboot
+run usage-bad-timeout 2 ctl shutdown web1 --timeout soon
+run help 0 ctl --help
+check_match help-exit-codes "$out" "4 no such domain"
+run denied 5 as_nobody $XSCTL --user pause web1
+check_match denied-message "$out" "^xensupctl: access denied"
+run denied-read-ok 0 as_nobody $XSCTL --user status web1
+stop_daemon
+run no-daemon 3 ctl list
+check_match no-daemon-message "$out" "^xensupctl: xensupd is not running"
+
+summary test-ctl

@@ -1,0 +1,412 @@
+#!/usr/bin/env bash
+# Integration test of xensupd's D-Bus API (issue 7) with busctl and dbus-send:
+# every method, property and signal, every named error, the unprivileged
+# caller refused, ObjectManager events, the shipped introspection XML against
+# the running daemon, the shipped D-Bus policy loaded into a dbus-daemon of
+# our own, and the systemd/D-Bus/tmpfiles files installed by `make install`.
+set -uo pipefail
+[ -n "${XENSUP_TEST_BOUNDED:-}" ] || XENSUP_TEST_BOUNDED=1 exec timeout -k 10 300 bash "$0" "$@"
+
+. "${XENSUP_SRC:-$(pwd)}/tests/dbus/lib.sh"
+
+SVC=org.xensup.supervisor1
+MGR=/org/xensup/supervisor1
+MIF=org.xensup.supervisor1.Manager
+DIF=org.xensup.supervisor1.Domain
+SIF=org.xensup.supervisor1.Simulator
+ERR=org.xensup.supervisor1.Error
+
+# bc ARGS...: busctl on the session bus, bounded.
+bc() { busctl --user --timeout=$CALL_TIMEOUT "$@"; }
+# ds [--system] DEST-PATH IFACE.METHOD ARGS...: dbus-send; prints the reply or
+# "Error NAME: MESSAGE" (dbus-send shows the error name, busctl does not).
+ds() {
+        local bus=--session
+        if [ "$1" = --system ]; then bus=--system; shift; fi
+        dbus-send $bus --print-reply --reply-timeout=$((CALL_TIMEOUT * 1000)) \
+                --dest=$SVC "$@" 2>&1
+}
+# prop PATH NAME: a Domain property's value, unquoted.
+prop() { bc get-property $SVC "$1" $DIF "$2" | sed -E 's/^[a-z]+ //; s/^"(.*)"$/\1/'; }
+prop_is() { [ "$(prop "$1" "$2")" = "$3" ]; }
+path_of() { bc call $SVC $MGR $MIF GetDomain s "$1" | sed -E 's/^o "(.*)"$/\1/'; }
+
+mkconf web1
+mkconf web2
+mkconf idle autostart=false
+mkconf gone autostart=false
+
+start_bus session || exit 1
+start_sim || exit 1
+# The admin group is "daemon": the user daemon (uid 1) is in it, nobody is not, on every
+# Debian system, so the test needs no new user or group.
+start_daemon --user --admin-group=daemon || exit 1
+
+web1=$(path_of web1)
+web2=$(path_of web2)
+idle=$(path_of idle)
+check_eq path-encoded "$web1" "$MGR/domain/web1"
+wait_for 10 prop_is "$web1" State running
+wait_for 10 prop_is "$web2" State running
+
+echo "--- introspection: the shipped XML against the running daemon"
+normalise() {
+        # interface/member/signature lines of our interfaces, sorted
+        python3 -c '
+import sys, xml.etree.ElementTree as ET
+out = set()
+for f in sys.argv[1:]:
+    for i in ET.parse(f).getroot().iter("interface"):
+        n = i.get("name")
+        if not n.startswith("org.xensup."):
+            continue
+        for m in i:
+            if m.tag == "method":
+                ins = "".join(a.get("type") for a in m.iter("arg") if a.get("direction", "in") == "in")
+                outs = "".join(a.get("type") for a in m.iter("arg") if a.get("direction") == "out")
+                out.add("%s method %s (%s) -> (%s)" % (n, m.get("name"), ins, outs))
+            elif m.tag == "signal":
+                out.add("%s signal %s (%s)" % (n, m.get("name"), "".join(a.get("type") for a in m.iter("arg"))))
+            elif m.tag == "property":
+                out.add("%s property %s %s %s" % (n, m.get("name"), m.get("type"), m.get("access")))
+print("\n".join(sorted(out)))' "$@"
+}
+bc introspect --xml-interface $SVC $MGR >"$work/mgr.xml"
+bc introspect --xml-interface $SVC "$web1" >"$work/dom.xml"
+normalise "$src/units/org.xensup.supervisor1.xml" >"$work/shipped.txt"
+normalise "$work/mgr.xml" "$work/dom.xml" >"$work/live.txt"
+if diff -u "$work/shipped.txt" "$work/live.txt"; then pass introspection-matches-xml; else
+        fail introspection-matches-xml "units/org.xensup.supervisor1.xml differs (diff above)"
+fi
+check_eq introspection-members "$(wc -l <"$work/live.txt")" 32
+check introspect-object-manager grep -q 'org.freedesktop.DBus.ObjectManager' "$work/mgr.xml"
+check_match introspect-domain-children "$(bc introspect --xml-interface $SVC $MGR/domain)" \
+        '<node name="web1"/>' 
+
+echo "--- Manager: ListDomains, GetDomain"
+list=$(bc --json=short call $SVC $MGR $MIF ListDomains)
+check_eq list-domains "$(printf '%s' "$list" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+assert d["type"] == "a(ssuso)", d["type"]
+print(" ".join("%s:%s:%s" % (r[0], r[3], r[4].rsplit("/", 1)[1]) for r in d["data"][0]))')" \
+        "gone:stopped:gone idle:stopped:idle web1:running:web1 web2:running:web2"
+uuid=$(prop "$web1" UUID)
+check_eq get-domain-by-uuid "$(path_of "$uuid")" "$web1"
+check_eq get-domain-by-uuid-uppercase "$(path_of "${uuid^^}")" "$web1"
+out=$(ds $MGR $MIF.GetDomain string:web9)
+check_eq error-no-such-domain "$out" "Error $ERR.NoSuchDomain: no such domain: web9"
+
+echo "--- Domain properties"
+bc --json=short call $SVC "$web1" org.freedesktop.DBus.Properties GetAll s $DIF >"$work/props.json"
+check props-getall python3 - "$work/props.json" "$uuid" "$work/conf/web1.conf" <<'PY'
+import json, sys, time
+p = {k: v for k, v in json.load(open(sys.argv[1]))["data"][0].items()}
+want_types = {"Name": "s", "UUID": "s", "DomID": "u", "State": "s", "ShutdownReason": "s",
+              "MemoryKiB": "t", "MaxMemoryKiB": "t", "VCPUs": "u", "OnPoweroff": "s",
+              "OnReboot": "s", "OnCrash": "s", "RestartCount": "u", "Failure": "s",
+              "ConfigPath": "s", "StartedAt": "t"}
+assert {k: v["type"] for k, v in p.items()} == want_types, p
+v = {k: x["data"] for k, x in p.items()}
+assert v["Name"] == "web1" and v["UUID"] == sys.argv[2], v
+assert v["State"] == "running" and 0 < v["DomID"] < 0x7ff0, v
+assert v["ShutdownReason"] == "none" and v["RestartCount"] == 0 and v["Failure"] == "", v
+assert v["MemoryKiB"] == 65536 and v["MaxMemoryKiB"] == 131072 and v["VCPUs"] == 1, v
+assert (v["OnPoweroff"], v["OnReboot"], v["OnCrash"]) == ("destroy", "restart", "restart"), v
+assert v["ConfigPath"] == sys.argv[3], v
+assert abs(v["StartedAt"] / 1e6 - time.time()) < 120, v
+PY
+check_eq domid-none-when-stopped "$(prop "$idle" DomID)" 4294967295
+check_eq started-at-zero-when-never-started "$(prop "$idle" StartedAt)" 0
+check emits-change-annotation bash -c "! grep -q 'EmitsChangedSignal\" value=\"false' $work/dom.xml"
+
+echo "--- signals: PropertiesChanged, DomainNew/Removed, InterfacesAdded/Removed"
+timeout 120 busctl --user monitor --json=short $SVC >"$work/monitor.json" 2>/dev/null &
+mon_pid=$!
+sleep 0.5
+
+echo "--- Domain methods and their errors"
+dsd() { local p=$1; shift; ds "$p" "$@"; }
+check_match pause "$(dsd "$web1" $DIF.Pause)" "method return"
+check pause-state wait_for 5 prop_is "$web1" State paused
+out=$(dsd "$web1" $DIF.Pause)
+check_match pause-twice-invalid-state "$out" "^Error $ERR.InvalidState: "
+dsd "$web1" $DIF.Unpause >/dev/null
+check unpause-state wait_for 5 prop_is "$web1" State running
+out=$(dsd "$web1" $DIF.SetMemory uint64:98304)
+check_match set-memory-ok "$out" "method return"
+check set-memory-property wait_for 5 prop_is "$web1" MemoryKiB 98304
+out=$(dsd "$web1" $DIF.SetMemory uint64:1048576)
+check_match set-memory-over-max "$out" "^Error $ERR.InvalidArgument: "
+check_eq set-memory-refused-unchanged "$(prop "$web1" MemoryKiB)" 98304
+dsd "$web1" $DIF.SetVCPUs uint32:2 >/dev/null
+check set-vcpus-property wait_for 5 prop_is "$web1" VCPUs 2
+out=$(dsd "$web1" $DIF.SetVCPUs uint32:3)
+check_match set-vcpus-over-max "$out" "^Error $ERR.InvalidArgument: "
+out=$(dsd "$web1" $DIF.SetVCPUs uint32:0)
+check_match set-vcpus-zero "$out" "^Error $ERR.InvalidArgument: "
+out=$(dsd "$web1" $DIF.Start)
+check_match start-running-invalid-state "$out" "^Error $ERR.InvalidState: .*web1"
+out=$(dsd "$web1" $DIF.Shutdown string:halt uint32:0)
+check_match shutdown-bad-mode "$out" "^Error $ERR.InvalidArgument: unknown shutdown mode 'halt'"
+out=$(dsd "$idle" $DIF.Pause)
+check_match pause-stopped-invalid-state "$out" "^Error $ERR.InvalidState: "
+out=$(dsd "$idle" $DIF.Destroy)
+check_match destroy-stopped-invalid-state "$out" "^Error $ERR.InvalidState: "
+
+old=$(prop "$web2" DomID)
+dsd "$web2" $DIF.Reboot >/dev/null
+check reboot-new-domid wait_for 10 bash -c "d=\$(busctl --user get-property $SVC $web2 $DIF DomID | cut -d' ' -f2); [ \"\$d\" != $old ] && [ \"\$d\" != 4294967295 ]"
+check reboot-running wait_for 10 prop_is "$web2" State running
+check reboot-counted wait_for 5 prop_is "$web2" RestartCount 1
+check reboot-reason wait_for 5 prop_is "$web2" ShutdownReason reboot
+dsd "$web2" $DIF.Shutdown string:reboot uint32:5 >/dev/null
+check shutdown-reboot-counted wait_for 10 prop_is "$web2" RestartCount 2
+dsd "$web2" $DIF.Shutdown string:poweroff uint32:5 >/dev/null
+check shutdown-poweroff-stopped wait_for 10 prop_is "$web2" State stopped
+check_eq shutdown-poweroff-reason "$(prop "$web2" ShutdownReason)" poweroff
+check_eq shutdown-domid-none "$(prop "$web2" DomID)" 4294967295
+dsd "$idle" $DIF.Start >/dev/null
+check start-idle wait_for 10 prop_is "$idle" State running
+dsd "$idle" $DIF.Destroy >/dev/null
+check destroy-idle wait_for 10 prop_is "$idle" State stopped
+
+echo "--- Simulator interface"
+out=$(ds $MGR $SIF.GuestAction string:web1 string:crash)
+check_match sim-crash-ok "$out" "method return"
+check sim-crash-restarted wait_for 10 prop_is "$web1" RestartCount 1
+check_eq sim-crash-reason "$(prop "$web1" ShutdownReason)" crash
+check sim-crash-running wait_for 10 prop_is "$web1" State running
+out=$(ds $MGR $SIF.GuestAction string:web1 string:explode)
+check_match sim-unknown-action "$out" "^Error $ERR.InvalidArgument: unknown guest action 'explode'"
+out=$(ds $MGR $SIF.GuestAction string:web9 string:crash)
+check_eq sim-no-such-domain "$out" "Error $ERR.NoSuchDomain: no such domain: web9"
+out=$(ds $MGR $SIF.GuestAction string:idle string:crash)
+check_match sim-stopped-invalid-state "$out" "^Error $ERR.InvalidState: "
+stats=$(bc --json=short call $SVC $MGR $SIF GetStats)
+check sim-stats python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert d["type"] == "uutta{st}", d
+pid, doms, total, free, calls = d["data"]
+assert pid > 0 and doms >= 2 and total >= free, d
+assert calls["create"] >= 3 and calls["guest_action"] >= 1, calls' "$stats"
+out=$(ds $MGR $SIF.InjectFault string:unpause uint32:1 uint32:5 uint32:1)
+check_match fault-inject "$out" "method return"
+out=$(dsd "$idle" $DIF.Start)
+check_match fault-start-hypervisor-error "$out" "^Error $ERR.Hypervisor: "
+check fault-start-leaves-stopped wait_for 5 bash -c "s=\$(busctl --user get-property $SVC $idle $DIF State); [ \"\$s\" = '\"stopped\"' ] || [ \"\$s\" = '\"failed\"' ]"
+out=$(ds $MGR $SIF.InjectFault string:teleport uint32:1 uint32:5 uint32:1)
+check_match fault-unknown-op "$out" "^Error $ERR.InvalidArgument: "
+
+echo "--- CreateDomain: path rules, errors, ObjectManager"
+mkdir -p "$work/elsewhere"
+chmod 755 "$work/elsewhere"
+mkconf new1
+mv "$work/conf/new1.conf" "$work/elsewhere/new1.conf"
+out=$(ds $MGR $MIF.CreateDomain string:elsewhere/new1.conf)
+check_match create-relative "$out" "^Error $ERR.InvalidArgument: .*not an absolute path"
+out=$(ds $MGR $MIF.CreateDomain string:"$work/elsewhere/none.conf")
+check_match create-missing "$out" "^Error $ERR.InvalidArgument: .*No such file"
+out=$(ds $MGR $MIF.CreateDomain string:"$work/elsewhere")
+check_match create-directory "$out" "^Error $ERR.InvalidArgument: .*not a regular file"
+ln -s "$work/elsewhere/new1.conf" "$work/elsewhere/link.conf"
+out=$(ds $MGR $MIF.CreateDomain string:"$work/elsewhere/link.conf")
+check_match create-symlink "$out" "^Error $ERR.InvalidArgument: .*not a canonical path"
+out=$(ds $MGR $MIF.CreateDomain string:"$work/elsewhere/../elsewhere/new1.conf")
+check_match create-dotdot "$out" "^Error $ERR.InvalidArgument: .*not a canonical path"
+printf 'name = "bad1"\nmemory = 64\nkernel = "%s"\nvcpus = "many"\n' "$work/kernel" \
+        >"$work/elsewhere/bad1.conf"
+want=$("$build/xensupd" --check-config "$work/elsewhere/bad1.conf" 2>&1 | grep -v ': ok$' | head -1)
+out=$(ds $MGR $MIF.CreateDomain string:"$work/elsewhere/bad1.conf")
+check_match create-invalid-config "$out" "^Error $ERR.InvalidConfig: "
+check_match create-invalid-config-file-line "$out" "$work/elsewhere/bad1.conf:4"
+check_match create-invalid-config-same-text "$out" "$(printf '%s' "$want" | sed 's/[][\.*^$()+?{}|]/\\&/g')"
+out=$(ds $MGR $MIF.CreateDomain string:"$work/conf/web1.conf")
+check_match create-exists "$out" "^Error $ERR.DomainExists: "
+out=$(ds $MGR $MIF.CreateDomain string:"$work/elsewhere/new1.conf")
+check_eq create-ok "$(printf '%s' "$out" | tail -1 | tr -s ' ')" " object path \"$MGR/domain/new1\""
+check create-running wait_for 10 prop_is "$MGR/domain/new1" State running
+check_eq create-config-path "$(prop "$MGR/domain/new1" ConfigPath)" "$work/elsewhere/new1.conf"
+managed=$(bc --json=short call $SVC $MGR org.freedesktop.DBus.ObjectManager GetManagedObjects)
+check object-manager-lists python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])["data"][0]
+names = sorted(p.rsplit("/", 1)[1] for p, ifs in d.items() if "org.xensup.supervisor1.Domain" in ifs)
+assert names == ["gone", "idle", "new1", "web1", "web2"], names' "$managed"
+
+echo "--- Reload: a removed config removes its stopped domain"
+rm "$work/conf/gone.conf"
+out=$(ds $MGR $MIF.Reload)
+check_match reload-ok "$out" "method return"
+out=$(ds $MGR $MIF.GetDomain string:gone)
+check_eq reload-removed "$out" "Error $ERR.NoSuchDomain: no such domain: gone"
+check reload-removed-not-enumerated bash -c "! busctl --user tree $SVC | grep -q domain/gone"
+mkconf late
+ds $MGR $MIF.Reload >/dev/null
+check reload-added wait_for 10 prop_is "$MGR/domain/late" State running
+
+echo "--- authorization: the daemon's own check (any uid may use this bus)"
+state_before=$(prop "$web1" State)
+values_before="$(prop "$web1" State):$(prop "$web1" MemoryKiB):$(prop "$web1" RestartCount)"
+out=$(as_nobody dbus-send --session --print-reply --dest=$SVC "$web1" $DIF.Pause 2>&1)
+check_match nobody-pause-denied "$out" "^Error $ERR.AccessDenied: "
+check_eq nobody-pause-changed-nothing "$(prop "$web1" State)" "$state_before"
+for call in "$web1 $DIF.Destroy" "$web1 $DIF.Start" "$web1 $DIF.Reboot" "$web1 $DIF.Unpause" \
+        "$web1 $DIF.Shutdown string:poweroff uint32:0" "$web1 $DIF.SetMemory uint64:70000" \
+        "$web1 $DIF.SetVCPUs uint32:1" "$MGR $MIF.Reload" \
+        "$MGR $MIF.CreateDomain string:$work/elsewhere/new1.conf" \
+        "$MGR $SIF.GuestAction string:web1 string:crash" \
+        "$MGR $SIF.InjectFault string:create uint32:1 uint32:5 uint32:1"; do
+        # shellcheck disable=SC2086
+        out=$(as_nobody dbus-send --session --print-reply --dest=$SVC $call 2>&1)
+        check_match "nobody-denied ${call##*.}" "$out" "^Error $ERR.AccessDenied: "
+done
+check_eq nobody-changed-nothing \
+        "$(prop "$web1" State):$(prop "$web1" MemoryKiB):$(prop "$web1" RestartCount)" \
+        "$values_before"
+out=$(as_nobody dbus-send --session --print-reply --dest=$SVC $MGR $MIF.ListDomains 2>&1)
+check_match nobody-may-list "$out" "web1"
+out=$(as_nobody busctl --user get-property $SVC "$web1" $DIF State 2>&1)
+check_eq nobody-may-read "$out" 's "running"'
+# A member of the admin group (by the user database, as dbus-daemon's own policy): allowed.
+as_daemon() { setpriv --reuid=daemon --regid=daemon --init-groups "$@"; }
+out=$(as_daemon dbus-send --session --print-reply --dest=$SVC "$web1" $DIF.SetMemory \
+        uint64:90112 2>&1)
+check_match admin-group-allowed "$out" "method return"
+check admin-group-took-effect wait_for 5 prop_is "$web1" MemoryKiB 90112
+# ...but CreateDomain only reads a file the caller itself could read.
+cp "$work/elsewhere/new1.conf" "$work/elsewhere/secret.conf"
+sed -i 's/new1/secret/' "$work/elsewhere/secret.conf"
+chmod 600 "$work/elsewhere/secret.conf"
+out=$(as_daemon dbus-send --session --print-reply --dest=$SVC $MGR $MIF.CreateDomain \
+        string:"$work/elsewhere/secret.conf" 2>&1)
+check_match create-unreadable-by-caller "$out" "^Error $ERR.AccessDenied: .*may not read"
+chmod 644 "$work/elsewhere/secret.conf"
+out=$(as_daemon dbus-send --session --print-reply --dest=$SVC $MGR $MIF.CreateDomain \
+        string:"$work/elsewhere/secret.conf" 2>&1)
+check_match create-readable-by-caller "$out" "object path"
+
+echo "--- the signals seen meanwhile"
+sleep 0.5
+kill "$mon_pid" 2>/dev/null
+wait "$mon_pid" 2>/dev/null
+check signals python3 - "$work/monitor.json" <<'PY'
+import json, sys
+sigs = []
+for line in open(sys.argv[1]):
+    line = line.strip()
+    if not line.startswith("{"):
+        continue
+    m = json.loads(line)
+    if m.get("type") == "signal":
+        sigs.append(m)
+def find(member, pred=lambda m: True):
+    return [m for m in sigs if m["member"] == member and pred(m)]
+pl = lambda m: m["payload"]["data"]
+states = [pl(m)[1]["State"]["data"] for m in find("PropertiesChanged",
+          lambda m: m["path"].endswith("/web1") and "State" in pl(m)[1])]
+assert "paused" in states and "running" in states and "crashed" in states, states
+assert all(len(pl(m)[1]) == 15 for m in find("PropertiesChanged")), "not every property sent"
+new = [pl(m)[0] for m in find("DomainNew")]
+assert "new1" in new and "late" in new, new
+assert [pl(m)[0] for m in find("DomainRemoved")] == ["gone"], find("DomainRemoved")
+added = [pl(m)[0] for m in find("InterfacesAdded")]
+assert "/org/xensup/supervisor1/domain/new1" in added, added
+assert all(m["path"] == "/org/xensup/supervisor1" for m in find("InterfacesAdded")), "path"
+ia = find("InterfacesAdded", lambda m: pl(m)[0].endswith("/new1"))[0]
+assert pl(ia)[1]["org.xensup.supervisor1.Domain"]["Name"]["data"] == "new1", pl(ia)
+rm = find("InterfacesRemoved")
+assert [pl(m)[0] for m in rm] == ["/org/xensup/supervisor1/domain/gone"], rm
+assert "org.xensup.supervisor1.Domain" in pl(rm[0])[1], pl(rm[0])
+PY
+
+echo "--- the shipped policy, loaded by a system-like dbus-daemon"
+stop_daemon
+start_bus system || exit 1
+# Group xensup exists once sysusers.d ran; in the test it may not: nothing else may be reported.
+check_eq policy-loaded-cleanly "$(grep -v 'Unknown group "xensup"' "$work/system-bus.log")" ""
+start_daemon "" --admin-group=daemon || exit 1
+sds() { dbus-send --system --print-reply --reply-timeout=$((CALL_TIMEOUT * 1000)) --dest=$SVC "$@" 2>&1; }
+out=$(sds "$web1" $DIF.SetMemory uint64:81920)
+check_match policy-root-allowed "$out" "method return"
+for call in "$MGR $MIF.ListDomains" "$MGR $MIF.GetDomain string:web1" \
+        "$web1 org.freedesktop.DBus.Properties.Get string:$DIF string:State" \
+        "$web1 org.freedesktop.DBus.Properties.GetAll string:$DIF" \
+        "$MGR org.freedesktop.DBus.Introspectable.Introspect" \
+        "$MGR org.freedesktop.DBus.ObjectManager.GetManagedObjects" \
+        "$MGR $SIF.GetStats" "$MGR org.freedesktop.DBus.Peer.Ping"; do
+        # shellcheck disable=SC2086
+        out=$(as_nobody dbus-send --system --print-reply --dest=$SVC $call 2>&1)
+        check_match "policy-nobody-may ${call##*.}" "$out" "method return"
+done
+for call in "$web1 $DIF.Pause" "$web1 $DIF.Destroy" "$web1 $DIF.Start" "$web1 $DIF.Reboot" \
+        "$web1 $DIF.Unpause" "$web1 $DIF.Shutdown string:poweroff uint32:0" \
+        "$web1 $DIF.SetMemory uint64:70000" "$web1 $DIF.SetVCPUs uint32:1" \
+        "$MGR $MIF.Reload" "$MGR $MIF.CreateDomain string:$work/elsewhere/new1.conf" \
+        "$MGR $SIF.GuestAction string:web1 string:crash" \
+        "$MGR $SIF.InjectFault string:create uint32:1 uint32:5 uint32:1" \
+        "$web1 org.freedesktop.DBus.Properties.Set string:$DIF string:VCPUs variant:uint32:1"; do
+        # shellcheck disable=SC2086
+        out=$(as_nobody dbus-send --system --print-reply --dest=$SVC $call 2>&1)
+        # the bus refuses it (org.freedesktop.DBus.Error), before xensupd sees it
+        check_match "policy-nobody-denied ${call##*.}" "$out" \
+                "^Error org.freedesktop.DBus.Error.AccessDenied: "
+done
+check_eq policy-nobody-changed-nothing "$(sds "$web1" org.freedesktop.DBus.Properties.Get \
+        string:$DIF string:MemoryKiB | tail -1 | tr -s ' ')" " variant uint64 81920"
+out=$(as_nobody dbus-send --system --print-reply --dest=$SVC "$web1" \
+        org.freedesktop.DBus.Properties.Get string:$DIF string:State 2>&1)
+check_match policy-nobody-reads "$out" '"running"'
+stop_daemon
+
+echo "--- units: make install, systemd-analyze verify, tmpfiles, XML"
+root="$work/root"
+# -o all: install what the suite built (a rebuild here could drop sanitizer flags).
+if make -s -o all -C "$src" BUILD="$build" DESTDIR="$root" PREFIX=/usr install \
+        >"$work/install.log" 2>&1
+then pass make-install; else fail make-install "$(tail -5 "$work/install.log")"; fi
+for f in /lib/systemd/system/xensupd.service \
+        /usr/share/dbus-1/system.d/org.xensup.supervisor1.conf \
+        /usr/share/dbus-1/system-services/org.xensup.supervisor1.service \
+        /usr/share/dbus-1/interfaces/org.xensup.supervisor1.xml \
+        /usr/lib/tmpfiles.d/xensup.conf /usr/lib/sysusers.d/xensup.conf \
+        /usr/sbin/xensupd /usr/bin/xensupctl; do
+        check "installed $f" test -s "$root$f"
+done
+check_eq unit-execstart "$(grep ^ExecStart= "$root/lib/systemd/system/xensupd.service")" \
+        "ExecStart=/usr/sbin/xensupd --hypervisor=xen --admin-group=xensup"
+check_eq activation-names-unit "$(grep ^SystemdService= \
+        "$root/usr/share/dbus-1/system-services/org.xensup.supervisor1.service")" \
+        "SystemdService=xensupd.service"
+check_eq unit-busname "$(grep ^BusName= "$root/lib/systemd/system/xensupd.service")" \
+        "BusName=org.xensup.supervisor1"
+# What verify needs in the root besides our files: the targets and /bin/kill (ExecReload).
+mkdir -p "$root/bin"
+cp /bin/kill "$root/bin/kill"
+cp -P /lib/systemd/system/*.target /lib/systemd/system/dbus.s* "$root/lib/systemd/system/" 2>/dev/null
+out=$(timeout 60 systemd-analyze verify --root="$root" /lib/systemd/system/xensupd.service 2>&1)
+rc=$?
+if [ $rc -eq 0 ] && [ -z "$out" ]; then pass systemd-analyze-verify; else
+        fail systemd-analyze-verify "rc=$rc: $out"
+fi
+# verify must be able to fail: a typo is caught.
+sed 's/^DeviceAllow=\/dev\/xen\/privcmd rw/DeviceAllow=\/dev\/xen\/privcmd rwz/' \
+        "$root/lib/systemd/system/xensupd.service" >"$root/lib/systemd/system/typo.service"
+out=$(timeout 60 systemd-analyze verify --root="$root" /lib/systemd/system/typo.service 2>&1)
+check_match systemd-analyze-catches-typo "$out" "Invalid device rights"
+rm -f "$root/lib/systemd/system/typo.service"
+check_match unit-no-private-devices "$(cat "$root/lib/systemd/system/xensupd.service")" \
+        "DevicePolicy=closed"
+check unit-keeps-dev-xen bash -c "! grep -q '^PrivateDevices=yes' $root/lib/systemd/system/xensupd.service"
+tmproot="$work/tmproot"
+mkdir -p "$tmproot"
+out=$(systemd-tmpfiles --root="$tmproot" --create "$root/usr/lib/tmpfiles.d/xensup.conf" 2>&1)
+check_eq tmpfiles-clean "$out" ""
+check tmpfiles-dirs test -d "$tmproot/var/lib/xensup" -a -d "$tmproot/etc/xensup/domains.d" \
+        -a -d "$tmproot/run/xensup"
+check_eq tmpfiles-state-mode "$(stat -c %a "$tmproot/var/lib/xensup")" 700
+check xml-wellformed xmllint --noout "$src/units/org.xensup.supervisor1.xml" \
+        "$src/units/org.xensup.supervisor1.conf"
+
+summary test-dbus
