@@ -24,6 +24,8 @@ CFLAGS      += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitiz
 LDFLAGS     += -fsanitize=address,undefined
 endif
 
+.DEFAULT_GOAL := all
+
 PROGRAMS    :=
 TESTS       :=
 SHELL_TESTS :=
