@@ -6,5 +6,5 @@ PROGRAMS += xensup-sim
 xensup-sim_SRCS := sim/main.c $(XS_SERVER_SRCS) $(COMMON_SRCS)
 
 TESTS += test-xs-server
-test-xs-server_SRCS := tests/test-xs-server.c
+test-xs-server_SRCS := tests/test-xs-server.c $(XS_SERVER_SRCS) $(COMMON_SRCS)
 SHELL_TESTS += tests/test-xenstore-utils.sh tests/run-test-xenstore.sh

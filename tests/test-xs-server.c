@@ -32,6 +32,7 @@
 #include <xen/io/xs_wire.h>
 
 #include "common/macros.h"
+#include "sim/xs-server.h"
 
 /* ---- fixture: one xensup-sim for the run ---- */
 
@@ -1106,6 +1107,314 @@ static void test_bad_slow_reader(void **state)
         assert_true(xs_rm(h, XBT_NULL, "/test-slow"));
 }
 
+/* ---- the in-process API, for the simulated hypervisor (server in this process) ---- */
+
+struct inproc {
+        sd_event *event;
+        struct xs_server *server;
+        char dir[64];
+        char sock[128];
+        unsigned introduced;
+        uint32_t intro_domid;
+        uint64_t intro_mfn;
+        uint32_t intro_port;
+};
+
+struct events {
+        unsigned n;
+        char path[8][128];
+        char token[8][32];
+};
+
+static void on_event(struct xs_conn *c, const char *path, const char *token, void *userdata)
+{
+        struct events *ev = userdata;
+
+        (void)c;
+        if (ev->n < 8) {
+                snprintf(ev->path[ev->n], sizeof(ev->path[0]), "%s", path);
+                snprintf(ev->token[ev->n], sizeof(ev->token[0]), "%s", token);
+        }
+        ev->n++;
+}
+
+static void run_loop(struct inproc *ip)
+{
+        while (sd_event_run(ip->event, 0) > 0)
+                ;
+}
+
+static int on_introduce(struct xs_server *s, uint32_t domid, uint64_t mfn, uint32_t port,
+                        void *userdata)
+{
+        struct inproc *ip = userdata;
+
+        (void)s;
+        ip->introduced++;
+        ip->intro_domid = domid;
+        ip->intro_mfn = mfn;
+        ip->intro_port = port;
+        /* The hypervisor knows no domain 10. */
+        return domid == 10 ? -EINVAL : 0;
+}
+
+static int inproc_setup(void **state)
+{
+        struct inproc *ip = calloc(1, sizeof(*ip));
+
+        if (!ip || sd_event_new(&ip->event) < 0 || xs_server_new(ip->event, &ip->server, NULL) < 0)
+                return -1;
+        snprintf(ip->dir, sizeof(ip->dir), "/tmp/test-xs-inproc.XXXXXX");
+        if (!mkdtemp(ip->dir))
+                return -1;
+        snprintf(ip->sock, sizeof(ip->sock), "%s/xenstored.socket", ip->dir);
+        if (xs_server_listen(ip->server, ip->sock, NULL) < 0)
+                return -1;
+        xs_server_set_introduce_cb(ip->server, on_introduce, ip);
+        *state = ip;
+        return 0;
+}
+
+static int inproc_teardown(void **state)
+{
+        struct inproc *ip = *state;
+
+        xs_server_free(ip->server);
+        sd_event_unref(ip->event);
+        rmdir(ip->dir);
+        free(ip);
+        return 0;
+}
+
+static void xs_conn_closep(struct xs_conn **c)
+{
+        xs_conn_close(*c);
+}
+#define _cleanup_conn_ _cleanup_(xs_conn_closep)
+
+static void test_inproc_ops_and_perms(void **state)
+{
+        struct inproc *ip = *state;
+        _cleanup_conn_ struct xs_conn *d0 = NULL;
+        _cleanup_conn_ struct xs_conn *g = NULL;
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *v = NULL;
+        char big[2100];
+        size_t len = 0;
+
+        assert_int_equal(xs_server_connect_domain(ip->server, 0, &d0), 0);
+        assert_int_equal(xs_server_connect_domain(ip->server, 5, &g), 0);
+        assert_int_equal(xs_conn_domid(g), 5);
+        assert_int_equal(xs_conn_write(d0, "/ip/a", "1", 1), 0);
+        assert_int_equal(xs_conn_mkdir(d0, "/ip/b"), 0);
+        assert_int_equal(xs_conn_read(d0, "/ip/a", &v, &len), 0);
+        assert_string_equal(v, "1");
+        assert_int_equal(len, 1);
+        assert_int_equal(xs_conn_directory(d0, "/ip", &names), 0);
+        assert_non_null(names[0]);
+        assert_string_equal(names[0], "a");
+        assert_string_equal(names[1], "b");
+        assert_null(names[2]);
+        assert_int_equal(xs_conn_read(d0, "/ip/none", &(char *){ NULL }, NULL), -ENOENT);
+
+        /* The guest: dom0's nodes are closed to it, its home is its own. */
+        assert_int_equal(xs_conn_read(g, "/ip/a", &(char *){ NULL }, NULL), -EACCES);
+        assert_int_equal(xs_conn_write(g, "/ip/c", "x", 1), -EACCES);
+        assert_int_equal(xs_conn_mkdir(d0, "/local/domain/5"), 0);
+        assert_int_equal(xs_conn_rm(g, "/local/domain/5"), -EACCES);
+        {
+                /* dom0 hands the home over (SET_PERMS is socket-only: use a raw request). */
+                _cleanup_close_ int fd = -1;
+                struct sockaddr_un sa = { .sun_family = AF_UNIX };
+                char buf[XENSTORE_PAYLOAD_MAX + 1];
+
+                memcpy(sa.sun_path, ip->sock, strlen(ip->sock) + 1);
+                fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+                assert_true(fd >= 0);
+                assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+                run_loop(ip);
+                raw_send(fd, XS_SET_PERMS, 0, "/local/domain/5\0n5\0", 19);
+                run_loop(ip);
+                assert_int_equal(raw_reply(fd, buf, sizeof(buf)), XS_SET_PERMS);
+        }
+        assert_int_equal(xs_conn_write(g, "data", "mine", 4), 0);
+        free(v);
+        v = NULL;
+        assert_int_equal(xs_conn_read(d0, "/local/domain/5/data", &v, NULL), 0);
+        assert_string_equal(v, "mine");
+        memset(big, 'x', sizeof(big));
+        assert_int_equal(xs_conn_write(g, "big", big, sizeof(big)), -ENOSPC);
+        assert_int_equal(xs_conn_write(d0, "/local/domain/5/big", big, sizeof(big)), 0);
+        assert_int_equal(xs_conn_rm(g, "data"), 0);
+        assert_int_equal(xs_conn_rm(d0, "/ip"), 0);
+        assert_int_equal(xs_conn_rm(d0, "/local/domain/5"), 0);
+}
+
+static void test_inproc_watches(void **state)
+{
+        struct inproc *ip = *state;
+        _cleanup_conn_ struct xs_conn *d0 = NULL;
+        struct events ev = { 0 };
+
+        assert_int_equal(xs_server_connect_domain(ip->server, 0, &d0), 0);
+        assert_int_equal(xs_conn_watch(d0, "/ipw", "t", on_event, &ev), 0);
+        /* Delivered from the loop, never from inside the request. */
+        assert_int_equal(ev.n, 0);
+        run_loop(ip);
+        assert_int_equal(ev.n, 1);
+        assert_string_equal(ev.path[0], "/ipw");
+        assert_string_equal(ev.token[0], "t");
+        assert_int_equal(xs_conn_write(d0, "/ipw/x", "1", 1), 0);
+        run_loop(ip);
+        assert_int_equal(ev.n, 2);
+        assert_string_equal(ev.path[1], "/ipw/x");
+        /* Unwatching drops what was not delivered yet. */
+        assert_int_equal(xs_conn_write(d0, "/ipw/y", "1", 1), 0);
+        assert_int_equal(xs_conn_unwatch(d0, "/ipw", "t"), 0);
+        run_loop(ip);
+        assert_int_equal(ev.n, 2);
+        assert_int_equal(xs_conn_unwatch(d0, "/ipw", "t"), -ENOENT);
+        assert_int_equal(xs_conn_rm(d0, "/ipw"), 0);
+}
+
+static void test_inproc_event_queue_limit(void **state)
+{
+        struct inproc *ip = *state;
+        _cleanup_conn_ struct xs_conn *d0 = NULL;
+        _cleanup_conn_ struct xs_conn *lazy = NULL;
+        struct events ev = { 0 };
+        int i;
+
+        assert_int_equal(xs_server_connect_domain(ip->server, 0, &d0), 0);
+        assert_int_equal(xs_server_connect_domain(ip->server, 0, &lazy), 0);
+        assert_int_equal(xs_conn_watch(lazy, "/ipq", "t", on_event, &ev), 0);
+        /* The loop never runs: events pile up until the connection is dropped. */
+        for (i = 0; i < 200000 && xs_conn_is_connected(lazy); i++)
+                assert_int_equal(xs_conn_write(d0, "/ipq/some/longer/path/x", "1", 1), 0);
+        assert_false(xs_conn_is_connected(lazy));
+        assert_true(i > 1000);
+        assert_int_equal(xs_conn_read(lazy, "/ipq", &(char *){ NULL }, NULL), -ENOTCONN);
+        run_loop(ip);
+        assert_int_equal(ev.n, 0);
+        assert_true(xs_conn_is_connected(d0));
+        assert_int_equal(xs_conn_rm(d0, "/ipq"), 0);
+}
+
+/* A child process sends INTRODUCE (and more) with libxenstore while the loop serves it. */
+static int child_exit;
+
+static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        (void)s;
+        (void)userdata;
+        child_exit = si->si_code == CLD_EXITED ? si->si_status : 100;
+        return 0;
+}
+
+static void run_child(struct inproc *ip, int (*fn)(struct xs_handle *h))
+{
+        sd_event_source *src = NULL;
+        sigset_t mask;
+        pid_t pid;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct xs_handle *h;
+
+                int rc;
+
+                setenv("XENSTORED_PATH", ip->sock, 1);
+                h = xs_open(0);
+                if (!h)
+                        _exit(99);
+                rc = fn(h);
+                xs_close(h);
+                _exit(rc);
+        }
+        child_exit = -1;
+        assert_int_equal(sd_event_add_child(ip->event, &src, pid, WEXITED, on_child, NULL), 0);
+        while (child_exit < 0)
+                assert_true(sd_event_run(ip->event, 100000) >= 0);
+        sd_event_source_unref(src);
+}
+
+static int child_introduce_9(struct xs_handle *h)
+{
+        if (!xs_introduce_domain(h, 9, 0xabc, 3))
+                return 1;
+        if (!xs_is_domain_introduced(h, 9))
+                return 2;
+        if (xs_introduce_domain(h, 10, 1, 1) || errno != EINVAL)
+                return 3;
+        if (xs_is_domain_introduced(h, 10))
+                return 4;
+        return 0;
+}
+
+static int child_release_9(struct xs_handle *h)
+{
+        return xs_release_domain(h, 9) ? 0 : 1;
+}
+
+static void test_inproc_domains(void **state)
+{
+        struct inproc *ip = *state;
+        _cleanup_conn_ struct xs_conn *d0 = NULL;
+        _cleanup_conn_ struct xs_conn *g = NULL;
+        struct events intro = { 0 }, rel = { 0 };
+
+        assert_int_equal(xs_server_connect_domain(ip->server, 0, &d0), 0);
+        assert_int_equal(xs_conn_watch(d0, "@introduceDomain", "i", on_event, &intro), 0);
+        assert_int_equal(xs_conn_watch(d0, "@releaseDomain", "r", on_event, &rel), 0);
+        run_loop(ip);
+        assert_int_equal(intro.n, 1);
+        assert_int_equal(rel.n, 1);
+
+        /* INTRODUCE calls the hypervisor back; its refusal fails the request. */
+        run_child(ip, child_introduce_9);
+        assert_int_equal(child_exit, 0);
+        assert_int_equal(ip->introduced, 2); /* 9, then the refused 10 */
+        assert_int_equal(ip->intro_domid, 10);
+        assert_int_equal(ip->intro_port, 1);
+        assert_true(xs_server_domain_is_introduced(ip->server, 9));
+        run_loop(ip);
+        assert_int_equal(intro.n, 2);
+        assert_string_equal(intro.path[1], "@introduceDomain");
+
+        /* Shutdown fires @releaseDomain; the guest's connection stays. */
+        assert_int_equal(xs_server_connect_domain(ip->server, 9, &g), 0);
+        assert_int_equal(xs_server_domain_shutdown(ip->server, 9), 0);
+        run_loop(ip);
+        assert_int_equal(rel.n, 2);
+        assert_true(xs_conn_is_connected(g));
+        /* Release: fired again, not introduced, the guest's connection closed. */
+        assert_int_equal(xs_server_domain_release(ip->server, 9), 0);
+        run_loop(ip);
+        assert_int_equal(rel.n, 3);
+        assert_string_equal(rel.path[2], "@releaseDomain");
+        assert_false(xs_server_domain_is_introduced(ip->server, 9));
+        assert_false(xs_conn_is_connected(g));
+        assert_int_equal(xs_conn_write(g, "x", "1", 1), -ENOTCONN);
+        assert_int_equal(xs_server_domain_release(ip->server, 9), -ENOENT);
+        assert_int_equal(xs_server_domain_shutdown(ip->server, 9), -ENOENT);
+
+        /* RELEASE from dom0 over the socket does the same. */
+        run_child(ip, child_introduce_9);
+        assert_int_equal(child_exit, 0);
+        assert_int_equal(ip->introduced, 4);
+        assert_true(xs_server_domain_is_introduced(ip->server, 9));
+        run_child(ip, child_release_9);
+        assert_int_equal(child_exit, 0);
+        run_loop(ip);
+        assert_false(xs_server_domain_is_introduced(ip->server, 9));
+        assert_int_equal(rel.n, 4);
+        assert_true(xs_server_request_count(ip->server) > 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1129,5 +1438,17 @@ int main(void)
                 cmocka_unit_test(test_bad_slow_reader),
         };
 
-        return cmocka_run_group_tests(tests, start_sim, stop_sim);
+        const struct CMUnitTest inproc_tests[] = {
+                cmocka_unit_test(test_inproc_ops_and_perms),
+                cmocka_unit_test(test_inproc_watches),
+                cmocka_unit_test(test_inproc_event_queue_limit),
+                cmocka_unit_test(test_inproc_domains),
+        };
+        int failed;
+
+        failed =
+            cmocka_run_group_tests_name("xensup-sim over its socket", tests, start_sim, stop_sim);
+        failed += cmocka_run_group_tests_name("in-process API", inproc_tests, inproc_setup,
+                                              inproc_teardown);
+        return failed;
 }
