@@ -291,7 +291,7 @@ static int lifecycle_dump_core(struct manager *m, struct domain *d, enum domain_
                 /* A fresh process image: no threads, handles or blocked signals of the daemon's. */
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                execl("/proc/self/exe", "xensupd", "--dump-core", domid, path,
+                execl(m->self_path, "xensupd", "--dump-core", domid, path,
                       m->opts.hypervisor == BUILDER_XEN ? "--hypervisor=xen" : "--hypervisor=sim",
                       "--sim-dir", m->opts.sim_dir, NULL);
                 _exit(127);

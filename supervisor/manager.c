@@ -709,6 +709,10 @@ int manager_new(const struct manager_options *opts, struct manager **ret, char *
                 return err_setf(err_r, r, "config directory %s: %s", opts->config_dir,
                                 strerror(-r));
         }
+        /* readlink, not exec of /proc/self/exe: under valgrind that is the tool, not us. */
+        m->self_path = realpath("/proc/self/exe", NULL);
+        if (!m->self_path)
+                return err_setf(err_r, -errno, "cannot find our own binary: %s", strerror(errno));
         r = sd_event_default(&m->event);
         if (r < 0)
                 return err_setf(err_r, r, "cannot create the event loop: %s", strerror(-r));
@@ -784,6 +788,7 @@ struct manager *manager_free(struct manager *m)
         sd_event_source_disable_unref(m->exit_timer);
         sd_event_unref(m->event);
         free(m->config_dir);
+        free(m->self_path);
         free(m);
         return NULL;
 }

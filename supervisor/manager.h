@@ -39,6 +39,7 @@ struct manager_options {
 struct manager {
         struct manager_options opts;
         char *config_dir;
+        char *self_path; /* our own binary, for the core-dump child */
         sd_event *event;
         sd_bus *bus;
         struct builder *builder;

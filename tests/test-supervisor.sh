@@ -8,6 +8,7 @@ src="${XENSUP_SRC:-$(pwd)}"
 build="${XENSUP_BUILD:-$src/build}"
 work="$(mktemp -d /tmp/xensup-sup.XXXXXX)"
 export CONF_DIR="$work/conf" KERNEL="$work/vmlinuz" SCALE=1
+[ -n "${VALGRIND:-}" ] && SCALE=4
 export XENSTORED_PATH="$work/sim/xenstored.socket"
 export XENSUP_LOG=stderr
 mkdir -p "$CONF_DIR" "$work/sim" "$work/dump"
@@ -32,11 +33,13 @@ XSCTL="$build/xensupctl --user"
 sim_pid=$!
 for _ in $(seq 50); do [ -S "$work/sim/hypervisor.socket" ] && break; sleep 0.1; done
 
+# Under `make check-valgrind` the daemon runs under valgrind too ($VALGRIND); under
+# check-asan it is the sanitizer build. Either way a clean stop must exit 0.
 daemon_start() {
-        "$build/xensupd" --hypervisor=sim --user --config-dir "$CONF_DIR" \
+        ${VALGRIND:-} "$build/xensupd" --hypervisor=sim --user --config-dir "$CONF_DIR" \
                 --sim-dir "$work/sim" "$@" 2>>"$work/daemon.log" &
         daemon_pid=$!
-        for _ in $(seq 100); do
+        for _ in $(seq 300); do
                 busctl --user status org.xensup.supervisor1 >/dev/null 2>&1 && return 0
                 sleep 0.1
         done
@@ -54,9 +57,14 @@ daemon_kill9() {
         done
 }
 daemon_stop() {
+        local rc
         kill -TERM "$daemon_pid" 2>/dev/null
         wait "$daemon_pid" 2>/dev/null
+        rc=$?
         daemon_pid=""
+        if [ "$rc" -eq 0 ]; then pass daemon-clean-exit; else
+                fail daemon-clean-exit "xensupd exited $rc on SIGTERM (see the log for sanitizer/valgrind reports)"
+        fi
 }
 
 . "$src/tests/scenarios/lib.sh"
@@ -67,6 +75,7 @@ scenario_configs
 daemon_start || exit 1
 run_common_scenarios
 run_sim_scenarios
+daemon_stop
 
 echo "=== daemon log (last 30 lines)"
 tail -30 "$work/daemon.log"
