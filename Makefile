@@ -11,9 +11,11 @@ CC          ?= gcc
 SANITIZE    ?=
 PKGS        := xencontrol xenguest xenstore libconfuse libsystemd
 
-PKG_CFLAGS  := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS    := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)
+# Deferred (=, not :=): `make deps all` on a fresh machine must ask pkg-config
+# after deps installed the packages, not when the Makefile was read.
+PKG_CFLAGS   = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS     = $(shell pkg-config --libs $(PKGS))
+CMOCKA_LIBS  = $(shell pkg-config --libs cmocka)
 
 CFLAGS      ?= -O2 -g
 CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
