@@ -64,7 +64,10 @@ typedef void (*xs_watch_cb)(struct xs_conn *c, const char *path, const char *tok
 /* Create a server on event, with xenstored's initial tree (/, /tool/xenstored). */
 int xs_server_new(sd_event *event, struct xs_server **server_r, char **err_r);
 
-/* Close every connection, unlink the socket, free; returns NULL. NULL-safe. */
+/*
+ * Close every connection, unlink the socket, free; returns NULL. NULL-safe.
+ * In-process connections are freed too: close them (or stop using them) first.
+ */
 struct xs_server *xs_server_free(struct xs_server *s);
 
 /* Listen on path; a stale socket is removed, a live server answering there is -EADDRINUSE. */

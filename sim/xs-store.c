@@ -658,14 +658,20 @@ int xs_op_set_perms(struct xs_ctx *ctx, const char *path, struct xs_perm *perms,
                 struct xs_node *sn = xs_store_find(xs_server_store(ctx->s), path);
                 struct xs_ctx main = *ctx;
 
-                if (!sn)
+                if (!sn) {
+                        free(perms);
                         return -ENOENT;
+                }
                 if ((xs_perm_for(ctx, sn->rec.perms, sn->rec.nperms) &
-                     (XS_PERM_WRITE | XS_PERM_OWNER)) != (XS_PERM_WRITE | XS_PERM_OWNER))
+                     (XS_PERM_WRITE | XS_PERM_OWNER)) != (XS_PERM_WRITE | XS_PERM_OWNER)) {
+                        free(perms);
                         return -EACCES;
+                }
                 r = rec_dup(&sn->rec, &copy);
-                if (r < 0)
+                if (r < 0) {
+                        free(perms);
                         return r;
+                }
                 free(copy.perms);
                 copy.perms = perms;
                 copy.nperms = n;

@@ -912,6 +912,22 @@ static void test_introduce_release(void **state)
         errno = 0;
         assert_false(xs_release_domain(h, 9));
         assert_int_equal(errno, ENOENT);
+
+        /* dom0 may let a guest hear @releaseDomain, through its perms (xenstored's special nodes).
+         */
+        assert_perms(h, "@releaseDomain", "n0");
+        set_perms(h, "@releaseDomain", "n0,r12");
+        assert_perms(h, "@releaseDomain", "n0,r12");
+        assert_true(xs_introduce_domain(h, 9, 0x1234, 7));
+        expect_event(w, "@introduceDomain", "intro");
+        assert_true(xs_release_domain(h, 9));
+        expect_event(w, "@releaseDomain", "rel");
+        expect_event(gw, "@releaseDomain", "g");
+        set_perms(h, "@releaseDomain", "n0");
+        errno = 0;
+        assert_false(xs_set_permissions(gw, XBT_NULL, "@releaseDomain",
+                                        &(struct xs_permissions){ .id = 12 }, 1));
+        assert_int_equal(errno, EACCES);
         errno = 0;
         assert_false(xs_release_domain(h, 0));
         assert_int_equal(errno, EINVAL);
