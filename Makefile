@@ -90,7 +90,9 @@ install: all
 	install -m 755 $(BUILD)/xensup-sim $(DESTDIR)$(PREFIX)/sbin/xensup-sim
 	install -m 755 $(BUILD)/xensupctl $(DESTDIR)$(PREFIX)/bin/xensupctl
 	install -d $(DESTDIR)/etc/xensup/domains.d
-	install -m 644 units/examples/*.conf $(DESTDIR)/etc/xensup/domains.d/
+	# The examples are the simulator's; on a Xen host they would start as real domains.
+	install -d $(DESTDIR)$(PREFIX)/share/doc/xensup/examples
+	install -m 644 units/examples/* $(DESTDIR)$(PREFIX)/share/doc/xensup/examples/
 	$(INSTALL_EXTRA)
 
 clean:
