@@ -530,30 +530,29 @@ static int manager_require_state(struct domain *d, enum domain_state s, char **e
         return 0;
 }
 
-int manager_domain_pause(struct manager *m, struct domain *d, char **err_r)
+/* Pause or unpause: the hypervisor, then the running node, then our state. */
+static int manager_set_paused(struct manager *m, struct domain *d, bool pause, char **err_r)
 {
-        int r = manager_require_state(d, DOMAIN_RUNNING, err_r);
+        int r = manager_require_state(d, pause ? DOMAIN_RUNNING : DOMAIN_PAUSED, err_r);
 
         if (r >= 0)
-                r = builder_pause(m->builder, d->domid, err_r);
+                r = pause ? builder_pause(m->builder, d->domid, err_r)
+                          : builder_unpause(m->builder, d->domid, err_r);
         if (r < 0)
                 return r;
-        layout_set_running(m->layout, d->domid, false, NULL);
-        lifecycle_set_state(m, d, DOMAIN_PAUSED);
+        layout_set_running(m->layout, d->domid, !pause, NULL);
+        lifecycle_set_state(m, d, pause ? DOMAIN_PAUSED : DOMAIN_RUNNING);
         return 0;
+}
+
+int manager_domain_pause(struct manager *m, struct domain *d, char **err_r)
+{
+        return manager_set_paused(m, d, true, err_r);
 }
 
 int manager_domain_unpause(struct manager *m, struct domain *d, char **err_r)
 {
-        int r = manager_require_state(d, DOMAIN_PAUSED, err_r);
-
-        if (r >= 0)
-                r = builder_unpause(m->builder, d->domid, err_r);
-        if (r < 0)
-                return r;
-        layout_set_running(m->layout, d->domid, true, NULL);
-        lifecycle_set_state(m, d, DOMAIN_RUNNING);
-        return 0;
+        return manager_set_paused(m, d, false, err_r);
 }
 
 static int manager_require_running(struct domain *d, char **err_r)
