@@ -40,17 +40,15 @@ bool domain_is_active(const struct domain *d)
 
 int domain_new(struct manager *m, struct domain_config *cfg, struct domain **ret)
 {
-        struct domain *d;
+        _cleanup_free_ struct domain *d = NULL;
         int r;
 
         d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
         r = bus_domain_path(cfg->name, &d->object_path);
-        if (r < 0) {
-                free(d);
+        if (r < 0)
                 return r;
-        }
         d->manager = m;
         d->config = cfg;
         memcpy(d->name, cfg->name, sizeof(d->name));
@@ -60,7 +58,7 @@ int domain_new(struct manager *m, struct domain_config *cfg, struct domain **ret
         d->shutdown_reason = SHUTDOWN_REASON_NONE;
         d->memory_kib = cfg->memory_mib * 1024;
         d->vcpus = cfg->vcpus;
-        *ret = d;
+        *ret = TAKE_PTR(d);
         return 0;
 }
 
