@@ -67,6 +67,7 @@ struct domain *domain_free(struct domain *d)
         if (!d)
                 return NULL;
         sd_event_source_disable_unref(d->shutdown_timer);
+        sd_event_source_disable_unref(d->restart_timer);
         sd_event_source_disable_unref(d->dump_child);
         config_free(d->config);
         free(d->object_path);

@@ -58,6 +58,7 @@ struct domain {
         bool shutdown_reboot;       /* ...and it is a reboot */
         uint64_t shutdown_deadline; /* CLOCK_REALTIME s */
         sd_event_source *shutdown_timer;
+        sd_event_source *restart_timer; /* a restart waiting out its backoff */
 
         bool unsupervised; /* no config supervises it (removed, or kept by rename-restart) */
 

@@ -141,6 +141,7 @@ int lifecycle_start(struct manager *m, struct domain *d, char **err_r)
         if (d->has_domid)
                 return err_setf(err_r, -EBUSY, "domain %s is %s (domid %u)", d->name,
                                 domain_state_to_string(d->state), d->domid);
+        d->restart_timer = sd_event_source_disable_unref(d->restart_timer);
         lifecycle_reread_config(d);
         d->failure = (free(d->failure), NULL);
         lifecycle_set_state(m, d, DOMAIN_STARTING);
@@ -224,11 +225,23 @@ static int lifecycle_keep_renamed(struct manager *m, struct domain *d)
         return 0;
 }
 
+static int lifecycle_on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct domain *d = userdata;
+
+        (void)s;
+        (void)usec;
+        d->restart_timer = sd_event_source_disable_unref(d->restart_timer);
+        lifecycle_start(d->manager, d, NULL);
+        return 0;
+}
+
 static void lifecycle_restart(struct manager *m, struct domain *d, enum domain_action a)
 {
         const struct domain_config *c = d->config;
         unsigned burst = c->restart.burst; /* config caps it at DOMAIN_RESTART_HISTORY */
         uint64_t now = now_realtime();
+        unsigned delay;
 
         if (!policy_restart_allowed(d->restart_times, d->n_restart_times, burst,
                                     c->restart.interval, now)) {
@@ -243,15 +256,25 @@ static void lifecycle_restart(struct manager *m, struct domain *d, enum domain_a
                 lifecycle_fail(m, d, why ? why : "restart throttled");
                 return;
         }
+        delay =
+            policy_restart_delay(d->restart_times, d->n_restart_times, c->restart.interval, now);
+        policy_record_restart(d->restart_times, &d->n_restart_times, DOMAIN_RESTART_HISTORY, now);
+        d->restart_count++;
         /* Marked first: a daemon killed between teardown and build finishes the restart. */
         lifecycle_save(m, d, true);
         if (a == ACTION_RENAME_RESTART && lifecycle_keep_renamed(m, d) < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "rename-restart",
                            "cannot keep the old instance; destroying it");
         lifecycle_teardown(m, d, true);
-        policy_record_restart(d->restart_times, &d->n_restart_times, DOMAIN_RESTART_HISTORY, now);
-        d->restart_count++;
-        lifecycle_start(m, d, NULL);
+        if (delay == 0 ||
+            sd_event_add_time_relative(m->event, &d->restart_timer, CLOCK_MONOTONIC,
+                                       delay * 1000000ULL, 0, lifecycle_on_restart_timer, d) < 0) {
+                lifecycle_start(m, d, NULL);
+                return;
+        }
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "restart",
+                   "restarting in %u s (restart %u within %u s)", delay, d->n_restart_times,
+                   c->restart.interval);
 }
 
 static int lifecycle_on_dump_done(sd_event_source *s, const siginfo_t *si, void *userdata)
@@ -386,6 +409,13 @@ void lifecycle_observe(struct manager *m, struct domain *d, const struct builder
 
 int lifecycle_destroy(struct manager *m, struct domain *d, char **err_r)
 {
+        if (d->restart_timer) {
+                /* Between a death and its delayed restart: cancelling is all there is to do. */
+                d->restart_timer = sd_event_source_disable_unref(d->restart_timer);
+                lifecycle_set_state(m, d, DOMAIN_STOPPED);
+                lifecycle_save(m, d, false);
+                return 0;
+        }
         if (!d->has_domid)
                 return err_setf(err_r, -EBUSY, "domain %s is not running", d->name);
         if (d->dump_child)

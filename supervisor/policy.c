@@ -28,15 +28,33 @@ bool policy_action_dumps_core(enum domain_action a)
         return a == ACTION_COREDUMP_DESTROY || a == ACTION_COREDUMP_RESTART;
 }
 
-bool policy_restart_allowed(const uint64_t *times, unsigned n, unsigned burst, unsigned interval,
-                            uint64_t now)
+#define RESTART_DELAY_MAX 30
+
+static unsigned restarts_within(const uint64_t *times, unsigned n, unsigned interval, uint64_t now)
 {
         unsigned recent = 0;
 
         for (unsigned i = 0; i < n; i++)
                 if (times[i] + interval > now)
                         recent++;
-        return recent < burst;
+        return recent;
+}
+
+bool policy_restart_allowed(const uint64_t *times, unsigned n, unsigned burst, unsigned interval,
+                            uint64_t now)
+{
+        return restarts_within(times, n, interval, now) < burst;
+}
+
+unsigned policy_restart_delay(const uint64_t *times, unsigned n, unsigned interval, uint64_t now)
+{
+        unsigned recent = restarts_within(times, n, interval, now);
+
+        if (recent == 0)
+                return 0;
+        if (recent > 5)
+                return RESTART_DELAY_MAX;
+        return 1u << (recent - 1) < RESTART_DELAY_MAX ? 1u << (recent - 1) : RESTART_DELAY_MAX;
 }
 
 void policy_record_restart(uint64_t *times, unsigned *n, unsigned max, uint64_t now)

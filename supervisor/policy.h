@@ -27,5 +27,12 @@ bool policy_action_dumps_core(enum domain_action a);
 bool policy_restart_allowed(const uint64_t *times, unsigned n, unsigned burst, unsigned interval,
                             uint64_t now);
 
+/*
+ * Seconds to wait before this restart: none for the first within the
+ * interval, then 1, 2, 4... up to 30, so a crash loop does not spin until
+ * the throttle stops it.
+ */
+unsigned policy_restart_delay(const uint64_t *times, unsigned n, unsigned interval, uint64_t now);
+
 /* Append `now` to a bounded history of restart times, dropping the oldest. */
 void policy_record_restart(uint64_t *times, unsigned *n, unsigned max, uint64_t now);

@@ -69,7 +69,7 @@ static void test_action_kinds(void **state)
 
 static void test_throttle_burst_within_interval(void **state)
 {
-        uint64_t times[16];
+        uint64_t times[16] = { 0 };
         unsigned n = 0;
 
         (void)state;
@@ -99,6 +99,23 @@ static void test_history_is_bounded(void **state)
         assert_false(policy_restart_allowed(times, 0, 0, 60, 100));
 }
 
+static void test_restart_backoff(void **state)
+{
+        uint64_t times[16] = { 0 };
+        unsigned n = 0;
+
+        (void)state;
+        /* The first restart in the window is at once, then 1, 2, 4, 8, 16, 30, 30 s. */
+        assert_int_equal(policy_restart_delay(times, n, 60, 1000), 0);
+        const unsigned want[] = { 1, 2, 4, 8, 16, 30, 30 };
+        for (unsigned i = 0; i < 7; i++) {
+                policy_record_restart(times, &n, 16, 1000 + i);
+                assert_int_equal(policy_restart_delay(times, n, 60, 1000 + i), want[i]);
+        }
+        /* Old restarts outside the interval do not count. */
+        assert_int_equal(policy_restart_delay(times, n, 60, 2000), 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -107,6 +124,7 @@ int main(void)
                 cmocka_unit_test(test_action_kinds),
                 cmocka_unit_test(test_throttle_burst_within_interval),
                 cmocka_unit_test(test_history_is_bounded),
+                cmocka_unit_test(test_restart_backoff),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
