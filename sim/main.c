@@ -6,6 +6,7 @@
  */
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,7 @@
 
 #include "common/error.h"
 #include "common/macros.h"
+#include "sim/hypervisor.h"
 #include "sim/xs-server.h"
 
 static void xs_server_freep(struct xs_server **s)
@@ -93,9 +95,10 @@ static void usage(FILE *out)
 {
         fprintf(
             out,
-            "usage: xensup-sim --dir DIR\n"
+            "usage: xensup-sim --dir DIR [--memory-mib MIB] [--xenstore-only]\n"
             "  The simulated Xen host, in the foreground: XenStore on DIR/xenstored.socket\n"
-            "  (XENSTORED_PATH=DIR/xenstored.socket xenstore-ls), pid in DIR/xensup-sim.pid.\n"
+            "  (XENSTORED_PATH=DIR/xenstored.socket xenstore-ls), pid in DIR/xensup-sim.pid,\n"
+            "  the hypervisor on DIR/hypervisor.socket with MIB of host memory (default 16384).\n"
             "  --xenstore-only: no hypervisor, the XenStore server alone (INTRODUCE accepts any\n"
             "  domid), for the server's own tests and benches.\n");
 }
@@ -104,24 +107,38 @@ int main(int argc, char **argv)
 {
         static const struct option options[] = {
                 { "dir", required_argument, NULL, 'd' },
+                { "memory-mib", required_argument, NULL, 'm' },
                 { "xenstore-only", no_argument, NULL, 'x' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(xs_server_freep) struct xs_server *server = NULL;
+        _cleanup_(hypervisor_freep) struct hypervisor *hv = NULL; /* freed before the server */
+        unsigned long long memory_mib = 0;
+        char *end;
         _cleanup_free_ char *sock = NULL, *pidfile = NULL, *err = NULL;
         const char *dir = NULL;
+        bool xenstore_only = false;
         sigset_t mask;
         int c, r;
 
-        while ((c = getopt_long(argc, argv, "d:xh", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "d:m:xh", options, NULL)) >= 0) {
                 switch (c) {
                 case 'd':
                         dir = optarg;
                         break;
+                case 'm':
+                        errno = 0;
+                        memory_mib = strtoull(optarg, &end, 10);
+                        if (errno || *end || memory_mib == 0 || memory_mib > (1ull << 32)) {
+                                fprintf(stderr, "xensup-sim: --memory-mib: bad size '%s'\n",
+                                        optarg);
+                                return EXIT_FAILURE;
+                        }
+                        break;
                 case 'x':
-                        /* Nothing to leave out until the hypervisor joins. */
+                        xenstore_only = true;
                         break;
                 case 'h':
                         usage(stdout);
@@ -174,12 +191,14 @@ int main(int argc, char **argv)
                 return EXIT_FAILURE;
         }
 
-        /*
-         * HYPERVISOR HOOK: the simulated hypervisor joins here, on the same loop and
-         * server, e.g. hypervisor_new(event, server, dir, &hv) (it registers its
-         * INTRODUCE callback with xs_server_set_introduce_cb()), freed after the
-         * loop ends and before the server.
-         */
+        /* The simulated hypervisor, on the same loop and server (it hooks INTRODUCE). */
+        r = xenstore_only ? 0 : hypervisor_new(event, server, dir, &hv);
+        if (r >= 0 && hv)
+                r = hypervisor_set_total_memory(hv, memory_mib);
+        if (r < 0) {
+                fprintf(stderr, "xensup-sim: hypervisor in %s: %s\n", dir, strerror(-r));
+                return EXIT_FAILURE;
+        }
 
         r = write_pid_file(pidfile);
         if (r < 0) {

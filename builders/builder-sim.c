@@ -1,0 +1,752 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * builder-sim.c — the sim backend: a client of xensup-sim's
+ * hypervisor.socket (sim/hv-proto.h), and of its XenStore server for
+ * xs_introduce_domain. open() starts xensup-sim when none answers in the
+ * directory, detached in its own session so it outlives the daemon, as Xen
+ * outlives a killed toolstack.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <xenstore.h>
+
+#include "builders/builder-internal.h"
+#include "builders/builder-sim.h"
+#include "common/error.h"
+
+#define SIM_BINARY         "xensup-sim"
+#define SIM_XS_SOCKET      "xenstored.socket"
+#define SIM_LOG            "xensup-sim.log"
+#define SIM_START_TIMEOUT  (5 * 1000)  /* ms to wait for a spawned xensup-sim */
+#define SIM_REPLY_TIMEOUT  (30 * 1000) /* ms to wait for one reply */
+#define SIM_CORE_PAGE_SIZE 4096
+
+struct sim_backend {
+        char *dir;
+        char *hv_path;
+        char *xs_path;
+        int fd;
+        uint32_t seq;
+        uint8_t *buf; /* one message */
+        struct xs_handle *xs;
+};
+
+static const char *const op_names[_HV_OP_MAX] = {
+        [HV_OP_STATS] = "stats",
+        [HV_OP_CREATE] = "create",
+        [HV_OP_UNPAUSE] = "unpause",
+        [HV_OP_PAUSE] = "pause",
+        [HV_OP_SHUTDOWN] = "shutdown",
+        [HV_OP_DESTROY] = "destroy",
+        [HV_OP_LIST] = "list",
+        [HV_OP_SET_MEMORY] = "set_memory",
+        [HV_OP_SET_VCPUS] = "set_vcpus",
+        [HV_OP_DUMPCORE] = "dumpcore",
+        [HV_OP_GUEST_ACTION] = "guest_action",
+        [HV_OP_FAULT] = "fault",
+};
+
+static const char *const action_names[_HV_GUEST_ACTION_MAX] = {
+        [HV_GUEST_POWEROFF] = "poweroff",
+        [HV_GUEST_REBOOT] = "reboot",
+        [HV_GUEST_CRASH] = "crash",
+        [HV_GUEST_WATCHDOG] = "watchdog",
+        [HV_GUEST_SOFT_RESET] = "soft_reset",
+        [HV_GUEST_HANG] = "hang",
+        [HV_GUEST_OBEY] = "obey",
+        [HV_GUEST_HOSTILE] = "hostile",
+};
+
+static int lookup(const char *const *table, size_t n, const char *s)
+{
+        for (size_t i = 0; i < n; i++)
+                if (table[i] && s && strcmp(table[i], s) == 0)
+                        return (int)i;
+        return -1;
+}
+
+int builder_sim_op_from_string(const char *s)
+{
+        return lookup(op_names, ELEMENTSOF(op_names), s);
+}
+
+const char *builder_sim_op_to_string(enum hv_op op)
+{
+        return TABLE_LOOKUP(op_names, op);
+}
+
+int builder_sim_guest_action_from_string(const char *s)
+{
+        return lookup(action_names, ELEMENTSOF(action_names), s);
+}
+
+const char *builder_sim_guest_action_to_string(enum hv_guest_action a)
+{
+        return TABLE_LOOKUP(action_names, a);
+}
+
+static uint64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Connect a SOCK_SEQPACKET (hypervisor) or SOCK_STREAM (xenstored) socket; an fd or -errno. */
+static int sim_connect(const char *path, int type)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return -errno;
+        return TAKE_FD(fd);
+}
+
+static bool sim_answers(const char *path, int type)
+{
+        _cleanup_close_ int fd = sim_connect(path, type);
+
+        return fd >= 0;
+}
+
+static void sim_disconnect(struct sim_backend *sb)
+{
+        if (sb->fd >= 0)
+                close(sb->fd);
+        sb->fd = -1;
+}
+
+/* Send the whole request; one reconnect when the old connection turns out dead. */
+static int sim_send(struct sim_backend *sb, const struct hv_header *h, const void *req)
+{
+        struct iovec iov[2] = {
+                { .iov_base = (void *)h, .iov_len = sizeof(*h) },
+                { .iov_base = (void *)req, .iov_len = h->len },
+        };
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = h->len ? 2 : 1 };
+
+        for (int attempt = 0; attempt < 2; attempt++) {
+                if (sb->fd < 0) {
+                        sb->fd = sim_connect(sb->hv_path, SOCK_SEQPACKET);
+                        if (sb->fd < 0)
+                                return sb->fd;
+                }
+                if (sendmsg(sb->fd, &mh, MSG_NOSIGNAL) >= 0)
+                        return 0;
+                if (errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN)
+                        return -errno;
+                /* Nothing was processed: xensup-sim restarted since the last call. */
+                sim_disconnect(sb);
+        }
+        return -ECONNRESET;
+}
+
+/*
+ * One request, one checked reply. rep receives the body (rep_max bytes at
+ * most); *rep_len_r its length. A reply that breaks the protocol closes the
+ * connection, so a late reply can never be taken for the next one.
+ */
+static int sim_call(struct sim_backend *sb, uint16_t op, const void *req, void *rep, size_t rep_max,
+                    size_t *rep_len_r, char **err_r)
+{
+        struct hv_header h = {
+                .magic = HV_PROTO_MAGIC,
+                .version = HV_PROTO_VERSION,
+                .op = op,
+                .seq = ++sb->seq,
+                .len = (uint32_t)hv_req_size(op),
+        };
+        struct hv_header rh;
+        struct pollfd pfd;
+        long fixed = hv_rep_size(op);
+        ssize_t n;
+        int r;
+
+        r = sim_send(sb, &h, req);
+        if (r < 0)
+                return err_setf(err_r, r, "xensup-sim at %s: cannot send %s: %s", sb->hv_path,
+                                op_names[op], strerror(-r));
+        pfd = (struct pollfd){ .fd = sb->fd, .events = POLLIN };
+        do
+                r = poll(&pfd, 1, SIM_REPLY_TIMEOUT);
+        while (r < 0 && errno == EINTR);
+        if (r <= 0) {
+                r = r == 0 ? -ETIMEDOUT : -errno;
+                sim_disconnect(sb);
+                return err_setf(err_r, r, "xensup-sim: no reply to %s: %s", op_names[op],
+                                strerror(-r));
+        }
+        n = recv(sb->fd, sb->buf, HV_MSG_MAX, MSG_TRUNC);
+        if (n <= 0) {
+                r = n == 0 ? -ECONNRESET : -errno;
+                sim_disconnect(sb);
+                return err_setf(err_r, r, "xensup-sim: %s: connection lost: %s", op_names[op],
+                                strerror(-r));
+        }
+        if ((size_t)n < sizeof(rh) || n > HV_MSG_MAX)
+                goto bad;
+        memcpy(&rh, sb->buf, sizeof(rh));
+        if (rh.magic != HV_PROTO_MAGIC || rh.version != HV_PROTO_VERSION || rh.op != op ||
+            rh.seq != h.seq || rh.len != (size_t)n - sizeof(rh) || rh.result > 0 ||
+            rh.result < -4095)
+                goto bad;
+        if (rh.result < 0) {
+                if (rh.len != 0)
+                        goto bad;
+                return err_setf(err_r, rh.result, "xensup-sim: %s failed: %s", op_names[op],
+                                strerror(-rh.result));
+        }
+        if (op == HV_OP_LIST ? rh.len < (size_t)fixed : rh.len != (size_t)fixed)
+                goto bad;
+        if (rh.len > rep_max)
+                goto bad;
+        if (rh.len)
+                memcpy(rep, sb->buf + sizeof(rh), rh.len);
+        if (rep_len_r)
+                *rep_len_r = rh.len;
+        return 0;
+bad:
+        sim_disconnect(sb);
+        return err_setf(err_r, -EBADMSG, "xensup-sim: malformed reply to %s", op_names[op]);
+}
+
+static struct sim_backend *sim_of(struct builder *b)
+{
+        return b->ops == &builder_sim_ops ? b->data : NULL;
+}
+
+/* Build a path under dir; NULL on allocation failure. */
+static char *sim_path(const char *dir, const char *name)
+{
+        char *p = NULL;
+
+        return asprintf(&p, "%s/%s", dir, name) < 0 ? NULL : p;
+}
+
+/* mkdir -p; the last component private, as it holds the sockets. */
+static int mkdir_parents(const char *dir)
+{
+        _cleanup_free_ char *p = strdup(dir);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+/* xensup-sim beside the running binary, if there is one there. */
+static char *sim_binary_beside_self(void)
+{
+        char self[PATH_MAX];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        char *slash, *p;
+
+        if (n <= 0)
+                return NULL;
+        self[n] = 0;
+        slash = strrchr(self, '/');
+        if (!slash)
+                return NULL;
+        *slash = 0;
+        p = sim_path(self, SIM_BINARY);
+        if (p && access(p, X_OK) < 0) {
+                free(p);
+                return NULL;
+        }
+        return p;
+}
+
+/*
+ * Start `xensup-sim --dir DIR` in a session of its own, through an
+ * intermediate child reaped at once, so the simulator is nobody's child
+ * here and outlives this process. Its output goes to DIR/xensup-sim.log.
+ */
+static int sim_spawn(const struct sim_backend *sb, char **err_r)
+{
+        _cleanup_free_ char *beside = sim_binary_beside_self();
+        _cleanup_free_ char *log = sim_path(sb->dir, SIM_LOG);
+        char *argv[] = { (char *)SIM_BINARY, (char *)"--dir", sb->dir, NULL };
+        int status;
+        pid_t pid;
+
+        if (!log)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        pid = fork();
+        if (pid < 0)
+                return err_setf(err_r, -errno, "cannot start %s: fork: %s", SIM_BINARY,
+                                strerror(errno));
+        if (pid == 0) {
+                sigset_t all;
+                int fd;
+
+                if (setsid() < 0 || fork() != 0)
+                        _exit(0);
+                /* The daemon blocks signals for sd-event: the simulator must not inherit that. */
+                sigemptyset(&all);
+                sigprocmask(SIG_SETMASK, &all, NULL);
+                for (int sig = 1; sig < NSIG; sig++)
+                        signal(sig, SIG_DFL);
+                fd = open("/dev/null", O_RDONLY);
+                if (fd >= 0 && fd != STDIN_FILENO) {
+                        dup2(fd, STDIN_FILENO);
+                        close(fd);
+                }
+                fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+                if (fd >= 0) {
+                        dup2(fd, STDOUT_FILENO);
+                        dup2(fd, STDERR_FILENO);
+                        if (fd > STDERR_FILENO)
+                                close(fd);
+                }
+                close_range(3, ~0U, 0);
+                if (beside)
+                        execv(beside, argv);
+                execvp(SIM_BINARY, argv);
+                _exit(127);
+        }
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        return 0;
+}
+
+/* Wait until both of the simulator's sockets answer. */
+static int sim_wait_ready(const struct sim_backend *sb, int timeout_ms)
+{
+        uint64_t deadline = now_ms() + (uint64_t)timeout_ms;
+
+        for (;;) {
+                if (sim_answers(sb->hv_path, SOCK_SEQPACKET) &&
+                    sim_answers(sb->xs_path, SOCK_STREAM))
+                        return 0;
+                if (now_ms() >= deadline)
+                        return -ETIMEDOUT;
+                (void)poll(NULL, 0, 10);
+        }
+}
+
+/*
+ * libxenstore finds its server only through $XENSTORED_PATH: point it at
+ * the simulator's for the one xs_open, then put the environment back.
+ */
+static struct xs_handle *sim_xs_open(const struct sim_backend *sb)
+{
+        _cleanup_free_ char *saved = NULL;
+        const char *old = getenv("XENSTORED_PATH");
+        struct xs_handle *h;
+        int e;
+
+        if (old) {
+                saved = strdup(old);
+                if (!saved)
+                        return NULL;
+        }
+        if (setenv("XENSTORED_PATH", sb->xs_path, 1) < 0)
+                return NULL;
+        h = xs_open(XS_OPEN_SOCKETONLY);
+        e = errno;
+        if (saved)
+                (void)setenv("XENSTORED_PATH", saved, 1);
+        else
+                (void)unsetenv("XENSTORED_PATH");
+        errno = e;
+        return h;
+}
+
+static void sim_backend_free(struct sim_backend *sb)
+{
+        if (!sb)
+                return;
+        sim_disconnect(sb);
+        if (sb->xs)
+                xs_close(sb->xs);
+        free(sb->dir);
+        free(sb->hv_path);
+        free(sb->xs_path);
+        free(sb->buf);
+        free(sb);
+}
+
+static void sim_backend_freep(struct sim_backend **sb)
+{
+        sim_backend_free(*sb);
+}
+
+static int sim_open(struct builder *b, const struct builder_options *opts, char **err_r)
+{
+        _cleanup_(sim_backend_freep) struct sim_backend *sb = NULL;
+        struct hv_rep_stats st;
+        int r;
+
+        if (!opts->sim_dir || !*opts->sim_dir)
+                return err_setf(err_r, -EINVAL, "sim: no simulator directory given");
+        sb = calloc(1, sizeof(*sb));
+        if (!sb)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        sb->fd = -1;
+        sb->dir = strdup(opts->sim_dir);
+        sb->hv_path = sim_path(opts->sim_dir, HV_SOCKET_NAME);
+        sb->xs_path = sim_path(opts->sim_dir, SIM_XS_SOCKET);
+        sb->buf = malloc(HV_MSG_MAX);
+        if (!sb->dir || !sb->hv_path || !sb->xs_path || !sb->buf)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        if (strlen(sb->hv_path) >= sizeof(((struct sockaddr_un *)0)->sun_path) ||
+            strlen(sb->xs_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+                return err_setf(err_r, -ENAMETOOLONG, "sim: directory name too long: %s", sb->dir);
+
+        if (!sim_answers(sb->hv_path, SOCK_SEQPACKET)) {
+                r = mkdir_parents(sb->dir);
+                if (r < 0)
+                        return err_setf(err_r, r, "sim: cannot create %s: %s", sb->dir,
+                                        strerror(-r));
+                r = sim_spawn(sb, err_r);
+                if (r < 0)
+                        return r;
+        }
+        r = sim_wait_ready(sb, SIM_START_TIMEOUT);
+        if (r < 0)
+                return err_setf(err_r, r,
+                                "sim: xensup-sim did not answer in %s within %d s (see %s/%s)",
+                                sb->dir, SIM_START_TIMEOUT / 1000, sb->dir, SIM_LOG);
+        r = sim_call(sb, HV_OP_STATS, NULL, &st, sizeof(st), NULL, err_r);
+        if (r < 0)
+                return r;
+        sb->xs = sim_xs_open(sb);
+        if (!sb->xs)
+                return err_setf(err_r, -errno ?: -EIO, "sim: cannot open XenStore at %s: %s",
+                                sb->xs_path, strerror(errno));
+        b->data = TAKE_PTR(sb);
+        return 0;
+}
+
+static void sim_close(struct builder *b)
+{
+        sim_backend_free(b->data);
+        b->data = NULL;
+}
+
+static int sim_create(struct builder *b, const struct domain_config *cfg,
+                      struct builder_domain *out, char **err_r)
+{
+        struct sim_backend *sb = b->data;
+        struct hv_req_create req = { 0 };
+        struct hv_rep_create rep;
+        int r;
+
+        if (cfg->type == DOMAIN_TYPE_HVM)
+                return err_setf(
+                    err_r, -EOPNOTSUPP,
+                    "%s: type \"hvm\" needs a device model, which xensup does not run yet",
+                    cfg->name);
+        memcpy(req.uuid, cfg->uuid, sizeof(req.uuid));
+        snprintf(req.name, sizeof(req.name), "%s", cfg->name);
+        req.type = (uint32_t)cfg->type;
+        req.ssidref = cfg->ssidref;
+        req.memory_kib = cfg->memory_mib * 1024;
+        req.maxmem_kib =
+            (cfg->maxmem_mib > cfg->memory_mib ? cfg->maxmem_mib : cfg->memory_mib) * 1024;
+        req.vcpus = cfg->vcpus;
+        req.maxvcpus = cfg->maxvcpus > cfg->vcpus ? cfg->maxvcpus : cfg->vcpus;
+        if (cfg->sim.present) {
+                req.script.present = 1;
+                req.script.exit =
+                    (uint8_t)(cfg->sim.exit >= 0 && cfg->sim.exit < _SHUTDOWN_REASON_MAX
+                                  ? cfg->sim.exit
+                                  : SHUTDOWN_REASON_POWEROFF);
+                req.script.on_shutdown = (uint8_t)cfg->sim.on_shutdown;
+                req.script.run_ms = cfg->sim.run_seconds > UINT32_MAX / 1000
+                                        ? UINT32_MAX
+                                        : cfg->sim.run_seconds * 1000;
+        }
+        r = sim_call(sb, HV_OP_CREATE, &req, &rep, sizeof(rep), NULL, err_r);
+        if (r < 0)
+                return err_setf(err_r, r, "%s: create domain: %s", cfg->name, strerror(-r));
+        if (rep.domid == 0 || rep.domid >= HV_DOMID_FIRST_RESERVED) {
+                sim_disconnect(sb);
+                return err_setf(err_r, -EBADMSG, "%s: create domain: xensup-sim returned domid %u",
+                                cfg->name, rep.domid);
+        }
+        *out = (struct builder_domain){
+                .domid = rep.domid,
+                .store_port = rep.store_port,
+                .store_mfn = rep.store_mfn,
+                .console_port = rep.console_port,
+                .console_mfn = rep.console_mfn,
+        };
+        return 0;
+}
+
+static int sim_introduce(struct builder *b, const struct builder_domain *d, char **err_r)
+{
+        struct sim_backend *sb = b->data;
+
+        for (int attempt = 0; attempt < 2; attempt++) {
+                if (!sb->xs) {
+                        sb->xs = sim_xs_open(sb);
+                        if (!sb->xs)
+                                break;
+                }
+                if (xs_introduce_domain(sb->xs, d->domid, d->store_mfn, d->store_port))
+                        return 0;
+                if (errno != EPIPE && errno != ECONNRESET && errno != ENOTCONN && errno != EIO)
+                        break;
+                /* The XenStore connection died (xensup-sim restarted): once more on a new one. */
+                xs_close(sb->xs);
+                sb->xs = NULL;
+        }
+        return err_setf(err_r, errno ? -errno : -EIO, "domid %u: xs_introduce_domain: %s", d->domid,
+                        strerror(errno ? errno : EIO));
+}
+
+/* A request about one domain; rep receives the reply body, if the op has one. */
+static int sim_dom_call_rep(struct builder *b, uint16_t op, uint32_t domid, uint32_t value,
+                            uint64_t value64, void *rep, size_t rep_max, char **err_r)
+{
+        struct hv_req_dom req = { .domid = domid, .value = value, .value64 = value64 };
+        int r;
+
+        r = sim_call(b->data, op, &req, rep, rep_max, NULL, err_r);
+        if (r < 0)
+                return err_setf(err_r, r, "domid %u: %s: %s", domid, op_names[op], strerror(-r));
+        return 0;
+}
+
+static int sim_dom_call(struct builder *b, uint16_t op, uint32_t domid, uint32_t value,
+                        uint64_t value64, char **err_r)
+{
+        return sim_dom_call_rep(b, op, domid, value, value64, NULL, 0, err_r);
+}
+
+static int sim_unpause(struct builder *b, uint32_t domid, char **err_r)
+{
+        return sim_dom_call(b, HV_OP_UNPAUSE, domid, 0, 0, err_r);
+}
+
+static int sim_pause(struct builder *b, uint32_t domid, char **err_r)
+{
+        return sim_dom_call(b, HV_OP_PAUSE, domid, 0, 0, err_r);
+}
+
+static int sim_shutdown(struct builder *b, uint32_t domid, enum shutdown_reason why, char **err_r)
+{
+        if (why < 0 || why >= _SHUTDOWN_REASON_MAX)
+                return err_setf(err_r, -EINVAL, "domid %u: shutdown: bad reason %d", domid, why);
+        return sim_dom_call(b, HV_OP_SHUTDOWN, domid, (uint32_t)why, 0, err_r);
+}
+
+static int sim_destroy(struct builder *b, uint32_t domid, char **err_r)
+{
+        return sim_dom_call(b, HV_OP_DESTROY, domid, 0, 0, err_r);
+}
+
+static int sim_set_memory(struct builder *b, uint32_t domid, uint64_t target_kib, char **err_r)
+{
+        return sim_dom_call(b, HV_OP_SET_MEMORY, domid, 0, target_kib, err_r);
+}
+
+static int sim_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_r)
+{
+        return sim_dom_call(b, HV_OP_SET_VCPUS, domid, n, 0, err_r);
+}
+
+static int sim_info_from_wire(const struct hv_dominfo *w, struct builder_domain_info *i)
+{
+        if (w->domid >= HV_DOMID_FIRST_RESERVED || w->max_vcpu_id >= CONFIG_VCPUS_MAX ||
+            w->online_vcpus > w->max_vcpu_id + 1)
+                return -EBADMSG;
+        if ((w->flags & HV_DOMINF_SHUTDOWN) && w->shutdown_reason >= _SHUTDOWN_REASON_MAX)
+                return -EBADMSG;
+        *i = (struct builder_domain_info){
+                .domid = w->domid,
+                .dying = w->flags & HV_DOMINF_DYING,
+                .shutdown = w->flags & HV_DOMINF_SHUTDOWN,
+                .paused = w->flags & HV_DOMINF_PAUSED,
+                .running = w->flags & HV_DOMINF_RUNNING,
+                .reason = (w->flags & HV_DOMINF_SHUTDOWN) ? (enum shutdown_reason)w->shutdown_reason
+                                                          : SHUTDOWN_REASON_NONE,
+                .mem_kib = w->mem_kib,
+                .max_mem_kib = w->max_mem_kib,
+                .max_vcpu_id = w->max_vcpu_id,
+                .online_vcpus = w->online_vcpus,
+                .cpu_time_ns = w->cpu_time_ns,
+        };
+        memcpy(i->handle, w->handle, sizeof(i->handle));
+        return 0;
+}
+
+/* The whole list in batches of HV_LIST_BATCH, as xc_domain_getinfolist is used. */
+static int sim_list(struct builder *b, struct builder_domain_info **infos_r, size_t *n_r,
+                    char **err_r)
+{
+        struct sim_backend *sb = b->data;
+        _cleanup_free_ struct builder_domain_info *all = NULL;
+        _cleanup_free_ uint8_t *rep = NULL;
+        struct hv_req_list req = { .first_domid = 0, .max = HV_LIST_BATCH };
+        size_t n = 0, len,
+               rep_max = sizeof(struct hv_rep_list) + HV_LIST_BATCH * sizeof(struct hv_dominfo);
+        int r;
+
+        rep = malloc(rep_max);
+        if (!rep)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        for (;;) {
+                struct hv_rep_list head;
+                const struct hv_dominfo *w;
+                struct builder_domain_info *grown;
+
+                r = sim_call(sb, HV_OP_LIST, &req, rep, rep_max, &len, err_r);
+                if (r < 0)
+                        return err_setf(err_r, r, "list domains: %s", strerror(-r));
+                memcpy(&head, rep, sizeof(head));
+                if (head.n > req.max || len != sizeof(head) + head.n * sizeof(*w))
+                        goto bad;
+                if (head.n == 0)
+                        break;
+                grown = reallocarray(all, n + head.n, sizeof(*all));
+                if (!grown)
+                        return err_setf(err_r, -ENOMEM, "out of memory");
+                all = grown;
+                w = (const struct hv_dominfo *)(rep + sizeof(head));
+                for (uint32_t i = 0; i < head.n; i++, n++) {
+                        /* Strictly increasing from first_domid: a bad reply cannot loop us. */
+                        if (w[i].domid < req.first_domid ||
+                            (n > 0 && w[i].domid <= all[n - 1].domid))
+                                goto bad;
+                        if (sim_info_from_wire(&w[i], &all[n]) < 0)
+                                goto bad;
+                }
+                if (head.n < req.max || all[n - 1].domid + 1 >= HV_DOMID_FIRST_RESERVED)
+                        break;
+                req.first_domid = all[n - 1].domid + 1;
+        }
+        *infos_r = TAKE_PTR(all);
+        *n_r = n;
+        return 0;
+bad:
+        sim_disconnect(sb);
+        return err_setf(err_r, -EBADMSG, "list domains: malformed reply from xensup-sim");
+}
+
+/* A fake core: a text header a test can read, then one page of memory "contents". */
+static int sim_dumpcore(struct builder *b, uint32_t domid, const char *path, char **err_r)
+{
+        struct hv_rep_dumpcore core;
+        _cleanup_fclose_ FILE *f = NULL;
+        char uuid[37];
+        int r;
+
+        r = sim_dom_call_rep(b, HV_OP_DUMPCORE, domid, 0, 0, &core, sizeof(core), err_r);
+        if (r < 0)
+                return r;
+        core.name[sizeof(core.name) - 1] = 0;
+        for (char *c = core.name; *c; c++)
+                if (*c < 0x21 || *c > 0x7e)
+                        *c = '?';
+        f = fopen(path, "we");
+        if (!f)
+                return err_setf(err_r, -errno, "domid %u: dumpcore: cannot create %s: %s", domid,
+                                path, strerror(errno));
+        (void)fchmod(fileno(f), 0600);
+        fprintf(f,
+                "%s\ndomid %u\nuuid %s\nname %s\nmemory_kib %llu\nvcpus %u\ncpu_time_ns %llu\n"
+                "shutdown_reason %s\n\n",
+                BUILDER_SIM_CORE_MAGIC, core.domid, config_uuid_to_string(core.handle, uuid),
+                core.name, (unsigned long long)core.mem_kib, core.online_vcpus,
+                (unsigned long long)core.cpu_time_ns,
+                core.shutdown && core.shutdown_reason < _SHUTDOWN_REASON_MAX
+                    ? shutdown_reason_to_string((enum shutdown_reason)core.shutdown_reason)
+                    : "none");
+        for (unsigned i = 0; i < SIM_CORE_PAGE_SIZE; i++)
+                fputc((int)((i * 131u + core.domid) & 0xff), f);
+        if (fflush(f) != 0 || ferror(f)) {
+                r = -errno ?: -EIO;
+                (void)unlink(path);
+                return err_setf(err_r, r, "domid %u: dumpcore: cannot write %s: %s", domid, path,
+                                strerror(-r));
+        }
+        return 0;
+}
+
+int builder_sim_guest_action(struct builder *b, uint32_t domid, enum hv_guest_action a,
+                             char **err_r)
+{
+        if (!sim_of(b))
+                return err_setf(err_r, -EOPNOTSUPP, "guest actions need --hypervisor=sim");
+        if (!builder_sim_guest_action_to_string(a))
+                return err_setf(err_r, -EINVAL, "unknown guest action %d", (int)a);
+        return sim_dom_call(b, HV_OP_GUEST_ACTION, domid, (uint32_t)a, 0, err_r);
+}
+
+int builder_sim_fault(struct builder *b, enum hv_op op, unsigned nth, int error, unsigned count,
+                      char **err_r)
+{
+        struct hv_req_fault req = { .op = op, .nth = nth, .error = error, .count = count };
+        int r;
+
+        if (!sim_of(b))
+                return err_setf(err_r, -EOPNOTSUPP, "fault injection needs --hypervisor=sim");
+        r = sim_call(b->data, HV_OP_FAULT, &req, NULL, 0, NULL, err_r);
+        if (r < 0)
+                return err_setf(err_r, r, "fault injection for %s: %s",
+                                builder_sim_op_to_string(op) ?: "?", strerror(-r));
+        return 0;
+}
+
+int builder_sim_stats(struct builder *b, struct builder_sim_stats *st, char **err_r)
+{
+        struct hv_rep_stats rep;
+        int r;
+
+        if (!sim_of(b))
+                return err_setf(err_r, -EOPNOTSUPP, "statistics need --hypervisor=sim");
+        r = sim_call(b->data, HV_OP_STATS, NULL, &rep, sizeof(rep), NULL, err_r);
+        if (r < 0)
+                return r;
+        st->pid = (pid_t)rep.pid;
+        st->domains = rep.domains;
+        st->total_kib = rep.total_kib;
+        st->free_kib = rep.free_kib;
+        memcpy(st->calls, rep.calls, sizeof(st->calls));
+        return 0;
+}
+
+const struct builder_ops builder_sim_ops = {
+        .name = "sim",
+        .open = sim_open,
+        .close = sim_close,
+        .create = sim_create,
+        .introduce = sim_introduce,
+        .unpause = sim_unpause,
+        .pause = sim_pause,
+        .shutdown = sim_shutdown,
+        .destroy = sim_destroy,
+        .list = sim_list,
+        .set_memory = sim_set_memory,
+        .set_vcpus = sim_set_vcpus,
+        .dumpcore = sim_dumpcore,
+};

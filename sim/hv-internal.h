@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hv-internal.h — what the sim/hv-*.c files share; nothing outside sim/ includes it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <systemd/sd-event.h>
+
+#include "common/macros.h"
+#include "config/config.h"
+#include "sim/hv-proto.h"
+#include "sim/hypervisor.h"
+#include "sim/xs-server.h"
+
+#define HV_CLIENTS_MAX  64                   /* connections to hypervisor.socket at once */
+#define HV_VCPUS_MAX    CONFIG_VCPUS_MAX     /* Xen's HVM_MAX_VCPUS */
+#define HV_DOM0_MAX_KIB (1024ull * 1024)     /* dom0 takes 1/16 of the host, at most 1 GiB */
+#define HV_ACK_DELAY_MS 100                  /* a guest shuts down this long after its request */
+#define HV_HOSTILE_MAX  (2 * XS_QUOTA_NODES) /* most nodes a hostile guest tries */
+
+struct hv_domain {
+        struct hypervisor *hv;
+        uint32_t domid;
+        uint8_t handle[16];
+        char name[HV_NAME_MAX + 1];
+        uint32_t type;
+        uint32_t ssidref;
+
+        uint64_t mem_kib;     /* pages it holds */
+        uint64_t max_mem_kib; /* what it may balloon up to */
+        unsigned max_vcpus;
+        unsigned online_vcpus;
+
+        unsigned pause_count; /* the toolstack's pause count; created at 1, as Xen */
+        bool started;         /* unpaused once: the guest has booted */
+        bool shutdown;
+        enum shutdown_reason reason;
+
+        uint64_t cpu_ns;       /* cpu time accumulated up to run_since_ns */
+        uint64_t run_since_ns; /* CLOCK_MONOTONIC when it last went on the cpu */
+        bool on_cpu;
+
+        uint32_t store_port, console_port;
+        uint64_t store_mfn, console_mfn;
+
+        struct hv_script script;
+        bool ignore_shutdown;                /* hung: control/shutdown goes unanswered */
+        bool exit_pending;                   /* the script's time came while paused */
+        enum shutdown_reason pending_reason; /* what an acknowledged request will do */
+        bool request_pending;
+
+        /* The guest's side of XenStore, once dom0 introduced it. */
+        struct xs_conn *conn;
+        bool booted; /* feature nodes written, control/shutdown watched */
+        sd_event_source *exit_timer;
+        sd_event_source *ack_timer;
+        sd_event_source *boot_defer;
+};
+
+struct hv_fault {
+        uint32_t countdown; /* calls until the failing one (1 = the next); 0 = none */
+        uint32_t count;     /* consecutive failing calls left */
+        int error;          /* positive errno */
+};
+
+struct hv_client;
+
+struct hypervisor {
+        sd_event *event;
+        struct xs_server *server;
+        char *dir;
+        char *socket_path;
+        int lock_fd;
+        int listen_fd;
+        sd_event_source *listen_source;
+        struct hv_client *clients;
+        unsigned n_clients;
+        uint8_t *buf; /* one message, HV_MSG_MAX bytes */
+
+        struct hv_domain **domains; /* indexed by domid, HV_DOMID_FIRST_RESERVED slots */
+        unsigned n_domains;         /* dom0 included */
+        uint32_t rover;             /* the last domid allocated */
+        uint64_t total_kib;
+        uint64_t used_kib; /* held by domains, dom0 included */
+        uint64_t next_mfn; /* fake host frames, never reused */
+
+        uint64_t calls[HV_OP_SLOTS];
+        struct hv_fault faults[HV_OP_SLOTS];
+};
+
+/* hv-model.c: the domain table and what the hypercalls do to it. */
+
+/* CLOCK_MONOTONIC in ns. */
+uint64_t hv_now_ns(void);
+
+/* Create dom0 and the empty table. */
+int hv_model_init(struct hypervisor *hv);
+
+/* Destroy every domain (dom0 included) and free the table. */
+void hv_model_done(struct hypervisor *hv);
+
+/* Memory not held by any domain, in KiB. */
+uint64_t hv_free_kib(const struct hypervisor *hv);
+
+/* The domain with domid, or NULL. */
+struct hv_domain *hv_domain_get(struct hypervisor *hv, uint32_t domid);
+
+/* XEN_DOMCTL_createdomain plus the build: a paused domain, or -ENOMEM/-EINVAL. */
+int hv_domain_create(struct hypervisor *hv, const struct hv_req_create *req,
+                     struct hv_domain **ret);
+
+/* Toolstack pause; -EINVAL for dom0, -EOVERFLOW past 255 as Xen. */
+int hv_domain_pause(struct hv_domain *d);
+
+/* Toolstack unpause; -EINVAL when not paused. The first unpause boots the guest. */
+int hv_domain_unpause(struct hv_domain *d);
+
+/* The shutdown flag with a reason; the first reason stays (Xen's shutdown_code). */
+int hv_domain_shutdown(struct hv_domain *d, enum shutdown_reason why);
+
+/* Destroy: @releaseDomain, the guest's connection closed, memory freed, the domid free. */
+int hv_domain_destroy(struct hv_domain *d);
+
+/* Set the most memory the guest may hold; the guest balloons to it at once, as far as free memory
+ * allows. */
+int hv_domain_set_memory(struct hv_domain *d, uint64_t max_kib);
+
+/* Online vcpus, 1..max. */
+int hv_domain_set_vcpus(struct hv_domain *d, unsigned n);
+
+/* One row of the domain list. */
+void hv_domain_info(struct hv_domain *d, struct hv_dominfo *info);
+
+/* hv-guest.c: what the guest does on its own. */
+
+/* The guest booted (first unpause): arm its script. */
+void hv_guest_start(struct hv_domain *d);
+
+/* The guest went back on the cpu: act on what came due while it was paused. */
+void hv_guest_resume(struct hv_domain *d);
+
+/* Stop the guest's timers and close its XenStore connection. */
+void hv_guest_stop(struct hv_domain *d);
+
+/* Run-time injection of enum hv_guest_action. */
+int hv_guest_action(struct hv_domain *d, enum hv_guest_action a);
+
+/* The server's INTRODUCE hook: open the guest's connection. */
+int hv_guest_on_introduce(struct xs_server *s, uint32_t domid, uint64_t mfn, uint32_t port,
+                          void *userdata);
+
+/* hv-socket.c: hypervisor.socket. */
+
+/* Lock DIR, bind and listen. */
+int hv_socket_listen(struct hypervisor *hv);
+
+/* Close every client and the listening socket. */
+void hv_socket_close(struct hypervisor *hv);

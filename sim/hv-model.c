@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hv-model.c — the simulated host's domain table and what each hypercall
+ * does to it, kept as close to Xen 4.17 as the supervisor can tell.
+ */
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sim/hv-internal.h"
+
+/* Frames below this look like dom0's; the fake guest frames start above. */
+#define HV_FIRST_GUEST_MFN 0x100000ull
+
+uint64_t hv_now_ns(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static bool hv_domain_runnable(const struct hv_domain *d)
+{
+        return d->pause_count == 0 && !d->shutdown;
+}
+
+/* Bring the cpu time up to now and put the domain on or off the cpu as its state says. */
+static void hv_domain_account(struct hv_domain *d)
+{
+        uint64_t now = hv_now_ns();
+
+        if (d->on_cpu)
+                d->cpu_ns += (now - d->run_since_ns) * d->online_vcpus;
+        d->run_since_ns = now;
+        d->on_cpu = hv_domain_runnable(d);
+}
+
+uint64_t hv_free_kib(const struct hypervisor *hv)
+{
+        return hv->used_kib >= hv->total_kib ? 0 : hv->total_kib - hv->used_kib;
+}
+
+static uint64_t hv_dom0_kib(uint64_t total_kib)
+{
+        uint64_t k = total_kib / 16;
+
+        return k > HV_DOM0_MAX_KIB ? HV_DOM0_MAX_KIB : k;
+}
+
+int hv_model_init(struct hypervisor *hv)
+{
+        struct hv_domain *d;
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+        hv->domains = calloc(HV_DOMID_FIRST_RESERVED, sizeof(*hv->domains));
+        if (!hv->domains)
+                return -ENOMEM;
+        if (hv->total_kib == 0)
+                hv->total_kib = (uint64_t)HV_DEFAULT_TOTAL_MIB * 1024;
+        hv->next_mfn = HV_FIRST_GUEST_MFN;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->hv = hv;
+        d->domid = 0;
+        strcpy(d->name, "Domain-0");
+        d->mem_kib = d->max_mem_kib = hv_dom0_kib(hv->total_kib);
+        d->max_vcpus = d->online_vcpus = cpus > 0 && cpus <= HV_VCPUS_MAX ? (unsigned)cpus : 1;
+        d->started = true;
+        d->reason = SHUTDOWN_REASON_NONE;
+        hv_domain_account(d);
+        hv->domains[0] = d;
+        hv->n_domains = 1;
+        hv->used_kib = d->mem_kib;
+        return 0;
+}
+
+static void hv_domain_free(struct hv_domain *d)
+{
+        hv_guest_stop(d);
+        d->hv->domains[d->domid] = NULL;
+        d->hv->n_domains--;
+        d->hv->used_kib -= d->mem_kib;
+        free(d);
+}
+
+void hv_model_done(struct hypervisor *hv)
+{
+        if (!hv->domains)
+                return;
+        for (unsigned i = 0; i < HV_DOMID_FIRST_RESERVED; i++)
+                if (hv->domains[i])
+                        hv_domain_free(hv->domains[i]);
+        free(hv->domains);
+        hv->domains = NULL;
+}
+
+int hypervisor_set_total_memory(struct hypervisor *hv, uint64_t mib)
+{
+        uint64_t kib = (mib ? mib : HV_DEFAULT_TOTAL_MIB) * 1024;
+        struct hv_domain *dom0 = hv->domains[0];
+
+        /* dom0's share follows the host's size as long as no guest runs. */
+        if (hv->n_domains == 1) {
+                dom0->mem_kib = dom0->max_mem_kib = hv_dom0_kib(kib);
+                hv->used_kib = dom0->mem_kib;
+        }
+        if (kib < hv->used_kib)
+                return -EBUSY;
+        hv->total_kib = kib;
+        return 0;
+}
+
+struct hv_domain *hv_domain_get(struct hypervisor *hv, uint32_t domid)
+{
+        return domid < HV_DOMID_FIRST_RESERVED ? hv->domains[domid] : NULL;
+}
+
+/*
+ * Xen 4.17's XEN_DOMCTL_createdomain without a requested domid: a rover
+ * starting at 0 and remembered across calls; the search starts just above
+ * the last domid allocated, skips dom0 when it wraps at
+ * DOMID_FIRST_RESERVED, and takes the first free one. So a freed domid is
+ * not reused until the whole range has gone round.
+ */
+static int hv_alloc_domid(struct hypervisor *hv, uint32_t *domid_r)
+{
+        uint32_t dom = hv->rover + 1;
+
+        for (unsigned tries = 0; tries < HV_DOMID_FIRST_RESERVED; tries++, dom++) {
+                if (dom >= HV_DOMID_FIRST_RESERVED)
+                        dom = 1;
+                if (!hv->domains[dom]) {
+                        hv->rover = dom;
+                        *domid_r = dom;
+                        return 0;
+                }
+        }
+        return -ENOMEM;
+}
+
+int hv_domain_create(struct hypervisor *hv, const struct hv_req_create *req, struct hv_domain **ret)
+{
+        struct hv_domain *d;
+        uint32_t domid;
+        int r;
+
+        if (req->memory_kib == 0 || req->maxmem_kib < req->memory_kib)
+                return -EINVAL;
+        if (req->vcpus == 0 || req->vcpus > req->maxvcpus || req->maxvcpus > HV_VCPUS_MAX)
+                return -EINVAL;
+        if (req->type >= _DOMAIN_TYPE_MAX)
+                return -EINVAL;
+        if (req->script.present && (req->script.exit >= _SHUTDOWN_REASON_MAX ||
+                                    req->script.on_shutdown >= _SIM_SHUTDOWN_MAX))
+                return -EINVAL;
+        if (!memchr(req->name, 0, sizeof(req->name)) || strlen(req->name) > HV_NAME_MAX)
+                return -EINVAL;
+        /* The build populates the guest's memory: more than the host has free is -ENOMEM, as Xen.
+         */
+        if (req->memory_kib > hv_free_kib(hv))
+                return -ENOMEM;
+        r = hv_alloc_domid(hv, &domid);
+        if (r < 0)
+                return r;
+
+        d = calloc(1, sizeof(*d));
+        if (!d)
+                return -ENOMEM;
+        d->hv = hv;
+        d->domid = domid;
+        memcpy(d->handle, req->uuid, sizeof(d->handle));
+        strcpy(d->name, req->name);
+        d->type = req->type;
+        d->ssidref = req->ssidref;
+        d->mem_kib = req->memory_kib;
+        d->max_mem_kib = req->maxmem_kib;
+        d->max_vcpus = req->maxvcpus;
+        d->online_vcpus = req->vcpus;
+        d->pause_count = 1;
+        d->reason = SHUTDOWN_REASON_NONE;
+        d->script = req->script;
+        d->ignore_shutdown = req->script.present && req->script.on_shutdown == SIM_SHUTDOWN_IGNORE;
+        /* xc_evtchn_alloc_unbound in a fresh domain hands out ports 1 and 2 (port 0 is reserved).
+         */
+        d->store_port = 1;
+        d->console_port = 2;
+        d->store_mfn = hv->next_mfn++;
+        d->console_mfn = hv->next_mfn++;
+        hv_domain_account(d);
+
+        hv->domains[domid] = d;
+        hv->n_domains++;
+        hv->used_kib += d->mem_kib;
+        *ret = d;
+        return 0;
+}
+
+int hv_domain_pause(struct hv_domain *d)
+{
+        if (d->domid == 0)
+                return -EINVAL;
+        if (d->pause_count >= 255)
+                return -EOVERFLOW;
+        d->pause_count++;
+        hv_domain_account(d);
+        return 0;
+}
+
+int hv_domain_unpause(struct hv_domain *d)
+{
+        if (d->domid == 0 || d->pause_count == 0)
+                return -EINVAL;
+        d->pause_count--;
+        hv_domain_account(d);
+        if (d->pause_count > 0)
+                return 0;
+        if (!d->started) {
+                d->started = true;
+                hv_guest_start(d);
+        } else
+                hv_guest_resume(d);
+        return 0;
+}
+
+int hv_domain_shutdown(struct hv_domain *d, enum shutdown_reason why)
+{
+        if (d->domid == 0 || why < 0 || why >= _SHUTDOWN_REASON_MAX)
+                return -EINVAL;
+        /* Xen keeps the first reason: a second shutdown changes nothing. */
+        if (d->shutdown)
+                return 0;
+        d->shutdown = true;
+        d->reason = why;
+        d->exit_pending = false;
+        d->request_pending = false;
+        hv_domain_account(d);
+        d->exit_timer = sd_event_source_disable_unref(d->exit_timer);
+        d->ack_timer = sd_event_source_disable_unref(d->ack_timer);
+        if (d->hv->server && xs_server_domain_is_introduced(d->hv->server, d->domid))
+                (void)xs_server_domain_shutdown(d->hv->server, d->domid);
+        return 0;
+}
+
+int hv_domain_destroy(struct hv_domain *d)
+{
+        struct hypervisor *hv = d->hv;
+        uint32_t domid = d->domid;
+        bool introduced;
+
+        if (domid == 0)
+                return -EINVAL;
+        introduced = hv->server && xs_server_domain_is_introduced(hv->server, domid);
+        hv_domain_free(d);
+        /* xenstored notices the death and fires @releaseDomain again, for introduced domains. */
+        if (introduced)
+                (void)xs_server_domain_release(hv->server, domid);
+        return 0;
+}
+
+int hv_domain_set_memory(struct hv_domain *d, uint64_t max_kib)
+{
+        uint64_t room, grow;
+
+        if (max_kib == 0)
+                return -EINVAL;
+        d->max_mem_kib = max_kib;
+        if (d->domid == 0 || d->shutdown)
+                return 0;
+        /* The guest's balloon driver follows the new limit: down at once, up as far as the host
+         * allows. */
+        if (d->mem_kib > max_kib) {
+                d->hv->used_kib -= d->mem_kib - max_kib;
+                d->mem_kib = max_kib;
+        } else {
+                room = hv_free_kib(d->hv);
+                grow = max_kib - d->mem_kib < room ? max_kib - d->mem_kib : room;
+                d->mem_kib += grow;
+                d->hv->used_kib += grow;
+        }
+        return 0;
+}
+
+int hv_domain_set_vcpus(struct hv_domain *d, unsigned n)
+{
+        if (n == 0 || n > d->max_vcpus)
+                return -EINVAL;
+        hv_domain_account(d);
+        d->online_vcpus = n;
+        return 0;
+}
+
+void hv_domain_info(struct hv_domain *d, struct hv_dominfo *info)
+{
+        memset(info, 0, sizeof(*info));
+        hv_domain_account(d);
+        info->domid = d->domid;
+        if (d->shutdown) {
+                info->flags |= HV_DOMINF_SHUTDOWN;
+                info->shutdown_reason = (uint32_t)d->reason;
+        }
+        if (d->pause_count > 0)
+                info->flags |= HV_DOMINF_PAUSED;
+        if (hv_domain_runnable(d))
+                info->flags |= HV_DOMINF_RUNNING;
+        info->max_vcpu_id = d->max_vcpus - 1;
+        info->online_vcpus = d->online_vcpus;
+        info->ssidref = d->ssidref;
+        memcpy(info->handle, d->handle, sizeof(info->handle));
+        info->mem_kib = d->mem_kib;
+        info->max_mem_kib = d->max_mem_kib;
+        info->cpu_time_ns = d->cpu_ns;
+}

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hv-proto.h — the request/reply protocol of xensup-sim's hypervisor.socket.
+ *
+ * Included by both sides: the simulated hypervisor (sim/hv-*.c) and its
+ * client, the sim backend (builders/builder-sim.c).
+ *
+ * Transport: an AF_UNIX SOCK_SEQPACKET socket, DIR/hypervisor.socket. One
+ * packet is one message, so there is no framing to get wrong: a message is a
+ * struct hv_header followed by exactly header.len bytes of body, never more
+ * than HV_MSG_MAX bytes in all. The client sends one request and reads one
+ * reply carrying the same op and seq before it sends the next.
+ *
+ * Checks, on both sides, before a body is looked at: the packet was not
+ * truncated (MSG_TRUNC), is at least a header, magic and version match,
+ * header.len equals the packet's length minus the header, the op is known
+ * and header.len is the exact size the op's body has (the LIST reply: its
+ * fixed part plus n entries, n no more than asked for nor HV_LIST_BATCH).
+ * Strings are fixed arrays that must hold a NUL. A request that fails any
+ * check gets a reply with result -EBADMSG (when its header could be read)
+ * and the connection is closed.
+ *
+ * All integers are in host byte order: both ends run on the same host.
+ *
+ * Requests and their bodies (reply bodies in brackets; result is 0 or a
+ * negative errno, and a failed reply has an empty body):
+ *   STATS        none                  [struct hv_rep_stats]
+ *   CREATE       struct hv_req_create  [struct hv_rep_create]
+ *   UNPAUSE      struct hv_req_dom     []
+ *   PAUSE        struct hv_req_dom     []
+ *   SHUTDOWN     struct hv_req_dom     [] value = enum shutdown_reason
+ *   DESTROY      struct hv_req_dom     []
+ *   LIST         struct hv_req_list    [struct hv_rep_list + n struct hv_dominfo]
+ *   SET_MEMORY   struct hv_req_dom     [] value64 = new maximum in KiB
+ *   SET_VCPUS    struct hv_req_dom     [] value = online vcpus
+ *   DUMPCORE     struct hv_req_dom     [struct hv_rep_dumpcore]
+ *   GUEST_ACTION struct hv_req_dom     [] value = enum hv_guest_action
+ *   FAULT        struct hv_req_fault   []
+ */
+#pragma once
+
+#include <stdint.h>
+
+#define HV_PROTO_MAGIC   0x56485358u /* "XSHV" */
+#define HV_PROTO_VERSION 1
+#define HV_SOCKET_NAME   "hypervisor.socket"
+#define HV_MSG_MAX       (64 * 1024) /* header included */
+#define HV_LIST_BATCH    256         /* most entries in one LIST reply */
+#define HV_NAME_MAX      64          /* a domain's name for logs, excluding the NUL */
+#define HV_OP_SLOTS      16          /* size of the per-op counter array in STATS */
+
+/* Xen's reserved domids start here (DOMID_FIRST_RESERVED). */
+#define HV_DOMID_FIRST_RESERVED 0x7ff0u
+
+enum hv_op {
+        HV_OP_STATS = 1,
+        HV_OP_CREATE,
+        HV_OP_UNPAUSE,
+        HV_OP_PAUSE,
+        HV_OP_SHUTDOWN,
+        HV_OP_DESTROY,
+        HV_OP_LIST,
+        HV_OP_SET_MEMORY,
+        HV_OP_SET_VCPUS,
+        HV_OP_DUMPCORE,
+        HV_OP_GUEST_ACTION,
+        HV_OP_FAULT,
+        _HV_OP_MAX,
+};
+
+/* What a simulated guest can be told to do at run time. */
+enum hv_guest_action {
+        HV_GUEST_POWEROFF = 1, /* shut down now, as if the script said so */
+        HV_GUEST_REBOOT,
+        HV_GUEST_CRASH,
+        HV_GUEST_WATCHDOG,
+        HV_GUEST_SOFT_RESET,
+        HV_GUEST_HANG,    /* ignore control/shutdown from now on */
+        HV_GUEST_OBEY,    /* answer control/shutdown from now on */
+        HV_GUEST_HOSTILE, /* write hostile values into its own XenStore subtree */
+        _HV_GUEST_ACTION_MAX,
+};
+
+struct hv_header {
+        uint32_t magic;   /* HV_PROTO_MAGIC */
+        uint16_t version; /* HV_PROTO_VERSION */
+        uint16_t op;      /* enum hv_op */
+        uint32_t seq;     /* chosen by the client, echoed in the reply */
+        int32_t result;   /* requests: 0; replies: 0 or a negative errno */
+        uint32_t len;     /* bytes of body after this header */
+        uint32_t reserved;
+};
+
+/* The simulator's guest script (the `sim { }` section). */
+struct hv_script {
+        uint8_t present;     /* 0: the guest runs until told */
+        uint8_t exit;        /* enum shutdown_reason it exits with after run_ms */
+        uint8_t on_shutdown; /* enum sim_shutdown_answer */
+        uint8_t reserved;
+        uint32_t run_ms; /* 0 = run until told */
+};
+
+struct hv_req_create {
+        uint8_t uuid[16];
+        char name[HV_NAME_MAX + 8]; /* NUL-terminated, for logs only */
+        uint32_t type;              /* enum domain_type */
+        uint32_t ssidref;
+        uint64_t memory_kib;
+        uint64_t maxmem_kib;
+        uint32_t vcpus;
+        uint32_t maxvcpus;
+        struct hv_script script;
+};
+
+struct hv_rep_create {
+        uint32_t domid;
+        uint32_t store_port;
+        uint64_t store_mfn;
+        uint32_t console_port;
+        uint32_t reserved;
+        uint64_t console_mfn;
+};
+
+struct hv_req_dom {
+        uint32_t domid;
+        uint32_t value;
+        uint64_t value64;
+};
+
+struct hv_req_list {
+        uint32_t first_domid; /* the first domid to report (as xc_domain_getinfolist) */
+        uint32_t max;         /* at most this many entries, 1..HV_LIST_BATCH */
+};
+
+#define HV_DOMINF_DYING    (1u << 0)
+#define HV_DOMINF_SHUTDOWN (1u << 1)
+#define HV_DOMINF_PAUSED   (1u << 2)
+#define HV_DOMINF_RUNNING  (1u << 3)
+
+struct hv_dominfo {
+        uint32_t domid;
+        uint32_t flags;           /* HV_DOMINF_* */
+        uint32_t shutdown_reason; /* enum shutdown_reason, valid with HV_DOMINF_SHUTDOWN */
+        uint32_t max_vcpu_id;
+        uint32_t online_vcpus;
+        uint32_t ssidref;
+        uint8_t handle[16];
+        uint64_t mem_kib;
+        uint64_t max_mem_kib;
+        uint64_t cpu_time_ns;
+};
+
+struct hv_rep_list {
+        uint32_t n; /* entries that follow, in increasing domid order */
+        uint32_t reserved;
+};
+
+struct hv_rep_stats {
+        uint32_t pid;     /* of xensup-sim, so tests can signal it */
+        uint32_t domains; /* dom0 included */
+        uint64_t total_kib;
+        uint64_t free_kib;
+        uint64_t calls[HV_OP_SLOTS]; /* requests received, by op (failed ones included) */
+};
+
+/* What the client writes to a core file, after a header line of its own. */
+struct hv_rep_dumpcore {
+        uint32_t domid;
+        uint32_t online_vcpus;
+        uint8_t handle[16];
+        char name[HV_NAME_MAX + 8];
+        uint64_t mem_kib;
+        uint64_t cpu_time_ns;
+        uint32_t shutdown; /* 1 if the shutdown flag is set */
+        uint32_t shutdown_reason;
+};
+
+/*
+ * FAULT: make the nth call of op from now on fail with -error, and the
+ * count - 1 calls after it too. nth = 0 clears the op's fault. STATS and
+ * FAULT themselves cannot be faulted. A faulted call does nothing.
+ */
+struct hv_req_fault {
+        uint32_t op;    /* enum hv_op */
+        uint32_t nth;   /* 1 = the next call */
+        int32_t error;  /* positive errno */
+        uint32_t count; /* consecutive failing calls, at least 1 */
+};
+
+_Static_assert(_HV_OP_MAX <= HV_OP_SLOTS, "counter array too small");
+_Static_assert(sizeof(struct hv_header) == 24, "header layout");
+_Static_assert(sizeof(struct hv_rep_list) + HV_LIST_BATCH * sizeof(struct hv_dominfo) +
+                       sizeof(struct hv_header) <=
+                   HV_MSG_MAX,
+               "a LIST batch must fit a message");
+
+/* The body size a request of op must have; -1 for an unknown op. */
+static inline long hv_req_size(uint16_t op)
+{
+        switch (op) {
+        case HV_OP_STATS:
+                return 0;
+        case HV_OP_CREATE:
+                return sizeof(struct hv_req_create);
+        case HV_OP_LIST:
+                return sizeof(struct hv_req_list);
+        case HV_OP_FAULT:
+                return sizeof(struct hv_req_fault);
+        case HV_OP_UNPAUSE:
+        case HV_OP_PAUSE:
+        case HV_OP_SHUTDOWN:
+        case HV_OP_DESTROY:
+        case HV_OP_SET_MEMORY:
+        case HV_OP_SET_VCPUS:
+        case HV_OP_DUMPCORE:
+        case HV_OP_GUEST_ACTION:
+                return sizeof(struct hv_req_dom);
+        default:
+                return -1;
+        }
+}
+
+/* The body size a successful reply of op must have (LIST: its fixed part); -1 if unknown. */
+static inline long hv_rep_size(uint16_t op)
+{
+        switch (op) {
+        case HV_OP_STATS:
+                return sizeof(struct hv_rep_stats);
+        case HV_OP_CREATE:
+                return sizeof(struct hv_rep_create);
+        case HV_OP_LIST:
+                return sizeof(struct hv_rep_list);
+        case HV_OP_DUMPCORE:
+                return sizeof(struct hv_rep_dumpcore);
+        case HV_OP_UNPAUSE:
+        case HV_OP_PAUSE:
+        case HV_OP_SHUTDOWN:
+        case HV_OP_DESTROY:
+        case HV_OP_SET_MEMORY:
+        case HV_OP_SET_VCPUS:
+        case HV_OP_GUEST_ACTION:
+        case HV_OP_FAULT:
+                return 0;
+        default:
+                return -1;
+        }
+}

@@ -1,0 +1,350 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hv-socket.c — DIR/hypervisor.socket: check each request (sim/hv-proto.h),
+ * count it, apply an injected fault, run it against the model, reply.
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include "sim/hv-internal.h"
+
+struct hv_client {
+        struct hypervisor *hv;
+        int fd;
+        sd_event_source *source;
+        struct hv_client *next;
+};
+
+static void hv_client_free(struct hv_client *c)
+{
+        struct hypervisor *hv = c->hv;
+
+        for (struct hv_client **p = &hv->clients; *p; p = &(*p)->next)
+                if (*p == c) {
+                        *p = c->next;
+                        break;
+                }
+        hv->n_clients--;
+        sd_event_source_disable_unref(c->source);
+        close(c->fd);
+        free(c);
+}
+
+/* Send one reply; a client that does not read its replies is dropped (-EAGAIN). */
+static int hv_reply(struct hv_client *c, const struct hv_header *req, int result, const void *body,
+                    size_t len)
+{
+        struct hv_header h = {
+                .magic = HV_PROTO_MAGIC,
+                .version = HV_PROTO_VERSION,
+                .op = req->op,
+                .seq = req->seq,
+                .result = result,
+                .len = result < 0 ? 0 : (uint32_t)len,
+        };
+        struct iovec iov[2] = {
+                { .iov_base = &h, .iov_len = sizeof(h) },
+                { .iov_base = (void *)body, .iov_len = h.len },
+        };
+        struct msghdr mh = { .msg_iov = iov, .msg_iovlen = h.len ? 2 : 1 };
+
+        if (sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+                return -errno;
+        return 0;
+}
+
+/* An injected fault for this call of op, as a negative errno, or 0. */
+static int hv_fault_check(struct hypervisor *hv, uint16_t op)
+{
+        struct hv_fault *f = &hv->faults[op];
+        int e;
+
+        if (f->countdown == 0)
+                return 0;
+        if (--f->countdown > 0)
+                return 0;
+        e = f->error;
+        if (--f->count > 0)
+                f->countdown = 1;
+        return -e;
+}
+
+static int hv_do_list(struct hypervisor *hv, const struct hv_req_list *req, uint8_t *out,
+                      size_t *len_r)
+{
+        struct hv_rep_list *rep = (struct hv_rep_list *)out;
+        struct hv_dominfo *infos = (struct hv_dominfo *)(out + sizeof(*rep));
+        uint32_t n = 0;
+
+        if (req->max == 0 || req->max > HV_LIST_BATCH)
+                return -EINVAL;
+        for (uint32_t id = req->first_domid; id < HV_DOMID_FIRST_RESERVED && n < req->max; id++)
+                if (hv->domains[id])
+                        hv_domain_info(hv->domains[id], &infos[n++]);
+        rep->n = n;
+        rep->reserved = 0;
+        *len_r = sizeof(*rep) + n * sizeof(*infos);
+        return 0;
+}
+
+static int hv_do_fault(struct hypervisor *hv, const struct hv_req_fault *req)
+{
+        if (req->op == 0 || req->op >= _HV_OP_MAX || req->op == HV_OP_STATS ||
+            req->op == HV_OP_FAULT)
+                return -EINVAL;
+        if (req->nth == 0) {
+                hv->faults[req->op] = (struct hv_fault){ 0 };
+                return 0;
+        }
+        if (req->error <= 0 || req->error > 4095)
+                return -EINVAL;
+        hv->faults[req->op] = (struct hv_fault){
+                .countdown = req->nth,
+                .count = req->count ? req->count : 1,
+                .error = req->error,
+        };
+        return 0;
+}
+
+/* Run a checked request; its reply body goes to out (HV_MSG_MAX bytes). */
+static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uint8_t *out,
+                       size_t *len_r)
+{
+        const struct hv_req_dom *rd = body;
+        struct hv_domain *d = NULL;
+        int r;
+
+        *len_r = 0;
+        if (op != HV_OP_STATS && op != HV_OP_FAULT) {
+                r = hv_fault_check(hv, op);
+                if (r < 0)
+                        return r;
+        }
+        if (op != HV_OP_STATS && op != HV_OP_CREATE && op != HV_OP_LIST && op != HV_OP_FAULT) {
+                d = hv_domain_get(hv, rd->domid);
+                if (!d)
+                        return -ESRCH;
+        }
+
+        switch (op) {
+        case HV_OP_STATS: {
+                struct hv_rep_stats *st = (struct hv_rep_stats *)out;
+
+                memset(st, 0, sizeof(*st));
+                st->pid = (uint32_t)getpid();
+                st->domains = hv->n_domains;
+                st->total_kib = hv->total_kib;
+                st->free_kib = hv_free_kib(hv);
+                memcpy(st->calls, hv->calls, sizeof(st->calls));
+                *len_r = sizeof(*st);
+                return 0;
+        }
+        case HV_OP_CREATE: {
+                struct hv_rep_create *rep = (struct hv_rep_create *)out;
+
+                r = hv_domain_create(hv, body, &d);
+                if (r < 0)
+                        return r;
+                memset(rep, 0, sizeof(*rep));
+                rep->domid = d->domid;
+                rep->store_port = d->store_port;
+                rep->store_mfn = d->store_mfn;
+                rep->console_port = d->console_port;
+                rep->console_mfn = d->console_mfn;
+                *len_r = sizeof(*rep);
+                fprintf(stderr, "xensup-sim: created domid %u (%s)\n", d->domid, d->name);
+                return 0;
+        }
+        case HV_OP_UNPAUSE:
+                return hv_domain_unpause(d);
+        case HV_OP_PAUSE:
+                return hv_domain_pause(d);
+        case HV_OP_SHUTDOWN:
+                return hv_domain_shutdown(d, (enum shutdown_reason)rd->value);
+        case HV_OP_DESTROY:
+                return hv_domain_destroy(d);
+        case HV_OP_LIST:
+                return hv_do_list(hv, body, out, len_r);
+        case HV_OP_SET_MEMORY:
+                return hv_domain_set_memory(d, rd->value64);
+        case HV_OP_SET_VCPUS:
+                return hv_domain_set_vcpus(d, rd->value);
+        case HV_OP_DUMPCORE: {
+                struct hv_rep_dumpcore *core = (struct hv_rep_dumpcore *)out;
+                struct hv_dominfo info;
+
+                if (d->domid == 0)
+                        return -EINVAL;
+                hv_domain_info(d, &info);
+                memset(core, 0, sizeof(*core));
+                core->domid = d->domid;
+                core->online_vcpus = d->online_vcpus;
+                memcpy(core->handle, d->handle, sizeof(core->handle));
+                strcpy(core->name, d->name);
+                core->mem_kib = d->mem_kib;
+                core->cpu_time_ns = info.cpu_time_ns;
+                core->shutdown = d->shutdown;
+                core->shutdown_reason = d->shutdown ? (uint32_t)d->reason : 0;
+                *len_r = sizeof(*core);
+                return 0;
+        }
+        case HV_OP_GUEST_ACTION:
+                return hv_guest_action(d, (enum hv_guest_action)rd->value);
+        case HV_OP_FAULT:
+                return hv_do_fault(hv, body);
+        default:
+                return -EBADMSG;
+        }
+}
+
+/* One packet from a client: false when the client must go. */
+static bool hv_client_handle(struct hv_client *c)
+{
+        struct hypervisor *hv = c->hv;
+        struct hv_header h;
+        uint8_t *out;
+        size_t out_len = 0;
+        ssize_t n;
+        long want;
+        int r;
+
+        n = recv(c->fd, hv->buf, HV_MSG_MAX, MSG_TRUNC | MSG_DONTWAIT);
+        if (n < 0)
+                return errno == EAGAIN || errno == EINTR;
+        if (n == 0)
+                return false;
+        if ((size_t)n < sizeof(h) || n > HV_MSG_MAX)
+                return false; /* not even a header, or truncated: nothing to answer */
+        memcpy(&h, hv->buf, sizeof(h));
+        want = hv_req_size(h.op);
+        if (h.magic != HV_PROTO_MAGIC || h.version != HV_PROTO_VERSION || h.result != 0 ||
+            h.len != (size_t)n - sizeof(h) || want < 0 || h.len != (size_t)want) {
+                fprintf(stderr, "xensup-sim: hypervisor.socket: malformed request dropped\n");
+                (void)hv_reply(c, &h, -EBADMSG, NULL, 0);
+                return false;
+        }
+        hv->calls[h.op]++;
+        /* The reply body is built after the request body, in the same buffer. */
+        out = hv->buf + HV_MSG_MAX / 2;
+        _Static_assert(sizeof(struct hv_header) + sizeof(struct hv_req_create) <= HV_MSG_MAX / 2,
+                       "request fits the first half");
+        _Static_assert(sizeof(struct hv_rep_list) + HV_LIST_BATCH * sizeof(struct hv_dominfo) <=
+                           HV_MSG_MAX / 2,
+                       "reply fits the second half");
+        r = hv_dispatch(hv, h.op, hv->buf + sizeof(h), out, &out_len);
+        return hv_reply(c, &h, r, out, out_len) >= 0;
+}
+
+static int on_client(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct hv_client *c = userdata;
+
+        (void)s;
+        (void)fd;
+        if ((revents & EPOLLIN) && hv_client_handle(c))
+                return 0;
+        if (revents & EPOLLIN)
+                hv_client_free(c);
+        else if (revents & (EPOLLHUP | EPOLLERR))
+                hv_client_free(c);
+        return 0;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+        struct hypervisor *hv = userdata;
+        struct hv_client *c;
+        int cfd, r;
+
+        (void)s;
+        (void)revents;
+        cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (cfd < 0)
+                return 0;
+        if (hv->n_clients >= HV_CLIENTS_MAX) {
+                fprintf(stderr, "xensup-sim: hypervisor.socket: too many clients, refused one\n");
+                close(cfd);
+                return 0;
+        }
+        c = calloc(1, sizeof(*c));
+        if (!c) {
+                close(cfd);
+                return 0;
+        }
+        c->hv = hv;
+        c->fd = cfd;
+        r = sd_event_add_io(hv->event, &c->source, cfd, EPOLLIN, on_client, c);
+        if (r < 0) {
+                close(cfd);
+                free(c);
+                return 0;
+        }
+        c->next = hv->clients;
+        hv->clients = c;
+        hv->n_clients++;
+        return 0;
+}
+
+/* Whether something answers on the socket path. */
+static bool hv_socket_alive(const struct sockaddr_un *sa)
+{
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+        return fd >= 0 && connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) == 0;
+}
+
+int hv_socket_listen(struct hypervisor *hv)
+{
+        _cleanup_free_ char *lock_path = NULL;
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -1;
+        int r;
+
+        if (strlen(hv->socket_path) >= sizeof(sa.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(sa.sun_path, hv->socket_path);
+        if (asprintf(&lock_path, "%s/hypervisor.lock", hv->dir) < 0)
+                return -ENOMEM;
+        /* One hypervisor per directory: the lock lives as long as this process holds it. */
+        hv->lock_fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (hv->lock_fd < 0)
+                return -errno;
+        if (flock(hv->lock_fd, LOCK_EX | LOCK_NB) < 0)
+                return errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+        if (hv_socket_alive(&sa))
+                return -EADDRINUSE;
+        (void)unlink(hv->socket_path);
+
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -errno;
+        if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                return -errno;
+        if (listen(fd, 64) < 0)
+                return -errno;
+        r = sd_event_add_io(hv->event, &hv->listen_source, fd, EPOLLIN, on_accept, hv);
+        if (r < 0)
+                return r;
+        hv->listen_fd = TAKE_FD(fd);
+        return 0;
+}
+
+void hv_socket_close(struct hypervisor *hv)
+{
+        while (hv->clients)
+                hv_client_free(hv->clients);
+        hv->listen_source = sd_event_source_disable_unref(hv->listen_source);
+        if (hv->listen_fd >= 0) {
+                close(hv->listen_fd);
+                hv->listen_fd = -1;
+                (void)unlink(hv->socket_path);
+        }
+        if (hv->lock_fd >= 0) {
+                close(hv->lock_fd);
+                hv->lock_fd = -1;
+        }
+}

@@ -1,0 +1,1093 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The simulated hypervisor: the model in-process (domid allocation over the
+ * whole range), then build/xensup-sim as a child, driven through the sim
+ * backend (builder_open with BUILDER_SIM) and the real libxenstore: domids,
+ * host memory, pause, every guest script, control/shutdown answered or not,
+ * @releaseDomain at shutdown and at death, fault injection, core files, a
+ * hostile guest, malformed requests, clients dying, and the auto-spawn.
+ */
+#include <fcntl.h>
+#include <ftw.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <xenstore.h>
+
+#include "builders/builder-sim.h"
+#include "common/error.h"
+#include "sim/hv-internal.h"
+
+/* ---- helpers ---- */
+
+static uint64_t mono_ms(void)
+{
+        return hv_now_ns() / 1000000;
+}
+
+static void sleep_ms(unsigned ms)
+{
+        (void)poll(NULL, 0, (int)ms);
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void)st;
+        (void)flag;
+        (void)ftw;
+        return remove(path);
+}
+
+static void rm_rf(const char *dir)
+{
+        assert_int_equal(nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS), 0);
+}
+
+static const char *sim_binary(void)
+{
+        static char path[512];
+        const char *build = getenv("XENSUP_BUILD");
+
+        snprintf(path, sizeof(path), "%s/xensup-sim", build ? build : "build");
+        return path;
+}
+
+static bool answers(const char *dir, const char *name, int type)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, name);
+        return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+}
+
+static pid_t start_sim(const char *dir)
+{
+        pid_t pid = fork();
+        uint64_t deadline;
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                execl(sim_binary(), "xensup-sim", "--dir", dir, NULL);
+                _exit(127);
+        }
+        deadline = mono_ms() + 5000;
+        while (!answers(dir, HV_SOCKET_NAME, SOCK_SEQPACKET) ||
+               !answers(dir, "xenstored.socket", SOCK_STREAM)) {
+                assert_true(mono_ms() < deadline);
+                sleep_ms(10);
+        }
+        return pid;
+}
+
+static void stop_sim(pid_t pid)
+{
+        int status;
+
+        kill(pid, SIGTERM);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* ---- fixture: one xensup-sim for the group ---- */
+
+struct fixture {
+        char dir[64];
+        pid_t pid;
+        struct builder *b;
+        struct xs_handle *xs; /* dom0, for the layout a toolstack writes and for reading back */
+        unsigned serial;
+};
+
+static struct fixture fx;
+
+static int group_setup(void **state)
+{
+        struct builder_options o = { .kind = BUILDER_SIM };
+        _cleanup_free_ char *err = NULL;
+        char xs_path[128];
+
+        (void)state;
+        strcpy(fx.dir, "/tmp/test-sim-hv.XXXXXX");
+        assert_non_null(mkdtemp(fx.dir));
+        fx.pid = start_sim(fx.dir);
+        o.sim_dir = fx.dir;
+        assert_int_equal(builder_open(&o, &fx.b, &err), 0);
+        assert_string_equal(builder_name(fx.b), "sim");
+        snprintf(xs_path, sizeof(xs_path), "%s/xenstored.socket", fx.dir);
+        setenv("XENSTORED_PATH", xs_path, 1);
+        fx.xs = xs_open(XS_OPEN_SOCKETONLY);
+        assert_non_null(fx.xs);
+        return 0;
+}
+
+static int group_teardown(void **state)
+{
+        (void)state;
+        xs_close(fx.xs);
+        builder_close(fx.b);
+        stop_sim(fx.pid);
+        rm_rf(fx.dir);
+        return 0;
+}
+
+static struct domain_config make_config(uint64_t mib)
+{
+        struct domain_config c = {
+                .type = DOMAIN_TYPE_PV,
+                .memory_mib = mib,
+                .maxmem_mib = mib,
+                .vcpus = 1,
+                .maxvcpus = 1,
+        };
+
+        snprintf(c.name, sizeof(c.name), "guest%u", ++fx.serial);
+        config_uuid_from_name(c.name, c.uuid);
+        return c;
+}
+
+static struct domain_config make_script(int run_seconds, enum shutdown_reason exit,
+                                        enum sim_shutdown_answer answer)
+{
+        struct domain_config c = make_config(64);
+
+        c.sim = (struct sim_script){ .present = true,
+                                     .run_seconds = (unsigned)run_seconds,
+                                     .exit = exit,
+                                     .on_shutdown = answer };
+        return c;
+}
+
+static uint32_t create(const struct domain_config *c, struct builder_domain *bd_r)
+{
+        _cleanup_free_ char *err = NULL;
+        struct builder_domain bd;
+
+        assert_int_equal(builder_create(fx.b, c, &bd, &err), 0);
+        if (bd_r)
+                *bd_r = bd;
+        return bd.domid;
+}
+
+static void destroy(uint32_t domid)
+{
+        _cleanup_free_ char *err = NULL;
+
+        assert_int_equal(builder_destroy(fx.b, domid, &err), 0);
+}
+
+/* The domain's row, false when it is not listed. */
+static bool find(uint32_t domid, struct builder_domain_info *info_r)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+
+        assert_int_equal(builder_list(fx.b, &infos, &n, &err), 0);
+        for (size_t i = 0; i < n; i++)
+                if (infos[i].domid == domid) {
+                        if (info_r)
+                                *info_r = infos[i];
+                        return true;
+                }
+        return false;
+}
+
+/* Wait until the domain's shutdown flag is set; its reason, or NONE on timeout. */
+static enum shutdown_reason wait_shutdown(uint32_t domid, unsigned timeout_ms)
+{
+        uint64_t deadline = mono_ms() + timeout_ms;
+        struct builder_domain_info info;
+
+        do {
+                assert_true(find(domid, &info));
+                if (info.shutdown) {
+                        assert_false(info.running);
+                        return info.reason;
+                }
+                sleep_ms(20);
+        } while (mono_ms() < deadline);
+        return SHUTDOWN_REASON_NONE;
+}
+
+static void xs_mknod(const char *path, uint32_t owner, unsigned others, uint32_t reader)
+{
+        struct xs_permissions p[2] = { { .id = owner, .perms = others },
+                                       { .id = reader, .perms = XS_PERM_READ } };
+
+        assert_true(xs_write(fx.xs, XBT_NULL, path, "", 0));
+        assert_true(xs_set_permissions(fx.xs, XBT_NULL, path, p, reader ? 2 : 1));
+}
+
+/* What libxl__domain_make writes for the guest's own use, as far as these tests need. */
+static void write_layout(uint32_t domid)
+{
+        static const char *const rw[] = { "control/shutdown", "control/feature-poweroff",
+                                          "control/feature-reboot", "control/feature-suspend",
+                                          "data" };
+        char path[128];
+
+        snprintf(path, sizeof(path), "/local/domain/%u", domid);
+        xs_mknod(path, 0, XS_PERM_NONE, domid);
+        snprintf(path, sizeof(path), "/local/domain/%u/control", domid);
+        xs_mknod(path, 0, XS_PERM_NONE, domid);
+        for (size_t i = 0; i < ELEMENTSOF(rw); i++) {
+                snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, rw[i]);
+                xs_mknod(path, domid, XS_PERM_NONE, 0);
+        }
+}
+
+static char *xs_get(uint32_t domid, const char *rel, unsigned *len_r)
+{
+        char path[128];
+
+        snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, rel);
+        return xs_read(fx.xs, XBT_NULL, path, len_r);
+}
+
+static void xs_put(uint32_t domid, const char *rel, const char *v)
+{
+        char path[128];
+
+        snprintf(path, sizeof(path), "/local/domain/%u/%s", domid, rel);
+        assert_true(xs_write(fx.xs, XBT_NULL, path, v, strlen(v)));
+}
+
+/* Wait until a node holds value (a guest's write is asynchronous). */
+static bool wait_node(uint32_t domid, const char *rel, const char *value, unsigned timeout_ms)
+{
+        uint64_t deadline = mono_ms() + timeout_ms;
+
+        do {
+                unsigned len;
+                _cleanup_free_ char *v = xs_get(domid, rel, &len);
+
+                if (v && strcmp(v, value) == 0)
+                        return true;
+                sleep_ms(10);
+        } while (mono_ms() < deadline);
+        return false;
+}
+
+/* Create, lay out, introduce and unpause: a booted guest with its XenStore connection. */
+static uint32_t boot(const struct domain_config *c)
+{
+        _cleanup_free_ char *err = NULL;
+        struct builder_domain bd;
+        uint32_t domid = create(c, &bd);
+
+        write_layout(domid);
+        assert_int_equal(builder_introduce(fx.b, &bd, &err), 0);
+        assert_int_equal(builder_unpause(fx.b, domid, &err), 0);
+        /* A Linux PV guest advertises what control/shutdown requests it understands. */
+        assert_true(wait_node(domid, "control/feature-poweroff", "1", 2000));
+        assert_true(wait_node(domid, "control/feature-reboot", "1", 2000));
+        return domid;
+}
+
+static uint64_t calls(enum hv_op op)
+{
+        struct builder_sim_stats st;
+        _cleanup_free_ char *err = NULL;
+
+        assert_int_equal(builder_sim_stats(fx.b, &st, &err), 0);
+        return st.calls[op];
+}
+
+/* ---- the model, in-process ---- */
+
+/* Xen 4.17's rover: above the last allocated, wrapping at DOMID_FIRST_RESERVED to 1. */
+static void test_model_domid_wrap(void **state)
+{
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(hypervisor_freep) struct hypervisor *hv = NULL;
+        struct hv_req_create req = {
+                .memory_kib = 1024, .maxmem_kib = 1024, .vcpus = 1, .maxvcpus = 1
+        };
+        struct hv_domain *d;
+        char dir[] = "/tmp/test-sim-model.XXXXXX";
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(hypervisor_new(e, NULL, dir, &hv), 0);
+        /* A second hypervisor on the same directory is refused. */
+        {
+                struct hypervisor *other = NULL;
+
+                assert_int_equal(hypervisor_new(e, NULL, dir, &other), -EADDRINUSE);
+                assert_null(other);
+        }
+        assert_int_equal(hypervisor_set_total_memory(hv, 64 * 1024), 0);
+        strcpy(req.name, "w");
+        for (uint32_t id = 1; id < HV_DOMID_FIRST_RESERVED; id++) {
+                assert_int_equal(hv_domain_create(hv, &req, &d), 0);
+                assert_int_equal(d->domid, id);
+        }
+        assert_int_equal(hv->n_domains, HV_DOMID_FIRST_RESERVED);
+        /* Every domid in use. */
+        assert_int_equal(hv_domain_create(hv, &req, &d), -ENOMEM);
+        assert_int_equal(hv_domain_destroy(hv_domain_get(hv, 10)), 0);
+        assert_int_equal(hv_domain_destroy(hv_domain_get(hv, 3)), 0);
+        assert_int_equal(hv_domain_destroy(hv_domain_get(hv, 0x7fef)), 0);
+        /* The rover is at 0x7fef: it wraps to 1 and takes the first free one, 3. */
+        assert_int_equal(hv_domain_create(hv, &req, &d), 0);
+        assert_int_equal(d->domid, 3);
+        assert_int_equal(hv_domain_create(hv, &req, &d), 0);
+        assert_int_equal(d->domid, 10);
+        assert_int_equal(hv_domain_create(hv, &req, &d), 0);
+        assert_int_equal(d->domid, 0x7fef);
+        /* dom0 is never destroyed, paused or shut down. */
+        assert_int_equal(hv_domain_destroy(hv_domain_get(hv, 0)), -EINVAL);
+        assert_int_equal(hv_domain_pause(hv_domain_get(hv, 0)), -EINVAL);
+        assert_int_equal(hv_domain_shutdown(hv_domain_get(hv, 0), SHUTDOWN_REASON_POWEROFF),
+                         -EINVAL);
+        /* The memory in use cannot go beyond the host. */
+        assert_int_equal(hypervisor_set_total_memory(hv, 1024), -EBUSY);
+        hv = hypervisor_free(hv);
+        rm_rf(dir);
+}
+
+static void test_model_pause_count(void **state)
+{
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(hypervisor_freep) struct hypervisor *hv = NULL;
+        struct hv_req_create req = {
+                .memory_kib = 1024, .maxmem_kib = 2048, .vcpus = 1, .maxvcpus = 2
+        };
+        struct hv_domain *d;
+        char dir[] = "/tmp/test-sim-model.XXXXXX";
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(hypervisor_new(e, NULL, dir, &hv), 0);
+        assert_int_equal(hv_domain_create(hv, &req, &d), 0);
+        assert_int_equal(d->pause_count, 1); /* created paused, as Xen */
+        for (unsigned i = 1; i < 255; i++)
+                assert_int_equal(hv_domain_pause(d), 0);
+        assert_int_equal(hv_domain_pause(d), -EOVERFLOW);
+        for (unsigned i = 0; i < 255; i++)
+                assert_int_equal(hv_domain_unpause(d), 0);
+        assert_int_equal(hv_domain_unpause(d), -EINVAL);
+        /* The first shutdown reason stays. */
+        assert_int_equal(hv_domain_shutdown(d, SHUTDOWN_REASON_CRASH), 0);
+        assert_int_equal(hv_domain_shutdown(d, SHUTDOWN_REASON_POWEROFF), 0);
+        assert_int_equal(d->reason, SHUTDOWN_REASON_CRASH);
+        hv = hypervisor_free(hv);
+        rm_rf(dir);
+}
+
+/* ---- xensup-sim through the sim backend ---- */
+
+static void test_dom0(void **state)
+{
+        struct builder_domain_info info;
+        struct builder_sim_stats st;
+        _cleanup_free_ char *err = NULL;
+        static const uint8_t zero[16];
+
+        (void)state;
+        assert_true(find(0, &info));
+        assert_memory_equal(info.handle, zero, 16);
+        assert_true(info.running);
+        assert_false(info.paused);
+        assert_false(info.shutdown);
+        assert_true(info.mem_kib > 0);
+        assert_int_equal(builder_sim_stats(fx.b, &st, &err), 0);
+        assert_int_equal(st.pid, fx.pid);
+        assert_int_equal(st.total_kib, (uint64_t)HV_DEFAULT_TOTAL_MIB * 1024);
+        assert_true(st.free_kib < st.total_kib);
+        /* dom0 cannot be destroyed, and unknown domids are ESRCH. */
+        assert_int_equal(builder_destroy(fx.b, 0, &err), -EINVAL);
+        assert_int_equal(builder_destroy(fx.b, 0x7fee, &err), -ESRCH);
+        assert_int_equal(builder_unpause(fx.b, 0x7fee, &err), -ESRCH);
+        assert_int_equal(builder_pause(fx.b, 12345678, &err), -ESRCH);
+}
+
+static void test_domid_order(void **state)
+{
+        struct domain_config c = make_config(64);
+        struct builder_domain bd;
+        struct builder_domain_info info;
+        uint32_t a, b, d;
+
+        (void)state;
+        a = create(&c, &bd);
+        assert_true(a >= 1);
+        assert_true(find(a, &info));
+        assert_memory_equal(info.handle, c.uuid, 16);
+        assert_true(info.paused);
+        assert_false(info.running);
+        assert_int_equal(info.mem_kib, 64 * 1024);
+        b = create(&c, NULL);
+        assert_int_equal(b, a + 1);
+        destroy(a);
+        assert_false(find(a, NULL));
+        /* A freed domid is not reused at once: the next one is above the last allocated. */
+        d = create(&c, NULL);
+        assert_int_equal(d, b + 1);
+        /* Frames are never shared between domains. */
+        {
+                struct builder_domain bd2;
+                uint32_t e = create(&c, &bd2);
+
+                assert_int_not_equal(bd2.store_mfn, bd.store_mfn);
+                assert_int_not_equal(bd2.store_mfn, bd2.console_mfn);
+                assert_int_not_equal(bd.store_port, bd.console_port);
+                destroy(e);
+        }
+        destroy(b);
+        destroy(d);
+}
+
+static void test_memory(void **state)
+{
+        struct builder_sim_stats st;
+        _cleanup_free_ char *err = NULL;
+        struct domain_config c;
+        struct builder_domain bd;
+        struct builder_domain_info info;
+        uint32_t a;
+        unsigned before;
+
+        (void)state;
+        assert_int_equal(builder_sim_stats(fx.b, &st, &err), 0);
+        before = st.domains;
+        c = make_config(st.free_kib / 1024 + 1);
+        assert_int_equal(builder_create(fx.b, &c, &bd, &err), -ENOMEM);
+        assert_non_null(err);
+        assert_int_equal(builder_sim_stats(fx.b, &st, &err), 0);
+        assert_int_equal(st.domains, before); /* nothing left behind */
+        /* Exactly what is free fits; then nothing more does. */
+        c = make_config(st.free_kib / 1024);
+        a = create(&c, NULL);
+        c = make_config(1);
+        assert_int_equal(builder_create(fx.b, &c, &bd, &err), -ENOMEM);
+        /* Ballooning down gives memory back. */
+        assert_int_equal(builder_set_memory(fx.b, a, 1024, &err), 0);
+        assert_true(find(a, &info));
+        assert_int_equal(info.mem_kib, 1024);
+        assert_int_equal(info.max_mem_kib, 1024);
+        destroy(a);
+        assert_int_equal(builder_sim_stats(fx.b, &st, &err), 0);
+        assert_int_equal(st.domains, before);
+}
+
+static void test_invalid_create(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain_config c = make_config(64);
+        struct builder_domain bd;
+
+        (void)state;
+        c.vcpus = 0;
+        assert_int_equal(builder_create(fx.b, &c, &bd, &err), -EINVAL);
+        c = make_config(64);
+        c.type = DOMAIN_TYPE_HVM;
+        assert_int_equal(builder_create(fx.b, &c, &bd, &err), -EOPNOTSUPP);
+        assert_non_null(strstr(err, "hvm"));
+}
+
+static void test_pause_vcpus_cputime(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain_config c = make_config(64);
+        struct builder_domain_info info;
+        uint64_t t1, t2;
+        uint32_t a;
+
+        (void)state;
+        c.vcpus = 2;
+        c.maxvcpus = 4;
+        a = create(&c, NULL);
+        assert_true(find(a, &info));
+        assert_int_equal(info.max_vcpu_id, 3);
+        assert_int_equal(info.online_vcpus, 2);
+        assert_int_equal(info.cpu_time_ns, 0);
+        assert_int_equal(builder_unpause(fx.b, a, &err), 0);
+        assert_int_equal(builder_unpause(fx.b, a, &err), -EINVAL); /* not paused */
+        sleep_ms(50);
+        assert_true(find(a, &info));
+        assert_true(info.running);
+        assert_false(info.paused);
+        t1 = info.cpu_time_ns;
+        assert_true(t1 >= 2 * 40 * 1000000ull); /* two vcpus, ~50 ms */
+        assert_int_equal(builder_pause(fx.b, a, &err), 0);
+        assert_int_equal(builder_pause(fx.b, a, &err), 0);
+        assert_true(find(a, &info));
+        t1 = info.cpu_time_ns;
+        sleep_ms(30);
+        assert_true(find(a, &info));
+        assert_true(info.paused);
+        assert_false(info.running);
+        assert_int_equal(info.cpu_time_ns, t1); /* no time on the cpu while paused */
+        assert_int_equal(builder_unpause(fx.b, a, &err), 0);
+        assert_true(find(a, &info));
+        assert_true(info.paused); /* paused twice, unpaused once */
+        assert_int_equal(builder_unpause(fx.b, a, &err), 0);
+        sleep_ms(20);
+        assert_true(find(a, &info));
+        t2 = info.cpu_time_ns;
+        assert_true(t2 > t1);
+        assert_int_equal(builder_set_vcpus(fx.b, a, 5, &err), -EINVAL);
+        assert_int_equal(builder_set_vcpus(fx.b, a, 0, &err), -EINVAL);
+        assert_int_equal(builder_set_vcpus(fx.b, a, 4, &err), 0);
+        assert_true(find(a, &info));
+        assert_int_equal(info.online_vcpus, 4);
+        /* The toolstack's shutdown sets the flag with its reason, and the first reason stays. */
+        assert_int_equal(builder_shutdown(fx.b, a, SHUTDOWN_REASON_REBOOT, &err), 0);
+        assert_int_equal(builder_shutdown(fx.b, a, SHUTDOWN_REASON_CRASH, &err), 0);
+        assert_true(find(a, &info));
+        assert_true(info.shutdown);
+        assert_false(info.running);
+        assert_int_equal(info.reason, SHUTDOWN_REASON_REBOOT);
+        destroy(a);
+}
+
+/* Every exit a script can take, all at once after 1 s. */
+static void test_script_exits(void **state)
+{
+        static const enum shutdown_reason reasons[] = {
+                SHUTDOWN_REASON_POWEROFF, SHUTDOWN_REASON_REBOOT, SHUTDOWN_REASON_CRASH,
+                SHUTDOWN_REASON_WATCHDOG, SHUTDOWN_REASON_SOFT_RESET
+        };
+        _cleanup_free_ char *err = NULL;
+        uint32_t ids[ELEMENTSOF(reasons)], forever, paused;
+        struct builder_domain_info info;
+        struct domain_config c;
+        uint64_t start;
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(reasons); i++) {
+                c = make_script(1, reasons[i], SIM_SHUTDOWN_OBEY);
+                ids[i] = create(&c, NULL);
+        }
+        c = make_script(0, SHUTDOWN_REASON_CRASH, SIM_SHUTDOWN_OBEY);
+        forever = create(&c, NULL);
+        c = make_script(1, SHUTDOWN_REASON_CRASH, SIM_SHUTDOWN_OBEY);
+        paused = create(&c, NULL);
+        start = mono_ms();
+        for (size_t i = 0; i < ELEMENTSOF(reasons); i++)
+                assert_int_equal(builder_unpause(fx.b, ids[i], &err), 0);
+        assert_int_equal(builder_unpause(fx.b, forever, &err), 0);
+        assert_int_equal(builder_unpause(fx.b, paused, &err), 0);
+        assert_int_equal(builder_pause(fx.b, paused, &err), 0);
+        for (size_t i = 0; i < ELEMENTSOF(reasons); i++)
+                assert_int_equal(wait_shutdown(ids[i], 3000), reasons[i]);
+        assert_true(mono_ms() - start >= 900);
+        sleep_ms(300);
+        /* A guest cannot exit while paused: it does when it next runs. */
+        assert_true(find(paused, &info));
+        assert_false(info.shutdown);
+        assert_int_equal(builder_unpause(fx.b, paused, &err), 0);
+        assert_int_equal(wait_shutdown(paused, 1000), SHUTDOWN_REASON_CRASH);
+        /* run_seconds = 0 runs until told. */
+        assert_true(find(forever, &info));
+        assert_false(info.shutdown);
+        assert_true(info.running);
+        for (size_t i = 0; i < ELEMENTSOF(reasons); i++)
+                destroy(ids[i]);
+        destroy(forever);
+        destroy(paused);
+}
+
+static void test_injected_actions(void **state)
+{
+        static const struct {
+                enum hv_guest_action a;
+                enum shutdown_reason why;
+        } cases[] = {
+                { HV_GUEST_POWEROFF, SHUTDOWN_REASON_POWEROFF },
+                { HV_GUEST_REBOOT, SHUTDOWN_REASON_REBOOT },
+                { HV_GUEST_CRASH, SHUTDOWN_REASON_CRASH },
+                { HV_GUEST_WATCHDOG, SHUTDOWN_REASON_WATCHDOG },
+                { HV_GUEST_SOFT_RESET, SHUTDOWN_REASON_SOFT_RESET },
+        };
+        _cleanup_free_ char *err = NULL;
+        struct domain_config c;
+        uint32_t a;
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                c = make_config(16);
+                a = create(&c, NULL);
+                assert_int_equal(builder_unpause(fx.b, a, &err), 0);
+                assert_int_equal(builder_sim_guest_action(fx.b, a, cases[i].a, &err), 0);
+                assert_int_equal(wait_shutdown(a, 0), cases[i].why);
+                destroy(a);
+        }
+        assert_int_equal(builder_sim_guest_action(fx.b, 0x7fee, HV_GUEST_CRASH, &err), -ESRCH);
+        assert_int_equal(builder_sim_guest_action(fx.b, 0, HV_GUEST_CRASH, &err), -EINVAL);
+        assert_int_equal(builder_sim_guest_action_from_string("crash"), HV_GUEST_CRASH);
+        assert_int_equal(builder_sim_guest_action_from_string("hang"), HV_GUEST_HANG);
+        assert_int_equal(builder_sim_guest_action_from_string("nonsense"), -1);
+        assert_int_equal(builder_sim_op_from_string("list"), HV_OP_LIST);
+        assert_string_equal(builder_sim_op_to_string(HV_OP_CREATE), "create");
+}
+
+/* A Linux PV guest clears control/shutdown and shuts down with that reason. */
+static void test_obey_control_shutdown(void **state)
+{
+        static const struct {
+                const char *request;
+                enum shutdown_reason why;
+        } cases[] = {
+                { "poweroff", SHUTDOWN_REASON_POWEROFF },
+                { "reboot", SHUTDOWN_REASON_REBOOT },
+                { "halt", SHUTDOWN_REASON_POWEROFF },
+                { "suspend", SHUTDOWN_REASON_SUSPEND },
+        };
+        struct domain_config c;
+        struct builder_domain_info info;
+        uint32_t a;
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                c = make_script(0, SHUTDOWN_REASON_POWEROFF, SIM_SHUTDOWN_OBEY);
+                a = boot(&c);
+                xs_put(a, "control/shutdown", cases[i].request);
+                assert_true(wait_node(a, "control/shutdown", "", 2000));
+                assert_int_equal(wait_shutdown(a, 2000), cases[i].why);
+                destroy(a);
+        }
+        /* A request it does not know is left unanswered. */
+        c = make_config(16);
+        a = boot(&c);
+        xs_put(a, "control/shutdown", "explode");
+        sleep_ms(300);
+        assert_true(find(a, &info));
+        assert_false(info.shutdown);
+        assert_true(wait_node(a, "control/shutdown", "explode", 0));
+        destroy(a);
+}
+
+static void test_ignore_control_shutdown(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain_config c = make_script(0, SHUTDOWN_REASON_POWEROFF, SIM_SHUTDOWN_IGNORE);
+        struct builder_domain_info info;
+        uint32_t a = boot(&c), b;
+
+        (void)state;
+        xs_put(a, "control/shutdown", "poweroff");
+        sleep_ms(400);
+        assert_true(find(a, &info));
+        assert_false(info.shutdown);
+        assert_true(info.running);
+        assert_true(wait_node(a, "control/shutdown", "poweroff", 0));
+        /* Told to obey, it answers the next request. */
+        assert_int_equal(builder_sim_guest_action(fx.b, a, HV_GUEST_OBEY, &err), 0);
+        xs_put(a, "control/shutdown", "reboot");
+        assert_int_equal(wait_shutdown(a, 2000), SHUTDOWN_REASON_REBOOT);
+        destroy(a);
+
+        /* An obeying guest that hangs stops answering. */
+        c = make_config(16);
+        b = boot(&c);
+        assert_int_equal(builder_sim_guest_action(fx.b, b, HV_GUEST_HANG, &err), 0);
+        xs_put(b, "control/shutdown", "poweroff");
+        sleep_ms(400);
+        assert_true(find(b, &info));
+        assert_false(info.shutdown);
+        destroy(b);
+}
+
+/* Wait for one event on the @releaseDomain watch. */
+static bool wait_release(unsigned timeout_ms)
+{
+        struct pollfd p = { .fd = xs_fileno(fx.xs), .events = POLLIN };
+        unsigned n;
+
+        if (poll(&p, 1, (int)timeout_ms) <= 0)
+                return false;
+        free(xs_read_watch(fx.xs, &n));
+        return true;
+}
+
+static void drain_watch(void)
+{
+        while (wait_release(100))
+                ;
+}
+
+static void test_release_domain(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain_config c = make_config(16);
+        uint32_t a;
+
+        (void)state;
+        a = boot(&c);
+        assert_true(xs_is_domain_introduced(fx.xs, a));
+        assert_true(xs_watch(fx.xs, "@releaseDomain", "rel"));
+        assert_true(wait_release(1000)); /* a new watch fires once at once */
+        drain_watch();
+        assert_int_equal(builder_sim_guest_action(fx.b, a, HV_GUEST_CRASH, &err), 0);
+        assert_true(wait_release(2000)); /* at shutdown */
+        assert_int_equal(wait_shutdown(a, 0), SHUTDOWN_REASON_CRASH);
+        drain_watch();
+        destroy(a);
+        assert_true(wait_release(2000)); /* and again at death */
+        assert_false(find(a, NULL));
+        assert_false(xs_is_domain_introduced(fx.xs, a));
+        /* A domain never introduced does not concern xenstored. */
+        drain_watch();
+        c = make_config(16);
+        a = create(&c, NULL);
+        destroy(a);
+        assert_false(wait_release(200));
+        assert_true(xs_unwatch(fx.xs, "@releaseDomain", "rel"));
+        /* Introducing needs the domain's own store port. */
+        {
+                struct builder_domain bd;
+
+                a = create(&c, &bd);
+                bd.store_port = 77;
+                assert_true(builder_introduce(fx.b, &bd, &err) < 0);
+                destroy(a);
+                bd.domid = 0x7fee;
+                assert_true(builder_introduce(fx.b, &bd, &err) < 0);
+        }
+}
+
+static void test_fault_injection(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        struct domain_config c = make_config(16);
+        struct builder_domain bd;
+        size_t n;
+        uint64_t before;
+        uint32_t a, b;
+
+        (void)state;
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_CREATE, 2, EIO, 1, &err), 0);
+        a = create(&c, NULL);
+        assert_int_equal(builder_create(fx.b, &c, &bd, &err), -EIO);
+        b = create(&c, NULL);
+        assert_int_equal(b, a + 1); /* the failed call allocated nothing */
+        /* Two lists in a row fail, then they work again. */
+        before = calls(HV_OP_LIST);
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_LIST, 1, EAGAIN, 2, &err), 0);
+        assert_int_equal(builder_list(fx.b, &infos, &n, &err), -EAGAIN);
+        assert_int_equal(builder_list(fx.b, &infos, &n, &err), -EAGAIN);
+        assert_int_equal(builder_list(fx.b, &infos, &n, &err), 0);
+        assert_int_equal(calls(HV_OP_LIST), before + 3); /* failed calls count too */
+        /* A cleared fault never fires. */
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_DESTROY, 1, EPERM, 1, &err), 0);
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_DESTROY, 0, 0, 0, &err), 0);
+        destroy(a);
+        /* A faulted destroy leaves the domain. */
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_DESTROY, 1, EBUSY, 1, &err), 0);
+        assert_int_equal(builder_destroy(fx.b, b, &err), -EBUSY);
+        assert_true(find(b, NULL));
+        destroy(b);
+        /* Faults on the fault and stats operations are refused. */
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_FAULT, 1, EIO, 1, &err), -EINVAL);
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_STATS, 1, EIO, 1, &err), -EINVAL);
+}
+
+/* More domains than one LIST batch: the backend asks in batches, one request each. */
+static void test_list_batches(void **state)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        _cleanup_free_ char *err = NULL;
+        uint32_t ids[HV_LIST_BATCH + 20];
+        struct domain_config c = make_config(1);
+        uint64_t before;
+        size_t n;
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++)
+                ids[i] = create(&c, NULL);
+        before = calls(HV_OP_LIST);
+        assert_int_equal(builder_list(fx.b, &infos, &n, &err), 0);
+        assert_int_equal(calls(HV_OP_LIST), before + 2);
+        assert_true(n >= ELEMENTSOF(ids) + 1);
+        assert_int_equal(infos[0].domid, 0);
+        for (size_t i = 1; i < n; i++)
+                assert_true(infos[i].domid > infos[i - 1].domid);
+        for (size_t i = 0; i < ELEMENTSOF(ids); i++)
+                destroy(ids[i]);
+}
+
+static void test_dumpcore(void **state)
+{
+        _cleanup_free_ char *err = NULL, *text = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        struct domain_config c = make_config(32);
+        char path[128], line[128], uuid[37];
+        struct stat st;
+        uint32_t a;
+
+        (void)state;
+        a = create(&c, NULL);
+        assert_int_equal(builder_sim_guest_action(fx.b, a, HV_GUEST_CRASH, &err), 0);
+        snprintf(path, sizeof(path), "%s/core.%u", fx.dir, a);
+        assert_int_equal(builder_dumpcore(fx.b, a, path, &err), 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 0777, 0600);
+        assert_true(st.st_size > 4096);
+        f = fopen(path, "re");
+        assert_non_null(f);
+        assert_non_null(fgets(line, sizeof(line), f));
+        assert_string_equal(line, BUILDER_SIM_CORE_MAGIC "\n");
+        assert_non_null(fgets(line, sizeof(line), f));
+        snprintf(path, sizeof(path), "domid %u\n", a);
+        assert_string_equal(line, path);
+        assert_non_null(fgets(line, sizeof(line), f));
+        snprintf(path, sizeof(path), "uuid %s\n", config_uuid_to_string(c.uuid, uuid));
+        assert_string_equal(line, path);
+        assert_non_null(fgets(line, sizeof(line), f));
+        snprintf(path, sizeof(path), "name %s\n", c.name);
+        assert_string_equal(line, path);
+        assert_non_null(fgets(line, sizeof(line), f));
+        assert_string_equal(line, "memory_kib 32768\n");
+        destroy(a);
+        assert_int_equal(builder_dumpcore(fx.b, a, "/nonexistent/x", &err), -ESRCH);
+        /* An unwritable path fails with the file's error. */
+        a = create(&c, NULL);
+        assert_int_equal(builder_dumpcore(fx.b, a, "/nonexistent/dir/core", &err), -ENOENT);
+        assert_non_null(strstr(err, "/nonexistent/dir/core"));
+        destroy(a);
+}
+
+static void test_hostile(void **state)
+{
+        _cleanup_free_ char *err = NULL, *name = NULL, *binary = NULL;
+        _cleanup_free_ char **flood = NULL;
+        struct domain_config c = make_config(16);
+        unsigned n = 0, len = 0;
+        char path[128];
+        uint32_t a;
+
+        (void)state;
+        a = boot(&c);
+        assert_int_equal(builder_sim_guest_action(fx.b, a, HV_GUEST_HOSTILE, &err), 0);
+        /* Writable places take what fits: binary values, nodes up to the guest's quota. */
+        binary = xs_get(a, "data/binary", &len);
+        assert_non_null(binary);
+        assert_int_equal(len, 7);
+        snprintf(path, sizeof(path), "/local/domain/%u/data/flood", a);
+        flood = xs_directory(fx.xs, XBT_NULL, path, &n);
+        assert_non_null(flood);
+        assert_true(n > 100);
+        assert_true(n < XS_QUOTA_NODES);
+        /* Read-only places refuse it: no fake name. */
+        name = xs_get(a, "name", &len);
+        assert_null(name);
+        /* The host carries on. */
+        assert_true(find(a, NULL));
+        destroy(a);
+        assert_int_equal(builder_sim_guest_action(fx.b, 0x7fee, HV_GUEST_HOSTILE, &err), -ESRCH);
+}
+
+/* Requests that break the protocol close the connection; the host carries on. */
+static void test_malformed(void **state)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        struct hv_header h = {
+                .magic = HV_PROTO_MAGIC, .version = HV_PROTO_VERSION, .op = HV_OP_LIST, .len = 3
+        };
+        uint8_t buf[HV_MSG_MAX];
+        struct hv_header rh;
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        _cleanup_close_ int fd2 = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        _cleanup_close_ int fd3 = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+        (void)state;
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", fx.dir, HV_SOCKET_NAME);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        /* Length in the header disagrees with the packet. */
+        memset(buf, 0, sizeof(buf));
+        memcpy(buf, &h, sizeof(h));
+        assert_true(send(fd, buf, sizeof(h) + 8, 0) > 0);
+        assert_int_equal(recv(fd, &rh, sizeof(rh), 0), (ssize_t)sizeof(rh));
+        assert_int_equal(rh.result, -EBADMSG);
+        assert_int_equal(recv(fd, &rh, sizeof(rh), 0), 0); /* closed */
+        /* An oversized packet gets no answer but the close. */
+        assert_int_equal(connect(fd2, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        {
+                _cleanup_free_ uint8_t *big = calloc(1, HV_MSG_MAX + 100);
+
+                assert_non_null(big);
+                memcpy(big, &h, sizeof(h));
+                assert_true(send(fd2, big, HV_MSG_MAX + 100, 0) > 0);
+                assert_int_equal(recv(fd2, &rh, sizeof(rh), 0), 0);
+        }
+        /* A bad magic and a LIST asking for too much. */
+        assert_int_equal(connect(fd3, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        {
+                struct {
+                        struct hv_header h;
+                        struct hv_req_list l;
+                } m = { .h = { .magic = HV_PROTO_MAGIC,
+                               .version = HV_PROTO_VERSION,
+                               .op = HV_OP_LIST,
+                               .seq = 9,
+                               .len = sizeof(struct hv_req_list) },
+                        .l = { .first_domid = 0, .max = HV_LIST_BATCH + 1 } };
+
+                assert_int_equal(send(fd3, &m, sizeof(m), 0), (ssize_t)sizeof(m));
+                assert_int_equal(recv(fd3, &rh, sizeof(rh), 0), (ssize_t)sizeof(rh));
+                assert_int_equal(rh.result, -EINVAL);
+                assert_int_equal(rh.seq, 9);
+                m.h.magic = 0x12345678;
+                assert_int_equal(send(fd3, &m, sizeof(m), 0), (ssize_t)sizeof(m));
+                assert_int_equal(recv(fd3, &rh, sizeof(rh), 0), (ssize_t)sizeof(rh));
+                assert_int_equal(rh.result, -EBADMSG);
+                assert_int_equal(recv(fd3, &rh, sizeof(rh), 0), 0);
+        }
+        assert_true(find(0, NULL));
+}
+
+/* A client killed mid-life takes nothing with it: its domain and the host stay. */
+static void test_client_death(void **state)
+{
+        struct domain_config c = make_config(16);
+        int p[2], status;
+        uint32_t domid = 0;
+        pid_t pid;
+
+        (void)state;
+        assert_int_equal(pipe(p), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct builder_options o = { .kind = BUILDER_SIM, .sim_dir = fx.dir };
+                struct builder *b = NULL;
+                struct builder_domain bd = { 0 };
+
+                close(p[0]);
+                if (builder_open(&o, &b, NULL) == 0 && builder_create(b, &c, &bd, NULL) == 0 &&
+                    builder_unpause(b, bd.domid, NULL) == 0)
+                        (void)!write(p[1], &bd.domid, sizeof(bd.domid));
+                pause(); /* killed with its connection open */
+                _exit(0);
+        }
+        close(p[1]);
+        assert_int_equal(read(p[0], &domid, sizeof(domid)), (ssize_t)sizeof(domid));
+        close(p[0]);
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(find(domid, NULL));
+        assert_int_equal(kill(fx.pid, 0), 0);
+        destroy(domid);
+}
+
+/* open() starts xensup-sim when none answers, in its own session; it outlives the client. */
+static void test_autospawn(void **state)
+{
+        struct builder_options o = { .kind = BUILDER_SIM };
+        _cleanup_free_ char *err = NULL, *path = NULL;
+        struct builder_sim_stats st;
+        struct builder *b = NULL;
+        char dir[] = "/tmp/test-sim-spawn.XXXXXX", sub[128];
+        const char *build = getenv("XENSUP_BUILD");
+        const char *old_path = getenv("PATH");
+        uint64_t deadline;
+        pid_t pid;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        /* The simulator is looked for beside this binary, then in PATH. */
+        assert_true(asprintf(&path, "%s:%s", build ? build : "build", old_path ? old_path : "") >
+                    0);
+        setenv("PATH", path, 1);
+        snprintf(sub, sizeof(sub), "%s/not/yet", dir); /* created on the way */
+        o.sim_dir = sub;
+        assert_int_equal(builder_open(&o, &b, &err), 0);
+        assert_int_equal(builder_sim_stats(b, &st, &err), 0);
+        pid = st.pid;
+        assert_true(pid > 0);
+        /* In a session of its own, not this one: it outlives whoever started it. */
+        assert_true(getsid(pid) > 0);
+        assert_int_not_equal(getsid(pid), getsid(0));
+        assert_int_equal(st.domains, 1);
+        b = builder_close(b);
+        /* A second open finds it running and does not start another. */
+        assert_int_equal(builder_open(&o, &b, &err), 0);
+        assert_int_equal(builder_sim_stats(b, &st, &err), 0);
+        assert_int_equal(st.pid, pid);
+        b = builder_close(b);
+        if (old_path)
+                setenv("PATH", old_path, 1);
+        assert_int_equal(kill(pid, SIGTERM), 0);
+        deadline = mono_ms() + 5000;
+        while (kill(pid, 0) == 0) {
+                assert_true(mono_ms() < deadline);
+                sleep_ms(10);
+        }
+        rm_rf(dir);
+        /* A directory where nothing can start fails within the bound, with a message. */
+        setenv("PATH", "/nonexistent", 1);
+        {
+                char dir2[] = "/tmp/test-sim-none.XXXXXX";
+
+                assert_non_null(mkdtemp(dir2));
+                o.sim_dir = dir2;
+                /* Nothing beside this binary either when XENSUP_BUILD/tests is not build/. */
+                if (access("/proc/self/exe", F_OK) == 0) {
+                        char self[512];
+                        ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+                        assert_true(n > 0);
+                        self[n] = 0;
+                        *strrchr(self, '/') = 0;
+                        strcat(self, "/xensup-sim");
+                        if (access(self, X_OK) < 0) {
+                                assert_int_equal(builder_open(&o, &b, &err), -ETIMEDOUT);
+                                assert_non_null(strstr(err, "xensup-sim.log"));
+                        }
+                }
+                rm_rf(dir2);
+        }
+        if (old_path)
+                setenv("PATH", old_path, 1);
+}
+
+int main(void)
+{
+        const struct CMUnitTest model[] = {
+                cmocka_unit_test(test_model_domid_wrap),
+                cmocka_unit_test(test_model_pause_count),
+        };
+        const struct CMUnitTest sim[] = {
+                cmocka_unit_test(test_dom0),
+                cmocka_unit_test(test_domid_order),
+                cmocka_unit_test(test_memory),
+                cmocka_unit_test(test_invalid_create),
+                cmocka_unit_test(test_pause_vcpus_cputime),
+                cmocka_unit_test(test_script_exits),
+                cmocka_unit_test(test_injected_actions),
+                cmocka_unit_test(test_obey_control_shutdown),
+                cmocka_unit_test(test_ignore_control_shutdown),
+                cmocka_unit_test(test_release_domain),
+                cmocka_unit_test(test_fault_injection),
+                cmocka_unit_test(test_list_batches),
+                cmocka_unit_test(test_dumpcore),
+                cmocka_unit_test(test_hostile),
+                cmocka_unit_test(test_malformed),
+                cmocka_unit_test(test_client_death),
+                cmocka_unit_test(test_autospawn),
+        };
+        int r;
+
+        signal(SIGPIPE, SIG_IGN);
+        r = cmocka_run_group_tests_name("sim-hypervisor-model", model, NULL, NULL);
+        r += cmocka_run_group_tests_name("sim-hypervisor", sim, group_setup, group_teardown);
+        return r ? 1 : 0;
+}
