@@ -2,6 +2,9 @@
 PROGRAMS += xensupctl
 xensupctl_SRCS = supervisor/ctl.c supervisor/ctl-util.c $(COMMON_SRCS)
 
+TESTS += test-ctl-util
+test-ctl-util_SRCS = tests/dbus/test-ctl-util.c supervisor/ctl-util.c $(COMMON_SRCS)
+
 SHELL_TESTS += tests/test-dbus.sh tests/test-ctl.sh
 
 # Where Debian puts each file. systemd and D-Bus look only in these places,

@@ -10,6 +10,9 @@ work="$(mktemp -d /tmp/xensup-dbus.XXXXXX)"
 # nobody must reach the bus socket and the test's files.
 chmod 755 "$work"
 mkdir -p "$work/conf" "$work/sim" "$work/state"
+# make check-valgrind names its suppressions relative to the source tree; some commands run
+# elsewhere.
+[ -n "${VALGRIND:-}" ] && VALGRIND="${VALGRIND//--suppressions=tests\//--suppressions=$src/tests/}"
 export XENSTORED_PATH="$work/sim/xenstored.socket"
 export XENSUP_LOG=stderr
 # The whole test is bounded even if something hangs.
