@@ -62,7 +62,7 @@ struct xs_conn {
 
         int fd;
         sd_event_source *io;
-        char in[HDR_LEN + XENSTORE_PAYLOAD_MAX];
+        char *in; /* socket connections: HDR_LEN + XENSTORE_PAYLOAD_MAX bytes */
         size_t in_len;
         struct xs_outbuf *out, **out_tail;
         size_t out_off, out_bytes;
@@ -203,6 +203,7 @@ static void conn_free(struct xs_conn *c)
         c->defer = sd_event_source_disable_unref(c->defer);
         if (c->fd >= 0)
                 close(c->fd);
+        free(c->in);
         if (c->prev)
                 c->prev->next = c->next;
         else
@@ -1255,7 +1256,7 @@ static int on_conn_io(sd_event_source *src _unused_, int fd, uint32_t revents, v
                 conn_flush(c);
         if (c->dead || !(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
                 return 0;
-        n = read(fd, c->in + c->in_len, sizeof(c->in) - c->in_len);
+        n = read(fd, c->in + c->in_len, HDR_LEN + XENSTORE_PAYLOAD_MAX - c->in_len);
         if (n < 0) {
                 if (errno != EAGAIN && errno != EINTR)
                         conn_kill(c, NULL);
@@ -1304,7 +1305,8 @@ static int on_accept(sd_event_source *src _unused_, int fd, uint32_t revents _un
                 return 0;
         }
         c->fd = cfd;
-        r = sd_event_add_io(s->event, &c->io, cfd, EPOLLIN, on_conn_io, c);
+        c->in = malloc(HDR_LEN + XENSTORE_PAYLOAD_MAX);
+        r = c->in ? sd_event_add_io(s->event, &c->io, cfd, EPOLLIN, on_conn_io, c) : -ENOMEM;
         if (r < 0) {
                 conn_free(c);
                 return 0;
