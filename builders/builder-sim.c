@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <spawn.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -282,54 +283,73 @@ static char *sim_binary_beside_self(void)
         return p;
 }
 
+static void spawn_attrp(posix_spawnattr_t **a)
+{
+        if (*a)
+                posix_spawnattr_destroy(*a);
+}
+
+static void spawn_actionsp(posix_spawn_file_actions_t **fa)
+{
+        if (*fa)
+                posix_spawn_file_actions_destroy(*fa);
+}
+
 /*
- * Start `xensup-sim --dir DIR` in a session of its own, through an
- * intermediate child reaped at once, so the simulator is nobody's child
- * here and outlives this process. Its output goes to DIR/xensup-sim.log.
+ * Start `xensup-sim --dir DIR` through `setsid --fork`: a session of its own,
+ * and the child of nobody here once setsid (reaped at once) has exited, so it
+ * outlives this process and never lingers as its zombie. posix_spawn, not
+ * fork: nothing runs between fork and exec in a copy of the daemon. Its
+ * output goes to DIR/xensup-sim.log.
  */
 static int sim_spawn(const struct sim_backend *sb, char **err_r)
 {
         _cleanup_free_ char *beside = sim_binary_beside_self();
         _cleanup_free_ char *log = sim_path(sb->dir, SIM_LOG);
-        char *argv[] = { (char *)SIM_BINARY, (char *)"--dir", sb->dir, NULL };
-        int status;
+        char *argv[] = { (char *)"setsid", (char *)"--fork", beside ?: (char *)SIM_BINARY,
+                         (char *)"--dir",  sb->dir,          NULL };
+        posix_spawnattr_t attr_s, *attr = NULL;
+        posix_spawn_file_actions_t fa_s, *fa = NULL;
+        _cleanup_(spawn_attrp) posix_spawnattr_t *attr_c = NULL;
+        _cleanup_(spawn_actionsp) posix_spawn_file_actions_t *fa_c = NULL;
+        sigset_t none, all;
+        int r, status;
         pid_t pid;
 
         if (!log)
                 return err_setf(err_r, -ENOMEM, "out of memory");
-        pid = fork();
-        if (pid < 0)
-                return err_setf(err_r, -errno, "cannot start %s: fork: %s", SIM_BINARY,
-                                strerror(errno));
-        if (pid == 0) {
-                sigset_t all;
-                int fd;
-
-                if (setsid() < 0 || fork() != 0)
-                        _exit(0);
-                /* The daemon blocks signals for sd-event: the simulator must not inherit that. */
-                sigemptyset(&all);
-                sigprocmask(SIG_SETMASK, &all, NULL);
-                for (int sig = 1; sig < NSIG; sig++)
-                        signal(sig, SIG_DFL);
-                fd = open("/dev/null", O_RDONLY);
-                if (fd >= 0 && fd != STDIN_FILENO) {
-                        dup2(fd, STDIN_FILENO);
-                        close(fd);
-                }
-                fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
-                if (fd >= 0) {
-                        dup2(fd, STDOUT_FILENO);
-                        dup2(fd, STDERR_FILENO);
-                        if (fd > STDERR_FILENO)
-                                close(fd);
-                }
-                close_range(3, ~0U, 0);
-                if (beside)
-                        execv(beside, argv);
-                execvp(SIM_BINARY, argv);
-                _exit(127);
+        r = posix_spawnattr_init(&attr_s);
+        if (r != 0)
+                return err_setf(err_r, -r, "cannot start %s: %s", SIM_BINARY, strerror(r));
+        attr_c = attr = &attr_s;
+        r = posix_spawn_file_actions_init(&fa_s);
+        if (r != 0)
+                return err_setf(err_r, -r, "cannot start %s: %s", SIM_BINARY, strerror(r));
+        fa_c = fa = &fa_s;
+        /* The daemon blocks signals for sd-event: the simulator must not inherit that. */
+        sigemptyset(&none);
+        sigfillset(&all);
+        r = posix_spawnattr_setsigmask(attr, &none);
+        if (r == 0)
+                r = posix_spawnattr_setsigdefault(attr, &all);
+        if (r == 0)
+                r = posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+        if (r == 0)
+                r = posix_spawn_file_actions_addopen(fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        if (r == 0)
+                r = posix_spawn_file_actions_addopen(fa, STDOUT_FILENO, log,
+                                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
+        if (r == 0)
+                r = posix_spawn_file_actions_adddup2(fa, STDOUT_FILENO, STDERR_FILENO);
+        if (r == 0)
+                r = posix_spawn_file_actions_addclosefrom_np(fa, 3);
+        if (r == 0) {
+                r = posix_spawn(&pid, "/usr/bin/setsid", fa, attr, argv, environ);
+                if (r == ENOENT)
+                        r = posix_spawnp(&pid, "setsid", fa, attr, argv, environ);
         }
+        if (r != 0)
+                return err_setf(err_r, -r, "cannot start %s: %s", SIM_BINARY, strerror(r));
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
         return 0;
