@@ -6,6 +6,7 @@
 set -uo pipefail
 [ -n "${XENSUP_TEST_BOUNDED:-}" ] || XENSUP_TEST_BOUNDED=1 exec timeout -k 10 300 bash "$0" "$@"
 
+# shellcheck source=tests/dbus/lib.sh
 . "${XENSUP_SRC:-$(pwd)}/tests/dbus/lib.sh"
 
 # xensupctl, under valgrind in make check-valgrind (a leak makes it exit 99).
@@ -137,9 +138,12 @@ echo "--- sim: crash, reboot, poweroff, hang"
 run sim-reboot 0 ctl sim reboot ctl1
 check sim-reboot-restarted wait_for 10 field_is ctl1 restart_count 1
 check sim-reboot-reason wait_for 5 field_is ctl1 shutdown_reason reboot
+check sim-reboot-running wait_for 10 field_is ctl1 state running
 run sim-crash 0 ctl sim crash ctl1
 check sim-crash-restarted wait_for 10 field_is ctl1 restart_count 2
 check_eq sim-crash-reason "$(json_field ctl1 shutdown_reason)" crash
+# a second restart in a row comes after a back-off
+check sim-crash-running wait_for 10 field_is ctl1 state running
 run sim-hang 0 ctl sim hang ctl1
 check sim-hang-running wait_for 10 field_is ctl1 state running
 run shutdown-hung 0 ctl shutdown ctl1 --timeout 1

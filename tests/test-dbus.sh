@@ -7,6 +7,7 @@
 set -uo pipefail
 [ -n "${XENSUP_TEST_BOUNDED:-}" ] || XENSUP_TEST_BOUNDED=1 exec timeout -k 10 300 bash "$0" "$@"
 
+# shellcheck source=tests/dbus/lib.sh
 . "${XENSUP_SRC:-$(pwd)}/tests/dbus/lib.sh"
 
 SVC=org.xensup.supervisor1
@@ -162,6 +163,8 @@ check reboot-counted wait_for 5 prop_is "$web2" RestartCount 1
 check reboot-reason wait_for 5 prop_is "$web2" ShutdownReason reboot
 dsd "$web2" $DIF.Shutdown string:reboot uint32:5 >/dev/null
 check shutdown-reboot-counted wait_for 10 prop_is "$web2" RestartCount 2
+# the second restart in a row comes after a back-off
+check shutdown-reboot-running wait_for 10 prop_is "$web2" State running
 dsd "$web2" $DIF.Shutdown string:poweroff uint32:5 >/dev/null
 check shutdown-poweroff-stopped wait_for 10 prop_is "$web2" State stopped
 check_eq shutdown-poweroff-reason "$(prop "$web2" ShutdownReason)" poweroff
@@ -195,7 +198,9 @@ out=$(ds $MGR $SIF.InjectFault string:unpause uint32:1 uint32:5 uint32:1)
 check_match fault-inject "$out" "method return"
 out=$(dsd "$idle" $DIF.Start)
 check_match fault-start-hypervisor-error "$out" "^Error $ERR.Hypervisor: "
-check fault-start-leaves-stopped wait_for 5 bash -c "s=\$(busctl --user get-property $SVC $idle $DIF State); [ \"\$s\" = '\"stopped\"' ] || [ \"\$s\" = '\"failed\"' ]"
+check fault-start-failed wait_for 5 prop_is "$idle" State failed
+check_match fault-start-failure-says-why "$(prop "$idle" Failure)" "unpause: Input/output error"
+check_eq fault-start-nothing-left "$(prop "$idle" DomID)" 4294967295
 out=$(ds $MGR $SIF.InjectFault string:teleport uint32:1 uint32:5 uint32:1)
 check_match fault-unknown-op "$out" "^Error $ERR.InvalidArgument: "
 
