@@ -1431,6 +1431,82 @@ static void test_inproc_domains(void **state)
         assert_true(xs_server_request_count(ip->server) > 0);
 }
 
+static uint32_t xorshift(uint32_t *st)
+{
+        uint32_t x = *st;
+
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        return *st = x;
+}
+
+/* Random requests, one reply each: the server answers every one and stays whole. */
+static unsigned fuzz(int fd, uint32_t seed, const char *prefix, unsigned count)
+{
+        unsigned accepted = 0;
+
+        static const char alphabet[] = "\0\0\0/////abc@_-0123456789TFnrwb";
+        char payload[400], buf[XENSTORE_PAYLOAD_MAX + 1];
+
+        for (unsigned i = 0; i < count; i++) {
+                uint32_t type = xorshift(&seed) % (XS_TYPE_COUNT + 3);
+                uint32_t tx = xorshift(&seed) % 4 == 0 ? xorshift(&seed) % 8 : 0;
+                uint32_t len = strlen(prefix) + xorshift(&seed) % 300;
+
+                memcpy(payload, prefix, strlen(prefix));
+                for (uint32_t k = strlen(prefix); k < len; k++)
+                        payload[k] = alphabet[xorshift(&seed) % (sizeof(alphabet) - 1)];
+                if (type == XS_CONTROL)
+                        type = XS_READ; /* sim-as-domain by chance would change the run */
+                raw_send(fd, type, tx, payload, len);
+                if (raw_reply(fd, buf, sizeof(buf)) != XS_ERROR)
+                        accepted++;
+        }
+        return accepted;
+}
+
+static void test_bad_random_requests(void **state)
+{
+        _cleanup_xs_ struct xs_handle *h = open_dom0();
+        char buf[XENSTORE_PAYLOAD_MAX + 1];
+        unsigned accepted;
+        int fd;
+
+        (void)state;
+        assert_write(h, "/test-fuzz-keep/a", "intact");
+        /* A guest sending anything at all. */
+        for (uint32_t seed = 1; seed <= 4; seed++) {
+                fd = connect_raw();
+                assert_true(fd >= 0);
+                raw_send(fd, XS_CONTROL, 0,
+                         "sim-as-domain\0"
+                         "15",
+                         16);
+                assert_int_equal(raw_reply(fd, buf, sizeof(buf)), XS_CONTROL);
+                (void)fuzz(fd, seed * 2654435761u, "", 1500);
+                close(fd);
+        }
+        /* dom0, inside its own subtree. */
+        for (uint32_t seed = 5; seed <= 8; seed++) {
+                fd = connect_raw();
+                assert_true(fd >= 0);
+                accepted = fuzz(fd, seed * 2654435761u, "/fuzz/", 1500);
+                assert_true(accepted > 50); /* not all turned away at the door */
+                raw_send(fd, XS_READ, 0, "/test-fuzz-keep/a", 18);
+                assert_int_equal(raw_reply(fd, buf, sizeof(buf)), XS_READ);
+                assert_string_equal(buf, "intact");
+                close(fd);
+        }
+        assert_server_healthy("/test-fuzz-keep/a", "intact");
+        assert_true(xs_rm(h, XBT_NULL, "/fuzz"));
+        assert_true(xs_rm(h, XBT_NULL, "/test-fuzz-keep"));
+        /* Random INTRODUCEs may have introduced domains: release them, for the tests after. */
+        for (unsigned d = 1; d < 10; d++)
+                if (xs_is_domain_introduced(h, d))
+                        assert_true(xs_release_domain(h, d));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1452,6 +1528,7 @@ int main(void)
                 cmocka_unit_test(test_bad_unterminated_strings),
                 cmocka_unit_test(test_bad_million_watches),
                 cmocka_unit_test(test_bad_slow_reader),
+                cmocka_unit_test(test_bad_random_requests),
         };
 
         const struct CMUnitTest inproc_tests[] = {
