@@ -65,6 +65,10 @@ static void on_control_shutdown(struct xs_conn *c, const char *path, const char 
                 return;
         why = request_reason(v);
         if (why == SHUTDOWN_REASON_NONE) {
+                /* Whoever wrote it, it goes to a log: printable characters only. */
+                for (size_t i = 0; i < len && i < 32; i++)
+                        if (v[i] < 0x20 || v[i] > 0x7e)
+                                v[i] = '?';
                 fprintf(stderr, "xensup-sim: domid %u: ignoring shutdown request '%.32s'\n",
                         d->domid, v);
                 return;

@@ -12,6 +12,13 @@
 /* Frames below this look like dom0's; the fake guest frames start above. */
 #define HV_FIRST_GUEST_MFN 0x100000ull
 
+/* Xen's names for SHUTDOWN_* (xl's), for the log. */
+static const char *const reason_names[_SHUTDOWN_REASON_MAX] = {
+        [SHUTDOWN_REASON_POWEROFF] = "poweroff", [SHUTDOWN_REASON_REBOOT] = "reboot",
+        [SHUTDOWN_REASON_SUSPEND] = "suspend",   [SHUTDOWN_REASON_CRASH] = "crash",
+        [SHUTDOWN_REASON_WATCHDOG] = "watchdog", [SHUTDOWN_REASON_SOFT_RESET] = "soft_reset",
+};
+
 uint64_t hv_now_ns(void)
 {
         struct timespec ts;
@@ -237,6 +244,8 @@ int hv_domain_shutdown(struct hv_domain *d, enum shutdown_reason why)
         d->exit_pending = false;
         d->request_pending = false;
         hv_domain_account(d);
+        fprintf(stderr, "xensup-sim: domid %u (%s) shut down: %s\n", d->domid, d->name,
+                reason_names[why]);
         d->exit_timer = sd_event_source_disable_unref(d->exit_timer);
         d->ack_timer = sd_event_source_disable_unref(d->ack_timer);
         if (d->hv->server && xs_server_domain_is_introduced(d->hv->server, d->domid))
@@ -253,6 +262,7 @@ int hv_domain_destroy(struct hv_domain *d)
         if (domid == 0)
                 return -EINVAL;
         introduced = hv->server && xs_server_domain_is_introduced(hv->server, domid);
+        fprintf(stderr, "xensup-sim: domid %u (%s) destroyed\n", domid, d->name);
         hv_domain_free(d);
         /* xenstored notices the death and fires @releaseDomain again, for introduced domains. */
         if (introduced)

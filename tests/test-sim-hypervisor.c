@@ -1058,11 +1058,159 @@ static void test_autospawn(void **state)
                 setenv("PATH", old_path, 1);
 }
 
+/* ---- the client's checks, against a fake hypervisor that breaks the protocol ---- */
+
+/* The nth LIST reply the fake sends; every one but the last is malformed. */
+static void fake_list_reply(int fd, const struct hv_header *req, unsigned nth)
+{
+        struct {
+                struct hv_header h;
+                struct hv_rep_list l;
+                struct hv_dominfo d[2];
+        } m;
+        size_t len = sizeof(m.h) + sizeof(m.l) + sizeof(m.d[0]);
+
+        memset(&m, 0, sizeof(m));
+        m.h = *req;
+        m.h.len = sizeof(m.l) + sizeof(m.d[0]);
+        m.l.n = 1;
+        m.d[0].max_vcpu_id = 0;
+        m.d[0].online_vcpus = 1;
+        switch (nth) {
+        case 0:
+                m.h.seq++; /* not the request's */
+                break;
+        case 1:
+                m.h.op = HV_OP_STATS;
+                break;
+        case 2: /* two entries, not in increasing order */
+                m.l.n = 2;
+                m.h.len += sizeof(m.d[1]);
+                len += sizeof(m.d[1]);
+                m.d[0].domid = 5;
+                m.d[1] = m.d[0];
+                m.d[1].domid = 3;
+                break;
+        case 3:
+                m.l.n = 2; /* but one entry follows */
+                break;
+        case 4:
+                m.h.result = 1;
+                break;
+        case 5:
+                m.d[0].flags = HV_DOMINF_SHUTDOWN;
+                m.d[0].shutdown_reason = 99;
+                break;
+        case 6:
+                m.d[0].online_vcpus = 500;
+                break;
+        case 7:
+                m.h.magic = 0;
+                break;
+        default:
+                break; /* dom0, well formed */
+        }
+        (void)!send(fd, &m, len, MSG_NOSIGNAL);
+}
+
+/* Serve until killed: STATS well formed, LIST as fake_list_reply, CREATE with domid 0. */
+static _Noreturn void fake_hypervisor(int lfd)
+{
+        unsigned lists = 0;
+
+        for (;;) {
+                int fd = accept(lfd, NULL, NULL);
+                uint8_t buf[HV_MSG_MAX];
+                ssize_t n;
+
+                if (fd < 0)
+                        continue;
+                while ((n = recv(fd, buf, sizeof(buf), 0)) >= (ssize_t)sizeof(struct hv_header)) {
+                        struct hv_header h;
+
+                        memcpy(&h, buf, sizeof(h));
+                        if (h.op == HV_OP_LIST) {
+                                fake_list_reply(fd, &h, lists++);
+                        } else {
+                                struct {
+                                        struct hv_header h;
+                                        union {
+                                                struct hv_rep_stats st;
+                                                struct hv_rep_create c;
+                                        } u;
+                                } m;
+
+                                memset(&m, 0, sizeof(m));
+                                m.h = h;
+                                m.h.len = h.op == HV_OP_STATS ? sizeof(m.u.st) : sizeof(m.u.c);
+                                (void)!send(fd, &m, sizeof(m.h) + m.h.len, MSG_NOSIGNAL);
+                        }
+                }
+                close(fd);
+        }
+}
+
+static int listen_at(const char *dir, const char *name, int type)
+{
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        int fd = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", dir, name);
+        assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        assert_int_equal(listen(fd, 8), 0);
+        return fd;
+}
+
+static void test_client_checks_replies(void **state)
+{
+        struct builder_options o = { .kind = BUILDER_SIM };
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        _cleanup_free_ char *err = NULL;
+        _cleanup_close_ int xfd = -1, hfd = -1;
+        char dir[] = "/tmp/test-sim-fake.XXXXXX";
+        struct domain_config c = make_config(16);
+        struct builder_domain bd;
+        struct builder *b = NULL;
+        size_t n = 0;
+        pid_t pid;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        xfd = listen_at(dir, "xenstored.socket", SOCK_STREAM);
+        hfd = listen_at(dir, HV_SOCKET_NAME, SOCK_SEQPACKET);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0)
+                fake_hypervisor(hfd);
+        o.sim_dir = dir;
+        setenv("XENSTORED_PATH", "/elsewhere", 1);
+        assert_int_equal(builder_open(&o, &b, &err), 0);
+        /* The backend pointed libxenstore at dir for its own xs_open only. */
+        assert_string_equal(getenv("XENSTORED_PATH"), "/elsewhere");
+        unsetenv("XENSTORED_PATH");
+        /* Each malformed reply is refused, and the next call starts on a new connection. */
+        for (unsigned i = 0; i < 8; i++) {
+                assert_int_equal(builder_list(b, &infos, &n, &err), -EBADMSG);
+                assert_null(infos);
+        }
+        assert_int_equal(builder_list(b, &infos, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(infos[0].domid, 0);
+        /* domid 0 is never a new domain. */
+        assert_int_equal(builder_create(b, &c, &bd, &err), -EBADMSG);
+        builder_close(b);
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        rm_rf(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest model[] = {
                 cmocka_unit_test(test_model_domid_wrap),
                 cmocka_unit_test(test_model_pause_count),
+                cmocka_unit_test(test_client_checks_replies),
         };
         const struct CMUnitTest sim[] = {
                 cmocka_unit_test(test_dom0),
