@@ -64,6 +64,7 @@ static const char *const action_names[_HV_GUEST_ACTION_MAX] = {
         [HV_GUEST_SOFT_RESET] = "soft_reset",
         [HV_GUEST_HANG] = "hang",
         [HV_GUEST_OBEY] = "obey",
+        [HV_GUEST_ZOMBIE] = "zombie",
         [HV_GUEST_HOSTILE] = "hostile",
 };
 

@@ -33,8 +33,8 @@ int builder_sim_fault(struct builder *b, enum hv_op op, unsigned nth, int error,
 /* Read the host's counters. */
 int builder_sim_stats(struct builder *b, struct builder_sim_stats *st, char **err_r);
 
-/* "crash", "reboot", "poweroff", "watchdog", "soft_reset", "hang", "obey", "hostile"; -1 if
- * unknown. */
+/* "crash", "reboot", "poweroff", "watchdog", "soft_reset", "hang", "obey", "hostile",
+ * "zombie"; -1 if unknown. */
 int builder_sim_guest_action_from_string(const char *s);
 
 /* The name of a guest action; NULL if unknown. */

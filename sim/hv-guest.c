@@ -215,7 +215,7 @@ static int guest_hostile(struct hv_domain *d)
 
 int hv_guest_action(struct hv_domain *d, enum hv_guest_action a)
 {
-        if (d->domid == 0)
+        if (d->domid == 0 || d->dying)
                 return -EINVAL;
         switch (a) {
         case HV_GUEST_POWEROFF:
@@ -236,6 +236,9 @@ int hv_guest_action(struct hv_domain *d, enum hv_guest_action a)
                 return 0;
         case HV_GUEST_HOSTILE:
                 return guest_hostile(d);
+        case HV_GUEST_ZOMBIE:
+                d->zombie = true;
+                return 0;
         default:
                 return -EINVAL;
         }

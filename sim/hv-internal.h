@@ -18,6 +18,7 @@
 #define HV_CLIENTS_MAX  64                   /* connections to hypervisor.socket at once */
 #define HV_VCPUS_MAX    CONFIG_VCPUS_MAX     /* Xen's HVM_MAX_VCPUS */
 #define HV_DOM0_MAX_KIB (1024ull * 1024)     /* dom0 takes 1/16 of the host, at most 1 GiB */
+#define HV_ZOMBIE_MS    1000                 /* a zombie stays dying this long after destroy */
 #define HV_ACK_DELAY_MS 100                  /* a guest shuts down this long after its request */
 #define HV_HOSTILE_MAX  (2 * XS_QUOTA_NODES) /* most nodes a hostile guest tries */
 
@@ -38,6 +39,9 @@ struct hv_domain {
         bool started;         /* unpaused once: the guest has booted */
         bool shutdown;
         enum shutdown_reason reason;
+        bool dying;  /* destroyed, still listed (a zombie) */
+        bool zombie; /* told to linger when destroyed */
+        sd_event_source *zombie_timer;
 
         uint64_t cpu_ns;       /* cpu time accumulated up to run_since_ns */
         uint64_t run_since_ns; /* CLOCK_MONOTONIC when it last went on the cpu */

@@ -29,7 +29,7 @@ uint64_t hv_now_ns(void)
 
 static bool hv_domain_runnable(const struct hv_domain *d)
 {
-        return d->pause_count == 0 && !d->shutdown;
+        return d->pause_count == 0 && !d->shutdown && !d->dying;
 }
 
 /* Bring the cpu time up to now and put the domain on or off the cpu as its state says. */
@@ -87,6 +87,7 @@ int hv_model_init(struct hypervisor *hv)
 static void hv_domain_free(struct hv_domain *d)
 {
         hv_guest_stop(d);
+        d->zombie_timer = sd_event_source_disable_unref(d->zombie_timer);
         d->hv->domains[d->domid] = NULL;
         d->hv->n_domains--;
         d->hv->used_kib -= d->mem_kib;
@@ -207,7 +208,7 @@ int hv_domain_create(struct hypervisor *hv, const struct hv_req_create *req, str
 
 int hv_domain_pause(struct hv_domain *d)
 {
-        if (d->domid == 0)
+        if (d->domid == 0 || d->dying)
                 return -EINVAL;
         if (d->pause_count >= 255)
                 return -EOVERFLOW;
@@ -218,7 +219,7 @@ int hv_domain_pause(struct hv_domain *d)
 
 int hv_domain_unpause(struct hv_domain *d)
 {
-        if (d->domid == 0 || d->pause_count == 0)
+        if (d->domid == 0 || d->dying || d->pause_count == 0)
                 return -EINVAL;
         d->pause_count--;
         hv_domain_account(d);
@@ -236,8 +237,8 @@ int hv_domain_shutdown(struct hv_domain *d, enum shutdown_reason why)
 {
         if (d->domid == 0 || why < 0 || why >= _SHUTDOWN_REASON_MAX)
                 return -EINVAL;
-        /* Xen keeps the first reason: a second shutdown changes nothing. */
-        if (d->shutdown)
+        /* Xen keeps the first reason: a second shutdown changes nothing, nor one of the dying. */
+        if (d->shutdown || d->dying)
                 return 0;
         d->shutdown = true;
         d->reason = why;
@@ -253,18 +254,46 @@ int hv_domain_shutdown(struct hv_domain *d, enum shutdown_reason why)
         return 0;
 }
 
+static int on_zombie_gone(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct hv_domain *d = userdata;
+
+        (void)s;
+        (void)usec;
+        fprintf(stderr, "xensup-sim: domid %u (%s) gone\n", d->domid, d->name);
+        hv_domain_free(d);
+        return 0;
+}
+
 int hv_domain_destroy(struct hv_domain *d)
 {
         struct hypervisor *hv = d->hv;
         uint32_t domid = d->domid;
         bool introduced;
+        int r;
 
         if (domid == 0)
                 return -EINVAL;
+        if (d->dying)
+                return 0; /* Xen: destroying a dying domain succeeds and does nothing more */
         introduced = hv->server && xs_server_domain_is_introduced(hv->server, domid);
         fprintf(stderr, "xensup-sim: domid %u (%s) destroyed\n", domid, d->name);
-        hv_domain_free(d);
-        /* xenstored notices the death and fires @releaseDomain again, for introduced domains. */
+        if (d->zombie) {
+                /*
+                 * A page still mapped elsewhere keeps a dead domain in the list,
+                 * dying, with its domid and memory, until the last reference goes.
+                 */
+                hv_guest_stop(d);
+                d->dying = true;
+                hv_domain_account(d);
+                r = sd_event_add_time_relative(hv->event, &d->zombie_timer, CLOCK_MONOTONIC,
+                                               HV_ZOMBIE_MS * 1000ull, 1000, on_zombie_gone, d);
+                if (r < 0)
+                        hv_domain_free(d);
+        } else
+                hv_domain_free(d);
+        /* xenstored sees the domain dying and fires @releaseDomain again, for introduced domains.
+         */
         if (introduced)
                 (void)xs_server_domain_release(hv->server, domid);
         return 0;
@@ -274,7 +303,7 @@ int hv_domain_set_memory(struct hv_domain *d, uint64_t max_kib)
 {
         uint64_t room, grow;
 
-        if (max_kib == 0)
+        if (max_kib == 0 || d->dying)
                 return -EINVAL;
         d->max_mem_kib = max_kib;
         if (d->domid == 0 || d->shutdown)
@@ -295,7 +324,7 @@ int hv_domain_set_memory(struct hv_domain *d, uint64_t max_kib)
 
 int hv_domain_set_vcpus(struct hv_domain *d, unsigned n)
 {
-        if (n == 0 || n > d->max_vcpus)
+        if (n == 0 || n > d->max_vcpus || d->dying)
                 return -EINVAL;
         hv_domain_account(d);
         d->online_vcpus = n;
@@ -307,6 +336,8 @@ void hv_domain_info(struct hv_domain *d, struct hv_dominfo *info)
         memset(info, 0, sizeof(*info));
         hv_domain_account(d);
         info->domid = d->domid;
+        if (d->dying)
+                info->flags |= HV_DOMINF_DYING;
         if (d->shutdown) {
                 info->flags |= HV_DOMINF_SHUTDOWN;
                 info->shutdown_reason = (uint32_t)d->reason;

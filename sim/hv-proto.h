@@ -78,6 +78,8 @@ enum hv_guest_action {
         HV_GUEST_HANG,    /* ignore control/shutdown from now on */
         HV_GUEST_OBEY,    /* answer control/shutdown from now on */
         HV_GUEST_HOSTILE, /* write hostile values into its own XenStore subtree */
+        HV_GUEST_ZOMBIE,  /* when destroyed, stay listed as dying for a second, as a
+                             domain whose pages a backend still maps */
         _HV_GUEST_ACTION_MAX,
 };
 

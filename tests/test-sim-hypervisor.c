@@ -895,6 +895,43 @@ static void test_hostile(void **state)
         assert_int_equal(builder_sim_guest_action(fx.b, 0x7fee, HV_GUEST_HOSTILE, &err), -ESRCH);
 }
 
+/* A zombie stays listed as dying after destroy, holding its domid, then goes. */
+static void test_zombie(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain_config c = make_config(16);
+        struct builder_domain_info info;
+        uint64_t deadline;
+        uint32_t a, b;
+
+        (void)state;
+        a = boot(&c);
+        assert_true(xs_watch(fx.xs, "@releaseDomain", "zombie"));
+        drain_watch();
+        assert_int_equal(builder_sim_guest_action(fx.b, a, HV_GUEST_ZOMBIE, &err), 0);
+        assert_int_equal(builder_sim_guest_action(fx.b, a, HV_GUEST_CRASH, &err), 0);
+        assert_true(wait_release(2000));
+        drain_watch();
+        destroy(a);
+        /* xenstored lets go of it at once: @releaseDomain, no longer introduced. */
+        assert_true(wait_release(2000));
+        assert_false(xs_is_domain_introduced(fx.xs, a));
+        assert_true(find(a, &info));
+        assert_true(info.dying);
+        assert_true(info.shutdown);
+        assert_int_equal(info.reason, SHUTDOWN_REASON_CRASH);
+        assert_false(info.running);
+        destroy(a); /* again: nothing more to do */
+        assert_int_equal(builder_unpause(fx.b, a, &err), -EINVAL);
+        b = create(&c, NULL);
+        assert_int_not_equal(b, a);
+        deadline = mono_ms() + 3000;
+        while (find(a, NULL))
+                assert_true(mono_ms() < deadline);
+        assert_true(xs_unwatch(fx.xs, "@releaseDomain", "zombie"));
+        destroy(b);
+}
+
 /* Requests that break the protocol close the connection; the host carries on. */
 static void test_malformed(void **state)
 {
@@ -1227,6 +1264,7 @@ int main(void)
                 cmocka_unit_test(test_list_batches),
                 cmocka_unit_test(test_dumpcore),
                 cmocka_unit_test(test_hostile),
+                cmocka_unit_test(test_zombie),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_client_death),
                 cmocka_unit_test(test_autospawn),
