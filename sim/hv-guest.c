@@ -252,7 +252,7 @@ int hv_guest_on_introduce(struct xs_server *s, uint32_t domid, uint64_t mfn, uin
         int r;
 
         (void)mfn; /* xenstored 4.17 maps the ring through the reserved grant, not the mfn */
-        if (!d)
+        if (!d || d->dying)
                 return -ESRCH;
         if (domid == 0 || port != d->store_port)
                 return -EINVAL;

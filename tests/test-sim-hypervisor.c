@@ -72,14 +72,15 @@ static bool answers(const char *dir, const char *name, int type)
         return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 }
 
-static pid_t start_sim(const char *dir)
+/* Start xensup-sim --dir DIR [extra] and wait until both sockets answer. */
+static pid_t start_sim_with(const char *dir, const char *extra)
 {
         pid_t pid = fork();
         uint64_t deadline;
 
         assert_true(pid >= 0);
         if (pid == 0) {
-                execl(sim_binary(), "xensup-sim", "--dir", dir, NULL);
+                execl(sim_binary(), "xensup-sim", "--dir", dir, extra, NULL);
                 _exit(127);
         }
         deadline = mono_ms() + 5000;
@@ -89,6 +90,11 @@ static pid_t start_sim(const char *dir)
                 sleep_ms(10);
         }
         return pid;
+}
+
+static pid_t start_sim(const char *dir)
+{
+        return start_sim_with(dir, NULL);
 }
 
 static void stop_sim(pid_t pid)
@@ -895,6 +901,35 @@ static void test_hostile(void **state)
         assert_int_equal(builder_sim_guest_action(fx.b, 0x7fee, HV_GUEST_HOSTILE, &err), -ESRCH);
 }
 
+/* --memory-mib sets the host's size: dom0 takes 1/16 of it, creation fails past the rest. */
+static void test_memory_option(void **state)
+{
+        struct builder_options o = { .kind = BUILDER_SIM };
+        _cleanup_free_ char *err = NULL;
+        char dir[] = "/tmp/test-sim-mem.XXXXXX";
+        struct domain_config c = make_config(480);
+        struct builder_domain bd;
+        struct builder_sim_stats st;
+        struct builder *b = NULL;
+        pid_t pid;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        pid = start_sim_with(dir, "--memory-mib=512");
+        o.sim_dir = dir;
+        assert_int_equal(builder_open(&o, &b, &err), 0);
+        assert_int_equal(builder_sim_stats(b, &st, &err), 0);
+        assert_int_equal(st.total_kib, 512 * 1024);
+        assert_int_equal(st.free_kib, 480 * 1024);
+        assert_int_equal(builder_create(b, &c, &bd, &err), 0);
+        c = make_config(1);
+        assert_int_equal(builder_create(b, &c, &bd, &err), -ENOMEM);
+        assert_non_null(strstr(err, "Cannot allocate memory"));
+        builder_close(b);
+        stop_sim(pid);
+        rm_rf(dir);
+}
+
 /* A zombie stays listed as dying after destroy, holding its domid, then goes. */
 static void test_zombie(void **state)
 {
@@ -1265,6 +1300,7 @@ int main(void)
                 cmocka_unit_test(test_dumpcore),
                 cmocka_unit_test(test_hostile),
                 cmocka_unit_test(test_zombie),
+                cmocka_unit_test(test_memory_option),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_client_death),
                 cmocka_unit_test(test_autospawn),
