@@ -54,6 +54,9 @@ static void grow(struct xs_htable *t)
                         size_t j = e->hash & (n - 1);
 
                         e->next = b[j];
+                        if (b[j])
+                                b[j]->pprev = &e->next;
+                        e->pprev = &b[j];
                         b[j] = e;
                         e = next;
                 }
@@ -72,22 +75,23 @@ void xs_ht_insert(struct xs_htable *t, struct xs_hentry *e)
         e->hash = xs_hash(e->key);
         i = e->hash & (t->nbuckets - 1);
         e->next = t->buckets[i];
+        if (e->next)
+                e->next->pprev = &e->next;
+        e->pprev = &t->buckets[i];
         t->buckets[i] = e;
         t->count++;
 }
 
 void xs_ht_remove(struct xs_htable *t, struct xs_hentry *e)
 {
-        struct xs_hentry **p = &t->buckets[e->hash & (t->nbuckets - 1)];
-
-        for (; *p; p = &(*p)->next) {
-                if (*p == e) {
-                        *p = e->next;
-                        e->next = NULL;
-                        t->count--;
-                        return;
-                }
-        }
+        if (!e->pprev)
+                return;
+        *e->pprev = e->next;
+        if (e->next)
+                e->next->pprev = e->pprev;
+        e->next = NULL;
+        e->pprev = NULL;
+        t->count--;
 }
 
 static struct xs_hentry *scan(struct xs_hentry *e, uint32_t h, const char *key)

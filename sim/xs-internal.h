@@ -34,6 +34,7 @@ enum {
 
 struct xs_hentry {
         struct xs_hentry *next;
+        struct xs_hentry **pprev; /* O(1) removal, however many entries share a key */
         uint32_t hash;
         const char *key;
 };
@@ -56,7 +57,7 @@ void xs_ht_done(struct xs_htable *t);
 /* Insert e (e->key set); grows the table when full. */
 void xs_ht_insert(struct xs_htable *t, struct xs_hentry *e);
 
-/* Unlink e. */
+/* Unlink e, in constant time. */
 void xs_ht_remove(struct xs_htable *t, struct xs_hentry *e);
 
 /* First entry with key, or NULL. */

@@ -26,8 +26,10 @@ struct xs_outbuf {
 };
 
 struct xs_watch {
-        struct xs_hentry h; /* key: the absolute (or @special) path */
-        struct xs_watch *next;
+        struct xs_hentry h;   /* key: the absolute (or @special) path, for firing */
+        struct xs_hentry hid; /* key: id, for finding a connection's watch by path and token */
+        char *id;             /* path, \x01, token (a path never holds \x01) */
+        struct xs_watch *next, *prev;
         struct xs_conn *conn;
         char *path;
         char *token;
@@ -82,6 +84,7 @@ struct xs_server {
         sd_event *event;
         struct xs_store store;
         struct xs_htable watches;
+        struct xs_htable watch_ids;
         int listen_fd;
         sd_event_source *listen_io;
         char *socket_path;
@@ -157,24 +160,32 @@ static void pending_purge(struct xs_conn *c, const struct xs_watch *w)
                 c->pending_tail = &(*c->pending_tail)->next;
 }
 
-static void watch_free(struct xs_server *s, struct xs_watch *w)
+/* Unlink and free w (its undelivered events go unless purge is false: all are gone already). */
+static void watch_free(struct xs_server *s, struct xs_watch *w, bool purge)
 {
-        pending_purge(w->conn, w);
+        if (purge)
+                pending_purge(w->conn, w);
         xs_ht_remove(&s->watches, &w->h);
+        xs_ht_remove(&s->watch_ids, &w->hid);
+        if (w->prev)
+                w->prev->next = w->next;
+        else
+                w->conn->watches = w->next;
+        if (w->next)
+                w->next->prev = w->prev;
         w->conn->nwatches--;
         free(w->path);
         free(w->token);
+        free(w->id);
         free(w);
 }
 
-static void conn_drop_state(struct xs_conn *c)
+/* Every watch and transaction of c goes, as RESET_WATCHES does. */
+static void conn_drop_watches(struct xs_conn *c)
 {
-        while (c->watches) {
-                struct xs_watch *w = c->watches;
-
-                c->watches = w->next;
-                watch_free(c->s, w);
-        }
+        pending_purge(c, NULL);
+        while (c->watches)
+                watch_free(c->s, c->watches, false);
         while (c->txs) {
                 struct xs_tx *tx = c->txs;
 
@@ -182,7 +193,11 @@ static void conn_drop_state(struct xs_conn *c)
                 xs_tx_end(c->s, tx, false);
         }
         c->ntxs = 0;
-        pending_purge(c, NULL);
+}
+
+static void conn_drop_state(struct xs_conn *c)
+{
+        conn_drop_watches(c);
         while (c->out) {
                 struct xs_outbuf *o = c->out;
 
@@ -804,12 +819,29 @@ static int do_set_perms(struct req *q)
         return 0;
 }
 
-static struct xs_watch *watch_find(struct xs_conn *c, const char *path, const char *token)
+static char *watch_id(const char *path, const char *token)
 {
-        for (struct xs_watch *w = c->watches; w; w = w->next)
-                if (strcmp(w->path, path) == 0 && strcmp(w->token, token) == 0)
-                        return w;
-        return NULL;
+        char *id = NULL;
+
+        return asprintf(&id, "%s\x01%s", path, token) < 0 ? NULL : id;
+}
+
+/* c's watch on path with token: a hash lookup, however many watches c holds. */
+static int watch_find(struct xs_conn *c, const char *path, const char *token, struct xs_watch **w_r)
+{
+        _cleanup_free_ char *id = watch_id(path, token);
+
+        if (!id)
+                return -ENOMEM;
+        for (struct xs_hentry *e = xs_ht_find(&c->s->watch_ids, id); e; e = xs_ht_find_next(e)) {
+                struct xs_watch *w = xs_container_of(e, struct xs_watch, hid);
+
+                if (w->conn == c) {
+                        *w_r = w;
+                        return 0;
+                }
+        }
+        return -ENOENT;
 }
 
 static int do_watch(struct req *q)
@@ -825,8 +857,11 @@ static int do_watch(struct req *q)
         r = canonicalize(q->c, vec[0], true, &path, &strip);
         if (r < 0)
                 return r;
-        if (watch_find(q->c, path, vec[1]))
-                return -EEXIST;
+        if (strchr(path, '\x01'))
+                return -EINVAL;
+        r = watch_find(q->c, path, vec[1], &w);
+        if (r != -ENOENT)
+                return r < 0 ? r : -EEXIST;
         if ((!q->c->privileged && q->c->nwatches >= XS_QUOTA_WATCHES) ||
             q->c->nwatches >= XS_SIM_MAX_WATCHES)
                 return -E2BIG;
@@ -834,7 +869,10 @@ static int do_watch(struct req *q)
         if (!w)
                 return -ENOMEM;
         w->token = strdup(vec[1]);
-        if (!w->token) {
+        w->id = watch_id(path, vec[1]);
+        if (!w->token || !w->id) {
+                free(w->token);
+                free(w->id);
                 free(w);
                 return -ENOMEM;
         }
@@ -843,7 +881,11 @@ static int do_watch(struct req *q)
         w->conn = q->c;
         w->h.key = w->path;
         xs_ht_insert(&q->c->s->watches, &w->h);
+        w->hid.key = w->id;
+        xs_ht_insert(&q->c->s->watch_ids, &w->hid);
         w->next = q->c->watches;
+        if (w->next)
+                w->next->prev = w;
         q->c->watches = w;
         q->c->nwatches++;
         reply_str(q->c, q->hdr, "OK");
@@ -855,44 +897,27 @@ static int do_watch(struct req *q)
 static int do_unwatch(struct req *q)
 {
         _cleanup_free_ char *path = NULL;
+        struct xs_watch *w;
         char *vec[2];
         int r;
 
         if (!terminated(q->data, q->hdr->len) || split(q->data, q->hdr->len, vec, 2) != 2)
                 return -EINVAL;
         r = canonicalize(q->c, vec[0], true, &path, NULL);
+        if (r >= 0)
+                r = watch_find(q->c, path, vec[1], &w);
         if (r < 0)
                 return r;
-        for (struct xs_watch **pw = &q->c->watches; *pw; pw = &(*pw)->next) {
-                struct xs_watch *w = *pw;
-
-                if (strcmp(w->path, path) == 0 && strcmp(w->token, vec[1]) == 0) {
-                        *pw = w->next;
-                        watch_free(q->c->s, w);
-                        reply_str(q->c, q->hdr, "OK");
-                        return 0;
-                }
-        }
-        return -ENOENT;
+        watch_free(q->c->s, w, true);
+        reply_str(q->c, q->hdr, "OK");
+        return 0;
 }
 
 static int do_reset_watches(struct req *q)
 {
         struct xs_conn *c = q->c;
 
-        while (c->watches) {
-                struct xs_watch *w = c->watches;
-
-                c->watches = w->next;
-                watch_free(c->s, w);
-        }
-        while (c->txs) {
-                struct xs_tx *tx = c->txs;
-
-                c->txs = tx->next;
-                xs_tx_end(c->s, tx, false);
-        }
-        c->ntxs = 0;
+        conn_drop_watches(c);
         reply_str(c, q->hdr, "OK");
         return 0;
 }
@@ -1373,6 +1398,8 @@ int xs_server_new(sd_event *event, struct xs_server **server_r, char **err_r)
         if (r >= 0)
                 r = xs_ht_init(&s->watches);
         if (r >= 0)
+                r = xs_ht_init(&s->watch_ids);
+        if (r >= 0)
                 r = sd_event_add_defer(event, &s->reaper, on_reap, s);
         if (r >= 0)
                 r = sd_event_source_set_enabled(s->reaper, SD_EVENT_OFF);
@@ -1401,6 +1428,7 @@ struct xs_server *xs_server_free(struct xs_server *s)
         free(s->socket_path);
         s->reaper = sd_event_source_disable_unref(s->reaper);
         xs_ht_done(&s->watches);
+        xs_ht_done(&s->watch_ids);
         xs_store_done(&s->store);
         sd_event_unref(s->event);
         free(s);
@@ -1647,9 +1675,9 @@ int xs_conn_watch(struct xs_conn *c, const char *path, const char *token, xs_wat
         r = canonicalize(c, path, true, &abs, NULL);
         if (r < 0)
                 return r;
-        w = watch_find(c, abs, token);
-        if (!w)
-                return -ENOENT;
+        r = watch_find(c, abs, token, &w);
+        if (r < 0)
+                return r;
         w->cb = cb;
         w->userdata = userdata;
         return 0;

@@ -1027,48 +1027,41 @@ static void test_bad_unterminated_strings(void **state)
         assert_true(xs_rm(h, XBT_NULL, "/test-bad"));
 }
 
-/* A million WATCH requests pipelined by a guest: 128 accepted, the rest E2BIG. */
-static void test_bad_million_watches(void **state)
+/*
+ * n WATCH requests pipelined on fd, read back batch by batch: how many were
+ * accepted and how many refused with E2BIG. same_path: one path, n tokens.
+ */
+static void pipeline_watches(int fd, unsigned n, bool same_path, unsigned *ok, unsigned *e2big)
 {
-        enum { N = 1000000, BATCH = 2000 };
+        enum { BATCH = 2000, LEN = 24 };
         char buf[XENSTORE_PAYLOAD_MAX + 1];
-        _cleanup_free_ char *out = NULL;
-        _cleanup_close_ int fd = connect_raw();
-        unsigned ok = 0, e2big = 0, replies = 0;
-        size_t msglen;
+        _cleanup_free_ char *out = malloc((sizeof(struct xsd_sockmsg) + LEN) * BATCH);
+        unsigned replies = 0;
 
-        (void)state;
-        assert_true(fd >= 0);
-        raw_send(fd, XS_CONTROL, 0,
-                 "sim-as-domain\0"
-                 "13",
-                 16);
-        assert_int_equal(raw_reply(fd, buf, sizeof(buf)), XS_CONTROL);
-        msglen = sizeof(struct xsd_sockmsg) + 17;
-        out = malloc(msglen * BATCH);
         assert_non_null(out);
-        for (unsigned sent = 0; sent < N; sent += BATCH) {
+        *ok = *e2big = 0;
+        for (unsigned sent = 0; sent < n; sent += BATCH) {
                 size_t off = 0;
 
-                for (unsigned i = 0; i < BATCH; i++) {
-                        struct xsd_sockmsg m = { .type = XS_WATCH, .req_id = 77, .len = 17 };
-                        char payload[24] = { 0 };
+                for (unsigned i = 0; i < BATCH && sent + i < n; i++) {
+                        struct xsd_sockmsg m = { .type = XS_WATCH, .req_id = 77, .len = LEN };
+                        char payload[LEN + 1];
 
-                        /* "/w/NNNNNNNNN\0tok\0" */
-                        snprintf(payload, sizeof(payload), "/w/%09u", sent + i);
-                        memcpy(payload + 13, "tok", 4);
+                        /* "/w/NNNNNNNNN\0tNNNNNNNNN\0" */
+                        snprintf(payload, 13, "/w/%09u", same_path ? 0 : sent + i);
+                        snprintf(payload + 13, LEN - 13, "t%09u", sent + i);
                         memcpy(out + off, &m, sizeof(m));
-                        memcpy(out + off + sizeof(m), payload, 17);
-                        off += msglen;
+                        memcpy(out + off + sizeof(m), payload, LEN);
+                        off += sizeof(m) + LEN;
                 }
                 for (size_t done = 0; done < off;) {
-                        ssize_t n = send(fd, out + done, off - done, MSG_NOSIGNAL);
+                        ssize_t w = send(fd, out + done, off - done, MSG_NOSIGNAL);
 
-                        assert_true(n > 0);
-                        done += n;
+                        assert_true(w > 0);
+                        done += w;
                 }
-                /* Read this batch's replies (and the accepted watches' initial events). */
-                while (replies < sent + BATCH) {
+                /* This batch's replies (and the accepted watches' initial events). */
+                while (replies < sent + BATCH && replies < n) {
                         struct xsd_sockmsg m;
 
                         assert_int_equal(read_full(fd, &m, sizeof(m), 5000), 0);
@@ -1078,15 +1071,47 @@ static void test_bad_million_watches(void **state)
                                 continue;
                         replies++;
                         if (m.type == XS_WATCH)
-                                ok++;
+                                (*ok)++;
                         else if (m.type == XS_ERROR && strcmp(buf, "E2BIG") == 0)
-                                e2big++;
+                                (*e2big)++;
                         else
                                 fail_msg("unexpected reply type %u %s", m.type, buf);
                 }
         }
-        assert_int_equal(ok, 128);
-        assert_int_equal(e2big, N - 128);
+}
+
+/* A million WATCH requests from a guest: its 128 are accepted, the rest E2BIG. */
+static void test_bad_million_watches(void **state)
+{
+        char buf[XENSTORE_PAYLOAD_MAX + 1];
+        _cleanup_close_ int fd = connect_raw();
+        unsigned ok, e2big;
+
+        (void)state;
+        assert_true(fd >= 0);
+        raw_send(fd, XS_CONTROL, 0,
+                 "sim-as-domain\0"
+                 "13",
+                 16);
+        assert_int_equal(raw_reply(fd, buf, sizeof(buf)), XS_CONTROL);
+        pipeline_watches(fd, 1000000, false, &ok, &e2big);
+        assert_int_equal(ok, XS_QUOTA_WATCHES);
+        assert_int_equal(e2big, 1000000 - XS_QUOTA_WATCHES);
+        assert_server_healthy("/tool/xenstored", "");
+}
+
+/* dom0 has no quota, but a hard limit; many watches on one path stay cheap to add and drop. */
+static void test_bad_dom0_watches(void **state)
+{
+        _cleanup_close_ int fd = connect_raw();
+        unsigned ok, e2big;
+
+        (void)state;
+        assert_true(fd >= 0);
+        pipeline_watches(fd, XS_SIM_MAX_WATCHES + 1000, true, &ok, &e2big);
+        assert_int_equal(ok, XS_SIM_MAX_WATCHES);
+        assert_int_equal(e2big, 1000);
+        close(TAKE_FD(fd));
         assert_server_healthy("/tool/xenstored", "");
 }
 
@@ -1527,6 +1552,7 @@ int main(void)
                 cmocka_unit_test(test_bad_unknown_type),
                 cmocka_unit_test(test_bad_unterminated_strings),
                 cmocka_unit_test(test_bad_million_watches),
+                cmocka_unit_test(test_bad_dom0_watches),
                 cmocka_unit_test(test_bad_slow_reader),
                 cmocka_unit_test(test_bad_random_requests),
         };
