@@ -280,7 +280,6 @@ void ctl_print_list_table(FILE *f, const struct ctl_domain_list *l)
                         d->shutdown_reason ? d->shutdown_reason : "",
                         (unsigned long long)d->restart_count);
         }
-        fprintf(f, "\n%zu domain%s.\n", l->n, l->n == 1 ? "" : "s");
 }
 
 char *ctl_format_duration(uint64_t seconds, char *buf, size_t size)

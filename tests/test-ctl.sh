@@ -34,6 +34,22 @@ for d in json.load(sys.stdin):
 field_is() { [ "$(json_field "$1" "$2")" = "$3" ]; }
 status_has() { ctl status "$1" | grep -qE -- "$2"; }
 
+echo "--- README's first command (make demo), driven by xensupctl"
+(cd "$src" && BUILD="$build" DEMO_SECONDS=20 exec env -u XENSTORED_PATH bash tests/demo.sh) >"$work/demo.out" 2>&1 &
+demo_pid=$!
+demo_addr() { sed -n -E 's/.*DBUS_SESSION_BUS_ADDRESS=([^ ]+) .*/\1/p' "$work/demo.out"; }
+check demo-prints-address wait_for 10 bash -c "grep -q DBUS_SESSION_BUS_ADDRESS= '$work/demo.out'"
+demo_ctl() { DBUS_SESSION_BUS_ADDRESS="$(demo_addr)" timeout 60 $XSCTL --user "$@"; }
+demo_has() { demo_ctl "${@:3}" 2>/dev/null | grep -qE -- "$2"; }
+check demo-list-web1 wait_for 10 demo_has - "^web1 .* running " list
+run demo-sim-crash 0 demo_ctl sim crash web1
+check demo-status-restarted wait_for 10 demo_has - "Restarts: 1$" status web1
+run demo-status 0 demo_ctl status web1
+check_match demo-status-reason "$out" "Last reason: crash"
+check_match demo-status-running "$out" "State: running"
+wait "$demo_pid"
+check_eq demo-exit "$?" 0
+
 # The example domains as README shows them, and a few of our own.
 cp "$src"/units/examples/*.conf "$src"/units/examples/kernel-sim "$work/conf/"
 mkconf ctl1
