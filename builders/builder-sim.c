@@ -309,24 +309,25 @@ static int sim_spawn(const struct sim_backend *sb, char **err_r)
         _cleanup_free_ char *log = sim_path(sb->dir, SIM_LOG);
         char *argv[] = { (char *)"setsid", (char *)"--fork", beside ?: (char *)SIM_BINARY,
                          (char *)"--dir",  sb->dir,          NULL };
-        posix_spawnattr_t attr_s, *attr = NULL;
-        posix_spawn_file_actions_t fa_s, *fa = NULL;
-        _cleanup_(spawn_attrp) posix_spawnattr_t *attr_c = NULL;
-        _cleanup_(spawn_actionsp) posix_spawn_file_actions_t *fa_c = NULL;
+        posix_spawnattr_t attr_storage;
+        posix_spawn_file_actions_t fa_storage;
+        /* Set once initialised, so only what was initialised is destroyed. */
+        _cleanup_(spawn_attrp) posix_spawnattr_t *attr = NULL;
+        _cleanup_(spawn_actionsp) posix_spawn_file_actions_t *fa = NULL;
         sigset_t none, all;
         int r, status;
         pid_t pid;
 
         if (!log)
                 return err_setf(err_r, -ENOMEM, "out of memory");
-        r = posix_spawnattr_init(&attr_s);
+        r = posix_spawnattr_init(&attr_storage);
         if (r != 0)
                 return err_setf(err_r, -r, "cannot start %s: %s", SIM_BINARY, strerror(r));
-        attr_c = attr = &attr_s;
-        r = posix_spawn_file_actions_init(&fa_s);
+        attr = &attr_storage;
+        r = posix_spawn_file_actions_init(&fa_storage);
         if (r != 0)
                 return err_setf(err_r, -r, "cannot start %s: %s", SIM_BINARY, strerror(r));
-        fa_c = fa = &fa_s;
+        fa = &fa_storage;
         /* The daemon blocks signals for sd-event: the simulator must not inherit that. */
         sigemptyset(&none);
         sigfillset(&all);

@@ -17,8 +17,11 @@
  * and header.len is the exact size the op's body has (the LIST reply: its
  * fixed part plus n entries, n no more than asked for nor HV_LIST_BATCH).
  * Strings are fixed arrays that must hold a NUL. A request that fails any
- * check gets a reply with result -EBADMSG (when its header could be read)
- * and the connection is closed.
+ * of these checks gets a reply with result -EBADMSG (none if the packet was
+ * truncated or shorter than a header) and the connection is closed. A
+ * well-formed request with values out of range gets -EINVAL and the
+ * connection stays; a reply that fails the client's checks makes the client
+ * close the connection, so a late reply is never taken for the next one.
  *
  * All integers are in host byte order: both ends run on the same host.
  *
