@@ -404,62 +404,73 @@ static void fire(struct xs_ctx *ctx, const char *path, bool recurse, const struc
                 xs_fire(ctx, ev);
 }
 
-/* Add name to a parent's children, in a copy stored back. */
+/*
+ * The record at path, to change in place (its owner stays): the store's own,
+ * or the transaction's copy, marked written. A fresh generation either way.
+ */
+static int view_mutable(struct xs_ctx *ctx, const char *path, struct xs_rec **rec_r)
+{
+        struct xs_store *st = xs_server_store(ctx->s);
+        struct xs_txnode *tn;
+        struct xs_node *n;
+        int r;
+
+        if (ctx->tx) {
+                r = tx_node(ctx, path, &tn);
+                if (r < 0)
+                        return r;
+                if (!tn->exists)
+                        return -ENOENT;
+                tn->modified = true;
+                *rec_r = &tn->rec;
+        } else {
+                n = xs_store_find(st, path);
+                if (!n)
+                        return -ENOENT;
+                *rec_r = &n->rec;
+        }
+        (*rec_r)->gen = ++st->gen;
+        return 0;
+}
+
+/* Add name to a parent's children: in place, so a directory of any size grows cheaply. */
 static int add_child(struct xs_ctx *ctx, const char *parent, const char *name)
 {
-        const struct xs_rec *prec;
-        struct xs_rec copy;
         size_t nlen = strlen(name) + 1;
+        struct xs_rec *prec;
         char *c;
         int r;
 
-        r = view_get(ctx, parent, &prec);
+        r = view_mutable(ctx, parent, &prec);
         if (r < 0)
                 return r;
-        if (!prec)
-                return -ENOENT;
-        r = rec_dup(prec, &copy);
-        if (r < 0)
-                return r;
-        c = realloc(copy.children, copy.clen + nlen + 1);
-        if (!c) {
-                xs_rec_done(&copy);
+        c = realloc(prec->children, prec->clen + nlen + 1);
+        if (!c)
                 return -ENOMEM;
-        }
-        memcpy(c + copy.clen, name, nlen);
-        copy.children = c;
-        copy.clen += nlen;
-        r = view_put(ctx, parent, &copy);
-        xs_rec_done(&copy);
-        return r;
+        memcpy(c + prec->clen, name, nlen);
+        prec->children = c;
+        prec->clen += nlen;
+        return 0;
 }
 
 static int remove_child(struct xs_ctx *ctx, const char *parent, const char *name)
 {
-        const struct xs_rec *prec;
-        struct xs_rec copy;
         size_t nlen = strlen(name) + 1;
+        struct xs_rec *prec;
         int r;
 
-        r = view_get(ctx, parent, &prec);
+        r = view_mutable(ctx, parent, &prec);
         if (r < 0)
-                return r;
-        if (!prec)
-                return 0;
-        r = rec_dup(prec, &copy);
-        if (r < 0)
-                return r;
-        for (size_t off = 0; off < copy.clen; off += strlen(copy.children + off) + 1) {
-                if (strcmp(copy.children + off, name) == 0) {
-                        memmove(copy.children + off, copy.children + off + nlen,
-                                copy.clen - off - nlen);
-                        copy.clen -= nlen;
+                return r == -ENOENT ? 0 : r;
+        for (size_t off = 0; off < prec->clen; off += strlen(prec->children + off) + 1) {
+                if (strcmp(prec->children + off, name) == 0) {
+                        memmove(prec->children + off, prec->children + off + nlen,
+                                prec->clen - off - nlen);
+                        prec->clen -= nlen;
                         break;
                 }
         }
-        r = view_put(ctx, parent, &copy);
-        xs_rec_done(&copy);
-        return r;
+        return 0;
 }
 
 /* Create path and its missing parents; the nearest existing ancestor is writable. */
