@@ -824,14 +824,31 @@ static void test_guest_quotas(void **state)
         assert_true(xs_rm(g, XBT_NULL, "n0"));
         assert_write(g, "again", "");
         assert_write_errno(g, "again2", "", ENOSPC);
+        /* In a transaction too: full, then room for one after a removal in it. */
+        {
+                xs_transaction_t t = xs_transaction_start(g);
+
+                assert_true(t != XBT_NULL);
+                errno = 0;
+                assert_false(xs_write(g, t, "in-tx", "", 0));
+                assert_int_equal(errno, ENOSPC);
+                assert_true(xs_rm(g, t, "n1"));
+                assert_true(xs_write(g, t, "in-tx", "", 0));
+                errno = 0;
+                assert_false(xs_write(g, t, "in-tx2", "", 0));
+                assert_int_equal(errno, ENOSPC);
+                assert_true(xs_transaction_end(g, t, false));
+                assert_read(h, "/local/domain/6/in-tx", "");
+                assert_read_errno(h, "/local/domain/6/n1", ENOENT);
+        }
         /* dom0 has no such quota. */
         assert_write(h, "/local/domain/6/by-dom0", "");
 
         /* Entry size. */
         memset(big, 'x', sizeof(big) - 1);
         big[sizeof(big) - 1] = 0;
-        assert_write_errno(g, "n1", big, ENOSPC);
-        assert_write(h, "/local/domain/6/n1", big);
+        assert_write_errno(g, "n3", big, ENOSPC);
+        assert_write(h, "/local/domain/6/n3", big);
 
         /* Watches: 128. */
         for (int i = 0; i < 128; i++) {
