@@ -110,6 +110,27 @@ expect "watch" '/t/w
 /t/w/x
 /t/w' "$(cat "$dir/watch.out")"
 
+# A second simulator on the same directory refuses to start; the first keeps serving.
+if timeout 5 "$BUILD/xensup-sim" --dir "$dir" --xenstore-only 2>"$dir/second.log"; then
+        fail "a second xensup-sim started on a live socket"
+fi
+grep -q "already answers" "$dir/second.log" || fail "second xensup-sim: $(cat "$dir/second.log")"
+expect "first still serves" "two words" "$(xenstore-read /t/b)"
+
+# Killed hard, it leaves its socket; the next one replaces it.
+kill -9 "$pid"
+{ wait "$pid"; } 2>/dev/null || true
+[ -S "$dir/xenstored.socket" ] || fail "no stale socket after kill -9"
+"$BUILD/xensup-sim" --dir "$dir" --xenstore-only 2>"$dir/log" &
+pid=$!
+for _ in $(seq 200); do
+        xenstore-exists /tool 2>/dev/null && break
+        sleep 0.05
+done
+xenstore-exists /tool || fail "xensup-sim did not replace a stale socket: $(cat "$dir/log")"
+if xenstore-exists /t 2>/dev/null; then fail "a new simulator starts with an old tree"; fi
+echo "ok: stale socket replaced, live one refused"
+
 # SIGTERM: clean exit, socket and pid file gone.
 kill "$pid"
 wait "$pid" || fail "xensup-sim exited $? on SIGTERM"
