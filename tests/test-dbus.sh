@@ -401,6 +401,12 @@ sed 's/^DeviceAllow=\/dev\/xen\/privcmd rw/DeviceAllow=\/dev\/xen\/privcmd rwz/'
 out=$(timeout 60 systemd-analyze verify --root="$root" /lib/systemd/system/typo.service 2>&1)
 check_match systemd-analyze-catches-typo "$out" "Invalid device rights"
 rm -f "$root/lib/systemd/system/typo.service"
+# systemd's own hardening score, offline: 0 (locked down) to 10 (exposed).
+out=$(timeout 60 systemd-analyze security --offline=true --root="$root" --threshold=40 \
+        xensupd.service 2>&1)
+rc=$?
+echo "$out" | grep "Overall exposure"
+if [ $rc -eq 0 ]; then pass unit-exposure-below-4; else fail unit-exposure-below-4 "$(echo "$out" | tail -1)"; fi
 check_match unit-no-private-devices "$(cat "$root/lib/systemd/system/xensupd.service")" \
         "DevicePolicy=closed"
 check unit-keeps-dev-xen bash -c "! grep -q '^PrivateDevices=yes' $root/lib/systemd/system/xensupd.service"
