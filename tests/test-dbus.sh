@@ -363,6 +363,12 @@ check_eq policy-nobody-changed-nothing "$(sds "$web1" org.freedesktop.DBus.Prope
 out=$(as_nobody dbus-send --system --print-reply --dest=$SVC "$web1" \
         org.freedesktop.DBus.Properties.Get string:$DIF string:State 2>&1)
 check_match policy-nobody-reads "$out" '"running"'
+# xensupctl on the system bus, as nobody: listing works, a change is refused by the bus (exit 5).
+out=$(as_nobody "$build/xensupctl" list 2>&1)
+check_match policy-xensupctl-list "$out" "^web1 +[0-9a-f-]{36} +[0-9]+ +running"
+as_nobody "$build/xensupctl" pause web1 >"$work/out" 2>&1
+check_eq policy-xensupctl-denied-exit "$?" 5
+check_match policy-xensupctl-denied-message "$(cat "$work/out")" "^xensupctl: "
 stop_daemon
 
 echo "--- units: make install, systemd-analyze verify, tmpfiles, XML"
