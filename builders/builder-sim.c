@@ -30,6 +30,8 @@
 #define SIM_START_TIMEOUT  (5 * 1000)  /* ms to wait for a spawned xensup-sim */
 #define SIM_REPLY_TIMEOUT  (30 * 1000) /* ms to wait for one reply */
 #define SIM_CORE_PAGE_SIZE 4096
+/* Xen's max_mem is the target plus this, as builder-xen sets it (libxl's LIBXL_MAXMEM_CONSTANT). */
+#define SIM_MAXMEM_SLACK_KIB 1024
 
 struct sim_backend {
         char *dir;
@@ -490,8 +492,7 @@ static int sim_create(struct builder *b, const struct domain_config *cfg,
         req.type = (uint32_t)cfg->type;
         req.ssidref = cfg->ssidref;
         req.memory_kib = cfg->memory_mib * 1024;
-        req.maxmem_kib =
-            (cfg->maxmem_mib > cfg->memory_mib ? cfg->maxmem_mib : cfg->memory_mib) * 1024;
+        req.maxmem_kib = req.memory_kib + SIM_MAXMEM_SLACK_KIB;
         req.vcpus = cfg->vcpus;
         req.maxvcpus = cfg->maxvcpus > cfg->vcpus ? cfg->maxvcpus : cfg->vcpus;
         if (cfg->sim.present) {
@@ -588,7 +589,11 @@ static int sim_destroy(struct builder *b, uint32_t domid, char **err_r)
 
 static int sim_set_memory(struct builder *b, uint32_t domid, uint64_t target_kib, char **err_r)
 {
-        return sim_dom_call(b, HV_OP_SET_MEMORY, domid, 0, target_kib, err_r);
+        if (target_kib == 0 || target_kib > UINT64_MAX / 2)
+                return err_setf(err_r, -EINVAL, "memory target %llu KiB out of range",
+                                (unsigned long long)target_kib);
+        return sim_dom_call(b, HV_OP_SET_MEMORY, domid, 0, target_kib + SIM_MAXMEM_SLACK_KIB,
+                            err_r);
 }
 
 static int sim_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_r)

@@ -84,6 +84,59 @@ static void on_control_shutdown(struct xs_conn *c, const char *path, const char 
                 (void)hv_domain_shutdown(d, why);
 }
 
+/* A decimal no longer than 20 digits, nothing else; -EINVAL otherwise. */
+static int parse_kib(const char *v, size_t len, uint64_t *ret)
+{
+        uint64_t x = 0;
+
+        if (len == 0 || len > 20)
+                return -EINVAL;
+        for (size_t i = 0; i < len; i++) {
+                if (v[i] < '0' || v[i] > '9' || x > (UINT64_MAX - 9) / 10)
+                        return -EINVAL;
+                x = x * 10 + (uint64_t)(v[i] - '0');
+        }
+        *ret = x;
+        return 0;
+}
+
+/* The balloon driver (drivers/xen/xen-balloon.c): memory/target, in KiB. */
+static void on_memory_target(struct xs_conn *c, const char *path, const char *token, void *userdata)
+{
+        struct hv_domain *d = userdata;
+        _cleanup_free_ char *v = NULL;
+        uint64_t kib;
+        size_t len;
+
+        (void)path;
+        (void)token;
+        if (xs_conn_read(c, "memory/target", &v, &len) < 0 || parse_kib(v, len, &kib) < 0)
+                return;
+        hv_domain_balloon(d, kib);
+}
+
+/* vcpu hotplug (drivers/xen/cpu_hotplug.c): cpu/N/availability, "online" or "offline". */
+static void on_cpu(struct xs_conn *c, const char *path, const char *token, void *userdata)
+{
+        struct hv_domain *d = userdata;
+        char node[64];
+
+        (void)path;
+        (void)token;
+        for (unsigned i = 0; i < d->max_vcpus; i++) {
+                _cleanup_free_ char *v = NULL;
+                size_t len;
+
+                snprintf(node, sizeof(node), "cpu/%u/availability", i);
+                if (xs_conn_read(c, node, &v, &len) < 0)
+                        continue;
+                if (strcmp(v, "online") == 0)
+                        hv_domain_vcpu_online(d, i, true);
+                else if (strcmp(v, "offline") == 0)
+                        hv_domain_vcpu_online(d, i, false);
+        }
+}
+
 /* Write the feature nodes and watch control/shutdown, once introduced and booted. */
 static int on_boot(sd_event_source *s, void *userdata)
 {
@@ -102,8 +155,12 @@ static int on_boot(sd_event_source *s, void *userdata)
                                 guest_features[i], strerror(-r));
         }
         r = xs_conn_watch(d->conn, "control/shutdown", "control/shutdown", on_control_shutdown, d);
+        if (r >= 0)
+                r = xs_conn_watch(d->conn, "memory/target", "memory/target", on_memory_target, d);
+        if (r >= 0)
+                r = xs_conn_watch(d->conn, "cpu", "cpu", on_cpu, d);
         if (r < 0)
-                fprintf(stderr, "xensup-sim: domid %u: cannot watch control/shutdown: %s\n",
+                fprintf(stderr, "xensup-sim: domid %u: cannot watch its control nodes: %s\n",
                         d->domid, strerror(-r));
         return 0;
 }

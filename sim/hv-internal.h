@@ -33,7 +33,8 @@ struct hv_domain {
         uint64_t mem_kib;     /* pages it holds */
         uint64_t max_mem_kib; /* what it may balloon up to */
         unsigned max_vcpus;
-        unsigned online_vcpus;
+        unsigned online_vcpus; /* how many of vcpu_online are set */
+        bool vcpu_online[HV_VCPUS_MAX];
 
         unsigned pause_count; /* the toolstack's pause count; created at 1, as Xen */
         bool started;         /* unpaused once: the guest has booted */
@@ -128,12 +129,17 @@ int hv_domain_shutdown(struct hv_domain *d, enum shutdown_reason why);
 /* Destroy: @releaseDomain, the guest's connection closed, memory freed, the domid free. */
 int hv_domain_destroy(struct hv_domain *d);
 
-/* Set the most memory the guest may hold; the guest balloons to it at once, as far as free memory
- * allows. */
+/* XEN_DOMCTL_max_mem: the most memory the guest may hold (it keeps what it has). */
 int hv_domain_set_memory(struct hv_domain *d, uint64_t max_kib);
 
-/* Online vcpus, 1..max. */
+/* The guest's balloon driver: to target, within its maximum and the host's free memory. */
+void hv_domain_balloon(struct hv_domain *d, uint64_t target_kib);
+
+/* Check n against the maximum: which vcpus are online is the guest's (hv_domain_vcpu_online). */
 int hv_domain_set_vcpus(struct hv_domain *d, unsigned n);
+
+/* The guest brings a vcpu up or down (vcpu0 stays up). */
+void hv_domain_vcpu_online(struct hv_domain *d, unsigned vcpu, bool online);
 
 /* One row of the domain list. */
 void hv_domain_info(struct hv_domain *d, struct hv_dominfo *info);

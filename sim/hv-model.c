@@ -187,6 +187,8 @@ int hv_domain_create(struct hypervisor *hv, const struct hv_req_create *req, str
         d->max_mem_kib = req->maxmem_kib;
         d->max_vcpus = req->maxvcpus;
         d->online_vcpus = req->vcpus;
+        for (unsigned i = 0; i < req->vcpus; i++)
+                d->vcpu_online[i] = true;
         d->pause_count = 1;
         d->reason = SHUTDOWN_REASON_NONE;
         d->script = req->script;
@@ -301,34 +303,56 @@ int hv_domain_destroy(struct hv_domain *d)
 
 int hv_domain_set_memory(struct hv_domain *d, uint64_t max_kib)
 {
-        uint64_t room, grow;
-
         if (max_kib == 0 || d->dying)
                 return -EINVAL;
+        /*
+         * XEN_DOMCTL_max_mem sets the limit only: a guest above it keeps its
+         * pages until its balloon driver gives them back (memory/target).
+         */
         d->max_mem_kib = max_kib;
-        if (d->domid == 0 || d->shutdown)
-                return 0;
-        /* The guest's balloon driver follows the new limit: down at once, up as far as the host
-         * allows. */
-        if (d->mem_kib > max_kib) {
-                d->hv->used_kib -= d->mem_kib - max_kib;
-                d->mem_kib = max_kib;
+        return 0;
+}
+
+void hv_domain_balloon(struct hv_domain *d, uint64_t target_kib)
+{
+        uint64_t want = target_kib < d->max_mem_kib ? target_kib : d->max_mem_kib;
+        uint64_t room, grow;
+
+        if (d->domid == 0 || d->dying || d->shutdown || want == 0)
+                return;
+        if (d->mem_kib > want) {
+                d->hv->used_kib -= d->mem_kib - want;
+                d->mem_kib = want;
         } else {
+                /* Up as far as the host has free pages. */
                 room = hv_free_kib(d->hv);
-                grow = max_kib - d->mem_kib < room ? max_kib - d->mem_kib : room;
+                grow = want - d->mem_kib < room ? want - d->mem_kib : room;
                 d->mem_kib += grow;
                 d->hv->used_kib += grow;
         }
-        return 0;
 }
 
 int hv_domain_set_vcpus(struct hv_domain *d, unsigned n)
 {
+        /* Xen knows only the maximum: which vcpus run is the guest's business (cpu/N/availability).
+         */
         if (n == 0 || n > d->max_vcpus || d->dying)
                 return -EINVAL;
-        hv_domain_account(d);
-        d->online_vcpus = n;
         return 0;
+}
+
+void hv_domain_vcpu_online(struct hv_domain *d, unsigned vcpu, bool online)
+{
+        unsigned n = 0;
+
+        /* vcpu0 never goes down, as in Linux. */
+        if (vcpu >= d->max_vcpus || (vcpu == 0 && !online) || d->dying || d->shutdown)
+                return;
+        hv_domain_account(d);
+        d->vcpu_online[vcpu] = online;
+        for (unsigned i = 0; i < d->max_vcpus; i++)
+                n += d->vcpu_online[i];
+        d->online_vcpus = n;
 }
 
 void hv_domain_info(struct hv_domain *d, struct hv_dominfo *info)

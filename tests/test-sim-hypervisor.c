@@ -287,6 +287,36 @@ static bool wait_node(uint32_t domid, const char *rel, const char *value, unsign
         return false;
 }
 
+/* Wait until the domain holds kib. */
+static bool wait_mem(uint32_t domid, uint64_t kib, unsigned timeout_ms)
+{
+        uint64_t deadline = mono_ms() + timeout_ms;
+        struct builder_domain_info info;
+
+        do {
+                assert_true(find(domid, &info));
+                if (info.mem_kib == kib)
+                        return true;
+                sleep_ms(10);
+        } while (mono_ms() < deadline);
+        return false;
+}
+
+/* Wait until the domain has n vcpus online. */
+static bool wait_vcpus(uint32_t domid, unsigned n)
+{
+        uint64_t deadline = mono_ms() + 2000;
+        struct builder_domain_info info;
+
+        do {
+                assert_true(find(domid, &info));
+                if (info.online_vcpus == n)
+                        return true;
+                sleep_ms(10);
+        } while (mono_ms() < deadline);
+        return false;
+}
+
 /* Create, lay out, introduce and unpause: a booted guest with its XenStore connection. */
 static uint32_t boot(const struct domain_config *c)
 {
@@ -466,7 +496,7 @@ static void test_memory(void **state)
         struct domain_config c;
         struct builder_domain bd;
         struct builder_domain_info info;
-        uint32_t a;
+        uint32_t a, b;
         unsigned before;
 
         (void)state;
@@ -479,14 +509,25 @@ static void test_memory(void **state)
         assert_int_equal(st.domains, before); /* nothing left behind */
         /* Exactly what is free fits; then nothing more does. */
         c = make_config(st.free_kib / 1024);
-        a = create(&c, NULL);
+        a = boot(&c);
         c = make_config(1);
         assert_int_equal(builder_create(fx.b, &c, &bd, &err), -ENOMEM);
-        /* Ballooning down gives memory back. */
+        /* The hypercall sets the limit (target plus libxl's 1 MiB); the guest keeps its pages. */
         assert_int_equal(builder_set_memory(fx.b, a, 1024, &err), 0);
         assert_true(find(a, &info));
-        assert_int_equal(info.mem_kib, 1024);
-        assert_int_equal(info.max_mem_kib, 1024);
+        assert_int_equal(info.max_mem_kib, 2048);
+        assert_int_equal(info.mem_kib, (st.free_kib / 1024) * 1024);
+        /* Its balloon driver follows memory/target and gives the rest back. */
+        xs_put(a, "memory/target", "1024");
+        assert_true(wait_mem(a, 1024, 2000));
+        c = make_config(1);
+        b = create(&c, NULL);
+        destroy(b);
+        /* Up only as far as its limit; nonsense targets are ignored. */
+        xs_put(a, "memory/target", "-5");
+        xs_put(a, "memory/target", "99999999999999999999999");
+        xs_put(a, "memory/target", "99999999");
+        assert_true(wait_mem(a, 2048, 2000));
         destroy(a);
         assert_int_equal(builder_sim_stats(fx.b, &st, &err), 0);
         assert_int_equal(st.domains, before);
@@ -552,7 +593,7 @@ static void test_pause_vcpus_cputime(void **state)
         assert_int_equal(builder_set_vcpus(fx.b, a, 0, &err), -EINVAL);
         assert_int_equal(builder_set_vcpus(fx.b, a, 4, &err), 0);
         assert_true(find(a, &info));
-        assert_int_equal(info.online_vcpus, 4);
+        assert_int_equal(info.online_vcpus, 2); /* Xen knows the maximum only; the guest decides */
         /* The toolstack's shutdown sets the flag with its reason, and the first reason stays. */
         assert_int_equal(builder_shutdown(fx.b, a, SHUTDOWN_REASON_REBOOT, &err), 0);
         assert_int_equal(builder_shutdown(fx.b, a, SHUTDOWN_REASON_CRASH, &err), 0);
@@ -560,6 +601,31 @@ static void test_pause_vcpus_cputime(void **state)
         assert_true(info.shutdown);
         assert_false(info.running);
         assert_int_equal(info.reason, SHUTDOWN_REASON_REBOOT);
+        destroy(a);
+}
+
+/* vcpu hotplug as a Linux guest does it: cpu/N/availability. */
+static void test_guest_vcpus(void **state)
+{
+        struct domain_config c = make_config(16);
+        uint32_t a;
+
+        (void)state;
+        c.vcpus = 1;
+        c.maxvcpus = 4;
+        a = boot(&c);
+        assert_true(wait_vcpus(a, 1));
+        xs_put(a, "cpu/1/availability", "online");
+        xs_put(a, "cpu/2/availability", "online");
+        assert_true(wait_vcpus(a, 3));
+        xs_put(a, "cpu/1/availability", "offline");
+        assert_true(wait_vcpus(a, 2));
+        /* vcpu0 stays, vcpus past the maximum do not exist, garbage is ignored. */
+        xs_put(a, "cpu/0/availability", "offline");
+        xs_put(a, "cpu/7/availability", "online");
+        xs_put(a, "cpu/3/availability", "maybe");
+        xs_put(a, "cpu/3/availability", "online");
+        assert_true(wait_vcpus(a, 3));
         destroy(a);
 }
 
@@ -1290,6 +1356,7 @@ int main(void)
                 cmocka_unit_test(test_memory),
                 cmocka_unit_test(test_invalid_create),
                 cmocka_unit_test(test_pause_vcpus_cputime),
+                cmocka_unit_test(test_guest_vcpus),
                 cmocka_unit_test(test_script_exits),
                 cmocka_unit_test(test_injected_actions),
                 cmocka_unit_test(test_obey_control_shutdown),
