@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include "sim/hv-internal.h"
@@ -324,8 +325,12 @@ int hv_socket_listen(struct hypervisor *hv)
                 return -errno;
         if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
                 return -errno;
-        if (listen(fd, 64) < 0)
-                return -errno;
+        /* Whoever can connect can destroy domains: the owner only, as privcmd is root's. */
+        if (chmod(hv->socket_path, 0600) < 0 || listen(fd, 64) < 0) {
+                r = -errno;
+                (void)unlink(hv->socket_path);
+                return r;
+        }
         r = sd_event_add_io(hv->event, &hv->listen_source, fd, EPOLLIN, on_accept, hv);
         if (r < 0)
                 return r;

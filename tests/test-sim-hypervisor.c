@@ -1090,6 +1090,24 @@ static void test_malformed(void **state)
                 assert_int_equal(recv(fd3, &rh, sizeof(rh), 0), 0);
         }
         assert_true(find(0, NULL));
+        /* Past HV_CLIENTS_MAX connections, new ones are closed at once; the host carries on. */
+        {
+                int fds[HV_CLIENTS_MAX + 4];
+                struct stat st;
+
+                for (size_t i = 0; i < ELEMENTSOF(fds); i++) {
+                        fds[i] = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+                        assert_int_equal(connect(fds[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+                }
+                /* The group's builder holds one: the last ones cannot all be served. */
+                assert_int_equal(recv(fds[ELEMENTSOF(fds) - 1], &rh, sizeof(rh), 0), 0);
+                for (size_t i = 0; i < ELEMENTSOF(fds); i++)
+                        close(fds[i]);
+                assert_int_equal(stat(sa.sun_path, &st), 0);
+                assert_int_equal(st.st_mode & 0777, 0600);
+        }
+        sleep_ms(50);
+        assert_true(find(0, NULL));
 }
 
 /* A client killed mid-life takes nothing with it: its domain and the host stay. */
