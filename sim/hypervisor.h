@@ -9,6 +9,38 @@
  * A guest talks to the embedded XenStore server as domid N through an
  * in-process connection, opened when dom0 introduces it; shutdown and death
  * make the server fire @releaseDomain, as xenstored does on VIRQ_DOM_EXC.
+ *
+ * As Xen 4.17, where a toolstack can tell:
+ *  - domids: a rover above the last one allocated, wrapping at 0x7ff0 to 1
+ *    (XEN_DOMCTL_createdomain), so a freed domid comes back only after the
+ *    whole range went round; dom0 is domid 0 with the all-zero handle.
+ *  - a new domain holds its memory and is paused (pause count 1); pause
+ *    counts up to 255, unpause below 0 is -EINVAL; dom0 is never paused,
+ *    shut down or destroyed (-EINVAL); an unknown domid is -ESRCH; memory
+ *    beyond what the host has free is -ENOMEM.
+ *  - cpu time grows with online vcpus while the domain is unpaused and not
+ *    shut down.
+ *  - the first shutdown reason stays; @releaseDomain fires at shutdown and at
+ *    death, for introduced domains only (as xenstored's domain_cleanup).
+ *  - max_mem is a limit: the guest balloons to memory/target within it; Xen
+ *    knows only the maximum vcpus, the guest onlines cpu/N/availability.
+ *  - event channels: store port 1, console port 2 (the first two a fresh
+ *    domain's xc_evtchn_alloc_unbound hands out); ring frames are fake,
+ *    never reused.
+ *
+ * A guest, once unpaused the first time and introduced, acts as a Linux PV
+ * guest: writes control/feature-{poweroff,reboot,suspend}, watches
+ * control/shutdown (poweroff, halt, reboot, suspend: clears it and shuts
+ * down 100 ms later with that reason, unless told to ignore; anything else
+ * is left unanswered), memory/target and cpu/. Its script (`sim { }`) makes
+ * it exit with a reason after run_seconds of running (a paused guest exits
+ * when next unpaused). At run time it can be told (enum hv_guest_action) to
+ * power off, reboot, crash, hit the watchdog, soft-reset, hang, obey, turn
+ * hostile (garbage in its own subtree up to its quota) or linger as a dying
+ * zombie after destroy.
+ *
+ * Not modelled: HVM (the backends refuse it), suspend/resume and save, the
+ * consoles, grant tables and devices.
  */
 #pragma once
 
