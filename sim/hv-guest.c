@@ -225,6 +225,15 @@ static bool hostile_write(struct hv_domain *d, const char *path, const void *v, 
         return xs_conn_write(d->conn, path, v, len) >= 0;
 }
 
+static void on_hostile_watch(struct xs_conn *c, const char *path, const char *token, void *userdata)
+{
+        /* A hostile guest registers watches to load the server, not to read them. */
+        (void)c;
+        (void)path;
+        (void)token;
+        (void)userdata;
+}
+
 /* What a malicious guest can do to its own subtree: lie, flood, and fill its quota. */
 static int guest_hostile(struct hv_domain *d)
 {
@@ -257,6 +266,23 @@ static int guest_hostile(struct hv_domain *d)
         memset(longname + 5, 'n', 4000);
         longname[4005] = 0;
         written += hostile_write(d, longname, "x", 1);
+        /* Paths that try to leave the subtree or break the path syntax. */
+        written += hostile_write(d, "data/../../0/name", "evil", 4);
+        written += hostile_write(d, "/local/domain/0/name", "evil", 4);
+        written += hostile_write(d, "/vm/evil", "evil", 4);
+        written += hostile_write(d, "data/a b", "x", 1);
+        written += hostile_write(d, "data/\x01\xff", "x", 1);
+        written += hostile_write(d, "data//double", "x", 1);
+        /*
+         * Watches up to the quota, on dom0's nodes and beyond its reach. Not on
+         * what it floods next: events it did not read would get its connection
+         * dropped, and this guest means to stay.
+         */
+        for (unsigned i = 0; i < 2 * XS_QUOTA_WATCHES; i++) {
+                snprintf(path, sizeof(path), "/local/domain/0/w%u", i);
+                if (xs_conn_watch(d->conn, i % 2 ? "/vm" : path, path, on_hostile_watch, d) < 0)
+                        break;
+        }
         /* Fill the node quota: stop once the server has said no a few times in a row. */
         for (unsigned i = 0; i < HV_HOSTILE_MAX && failed < 3; i++) {
                 snprintf(path, sizeof(path), "data/flood/%u", i);

@@ -958,9 +958,18 @@ static void test_hostile(void **state)
         assert_non_null(flood);
         assert_true(n > 100);
         assert_true(n < XS_QUOTA_NODES);
-        /* Read-only places refuse it: no fake name. */
+        /* Read-only places refuse it: no fake name, nothing outside its subtree. */
         name = xs_get(a, "name", &len);
         assert_null(name);
+        name = xs_read(fx.xs, XBT_NULL, "/local/domain/0/name", &len);
+        assert_non_null(name);
+        assert_string_equal(name, "Domain-0");
+        free(TAKE_PTR(name));
+        name = xs_read(fx.xs, XBT_NULL, "/vm/evil", &len);
+        assert_null(name);
+        /* Still there to be told what to do: its watch on control/shutdown works. */
+        xs_put(a, "control/shutdown", "poweroff");
+        assert_int_equal(wait_shutdown(a, 2000), SHUTDOWN_REASON_POWEROFF);
         /* The host carries on. */
         assert_true(find(a, NULL));
         destroy(a);
