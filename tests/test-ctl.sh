@@ -177,7 +177,8 @@ run sim-no-such-domain 4 ctl sim crash web9
 echo "--- create, reload, monitor"
 $XSCTL --user monitor >"$work/monitor.out" 2>&1 &
 mon_pid=$!
-sleep 0.5
+# subscribed once it has printed where every domain stands
+check monitor-ready wait_for 10 grep -q "^web2: state=" "$work/monitor.out"
 mkdir -p "$work/elsewhere"
 chmod 755 "$work/elsewhere"
 mkconf new1

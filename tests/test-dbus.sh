@@ -124,7 +124,12 @@ check emits-change-annotation bash -c "! grep -q 'EmitsChangedSignal\" value=\"f
 echo "--- signals: PropertiesChanged, DomainNew/Removed, InterfacesAdded/Removed"
 timeout 120 busctl --user monitor --json=short $SVC >"$work/monitor.json" 2>/dev/null &
 mon_pid=$!
-sleep 0.5
+# ready once it shows a call of ours
+monitor_sees_us() {
+        bc call $SVC $MGR $MIF ListDomains >/dev/null
+        grep -q '"member":"ListDomains"' "$work/monitor.json"
+}
+check monitor-ready wait_for 10 monitor_sees_us
 
 echo "--- Domain methods and their errors"
 dsd() { local p=$1; shift; ds "$p" "$@"; }

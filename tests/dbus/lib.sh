@@ -27,7 +27,7 @@ daemon_pid=""
 cleanup() {
         [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
         [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
-        [ -f "$work/sim/xensup-sim.pid" ] && kill "$(cat "$work/sim/xensup-sim.pid")" 2>/dev/null
+        [ -f "$work/sim/xensup-sim.pid" ] && kill "$(cat "$work/sim/xensup-sim.pid" 2>/dev/null)" 2>/dev/null
         for p in "${bus_pids[@]}"; do kill "$p" 2>/dev/null; done
         for p in $(jobs -p); do kill "$p" 2>/dev/null; done
         wait 2>/dev/null
