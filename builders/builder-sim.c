@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -27,6 +28,7 @@
 #define SIM_BINARY         "xensup-sim"
 #define SIM_XS_SOCKET      "xenstored.socket"
 #define SIM_LOG            "xensup-sim.log"
+#define SIM_SPAWN_LOCK     "xensup-sim.spawn.lock"
 #define SIM_START_TIMEOUT  (5 * 1000)  /* ms to wait for a spawned xensup-sim */
 #define SIM_REPLY_TIMEOUT  (30 * 1000) /* ms to wait for one reply */
 #define SIM_CORE_PAGE_SIZE 4096
@@ -359,6 +361,48 @@ static int sim_spawn(const struct sim_backend *sb, char **err_r)
         return 0;
 }
 
+static int sim_wait_ready(const struct sim_backend *sb, int timeout_ms);
+
+/*
+ * Spawn unless another opener is already doing it: whoever holds
+ * DIR/xensup-sim.spawn.lock checks, spawns and waits; the others wait for
+ * the lock and then find the simulator answering. Without this, two
+ * simulators could start at once and unlink each other's sockets.
+ */
+static int sim_start_once(const struct sim_backend *sb, char **err_r)
+{
+        _cleanup_free_ char *lock = sim_path(sb->dir, SIM_SPAWN_LOCK);
+        _cleanup_close_ int fd = -1;
+        uint64_t deadline = now_ms() + SIM_START_TIMEOUT;
+        int r;
+
+        if (!lock)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return err_setf(err_r, -errno, "sim: cannot open %s: %s", lock, strerror(errno));
+        while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return err_setf(err_r, -errno, "sim: cannot lock %s: %s", lock,
+                                        strerror(errno));
+                if (now_ms() >= deadline)
+                        return err_setf(err_r, -ETIMEDOUT, "sim: %s held for %d s", lock,
+                                        SIM_START_TIMEOUT / 1000);
+                (void)poll(NULL, 0, 10);
+        }
+        if (!sim_answers(sb->hv_path, SOCK_SEQPACKET) || !sim_answers(sb->xs_path, SOCK_STREAM)) {
+                r = sim_spawn(sb, err_r);
+                if (r < 0)
+                        return r;
+        }
+        r = sim_wait_ready(sb, SIM_START_TIMEOUT);
+        if (r < 0)
+                return err_setf(err_r, r,
+                                "sim: xensup-sim did not answer in %s within %d s (see %s/%s)",
+                                sb->dir, SIM_START_TIMEOUT / 1000, sb->dir, SIM_LOG);
+        return 0;
+}
+
 /* Wait until both of the simulator's sockets answer. */
 static int sim_wait_ready(const struct sim_backend *sb, int timeout_ms)
 {
@@ -443,20 +487,15 @@ static int sim_open(struct builder *b, const struct builder_options *opts, char 
             strlen(sb->xs_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
                 return err_setf(err_r, -ENAMETOOLONG, "sim: directory name too long: %s", sb->dir);
 
-        if (!sim_answers(sb->hv_path, SOCK_SEQPACKET)) {
+        if (!sim_answers(sb->hv_path, SOCK_SEQPACKET) || !sim_answers(sb->xs_path, SOCK_STREAM)) {
                 r = mkdir_parents(sb->dir);
                 if (r < 0)
                         return err_setf(err_r, r, "sim: cannot create %s: %s", sb->dir,
                                         strerror(-r));
-                r = sim_spawn(sb, err_r);
+                r = sim_start_once(sb, err_r);
                 if (r < 0)
                         return r;
         }
-        r = sim_wait_ready(sb, SIM_START_TIMEOUT);
-        if (r < 0)
-                return err_setf(err_r, r,
-                                "sim: xensup-sim did not answer in %s within %d s (see %s/%s)",
-                                sb->dir, SIM_START_TIMEOUT / 1000, sb->dir, SIM_LOG);
         r = sim_call(sb, HV_OP_STATS, NULL, &st, sizeof(st), NULL, err_r);
         if (r < 0)
                 return r;

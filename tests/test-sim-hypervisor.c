@@ -1164,7 +1164,8 @@ static void test_autospawn(void **state)
         const char *build = getenv("XENSUP_BUILD");
         const char *old_path = getenv("PATH");
         uint64_t deadline;
-        pid_t pid;
+        pid_t pid, other, other_sim = 0;
+        int p[2];
 
         (void)state;
         assert_non_null(mkdtemp(dir));
@@ -1174,10 +1175,29 @@ static void test_autospawn(void **state)
         setenv("PATH", path, 1);
         snprintf(sub, sizeof(sub), "%s/not/yet", dir); /* created on the way */
         o.sim_dir = sub;
+        /* Two openers at once start one simulator between them. */
+        assert_int_equal(pipe(p), 0);
+        other = fork();
+        assert_true(other >= 0);
+        if (other == 0) {
+                struct builder *ob = NULL;
+                struct builder_sim_stats ost = { 0 };
+
+                if (builder_open(&o, &ob, NULL) == 0 && builder_sim_stats(ob, &ost, NULL) == 0)
+                        (void)!write(p[1], &ost.pid, sizeof(ost.pid));
+                pause(); /* killed: no exit handlers in a copy of the test */
+                _exit(0);
+        }
+        close(p[1]);
         assert_int_equal(builder_open(&o, &b, &err), 0);
         assert_int_equal(builder_sim_stats(b, &st, &err), 0);
         pid = st.pid;
         assert_true(pid > 0);
+        assert_int_equal(read(p[0], &other_sim, sizeof(other_sim)), (ssize_t)sizeof(other_sim));
+        close(p[0]);
+        assert_int_equal(other_sim, pid);
+        kill(other, SIGKILL);
+        assert_int_equal(waitpid(other, NULL, 0), other);
         /* In a session of its own: it outlives whoever started it. */
         assert_int_equal(getsid(pid), pid);
         assert_int_equal(st.domains, 1);
