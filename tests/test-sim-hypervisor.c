@@ -1000,6 +1000,16 @@ static void test_memory_option(void **state)
         c = make_config(1);
         assert_int_equal(builder_create(b, &c, &bd, &err), -ENOMEM);
         assert_non_null(strstr(err, "Cannot allocate memory"));
+        /* A simulator restarted under an open backend: the next call reconnects (a fresh host). */
+        stop_sim(pid);
+        pid = start_sim(dir);
+        assert_int_equal(builder_sim_stats(b, &st, &err), 0);
+        assert_int_equal(st.pid, pid);
+        assert_int_equal(st.domains, 1);
+        c = make_config(16);
+        assert_int_equal(builder_create(b, &c, &bd, &err), 0);
+        assert_int_equal(bd.domid, 1);
+        assert_int_equal(builder_introduce(b, &bd, &err), 0); /* a new XenStore connection too */
         builder_close(b);
         stop_sim(pid);
         rm_rf(dir);
