@@ -6,7 +6,7 @@ packages=(
         build-essential pkg-config git
         libxen-dev libconfuse-dev libsystemd-dev libcmocka-dev
         xenstore-utils xen-utils-4.17
-        dbus dbus-daemon systemd util-linux
+        dbus dbus-daemon dbus-bin systemd util-linux procps libxml2-utils
         valgrind clang-format cppcheck python3
         qemu-system-x86 busybox-static
 )
