@@ -164,6 +164,13 @@ static int sim_send(struct sim_backend *sb, const struct hv_header *h, const voi
         return -ECONNRESET;
 }
 
+/* A reply broke the protocol: drop the connection, so nothing late is read as the next reply. */
+static int sim_bad_reply(struct sim_backend *sb, const char *what, char **err_r)
+{
+        sim_disconnect(sb);
+        return err_setf(err_r, -EBADMSG, "xensup-sim: malformed reply to %s", what);
+}
+
 /*
  * One request, one checked reply. rep receives the body (rep_max bytes at
  * most); *rep_len_r its length. A reply that breaks the protocol closes the
@@ -207,30 +214,27 @@ static int sim_call(struct sim_backend *sb, uint16_t op, const void *req, void *
                                 strerror(-r));
         }
         if ((size_t)n < sizeof(rh) || n > HV_MSG_MAX)
-                goto bad;
+                return sim_bad_reply(sb, op_names[op], err_r);
         memcpy(&rh, sb->buf, sizeof(rh));
         if (rh.magic != HV_PROTO_MAGIC || rh.version != HV_PROTO_VERSION || rh.op != op ||
             rh.seq != h.seq || rh.len != (size_t)n - sizeof(rh) || rh.result > 0 ||
             rh.result < -4095)
-                goto bad;
+                return sim_bad_reply(sb, op_names[op], err_r);
         if (rh.result < 0) {
                 if (rh.len != 0)
-                        goto bad;
+                        return sim_bad_reply(sb, op_names[op], err_r);
                 return err_setf(err_r, rh.result, "xensup-sim: %s failed: %s", op_names[op],
                                 strerror(-rh.result));
         }
         if (op == HV_OP_LIST ? rh.len < (size_t)fixed : rh.len != (size_t)fixed)
-                goto bad;
+                return sim_bad_reply(sb, op_names[op], err_r);
         if (rh.len > rep_max)
-                goto bad;
+                return sim_bad_reply(sb, op_names[op], err_r);
         if (rh.len)
                 memcpy(rep, sb->buf + sizeof(rh), rh.len);
         if (rep_len_r)
                 *rep_len_r = rh.len;
         return 0;
-bad:
-        sim_disconnect(sb);
-        return err_setf(err_r, -EBADMSG, "xensup-sim: malformed reply to %s", op_names[op]);
 }
 
 static struct sim_backend *sim_of(struct builder *b)
@@ -690,7 +694,7 @@ static int sim_list(struct builder *b, struct builder_domain_info **infos_r, siz
                         return err_setf(err_r, r, "list domains: %s", strerror(-r));
                 memcpy(&head, rep, sizeof(head));
                 if (head.n > req.max || len != sizeof(head) + head.n * sizeof(*w))
-                        goto bad;
+                        return sim_bad_reply(sb, "list", err_r);
                 if (head.n == 0)
                         break;
                 grown = reallocarray(all, n + head.n, sizeof(*all));
@@ -702,9 +706,9 @@ static int sim_list(struct builder *b, struct builder_domain_info **infos_r, siz
                         /* Strictly increasing from first_domid: a bad reply cannot loop us. */
                         if (w[i].domid < req.first_domid ||
                             (n > 0 && w[i].domid <= all[n - 1].domid))
-                                goto bad;
+                                return sim_bad_reply(sb, "list", err_r);
                         if (sim_info_from_wire(&w[i], &all[n]) < 0)
-                                goto bad;
+                                return sim_bad_reply(sb, "list", err_r);
                 }
                 if (head.n < req.max || all[n - 1].domid + 1 >= HV_DOMID_FIRST_RESERVED)
                         break;
@@ -713,9 +717,6 @@ static int sim_list(struct builder *b, struct builder_domain_info **infos_r, siz
         *infos_r = TAKE_PTR(all);
         *n_r = n;
         return 0;
-bad:
-        sim_disconnect(sb);
-        return err_setf(err_r, -EBADMSG, "list domains: malformed reply from xensup-sim");
 }
 
 /* A fake core: a text header a test can read, then one page of memory "contents". */
