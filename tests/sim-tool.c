@@ -8,13 +8,15 @@
  *   sim-tool --sim-dir DIR list
  *   sim-tool --sim-dir DIR stats [FIELD]
  *   sim-tool --sim-dir DIR guest-action DOMID ACTION
- *   sim-tool --sim-dir DIR guest-action-all ACTION
+ *   sim-tool --sim-dir DIR guest-action-all ACTION [DOMID...]
  *   sim-tool --sim-dir DIR fault OP NTH ERRNO [COUNT]
  */
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,8 +41,9 @@ static void usage(FILE *f)
                    "                                (FIELD: pid, domains, total_kib, free_kib or\n"
                    "                                an operation name; prints its value alone)\n"
                    "  guest-action DOMID ACTION     make one guest crash, reboot, hang...\n"
-                   "  guest-action-all ACTION       the same for every live domain but dom0,\n"
-                   "                                back to back\n"
+                   "  guest-action-all ACTION [DOMID...]\n"
+                   "                                the same for every live domain but dom0\n"
+                   "                                (or each DOMID given), back to back\n"
                    "  fault OP NTH ERRNO [COUNT]    fail the NTH next call of OP (and COUNT-1\n"
                    "                                after it) with ERRNO (a number or a name\n"
                    "                                such as EIO); NTH 0 clears\n");
@@ -188,41 +191,74 @@ static int cmd_guest_action(struct builder *b, const char *domid_s, const char *
         return EXIT_SUCCESS;
 }
 
+static bool domid_listed(uint32_t domid, const uint32_t *domids, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (domids[i] == domid)
+                        return true;
+        return false;
+}
+
 /*
- * Every live guest but dom0, back to back on one connection, so a storm of
- * deaths lands within a few milliseconds. Prints "fired=N failed=F usec=T
- * list_before=L": L is the host's LIST counter read after our own list and
- * before the first action, so a test can count the scans the storm caused.
+ * Every live guest but dom0 (or those of the n_only domids in only), back to
+ * back on one connection, so a storm of deaths lands within milliseconds.
+ * Prints "fired=N failed=F usec=T list_before=L": L is the host's LIST
+ * counter read after our own list and before the first action, so a test can
+ * count the scans the storm caused. A domid given but not alive is an error.
  */
-static int cmd_guest_action_all(struct builder *b, const char *action_s)
+static int cmd_guest_action_all(struct builder *b, const char *action_s, char **only, int n_only)
 {
         _cleanup_free_ struct builder_domain_info *infos = NULL;
+        _cleanup_free_ uint32_t *wanted = NULL, *targets = NULL;
         _cleanup_free_ char *err = NULL;
         struct builder_sim_stats st;
         enum hv_guest_action a;
         unsigned fired = 0, failed = 0;
+        size_t n = 0, n_targets = 0;
         uint64_t t0;
-        size_t n = 0;
         int r;
 
         if (parse_action(action_s, &a) < 0)
                 return 2;
+        wanted = calloc(n_only + 1, sizeof(*wanted));
+        if (!wanted)
+                return fail(-ENOMEM, "guest-action-all", NULL);
+        for (int i = 0; i < n_only; i++) {
+                unsigned v;
+
+                if (parse_uint(only[i], HV_DOMID_FIRST_RESERVED - 1, &v) < 0 || v == 0) {
+                        fprintf(stderr, "sim-tool: bad domid '%s'\n", only[i]);
+                        return 2;
+                }
+                wanted[i] = v;
+        }
         r = builder_list(b, &infos, &n, &err);
         if (r < 0)
                 return fail(r, "list", err);
+        targets = calloc(n + 1, sizeof(*targets));
+        if (!targets)
+                return fail(-ENOMEM, "guest-action-all", NULL);
+        for (size_t i = 0; i < n; i++)
+                if (infos[i].domid != 0 && !infos[i].dying && !infos[i].shutdown &&
+                    (n_only == 0 || domid_listed(infos[i].domid, wanted, n_only)))
+                        targets[n_targets++] = infos[i].domid;
+        for (int i = 0; i < n_only; i++)
+                if (!domid_listed(wanted[i], targets, n_targets)) {
+                        fprintf(stderr, "sim-tool: domid %" PRIu32 " is not alive\n", wanted[i]);
+                        failed++;
+                }
+
         r = builder_sim_stats(b, &st, &err);
         if (r < 0)
                 return fail(r, "stats", err);
         t0 = now_usec();
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = 0; i < n_targets; i++) {
                 _cleanup_free_ char *e = NULL;
 
-                if (infos[i].domid == 0 || infos[i].dying || infos[i].shutdown)
-                        continue;
-                r = builder_sim_guest_action(b, infos[i].domid, a, &e);
+                r = builder_sim_guest_action(b, targets[i], a, &e);
                 if (r < 0) {
                         /* It may have died by itself since the list: say so, go on. */
-                        fprintf(stderr, "sim-tool: domid %" PRIu32 ": %s\n", infos[i].domid,
+                        fprintf(stderr, "sim-tool: domid %" PRIu32 ": %s\n", targets[i],
                                 e ? e : strerror(-r));
                         failed++;
                         continue;
@@ -311,8 +347,8 @@ int main(int argc, char **argv)
                 return cmd_stats(b, n == 1 ? argv[optind + 1] : NULL);
         if (strcmp(cmd, "guest-action") == 0 && n == 2)
                 return cmd_guest_action(b, argv[optind + 1], argv[optind + 2]);
-        if (strcmp(cmd, "guest-action-all") == 0 && n == 1)
-                return cmd_guest_action_all(b, argv[optind + 1]);
+        if (strcmp(cmd, "guest-action-all") == 0 && n >= 1)
+                return cmd_guest_action_all(b, argv[optind + 1], argv + optind + 2, n - 1);
         if (strcmp(cmd, "fault") == 0)
                 return cmd_fault(b, argv + optind + 1, n);
         usage(stderr);

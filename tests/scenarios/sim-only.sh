@@ -118,4 +118,7 @@ run_sim_scenarios() {
         scenario_log_fields
         scenario_notify
         scenario_matrix
+        . "$src/tests/scenarios/sim-stress.sh"
+        scenario_storm
+        scenario_kill9
 }
