@@ -246,6 +246,13 @@ static void manager_reconcile_domain(struct manager *m, struct domain *d,
         if (!info) {
                 if (have_state && st.domid)
                         layout_remove_local(m->layout, st.domid, NULL);
+                /*
+                 * Autostart is for a host that just booted: xenstored starts empty, so no
+                 * record. A record means this daemon ran here before and the domain was
+                 * stopped on purpose (its action, or a person), so it stays stopped.
+                 */
+                if (!have_state && d->config->autostart && !d->unsupervised)
+                        lifecycle_start(m, d, NULL);
                 return;
         }
         d->domid = info->domid;
@@ -256,7 +263,7 @@ static void manager_reconcile_domain(struct manager *m, struct domain *d,
                 lifecycle_arm_shutdown_timer(m, d);
         }
         d->memory_kib = info->mem_kib ? info->mem_kib : d->memory_kib;
-        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ADOPTED, "adopt", "adopted running domid %u",
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ADOPTED, "adopt", "adopted domid %u",
                    info->domid);
         bus_domain_changed(m, d);
         /* A domain that died while we were away gets its action now. */
@@ -313,6 +320,15 @@ static void manager_remove_stale_vms(struct manager *m, const struct builder_dom
         }
 }
 
+/* The snapshot predates reconciliation: a configured domain it destroyed is still ours. */
+static bool is_configured_uuid(const struct manager *m, const uint8_t uuid[16])
+{
+        for (size_t i = 0; i < m->n_domains; i++)
+                if (memcmp(m->domains[i]->uuid, uuid, 16) == 0)
+                        return true;
+        return false;
+}
+
 /* Report domains nobody configured; they are left alone. */
 static void manager_report_foreign(struct manager *m, const struct builder_domain_info *infos,
                                    size_t n)
@@ -320,7 +336,8 @@ static void manager_report_foreign(struct manager *m, const struct builder_domai
         for (size_t i = 0; i < n; i++) {
                 char uuid[37];
 
-                if (infos[i].domid == 0 || infos[i].dying || domid_is_ours(m, infos[i].domid))
+                if (infos[i].domid == 0 || infos[i].dying || domid_is_ours(m, infos[i].domid) ||
+                    is_configured_uuid(m, infos[i].handle))
                         continue;
                 log_msg(LOG_NOTICE, "domid %u (uuid %s) is not configured here; leaving it alone",
                         infos[i].domid, config_uuid_to_string(infos[i].handle, uuid));
@@ -343,17 +360,6 @@ static int manager_reconcile(struct manager *m)
                 manager_reconcile_domain(m, m->domains[i], infos, n);
         manager_report_foreign(m, infos, n);
         return 0;
-}
-
-static void manager_start_autostart(struct manager *m)
-{
-        for (size_t i = 0; i < m->n_domains; i++) {
-                struct domain *d = m->domains[i];
-
-                if (domain_visible(d) && !d->unsupervised && d->config->autostart &&
-                    d->state == DOMAIN_STOPPED && !domain_is_active(d))
-                        lifecycle_start(m, d, NULL);
-        }
 }
 
 /* ---- configs ---- */
@@ -407,6 +413,7 @@ static void manager_drop_config(struct manager *m, struct domain *d)
         }
         if (!domain_is_active(d)) {
                 log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "config removed");
+                layout_state_remove(m->layout, d->uuid, NULL);
                 manager_remove_domain(m, d);
                 return;
         }
@@ -764,7 +771,6 @@ int manager_run(struct manager *m)
         r = manager_reconcile(m);
         if (r < 0)
                 return r;
-        manager_start_autostart(m);
         m->ready = true;
         sd_notify(false, "READY=1");
         manager_update_status(m);

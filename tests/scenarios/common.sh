@@ -99,6 +99,9 @@ scenario_adoption() {
         if [ "$before" = "$after" ]; then pass adopt-same-domids; else
                 fail adopt-same-domids "before: $before after: $after"; fi
         expect up2 state running 5 adopt-running
+        # Stopped by its action and by a person: a daemon restart must not start them again.
+        expect off1 state stopped 2 adopt-stopped-stays-stopped
+        expect obey1 state stopped 2 adopt-shutdown-stays-stopped
 }
 
 run_common_scenarios() {
