@@ -131,26 +131,23 @@ static void lifecycle_fail(struct manager *m, struct domain *d, const char *why)
         log_domain(LOG_ERR, d, LOG_MID_DOMAIN_FAILED, NULL, "failed: %s", why);
 }
 
-int lifecycle_start(struct manager *m, struct domain *d, char **err_r)
+/* Create, lay out, introduce and unpause; on failure nothing is left and *why_r says why. */
+static int lifecycle_build(struct manager *m, struct domain *d, char **why_r)
 {
         struct builder_domain bd = { 0 };
         _cleanup_free_ char *err = NULL;
         struct layout_domain ld;
         int r;
 
-        if (d->has_domid)
-                return err_setf(err_r, -EBUSY, "domain %s is %s (domid %u)", d->name,
-                                domain_state_to_string(d->state), d->domid);
         d->restart_timer = sd_event_source_disable_unref(d->restart_timer);
         lifecycle_reread_config(d);
-        d->failure = (free(d->failure), NULL);
         lifecycle_set_state(m, d, DOMAIN_STARTING);
         /* The marker goes first: a daemon killed from here on destroys what it finds. */
         lifecycle_save(m, d, true);
 
         r = builder_create(m->builder, d->config, &bd, &err);
         if (r < 0)
-                goto fail;
+                return err_setf(why_r, r, "start failed: %s", err ? err : strerror(-r));
         d->domid = bd.domid;
         d->has_domid = true;
         ld = (struct layout_domain){
@@ -169,9 +166,10 @@ int lifecycle_start(struct manager *m, struct domain *d, char **err_r)
                 r = builder_unpause(m->builder, bd.domid, &err);
         if (r < 0) {
                 lifecycle_teardown(m, d, false);
-                goto fail;
+                return err_setf(why_r, r, "start failed: %s", err ? err : strerror(-r));
         }
 
+        d->failure = (free(d->failure), NULL);
         d->memory_kib = d->config->memory_mib * 1024;
         d->vcpus = d->config->vcpus;
         d->started_at_usec = (uint64_t)time(NULL) * 1000000ULL;
@@ -179,13 +177,22 @@ int lifecycle_start(struct manager *m, struct domain *d, char **err_r)
         lifecycle_save(m, d, false);
         log_domain(LOG_INFO, d, LOG_MID_DOMAIN_STARTED, "start", "started as domid %u", d->domid);
         return 0;
+}
 
-fail:;
+int lifecycle_start(struct manager *m, struct domain *d, char **err_r)
+{
         _cleanup_free_ char *why = NULL;
-        if (asprintf(&why, "start failed: %s", err ? err : strerror(-r)) < 0)
-                why = NULL;
-        lifecycle_fail(m, d, why ? why : "start failed");
-        return err_setf(err_r, r, "%s: %s", d->name, why ? why : "start failed");
+        int r;
+
+        if (d->has_domid)
+                return err_setf(err_r, -EBUSY, "domain %s is %s (domid %u)", d->name,
+                                domain_state_to_string(d->state), d->domid);
+        r = lifecycle_build(m, d, &why);
+        if (r < 0) {
+                lifecycle_fail(m, d, why ? why : "start failed");
+                return err_setf(err_r, r, "%s: %s", d->name, why ? why : "start failed");
+        }
+        return 0;
 }
 
 /* A rename-restart keeps the dead instance, under a new name, as a domain of its own. */
@@ -225,6 +232,24 @@ static int lifecycle_keep_renamed(struct manager *m, struct domain *d)
         return 0;
 }
 
+static void lifecycle_restart(struct manager *m, struct domain *d, enum domain_action a);
+
+void lifecycle_autostart(struct manager *m, struct domain *d)
+{
+        _cleanup_free_ char *why = NULL;
+
+        if (d->has_domid)
+                return;
+        if (lifecycle_build(m, d, &why) >= 0)
+                return;
+        /* Kept for the final message if the throttle gives up. */
+        free(d->failure);
+        d->failure = TAKE_PTR(why);
+        log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "restart", "%s; trying again",
+                   d->failure ? d->failure : "start failed");
+        lifecycle_restart(m, d, ACTION_RESTART);
+}
+
 static int lifecycle_on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct domain *d = userdata;
@@ -232,7 +257,7 @@ static int lifecycle_on_restart_timer(sd_event_source *s, uint64_t usec, void *u
         (void)s;
         (void)usec;
         d->restart_timer = sd_event_source_disable_unref(d->restart_timer);
-        lifecycle_start(d->manager, d, NULL);
+        lifecycle_autostart(d->manager, d);
         return 0;
 }
 
@@ -249,9 +274,10 @@ static void lifecycle_restart(struct manager *m, struct domain *d, enum domain_a
 
                 lifecycle_teardown(m, d, false);
                 if (asprintf(&why,
-                             "restarted %u times within %u s (restart burst); not restarting "
+                             "%s%srestarted %u times within %u s (restart burst); not restarting "
                              "until started by hand",
-                             burst, c->restart.interval) < 0)
+                             d->failure ? d->failure : "", d->failure ? "; " : "", burst,
+                             c->restart.interval) < 0)
                         why = NULL;
                 lifecycle_fail(m, d, why ? why : "restart throttled");
                 return;
@@ -269,7 +295,7 @@ static void lifecycle_restart(struct manager *m, struct domain *d, enum domain_a
         if (delay == 0 ||
             sd_event_add_time_relative(m->event, &d->restart_timer, CLOCK_MONOTONIC,
                                        delay * 1000000ULL, 0, lifecycle_on_restart_timer, d) < 0) {
-                lifecycle_start(m, d, NULL);
+                lifecycle_autostart(m, d);
                 return;
         }
         log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "restart",

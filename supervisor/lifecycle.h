@@ -11,8 +11,12 @@
 #include "builders/builder.h"
 #include "supervisor/manager.h"
 
-/* Build and unpause the domain from its (re-read) config; on failure it ends failed. */
+/* Build and unpause the domain from its (re-read) config for a person; on failure it ends failed.
+ */
 int lifecycle_start(struct manager *m, struct domain *d, char **err_r);
+
+/* Start without a person waiting: a failed build is retried through the restart throttle. */
+void lifecycle_autostart(struct manager *m, struct domain *d);
 
 /* What the hypervisor's list says of an active domain; info NULL = it is gone. */
 void lifecycle_observe(struct manager *m, struct domain *d, const struct builder_domain_info *info);

@@ -240,7 +240,7 @@ static void manager_reconcile_domain(struct manager *m, struct domain *d,
                 } else if (st.domid) {
                         layout_remove_local(m->layout, st.domid, NULL);
                 }
-                lifecycle_start(m, d, NULL);
+                lifecycle_autostart(m, d);
                 return;
         }
         if (!info) {
@@ -252,7 +252,7 @@ static void manager_reconcile_domain(struct manager *m, struct domain *d,
                  * stopped on purpose (its action, or a person), so it stays stopped.
                  */
                 if (!have_state && d->config->autostart && !d->unsupervised)
-                        lifecycle_start(m, d, NULL);
+                        lifecycle_autostart(m, d);
                 return;
         }
         d->domid = info->domid;
@@ -263,8 +263,7 @@ static void manager_reconcile_domain(struct manager *m, struct domain *d,
                 lifecycle_arm_shutdown_timer(m, d);
         }
         d->memory_kib = info->mem_kib ? info->mem_kib : d->memory_kib;
-        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ADOPTED, "adopt", "adopted domid %u",
-                   info->domid);
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ADOPTED, "adopt", "adopted domid %u", info->domid);
         bus_domain_changed(m, d);
         /* A domain that died while we were away gets its action now. */
         lifecycle_observe(m, d, info);
@@ -457,7 +456,7 @@ int manager_reload(struct manager *m, char **err_r)
                 }
                 log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "added from %s", cfg->path);
                 if (cfg->autostart)
-                        lifecycle_start(m, d, NULL);
+                        lifecycle_autostart(m, d);
         }
         for (size_t i = 0; i < n_domains; i++) {
                 struct domain *d = m->domains[i];

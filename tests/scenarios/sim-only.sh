@@ -113,8 +113,24 @@ scenario_log_fields() {
         fi
 }
 
+# A build that fails during a restart is tried again (through the throttle),
+# not left failed: the simulator's next create fails once with EIO.
+scenario_build_retry() {
+        "$build/tests/sim-tool" --sim-dir "$work/sim" fault create 1 5 >/dev/null ||
+                fail build-retry "sim-tool fault failed"
+        $XSCTL reboot up2 >/dev/null || fail build-retry "xensupctl reboot failed"
+        expect up2 restart_count 2 15 build-retry-counted
+        expect up2 state running 10 build-retry-running
+        if grep -q "up2: start failed: .*; trying again" "$work/daemon.log"; then
+                pass build-retry-logged
+        else
+                fail build-retry-logged "no 'start failed ...; trying again' line for up2"
+        fi
+}
+
 run_sim_scenarios() {
         scenario_reload
+        scenario_build_retry
         scenario_log_fields
         scenario_notify
         scenario_matrix
