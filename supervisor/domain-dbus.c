@@ -160,17 +160,29 @@ static int domain_reply(sd_bus_message *msg, int r, const char *err, sd_bus_erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
-static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/* What every argument-less method does: authorize, act, reply. */
+static int domain_call(sd_bus_message *msg, struct domain *d,
+                       int (*op)(struct manager *m, struct domain *d, char **err_r),
+                       sd_bus_error *error)
 {
         _cleanup_free_ char *err = NULL;
-        struct domain *d = userdata;
         int r;
 
         r = bus_check_admin(d->manager, msg, error, NULL);
         if (r < 0)
                 return r;
-        r = manager_domain_start(d->manager, d, &err);
+        r = op(d->manager, d, &err);
         return domain_reply(msg, r, err, error);
+}
+
+static int domain_reboot(struct manager *m, struct domain *d, char **err_r)
+{
+        return manager_domain_shutdown(m, d, true, 0, err_r);
+}
+
+static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return domain_call(msg, userdata, manager_domain_start, error);
 }
 
 static int method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -202,54 +214,22 @@ static int method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *er
 
 static int method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        _cleanup_free_ char *err = NULL;
-        struct domain *d = userdata;
-        int r;
-
-        r = bus_check_admin(d->manager, msg, error, NULL);
-        if (r < 0)
-                return r;
-        r = manager_domain_shutdown(d->manager, d, true, 0, &err);
-        return domain_reply(msg, r, err, error);
+        return domain_call(msg, userdata, domain_reboot, error);
 }
 
 static int method_destroy(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        _cleanup_free_ char *err = NULL;
-        struct domain *d = userdata;
-        int r;
-
-        r = bus_check_admin(d->manager, msg, error, NULL);
-        if (r < 0)
-                return r;
-        r = manager_domain_destroy(d->manager, d, &err);
-        return domain_reply(msg, r, err, error);
+        return domain_call(msg, userdata, manager_domain_destroy, error);
 }
 
 static int method_pause(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        _cleanup_free_ char *err = NULL;
-        struct domain *d = userdata;
-        int r;
-
-        r = bus_check_admin(d->manager, msg, error, NULL);
-        if (r < 0)
-                return r;
-        r = manager_domain_pause(d->manager, d, &err);
-        return domain_reply(msg, r, err, error);
+        return domain_call(msg, userdata, manager_domain_pause, error);
 }
 
 static int method_unpause(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        _cleanup_free_ char *err = NULL;
-        struct domain *d = userdata;
-        int r;
-
-        r = bus_check_admin(d->manager, msg, error, NULL);
-        if (r < 0)
-                return r;
-        r = manager_domain_unpause(d->manager, d, &err);
-        return domain_reply(msg, r, err, error);
+        return domain_call(msg, userdata, manager_domain_unpause, error);
 }
 
 static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error)
