@@ -64,8 +64,7 @@ int builder_destroy(struct builder *b, uint32_t domid, char **err_r)
         return b->ops->destroy(b, domid, err_r);
 }
 
-int builder_list(struct builder *b, struct builder_domain_info **infos_r, size_t *n_r,
-                 char **err_r)
+int builder_list(struct builder *b, struct builder_domain_info **infos_r, size_t *n_r, char **err_r)
 {
         return b->ops->list(b, infos_r, n_r, err_r);
 }

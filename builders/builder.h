@@ -64,8 +64,8 @@ struct builder_ops {
         const char *name;
         int (*open)(struct builder *b, const struct builder_options *opts, char **err_r);
         void (*close)(struct builder *b);
-        int (*create)(struct builder *b, const struct domain_config *cfg, struct builder_domain *out,
-                      char **err_r);
+        int (*create)(struct builder *b, const struct domain_config *cfg,
+                      struct builder_domain *out, char **err_r);
         int (*introduce)(struct builder *b, const struct builder_domain *d, char **err_r);
         int (*unpause)(struct builder *b, uint32_t domid, char **err_r);
         int (*pause)(struct builder *b, uint32_t domid, char **err_r);
