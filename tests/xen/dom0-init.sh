@@ -96,7 +96,7 @@ for s in $scenarios; do
         fi
         say "END $s rc=$rc seconds=$(echo "$end $start" | awk '{printf "%.1f", $1 - $2}')"
         # Leave nothing behind for the next scenario.
-        sh -c ". /xentest/lib.sh; xt_cleanup" </dev/null
+        timeout 90 sh -c ". /xentest/lib.sh; xt_cleanup" </dev/null || say "LOG dom0: the cleanup after $s did not finish in 90 s"
 done
 
 say "DONE"

@@ -1,7 +1,7 @@
 #!/bin/busybox sh
 # /init of the tiny PV guest: the Debian kernel with this busybox initramfs.
 # What it does is picked by the kernel command line:
-#   xentest=poweroff  power off (after xentest.delay seconds, default 0)
+#   xentest=poweroff  power off (after xentest.delay or xentest_delay seconds, default 0)
 #   xentest=reboot    reboot (after the delay)
 #   xentest=crash     panic through sysrq (after the delay); Linux PV reports
 #                     SHUTDOWN_crash to Xen from its panic notifier
@@ -26,7 +26,7 @@ tag=none
 for arg in $(cat /proc/cmdline); do
         case "$arg" in
         xentest=*) mode="${arg#xentest=}" ;;
-        xentest.delay=*) delay="${arg#xentest.delay=}" ;;
+        xentest.delay=* | xentest_delay=*) delay="${arg#xentest?delay=}" ;;
         xentest.tag=*) tag="${arg#xentest.tag=}" ;;
         esac
 done

@@ -9,7 +9,7 @@ xt_failed=0
 xt_scenario="${xt_scenario:-unknown}"
 XT_GUEST_KERNEL=/guest/vmlinux.gz
 XT_GUEST_RAMDISK=/guest/initrd.gz
-XT_GUEST_MEMORY="${XT_GUEST_MEMORY:-128}"
+XT_GUEST_MEMORY="${XT_GUEST_MEMORY:-96}"
 XT_CONSOLE_DIR=/var/log/xen/console
 XT_XENSUPD_LOG=/var/log/xensupd.log
 
@@ -32,6 +32,14 @@ xt_log_lines() {
         while IFS= read -r l; do xt_log "$l"; done
 }
 
+# xt_export NAME FILE: copy FILE out through the console; run.sh writes it
+# to $XEN_RUN/files/NAME on the host.
+xt_export() {
+        local l
+        [ -f "$2" ] || return 0
+        while IFS= read -r l; do echo "XENTEST FILE $1 $l"; done <"$2"
+}
+
 # xt_bench KEY VALUE: a figure for the bench table.
 xt_bench() { echo "XENTEST BENCH $*"; }
 
@@ -46,7 +54,14 @@ xt_check() {
         fi
 }
 
-xt_finish() { exit "$xt_failed"; }
+# xt_finish: end the scenario; a failed one first runs xt_on_failure when
+# the scenario defined it (to export logs).
+xt_finish() {
+        if [ "$xt_failed" != 0 ] && command -v xt_on_failure >/dev/null 2>&1; then
+                xt_on_failure
+        fi
+        exit "$xt_failed"
+}
 
 # Seconds since boot, with hundredths.
 xt_now() { cut -d' ' -f1 /proc/uptime; }
@@ -147,8 +162,10 @@ xt_xensupd_start() {
         mkdir -p /var/lib/xensup
         xensupd --hypervisor=xen --config-dir "$1" --state-dir /var/lib/xensup >>"$XT_XENSUPD_LOG" 2>&1 &
         echo $! >/run/xentest-xensupd.pid
-        if ! xt_wait 30 xensupctl list; then
-                xt_fail start "xensupd did not answer 'xensupctl list' within 30 s"
+        # It builds the autostart domains (~3 s each under emulation) before
+        # its first answer.
+        if ! xt_wait 120 xensupctl list; then
+                xt_fail start "xensupd did not answer 'xensupctl list' within 120 s"
                 xt_xensupd_log
                 return 1
         fi
@@ -172,6 +189,29 @@ xt_field() {
 
 # xt_state_is NAME STATE: xensupd reports NAME in STATE.
 xt_state_is() { [ "$(xt_field "$1" state)" = "$2" ]; }
+
+# --- xenstored's -T trace (dom0 booted with xentest.trace=1), for the bench ---
+
+XT_TRACE=/var/log/xen/xenstored-trace.log
+
+# xt_trace_mark: the trace's current length in lines (a window boundary).
+xt_trace_mark() { wc -l <"$XT_TRACE" 2>/dev/null || echo 0; }
+
+# xt_trace_count FROM TO: requests (IN lines) in lines FROM+1..TO from dom0
+# connections, leaving out xenconsoled's: the first connection that watched
+# @introduceDomain, at boot. Guests' own requests (their domain
+# connections) do not count: only the toolstack's.
+xt_trace_count() {
+        local cons
+        cons="$(grep -m1 ' IN .*WATCH.*@introduceDomain' "$XT_TRACE" | awk '{for (i = 1; i < NF; i++) if ($i == "IN") {print $(i + 1); exit}}')"
+        sed -n "$(($1 + 1)),$2p" "$XT_TRACE" | awk -v cons="$cons" '
+                { for (i = 1; i < NF; i++) if ($i == "IN") break }
+                i < NF && $(i + 1) != cons && ($0 ~ /\(d0\)/ || $0 !~ /\(d[0-9]+\)/) { n++ }
+                END { print n + 0 }'
+}
+
+# xt_trace_eagain FROM TO: transactions xenstored refused with EAGAIN.
+xt_trace_eagain() { sed -n "$(($1 + 1)),$2p" "$XT_TRACE" | grep -c ' OUT .*EAGAIN'; }
 
 # --- cleanup between scenarios ---
 

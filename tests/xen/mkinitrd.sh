@@ -88,6 +88,7 @@ done
 copy_bin "$root" /usr/bin/dbus-daemon
 copy_bin "$root" /usr/bin/dbus-send
 copy_bin "$root" /usr/bin/busctl
+copy_bin "$root" /usr/bin/setpriv
 copy_bin "$root" /lib/x86_64-linux-gnu/libgcc_s.so.1
 
 # xensupd and xensupctl as `make` built them (the real backend is in the
@@ -107,8 +108,9 @@ cp "$here/dom0-bus.conf" "$root/etc/xentest/dbus-system.conf"
 # xl warns on every command without it; the defaults are what we want.
 : >"$root/etc/xen/xl.conf"
 
-printf 'root:x:0:0:root:/root:/bin/sh\nmessagebus:x:100:101::/nonexistent:/bin/false\n' >"$root/etc/passwd"
-printf 'root:x:0:\nmessagebus:x:101:\n' >"$root/etc/group"
+printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'messagebus:x:100:101::/nonexistent:/bin/false' \
+        'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$root/etc/passwd"
+printf '%s\n' 'root:x:0:' 'messagebus:x:101:' 'xensup:x:102:' 'nogroup:x:65534:' >"$root/etc/group"
 echo 3d1219c7c4c5404aaa1f6d2a48adfda4 >"$root/etc/machine-id"
 mkdir -p "$root/var/lib/dbus"
 cp "$root/etc/machine-id" "$root/var/lib/dbus/machine-id"
@@ -118,7 +120,10 @@ cp "$cache/vmlinux.gz" "$root/guest/vmlinux.gz"
 cp "$out/guest-initrd.gz" "$root/guest/initrd.gz"
 
 cp "$here/lib.sh" "$root/xentest/lib.sh"
-cp "$here"/scenarios/*.sh "$root/xentest/scenarios/"
+cp "$here"/scenarios/*.sh "$here"/bench/*.sh "$root/xentest/scenarios/"
+# The scenarios shared with the simulator tier (tests/test-supervisor.sh).
+mkdir -p "$root/xentest/shared"
+cp "$src"/tests/scenarios/*.sh "$root/xentest/shared/"
 
 pack "$root" "$out/dom0-initrd.gz"
 log "$out/dom0-initrd.gz: $(du -k "$out/dom0-initrd.gz" | cut -f1) KiB"

@@ -29,3 +29,6 @@ if xt_wait 60 xt_gone smoke; then
 else
         xt_fail poweroff-destroyed "the guest still exists 60 s after its power-off: $(xl list smoke 2>&1 | tail -n 1)"
 fi
+
+# Memory left for guests: 10 test guests at a time must fit.
+xt_bench xen.free-memory.mib "$(xl info | sed -n 's/^free_memory *: *//p')"
