@@ -182,7 +182,7 @@ PY
 kill9_domids() {
         $XSCTL --json list 2>/dev/null | python3 -c '
 import json, re, sys
-print(" ".join(f"{d[\"name\"]}={d[\"domid\"]}" for d in sorted(json.load(sys.stdin),
+print(" ".join("%s=%s" % (d["name"], d["domid"]) for d in sorted(json.load(sys.stdin),
       key=lambda d: d["name"]) if re.fullmatch(sys.argv[1], d["name"])))' "$1"
 }
 
@@ -219,6 +219,10 @@ scenario_kill9() {
                 return
         fi
         adopted=$(kill9_domids 'k9w[0-9]+')
+        case "$adopted" in
+        *k9w*=[0-9]*) ;;
+        *) fail kill9-domids-read "cannot read the k9w domids: '$adopted'" ;;
+        esac
         daemon_kill9
 
         for i in $(seq 1 15); do
