@@ -197,21 +197,37 @@ XT_TRACE=/var/log/xen/xenstored-trace.log
 # xt_trace_mark: the trace's current length in lines (a window boundary).
 xt_trace_mark() { wc -l <"$XT_TRACE" 2>/dev/null || echo 0; }
 
-# xt_trace_count FROM TO: requests (IN lines) in lines FROM+1..TO from dom0
-# connections, leaving out xenconsoled's: the first connection that watched
-# @introduceDomain, at boot. Guests' own requests (their domain
-# connections) do not count: only the toolstack's.
-xt_trace_count() {
-        local cons
-        cons="$(grep -m1 ' IN .*WATCH.*@introduceDomain' "$XT_TRACE" | awk '{for (i = 1; i < NF; i++) if ($i == "IN") {print $(i + 1); exit}}')"
-        sed -n "$(($1 + 1)),$2p" "$XT_TRACE" | awk -v cons="$cons" '
-                { for (i = 1; i < NF; i++) if ($i == "IN") break }
-                i < NF && $(i + 1) != cons && ($0 ~ /\(d0\)/ || $0 !~ /\(d[0-9]+\)/) { n++ }
-                END { print n + 0 }'
+# xt_trace_toolstack MODE FROM TO: over lines FROM+1..TO of the trace, the
+# requests (MODE "in") or the EAGAIN answers (MODE "eagain") of the
+# toolstack's own socket connections. Lines look like
+#   IN 0x561e4e836dc0 20261128 04:50:18 WATCH (memory/target FFFF... )
+# and carry no domain id, so the connections are told apart from the start
+# of the trace: the first one created is dom0's kernel; one created while an
+# INTRODUCE is handled is a guest's; xenconsoled's is the first socket
+# connection that watches @introduceDomain. Guests' and xenconsoled's
+# requests do not count.
+xt_trace_toolstack() {
+        awk -v mode="$1" -v from="$2" -v to="$3" '
+                NR > to { exit }
+                $1 == "CREATE" && $2 == "connection" {
+                        kind[$3] = (!seen || intro != "") ? "domain" : "socket"
+                        seen = 1
+                        next
+                }
+                $1 == "IN" && $5 == "INTRODUCE" { intro = $2 }
+                $1 == "OUT" && $2 == intro { intro = "" }
+                $1 == "IN" && $5 == "WATCH" && $6 == "(@introduceDomain" && cons == "" && kind[$2] == "socket" { cons = $2 }
+                NR <= from || kind[$2] != "socket" || $2 == cons { next }
+                mode == "in" && $1 == "IN" { n++ }
+                mode == "eagain" && $1 == "OUT" && / ERROR \(EAGAIN/ { n++ }
+                END { print n + 0 }' "$XT_TRACE"
 }
 
-# xt_trace_eagain FROM TO: transactions xenstored refused with EAGAIN.
-xt_trace_eagain() { sed -n "$(($1 + 1)),$2p" "$XT_TRACE" | grep -c ' OUT .*EAGAIN'; }
+# xt_trace_count FROM TO: the toolstack's requests in that window.
+xt_trace_count() { xt_trace_toolstack in "$1" "$2"; }
+
+# xt_trace_eagain FROM TO: the toolstack's transactions refused with EAGAIN.
+xt_trace_eagain() { xt_trace_toolstack eagain "$1" "$2"; }
 
 # --- cleanup between scenarios ---
 

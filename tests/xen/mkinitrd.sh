@@ -120,7 +120,7 @@ cp "$cache/vmlinux.gz" "$root/guest/vmlinux.gz"
 cp "$out/guest-initrd.gz" "$root/guest/initrd.gz"
 
 cp "$here/lib.sh" "$root/xentest/lib.sh"
-cp "$here"/scenarios/*.sh "$here"/bench/*.sh "$root/xentest/scenarios/"
+cp "$here"/scenarios/*.sh "$here"/bench/*.sh "$here"/extra/*.sh "$root/xentest/scenarios/"
 # The scenarios shared with the simulator tier (tests/test-supervisor.sh).
 mkdir -p "$root/xentest/shared"
 cp "$src"/tests/scenarios/*.sh "$root/xentest/shared/"

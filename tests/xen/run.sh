@@ -47,8 +47,9 @@ if [ -z "$scenarios" ]; then
         scenarios="${scenarios#,}"
 fi
 for s in ${scenarios//,/ }; do
-        if [ ! -f "tests/xen/scenarios/$s.sh" ] && [ ! -f "tests/xen/bench/$s.sh" ]; then
-                echo "run.sh: no scenario $s in tests/xen/scenarios or tests/xen/bench" >&2
+        if [ ! -f "tests/xen/scenarios/$s.sh" ] && [ ! -f "tests/xen/bench/$s.sh" ] &&
+                [ ! -f "tests/xen/extra/$s.sh" ]; then
+                echo "run.sh: no scenario $s in tests/xen/{scenarios,bench,extra}" >&2
                 exit 2
         fi
 done

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# make bench-xen: xl and xensupd side by side on real Xen, in one boot with
+# xenstored tracing (-T). Prints a table of figures, never pass/fail: the
+# exit status only says whether the run itself worked.
+#   tests/xen/bench.sh [--timeout SECONDS]
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+export BUILD="${BUILD:-build}"
+export XEN_RUN="${XEN_RUN:-$BUILD/xen-run}"
+timeout=900
+[ "${1:-}" = "--timeout" ] && timeout="$2"
+
+rc=0
+tests/xen/run.sh --trace --timeout "$timeout" --scenarios bench-xl,bench-xensupd || rc=$?
+
+bench="$XEN_RUN/bench.txt"
+echo
+echo "=== xl and xensupd on Xen 4.17 under QEMU (TCG), PV guests of $(grep -o 'XT_GUEST_MEMORY:-[0-9]*' tests/xen/lib.sh | cut -d- -f2) MiB, dom0 512 MiB"
+awk '
+        { split($1, k, "."); ts = k[1]; key = substr($1, length(ts) + 2); v[ts, key] = $2; keys[key] = 1 }
+        function show(label, key, unit,    a, b) {
+                a = ((("xl", key) in v) ? v["xl", key] : "-")
+                b = ((("xensupd", key) in v) ? v["xensupd", key] : "-")
+                printf "%-44s %12s %12s  %s\n", label, a, b, unit
+        }
+        END {
+                printf "%-44s %12s %12s\n", "", "xl", "xensupd"
+                show("XenStore requests per create", "create.requests", "requests")
+                show("XenStore requests per destroy", "destroy.requests", "requests")
+                show("XenStore requests per reboot->restart", "reboot.requests", "requests")
+                show("create command returns", "create.command-seconds", "s")
+                show("create -> guest /init", "create-to-init.seconds", "s")
+                show("reboot -> guest /init again", "reboot-to-init.seconds", "s")
+                show("destroy command returns", "destroy.command-seconds", "s")
+                show("RSS, 1 domain (over the idle toolstack)", "rss-1-domain.kib", "KiB")
+                show("RSS per domain, 5 domains", "rss-per-domain-of-5.kib", "KiB")
+                show("Pss per domain, 5 domains", "pss-per-domain-of-5.kib", "KiB")
+                show("RSS peak during a restart (whole toolstack)", "restart-peak-rss.kib", "KiB")
+                show("storm: 10 reboots at once, until all back", "storm.seconds", "s")
+                show("storm: guests back", "storm.back-of-10", "of 10")
+                show("storm: XenStore requests", "storm.requests", "requests")
+                show("storm: transactions refused (EAGAIN)", "storm.eagain", "")
+        }' "$bench"
+echo "(requests: IN lines of xenstored -T from dom0 connections other than xenconsoled's, in each"
+echo " window, the command plus 2 s; a guest is back when its console shows its /init again)"
+exit "$rc"

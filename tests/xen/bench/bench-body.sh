@@ -1,0 +1,116 @@
+# The bench body, sourced by bench-xl.sh and bench-xensupd.sh (one per
+# toolstack, in the same boot). The caller defines ts (the label), ts_create CFG-NAME, ts_reboot NAME, ts_destroy NAME,
+# ts_pids (the toolstack's processes) and ts_cfg NAME MODE (writes the
+# guest's config). A guest counts as back when its console log shows one
+# more "XENGUEST up" (its /init ran): the same test for both, and one that
+# needs no XenStore request of ours inside a measured window.
+
+# up_count NAME: how many times NAME's /init has run.
+up_count() { grep -c "XENGUEST up" "$XT_CONSOLE_DIR/guest-$1.log" 2>/dev/null || echo 0; }
+up_reaches() { [ "$(up_count "$1")" -ge "$2" ]; }
+
+# Memory of the toolstack: the sum over ts_pids of VmRSS and of Pss (KiB).
+mem_rss() { for p in $(ts_pids); do awk '$1 == "VmRSS:" {print $2}' "/proc/$p/status"; done | awk '{s += $1} END {print s + 0}'; }
+mem_pss() { for p in $(ts_pids); do awk '$1 == "Pss:" {print $2}' "/proc/$p/smaps_rollup"; done | awk '{s += $1} END {print s + 0}'; }
+
+# sample_peak FILE CMD...: run CMD while sampling mem_rss every 0.2 s; the peak goes to FILE.
+sample_peak() {
+        local file="$1" peak=0 v
+        shift
+        "$@" &
+        local pid=$!
+        while kill -0 "$pid" 2>/dev/null; do
+                v="$(mem_rss)"
+                [ "$v" -gt "$peak" ] && peak="$v"
+                sleep 0.2
+        done
+        wait "$pid"
+        local rc=$?
+        echo "$peak" >"$file"
+        return $rc
+}
+
+rss0="$(mem_rss)"
+pss0="$(mem_pss)"
+
+# --- create ---
+ts_cfg b1 wait
+m0="$(xt_trace_mark)"
+t0="$(xt_now)"
+if ts_create b1; then
+        xt_bench "$ts.create.command-seconds" "$(xt_since "$t0")"
+else
+        xt_fail "$ts-create" "the toolstack could not create b1"
+fi
+if xt_wait 120 up_reaches b1 1; then
+        xt_bench "$ts.create-to-init.seconds" "$(xt_since "$t0")"
+        xt_pass "$ts-create"
+else
+        xt_fail "$ts-create" "b1 never reached its /init"
+fi
+sleep 2
+xt_bench "$ts.create.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+
+# --- memory per running domain: one, then five ---
+xt_bench "$ts.rss-1-domain.kib" "$(($(mem_rss) - rss0))"
+xt_bench "$ts.pss-1-domain.kib" "$(($(mem_pss) - pss0))"
+for i in 2 3 4 5; do
+        ts_cfg "b$i" wait
+        ts_create "b$i" >/dev/null 2>&1
+done
+xt_wait 120 sh -c ". /xentest/lib.sh; for i in 2 3 4 5; do
+        [ \$(grep -c 'XENGUEST up' $XT_CONSOLE_DIR/guest-b\$i.log 2>/dev/null || echo 0) -ge 1 ] || exit 1; done"
+xt_bench "$ts.rss-per-domain-of-5.kib" "$((($(mem_rss) - rss0) / 5))"
+xt_bench "$ts.pss-per-domain-of-5.kib" "$((($(mem_pss) - pss0) / 5))"
+
+# --- reboot → running cycle (the guest obeys control/shutdown) ---
+m0="$(xt_trace_mark)"
+t0="$(xt_now)"
+ts_reboot b1 >/dev/null 2>&1
+if sample_peak /tmp/peak xt_wait 120 up_reaches b1 2; then
+        xt_bench "$ts.reboot-to-init.seconds" "$(xt_since "$t0")"
+        xt_pass "$ts-reboot"
+else
+        xt_fail "$ts-reboot" "b1 did not come back within 120 s"
+fi
+sleep 2
+xt_bench "$ts.reboot.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+xt_bench "$ts.restart-peak-rss.kib" "$(cat /tmp/peak)"
+
+# --- destroy ---
+m0="$(xt_trace_mark)"
+t0="$(xt_now)"
+ts_destroy b1 >/dev/null 2>&1 || xt_fail "$ts-destroy" "the toolstack could not destroy b1"
+xt_bench "$ts.destroy.command-seconds" "$(xt_since "$t0")"
+sleep 2
+xt_bench "$ts.destroy.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+xt_gone b1 && xt_pass "$ts-destroy"
+for i in 2 3 4 5; do ts_destroy "b$i" >/dev/null 2>&1; done
+sleep 2
+
+# --- storm: 10 guests asked to reboot at once ---
+for i in 0 1 2 3 4 5 6 7 8 9; do
+        ts_cfg "s$i" wait
+        ts_create "s$i" >/dev/null 2>&1 || xt_log "$ts: creating s$i failed"
+done
+xt_wait 180 sh -c "for i in 0 1 2 3 4 5 6 7 8 9; do
+        [ \$(grep -c 'XENGUEST up' $XT_CONSOLE_DIR/guest-s\$i.log 2>/dev/null || echo 0) -ge 1 ] || exit 1; done"
+m0="$(xt_trace_mark)"
+t0="$(xt_now)"
+for i in 0 1 2 3 4 5 6 7 8 9; do ts_reboot "s$i" >/dev/null 2>&1 & done
+wait
+back=0
+limit=240
+while :; do
+        back=0
+        for i in 0 1 2 3 4 5 6 7 8 9; do up_reaches "s$i" 2 && back=$((back + 1)); done
+        [ "$back" -eq 10 ] && break
+        [ "$(echo "$(xt_now) $t0 $limit" | awk '{print ($1 - $2 > $3)}')" = 1 ] && break
+        sleep 0.5
+done
+xt_bench "$ts.storm.seconds" "$(xt_since "$t0")"
+xt_bench "$ts.storm.back-of-10" "$back"
+sleep 2
+xt_bench "$ts.storm.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+xt_bench "$ts.storm.eagain" "$(xt_trace_eagain "$m0" "$(xt_trace_mark)")"
+xt_pass "$ts-storm-ran"

@@ -1,0 +1,21 @@
+# XENTEST_TIMEOUT=600
+# The bench, xensupd's half: the same guests and steps as bench-xl.sh.
+if ! xt_have_xensupd; then
+        xt_fail start "xensupd and xensupctl are not in this initramfs"
+        xt_finish
+fi
+ts=xensupd
+conf=/etc/xensup/bench.d
+mkdir -p "$conf"
+export XENSUP_LOG=stderr
+xt_on_failure() {
+        echo "XENTEST EXPORT xensupd.log"
+        xt_export xensupd.log "$XT_XENSUPD_LOG"
+}
+ts_cfg() { xt_guest_conf /tmp/xensup-bench "$1" "$2" 0 'on_reboot = "restart"' 'restart { burst = 16 interval = 60 }'; }
+ts_create() { xensupctl create "/tmp/xensup-bench/$1.conf" >/dev/null 2>&1; }
+ts_reboot() { xensupctl reboot "$1"; }
+ts_destroy() { xensupctl destroy "$1"; }
+ts_pids() { xt_xensupd_pid; }
+xt_xensupd_start "$conf" || xt_finish
+. /xentest/scenarios/bench-body.sh

@@ -1,0 +1,13 @@
+# XENTEST_TIMEOUT=600
+# The bench, xl's half (make bench-xen; needs xenstored -T: xentest.trace=1).
+echo "XENTEST EXPORT trace-head"
+head -n 60 "$XT_TRACE" >/tmp/trace-head
+xt_export trace-head /tmp/trace-head
+
+ts=xl
+ts_cfg() { xt_guest_xl "/tmp/xl/$1.cfg" "$1" "$2"; }
+ts_create() { xl create "/tmp/xl/$1.cfg" >/dev/null 2>&1; }
+ts_reboot() { xl reboot "$1"; }
+ts_destroy() { xl destroy "$1"; }
+ts_pids() { pidof xl; }
+. /xentest/scenarios/bench-body.sh
