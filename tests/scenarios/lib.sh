@@ -6,6 +6,7 @@
 # The tier provides: XSCTL (the xensupctl command line, e.g. "xensupctl --user"),
 # CONF_DIR (the daemon's --config-dir), KERNEL (a readable guest kernel),
 # SCALE (timeouts multiplier: 1 on the simulator, larger on emulated Xen),
+# MEMORY (MiB per guest, default 64; a real Debian kernel needs more),
 # and the functions daemon_start / daemon_kill9.
 
 SCALE="${SCALE:-1}"
@@ -34,7 +35,7 @@ mkconf() {
         {
                 echo "name = \"$name\""
                 echo "type = \"pv\""
-                echo "memory = 64"
+                echo "memory = ${MEMORY:-64}"
                 echo "kernel = \"$KERNEL\""
                 [ -n "${RAMDISK:-}" ] && echo "ramdisk = \"$RAMDISK\""
                 echo "cmdline = \"console=hvc0 xentest=$kind xentest_delay=$secs\""
