@@ -24,6 +24,6 @@ for t in "$@"; do
         fi
 done
 
-echo "=== summary: $passed passed, ${#failed[@]} failed"
+echo "summary: $passed passed, ${#failed[@]} failed"
 for t in "${failed[@]}"; do echo "FAILED: $t"; done
 [ "${#failed[@]}" -eq 0 ]
