@@ -11,7 +11,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,20 +158,7 @@ int main(int argc, char **argv)
                 fprintf(stderr, "usage: %s [ROUNDS]\n", argv[0]);
                 return 2;
         }
-        if (!getenv("XENSTORED_PATH")) {
-                char exe[PATH_MAX], path[PATH_MAX + 16];
-                ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-                if (n < 0) {
-                        perror("/proc/self/exe");
-                        return 1;
-                }
-                exe[n] = '\0';
-                snprintf(path, sizeof(path), "%s/xensup-sim", dirname(exe));
-                r = sim_child_start(&sim, path, true);
-                if (r < 0)
-                        fprintf(stderr, "cannot start %s: %s\n", path, strerror(-r));
-        }
+        r = sim_child_start_unless_set(&sim);
         if (r >= 0)
                 r = bench(rounds);
         sim_child_stop(&sim);

@@ -8,7 +8,6 @@
  * the real `xenstore-ls -p` and the number of requests the creation sent.
  */
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -109,21 +108,7 @@ int main(int argc, char **argv)
                         argv[0]);
                 return 2;
         }
-        if (!getenv("XENSTORED_PATH")) {
-                char exe[PATH_MAX], path[PATH_MAX + 16];
-                ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-                /* The xensup-sim built beside this program. */
-                if (n < 0) {
-                        perror("/proc/self/exe");
-                        return 1;
-                }
-                exe[n] = '\0';
-                snprintf(path, sizeof(path), "%s/xensup-sim", dirname(exe));
-                r = sim_child_start(&sim, path, true);
-                if (r < 0)
-                        fprintf(stderr, "cannot start %s: %s\n", path, strerror(-r));
-        }
+        r = sim_child_start_unless_set(&sim);
         if (r >= 0)
                 r = demo();
         sim_child_stop(&sim);

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <libgen.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -90,4 +92,26 @@ void sim_child_stop(struct sim_child *s)
                 nftw(s->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
                 s->dir[0] = '\0';
         }
+}
+
+int sim_child_start_unless_set(struct sim_child *s)
+{
+        char exe[PATH_MAX], path[PATH_MAX + 16];
+        ssize_t n;
+        int r;
+
+        if (getenv("XENSTORED_PATH"))
+                return 0;
+        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n < 0) {
+                r = -errno;
+                fprintf(stderr, "/proc/self/exe: %s\n", strerror(-r));
+                return r;
+        }
+        exe[n] = '\0';
+        snprintf(path, sizeof(path), "%s/xensup-sim", dirname(exe));
+        r = sim_child_start(s, path, true);
+        if (r < 0)
+                fprintf(stderr, "cannot start %s: %s\n", path, strerror(-r));
+        return r;
 }

@@ -23,5 +23,11 @@ struct sim_child {
  */
 int sim_child_start(struct sim_child *s, const char *path, bool quiet);
 
+/*
+ * Unless XENSTORED_PATH already names a XenStore, start the xensup-sim built
+ * beside the running program (quietly); errors are printed. 0 or negative errno.
+ */
+int sim_child_start_unless_set(struct sim_child *s);
+
 /* Stop it (SIGTERM, then wait) and remove its directory. Safe on a child never started. */
 void sim_child_stop(struct sim_child *s);
