@@ -640,7 +640,8 @@ static int one_path(struct req *q, char **path_r)
         return canonicalize(q->c, q->data, false, path_r, NULL);
 }
 
-static int do_read(struct req *q)
+/* READ and DIRECTORY: one readable path in, its value or its children out. */
+static int reply_record(struct req *q, bool children)
 {
         _cleanup_free_ char *path = NULL;
         const struct xs_rec *rec;
@@ -651,23 +652,21 @@ static int do_read(struct req *q)
                 r = xs_get(&q->ctx, path, XS_PERM_READ, &rec);
         if (r < 0)
                 return r;
-        reply(q->c, q->hdr, XS_READ, rec->value, rec->vlen);
+        if (children)
+                reply(q->c, q->hdr, XS_DIRECTORY, rec->children, rec->clen);
+        else
+                reply(q->c, q->hdr, XS_READ, rec->value, rec->vlen);
         return 0;
+}
+
+static int do_read(struct req *q)
+{
+        return reply_record(q, false);
 }
 
 static int do_directory(struct req *q)
 {
-        _cleanup_free_ char *path = NULL;
-        const struct xs_rec *rec;
-        int r;
-
-        r = one_path(q, &path);
-        if (r >= 0)
-                r = xs_get(&q->ctx, path, XS_PERM_READ, &rec);
-        if (r < 0)
-                return r;
-        reply(q->c, q->hdr, XS_DIRECTORY, rec->children, rec->clen);
-        return 0;
+        return reply_record(q, true);
 }
 
 static int do_directory_part(struct req *q)
