@@ -549,6 +549,9 @@ static int sim_create(struct builder *b, const struct domain_config *cfg,
                                         ? UINT32_MAX
                                         : cfg->sim.run_seconds * 1000;
         }
+        /* A real image build takes seconds: the script says how many this one does. */
+        for (unsigned left = cfg->sim.build_seconds; left > 0;)
+                left = sleep(left);
         r = sim_call(sb, HV_OP_CREATE, &req, &rep, sizeof(rep), NULL, err_r);
         if (r < 0)
                 return err_setf(err_r, r, "%s: create domain: %s", cfg->name, strerror(-r));

@@ -219,6 +219,7 @@ enum key_id {
         KEY_SIM_RUN_SECONDS,
         KEY_SIM_EXIT,
         KEY_SIM_ON_SHUTDOWN_REQUEST,
+        KEY_SIM_BUILD_SECONDS,
         _KEY_MAX,
 };
 
@@ -260,6 +261,7 @@ static const struct key_def key_defs[_KEY_MAX] = {
         [KEY_SIM_EXIT] = { "sim", "exit", "sim.exit", 0, 0 },
         [KEY_SIM_ON_SHUTDOWN_REQUEST] = { "sim", "on_shutdown_request", "sim.on_shutdown_request",
                                           0, 0 },
+        [KEY_SIM_BUILD_SECONDS] = { "sim", "build_seconds", "sim.build_seconds", 0, 600 },
 };
 
 #define TOP_KEYS                                                                                   \
@@ -267,7 +269,7 @@ static const struct key_def key_defs[_KEY_MAX] = {
         "on_poweroff, on_reboot, on_crash, on_watchdog, on_soft_reset, autostart, cpu_weight, "    \
         "cpu_cap, ssidref, shutdown_timeout, coredump_dir, restart { }, sim { }"
 #define RESTART_KEYS "burst, interval"
-#define SIM_KEYS     "run_seconds, exit, on_shutdown_request"
+#define SIM_KEYS     "run_seconds, exit, on_shutdown_request, build_seconds"
 #define NAME_ALLOWED "1 to 64 characters of A-Z a-z 0-9 _ . -"
 #define ACTIONS      "destroy, restart, preserve, rename-restart, coredump-destroy, coredump-restart"
 #define SIM_EXITS    "poweroff, reboot, crash, watchdog, soft_reset"
@@ -659,6 +661,7 @@ static cfg_t *schema_new(struct parse_ctx *ctx)
                 CFG_INT_CB("run_seconds", 0, CFGF_NODEFAULT, on_int),
                 CFG_STR_CB("exit", NULL, CFGF_NODEFAULT, on_str),
                 CFG_STR_CB("on_shutdown_request", NULL, CFGF_NODEFAULT, on_str),
+                CFG_INT_CB("build_seconds", 0, CFGF_NODEFAULT, on_int),
                 CTX_OPT(ctx),
                 CFG_END(),
         };
@@ -1019,6 +1022,7 @@ static int config_build(cfg_t *cfg, struct parse_ctx *ctx, struct domain_config 
 
         c->sim.present = sim != NULL;
         c->sim.run_seconds = get_uint(sim, KEY_SIM_RUN_SECONDS, 0);
+        c->sim.build_seconds = get_uint(sim, KEY_SIM_BUILD_SECONDS, 0);
         t = shutdown_reason_from_string(get_str(sim, KEY_SIM_EXIT));
         c->sim.exit = t < 0 ? SHUTDOWN_REASON_POWEROFF : (enum shutdown_reason)t;
         t = table_find(sim_shutdown_table, ELEMENTSOF(sim_shutdown_table),
@@ -1308,7 +1312,8 @@ bool config_equal(const struct domain_config *a, const struct domain_config *b)
                str_eq(a->coredump_dir, b->coredump_dir) && a->restart.burst == b->restart.burst &&
                a->restart.interval == b->restart.interval && a->sim.present == b->sim.present &&
                a->sim.run_seconds == b->sim.run_seconds && a->sim.exit == b->sim.exit &&
-               a->sim.on_shutdown == b->sim.on_shutdown;
+               a->sim.on_shutdown == b->sim.on_shutdown &&
+               a->sim.build_seconds == b->sim.build_seconds;
 }
 
 enum domain_action config_action_for(const struct domain_config *c, enum shutdown_reason why)

@@ -83,6 +83,7 @@ struct sim_script {
         unsigned run_seconds;                 /* 0 = run until told */
         enum shutdown_reason exit;            /* how it exits after run_seconds */
         enum sim_shutdown_answer on_shutdown; /* obey | ignore */
+        unsigned build_seconds;               /* how long building its image takes */
 };
 
 struct domain_config {

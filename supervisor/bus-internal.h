@@ -31,6 +31,12 @@ const char *bus_error_name(int r);
 /* Fail a method call with the named error for r and message msg (or strerror); returns r. */
 int bus_reply_error(sd_bus_error *error, int r, const char *msg);
 
+/*
+ * A domain_started_fn for Start and CreateDomain (userdata: the call, referenced): the reply
+ * goes out when the domain runs, or the named error when its build failed.
+ */
+void bus_reply_started(struct domain *d, int r, const char *message, void *userdata);
+
 /* Who called: the uid the bus vouches for and that uid's groups. */
 struct bus_caller {
         uid_t uid;

@@ -25,6 +25,9 @@
 #include "supervisor/bus.h"
 #include "supervisor/ctl-util.h"
 
+/* How long create and start wait for the daemon to build the domain (queued builds included). */
+#define CTL_BUILD_TIMEOUT_USEC (10ULL * 60 * 1000000)
+
 /* Exit codes, as the usage text documents them. */
 enum {
         EXIT_OK = 0,
@@ -621,6 +624,9 @@ int main(int argc, char *argv[])
                 return EXIT_NO_DAEMON;
         }
         c.bus = bus;
+        /* create and start answer once the domain runs: builds may queue behind others. */
+        if (strcmp(cmd, "create") == 0 || strcmp(cmd, "start") == 0)
+                sd_bus_set_method_call_timeout(bus, CTL_BUILD_TIMEOUT_USEC);
 
         if (strcmp(cmd, "list") == 0)
                 return cmd_list(&c);

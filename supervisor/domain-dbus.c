@@ -180,9 +180,22 @@ static int domain_reboot(struct manager *m, struct domain *d, char **err_r)
         return manager_domain_shutdown(m, d, true, 0, err_r);
 }
 
+/* The reply waits for the build (a child process), so the loop answers others meanwhile. */
 static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return domain_call(msg, userdata, manager_domain_start, error);
+        _cleanup_free_ char *err = NULL;
+        struct domain *d = userdata;
+        int r;
+
+        r = bus_check_admin(d->manager, msg, error, NULL);
+        if (r < 0)
+                return r;
+        r = manager_domain_start(d->manager, d, bus_reply_started, sd_bus_message_ref(msg), &err);
+        if (r < 0) {
+                sd_bus_message_unref(msg);
+                return bus_reply_error(error, r, err);
+        }
+        return 1;
 }
 
 static int method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error)

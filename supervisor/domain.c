@@ -35,7 +35,7 @@ enum domain_state domain_state_from_string(const char *s)
 
 bool domain_is_active(const struct domain *d)
 {
-        return d->has_domid;
+        return d->has_domid || d->building;
 }
 
 int domain_new(struct manager *m, struct domain_config *cfg, struct domain **ret)

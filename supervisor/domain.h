@@ -16,6 +16,10 @@
 #include "config/config.h"
 
 struct manager;
+struct domain;
+
+/* Told once when a start a person asked for ends: r < 0 and a message when it failed. */
+typedef void (*domain_started_fn)(struct domain *d, int r, const char *message, void *userdata);
 
 enum domain_state {
         DOMAIN_STOPPED,  /* not running: never started, or its action destroyed it */
@@ -60,6 +64,11 @@ struct domain {
         sd_event_source *shutdown_timer;
         sd_event_source *restart_timer; /* a restart waiting out its backoff */
 
+        bool building;                /* a build is queued or running in a child */
+        bool build_by_person;         /* ...for Start or CreateDomain: a failure ends failed */
+        domain_started_fn on_started; /* who waits for that build, if anyone */
+        void *on_started_userdata;
+
         bool unsupervised; /* no config supervises it (removed, or kept by rename-restart) */
 
         bool removed; /* out of the table, freed on the next loop iteration */
@@ -80,5 +89,5 @@ const char *domain_state_to_string(enum domain_state s);
 /* Parse a state name; -1 if unknown. */
 enum domain_state domain_state_from_string(const char *s);
 
-/* True while the domain exists in the hypervisor (from starting to dying, or preserved). */
+/* True from the start of its build until it is gone from the hypervisor (or while preserved). */
 bool domain_is_active(const struct domain *d);

@@ -131,47 +131,70 @@ static void lifecycle_fail(struct manager *m, struct domain *d, const char *why)
         log_domain(LOG_ERR, d, LOG_MID_DOMAIN_FAILED, NULL, "failed: %s", why);
 }
 
-/* Create, lay out, introduce and unpause; on failure nothing is left and *why_r says why. */
-static int lifecycle_build(struct manager *m, struct domain *d, char **why_r)
+/* Tell whoever waits for this start how it ended (once). */
+static void lifecycle_notify_started(struct domain *d, int r, const char *why)
 {
-        struct builder_domain bd = { 0 };
-        _cleanup_free_ char *err = NULL;
-        struct layout_domain ld;
+        domain_started_fn fn = d->on_started;
+        void *userdata = d->on_started_userdata;
+
+        d->on_started = NULL;
+        d->on_started_userdata = NULL;
+        if (fn)
+                fn(d, r, why, userdata);
+}
+
+/* Begin a build: the config re-read, the marker saved, the image built in a child. */
+static int lifecycle_build_begin(struct manager *m, struct domain *d, bool by_person, char **why_r)
+{
         int r;
 
         d->restart_timer = sd_event_source_disable_unref(d->restart_timer);
         lifecycle_reread_config(d);
+        d->building = true;
+        d->build_by_person = by_person;
         lifecycle_set_state(m, d, DOMAIN_STARTING);
         /* The marker goes first: a daemon killed from here on destroys what it finds. */
         lifecycle_save(m, d, true);
+        r = build_queue_add(m->builds, d, d->config);
+        if (r < 0) {
+                d->building = false;
+                return err_setf(why_r, r, "start failed: cannot queue the build: %s", strerror(-r));
+        }
+        return 0;
+}
 
-        r = builder_create(m->builder, d->config, &bd, &err);
-        if (r < 0)
-                return err_setf(why_r, r, "start failed: %s", err ? err : strerror(-r));
-        d->domid = bd.domid;
-        d->has_domid = true;
-        ld = (struct layout_domain){
-                .cfg = d->config,
+/* Lay out, introduce and unpause what a child built; on failure nothing is left. */
+static int lifecycle_build_finish(struct manager *m, struct domain *d,
+                                  const struct domain_config *cfg, const struct builder_domain *bd,
+                                  char **why_r)
+{
+        _cleanup_free_ char *err = NULL;
+        struct layout_domain ld = {
+                .cfg = cfg,
                 .name = d->name,
-                .domid = bd.domid,
-                .store_port = bd.store_port,
-                .store_mfn = bd.store_mfn,
-                .console_port = bd.console_port,
-                .console_mfn = bd.console_mfn,
+                .domid = bd->domid,
+                .store_port = bd->store_port,
+                .store_mfn = bd->store_mfn,
+                .console_port = bd->console_port,
+                .console_mfn = bd->console_mfn,
         };
+        int r;
+
+        d->domid = bd->domid;
+        d->has_domid = true;
         r = layout_write_domain(m->layout, &ld, &err);
         if (r >= 0)
-                r = builder_introduce(m->builder, &bd, &err);
+                r = builder_introduce(m->builder, bd, &err);
         if (r >= 0)
-                r = builder_unpause(m->builder, bd.domid, &err);
+                r = builder_unpause(m->builder, bd->domid, &err);
         if (r < 0) {
                 lifecycle_teardown(m, d, false);
                 return err_setf(why_r, r, "start failed: %s", err ? err : strerror(-r));
         }
 
         d->failure = (free(d->failure), NULL);
-        d->memory_kib = d->config->memory_mib * 1024;
-        d->vcpus = d->config->vcpus;
+        d->memory_kib = cfg->memory_mib * 1024;
+        d->vcpus = cfg->vcpus;
         d->started_at_usec = (uint64_t)time(NULL) * 1000000ULL;
         lifecycle_set_state(m, d, DOMAIN_RUNNING);
         lifecycle_save(m, d, false);
@@ -179,20 +202,88 @@ static int lifecycle_build(struct manager *m, struct domain *d, char **why_r)
         return 0;
 }
 
-int lifecycle_start(struct manager *m, struct domain *d, char **err_r)
+static void lifecycle_restart(struct manager *m, struct domain *d, enum domain_action a);
+
+/* A build ended (why is ours): it runs, a person's start fails, or the throttle retries. */
+static void lifecycle_build_ended(struct manager *m, struct domain *d, int r, char *why)
+{
+        _cleanup_free_ char *message = why;
+
+        d->building = false;
+        if (r >= 0) {
+                lifecycle_notify_started(d, 0, NULL);
+                /* Started while the daemon stops its domains: this one too. */
+                if (m->exiting && m->opts.stop_domains && !d->unsupervised)
+                        lifecycle_request_shutdown(m, d, false, 0, NULL);
+                return;
+        }
+        if (d->build_by_person || d->unsupervised) {
+                _cleanup_free_ char *reply = NULL;
+
+                lifecycle_fail(m, d, message ? message : "start failed");
+                err_setf(&reply, r, "%s: %s", d->name, message ? message : "start failed");
+                lifecycle_notify_started(d, r, reply);
+                return;
+        }
+        /* Kept for the final message if the throttle gives up. */
+        free(d->failure);
+        d->failure = TAKE_PTR(message);
+        log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "restart", "%s; trying again",
+                   d->failure ? d->failure : "start failed");
+        lifecycle_restart(m, d, ACTION_RESTART);
+}
+
+void lifecycle_on_built(void *owner, const struct domain_config *cfg,
+                        const struct build_result *res, void *userdata)
+{
+        struct domain *d = owner;
+        struct manager *m = userdata;
+        char *why = NULL;
+        int r = res->r;
+
+        if (r >= 0) {
+                r = lifecycle_build_finish(m, d, cfg, &res->domain, &why);
+        } else {
+                err_setf(&why, r, "start failed: %s", res->message);
+                /* A build process that died mid-way may have left a paused, unfinished domain. */
+                if (res->incomplete)
+                        manager_destroy_unowned(m, d->uuid);
+        }
+        lifecycle_build_ended(m, d, r, why);
+        manager_check_exit(m);
+}
+
+int lifecycle_start(struct manager *m, struct domain *d, domain_started_fn done, void *userdata,
+                    char **err_r)
 {
         _cleanup_free_ char *why = NULL;
         int r;
 
         if (d->has_domid)
-                return err_setf(err_r, -EBUSY, "domain %s is %s (domid %u)", d->name,
+                return err_setf(err_r, -EBUSY, "domain %s is already %s (domid %u)", d->name,
                                 domain_state_to_string(d->state), d->domid);
-        r = lifecycle_build(m, d, &why);
+        if (d->building)
+                return err_setf(err_r, -EBUSY, "domain %s is already being built", d->name);
+        if (m->exiting)
+                return err_setf(err_r, -EBUSY, "the daemon is stopping; start %s after it",
+                                d->name);
+        /* Set first: a build that cannot even fork reports before build_begin returns. */
+        d->on_started = done;
+        d->on_started_userdata = userdata;
+        r = lifecycle_build_begin(m, d, true, &why);
         if (r < 0) {
+                d->on_started = NULL;
+                d->on_started_userdata = NULL;
                 lifecycle_fail(m, d, why ? why : "start failed");
                 return err_setf(err_r, r, "%s: %s", d->name, why ? why : "start failed");
         }
         return 0;
+}
+
+void lifecycle_forget_build(struct domain *d)
+{
+        d->building = false;
+        lifecycle_notify_started(d, -ECANCELED, "the daemon stopped before the domain was built");
 }
 
 /* A rename-restart keeps the dead instance, under a new name, as a domain of its own. */
@@ -232,22 +323,17 @@ static int lifecycle_keep_renamed(struct manager *m, struct domain *d)
         return 0;
 }
 
-static void lifecycle_restart(struct manager *m, struct domain *d, enum domain_action a);
-
 void lifecycle_autostart(struct manager *m, struct domain *d)
 {
-        _cleanup_free_ char *why = NULL;
+        char *why = NULL;
+        int r;
 
-        if (d->has_domid)
+        /* A stopping daemon begins no build; the marker makes the next one do it. */
+        if (d->has_domid || d->building || m->exiting)
                 return;
-        if (lifecycle_build(m, d, &why) >= 0)
-                return;
-        /* Kept for the final message if the throttle gives up. */
-        free(d->failure);
-        d->failure = TAKE_PTR(why);
-        log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "restart", "%s; trying again",
-                   d->failure ? d->failure : "start failed");
-        lifecycle_restart(m, d, ACTION_RESTART);
+        r = lifecycle_build_begin(m, d, false, &why);
+        if (r < 0)
+                lifecycle_build_ended(m, d, r, why);
 }
 
 static int lifecycle_on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -433,8 +519,25 @@ void lifecycle_observe(struct manager *m, struct domain *d, const struct builder
                 lifecycle_set_state(m, d, DOMAIN_RUNNING);
 }
 
+/* A build that has not begun is dropped; one whose child runs must finish first. */
+static int lifecycle_cancel_build(struct manager *m, struct domain *d, char **err_r)
+{
+        if (build_queue_cancel(m->builds, d) < 0)
+                return err_setf(err_r, -EBUSY,
+                                "domain %s is being built; destroy it once it is running", d->name);
+        d->building = false;
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "destroy",
+                   "destroyed while waiting for its build");
+        lifecycle_set_state(m, d, DOMAIN_STOPPED);
+        lifecycle_save(m, d, false);
+        lifecycle_notify_started(d, -ECANCELED, "destroyed before its build began");
+        return 0;
+}
+
 int lifecycle_destroy(struct manager *m, struct domain *d, char **err_r)
 {
+        if (d->building)
+                return lifecycle_cancel_build(m, d, err_r);
         if (d->restart_timer) {
                 /* Between a death and its delayed restart: cancelling is all there is to do. */
                 d->restart_timer = sd_event_source_disable_unref(d->restart_timer);

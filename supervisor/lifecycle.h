@@ -9,14 +9,25 @@
 #pragma once
 
 #include "builders/builder.h"
+#include "supervisor/build-queue.h"
 #include "supervisor/manager.h"
 
-/* Build and unpause the domain from its (re-read) config for a person; on failure it ends failed.
+/*
+ * Begin building the domain from its (re-read) config for a person: 0 once the build is queued,
+ * then done(userdata) when it runs or has failed (it then ends failed). done may be NULL.
  */
-int lifecycle_start(struct manager *m, struct domain *d, char **err_r);
+int lifecycle_start(struct manager *m, struct domain *d, domain_started_fn done, void *userdata,
+                    char **err_r);
 
 /* Start without a person waiting: a failed build is retried through the restart throttle. */
 void lifecycle_autostart(struct manager *m, struct domain *d);
+
+/* The build queue's callback (userdata: the manager): lay out, introduce, unpause. */
+void lifecycle_on_built(void *owner, const struct domain_config *cfg,
+                        const struct build_result *res, void *userdata);
+
+/* The daemon stops with the domain's build unfinished: whoever waits hears so. */
+void lifecycle_forget_build(struct domain *d);
 
 /* What the hypervisor's list says of an active domain; info NULL = it is gone. */
 void lifecycle_observe(struct manager *m, struct domain *d, const struct builder_domain_info *info);

@@ -26,6 +26,8 @@ static void usage(FILE *f)
               "  --stop-domains         on SIGTERM, shut the running domains down first\n"
               "  --admin-group GROUP    members may call mutating D-Bus methods (default: root "
               "only)\n"
+              "  --build-jobs N         domain builds running at once, each in a child process\n"
+              "                         (default: one per CPU, at most 4)\n"
               "  --check-config FILE... validate configs: print FILE: ok or the errors; exit 0/1\n"
               "  -h, --help             this text\n",
               f);
@@ -76,6 +78,24 @@ static int dump_core(const struct builder_options *bo, const char *domid_s, cons
         return EXIT_SUCCESS;
 }
 
+#define BUILD_JOBS_MAX 64
+
+static int parse_build_jobs(const char *s, unsigned *ret)
+{
+        char *end;
+        unsigned long n;
+
+        errno = 0;
+        n = strtoul(s, &end, 10);
+        if (errno || *end || end == s || n < 1 || n > BUILD_JOBS_MAX || s[0] == '-') {
+                fprintf(stderr, "xensupd: --build-jobs: '%s' is not a number from 1 to %d\n", s,
+                        BUILD_JOBS_MAX);
+                return -EINVAL;
+        }
+        *ret = (unsigned)n;
+        return 0;
+}
+
 static enum builder_kind default_hypervisor(void)
 {
         return access("/proc/xen/capabilities", F_OK) == 0 ? BUILDER_XEN : BUILDER_SIM;
@@ -92,6 +112,7 @@ int main(int argc, char **argv)
                 ARG_NO_BUS,
                 ARG_STOP,
                 ARG_GROUP,
+                ARG_JOBS,
                 ARG_CHECK,
                 ARG_DUMP
         };
@@ -104,6 +125,7 @@ int main(int argc, char **argv)
                 { "no-bus", no_argument, NULL, ARG_NO_BUS },
                 { "stop-domains", no_argument, NULL, ARG_STOP },
                 { "admin-group", required_argument, NULL, ARG_GROUP },
+                { "build-jobs", required_argument, NULL, ARG_JOBS },
                 { "check-config", no_argument, NULL, ARG_CHECK },
                 { "dump-core", no_argument, NULL, ARG_DUMP },
                 { "help", no_argument, NULL, 'h' },
@@ -154,6 +176,10 @@ int main(int argc, char **argv)
                         break;
                 case ARG_GROUP:
                         o.admin_group = optarg;
+                        break;
+                case ARG_JOBS:
+                        if (parse_build_jobs(optarg, &o.build_jobs) < 0)
+                                return 2;
                         break;
                 case ARG_CHECK:
                         check = true;

@@ -142,10 +142,13 @@ static int method_create_domain(sd_bus_message *msg, void *userdata, sd_bus_erro
         r = check_config_path(m, path, &caller, error);
         if (r < 0)
                 return r;
-        r = manager_create_domain(m, path, &d, &err);
-        if (r < 0)
+        /* The reply waits for the build (a child process), so the loop answers others meanwhile. */
+        r = manager_create_domain(m, path, bus_reply_started, sd_bus_message_ref(msg), &d, &err);
+        if (r < 0) {
+                sd_bus_message_unref(msg);
                 return bus_reply_error(error, r, err);
-        return sd_bus_reply_method_return(msg, "o", d->object_path);
+        }
+        return 1;
 }
 
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error)

@@ -168,6 +168,15 @@ static bool manager_any_active(const struct manager *m)
         return false;
 }
 
+void manager_check_exit(struct manager *m)
+{
+        if (!m->exiting || build_queue_running(m->builds) > 0)
+                return;
+        if (m->opts.stop_domains && manager_any_active(m))
+                return;
+        sd_event_exit(m->event, 0);
+}
+
 /* The watch handler: one scan serves every event that was pending. */
 static int manager_scan(void *userdata)
 {
@@ -186,8 +195,7 @@ static int manager_scan(void *userdata)
                 if (domain_visible(d) && domain_is_active(d))
                         lifecycle_observe(m, d, find_info(infos, n, d->domid));
         }
-        if (m->exiting && !manager_any_active(m))
-                sd_event_exit(m->event, 0);
+        manager_check_exit(m);
         return 0;
 }
 
@@ -272,10 +280,29 @@ static void manager_reconcile_domain(struct manager *m, struct domain *d,
 static bool domid_is_ours(const struct manager *m, uint32_t domid)
 {
         for (size_t i = 0; i < m->n_domains; i++)
-                if (domain_visible(m->domains[i]) && domain_is_active(m->domains[i]) &&
+                if (domain_visible(m->domains[i]) && m->domains[i]->has_domid &&
                     m->domains[i]->domid == domid)
                         return true;
         return false;
+}
+
+void manager_destroy_unowned(struct manager *m, const uint8_t uuid[16])
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        size_t n = 0;
+
+        if (manager_list(m, &infos, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                char s[37];
+
+                if (infos[i].domid == 0 || memcmp(infos[i].handle, uuid, 16) != 0 ||
+                    domid_is_ours(m, infos[i].domid))
+                        continue;
+                log_msg(LOG_NOTICE, "destroying domid %u (uuid %s), left by a failed build",
+                        infos[i].domid, config_uuid_to_string(uuid, s));
+                builder_destroy(m->builder, infos[i].domid, NULL);
+        }
 }
 
 /* Remove /local/domain entries of domains that no longer exist. */
@@ -416,8 +443,12 @@ static void manager_drop_config(struct manager *m, struct domain *d)
                 manager_remove_domain(m, d);
                 return;
         }
-        log_domain(LOG_NOTICE, d, LOG_MID_CONFIG, NULL,
-                   "config removed; domid %u left running, no longer supervised", d->domid);
+        if (d->has_domid)
+                log_domain(LOG_NOTICE, d, LOG_MID_CONFIG, NULL,
+                           "config removed; domid %u left running, no longer supervised", d->domid);
+        else
+                log_domain(LOG_NOTICE, d, LOG_MID_CONFIG, NULL,
+                           "config removed; its build goes on, then it is no longer supervised");
         d->unsupervised = true;
         bus_domain_changed(m, d);
 }
@@ -468,7 +499,8 @@ int manager_reload(struct manager *m, char **err_r)
         return 0;
 }
 
-int manager_create_domain(struct manager *m, const char *path, struct domain **ret, char **err_r)
+int manager_create_domain(struct manager *m, const char *path, domain_started_fn done,
+                          void *userdata, struct domain **ret, char **err_r)
 {
         struct domain_config *cfg = NULL;
         struct domain *d;
@@ -490,7 +522,7 @@ int manager_create_domain(struct manager *m, const char *path, struct domain **r
                 config_free(cfg);
                 return err_setf(err_r, r, "out of memory");
         }
-        r = lifecycle_start(m, d, err_r);
+        r = lifecycle_start(m, d, done, userdata, err_r);
         if (r < 0)
                 return r;
         if (ret)
@@ -500,7 +532,8 @@ int manager_create_domain(struct manager *m, const char *path, struct domain **r
 
 /* ---- control operations ---- */
 
-int manager_domain_start(struct manager *m, struct domain *d, char **err_r)
+int manager_domain_start(struct manager *m, struct domain *d, domain_started_fn done,
+                         void *userdata, char **err_r)
 {
         if (d->unsupervised)
                 return err_setf(err_r, -EBUSY, "domain %s has no config to start from", d->name);
@@ -509,12 +542,10 @@ int manager_domain_start(struct manager *m, struct domain *d, char **err_r)
                 if (r < 0)
                         return r;
         }
-        if (domain_is_active(d))
-                return err_setf(err_r, -EBUSY, "domain %s is already %s (domid %u)", d->name,
-                                domain_state_to_string(d->state), d->domid);
         /* A person starting it resets the throttle. */
-        d->n_restart_times = 0;
-        return lifecycle_start(m, d, err_r);
+        if (!domain_is_active(d))
+                d->n_restart_times = 0;
+        return lifecycle_start(m, d, done, userdata, err_r);
 }
 
 int manager_domain_shutdown(struct manager *m, struct domain *d, bool reboot, unsigned timeout,
@@ -617,7 +648,7 @@ static int manager_on_exit_timeout(sd_event_source *s, uint64_t usec, void *user
 
         (void)s;
         (void)usec;
-        log_msg(LOG_WARNING, "domains did not stop in time; exiting and leaving them");
+        log_msg(LOG_WARNING, "domains or builds did not finish in time; exiting and leaving them");
         return sd_event_exit(m->event, 0);
 }
 
@@ -628,19 +659,33 @@ static int manager_on_term(sd_event_source *s, const struct signalfd_siginfo *si
         (void)s;
         (void)si;
         sd_notify(false, "STOPPING=1");
-        if (!m->opts.stop_domains || !manager_any_active(m))
-                return sd_event_exit(m->event, 0);
         if (m->exiting)
                 return 0;
         m->exiting = true;
-        log_msg(LOG_INFO, "stopping: shutting the running domains down");
+        /*
+         * Builds not begun are dropped (their markers make the next daemon do them); the ones
+         * running finish, so that no half-built domain is left behind.
+         */
         for (size_t i = 0; i < m->n_domains; i++) {
                 struct domain *d = m->domains[i];
 
-                if (domain_visible(d) && !d->unsupervised &&
-                    (d->state == DOMAIN_RUNNING || d->state == DOMAIN_PAUSED))
-                        lifecycle_request_shutdown(m, d, false, 0, NULL);
+                if (d->building && build_queue_cancel(m->builds, d) == 0)
+                        lifecycle_forget_build(d);
         }
+        if (m->opts.stop_domains && manager_any_active(m)) {
+                log_msg(LOG_INFO, "stopping: shutting the running domains down");
+                for (size_t i = 0; i < m->n_domains; i++) {
+                        struct domain *d = m->domains[i];
+
+                        if (domain_visible(d) && !d->unsupervised &&
+                            (d->state == DOMAIN_RUNNING || d->state == DOMAIN_PAUSED))
+                                lifecycle_request_shutdown(m, d, false, 0, NULL);
+                }
+        } else if (build_queue_running(m->builds) > 0) {
+                log_msg(LOG_INFO, "stopping: waiting for %u domain builds to finish",
+                        build_queue_running(m->builds));
+        }
+        manager_check_exit(m);
         return sd_event_add_time_relative(m->event, &m->exit_timer, CLOCK_MONOTONIC,
                                           EXIT_STOP_TIMEOUT_USEC, 0, manager_on_exit_timeout, m);
 }
@@ -744,6 +789,11 @@ int manager_new(const struct manager_options *opts, struct manager **ret, char *
         r = watch_new(m->event, manager_scan, m, &m->watch, err_r);
         if (r < 0)
                 return r;
+        r = build_queue_new(m->event, &bo,
+                            opts->build_jobs ? opts->build_jobs : build_queue_default_jobs(),
+                            lifecycle_on_built, m, &m->builds);
+        if (r < 0)
+                return err_setf(err_r, r, "out of memory");
 
         r = config_load_dir(m->config_dir, &set, &errors);
         if (r < 0)
@@ -781,6 +831,11 @@ struct manager *manager_free(struct manager *m)
 {
         if (!m)
                 return NULL;
+        /* Builds die with us; their markers make the next daemon redo them. */
+        m->builds = build_queue_free(m->builds);
+        for (size_t i = 0; i < m->n_domains; i++)
+                if (m->domains[i]->building)
+                        lifecycle_forget_build(m->domains[i]);
         bus_close(m);
         for (size_t i = 0; i < m->n_domains; i++)
                 domain_free(m->domains[i]);

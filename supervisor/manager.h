@@ -23,6 +23,7 @@
 #include "layout/layout.h"
 #include "supervisor/domain.h"
 
+struct build_queue;
 struct watch;
 
 struct manager_options {
@@ -34,6 +35,7 @@ struct manager_options {
         bool no_bus;             /* run without D-Bus (tests of the core) */
         bool stop_domains;       /* on SIGTERM, shut running domains down */
         const char *admin_group; /* members may call mutating methods; NULL = root only */
+        unsigned build_jobs;     /* domain builds running at once; 0 = one per CPU, up to 4 */
 };
 
 struct manager {
@@ -45,13 +47,14 @@ struct manager {
         struct builder *builder;
         struct layout *layout;
         struct watch *watch;
+        struct build_queue *builds;
 
         struct domain **domains; /* the table, in config-name order */
         size_t n_domains;
 
         uint64_t n_scans;          /* hypervisor list scans made */
         bool ready;                /* READY=1 was sent */
-        bool exiting;              /* SIGTERM with stop_domains: waiting for the domains to stop */
+        bool exiting;              /* SIGTERM: waiting for builds (and domains) to finish */
         sd_event_source *gc_event; /* frees domains marked for removal, outside any caller */
         sd_event_source *exit_timer;
 };
@@ -68,14 +71,16 @@ int manager_run(struct manager *m);
 /* Look a domain up by name or uuid string; NULL if unknown. */
 struct domain *manager_find_domain(struct manager *m, const char *name_or_uuid);
 
-/* Validate a config file, add it to supervision and start it. */
-int manager_create_domain(struct manager *m, const char *path, struct domain **ret, char **err_r);
+/* Validate a config file, add it to supervision and begin its start (done as lifecycle_start). */
+int manager_create_domain(struct manager *m, const char *path, domain_started_fn done,
+                          void *userdata, struct domain **ret, char **err_r);
 
 /* Re-read the config directory (SIGHUP and the Reload method). */
 int manager_reload(struct manager *m, char **err_r);
 
-/* Start a stopped, preserved or failed domain (a failed one gets a fresh throttle). */
-int manager_domain_start(struct manager *m, struct domain *d, char **err_r);
+/* Begin starting a stopped, preserved or failed domain (a failed one gets a fresh throttle). */
+int manager_domain_start(struct manager *m, struct domain *d, domain_started_fn done,
+                         void *userdata, char **err_r);
 
 /* Ask the guest to power off or reboot; destroy after timeout seconds (0 = config's). */
 int manager_domain_shutdown(struct manager *m, struct domain *d, bool reboot, unsigned timeout,
@@ -105,6 +110,12 @@ int manager_add_domain(struct manager *m, struct domain *d);
 /* Drop a domain from the table; it is freed on the next loop iteration, so callers may still use
  * it. */
 void manager_remove_domain(struct manager *m, struct domain *d);
+
+/* Destroy the domains with this uuid that no domain of the table owns (a build's leftovers). */
+void manager_destroy_unowned(struct manager *m, const uint8_t uuid[16]);
+
+/* After SIGTERM: exit the loop once no build runs (and, with stop_domains, no domain). */
+void manager_check_exit(struct manager *m);
 
 /* Send the one-line STATUS= summary to systemd. */
 void manager_update_status(struct manager *m);

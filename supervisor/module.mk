@@ -1,5 +1,5 @@
 # xensupd: the daemon. Its D-Bus glue (bus.c, *-dbus.c) lives beside the model.
-SUPERVISOR_SRCS = supervisor/domain.c supervisor/lifecycle.c supervisor/log.c \
+SUPERVISOR_SRCS = supervisor/build-queue.c supervisor/domain.c supervisor/lifecycle.c supervisor/log.c \
                   supervisor/manager.c supervisor/policy.c supervisor/watch.c \
                   supervisor/bus.c supervisor/domain-dbus.c supervisor/manager-dbus.c
 
@@ -9,6 +9,10 @@ xensupd_SRCS = supervisor/main.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS
 
 TESTS += test-policy
 test-policy_SRCS = tests/test-policy.c supervisor/policy.c $(CONFIG_SRCS) $(COMMON_SRCS)
+
+TESTS += test-build-queue
+test-build-queue_SRCS = tests/test-build-queue.c supervisor/build-queue.c $(BUILDERS_SRCS) \
+                        $(CONFIG_SRCS) $(COMMON_SRCS)
 
 SHELL_TESTS += tests/test-supervisor.sh
 

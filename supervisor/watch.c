@@ -64,8 +64,12 @@ int watch_new(sd_event *event, watch_handler_t handler, void *userdata, struct w
                 r = -errno;
                 return err_setf(err_r, r, "cannot connect to XenStore: %s", strerror(-r));
         }
-        if (!xs_watch(w->xsh, "@releaseDomain", WATCH_TOKEN) ||
-            !xs_watch(w->xsh, "@introduceDomain", WATCH_TOKEN)) {
+        /*
+         * Only @releaseDomain: a death or a destroy fires it. @introduceDomain would fire for
+         * every domain we introduce ourselves and say nothing of our domains' lives; with
+         * builds finishing one by one in children it would cost a list scan each.
+         */
+        if (!xs_watch(w->xsh, "@releaseDomain", WATCH_TOKEN)) {
                 r = -errno;
                 return err_setf(err_r, r, "cannot watch @releaseDomain: %s", strerror(-r));
         }

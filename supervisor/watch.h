@@ -2,7 +2,7 @@
 /*
  * watch.h — XenStore watches on the sd-event loop.
  *
- * Registers @releaseDomain and @introduceDomain on a connection of its own.
+ * Registers @releaseDomain on a connection of its own.
  * Every pending event is drained before the callback runs, and the callback
  * runs once per loop iteration however many events arrived, so a storm of N
  * deaths costs one domain-list scan, not N.

@@ -320,6 +320,7 @@ static void test_every_key(void **state)
         assert_int_equal(c->sim.run_seconds, 7);
         assert_int_equal(c->sim.exit, SHUTDOWN_REASON_WATCHDOG);
         assert_int_equal(c->sim.on_shutdown, SIM_SHUTDOWN_IGNORE);
+        assert_int_equal(c->sim.build_seconds, 3);
 }
 
 static void test_defaults(void **state)

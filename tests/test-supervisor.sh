@@ -20,7 +20,7 @@ cleanup() {
         [ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null
         [ -n "$bus_pid" ] && kill "$bus_pid" 2>/dev/null
         wait 2>/dev/null
-        rm -rf "$work"
+        if [ -n "${KEEP_WORK:-}" ]; then echo "work dir kept: $work"; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 

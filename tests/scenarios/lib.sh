@@ -23,6 +23,7 @@ fail() {
 # BEHAVIOUR: poweroff:N reboot:N crash:N watchdog:N soft_reset:N (exit after N s),
 # wait (obey control/shutdown), hang (ignore it). One file serves both tiers:
 # the sim { } section drives the simulator, cmdline drives the real guest.
+# SIM_BUILD_SECONDS, when set, is how long the simulator takes to build it.
 mkconf() {
         name=$1 behaviour=$2
         shift 2
@@ -56,6 +57,7 @@ mkconf() {
                 echo "  run_seconds = $secs"
                 echo "  exit = \"$exit\""
                 echo "  on_shutdown_request = \"$answer\""
+                [ -n "${SIM_BUILD_SECONDS:-}" ] && echo "  build_seconds = $SIM_BUILD_SECONDS"
                 echo "}"
         } >"$CONF_DIR/$name.conf"
 }

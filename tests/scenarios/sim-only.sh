@@ -114,8 +114,12 @@ scenario_log_fields() {
 }
 
 # A build that fails during a restart is tried again (through the throttle),
-# not left failed: the simulator's next create fails once with EIO.
+# not left failed: the simulator's next create fails once with EIO. reb1 and
+# crash1, which restart every few seconds, are stopped meanwhile so that the
+# failing create is up2's.
 scenario_build_retry() {
+        local d
+        for d in reb1 crash1; do $XSCTL destroy "$d" >/dev/null 2>&1; done
         "$build/tests/sim-tool" --sim-dir "$work/sim" fault create 1 5 >/dev/null ||
                 fail build-retry "sim-tool fault failed"
         $XSCTL reboot up2 >/dev/null || fail build-retry "xensupctl reboot failed"
@@ -126,9 +130,50 @@ scenario_build_retry() {
         else
                 fail build-retry-logged "no 'start failed ...; trying again' line for up2"
         fi
+        for d in reb1 crash1; do $XSCTL start "$d" >/dev/null 2>&1; done
+}
+
+# Builds run in child processes, two at a time here: while they take their
+# 4 s (x SCALE), D-Bus answers (the domains are seen "starting"), a third build waits
+# for a slot and can be cancelled by destroy, a running one cannot, and each
+# create call answers only once its domain runs (or with why it did not).
+scenario_slow_builds() {
+        local dir="$work/slow" i
+        daemon_stop
+        daemon_start --build-jobs 2 || return
+        mkdir -p "$dir"
+        for i in 1 2 3; do
+                SIM_BUILD_SECONDS=$((4 * SCALE)) CONF_DIR="$dir" mkconf "slow$i" wait
+                $XSCTL create "$dir/slow$i.conf" >"$work/slow$i.out" 2>&1 &
+                eval "create_pid$i=\$!"
+                # One at a time into the queue, so slow3 is the one left waiting.
+                expect "slow$i" state starting 2 "slow-build-bus-answers-$i"
+        done
+        if $XSCTL destroy slow1 >"$work/slow1.destroy" 2>&1; then
+                fail slow-build-running-not-cancelled "destroy of slow1 during its build succeeded"
+        elif grep -q "being built" "$work/slow1.destroy"; then
+                pass slow-build-running-not-cancelled
+        else
+                fail slow-build-running-not-cancelled "$(cat "$work/slow1.destroy")"
+        fi
+        $XSCTL destroy slow3 >/dev/null 2>&1 || fail slow-build-cancelled "destroy of queued slow3 failed"
+        expect slow3 state stopped 2 slow-build-cancelled
+        # shellcheck disable=SC2154 # set by the eval above
+        if wait "$create_pid1" && wait "$create_pid2"; then pass slow-build-create-waits; else
+                fail slow-build-create-waits "$(cat "$work/slow1.out" "$work/slow2.out")"; fi
+        expect slow1 state running 1 slow-build-running-when-answered
+        expect slow2 state running 1 slow-build-second-running
+        # shellcheck disable=SC2154
+        if ! wait "$create_pid3" && grep -q "destroyed before its build began" "$work/slow3.out"; then
+                pass slow-build-cancel-answered
+        else
+                fail slow-build-cancel-answered "create slow3: $(cat "$work/slow3.out")"
+        fi
+        for i in 1 2; do $XSCTL destroy "slow$i" >/dev/null 2>&1; done
 }
 
 run_sim_scenarios() {
+        scenario_slow_builds
         scenario_reload
         scenario_build_retry
         scenario_log_fields

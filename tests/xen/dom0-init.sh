@@ -93,6 +93,8 @@ for s in $scenarios; do
         end="$(cut -d' ' -f1 /proc/uptime)"
         if [ "$rc" -eq 143 ] || [ "$rc" -eq 124 ]; then
                 say "FAIL $s/timeout: the scenario ran past its $budget s"
+                # What the toolstack was doing when time ran out.
+                sh -c ". /xentest/lib.sh; xl list; xt_export xensupd.log \$XT_XENSUPD_LOG"
         fi
         say "END $s rc=$rc seconds=$(echo "$end $start" | awk '{printf "%.1f", $1 - $2}')"
         # Leave nothing behind for the next scenario.

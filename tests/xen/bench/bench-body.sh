@@ -10,8 +10,9 @@ up_count() { grep -c "XENGUEST up" "$XT_CONSOLE_DIR/guest-$1.log" 2>/dev/null ||
 up_reaches() { [ "$(up_count "$1")" -ge "$2" ]; }
 
 # Memory of the toolstack: the sum over ts_pids of VmRSS and of Pss (KiB).
-mem_rss() { for p in $(ts_pids); do awk '$1 == "VmRSS:" {print $2}' "/proc/$p/status"; done | awk '{s += $1} END {print s + 0}'; }
-mem_pss() { for p in $(ts_pids); do awk '$1 == "Pss:" {print $2}' "/proc/$p/smaps_rollup"; done | awk '{s += $1} END {print s + 0}'; }
+# A process may exit between the listing and the read: it then counts 0.
+mem_rss() { for p in $(ts_pids); do awk '$1 == "VmRSS:" {print $2}' "/proc/$p/status" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
+mem_pss() { for p in $(ts_pids); do awk '$1 == "Pss:" {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
 
 # sample_peak FILE CMD...: run CMD while sampling mem_rss every 0.2 s; the peak goes to FILE.
 sample_peak() {
@@ -89,16 +90,23 @@ for i in 2 3 4 5; do ts_destroy "b$i" >/dev/null 2>&1; done
 sleep 2
 
 # --- storm: 10 guests asked to reboot at once ---
+xt_log "$ts: storm: creating s0..s9"
 for i in 0 1 2 3 4 5 6 7 8 9; do
         ts_cfg "s$i" wait
         ts_create "s$i" >/dev/null 2>&1 || xt_log "$ts: creating s$i failed"
 done
 xt_wait 180 sh -c "for i in 0 1 2 3 4 5 6 7 8 9; do
         [ \$(grep -c 'XENGUEST up' $XT_CONSOLE_DIR/guest-s\$i.log 2>/dev/null || echo 0) -ge 1 ] || exit 1; done"
+xt_log "$ts: storm: s0..s9 created; rebooting them all"
 m0="$(xt_trace_mark)"
 t0="$(xt_now)"
-for i in 0 1 2 3 4 5 6 7 8 9; do ts_reboot "s$i" >/dev/null 2>&1 & done
-wait
+pids=""
+for i in 0 1 2 3 4 5 6 7 8 9; do
+        ts_reboot "s$i" >/dev/null 2>&1 &
+        pids="$pids $!"
+done
+# Only these: a bare `wait` would also wait for a daemon this shell started.
+for p in $pids; do wait "$p"; done
 back=0
 limit=240
 while :; do

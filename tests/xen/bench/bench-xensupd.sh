@@ -16,6 +16,12 @@ ts_cfg() { xt_guest_conf /tmp/xensup-bench "$1" "$2" 0 'on_reboot = "restart"' '
 ts_create() { xensupctl create "/tmp/xensup-bench/$1.conf" >/dev/null 2>&1; }
 ts_reboot() { xensupctl reboot "$1"; }
 ts_destroy() { xensupctl destroy "$1"; }
-ts_pids() { xt_xensupd_pid; }
+# The daemon and its build processes: those hold the image while it is built.
+ts_pids() {
+        local p
+        p="$(xt_xensupd_pid)"
+        echo "$p"
+        cat /proc/"$p"/task/*/children 2>/dev/null || true
+}
 xt_xensupd_start "$conf" || xt_finish
 . /xentest/scenarios/bench-body.sh

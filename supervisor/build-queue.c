@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+
+#include "common/macros.h"
+
+#include "supervisor/build-queue.h"
+
+#define BUILD_JOBS_CAP 4
+
+struct build_job {
+        struct build_queue *queue;
+        struct build_job *next;
+        void *owner;
+        struct domain_config *cfg; /* our copy: a reload may replace the owner's meanwhile */
+        pid_t pid;                 /* 0 while waiting for a slot */
+        int fd;                    /* read end of the child's result pipe */
+        sd_event_source *child;
+};
+
+struct build_queue {
+        sd_event *event;
+        struct builder_options opts;
+        char *sim_dir;
+        unsigned max_jobs;
+        unsigned running;
+        build_done_fn done;
+        void *userdata;
+        struct build_job *jobs; /* FIFO: running and waiting ones, oldest first */
+};
+
+unsigned build_queue_default_jobs(void)
+{
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+        return n < 1 ? 1 : n > BUILD_JOBS_CAP ? BUILD_JOBS_CAP : (unsigned)n;
+}
+
+unsigned build_queue_running(const struct build_queue *q)
+{
+        return q->running;
+}
+
+static struct build_job *build_job_free(struct build_job *j)
+{
+        if (!j)
+                return NULL;
+        j->child = sd_event_source_disable_unref(j->child);
+        if (j->pid > 0) {
+                kill(j->pid, SIGKILL);
+                waitpid(j->pid, NULL, 0);
+        }
+        if (j->fd >= 0)
+                close(j->fd);
+        config_free(j->cfg);
+        free(j);
+        return NULL;
+}
+
+static void build_queue_unlink(struct build_queue *q, struct build_job *j)
+{
+        for (struct build_job **p = &q->jobs; *p; p = &(*p)->next)
+                if (*p == j) {
+                        *p = j->next;
+                        return;
+                }
+}
+
+/* In the child: build, write the one result record, exit without touching the daemon's state. */
+static _Noreturn void build_child_run(const struct builder_options *opts,
+                                      const struct domain_config *cfg, int fd, pid_t parent)
+{
+        struct build_result res = { 0 };
+        struct builder *b = NULL;
+        char *err = NULL;
+        sigset_t none;
+
+        /* Dies with the daemon; the next one finds what it half-built by its marker. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(EXIT_FAILURE);
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        /* A handle of our own: libxc's hypercall buffers are not inherited across fork. */
+        res.r = builder_open(opts, &b, &err);
+        if (res.r >= 0)
+                res.r = builder_create(b, cfg, &res.domain, &err);
+        if (res.r < 0)
+                snprintf(res.message, sizeof(res.message), "%s", err ? err : strerror(-res.r));
+        builder_close(b);
+        free(err);
+        /* One write under PIPE_BUF is atomic: the parent reads all of it or nothing. */
+        _exit(write(fd, &res, sizeof(res)) == (ssize_t)sizeof(res) ? EXIT_SUCCESS : EXIT_FAILURE);
+}
+
+static void build_queue_start_waiting(struct build_queue *q);
+
+/* What the child reported, or a message for a child that died without a word. */
+static void build_job_read_result(const struct build_job *j, const siginfo_t *si,
+                                  struct build_result *res)
+{
+        ssize_t n = read(j->fd, res, sizeof(*res));
+
+        if (n == (ssize_t)sizeof(*res)) {
+                res->message[sizeof(res->message) - 1] = '\0';
+                return;
+        }
+        *res = (struct build_result){ .r = -EIO, .incomplete = true };
+        if (si->si_code == CLD_EXITED)
+                snprintf(res->message, sizeof(res->message),
+                         "the build process exited with status %d without a result", si->si_status);
+        else
+                snprintf(res->message, sizeof(res->message), "the build process was killed by %s",
+                         strsignal(si->si_status));
+}
+
+static int build_job_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+        struct build_job *j = userdata;
+        struct build_queue *q = j->queue;
+        struct build_result res;
+
+        (void)s;
+        build_job_read_result(j, si, &res);
+        /* sd-event reaps the child after we return. */
+        j->pid = 0;
+        q->running--;
+        build_queue_unlink(q, j);
+        q->done(j->owner, j->cfg, &res, q->userdata);
+        build_job_free(j);
+        build_queue_start_waiting(q);
+        return 0;
+}
+
+static int build_job_spawn(struct build_queue *q, struct build_job *j)
+{
+        _cleanup_close_ int rfd = -1, wfd = -1;
+        int fds[2];
+        pid_t parent = getpid(), pid;
+        int r;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        rfd = fds[0];
+        wfd = fds[1];
+        if (fcntl(rfd, F_SETFL, O_NONBLOCK) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                close(TAKE_FD(rfd));
+                build_child_run(&q->opts, j->cfg, wfd, parent);
+        }
+        j->pid = pid;
+        j->fd = TAKE_FD(rfd);
+        r = sd_event_add_child(q->event, &j->child, pid, WEXITED, build_job_on_exit, j);
+        if (r < 0)
+                return r; /* build_job_free kills and reaps it */
+        q->running++;
+        return 0;
+}
+
+static struct build_job *build_queue_first_waiting(const struct build_queue *q)
+{
+        struct build_job *j = q->jobs;
+
+        while (j && j->pid > 0)
+                j = j->next;
+        return j;
+}
+
+/* Fill the free slots from the head of the queue; a job that cannot start reports failure. */
+static void build_queue_start_waiting(struct build_queue *q)
+{
+        struct build_job *j;
+
+        /* From the head each time: a done() callback may add or cancel jobs. */
+        while (q->running < q->max_jobs && (j = build_queue_first_waiting(q))) {
+                struct build_result res = { 0 };
+
+                res.r = build_job_spawn(q, j);
+                if (res.r >= 0)
+                        continue;
+                snprintf(res.message, sizeof(res.message), "cannot start the build process: %s",
+                         strerror(-res.r));
+                build_queue_unlink(q, j);
+                q->done(j->owner, j->cfg, &res, q->userdata);
+                build_job_free(j);
+        }
+}
+
+int build_queue_add(struct build_queue *q, void *owner, const struct domain_config *cfg)
+{
+        struct build_job *j, **tail;
+
+        for (j = q->jobs; j; j = j->next)
+                if (j->owner == owner)
+                        return -EBUSY;
+        j = calloc(1, sizeof(*j));
+        if (!j)
+                return -ENOMEM;
+        j->queue = q;
+        j->owner = owner;
+        j->fd = -1;
+        j->cfg = config_dup(cfg);
+        if (!j->cfg) {
+                free(j);
+                return -ENOMEM;
+        }
+        for (tail = &q->jobs; *tail; tail = &(*tail)->next)
+                ;
+        *tail = j;
+        build_queue_start_waiting(q);
+        return 0;
+}
+
+int build_queue_cancel(struct build_queue *q, void *owner)
+{
+        for (struct build_job *j = q->jobs; j; j = j->next) {
+                if (j->owner != owner)
+                        continue;
+                if (j->pid > 0)
+                        return -EBUSY;
+                build_queue_unlink(q, j);
+                build_job_free(j);
+                return 0;
+        }
+        return -ENOENT;
+}
+
+int build_queue_new(sd_event *event, const struct builder_options *opts, unsigned max_jobs,
+                    build_done_fn done, void *userdata, struct build_queue **ret)
+{
+        struct build_queue *q;
+
+        q = calloc(1, sizeof(*q));
+        if (!q)
+                return -ENOMEM;
+        if (opts->sim_dir) {
+                q->sim_dir = strdup(opts->sim_dir);
+                if (!q->sim_dir) {
+                        free(q);
+                        return -ENOMEM;
+                }
+        }
+        q->event = sd_event_ref(event);
+        q->opts = *opts;
+        q->opts.sim_dir = q->sim_dir;
+        q->max_jobs = max_jobs ? max_jobs : 1;
+        q->done = done;
+        q->userdata = userdata;
+        *ret = q;
+        return 0;
+}
+
+struct build_queue *build_queue_free(struct build_queue *q)
+{
+        if (!q)
+                return NULL;
+        while (q->jobs) {
+                struct build_job *j = q->jobs;
+
+                q->jobs = j->next;
+                build_job_free(j);
+        }
+        sd_event_unref(q->event);
+        free(q->sim_dir);
+        free(q);
+        return NULL;
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * build-queue.h — domain images built in child processes, a few at a time.
+ *
+ * Building a PV image (inflating the kernel, filling guest memory) takes
+ * seconds and tens of MB; done on the event loop it leaves D-Bus and every
+ * other domain's death unanswered meanwhile (ten guests rebooting at once
+ * wait a minute). Each build runs builder_create() in a forked child with
+ * its own hypervisor handle and hands the result back through a pipe; the
+ * supervisor then writes the XenStore layout, introduces and unpauses on
+ * the loop as before. At most max_jobs children run at once, so a storm of
+ * restarts cannot exhaust dom0's memory; the rest wait in FIFO order.
+ *
+ * A child dies with the daemon (PR_SET_PDEATHSIG): what it half-built is
+ * found by the next daemon through the build-in-progress marker.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <systemd/sd-event.h>
+
+#include "builders/builder.h"
+#include "config/config.h"
+
+struct build_queue;
+
+/* What one build came to: r < 0 and a message, or the new (paused) domain. */
+struct build_result {
+        int32_t r;
+        bool incomplete; /* the child died without a result: it may have left a domain */
+        struct builder_domain domain;
+        char message[1024];
+};
+
+/* Called on the loop when owner's build ended; cfg is the config it was built from. */
+typedef void (*build_done_fn)(void *owner, const struct domain_config *cfg,
+                              const struct build_result *res, void *userdata);
+
+/* A queue running at most max_jobs (>= 1) builds at once on backend opts. */
+int build_queue_new(sd_event *event, const struct builder_options *opts, unsigned max_jobs,
+                    build_done_fn done, void *userdata, struct build_queue **ret);
+
+/* Kill and reap every child without calling back; returns NULL. NULL-safe. */
+struct build_queue *build_queue_free(struct build_queue *q);
+
+/* Build a copy of cfg for owner: now if a slot is free, else when one is. */
+int build_queue_add(struct build_queue *q, void *owner, const struct domain_config *cfg);
+
+/* Drop owner's build if it has not begun: 0, -EBUSY if its child runs, -ENOENT if none. */
+int build_queue_cancel(struct build_queue *q, void *owner);
+
+/* How many children run now. */
+unsigned build_queue_running(const struct build_queue *q);
+
+/* The default for max_jobs: the online CPUs, 1 to 4. */
+unsigned build_queue_default_jobs(void);

@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The build queue against a real xensup-sim: builds run in children, at most
+ * max_jobs at once and in FIFO order, each domain exists in the simulated
+ * hypervisor (paused, with its handle) when its callback runs; failures come
+ * back with the backend's message; a waiting build can be cancelled and a
+ * running one cannot; freeing the queue kills and reaps its children.
+ */
+#include <ftw.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "builders/builder-sim.h"
+#include "common/macros.h"
+#include "supervisor/build-queue.h"
+
+#define N_OWNERS 6
+
+struct outcome {
+        bool done;
+        int r;
+        char message[1024];
+        struct builder_domain domain;
+        unsigned running_seen; /* build_queue_running() when the callback ran */
+        unsigned order;
+        char built_name[CONFIG_NAME_MAX + 1];
+};
+
+struct fixture {
+        char dir[64];
+        pid_t sim;
+        sd_event *event;
+        struct builder *b; /* the test's own view of the simulated host */
+        struct build_queue *q;
+        struct outcome out[N_OWNERS];
+        unsigned n_done;
+        bool path_set;
+};
+
+static struct fixture fx;
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+        (void)st, (void)flag, (void)ftw;
+        return remove(path);
+}
+
+static void on_built(void *owner, const struct domain_config *cfg, const struct build_result *res,
+                     void *userdata)
+{
+        struct outcome *o = owner;
+
+        assert_ptr_equal(userdata, &fx);
+        assert_false(o->done);
+        o->done = true;
+        o->r = res->r;
+        o->domain = res->domain;
+        snprintf(o->message, sizeof(o->message), "%s", res->message);
+        snprintf(o->built_name, sizeof(o->built_name), "%s", cfg->name);
+        o->running_seen = build_queue_running(fx.q);
+        o->order = fx.n_done++;
+}
+
+static struct domain_config make_config(unsigned i, enum domain_type type)
+{
+        struct domain_config c = {
+                .type = type,
+                .memory_mib = 32,
+                .maxmem_mib = 32,
+                .vcpus = 1,
+                .maxvcpus = 1,
+        };
+
+        snprintf(c.name, sizeof(c.name), "bq%u", i);
+        config_uuid_from_name(c.name, c.uuid);
+        return c;
+}
+
+/* Run the loop until n callbacks have come, or fail after 20 s. */
+static void run_until_done(unsigned n)
+{
+        struct timespec t0, t;
+
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        while (fx.n_done < n) {
+                assert_true(sd_event_run(fx.event, 100000) >= 0);
+                clock_gettime(CLOCK_MONOTONIC, &t);
+                assert_true(t.tv_sec - t0.tv_sec < 20);
+        }
+}
+
+static bool listed_paused(uint32_t domid, const uint8_t uuid[16])
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+
+        assert_int_equal(builder_list(fx.b, &infos, &n, &err), 0);
+        for (size_t i = 0; i < n; i++)
+                if (infos[i].domid == domid)
+                        return infos[i].paused && memcmp(infos[i].handle, uuid, 16) == 0;
+        return false;
+}
+
+static int setup(void **state)
+{
+        struct builder_options o = { .kind = BUILDER_SIM };
+        _cleanup_free_ char *err = NULL;
+        sigset_t mask;
+
+        bool path_set = fx.path_set;
+
+        (void)state;
+        memset(&fx, 0, sizeof(fx));
+        fx.path_set = path_set;
+        strcpy(fx.dir, "/tmp/test-build-queue.XXXXXX");
+        assert_non_null(mkdtemp(fx.dir));
+        /* builder_open spawns xensup-sim from PATH when none runs beside the program. */
+        if (!fx.path_set) {
+                const char *build = getenv("XENSUP_BUILD");
+                char path[4096];
+
+                snprintf(path, sizeof(path), "%s:%s", build ? build : "build", getenv("PATH"));
+                setenv("PATH", path, 1);
+                fx.path_set = true;
+        }
+        o.sim_dir = fx.dir;
+        assert_int_equal(builder_open(&o, &fx.b, &err), 0);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD); /* sd_event_add_child() needs it blocked */
+        assert_int_equal(sigprocmask(SIG_BLOCK, &mask, NULL), 0);
+        assert_int_equal(sd_event_new(&fx.event), 0);
+        assert_int_equal(build_queue_new(fx.event, &o, 2, on_built, &fx, &fx.q), 0);
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct builder_sim_stats st;
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        fx.q = build_queue_free(fx.q);
+        sd_event_unref(fx.event);
+        /* The simulator goes with its directory; ask it to stop by its pid file. */
+        assert_int_equal(builder_sim_stats(fx.b, &st, &err), 0);
+        builder_close(fx.b);
+        kill((pid_t)st.pid, SIGTERM);
+        for (int i = 0; i < 200 && kill((pid_t)st.pid, 0) == 0; i++)
+                poll(NULL, 0, 10);
+        nftw(fx.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+        return 0;
+}
+
+static void test_builds_in_children_two_at_a_time(void **state)
+{
+        struct domain_config cfg[N_OWNERS];
+
+        (void)state;
+        for (unsigned i = 0; i < N_OWNERS; i++) {
+                cfg[i] = make_config(i, DOMAIN_TYPE_PV);
+                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i]), 0);
+                assert_int_equal(build_queue_running(fx.q), i < 2 ? i + 1 : 2);
+        }
+        /* The queue keeps its own copy: the caller's config may change meanwhile. */
+        memset(cfg, 0, sizeof(cfg));
+        run_until_done(N_OWNERS);
+        for (unsigned i = 0; i < N_OWNERS; i++) {
+                char name[16];
+                uint8_t uuid[16];
+
+                snprintf(name, sizeof(name), "bq%u", i);
+                config_uuid_from_name(name, uuid);
+                assert_int_equal(fx.out[i].r, 0);
+                assert_string_equal(fx.out[i].built_name, name);
+                assert_true(fx.out[i].running_seen <= 1); /* the finished one left its slot */
+                assert_true(listed_paused(fx.out[i].domain.domid, uuid));
+                for (unsigned j = 0; j < i; j++)
+                        assert_int_not_equal(fx.out[i].domain.domid, fx.out[j].domain.domid);
+        }
+        /* FIFO: the last two waited for a slot, so they cannot finish before the first two. */
+        for (unsigned i = 2; i < N_OWNERS; i++)
+                assert_true(fx.out[i].order >= 2);
+        assert_int_equal(build_queue_running(fx.q), 0);
+}
+
+static void test_failure_carries_the_backend_message(void **state)
+{
+        struct domain_config hvm = make_config(10, DOMAIN_TYPE_HVM);
+        struct domain_config pv = make_config(11, DOMAIN_TYPE_PV);
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &hvm), 0);
+        /* The next create in the simulator fails: the child reports ENOMEM and its step. */
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_CREATE, 1, ENOMEM, 1, &err), 0);
+        run_until_done(1);
+        assert_int_equal(fx.out[0].r, -EOPNOTSUPP);
+        assert_non_null(strstr(fx.out[0].message, "hvm"));
+        assert_int_equal(build_queue_add(fx.q, &fx.out[1], &pv), 0);
+        run_until_done(2);
+        assert_int_equal(fx.out[1].r, -ENOMEM);
+        assert_non_null(strstr(fx.out[1].message, "bq11: create domain"));
+}
+
+static void test_cancel_only_what_waits(void **state)
+{
+        struct domain_config cfg[4];
+
+        (void)state;
+        for (unsigned i = 0; i < 4; i++) {
+                cfg[i] = make_config(20 + i, DOMAIN_TYPE_PV);
+                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i]), 0);
+        }
+        assert_int_equal(build_queue_add(fx.q, &fx.out[3], &cfg[3]), -EBUSY);
+        assert_int_equal(build_queue_cancel(fx.q, &fx.out[0]), -EBUSY); /* its child runs */
+        assert_int_equal(build_queue_cancel(fx.q, &fx.out[2]), 0);
+        assert_int_equal(build_queue_cancel(fx.q, &fx.out[2]), -ENOENT);
+        assert_int_equal(build_queue_cancel(fx.q, &fx.out[5]), -ENOENT);
+        run_until_done(3);
+        assert_true(fx.out[0].done && fx.out[1].done && fx.out[3].done);
+        assert_false(fx.out[2].done);
+        for (int i = 0; i < 20; i++) /* nothing more comes */
+                assert_true(sd_event_run(fx.event, 10000) >= 0);
+        assert_false(fx.out[2].done);
+}
+
+static void test_free_kills_running_children(void **state)
+{
+        struct domain_config cfg[3];
+
+        (void)state;
+        for (unsigned i = 0; i < 3; i++) {
+                cfg[i] = make_config(30 + i, DOMAIN_TYPE_PV);
+                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i]), 0);
+        }
+        fx.q = build_queue_free(fx.q);
+        /* Reaped: no child of ours is left, and no callback came. */
+        assert_int_equal(waitpid(-1, NULL, WNOHANG), -1);
+        assert_int_equal(errno, ECHILD);
+        for (unsigned i = 0; i < 3; i++)
+                assert_false(fx.out[i].done);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_builds_in_children_two_at_a_time, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_failure_carries_the_backend_message, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_cancel_only_what_waits, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_free_kills_running_children, setup, teardown),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
