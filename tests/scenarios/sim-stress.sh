@@ -110,11 +110,11 @@ for d in json.load(sys.stdin):
                 echo "storm: $n deaths, $scans list scans ($calls LIST calls for $domains domains;" \
                         "$fire_us us to fire them all)"
                 # Every death is seen twice (@releaseDomain at shutdown and again after the
-                # restart's destroy) and every rebuilt domain once more (@introduceDomain):
-                # up to 600 events. A scan per event would be 600; a scan per batch is a few,
-                # one each time the daemon comes back to its loop and finds events waiting
-                # (it is busy for the whole storm restarting domains, so they pile up): 3 to
-                # 6 measured on 2 shared CPUs, plain, ASan and valgrind builds alike. 40
+                # restart's destroy): up to 400 events. A scan per event would be 400; a scan
+                # per batch is a few, one each time the daemon comes back to its loop and
+                # finds events waiting (the deaths come within milliseconds and the destroys
+                # while it handles them; the builds run in children and fire no watch): 3
+                # measured on 2 shared CPUs, plain, ASan and valgrind builds alike. 40
                 # leaves room for a slow, shared machine slicing the storm into small
                 # batches, and for the occasional death of the earlier scenarios' domains,
                 # while still catching any per-event (or per-domain) scanning.
