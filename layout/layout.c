@@ -31,7 +31,7 @@
 #define LAYOUT_CONSOLE_LIMIT 1048576
 
 /* Longest /tool/xensup/<uuid> record accepted on read. */
-#define LAYOUT_STATE_MAX 1024
+#define LAYOUT_STATE_MAX 2048
 
 /* The most vcpus a config may give (and so the widest vcpu_avail bitmap). */
 #define LAYOUT_MAX_VCPUS CONFIG_VCPUS_MAX
@@ -920,6 +920,9 @@ enum state_key {
         _KEY_MAX,
 };
 
+/* After the fixed keys, optional: a daemon before it wrote none. */
+#define STATE_KEY_CONFIG_PATH "config_path"
+
 static const char *const state_keys[_KEY_MAX] = {
         [KEY_DOMID] = "domid",
         [KEY_BUILD_IN_PROGRESS] = "build_in_progress",
@@ -972,6 +975,7 @@ int layout_state_write(struct layout *l, const uint8_t uuid[16], const struct la
         snprintf(what, sizeof(what), "writing %s", path);
         if (s->n_restart_times > ELEMENTSOF(s->restart_times) ||
             s->domid >= LAYOUT_DOMID_FIRST_RESERVED ||
+            !memchr(s->config_path, '\0', sizeof(s->config_path)) || strchr(s->config_path, '\n') ||
             (s->last_reason != SHUTDOWN_REASON_NONE &&
              ((unsigned)s->last_reason >= _SHUTDOWN_REASON_MAX)))
                 return err_setf(err_r, -EINVAL, "%s: invalid record", what);
@@ -985,14 +989,16 @@ int layout_state_write(struct layout *l, const uint8_t uuid[16], const struct la
 
         if (asprintf(&text,
                      "%s=%" PRIu32 "\n%s=%d\n%s=%u\n%s=%s\n%s=%d\n%s=%d\n%s=%" PRIu64
-                     "\n%s=%d\n%s=%s\n",
+                     "\n%s=%d\n%s=%s\n%s%s%s%s",
                      state_keys[KEY_DOMID], s->domid, state_keys[KEY_BUILD_IN_PROGRESS],
                      s->build_in_progress, state_keys[KEY_RESTART_COUNT], s->restart_count,
                      state_keys[KEY_RESTART_TIMES], times, state_keys[KEY_SHUTDOWN_REQUESTED],
                      s->shutdown_requested, state_keys[KEY_SHUTDOWN_REBOOT], s->shutdown_reboot,
                      state_keys[KEY_SHUTDOWN_DEADLINE], s->shutdown_deadline,
                      state_keys[KEY_FAILED], s->failed, state_keys[KEY_LAST_REASON],
-                     shutdown_reason_to_string(s->last_reason)) < 0) {
+                     shutdown_reason_to_string(s->last_reason),
+                     s->config_path[0] ? STATE_KEY_CONFIG_PATH "=" : "", s->config_path,
+                     s->config_path[0] ? "\n" : "", "") < 0) {
                 text = NULL;
                 return err_setf(err_r, -ENOMEM, "%s: out of memory", what);
         }
@@ -1091,7 +1097,25 @@ static int parse_state_value(enum state_key k, const char *v, size_t len,
         }
 }
 
-/* Parse a record strictly: every key once, in order, one per line, nothing else. */
+/* The optional last line: config_path=<absolute path>. */
+static int parse_config_path(const char *line, size_t len, struct layout_tool_state *s)
+{
+        size_t klen = strlen(STATE_KEY_CONFIG_PATH);
+        size_t vlen;
+
+        if (len < klen + 3 || memcmp(line, STATE_KEY_CONFIG_PATH "=", klen + 1) != 0 ||
+            line[len - 1] != '\n')
+                return -EINVAL;
+        vlen = len - klen - 2;
+        if (vlen >= sizeof(s->config_path) || line[klen + 1] != '/' ||
+            memchr(line + klen + 1, '\n', vlen))
+                return -EINVAL;
+        memcpy(s->config_path, line + klen + 1, vlen);
+        s->config_path[vlen] = '\0';
+        return 0;
+}
+
+/* Parse a record strictly: every key once, in order, one per line, then config_path or nothing. */
 static int parse_state(const char *text, size_t len, struct layout_tool_state *ret)
 {
         struct layout_tool_state s = { .last_reason = SHUTDOWN_REASON_NONE };
@@ -1117,8 +1141,12 @@ static int parse_state(const char *text, size_t len, struct layout_tool_state *r
                         return r;
                 pos = (size_t)(eol - text) + 1;
         }
-        if (pos != len)
-                return -EINVAL;
+        if (pos != len) {
+                int r = parse_config_path(text + pos, len - pos, &s);
+
+                if (r < 0)
+                        return r;
+        }
         *ret = s;
         return 0;
 }
@@ -1202,7 +1230,9 @@ int layout_list_local(struct layout *l, uint32_t **domids_r, size_t *n_r, char *
         return 0;
 }
 
-int layout_list_vms(struct layout *l, uint8_t (**uuids_r)[16], size_t *n_r, char **err_r)
+/* The children of dir named as layout names uuids; caller frees. */
+static int list_uuid_children(struct layout *l, const char *dir, uint8_t (**uuids_r)[16],
+                              size_t *n_r, char **err_r)
 {
         _cleanup_free_ uint8_t(*uuids)[16] = NULL;
         char **names = NULL;
@@ -1210,14 +1240,14 @@ int layout_list_vms(struct layout *l, uint8_t (**uuids_r)[16], size_t *n_r, char
         size_t k = 0;
         int r;
 
-        r = x_directory(l, "/vm", &names, &n);
+        r = x_directory(l, dir, &names, &n);
         if (r == -ENOENT) {
                 *uuids_r = NULL;
                 *n_r = 0;
                 return 0;
         }
         if (r < 0)
-                return err_setf(err_r, r, "cannot list /vm: %s", strerror(-r));
+                return err_setf(err_r, r, "cannot list %s: %s", dir, strerror(-r));
         uuids = calloc(n ? n : 1, sizeof(*uuids));
         if (!uuids) {
                 strv_n_free(names);
@@ -1235,4 +1265,14 @@ int layout_list_vms(struct layout *l, uint8_t (**uuids_r)[16], size_t *n_r, char
         *uuids_r = TAKE_PTR(uuids);
         *n_r = k;
         return 0;
+}
+
+int layout_list_vms(struct layout *l, uint8_t (**uuids_r)[16], size_t *n_r, char **err_r)
+{
+        return list_uuid_children(l, "/vm", uuids_r, n_r, err_r);
+}
+
+int layout_list_states(struct layout *l, uint8_t (**uuids_r)[16], size_t *n_r, char **err_r)
+{
+        return list_uuid_children(l, "/tool/xensup", uuids_r, n_r, err_r);
 }

@@ -32,6 +32,9 @@ struct layout_domain {
             start_time_usec; /* CLOCK_REALTIME of the build for /vm/<uuid>/start_time; 0 = now */
 };
 
+/* Longest config path a record keeps (with its NUL); a longer one is not remembered. */
+#define LAYOUT_CONFIG_PATH_MAX 1024
+
 /* The daemon's private, dom0-only record of a domain: /tool/xensup/<uuid>. */
 struct layout_tool_state {
         uint32_t domid;         /* current domid, 0 when none */
@@ -45,6 +48,7 @@ struct layout_tool_state {
         uint64_t shutdown_deadline;       /* CLOCK_REALTIME seconds when it becomes a destroy */
         bool failed;                      /* throttled into failed */
         enum shutdown_reason last_reason; /* SHUTDOWN_REASON_NONE when never stopped */
+        char config_path[LAYOUT_CONFIG_PATH_MAX]; /* the file it was started from; "" if none */
 };
 
 /* Connect to XenStore (XENSTORED_PATH is honoured by libxenstore). */
@@ -96,6 +100,9 @@ int layout_list_local(struct layout *l, uint32_t **domids_r, size_t *n_r, char *
 
 /* The uuids under /vm, for reconciliation; caller frees (NULL if none). */
 int layout_list_vms(struct layout *l, uint8_t (**uuids_r)[16], size_t *n_r, char **err_r);
+
+/* The uuids that have a record under /tool/xensup; caller frees (NULL if none). */
+int layout_list_states(struct layout *l, uint8_t (**uuids_r)[16], size_t *n_r, char **err_r);
 
 /* Requests this handle has sent to XenStore so far (for tests and bench/). */
 uint64_t layout_request_count(const struct layout *l);

@@ -46,10 +46,18 @@ int lifecycle_save(struct manager *m, struct domain *d, bool building)
                 .failed = d->state == DOMAIN_FAILED,
                 .last_reason = d->shutdown_reason,
         };
+        const char *path = d->config ? d->config->path : NULL;
         _cleanup_free_ char *err = NULL;
         int r;
 
         memcpy(st.restart_times, d->restart_times, sizeof(st.restart_times));
+        /*
+         * A file outside the config dir came through CreateDomain: kept so that a restarted
+         * daemon supervises the domain again. The directory's own files it finds by itself.
+         */
+        if (path && !manager_in_config_dir(m, path) && strlen(path) < sizeof(st.config_path) &&
+            !strchr(path, '\n'))
+                strcpy(st.config_path, path);
         r = layout_state_write(m->layout, d->uuid, &st, &err);
         if (r < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,

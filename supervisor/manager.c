@@ -370,6 +370,73 @@ static void manager_report_foreign(struct manager *m, const struct builder_domai
         }
 }
 
+static bool file_exists(const char *path)
+{
+        return path && access(path, F_OK) == 0;
+}
+
+bool manager_in_config_dir(const struct manager *m, const char *path)
+{
+        size_t len = strlen(m->config_dir);
+
+        return path && strncmp(path, m->config_dir, len) == 0 && path[len] == '/';
+}
+
+/* Supervise again a domain CreateDomain added from outside the config dir, by its record. */
+static void manager_restore_created_one(struct manager *m, const uint8_t uuid[16],
+                                        const struct builder_domain_info *infos, size_t n)
+{
+        struct layout_tool_state st;
+        struct domain_config *cfg = NULL;
+        _cleanup_free_ char *err = NULL;
+        char u[37];
+
+        if (is_configured_uuid(m, uuid) || layout_state_read(m->layout, uuid, &st, NULL) < 0 ||
+            !st.config_path[0] || manager_in_config_dir(m, st.config_path))
+                return;
+        config_uuid_to_string(uuid, u);
+        if (!file_exists(st.config_path)) {
+                if (!find_info_by_handle(infos, n, uuid, 0)) {
+                        /* Its file and its domain are both gone: nothing is left to supervise. */
+                        layout_state_remove(m->layout, uuid, NULL);
+                        return;
+                }
+                log_msg(LOG_NOTICE, "domain %s was created from %s, which is gone; not supervised",
+                        u, st.config_path);
+                return;
+        }
+        if (config_load_file(st.config_path, &cfg, &err) < 0) {
+                log_msg(LOG_ERR, "domain %s was created from %s, now invalid; not supervised:\n%s",
+                        u, st.config_path, err ? err : "");
+                return;
+        }
+        if (memcmp(cfg->uuid, uuid, 16) != 0 || manager_find_domain(m, cfg->name)) {
+                log_msg(LOG_ERR,
+                        "domain %s was created from %s, which now names another domain (%s); not "
+                        "supervised",
+                        u, st.config_path, cfg->name);
+                config_free(cfg);
+                return;
+        }
+        if (manager_add_config(m, cfg, NULL) < 0) {
+                config_free(cfg);
+                return;
+        }
+        log_msg(LOG_INFO, "%s: supervised again, as created from %s", cfg->name, st.config_path);
+}
+
+static void manager_restore_created(struct manager *m, const struct builder_domain_info *infos,
+                                    size_t n_infos)
+{
+        _cleanup_free_ uint8_t(*uuids)[16] = NULL;
+        size_t n = 0;
+
+        if (layout_list_states(m->layout, &uuids, &n, NULL) < 0)
+                return;
+        for (size_t i = 0; i < n; i++)
+                manager_restore_created_one(m, uuids[i], infos, n_infos);
+}
+
 static int manager_reconcile(struct manager *m)
 {
         _cleanup_free_ struct builder_domain_info *infos = NULL;
@@ -379,6 +446,7 @@ static int manager_reconcile(struct manager *m)
         r = manager_list(m, &infos, &n);
         if (r < 0)
                 return r;
+        manager_restore_created(m, infos, n);
         /* Stale entries first: the snapshot knows nothing of what the loop below builds. */
         manager_remove_stale_nodes(m, infos, n);
         manager_remove_stale_vms(m, infos, n);
@@ -394,11 +462,6 @@ static void manager_log_config_errors(const char *errors)
 {
         if (errors)
                 log_msg(LOG_ERR, "invalid configuration:\n%s", errors);
-}
-
-static bool file_exists(const char *path)
-{
-        return path && access(path, F_OK) == 0;
 }
 
 static size_t manager_index_of(const struct manager *m, const struct domain *d)
@@ -426,10 +489,8 @@ static void manager_update_config(struct manager *m, struct domain *d, struct do
 static void manager_drop_config(struct manager *m, struct domain *d)
 {
         const char *path = d->config->path;
-        size_t len = strlen(m->config_dir);
-        bool in_dir = path && strncmp(path, m->config_dir, len) == 0 && path[len] == '/';
 
-        if (!in_dir && file_exists(path))
+        if (!manager_in_config_dir(m, path) && file_exists(path))
                 return; /* added by CreateDomain from elsewhere: not the directory's to drop */
         if (file_exists(path)) {
                 /* Still there but now bad (reported above): keep the last good version. */

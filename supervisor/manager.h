@@ -111,6 +111,9 @@ int manager_add_domain(struct manager *m, struct domain *d);
  * it. */
 void manager_remove_domain(struct manager *m, struct domain *d);
 
+/* Whether path is a file of the config directory (else CreateDomain brought it). */
+bool manager_in_config_dir(const struct manager *m, const char *path);
+
 /* Destroy the domains with this uuid that no domain of the table owns (a build's leftovers). */
 void manager_destroy_unowned(struct manager *m, const uint8_t uuid[16]);
 

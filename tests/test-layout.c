@@ -912,8 +912,11 @@ static void test_tool_state(void **state)
                 .shutdown_deadline = 1700000100,
                 .failed = false,
                 .last_reason = SHUTDOWN_REASON_SOFT_RESET,
+                .config_path = "/srv/vms/a b.conf",
         };
         struct layout_tool_state back;
+        _cleanup_free_ uint8_t(*uuids)[16] = NULL;
+        size_t n_uuids = 0;
         char acl[LAYOUT_ACL_STRLEN];
         struct xs_handle *g;
 
@@ -933,6 +936,10 @@ static void test_tool_state(void **state)
         assert_int_equal(back.shutdown_deadline, 1700000100);
         assert_false(back.failed);
         assert_int_equal(back.last_reason, SHUTDOWN_REASON_SOFT_RESET);
+        assert_string_equal(back.config_path, "/srv/vms/a b.conf");
+        assert_int_equal(layout_list_states(f->l, &uuids, &n_uuids, NULL), 0);
+        assert_int_equal(n_uuids, 1);
+        assert_memory_equal(uuids[0], uuid_a, 16);
 
         acl_of(f->xs, "/tool/xensup/" UUID_A, acl);
         assert_string_equal(acl, "n0");
@@ -948,8 +955,12 @@ static void test_tool_state(void **state)
         assert_int_equal(back.n_restart_times, 0);
         assert_int_equal(back.last_reason, SHUTDOWN_REASON_NONE);
         assert_int_equal(back.domid, 0);
+        assert_string_equal(back.config_path, "");
 
         /* Records the daemon would never write are refused. */
+        strcpy(s.config_path, "/a\nb");
+        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), -EINVAL);
+        s.config_path[0] = '\0';
         s.n_restart_times = 17;
         assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), -EINVAL);
 
@@ -1017,9 +1028,25 @@ static void test_tool_state_strict(void **state)
                 "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
                 "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
                 "last_reason=crash",
+                /* config_path: relative, empty, unterminated, twice, something after it */
+                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\nconfig_path=a.conf\n",
+                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\nconfig_path=\n",
+                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\nconfig_path=/a.conf",
+                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\nconfig_path=/a.conf\nconfig_path=/b.conf\n",
+                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
+                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
+                "last_reason=crash\nconfig_path=/a.conf\nextra=1\n",
         };
         struct layout_tool_state back;
-        char big[2048];
+        char big[3000];
 
         assert_true(xs_write(f->xs, XBT_NULL, "/tool/xensup/" UUID_A, good, sizeof(good) - 1));
         assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), 0);

@@ -172,7 +172,41 @@ scenario_slow_builds() {
         for i in 1 2; do $XSCTL destroy "slow$i" >/dev/null 2>&1; done
 }
 
+# A domain created from a file outside the config dir is supervised again by
+# a restarted daemon (its record keeps the path): adopted with its domid, its
+# on_crash applied. Once destroyed and its file removed, it is forgotten.
+scenario_created_remembered() {
+        local dir="$work/ext" before uuid
+        mkdir -p "$dir"
+        CONF_DIR="$dir" mkconf ext1 wait on_crash='"restart"'
+        $XSCTL create "$dir/ext1.conf" >/dev/null 2>&1 || fail created-remembered "create failed"
+        before=$(field ext1 domid)
+        uuid=$(field ext1 uuid)
+        daemon_kill9
+        daemon_start || return
+        expect ext1 state running 5 created-remembered
+        if [ -n "$before" ] && [ "$(field ext1 domid)" = "$before" ]; then
+                pass created-remembered-adopted
+        else
+                fail created-remembered-adopted "domid '$(field ext1 domid)', was '$before'"
+        fi
+        $XSCTL sim crash ext1 >/dev/null 2>&1
+        expect ext1 restart_count 1 10 created-remembered-supervised
+        $XSCTL destroy ext1 >/dev/null 2>&1
+        rm "$dir/ext1.conf"
+        daemon_stop
+        daemon_start || return
+        if $XSCTL status ext1 >/dev/null 2>&1; then
+                fail created-forgotten "ext1 is still supervised after its file was removed"
+        elif xenstore-exists "/tool/xensup/$uuid" 2>/dev/null; then
+                fail created-forgotten "/tool/xensup/$uuid is still there"
+        else
+                pass created-forgotten
+        fi
+}
+
 run_sim_scenarios() {
+        scenario_created_remembered
         scenario_slow_builds
         scenario_reload
         scenario_build_retry
