@@ -113,13 +113,25 @@ scenario_log_fields() {
         fi
 }
 
+# destroy_when_built NAME: destroy it, again while its build is running (that
+# is refused); 0 once it is destroyed or was not running.
+destroy_when_built() {
+        local deadline=$((SECONDS + 10 * SCALE)) state
+        until $XSCTL destroy "$1" >/dev/null 2>&1; do
+                state=$(field "$1" state)
+                case "$state" in stopped | failed) return 0 ;; esac
+                [ "$SECONDS" -ge "$deadline" ] && return 1
+                sleep 0.2
+        done
+}
+
 # A build that fails during a restart is tried again (through the throttle),
 # not left failed: the simulator's next create fails once with EIO. reb1 and
 # crash1, which restart every few seconds, are stopped meanwhile so that the
 # failing create is up2's.
 scenario_build_retry() {
         local d
-        for d in reb1 crash1; do $XSCTL destroy "$d" >/dev/null 2>&1; done
+        for d in reb1 crash1; do destroy_when_built "$d"; done
         "$build/tests/sim-tool" --sim-dir "$work/sim" fault create 1 5 >/dev/null ||
                 fail build-retry "sim-tool fault failed"
         $XSCTL reboot up2 >/dev/null || fail build-retry "xensupctl reboot failed"
@@ -192,7 +204,7 @@ scenario_created_remembered() {
         fi
         $XSCTL sim crash ext1 >/dev/null 2>&1
         expect ext1 restart_count 1 10 created-remembered-supervised
-        $XSCTL destroy ext1 >/dev/null 2>&1
+        destroy_when_built ext1 || fail created-forgotten "destroy ext1 failed"
         rm "$dir/ext1.conf"
         daemon_stop
         daemon_start || return
