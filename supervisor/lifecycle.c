@@ -130,6 +130,11 @@ static void lifecycle_teardown(struct manager *m, struct domain *d, bool keep_vm
         bus_domain_changed(m, d);
 }
 
+void lifecycle_discard(struct manager *m, struct domain *d)
+{
+        lifecycle_teardown(m, d, false);
+}
+
 static void lifecycle_fail(struct manager *m, struct domain *d, const char *why)
 {
         free(d->failure);

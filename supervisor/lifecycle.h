@@ -32,6 +32,12 @@ void lifecycle_forget_build(struct domain *d);
 /* What the hypervisor's list says of an active domain; info NULL = it is gone. */
 void lifecycle_observe(struct manager *m, struct domain *d, const struct builder_domain_info *info);
 
+/*
+ * Destroy an unfinished instance and its nodes, leaving the record as it is: its
+ * build-in-progress marker still says to build it (a kill -9 right after must not read stopped).
+ */
+void lifecycle_discard(struct manager *m, struct domain *d);
+
 /* Destroy the domain and remove its XenStore nodes; it ends stopped. */
 int lifecycle_destroy(struct manager *m, struct domain *d, char **err_r);
 

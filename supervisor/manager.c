@@ -244,7 +244,7 @@ static void manager_reconcile_domain(struct manager *m, struct domain *d,
                                    "domid %u was left half-built; destroying it", info->domid);
                         d->domid = info->domid;
                         d->has_domid = true;
-                        lifecycle_destroy(m, d, NULL);
+                        lifecycle_discard(m, d);
                 } else if (st.domid) {
                         layout_remove_local(m->layout, st.domid, NULL);
                 }
@@ -743,7 +743,7 @@ static int manager_on_term(sd_event_source *s, const struct signalfd_siginfo *si
                                 lifecycle_request_shutdown(m, d, false, 0, NULL);
                 }
         } else if (build_queue_running(m->builds) > 0) {
-                log_msg(LOG_INFO, "stopping: waiting for %u domain builds to finish",
+                log_msg(LOG_INFO, "stopping once the builds in progress (%u) have finished",
                         build_queue_running(m->builds));
         }
         manager_check_exit(m);

@@ -182,6 +182,31 @@ scenario_slow_builds() {
                 fail slow-build-cancel-answered "create slow3: $(cat "$work/slow3.out")"
         fi
         for i in 1 2; do $XSCTL destroy "slow$i" >/dev/null 2>&1; done
+        scenario_stop_during_build "$dir"
+}
+
+# SIGTERM while a build runs: the daemon lets it finish (nothing half-built is
+# left), answers its create call, exits 0, and the next daemon adopts the domain.
+scenario_stop_during_build() {
+        local dir=$1 domid
+        SIM_BUILD_SECONDS=$((3 * SCALE)) CONF_DIR="$dir" mkconf slow4 wait
+        $XSCTL create "$dir/slow4.conf" >"$work/slow4.out" 2>&1 &
+        local create_pid=$!
+        expect slow4 state starting 2 stop-build-begun
+        daemon_stop
+        if grep -q "stopping once the builds in progress (1) have finished" "$work/daemon.log"; then
+                pass stop-build-waited
+        else
+                fail stop-build-waited "no 'stopping once the builds in progress' line in the log"
+        fi
+        if wait "$create_pid"; then pass stop-build-answered; else
+                fail stop-build-answered "create slow4: $(cat "$work/slow4.out")"; fi
+        daemon_start || return
+        expect slow4 state running 2 stop-build-adopted
+        domid=$(field slow4 domid)
+        if grep -q "slow4: adopted domid $domid" "$work/daemon.log"; then pass stop-build-not-rebuilt; else
+                fail stop-build-not-rebuilt "slow4 (domid '$domid') was not adopted as built"; fi
+        destroy_when_built slow4
 }
 
 # A domain created from a file outside the config dir is supervised again by

@@ -246,8 +246,10 @@ print(" ".join(str(d["domid"]) for d in json.load(sys.stdin)
                         printf -v delay '0.%03d' $((ms % 20))
                         echo "kill9: round $i: crash k9r* ($r_domids), kill -9 ${delay} s later" \
                                 >>"$work/daemon.log"
+                        # None may be running (all being rebuilt): then crash nothing, since
+                        # guest-action-all without domids would crash every domain.
                         # shellcheck disable=SC2086 # one argument per domid
-                        sim_tool guest-action-all crash $r_domids >/dev/null 2>&1
+                        [ -n "$r_domids" ] && sim_tool guest-action-all crash $r_domids >/dev/null 2>&1
                         sleep "$delay"
                 else
                         problems="daemon did not start in round $i"
