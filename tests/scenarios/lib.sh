@@ -83,6 +83,17 @@ wait_field() {
         return 1
 }
 
+# destroy_when_built NAME: destroy it, again while its build runs (that is
+# refused); 0 once it is destroyed or was not running.
+destroy_when_built() {
+        deadline=$(($(date +%s) + 10 * SCALE))
+        until $XSCTL destroy "$1" >/dev/null 2>&1; do
+                case "$(field "$1" state)" in stopped | failed) return 0 ;; esac
+                [ "$(date +%s)" -ge "$deadline" ] && return 1
+                sleep 0.2
+        done
+}
+
 # expect NAME KEY VALUE SECONDS TESTNAME
 expect() {
         if wait_field "$1" "$2" "$3" "$4"; then

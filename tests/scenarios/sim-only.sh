@@ -113,18 +113,6 @@ scenario_log_fields() {
         fi
 }
 
-# destroy_when_built NAME: destroy it, again while its build is running (that
-# is refused); 0 once it is destroyed or was not running.
-destroy_when_built() {
-        local deadline=$((SECONDS + 10 * SCALE)) state
-        until $XSCTL destroy "$1" >/dev/null 2>&1; do
-                state=$(field "$1" state)
-                case "$state" in stopped | failed) return 0 ;; esac
-                [ "$SECONDS" -ge "$deadline" ] && return 1
-                sleep 0.2
-        done
-}
-
 # A build that fails during a restart is tried again (through the throttle),
 # not left failed: the simulator's next create fails once with EIO. reb1 and
 # crash1, which restart every few seconds, are stopped meanwhile so that the

@@ -165,4 +165,54 @@ else
         xt_fail dbus-nonroot-reads "xensupctl list as nobody does not list up2"
 fi
 
+# --- builds run in a child process: the daemon answers while a real image is
+# built, and a SIGTERM meanwhile lets the build finish (nothing half-built).
+# The domains that restart every few seconds are stopped first, so that
+# build1's is the build running (dom0 has one vCPU: one build at a time). ---
+for d in reb1 crash1; do destroy_when_built "$d"; done
+mkdir -p /tmp/xensup-ext
+MEMORY="$XT_GUEST_MEMORY" CONF_DIR=/tmp/xensup-ext mkconf build1 wait
+xensupctl create /tmp/xensup-ext/build1.conf >/tmp/build1.out 2>&1 &
+create_pid=$!
+state="" i=0
+while [ "$i" -lt 150 ]; do
+        state="$(field build1 state)"
+        [ "$state" = starting ] || [ "$state" = running ] && break
+        sleep 0.2
+        i=$((i + 1))
+done
+if [ "$state" = starting ]; then
+        xt_pass build-bus-answers
+else
+        xt_fail build-bus-answers "build1 seen '$state' first, not 'starting' while it is built"
+fi
+daemon_pid="$(xt_xensupd_pid)"
+kill -TERM "$daemon_pid"
+if xt_wait 120 sh -c "! kill -0 $daemon_pid 2>/dev/null"; then
+        wait "$daemon_pid"
+        rc=$?
+        if [ "$rc" -eq 0 ] && grep -q "stopping once the builds in progress (1) have finished" "$XT_XENSUPD_LOG"; then
+                xt_pass build-stop-waits
+        else
+                xt_fail build-stop-waits "xensupd exited $rc; no 'stopping once the builds in progress' line"
+        fi
+else
+        xt_fail build-stop-waits "xensupd did not exit within 120 s of SIGTERM"
+fi
+if wait "$create_pid" && xt_running build1 &&
+        xenstore-read "/local/domain/$(xt_domid build1)/name" 2>/dev/null | grep -q '^build1$'; then
+        xt_pass build-stop-finished
+else
+        xt_fail build-stop-finished "create: $(cat /tmp/build1.out); xl: '$(xt_xl_state build1)'"
+fi
+built="$(xt_domid build1)"
+daemon_start || xt_finish
+expect build1 state running 10 build-stop-adopted
+if [ -n "$built" ] && [ "$(field build1 domid)" = "$built" ]; then
+        xt_pass build-stop-same-domid
+else
+        xt_fail build-stop-same-domid "domid '$(field build1 domid)', built as '$built'"
+fi
+xensupctl destroy build1 >/dev/null 2>&1
+
 scenario_adoption
