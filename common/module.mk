@@ -1,1 +1,1 @@
-COMMON_SRCS := common/error.c
+COMMON_SRCS := common/error.c common/parse.c

@@ -158,8 +158,12 @@ static int build_job_spawn(struct build_queue *q, struct build_job *j)
         j->pid = pid;
         j->fd = TAKE_FD(rfd);
         r = sd_event_add_child(q->event, &j->child, pid, WEXITED, build_job_on_exit, j);
-        if (r < 0)
-                return r; /* build_job_free kills and reaps it */
+        if (r < 0) {
+                kill(pid, SIGKILL);
+                waitpid(pid, NULL, 0);
+                j->pid = 0;
+                return r;
+        }
         q->running++;
         return 0;
 }
@@ -180,7 +184,8 @@ static void build_queue_start_waiting(struct build_queue *q)
 
         /* From the head each time: a done() callback may add or cancel jobs. */
         while (q->running < q->max_jobs && (j = build_queue_first_waiting(q))) {
-                struct build_result res = { 0 };
+                /* A child killed before it was watched may have begun a domain. */
+                struct build_result res = { .incomplete = true };
 
                 res.r = build_job_spawn(q, j);
                 if (res.r >= 0)

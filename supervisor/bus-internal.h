@@ -32,8 +32,8 @@ const char *bus_error_name(int r);
 int bus_reply_error(sd_bus_error *error, int r, const char *msg);
 
 /*
- * A domain_started_fn for Start and CreateDomain (userdata: the call, referenced): the reply
- * goes out when the domain runs, or the named error when its build failed.
+ * A domain_started_fn for Start (userdata: the call, referenced): the empty reply goes out when
+ * the domain runs, or the named error when its build failed.
  */
 void bus_reply_started(struct domain *d, int r, const char *message, void *userdata);
 

@@ -52,11 +52,10 @@ void bus_reply_started(struct domain *d, int r, const char *message, void *userd
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
 
+        (void)d;
         if (r < 0) {
                 bus_reply_error(&e, r, message);
                 sd_bus_reply_method_error(call, &e);
-        } else if (strcmp(sd_bus_message_get_member(call), "CreateDomain") == 0) {
-                sd_bus_reply_method_return(call, "o", d->object_path);
         } else {
                 sd_bus_reply_method_return(call, NULL);
         }

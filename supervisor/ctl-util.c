@@ -133,21 +133,6 @@ void ctl_domain_list_freep(struct ctl_domain_list *l)
         l->n = 0;
 }
 
-int ctl_parse_uint(const char *s, uint64_t max, unsigned *ret)
-{
-        unsigned long long v;
-        char *end;
-
-        if (!s || !isdigit((unsigned char)s[0]))
-                return -EINVAL;
-        errno = 0;
-        v = strtoull(s, &end, 10);
-        if (errno || *end || v > max || v > UINT_MAX)
-                return -EINVAL;
-        *ret = (unsigned)v;
-        return 0;
-}
-
 int ctl_parse_size_kib(const char *s, uint64_t *kib_r)
 {
         static const struct {

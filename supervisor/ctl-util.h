@@ -47,9 +47,6 @@ void ctl_domain_list_freep(struct ctl_domain_list *l);
 /* Parse a memory size: 512M, 2G, 1048576K, 1T, an optional "iB"/"B"; plain = MiB. 0 or -EINVAL. */
 int ctl_parse_size_kib(const char *s, uint64_t *kib_r);
 
-/* Parse a decimal unsigned integer no larger than max; 0 or -EINVAL. */
-int ctl_parse_uint(const char *s, uint64_t max, unsigned *ret);
-
 /* Write s as a JSON string literal (quotes included, control characters escaped). */
 void ctl_json_string(FILE *f, const char *s);
 

@@ -21,6 +21,7 @@
 #include <stdarg.h>
 
 #include "common/macros.h"
+#include "common/parse.h"
 
 #include "supervisor/bus.h"
 #include "supervisor/ctl-util.h"
@@ -550,7 +551,7 @@ int main(int argc, char *argv[])
                 case ARG_TIMEOUT: {
                         unsigned v;
 
-                        if (ctl_parse_uint(optarg, UINT32_MAX, &v) < 0) {
+                        if (parse_uint(optarg, UINT32_MAX, &v) < 0) {
                                 fprintf(stderr,
                                         "xensupctl: --timeout: not a number of seconds: "
                                         "%s\n",
@@ -612,7 +613,7 @@ int main(int argc, char *argv[])
                         args[1]);
                 return EXIT_USAGE;
         }
-        if (strcmp(cmd, "vcpu-set") == 0 && ctl_parse_uint(args[1], UINT32_MAX, &vcpus) < 0) {
+        if (strcmp(cmd, "vcpu-set") == 0 && parse_uint(args[1], UINT32_MAX, &vcpus) < 0) {
                 fprintf(stderr, "xensupctl: vcpu-set: not a number: %s\n", args[1]);
                 return EXIT_USAGE;
         }

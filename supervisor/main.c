@@ -6,6 +6,7 @@
 
 #include "builders/builder.h"
 #include "common/error.h"
+#include "common/parse.h"
 #include "config/config.h"
 #include "supervisor/log.h"
 #include "supervisor/manager.h"
@@ -82,17 +83,11 @@ static int dump_core(const struct builder_options *bo, const char *domid_s, cons
 
 static int parse_build_jobs(const char *s, unsigned *ret)
 {
-        char *end;
-        unsigned long n;
-
-        errno = 0;
-        n = strtoul(s, &end, 10);
-        if (errno || *end || end == s || n < 1 || n > BUILD_JOBS_MAX || s[0] == '-') {
+        if (parse_uint(s, BUILD_JOBS_MAX, ret) < 0 || *ret < 1) {
                 fprintf(stderr, "xensupd: --build-jobs: '%s' is not a number from 1 to %d\n", s,
                         BUILD_JOBS_MAX);
                 return -EINVAL;
         }
-        *ret = (unsigned)n;
         return 0;
 }
 

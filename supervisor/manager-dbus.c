@@ -124,12 +124,24 @@ static int check_config_path(struct manager *m, const char *path, const struct b
         return 0;
 }
 
+/* CreateDomain's deferred reply: the new object's path once it runs, else as Start's. */
+static void create_domain_replied(struct domain *d, int r, const char *message, void *userdata)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = NULL;
+
+        if (r < 0) {
+                bus_reply_started(d, r, message, userdata);
+                return;
+        }
+        call = userdata;
+        sd_bus_reply_method_return(call, "o", d->object_path);
+}
+
 static int method_create_domain(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(bus_caller_donep) struct bus_caller caller = { 0 };
         _cleanup_free_ char *err = NULL;
         struct manager *m = userdata;
-        struct domain *d = NULL;
         const char *path;
         int r;
 
@@ -143,7 +155,8 @@ static int method_create_domain(sd_bus_message *msg, void *userdata, sd_bus_erro
         if (r < 0)
                 return r;
         /* The reply waits for the build (a child process), so the loop answers others meanwhile. */
-        r = manager_create_domain(m, path, bus_reply_started, sd_bus_message_ref(msg), &d, &err);
+        r = manager_create_domain(m, path, create_domain_replied, sd_bus_message_ref(msg), NULL,
+                                  &err);
         if (r < 0) {
                 sd_bus_message_unref(msg);
                 return bus_reply_error(error, r, err);

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "common/macros.h"
+#include "common/parse.h"
 #include "supervisor/ctl-util.h"
 
 /* Run a printer into a string. */
@@ -85,16 +86,16 @@ static void test_uint(void **state)
         unsigned v = 0;
 
         (void)state;
-        assert_int_equal(ctl_parse_uint("42", 100, &v), 0);
+        assert_int_equal(parse_uint("42", 100, &v), 0);
         assert_int_equal(v, 42);
-        assert_int_equal(ctl_parse_uint("4294967295", UINT32_MAX, &v), 0);
+        assert_int_equal(parse_uint("4294967295", UINT32_MAX, &v), 0);
         assert_int_equal(v, 4294967295u);
-        assert_int_equal(ctl_parse_uint("4294967296", UINT32_MAX, &v), -EINVAL);
-        assert_int_equal(ctl_parse_uint("101", 100, &v), -EINVAL);
-        assert_int_equal(ctl_parse_uint("-1", 100, &v), -EINVAL);
-        assert_int_equal(ctl_parse_uint("two", 100, &v), -EINVAL);
-        assert_int_equal(ctl_parse_uint("2s", 100, &v), -EINVAL);
-        assert_int_equal(ctl_parse_uint("", 100, &v), -EINVAL);
+        assert_int_equal(parse_uint("4294967296", UINT32_MAX, &v), -EINVAL);
+        assert_int_equal(parse_uint("101", 100, &v), -EINVAL);
+        assert_int_equal(parse_uint("-1", 100, &v), -EINVAL);
+        assert_int_equal(parse_uint("two", 100, &v), -EINVAL);
+        assert_int_equal(parse_uint("2s", 100, &v), -EINVAL);
+        assert_int_equal(parse_uint("", 100, &v), -EINVAL);
 }
 
 static void test_json_string(void **state)
