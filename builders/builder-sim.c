@@ -58,6 +58,7 @@ static const char *const op_names[_HV_OP_MAX] = {
         [HV_OP_DUMPCORE] = "dumpcore",
         [HV_OP_GUEST_ACTION] = "guest_action",
         [HV_OP_FAULT] = "fault",
+        [HV_OP_SET_HANDLE] = "set_handle",
 };
 
 static const char *const action_names[_HV_GUEST_ACTION_MAX] = {
@@ -722,6 +723,19 @@ static int sim_list(struct builder *b, struct builder_domain_info **infos_r, siz
         return 0;
 }
 
+static int sim_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r)
+{
+        struct hv_req_handle req = { .domid = domid };
+        int r;
+
+        memcpy(req.handle, uuid, sizeof(req.handle));
+        r = sim_call(b->data, HV_OP_SET_HANDLE, &req, NULL, 0, NULL, err_r);
+        if (r < 0)
+                return err_setf(err_r, r, "domid %u: %s: %s", domid, op_names[HV_OP_SET_HANDLE],
+                                strerror(-r));
+        return 0;
+}
+
 /* A fake core: a text header a test can read, then one page of memory "contents". */
 static int sim_dumpcore(struct builder *b, uint32_t domid, const char *path, char **err_r)
 {
@@ -819,4 +833,5 @@ const struct builder_ops builder_sim_ops = {
         .set_memory = sim_set_memory,
         .set_vcpus = sim_set_vcpus,
         .dumpcore = sim_dumpcore,
+        .set_handle = sim_set_handle,
 };

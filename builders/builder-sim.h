@@ -41,7 +41,7 @@ int builder_sim_guest_action_from_string(const char *s);
 const char *builder_sim_guest_action_to_string(enum hv_guest_action a);
 
 /* "create", "unpause", "pause", "shutdown", "destroy", "list", "set_memory", "set_vcpus",
- * "dumpcore", "guest_action", "stats", "fault"; -1 if unknown. */
+ * "dumpcore", "guest_action", "stats", "fault", "set_handle"; -1 if unknown. */
 int builder_sim_op_from_string(const char *s);
 
 /* The name of an operation; NULL if unknown. */

@@ -122,6 +122,19 @@ static int step_errno(const xc_error *xe)
         }
 }
 
+/* The length of libxc's message for the last error without its trailing newlines; 0 if none. */
+static int xc_words(const xc_error *xe)
+{
+        size_t n;
+
+        if (!xe || xe->code == XC_ERROR_NONE || !xe->message[0])
+                return 0;
+        n = strnlen(xe->message, sizeof(xe->message));
+        while (n > 0 && xe->message[n - 1] == '\n')
+                n--;
+        return (int)n;
+}
+
 /*
  * Report a failed step as "STEP failed: strerror (libxc's message)" and return
  * the negative errno. Call it right after the failing call, before anything
@@ -131,16 +144,29 @@ static int step_fail(struct xen_backend *x, char **err_r, const char *step)
 {
         const xc_error *xe = xc_get_last_error(x->xch);
         int e = step_errno(xe);
+        int n = xc_words(xe);
 
-        if (xe && xe->code != XC_ERROR_NONE && xe->message[0]) {
-                size_t n = strnlen(xe->message, sizeof(xe->message));
-
-                while (n > 0 && xe->message[n - 1] == '\n')
-                        n--;
-                return err_setf(err_r, -e, "%s failed: %s (%.*s)", step, strerror(e), (int)n,
+        if (n > 0)
+                return err_setf(err_r, -e, "%s failed: %s (%.*s)", step, strerror(e), n,
                                 xe->message);
-        }
         return err_setf(err_r, -e, "%s failed: %s", step, strerror(e));
+}
+
+/*
+ * A failed image file load as "load WHAT PATH: strerror (libxc's message)":
+ * a missing kernel is ENOENT like any missing file, so the message must say
+ * which file it was. Call it right after the failing call, as step_fail.
+ */
+static int step_fail_file(struct xen_backend *x, char **err_r, const char *what, const char *path)
+{
+        const xc_error *xe = xc_get_last_error(x->xch);
+        int e = step_errno(xe);
+        int n = xc_words(xe);
+
+        if (n > 0)
+                return err_setf(err_r, -e, "load %s %s: %s (%.*s)", what, path, strerror(e), n,
+                                xe->message);
+        return err_setf(err_r, -e, "load %s %s: %s", what, path, strerror(e));
 }
 
 /* For calls that return a negative errno instead of setting errno (xc_cpuid_apply_policy). */
@@ -376,12 +402,12 @@ static int build_image(struct xen_backend *x, const struct domain_config *cfg, u
 
         step_begin(x);
         if (xc_dom_kernel_file(dom, cfg->kernel) != 0)
-                return step_fail(x, err_r, "xc_dom_kernel_file");
+                return step_fail_file(x, err_r, "kernel", cfg->kernel);
 
         if (cfg->ramdisk && cfg->ramdisk[0]) {
                 step_begin(x);
                 if (xc_dom_module_file(dom, cfg->ramdisk, NULL) != 0)
-                        return step_fail(x, err_r, "xc_dom_module_file");
+                        return step_fail_file(x, err_r, "ramdisk", cfg->ramdisk);
         }
 
         dom->flags = 0;
@@ -805,6 +831,20 @@ static int xen_dumpcore(struct builder *b, uint32_t domid, const char *path, cha
         return 0;
 }
 
+/* libxl_domain_preserve: the kept instance of a rename-restart gets a uuid of its own. */
+static int xen_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+        xen_domain_handle_t handle = { 0 };
+
+        _Static_assert(sizeof(handle) == 16, "a Xen domain handle is the 16 uuid bytes");
+        memcpy(handle, uuid, sizeof(handle));
+        step_begin(x);
+        if (xc_domain_sethandle(x->xch, domid, handle) < 0)
+                return step_fail(x, err_r, "xc_domain_sethandle");
+        return 0;
+}
+
 const struct builder_ops builder_xen_ops = {
         .name = "xen",
         .open = xen_open,
@@ -819,4 +859,5 @@ const struct builder_ops builder_xen_ops = {
         .set_memory = xen_set_memory,
         .set_vcpus = xen_set_vcpus,
         .dumpcore = xen_dumpcore,
+        .set_handle = xen_set_handle,
 };

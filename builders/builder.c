@@ -83,3 +83,8 @@ int builder_dumpcore(struct builder *b, uint32_t domid, const char *path, char *
 {
         return b->ops->dumpcore(b, domid, path, err_r);
 }
+
+int builder_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r)
+{
+        return b->ops->set_handle(b, domid, uuid, err_r);
+}

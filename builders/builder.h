@@ -14,6 +14,9 @@
  *   builder_unpause()
  *   builder_list()      the batch domain list the supervisor scans on @releaseDomain
  *   builder_destroy()
+ *
+ * A rename-restart keeps the dead instance for inspection: builder_set_handle()
+ * gives it a fresh uuid first, so it and the new instance never share one.
  */
 #pragma once
 
@@ -47,7 +50,7 @@ struct builder_domain {
 /* One row of the hypervisor's domain list. */
 struct builder_domain_info {
         uint32_t domid;
-        uint8_t handle[16]; /* the uuid the domain was created with */
+        uint8_t handle[16]; /* its uuid: the one it was created with, or set_handle's */
         bool dying;
         bool shutdown; /* shutdown flag set; reason is valid */
         bool paused;
@@ -76,6 +79,7 @@ struct builder_ops {
         int (*set_memory)(struct builder *b, uint32_t domid, uint64_t target_kib, char **err_r);
         int (*set_vcpus)(struct builder *b, uint32_t domid, unsigned n, char **err_r);
         int (*dumpcore)(struct builder *b, uint32_t domid, const char *path, char **err_r);
+        int (*set_handle)(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r);
 };
 
 /* Open the backend opts->kind names. */
@@ -118,3 +122,6 @@ int builder_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_
 
 /* Write the domain's core to path. May take long: call it from a child. */
 int builder_dumpcore(struct builder *b, uint32_t domid, const char *path, char **err_r);
+
+/* Give the domain a new handle (uuid), as libxl_domain_preserve does for a kept instance. */
+int builder_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r);

@@ -1,1 +1,1 @@
-COMMON_SRCS := common/error.c common/parse.c
+COMMON_SRCS := common/error.c common/fs.c common/parse.c

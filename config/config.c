@@ -29,6 +29,7 @@
 #define CMDLINE_MAX        1023 /* Xen's MAX_GUEST_CMDLINE, less the NUL */
 #define MEMORY_MIB_MAX     (UINT64_MAX >> 20) /* so that memory in bytes fits a uint64_t */
 #define SECONDS_MAX        (365u * 24 * 3600)
+#define DAY_SECONDS        86400
 #define DEFAULT_MEMORY_MIB 128
 #define DEFAULT_COREDUMP   "/var/lib/xen/dump"
 
@@ -215,6 +216,8 @@ enum key_id {
         KEY_RESTART,
         KEY_RESTART_BURST,
         KEY_RESTART_INTERVAL,
+        KEY_RESTART_DELAY,
+        KEY_RESTART_MAX_DELAY,
         KEY_SIM,
         KEY_SIM_RUN_SECONDS,
         KEY_SIM_EXIT,
@@ -251,11 +254,14 @@ static const struct key_def key_defs[_KEY_MAX] = {
         [KEY_CPU_WEIGHT] = { NULL, "cpu_weight", "cpu_weight", 1, 65535 },
         [KEY_CPU_CAP] = { NULL, "cpu_cap", "cpu_cap", 0, 100 * CONFIG_VCPUS_MAX },
         [KEY_SSIDREF] = { NULL, "ssidref", "ssidref", 0, UINT32_MAX },
-        [KEY_SHUTDOWN_TIMEOUT] = { NULL, "shutdown_timeout", "shutdown_timeout", 1, 86400 },
+        [KEY_SHUTDOWN_TIMEOUT] = { NULL, "shutdown_timeout", "shutdown_timeout", 1, DAY_SECONDS },
         [KEY_COREDUMP_DIR] = { NULL, "coredump_dir", "coredump_dir", 0, 0 },
         [KEY_RESTART] = { NULL, "restart", "restart", 0, 0 },
-        [KEY_RESTART_BURST] = { "restart", "burst", "restart.burst", 1, CONFIG_RESTART_BURST_MAX },
-        [KEY_RESTART_INTERVAL] = { "restart", "interval", "restart.interval", 1, 86400 },
+        /* 0 turns the throttle off; no cap of ours, as systemd's StartLimitBurst has none. */
+        [KEY_RESTART_BURST] = { "restart", "burst", "restart.burst", 0, INT_MAX },
+        [KEY_RESTART_INTERVAL] = { "restart", "interval", "restart.interval", 1, DAY_SECONDS },
+        [KEY_RESTART_DELAY] = { "restart", "delay", "restart.delay", 0, DAY_SECONDS },
+        [KEY_RESTART_MAX_DELAY] = { "restart", "max_delay", "restart.max_delay", 0, DAY_SECONDS },
         [KEY_SIM] = { NULL, "sim", "sim", 0, 0 },
         [KEY_SIM_RUN_SECONDS] = { "sim", "run_seconds", "sim.run_seconds", 0, SECONDS_MAX },
         [KEY_SIM_EXIT] = { "sim", "exit", "sim.exit", 0, 0 },
@@ -268,9 +274,10 @@ static const struct key_def key_defs[_KEY_MAX] = {
         "name, uuid, type, memory, maxmem, vcpus, maxvcpus, kernel, ramdisk, cmdline, "            \
         "on_poweroff, on_reboot, on_crash, on_watchdog, on_soft_reset, autostart, cpu_weight, "    \
         "cpu_cap, ssidref, shutdown_timeout, coredump_dir, restart { }, sim { }"
-#define RESTART_KEYS "burst, interval"
+#define RESTART_KEYS "burst, interval, delay, max_delay"
 #define SIM_KEYS     "run_seconds, exit, on_shutdown_request, build_seconds"
 #define NAME_ALLOWED "1 to 64 characters of A-Z a-z 0-9 _ . -"
+#define TYPES        "pv, pvh"
 #define ACTIONS      "destroy, restart, preserve, rename-restart, coredump-destroy, coredump-restart"
 #define SIM_EXITS    "poweroff, reboot, crash, watchdog, soft_reset"
 
@@ -579,8 +586,16 @@ static int on_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
                                   "8-4-4-4-12 hexadecimal digits, not all zero");
                 break;
         case KEY_TYPE:
-                if (domain_type_from_string(value) < 0)
-                        bad_value(ctx, line, k, value, "pv, pvh, hvm");
+                a = domain_type_from_string(value);
+                if (a == DOMAIN_TYPE_HVM) {
+                        /* Refused here, not at start: --check-config must tell. */
+                        ctx->seen[k].bad = true;
+                        ctx_error(ctx, line, key_defs[k].shown,
+                                  "hvm is not supported (HVM guests need a QEMU device model, "
+                                  "which xensup does not run; allowed: " TYPES ")");
+                } else if (a < 0) {
+                        bad_value(ctx, line, k, value, TYPES);
+                }
                 break;
         case KEY_KERNEL:
         case KEY_RAMDISK:
@@ -654,6 +669,8 @@ static cfg_t *schema_new(struct parse_ctx *ctx)
         cfg_opt_t restart_opts[] = {
                 CFG_INT_CB("burst", 0, CFGF_NODEFAULT, on_int),
                 CFG_INT_CB("interval", 0, CFGF_NODEFAULT, on_int),
+                CFG_INT_CB("delay", 0, CFGF_NODEFAULT, on_int),
+                CFG_INT_CB("max_delay", 0, CFGF_NODEFAULT, on_int),
                 CTX_OPT(ctx),
                 CFG_END(),
         };
@@ -983,7 +1000,7 @@ static int config_build(cfg_t *cfg, struct parse_ctx *ctx, struct domain_config 
         s = get_str(cfg, KEY_KERNEL);
         if (s && !ctx->seen[KEY_KERNEL].bad && !(c->kernel = path_resolve(ctx->dir, s)))
                 return -ENOMEM;
-        if (!s && c->type != DOMAIN_TYPE_HVM && !ctx->seen[KEY_TYPE].bad)
+        if (!s && !ctx->seen[KEY_TYPE].bad)
                 ctx_error(ctx, ctx->seen[KEY_TYPE].line, "kernel",
                           "missing (required: a readable kernel image for a %s domain)",
                           domain_type_to_string(c->type));
@@ -1019,6 +1036,19 @@ static int config_build(cfg_t *cfg, struct parse_ctx *ctx, struct domain_config 
 
         c->restart.burst = get_uint(restart, KEY_RESTART_BURST, 5);
         c->restart.interval = get_uint(restart, KEY_RESTART_INTERVAL, 60);
+        c->restart.delay = get_uint(restart, KEY_RESTART_DELAY, 0);
+        c->restart.max_delay = get_uint(restart, KEY_RESTART_MAX_DELAY, c->restart.delay);
+        if (key_set(ctx, KEY_RESTART_MAX_DELAY) && !ctx->seen[KEY_RESTART_MAX_DELAY].bad &&
+            !ctx->seen[KEY_RESTART_DELAY].bad && c->restart.max_delay < c->restart.delay) {
+                char v[32], allowed[128];
+
+                /* delay is set (its default 0 is never above max_delay): name its line too. */
+                snprintf(v, sizeof(v), "%u", c->restart.max_delay);
+                snprintf(allowed, sizeof(allowed), "at least restart.delay, %u, set at line %u",
+                         c->restart.delay, ctx->seen[KEY_RESTART_DELAY].line);
+                bad_value(ctx, ctx->seen[KEY_RESTART_MAX_DELAY].line, KEY_RESTART_MAX_DELAY, v,
+                          allowed);
+        }
 
         c->sim.present = sim != NULL;
         c->sim.run_seconds = get_uint(sim, KEY_SIM_RUN_SECONDS, 0);
@@ -1310,7 +1340,8 @@ bool config_equal(const struct domain_config *a, const struct domain_config *b)
                a->cpu_weight == b->cpu_weight && a->cpu_cap == b->cpu_cap &&
                a->ssidref == b->ssidref && a->shutdown_timeout == b->shutdown_timeout &&
                str_eq(a->coredump_dir, b->coredump_dir) && a->restart.burst == b->restart.burst &&
-               a->restart.interval == b->restart.interval && a->sim.present == b->sim.present &&
+               a->restart.interval == b->restart.interval && a->restart.delay == b->restart.delay &&
+               a->restart.max_delay == b->restart.max_delay && a->sim.present == b->sim.present &&
                a->sim.run_seconds == b->sim.run_seconds && a->sim.exit == b->sim.exit &&
                a->sim.on_shutdown == b->sim.on_shutdown &&
                a->sim.build_seconds == b->sim.build_seconds;
@@ -1335,4 +1366,132 @@ enum domain_action config_action_for(const struct domain_config *c, enum shutdow
         default:
                 return ACTION_DESTROY;
         }
+}
+
+unsigned config_restart_delay(const struct domain_config *c, unsigned restarts_in_window)
+{
+        /* A hand-built config may leave max_delay 0: that means a constant delay. */
+        uint64_t cap =
+            c->restart.max_delay > c->restart.delay ? c->restart.max_delay : c->restart.delay;
+        uint64_t d = c->restart.delay;
+
+        /* At most 32 doublings reach any cap, so a huge count costs nothing and cannot wrap. */
+        for (unsigned i = 0; d > 0 && d < cap && i < restarts_in_window; i++)
+                d *= 2;
+        return (unsigned)(d < cap ? d : cap);
+}
+
+int config_set_path(struct domain_config *c, const char *path)
+{
+        char *p;
+
+        if (dup_str(path, &p) < 0)
+                return -ENOMEM;
+        free(c->path);
+        c->path = p;
+        return 0;
+}
+
+/* ---- the struct as text ---- */
+
+/*
+ * Write s double-quoted, in the escapes libconfuse's lexer reads back: '"', '\'
+ * and '$' (which could start "${VAR}") behind a backslash, every other byte
+ * outside printable ASCII as \xNN, so the text is one ASCII line per key.
+ */
+static void put_quoted(FILE *f, const char *s)
+{
+        fputc('"', f);
+        for (; *s; s++) {
+                unsigned char ch = (unsigned char)*s;
+
+                if (ch == '"' || ch == '\\' || ch == '$')
+                        fprintf(f, "\\%c", ch);
+                else if (ch < 0x20 || ch >= 0x7f)
+                        fprintf(f, "\\x%02x", ch);
+                else
+                        fputc(ch, f);
+        }
+        fputc('"', f);
+}
+
+static void put_str(FILE *f, const char *indent, const char *key, const char *value)
+{
+        fprintf(f, "%s%s = ", indent, key);
+        put_quoted(f, value);
+        fputc('\n', f);
+}
+
+static bool is_absolute(const char *path)
+{
+        return path && path[0] == '/';
+}
+
+int config_to_text(const struct domain_config *c, char **text_r)
+{
+        const char *type = domain_type_to_string(c->type);
+        const char *actions[] = {
+                domain_action_to_string(c->on_poweroff),   domain_action_to_string(c->on_reboot),
+                domain_action_to_string(c->on_crash),      domain_action_to_string(c->on_watchdog),
+                domain_action_to_string(c->on_soft_reset),
+        };
+        const char *sim_exit = TABLE_LOOKUP(shutdown_reason_table, c->sim.exit);
+        const char *sim_answer = TABLE_LOOKUP(sim_shutdown_table, c->sim.on_shutdown);
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_fclose_ FILE *f = NULL; /* declared after buf: closed before buf is freed */
+        size_t size = 0;
+        char us[37];
+
+        /* Refuse what would not parse back, rather than write a file that fails later. */
+        if (!config_name_is_valid(c->name) || !type || c->type == DOMAIN_TYPE_HVM ||
+            !is_absolute(c->kernel) || (c->ramdisk && !is_absolute(c->ramdisk)) ||
+            !is_absolute(c->coredump_dir))
+                return -EINVAL;
+        for (size_t i = 0; i < ELEMENTSOF(actions); i++)
+                if (!actions[i])
+                        return -EINVAL;
+        if (c->sim.present && (!sim_exit || c->sim.exit == SHUTDOWN_REASON_SUSPEND || !sim_answer))
+                return -EINVAL;
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        put_str(f, "", "name", c->name);
+        put_str(f, "", "uuid", config_uuid_to_string(c->uuid, us));
+        put_str(f, "", "type", type);
+        fprintf(f, "memory = %" PRIu64 "\n", c->memory_mib);
+        fprintf(f, "maxmem = %" PRIu64 "\n", c->maxmem_mib);
+        fprintf(f, "vcpus = %u\n", c->vcpus);
+        fprintf(f, "maxvcpus = %u\n", c->maxvcpus);
+        put_str(f, "", "kernel", c->kernel);
+        if (c->ramdisk)
+                put_str(f, "", "ramdisk", c->ramdisk);
+        if (c->cmdline)
+                put_str(f, "", "cmdline", c->cmdline);
+        put_str(f, "", "on_poweroff", actions[0]);
+        put_str(f, "", "on_reboot", actions[1]);
+        put_str(f, "", "on_crash", actions[2]);
+        put_str(f, "", "on_watchdog", actions[3]);
+        put_str(f, "", "on_soft_reset", actions[4]);
+        fprintf(f, "autostart = %s\n", c->autostart ? "true" : "false");
+        fprintf(f, "cpu_weight = %u\n", c->cpu_weight);
+        fprintf(f, "cpu_cap = %u\n", c->cpu_cap);
+        fprintf(f, "ssidref = %" PRIu32 "\n", c->ssidref);
+        fprintf(f, "shutdown_timeout = %u\n", c->shutdown_timeout);
+        put_str(f, "", "coredump_dir", c->coredump_dir);
+        fprintf(f,
+                "restart {\n        burst = %u\n        interval = %u\n        delay = %u\n"
+                "        max_delay = %u\n}\n",
+                c->restart.burst, c->restart.interval, c->restart.delay, c->restart.max_delay);
+        if (c->sim.present) {
+                fprintf(f, "sim {\n        run_seconds = %u\n", c->sim.run_seconds);
+                put_str(f, "        ", "exit", sim_exit);
+                put_str(f, "        ", "on_shutdown_request", sim_answer);
+                fprintf(f, "        build_seconds = %u\n}\n", c->sim.build_seconds);
+        }
+        /* open_memstream fails only for memory; fclose flushes, so check both. */
+        if (ferror(f) || fclose(TAKE_PTR(f)) != 0)
+                return -ENOMEM;
+        *text_r = TAKE_PTR(buf);
+        return 0;
 }

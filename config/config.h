@@ -20,7 +20,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Restarts the throttle can count within its interval (the daemon keeps this many times). */
+/*
+ * Deprecated: restart.burst is no longer capped (0 to INT_MAX). Kept only while
+ * supervisor/ and layout/ still size their restart histories with it.
+ */
 #define CONFIG_RESTART_BURST_MAX 16
 #define CONFIG_NAME_MAX          64 /* bytes, excluding the NUL */
 
@@ -40,7 +43,7 @@
 enum domain_type {
         DOMAIN_TYPE_PV,
         DOMAIN_TYPE_PVH,
-        DOMAIN_TYPE_HVM,
+        DOMAIN_TYPE_HVM, /* config_load_file refuses it (no device model); builders still name it */
         _DOMAIN_TYPE_MAX,
         _DOMAIN_TYPE_INVALID = -1, /* makes the enum signed, so "< 0" works on from_string */
 };
@@ -117,9 +120,12 @@ struct domain_config {
             shutdown_timeout; /* seconds before a graceful shutdown becomes a destroy; default 60 */
         char *coredump_dir;   /* coredump-* actions write here; default /var/lib/xen/dump */
 
+        /* The restart throttle and backoff (config/README.md, "Restart throttle and backoff"). */
         struct {
-                unsigned burst;    /* restarts allowed within interval; default 5 */
-                unsigned interval; /* seconds; default 60 */
+                unsigned burst;     /* restarts allowed within interval; default 5; 0 = off */
+                unsigned interval;  /* seconds the window lasts; default 60 */
+                unsigned delay;     /* seconds before a guest-initiated restart; default 0 */
+                unsigned max_delay; /* backoff cap, >= delay; default = delay (constant delay) */
         } restart;
 
         struct sim_script sim;
@@ -179,6 +185,36 @@ bool config_equal(const struct domain_config *a, const struct domain_config *b);
 
 /* The config's action for a shutdown reason (suspend → preserve; NONE or unknown → destroy). */
 enum domain_action config_action_for(const struct domain_config *c, enum shutdown_reason why);
+
+/*
+ * Seconds to wait before the next guest-initiated restart, when
+ * restarts_in_window restarts were already counted in the current throttle
+ * window: delay, doubled for each one counted, capped at max_delay (taken as
+ * delay if smaller); 0 when delay is 0. Never overflows.
+ */
+unsigned config_restart_delay(const struct domain_config *c, unsigned restarts_in_window);
+
+/*
+ * Write c as config file text into *text_r (malloc'd; the caller frees it):
+ * every key explicitly (ramdisk and cmdline only when set), kernel and
+ * ramdisk as stored (absolute when c came from config_load_file), the uuid
+ * explicitly even when it was derived from the name, strings double-quoted
+ * and escaped as libconfuse reads them back, the restart section, and the
+ * sim section when present. config_load_file() of that text gives a config
+ * config_equal() to c once its path is set back with config_set_path(): path
+ * is the only field the text cannot carry. Returns 0, -EINVAL when c holds
+ * what config_load_file refuses or a file cannot say (a bad name, type hvm,
+ * an enum out of range, a relative path, no kernel or coredump_dir), or
+ * -ENOMEM.
+ */
+int config_to_text(const struct domain_config *c, char **text_r);
+
+/*
+ * Replace c->path with a copy of path (NULL clears it), e.g. to name the
+ * user's file on a config loaded from a stored copy. Call it before c is
+ * shared: configs are otherwise immutable. Returns 0 or -ENOMEM (c unchanged).
+ */
+int config_set_path(struct domain_config *c, const char *path);
 
 /* The v5 uuid of a name under CONFIG_UUID_NAMESPACE. */
 void config_uuid_from_name(const char *name, uint8_t uuid[16]);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
@@ -132,15 +133,21 @@ static int req_begin(struct layout *l)
         return 0;
 }
 
-static int x_write(struct layout *l, xs_transaction_t t, const char *path, const char *value)
+static int x_write_len(struct layout *l, xs_transaction_t t, const char *path, const char *value,
+                       unsigned len)
 {
         int r = req_begin(l);
 
         if (r < 0)
                 return r;
-        if (!xs_write(l->xs, t, path, value, strlen(value)))
+        if (!xs_write(l->xs, t, path, value, len))
                 return errno_or_eio();
         return 0;
+}
+
+static int x_write(struct layout *l, xs_transaction_t t, const char *path, const char *value)
+{
+        return x_write_len(l, t, path, value, (unsigned)strlen(value));
 }
 
 static int x_mkdir(struct layout *l, xs_transaction_t t, const char *path)
@@ -194,14 +201,32 @@ static int x_read(struct layout *l, xs_transaction_t t, const char *path, char *
         return 0;
 }
 
-static int x_directory(struct layout *l, const char *path, char ***names_r, unsigned *n_r)
+/* Read a node's ACL; the caller frees *perms_r. */
+static int x_get_perms(struct layout *l, xs_transaction_t t, const char *path,
+                       struct xs_permissions **perms_r, unsigned *n_r)
+{
+        int r = req_begin(l);
+        struct xs_permissions *perms;
+
+        if (r < 0)
+                return r;
+        perms = xs_get_permissions(l->xs, t, path, n_r);
+        if (!perms)
+                return errno_or_eio();
+        *perms_r = perms;
+        return 0;
+}
+
+/* List a node's children; the caller frees *names_r (one allocation). */
+static int x_directory(struct layout *l, xs_transaction_t t, const char *path, char ***names_r,
+                       unsigned *n_r)
 {
         int r = req_begin(l);
         char **names;
 
         if (r < 0)
                 return r;
-        names = xs_directory(l->xs, XBT_NULL, path, n_r);
+        names = xs_directory(l->xs, t, path, n_r);
         if (!names)
                 return errno_or_eio();
         *names_r = names;
@@ -261,8 +286,7 @@ static void backoff(unsigned attempt)
  * LAYOUT_MAX_ATTEMPTS times with a growing pause. Any other failure aborts
  * the transaction, so nothing of a failed step stays in XenStore.
  */
-static int run_transaction(struct layout *l, const char *what, step_fn step, const void *userdata,
-                           char **err_r)
+static int run_transaction(struct layout *l, step_fn step, const void *userdata, char **err_r)
 {
         for (unsigned attempt = 0; attempt < LAYOUT_MAX_ATTEMPTS; attempt++) {
                 xs_transaction_t t;
@@ -272,8 +296,8 @@ static int run_transaction(struct layout *l, const char *what, step_fn step, con
                         backoff(attempt - 1);
                 r = x_transaction_start(l, &t);
                 if (r < 0)
-                        return err_setf(err_r, r, "%s: cannot start a XenStore transaction: %s",
-                                        what, strerror(-r));
+                        return err_setf(err_r, r, "cannot start a XenStore transaction: %s",
+                                        strerror(-r));
                 r = step(l, t, userdata, err_r);
                 if (r < 0) {
                         x_transaction_end(l, t, true);
@@ -288,13 +312,26 @@ static int run_transaction(struct layout *l, const char *what, step_fn step, con
                 if (r == -EAGAIN)
                         continue;
                 if (r < 0)
-                        return err_setf(err_r, r, "%s: XenStore transaction commit failed: %s",
-                                        what, strerror(-r));
+                        return err_setf(err_r, r, "XenStore transaction commit failed: %s",
+                                        strerror(-r));
                 return 0;
         }
-        return err_setf(err_r, -EAGAIN,
-                        "%s: XenStore transaction still conflicting after %u attempts", what,
+        return err_setf(err_r, -EAGAIN, "XenStore transaction still conflicting after %u attempts",
                         LAYOUT_MAX_ATTEMPTS);
+}
+
+/* Run step as one transaction (run_transaction); a failure's message is prefixed with what. */
+static int run_step(struct layout *l, const char *what, step_fn step, const void *userdata,
+                    char **err_r)
+{
+        int r = run_transaction(l, step, userdata, err_r);
+
+        if (r < 0 && err_r) {
+                _cleanup_free_ char *inner = TAKE_PTR(*err_r);
+
+                return err_setf(err_r, r, "%s: %s", what, inner ? inner : strerror(-r));
+        }
+        return r;
 }
 
 /* ---- small helpers ---- */
@@ -721,18 +758,10 @@ static int update_execute(struct layout *l, xs_transaction_t t, const void *user
 /* Run a plan as one transaction; errors are prefixed with what. */
 static int plan_run(struct layout *l, struct plan *p, step_fn step, const char *what, char **err_r)
 {
-        int r;
-
         if (p->error < 0)
                 return err_setf(err_r, p->error, "%s: cannot build the request plan: %s", what,
                                 strerror(-p->error));
-        r = run_transaction(l, what, step, p, err_r);
-        if (r < 0 && r != -EAGAIN && err_r) {
-                _cleanup_free_ char *inner = TAKE_PTR(*err_r);
-
-                return err_setf(err_r, r, "%s: %s", what, inner ? inner : strerror(-r));
-        }
-        return r;
+        return run_step(l, what, step, p, err_r);
 }
 
 static void plan_donep(struct plan *p)
@@ -906,34 +935,316 @@ int layout_request_shutdown(struct layout *l, uint32_t domid, const char *mode, 
 
 /* ---- the daemon's private record: /tool/xensup/<uuid>, dom0 only ---- */
 
-/* The record's keys, in the one order it is written and accepted in. */
-enum state_key {
-        KEY_DOMID,
-        KEY_BUILD_IN_PROGRESS,
-        KEY_RESTART_COUNT,
-        KEY_RESTART_TIMES,
-        KEY_SHUTDOWN_REQUESTED,
-        KEY_SHUTDOWN_REBOOT,
-        KEY_SHUTDOWN_DEADLINE,
-        KEY_FAILED,
-        KEY_LAST_REASON,
-        _KEY_MAX,
+/*
+ * Version 2 of the record, read as systemd's machine_load reads its state
+ * files: "version=2" first, then key=value lines in any order; unknown keys
+ * are skipped (a later daemon's record still reads) and a missing key keeps
+ * its default. Adding a key never changes the version; only a change an
+ * older reader would misread does.
+ */
+#define STATE_VERSION       2
+#define STATE_VERSION_KEY   "version="
+#define STATE_KEY_MAX       32 /* longest key accepted, known or not */
+#define STATE_TOKEN_CHARS   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
+#define STATE_KEY_CHARS     "abcdefghijklmnopqrstuvwxyz0123456789_"
+#define STATE_UINT64_DIGITS 20 /* UINT64_MAX */
+#define STATE_UINT32_DIGITS 10 /* UINT32_MAX */
+
+_Static_assert(sizeof(unsigned) == sizeof(uint32_t), "the record's counts are 32-bit");
+
+enum field_type {
+        FIELD_BOOL,   /* 0 or 1 */
+        FIELD_UINT,   /* unsigned or uint64_t, by the member's size */
+        FIELD_DOMID,  /* below LAYOUT_DOMID_FIRST_RESERVED */
+        FIELD_REASON, /* "none" or a shutdown reason */
+        FIELD_TOKEN,  /* "" or [A-Za-z0-9_.-]+ */
+        FIELD_NAME,   /* "" or a valid domain name */
+        FIELD_TEXT,   /* any bytes, escaped */
+        FIELD_PATH,   /* "" or an absolute path, escaped */
+        FIELD_UUID,   /* canonical lowercase */
 };
 
-/* After the fixed keys, optional: a daemon before it wrote none. */
-#define STATE_KEY_CONFIG_PATH "config_path"
-
-static const char *const state_keys[_KEY_MAX] = {
-        [KEY_DOMID] = "domid",
-        [KEY_BUILD_IN_PROGRESS] = "build_in_progress",
-        [KEY_RESTART_COUNT] = "restart_count",
-        [KEY_RESTART_TIMES] = "restart_times",
-        [KEY_SHUTDOWN_REQUESTED] = "shutdown_requested",
-        [KEY_SHUTDOWN_REBOOT] = "shutdown_reboot",
-        [KEY_SHUTDOWN_DEADLINE] = "shutdown_deadline",
-        [KEY_FAILED] = "failed",
-        [KEY_LAST_REASON] = "last_reason",
+struct state_field {
+        const char *key;
+        enum field_type type;
+        size_t offset, size;
 };
+
+#define FIELD(k, t, member)                                                                        \
+        {                                                                                          \
+                .key = k, .type = t, .offset = offsetof(struct layout_tool_state, member),         \
+                .size = sizeof(((struct layout_tool_state *)NULL)->member)                         \
+        }
+
+/* Every key of version 2, in the order it is written. */
+static const struct state_field state_fields[] = {
+        FIELD("domid", FIELD_DOMID, domid),
+        FIELD("build_in_progress", FIELD_BOOL, build_in_progress),
+        FIELD("state", FIELD_TOKEN, state),
+        FIELD("restart_count", FIELD_UINT, restart_count),
+        FIELD("restart_window_start", FIELD_UINT, restart_window_start),
+        FIELD("restart_window_count", FIELD_UINT, restart_window_count),
+        FIELD("restart_due", FIELD_UINT, restart_due),
+        FIELD("started_at_usec", FIELD_UINT, started_at_usec),
+        FIELD("shutdown_requested", FIELD_BOOL, shutdown_requested),
+        FIELD("shutdown_reboot", FIELD_BOOL, shutdown_reboot),
+        FIELD("shutdown_deadline", FIELD_UINT, shutdown_deadline),
+        FIELD("failed", FIELD_BOOL, failed),
+        FIELD("last_reason", FIELD_REASON, last_reason),
+        FIELD("failure", FIELD_TEXT, failure),
+        FIELD("config_path", FIELD_PATH, config_path),
+        FIELD("created", FIELD_BOOL, created),
+        FIELD("kept", FIELD_BOOL, kept),
+        FIELD("kept_of", FIELD_UUID, kept_of),
+        FIELD("name", FIELD_NAME, name),
+};
+
+static const struct state_field *field_find(const char *key, size_t len)
+{
+        for (size_t i = 0; i < ELEMENTSOF(state_fields); i++)
+                if (strlen(state_fields[i].key) == len &&
+                    memcmp(state_fields[i].key, key, len) == 0)
+                        return &state_fields[i];
+        return NULL;
+}
+
+/* The longest value of a field on the wire; a string's escaped form must fit its array. */
+static size_t field_max(const struct state_field *f)
+{
+        switch (f->type) {
+        case FIELD_BOOL:
+                return 1;
+        case FIELD_UINT:
+                return f->size == sizeof(uint64_t) ? STATE_UINT64_DIGITS : STATE_UINT32_DIGITS;
+        case FIELD_DOMID:
+                return 5; /* 32751 */
+        case FIELD_REASON:
+                return 16; /* "soft_reset", with room */
+        case FIELD_UUID:
+                return 36;
+        default:
+                return f->size - 1;
+        }
+}
+
+static bool token_is_valid(const char *s, size_t max)
+{
+        size_t n = strlen(s);
+
+        return n >= 1 && n <= max && strspn(s, STATE_TOKEN_CHARS) == n;
+}
+
+static int hex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+/*
+ * Escape the first n bytes of src into dst (NUL-terminated, at most size - 1
+ * bytes) so that a value never holds a newline or a control byte: "\\",
+ * "\n", "\xNN". Stops before the first byte whose escape does not fit;
+ * returns how many bytes of src it took.
+ */
+static size_t escape(const char *src, size_t n, char *dst, size_t size)
+{
+        static const char hex[] = "0123456789abcdef";
+        size_t o = 0, i;
+
+        for (i = 0; i < n; i++) {
+                unsigned char c = (unsigned char)src[i];
+                char e[4] = { '\\', (char)c, 0, 0 };
+                size_t k = 2;
+
+                if (c == '\n')
+                        e[1] = 'n';
+                else if (c < 0x20 || c == 0x7f) {
+                        e[1] = 'x';
+                        e[2] = hex[c >> 4];
+                        e[3] = hex[c & 0xf];
+                        k = 4;
+                } else if (c != '\\') {
+                        e[0] = (char)c;
+                        k = 1;
+                }
+                if (o + k >= size)
+                        break;
+                memcpy(dst + o, e, k);
+                o += k;
+        }
+        dst[o] = '\0';
+        return i;
+}
+
+/* Undo escape(): no raw control byte, and no escape but "\\", "\n" and "\xNN" (not \x00). */
+static int unescape(const char *v, size_t len, char *dst, size_t size)
+{
+        size_t o = 0;
+
+        for (size_t i = 0; i < len; i++) {
+                unsigned char c = (unsigned char)v[i];
+
+                if (c < 0x20 || c == 0x7f)
+                        return -EINVAL;
+                if (c == '\\') {
+                        int hi, lo;
+
+                        if (++i == len)
+                                return -EINVAL;
+                        switch (v[i]) {
+                        case '\\':
+                                break;
+                        case 'n':
+                                c = '\n';
+                                break;
+                        case 'x':
+                                if (i + 2 >= len)
+                                        return -EINVAL;
+                                hi = hex_digit(v[i + 1]);
+                                lo = hex_digit(v[i + 2]);
+                                if (hi < 0 || lo < 0 || (hi | lo) == 0)
+                                        return -EINVAL;
+                                c = (unsigned char)(hi << 4 | lo);
+                                i += 2;
+                                break;
+                        default:
+                                return -EINVAL;
+                        }
+                }
+                if (o + 1 >= size)
+                        return -E2BIG;
+                dst[o++] = (char)c;
+        }
+        dst[o] = '\0';
+        return 0;
+}
+
+/* A record the daemon would read back, or -EINVAL with a message naming the field. */
+static int state_check(const struct layout_tool_state *s, char **err_r)
+{
+        for (size_t i = 0; i < ELEMENTSOF(state_fields); i++) {
+                const struct state_field *f = &state_fields[i];
+                const char *p = (const char *)s + f->offset;
+                enum shutdown_reason reason;
+
+                switch (f->type) {
+                case FIELD_DOMID:
+                        if (*(const uint32_t *)p >= LAYOUT_DOMID_FIRST_RESERVED)
+                                return err_setf(err_r, -EINVAL, "%s: %" PRIu32 " is not a guest's",
+                                                f->key, *(const uint32_t *)p);
+                        break;
+                case FIELD_REASON:
+                        reason = *(const enum shutdown_reason *)p;
+                        if (reason != SHUTDOWN_REASON_NONE &&
+                            (unsigned)reason >= (unsigned)_SHUTDOWN_REASON_MAX)
+                                return err_setf(err_r, -EINVAL, "%s: unknown reason %d", f->key,
+                                                (int)reason);
+                        break;
+                case FIELD_TOKEN:
+                case FIELD_NAME:
+                case FIELD_TEXT:
+                case FIELD_PATH:
+                        if (!memchr(p, '\0', f->size))
+                                return err_setf(err_r, -EINVAL, "%s: not NUL-terminated", f->key);
+                        if (!*p)
+                                break;
+                        if (f->type == FIELD_TOKEN && !token_is_valid(p, f->size - 1))
+                                return err_setf(err_r, -EINVAL, "%s: not a token ([A-Za-z0-9_.-])",
+                                                f->key);
+                        if (f->type == FIELD_NAME && !config_name_is_valid(p))
+                                return err_setf(err_r, -EINVAL, "%s: not a valid domain name",
+                                                f->key);
+                        if (f->type == FIELD_PATH && *p != '/')
+                                return err_setf(err_r, -EINVAL, "%s: not an absolute path", f->key);
+                        break;
+                default:
+                        break;
+                }
+        }
+        if (s->kept && !config_name_is_valid(s->name))
+                return err_setf(err_r, -EINVAL, "name: a kept instance needs a valid name");
+        return 0;
+}
+
+/* The wire form of one field's value, into v (LAYOUT_CONFIG_PATH_MAX, the longest). */
+static void field_format(const struct state_field *f, const struct layout_tool_state *s,
+                         char v[LAYOUT_CONFIG_PATH_MAX])
+{
+        const char *p = (const char *)s + f->offset;
+        size_t n, k;
+
+        switch (f->type) {
+        case FIELD_BOOL:
+                strcpy(v, *(const bool *)p ? "1" : "0");
+                break;
+        case FIELD_UINT:
+                snprintf(v, LAYOUT_CONFIG_PATH_MAX, "%" PRIu64,
+                         f->size == sizeof(uint64_t) ? *(const uint64_t *)p
+                                                     : (uint64_t) * (const unsigned *)p);
+                break;
+        case FIELD_DOMID:
+                snprintf(v, LAYOUT_CONFIG_PATH_MAX, "%" PRIu32, *(const uint32_t *)p);
+                break;
+        case FIELD_REASON:
+                snprintf(v, LAYOUT_CONFIG_PATH_MAX, "%s",
+                         shutdown_reason_to_string(*(const enum shutdown_reason *)p));
+                break;
+        case FIELD_TOKEN:
+        case FIELD_NAME:
+                snprintf(v, LAYOUT_CONFIG_PATH_MAX, "%s", p);
+                break;
+        case FIELD_TEXT:
+                n = strlen(p);
+                k = escape(p, n, v, f->size);
+                if (k < n) {
+                        /* Cut before a whole character, not inside a UTF-8 sequence. */
+                        for (unsigned b = 0; b < 3 && k > 0 && ((unsigned char)p[k] & 0xC0) == 0x80;
+                             b++)
+                                k--;
+                        escape(p, k, v, f->size);
+                }
+                break;
+        case FIELD_PATH:
+                n = strlen(p);
+                /* Half a path would name another file: one too long escaped is not kept. */
+                if (escape(p, n, v, f->size) < n)
+                        v[0] = '\0';
+                break;
+        case FIELD_UUID: {
+                char u[37];
+
+                snprintf(v, LAYOUT_CONFIG_PATH_MAX, "%s",
+                         config_uuid_to_string((const uint8_t *)p, u));
+                break;
+        }
+        }
+}
+
+/* The whole text of a record into text (LAYOUT_STATE_WRITE_MAX + 1 bytes). */
+static int state_format(const struct layout_tool_state *s, char *text, char **err_r)
+{
+        size_t size = LAYOUT_STATE_WRITE_MAX + 1;
+        size_t used = (size_t)snprintf(text, size, STATE_VERSION_KEY "%d\n", STATE_VERSION);
+
+        for (size_t i = 0; i < ELEMENTSOF(state_fields); i++) {
+                char v[LAYOUT_CONFIG_PATH_MAX];
+                int k;
+
+                field_format(&state_fields[i], s, v);
+                k = snprintf(text + used, size - used, "%s=%s\n", state_fields[i].key, v);
+                /* Cannot happen with these fields (the bound is checked by a test). */
+                if (k < 0 || (size_t)k >= size - used)
+                        return err_setf(err_r, -E2BIG, "record longer than %d bytes",
+                                        LAYOUT_STATE_WRITE_MAX);
+                used += (size_t)k;
+        }
+        return 0;
+}
 
 struct state_write {
         const char *path;
@@ -965,52 +1276,21 @@ static int state_write_step(struct layout *l, xs_transaction_t t, const void *us
 int layout_state_write(struct layout *l, const uint8_t uuid[16], const struct layout_tool_state *s,
                        char **err_r)
 {
-        _cleanup_free_ char *text = NULL, *times = NULL;
-        char u[37], path[64], what[96];
+        _cleanup_free_ char *inner = NULL;
+        char u[37], path[64], what[96], text[LAYOUT_STATE_WRITE_MAX + 1];
         struct state_write w;
-        size_t used = 0;
         int r;
 
         snprintf(path, sizeof(path), "/tool/xensup/%s", config_uuid_to_string(uuid, u));
         snprintf(what, sizeof(what), "writing %s", path);
-        if (s->n_restart_times > ELEMENTSOF(s->restart_times) ||
-            s->domid >= LAYOUT_DOMID_FIRST_RESERVED ||
-            !memchr(s->config_path, '\0', sizeof(s->config_path)) || strchr(s->config_path, '\n') ||
-            (s->last_reason != SHUTDOWN_REASON_NONE &&
-             ((unsigned)s->last_reason >= _SHUTDOWN_REASON_MAX)))
-                return err_setf(err_r, -EINVAL, "%s: invalid record", what);
-
-        times = calloc(ELEMENTSOF(s->restart_times), 21);
-        if (!times)
-                return err_setf(err_r, -ENOMEM, "%s: out of memory", what);
-        for (unsigned i = 0; i < s->n_restart_times; i++)
-                used +=
-                    (size_t)sprintf(times + used, "%s%" PRIu64, i ? "," : "", s->restart_times[i]);
-
-        if (asprintf(&text,
-                     "%s=%" PRIu32 "\n%s=%d\n%s=%u\n%s=%s\n%s=%d\n%s=%d\n%s=%" PRIu64
-                     "\n%s=%d\n%s=%s\n%s%s%s%s",
-                     state_keys[KEY_DOMID], s->domid, state_keys[KEY_BUILD_IN_PROGRESS],
-                     s->build_in_progress, state_keys[KEY_RESTART_COUNT], s->restart_count,
-                     state_keys[KEY_RESTART_TIMES], times, state_keys[KEY_SHUTDOWN_REQUESTED],
-                     s->shutdown_requested, state_keys[KEY_SHUTDOWN_REBOOT], s->shutdown_reboot,
-                     state_keys[KEY_SHUTDOWN_DEADLINE], s->shutdown_deadline,
-                     state_keys[KEY_FAILED], s->failed, state_keys[KEY_LAST_REASON],
-                     shutdown_reason_to_string(s->last_reason),
-                     s->config_path[0] ? STATE_KEY_CONFIG_PATH "=" : "", s->config_path,
-                     s->config_path[0] ? "\n" : "", "") < 0) {
-                text = NULL;
-                return err_setf(err_r, -ENOMEM, "%s: out of memory", what);
-        }
+        r = state_check(s, &inner);
+        if (r >= 0)
+                r = state_format(s, text, &inner);
+        if (r < 0)
+                return err_setf(err_r, r, "%s: %s", what, inner);
 
         w = (struct state_write){ .path = path, .text = text };
-        r = run_transaction(l, what, state_write_step, &w, err_r);
-        if (r < 0 && r != -EAGAIN && err_r) {
-                _cleanup_free_ char *inner = TAKE_PTR(*err_r);
-
-                return err_setf(err_r, r, "%s: %s", what, inner ? inner : strerror(-r));
-        }
-        return r;
+        return run_step(l, what, state_write_step, &w, err_r);
 }
 
 static int parse_bool(const char *v, size_t len, bool *ret)
@@ -1018,30 +1298,6 @@ static int parse_bool(const char *v, size_t len, bool *ret)
         if (len != 1 || (v[0] != '0' && v[0] != '1'))
                 return -EINVAL;
         *ret = v[0] == '1';
-        return 0;
-}
-
-static int parse_times(const char *v, size_t len, struct layout_tool_state *s)
-{
-        size_t start = 0;
-
-        s->n_restart_times = 0;
-        if (len == 0)
-                return 0;
-        for (size_t i = 0; i <= len; i++) {
-                int r;
-
-                if (i < len && v[i] != ',')
-                        continue;
-                if (s->n_restart_times == ELEMENTSOF(s->restart_times))
-                        return -E2BIG;
-                r = parse_u64(v + start, i - start, UINT64_MAX,
-                              &s->restart_times[s->n_restart_times]);
-                if (r < 0)
-                        return r;
-                s->n_restart_times++;
-                start = i + 1;
-        }
         return 0;
 }
 
@@ -1062,90 +1318,232 @@ static int parse_reason(const char *v, size_t len, enum shutdown_reason *ret)
         return *ret == SHUTDOWN_REASON_NONE ? -EINVAL : 0;
 }
 
-/* Parse one "key=value" line's value for key k into s. */
-static int parse_state_value(enum state_key k, const char *v, size_t len,
-                             struct layout_tool_state *s)
+/* Parse one field's value (at most field_max() bytes) into s; -EINVAL when malformed. */
+static int field_parse(const struct state_field *f, const char *v, size_t len,
+                       struct layout_tool_state *s)
 {
+        char *p = (char *)s + f->offset;
         uint64_t n;
         int r;
 
-        switch (k) {
-        case KEY_DOMID:
+        switch (f->type) {
+        case FIELD_BOOL:
+                return parse_bool(v, len, (bool *)p);
+        case FIELD_UINT:
+                r = parse_u64(v, len, f->size == sizeof(uint64_t) ? UINT64_MAX : UINT32_MAX, &n);
+                if (r < 0)
+                        return r;
+                if (f->size == sizeof(uint64_t))
+                        *(uint64_t *)p = n;
+                else
+                        *(unsigned *)p = (unsigned)n;
+                return 0;
+        case FIELD_DOMID:
                 r = parse_u64(v, len, LAYOUT_DOMID_FIRST_RESERVED - 1, &n);
-                s->domid = (uint32_t)n;
-                return r;
-        case KEY_BUILD_IN_PROGRESS:
-                return parse_bool(v, len, &s->build_in_progress);
-        case KEY_RESTART_COUNT:
-                r = parse_u64(v, len, UINT32_MAX, &n);
-                s->restart_count = (unsigned)n;
-                return r;
-        case KEY_RESTART_TIMES:
-                return parse_times(v, len, s);
-        case KEY_SHUTDOWN_REQUESTED:
-                return parse_bool(v, len, &s->shutdown_requested);
-        case KEY_SHUTDOWN_REBOOT:
-                return parse_bool(v, len, &s->shutdown_reboot);
-        case KEY_SHUTDOWN_DEADLINE:
-                return parse_u64(v, len, UINT64_MAX, &s->shutdown_deadline);
-        case KEY_FAILED:
-                return parse_bool(v, len, &s->failed);
-        case KEY_LAST_REASON:
-                return parse_reason(v, len, &s->last_reason);
-        default:
-                return -EINVAL;
+                if (r < 0)
+                        return r;
+                *(uint32_t *)p = (uint32_t)n;
+                return 0;
+        case FIELD_REASON:
+                return parse_reason(v, len, (enum shutdown_reason *)p);
+        case FIELD_TOKEN:
+        case FIELD_NAME:
+                memcpy(p, v, len);
+                p[len] = '\0';
+                if (len == 0)
+                        return 0;
+                if (f->type == FIELD_TOKEN)
+                        return token_is_valid(p, f->size - 1) ? 0 : -EINVAL;
+                return config_name_is_valid(p) ? 0 : -EINVAL;
+        case FIELD_TEXT:
+                return unescape(v, len, p, f->size);
+        case FIELD_PATH:
+                r = unescape(v, len, p, f->size);
+                if (r < 0)
+                        return r;
+                return p[0] == '\0' || p[0] == '/' ? 0 : -EINVAL;
+        case FIELD_UUID: {
+                char buf[37], canonical[37];
+
+                if (len != 36)
+                        return -EINVAL;
+                memcpy(buf, v, len);
+                buf[len] = '\0';
+                if (config_uuid_from_string(buf, (uint8_t *)p) < 0 ||
+                    strcmp(config_uuid_to_string((uint8_t *)p, canonical), buf) != 0)
+                        return -EINVAL;
+                return 0;
         }
+        }
+        return -EINVAL;
 }
 
-/* The optional last line: config_path=<absolute path>. */
-static int parse_config_path(const char *line, size_t len, struct layout_tool_state *s)
+/* "KEY: malformed value 'V'", the value escaped and cut, so the message stays one short line. */
+static int bad_value(char **err_r, const char *key, const char *v, size_t len)
 {
-        size_t klen = strlen(STATE_KEY_CONFIG_PATH);
-        size_t vlen;
+        char shown[48];
+        size_t k = escape(v, len, shown, sizeof(shown));
 
-        if (len < klen + 3 || memcmp(line, STATE_KEY_CONFIG_PATH "=", klen + 1) != 0 ||
-            line[len - 1] != '\n')
-                return -EINVAL;
-        vlen = len - klen - 2;
-        if (vlen >= sizeof(s->config_path) || line[klen + 1] != '/' ||
-            memchr(line + klen + 1, '\n', vlen))
-                return -EINVAL;
-        memcpy(s->config_path, line + klen + 1, vlen);
-        s->config_path[vlen] = '\0';
+        return err_setf(err_r, -EBADMSG, "%s: malformed value '%s%s'", key, shown,
+                        k < len ? "..." : "");
+}
+
+/* Version 2: "version=2", then key=value lines in any order (see state_fields). */
+static int parse_state_v2(const char *text, size_t len, struct layout_tool_state *ret, char **err_r)
+{
+        struct layout_tool_state s = { .last_reason = SHUTDOWN_REASON_NONE };
+        bool seen[ELEMENTSOF(state_fields)] = { false };
+        unsigned line = 0;
+
+        for (size_t pos = 0; pos < len;) {
+                const char *start = text + pos, *eol, *eq, *v;
+                const struct state_field *f;
+                size_t klen, vlen;
+
+                line++;
+                eol = memchr(start, '\n', len - pos);
+                if (!eol)
+                        return err_setf(err_r, -EBADMSG, "line %u: no final newline", line);
+                eq = memchr(start, '=', (size_t)(eol - start));
+                klen = eq ? (size_t)(eq - start) : 0;
+                if (klen == 0 || klen > STATE_KEY_MAX || strspn(start, STATE_KEY_CHARS) != klen)
+                        return err_setf(err_r, -EBADMSG, "line %u: not key=value", line);
+                v = eq + 1;
+                vlen = (size_t)(eol - v);
+                pos = (size_t)(eol - text) + 1;
+
+                if (klen == strlen(STATE_VERSION_KEY) - 1 &&
+                    memcmp(start, STATE_VERSION_KEY, klen) == 0) {
+                        uint64_t version;
+
+                        if (line > 1)
+                                return err_setf(err_r, -EBADMSG, "version: given twice");
+                        if (parse_u64(v, vlen, UINT32_MAX, &version) < 0)
+                                return bad_value(err_r, "version", v, vlen);
+                        if (version != STATE_VERSION)
+                                return err_setf(err_r, -EBADMSG,
+                                                "version: %" PRIu64
+                                                " is not the version this daemon reads (%d)",
+                                                version, STATE_VERSION);
+                        continue;
+                }
+                if (line == 1)
+                        return err_setf(err_r, -EBADMSG, "line 1: not the version");
+                f = field_find(start, klen);
+                if (!f)
+                        continue; /* a later daemon's key */
+                if (seen[f - state_fields])
+                        return err_setf(err_r, -EBADMSG, "%s: given twice", f->key);
+                seen[f - state_fields] = true;
+                if (vlen > field_max(f))
+                        return err_setf(err_r, -EBADMSG, "%s: value longer than %zu bytes", f->key,
+                                        field_max(f));
+                if (field_parse(f, v, vlen, &s) < 0)
+                        return bad_value(err_r, f->key, v, vlen);
+        }
+        if (s.kept && !s.name[0])
+                return err_setf(err_r, -EBADMSG, "name: missing for a kept instance");
+        *ret = s;
         return 0;
 }
 
-/* Parse a record strictly: every key once, in order, one per line, then config_path or nothing. */
-static int parse_state(const char *text, size_t len, struct layout_tool_state *ret)
+/*
+ * Version 1, what daemons before the version line wrote: exactly these keys,
+ * in this order, then an optional config_path line (raw, not escaped).
+ */
+static const char *const state_v1_keys[] = {
+        "domid",
+        "build_in_progress",
+        "restart_count",
+        "restart_times",
+        "shutdown_requested",
+        "shutdown_reboot",
+        "shutdown_deadline",
+        "failed",
+        "last_reason",
+};
+
+#define STATE_V1_TIMES_MAX 16 /* the most restart times a version 1 record held */
+
+/* restart_times=T1,T2,... becomes the window: its oldest time and how many there were. */
+static int parse_v1_times(const char *v, size_t len, struct layout_tool_state *s)
 {
+        size_t start = 0;
+        unsigned n = 0;
+        uint64_t oldest = UINT64_MAX;
+
+        s->restart_window_start = 0;
+        s->restart_window_count = 0;
+        if (len == 0)
+                return 0;
+        for (size_t i = 0; i <= len; i++) {
+                uint64_t t;
+                int r;
+
+                if (i < len && v[i] != ',')
+                        continue;
+                if (n == STATE_V1_TIMES_MAX)
+                        return -E2BIG;
+                r = parse_u64(v + start, i - start, UINT64_MAX, &t);
+                if (r < 0)
+                        return r;
+                if (t < oldest)
+                        oldest = t;
+                n++;
+                start = i + 1;
+        }
+        s->restart_window_start = oldest;
+        s->restart_window_count = n;
+        return 0;
+}
+
+static int parse_state_v1(const char *text, size_t len, struct layout_tool_state *ret, char **err_r)
+{
+        static const char path_key[] = "config_path=";
         struct layout_tool_state s = { .last_reason = SHUTDOWN_REASON_NONE };
         size_t pos = 0;
 
-        if (memchr(text, '\0', len))
-                return -EINVAL;
-        for (int k = 0; k < _KEY_MAX; k++) {
-                size_t klen = strlen(state_keys[k]);
-                const char *eol;
+        for (size_t k = 0; k < ELEMENTSOF(state_v1_keys); k++) {
+                const char *key = state_v1_keys[k];
+                size_t klen = strlen(key), vlen;
+                const char *v, *eol;
                 int r;
 
-                if (len - pos < klen + 2 || memcmp(text + pos, state_keys[k], klen) != 0 ||
+                if (len - pos < klen + 1 || memcmp(text + pos, key, klen) != 0 ||
                     text[pos + klen] != '=')
-                        return -EINVAL;
-                pos += klen + 1;
-                eol = memchr(text + pos, '\n', len - pos);
+                        return err_setf(err_r, -EBADMSG,
+                                        "version 1 record: line %zu is not %s=", k + 1, key);
+                v = text + pos + klen + 1;
+                eol = memchr(v, '\n', len - pos - klen - 1);
                 if (!eol)
-                        return -EINVAL;
-                r = parse_state_value((enum state_key)k, text + pos, (size_t)(eol - (text + pos)),
-                                      &s);
+                        return err_setf(err_r, -EBADMSG, "version 1 record: %s: no newline", key);
+                vlen = (size_t)(eol - v);
+                if (strcmp(key, "restart_times") == 0)
+                        r = parse_v1_times(v, vlen, &s);
+                else {
+                        /* The other keys mean and look the same in version 2. */
+                        const struct state_field *f = field_find(key, klen);
+
+                        r = vlen <= field_max(f) ? field_parse(f, v, vlen, &s) : -EINVAL;
+                }
                 if (r < 0)
-                        return r;
+                        return bad_value(err_r, key, v, vlen);
                 pos = (size_t)(eol - text) + 1;
         }
         if (pos != len) {
-                int r = parse_config_path(text + pos, len - pos, &s);
+                const char *v = text + pos + strlen(path_key);
+                size_t vlen = len - pos - strlen(path_key) - 1;
 
-                if (r < 0)
-                        return r;
+                if (len - pos < strlen(path_key) + 2 ||
+                    memcmp(text + pos, path_key, strlen(path_key)) != 0 || text[len - 1] != '\n')
+                        return err_setf(err_r, -EBADMSG,
+                                        "version 1 record: only config_path may follow");
+                if (vlen >= sizeof(s.config_path) || v[0] != '/' || memchr(v, '\n', vlen))
+                        return bad_value(err_r, "config_path", v, vlen);
+                memcpy(s.config_path, v, vlen);
+                s.config_path[vlen] = '\0';
+                /* Version 1 kept the path of created domains only. */
+                s.created = true;
         }
         *ret = s;
         return 0;
@@ -1154,7 +1552,7 @@ static int parse_state(const char *text, size_t len, struct layout_tool_state *r
 int layout_state_read(struct layout *l, const uint8_t uuid[16], struct layout_tool_state *s,
                       char **err_r)
 {
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *inner = NULL;
         char u[37], path[64];
         unsigned len;
         int r;
@@ -1165,12 +1563,18 @@ int layout_state_read(struct layout *l, const uint8_t uuid[16], struct layout_to
                 return r;
         if (r < 0)
                 return err_setf(err_r, r, "cannot read %s: %s", path, strerror(-r));
-        if (len > LAYOUT_STATE_MAX)
+        if (len > LAYOUT_STATE_READ_MAX)
                 return err_setf(err_r, -E2BIG, "%s: record of %u bytes, more than %d", path, len,
-                                LAYOUT_STATE_MAX);
-        r = parse_state(text, len, s);
+                                LAYOUT_STATE_READ_MAX);
+        if (memchr(text, '\0', len))
+                return err_setf(err_r, -EBADMSG, "%s: the record holds a NUL byte", path);
+        if (len >= strlen(STATE_VERSION_KEY) &&
+            memcmp(text, STATE_VERSION_KEY, strlen(STATE_VERSION_KEY)) == 0)
+                r = parse_state_v2(text, len, s, &inner);
+        else
+                r = parse_state_v1(text, len, s, &inner);
         if (r < 0)
-                return err_setf(err_r, -EBADMSG, "%s: malformed record", path);
+                return err_setf(err_r, r, "%s: %s", path, inner);
         return 0;
 }
 
@@ -1184,6 +1588,261 @@ int layout_state_remove(struct layout *l, const uint8_t uuid[16], char **err_r)
         if (r < 0)
                 return err_setf(err_r, r, "cannot remove %s: %s", path, strerror(-r));
         return 0;
+}
+
+/* ---- reads of /vm/<uuid>: nodes dom0 owns and a guest may only read ---- */
+
+/* "<seconds>.<centiseconds>": the longest start_time plan_domain() writes. */
+#define START_TIME_MAX (STATE_UINT64_DIGITS + 3)
+
+/* True when no domain but dom0 may write a node with this ACL (its owner, and no grants). */
+static bool acl_only_dom0_writes(const struct xs_permissions *perms, unsigned n)
+{
+        if (n == 0 || perms[0].id != 0 || (perms[0].perms & XS_PERM_WRITE))
+                return false;
+        for (unsigned i = 1; i < n; i++)
+                if (perms[i].id != 0 && (perms[i].perms & XS_PERM_WRITE))
+                        return false;
+        return true;
+}
+
+/*
+ * Read a node only dom0 may write, of at most max bytes and without a NUL;
+ * the caller frees *value_r (NUL-terminated). Anything a guest could have
+ * planted is refused before its value is looked at.
+ */
+static int read_dom0_node(struct layout *l, const char *path, size_t max, char **value_r,
+                          char **err_r)
+{
+        _cleanup_free_ struct xs_permissions *perms = NULL;
+        _cleanup_free_ char *v = NULL;
+        unsigned n = 0, len = 0;
+        int r;
+
+        r = x_get_perms(l, XBT_NULL, path, &perms, &n);
+        if (r == -ENOENT)
+                return err_setf(err_r, r, "%s does not exist", path);
+        if (r < 0)
+                return err_setf(err_r, r, "cannot read the permissions of %s: %s", path,
+                                strerror(-r));
+        if (!acl_only_dom0_writes(perms, n))
+                return err_setf(err_r, -EPERM,
+                                "%s may be written by a domain other than dom0: not trusted", path);
+        r = x_read(l, XBT_NULL, path, &v, &len);
+        if (r == -ENOENT)
+                return err_setf(err_r, r, "%s does not exist", path);
+        if (r < 0)
+                return err_setf(err_r, r, "cannot read %s: %s", path, strerror(-r));
+        if (len > max)
+                return err_setf(err_r, -EBADMSG, "%s: %u bytes, more than %zu", path, len, max);
+        if (memchr(v, '\0', len))
+                return err_setf(err_r, -EBADMSG, "%s: holds a NUL byte", path);
+        *value_r = TAKE_PTR(v);
+        return 0;
+}
+
+int layout_vm_name(struct layout *l, const uint8_t uuid[16], char *buf, size_t size, char **err_r)
+{
+        _cleanup_free_ char *v = NULL;
+        char u[37], path[64];
+        size_t n;
+        int r;
+
+        snprintf(path, sizeof(path), "/vm/%s/name", config_uuid_to_string(uuid, u));
+        r = read_dom0_node(l, path, CONFIG_NAME_MAX, &v, err_r);
+        if (r < 0)
+                return r;
+        if (!config_name_is_valid(v))
+                return bad_value(err_r, path, v, strlen(v));
+        n = strlen(v);
+        if (n >= size)
+                return err_setf(err_r, -ENOBUFS, "%s: a name of %zu bytes does not fit %zu", path,
+                                n, size);
+        memcpy(buf, v, n + 1);
+        return 0;
+}
+
+/* Exactly what plan_domain() writes: a strict decimal, a dot, two digits. */
+static int parse_start_time(const char *v, size_t len, uint64_t *usec_r)
+{
+        const char *dot = memchr(v, '.', len);
+        uint64_t sec;
+
+        if (!dot || (size_t)(v + len - dot) != 3 || dot[1] < '0' || dot[1] > '9' || dot[2] < '0' ||
+            dot[2] > '9')
+                return -EINVAL;
+        if (parse_u64(v, (size_t)(dot - v), (UINT64_MAX - 990000) / 1000000, &sec) < 0)
+                return -EINVAL;
+        *usec_r =
+            sec * 1000000 + (uint64_t)(dot[1] - '0') * 100000 + (uint64_t)(dot[2] - '0') * 10000;
+        return 0;
+}
+
+int layout_vm_start_time(struct layout *l, const uint8_t uuid[16], uint64_t *usec_r, char **err_r)
+{
+        _cleanup_free_ char *v = NULL;
+        char u[37], path[64];
+        int r;
+
+        snprintf(path, sizeof(path), "/vm/%s/start_time", config_uuid_to_string(uuid, u));
+        r = read_dom0_node(l, path, START_TIME_MAX, &v, err_r);
+        if (r < 0)
+                return r;
+        if (parse_start_time(v, strlen(v), usec_r) < 0)
+                return bad_value(err_r, path, v, strlen(v));
+        return 0;
+}
+
+/* ---- rename-restart: the kept instance gets an identity of its own ---- */
+
+/* A layout's /vm/<uuid> has 16 nodes, 2 levels deep; anything far past that is not ours. */
+#define PRESERVE_NODES_MAX 256
+#define PRESERVE_DEPTH_MAX 8
+
+struct preserve {
+        const char *name;
+        char new_uuid[37];
+        char old_vm[48], new_vm[48];
+        char new_vm_uuid[64], new_vm_name[64];
+        char local_vm[64], local_name[64];
+};
+
+static bool perms_equal(const struct xs_permissions *a, unsigned na, const struct xs_permissions *b,
+                        unsigned nb)
+{
+        if (na != nb)
+                return false;
+        for (unsigned i = 0; i < na; i++)
+                if (a[i].id != b[i].id || a[i].perms != b[i].perms)
+                        return false;
+        return true;
+}
+
+/*
+ * Copy the node at from, its ACL and everything below it to to, inside t.
+ * A new node takes its parent's ACL, so it is set only where the source's
+ * differs from its parent's (always on the top node, whose parent is /vm).
+ */
+static int copy_subtree(struct layout *l, xs_transaction_t t, const char *from, const char *to,
+                        const struct xs_permissions *parent, unsigned n_parent, unsigned depth,
+                        unsigned *budget, char **err_r)
+{
+        _cleanup_free_ struct xs_permissions *perms = NULL;
+        _cleanup_free_ char *value = NULL;
+        _cleanup_free_ char **names = NULL; /* one allocation, as xs_directory returns it */
+        unsigned len = 0, np = 0, n = 0;
+        int r;
+
+        if (depth > PRESERVE_DEPTH_MAX || *budget == 0)
+                return err_setf(err_r, -E2BIG, "%s: more than %d nodes or %d levels to copy", from,
+                                PRESERVE_NODES_MAX, PRESERVE_DEPTH_MAX);
+        (*budget)--;
+        r = x_read(l, t, from, &value, &len);
+        if (r == -ENOENT && depth == 0)
+                return err_setf(err_r, r, "%s does not exist", from);
+        if (r < 0)
+                return err_setf(err_r, r, "cannot read %s: %s", from, strerror(-r));
+        r = x_get_perms(l, t, from, &perms, &np);
+        if (r < 0)
+                return err_setf(err_r, r, "cannot read the permissions of %s: %s", from,
+                                strerror(-r));
+        r = x_write_len(l, t, to, value, len);
+        if (r < 0)
+                return err_setf(err_r, r, "cannot write %s: %s", to, strerror(-r));
+        if (!parent || !perms_equal(perms, np, parent, n_parent)) {
+                r = x_set_perms(l, t, to, perms, np);
+                if (r < 0)
+                        return err_setf(err_r, r, "cannot set the permissions of %s: %s", to,
+                                        strerror(-r));
+        }
+        r = x_directory(l, t, from, &names, &n);
+        if (r < 0)
+                return err_setf(err_r, r, "cannot list %s: %s", from, strerror(-r));
+        for (unsigned i = 0; i < n; i++) {
+                _cleanup_free_ char *child_from = NULL, *child_to = NULL;
+
+                if (asprintf(&child_from, "%s/%s", from, names[i]) < 0 ||
+                    asprintf(&child_to, "%s/%s", to, names[i]) < 0) {
+                        /* asprintf leaves its pointer undefined on failure. */
+                        child_to = NULL;
+                        return err_setf(err_r, -ENOMEM, "out of memory");
+                }
+                r = copy_subtree(l, t, child_from, child_to, perms, np, depth + 1, budget, err_r);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int preserve_step(struct layout *l, xs_transaction_t t, const void *userdata, char **err_r)
+{
+        const struct preserve *p = userdata;
+        _cleanup_free_ char *vm = NULL, *other = NULL;
+        unsigned len = 0, budget = PRESERVE_NODES_MAX;
+        int r;
+
+        /* Only the instance of old_uuid is moved: its vm node must name it. */
+        r = x_read(l, t, p->local_vm, &vm, &len);
+        if (r == -ENOENT)
+                return err_setf(err_r, r, "%s does not exist", p->local_vm);
+        if (r < 0)
+                return err_setf(err_r, r, "cannot read %s: %s", p->local_vm, strerror(-r));
+        if (len != strlen(p->old_vm) || memcmp(vm, p->old_vm, len) != 0)
+                return err_setf(err_r, -EINVAL, "%s is not %s: not an instance of that domain",
+                                p->local_vm, p->old_vm);
+        r = x_read(l, t, p->new_vm, &other, &len);
+        if (r == 0)
+                return err_setf(err_r, -EEXIST, "%s exists already", p->new_vm);
+        if (r != -ENOENT)
+                return err_setf(err_r, r, "cannot read %s: %s", p->new_vm, strerror(-r));
+
+        r = copy_subtree(l, t, p->old_vm, p->new_vm, NULL, 0, 0, &budget, err_r);
+        if (r < 0)
+                return r;
+        /* The copy's own identity; the nodes keep the ACLs they were copied with. */
+        r = x_write(l, t, p->new_vm_uuid, p->new_uuid);
+        if (r >= 0)
+                r = x_write(l, t, p->new_vm_name, p->name);
+        if (r < 0)
+                return err_setf(err_r, r, "cannot write %s: %s", p->new_vm, strerror(-r));
+        /* The live domain's rebuild writes /vm/<old_uuid> anew, from nothing. */
+        r = x_rm(l, t, p->old_vm);
+        if (r < 0)
+                return err_setf(err_r, r, "cannot remove %s: %s", p->old_vm, strerror(-r));
+        r = x_write(l, t, p->local_vm, p->new_vm);
+        if (r < 0)
+                return err_setf(err_r, r, "cannot write %s: %s", p->local_vm, strerror(-r));
+        r = x_write(l, t, p->local_name, p->name);
+        if (r < 0)
+                return err_setf(err_r, r, "cannot write %s: %s", p->local_name, strerror(-r));
+        return 0;
+}
+
+int layout_preserve_instance(struct layout *l, uint32_t domid, const uint8_t old_uuid[16],
+                             const uint8_t new_uuid[16], const char *new_name, char **err_r)
+{
+        struct preserve p = { .name = new_name };
+        char old_u[37], what[128];
+        int r;
+
+        config_uuid_to_string(old_uuid, old_u);
+        config_uuid_to_string(new_uuid, p.new_uuid);
+        snprintf(what, sizeof(what), "keeping domain %" PRIu32 " as %s", domid, p.new_uuid);
+        r = check_domid(domid, what, err_r);
+        if (r < 0)
+                return r;
+        if (!config_name_is_valid(new_name))
+                return err_setf(err_r, -EINVAL, "%s: invalid name", what);
+        if (memcmp(old_uuid, new_uuid, 16) == 0)
+                return err_setf(err_r, -EINVAL, "%s: the kept instance needs a uuid of its own",
+                                what);
+        snprintf(p.old_vm, sizeof(p.old_vm), "/vm/%s", old_u);
+        snprintf(p.new_vm, sizeof(p.new_vm), "/vm/%s", p.new_uuid);
+        snprintf(p.new_vm_uuid, sizeof(p.new_vm_uuid), "%s/uuid", p.new_vm);
+        snprintf(p.new_vm_name, sizeof(p.new_vm_name), "%s/name", p.new_vm);
+        snprintf(p.local_vm, sizeof(p.local_vm), "/local/domain/%" PRIu32 "/vm", domid);
+        snprintf(p.local_name, sizeof(p.local_name), "/local/domain/%" PRIu32 "/name", domid);
+        return run_step(l, what, preserve_step, &p, err_r);
 }
 
 /* ---- listings for reconciliation ---- */
@@ -1202,7 +1861,7 @@ int layout_list_local(struct layout *l, uint32_t **domids_r, size_t *n_r, char *
         size_t k = 0;
         int r;
 
-        r = x_directory(l, "/local/domain", &names, &n);
+        r = x_directory(l, XBT_NULL, "/local/domain", &names, &n);
         if (r == -ENOENT) {
                 *domids_r = NULL;
                 *n_r = 0;
@@ -1240,7 +1899,7 @@ static int list_uuid_children(struct layout *l, const char *dir, uint8_t (**uuid
         size_t k = 0;
         int r;
 
-        r = x_directory(l, dir, &names, &n);
+        r = x_directory(l, XBT_NULL, dir, &names, &n);
         if (r == -ENOENT) {
                 *uuids_r = NULL;
                 *n_r = 0;

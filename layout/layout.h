@@ -8,6 +8,11 @@
  * on EAGAIN with a bound and a backoff; a failed call leaves nothing
  * half-written. The full node table (writer, reader, permissions) is in
  * layout/README.md.
+ *
+ * What it reads back is dom0's alone: the daemon's record under /tool/xensup
+ * (dom0-only) and, for layout_vm_name and layout_vm_start_time, nodes under
+ * /vm, which dom0 owns and a guest may only read. It never reads a node a
+ * guest can write to decide a name, uuid, path or action.
  */
 #pragma once
 
@@ -34,22 +39,40 @@ struct layout_domain {
 
 /* Longest config path a record keeps (with its NUL); a longer one is not remembered. */
 #define LAYOUT_CONFIG_PATH_MAX 1024
+#define LAYOUT_STATE_NAME_MAX  32  /* a supervisor state name with its NUL */
+#define LAYOUT_FAILURE_MAX     512 /* a failure message with its NUL (longer ones are cut) */
 
 /* The daemon's private, dom0-only record of a domain: /tool/xensup/<uuid>. */
 struct layout_tool_state {
-        uint32_t domid;         /* current domid, 0 when none */
-        bool build_in_progress; /* set before create, cleared after unpause */
-        unsigned restart_count; /* every restart the daemon made */
-        uint64_t restart_times[CONFIG_RESTART_BURST_MAX]; /* CLOCK_REALTIME seconds of the recent
-                                                             restarts */
-        unsigned n_restart_times;                         /* entries used in restart_times */
+        uint32_t domid;                    /* current domid, 0 when none */
+        bool build_in_progress;            /* set before create, cleared after unpause */
+        char state[LAYOUT_STATE_NAME_MAX]; /* the supervisor's state name; "" when not recorded */
+        unsigned restart_count;            /* every restart the daemon made */
+        uint64_t restart_window_start;    /* CLOCK_REALTIME s the throttle's window began; 0 none */
+        unsigned restart_window_count;    /* restarts counted in that window */
+        uint64_t restart_due;             /* CLOCK_REALTIME s a waiting restart is due; 0 none */
+        uint64_t started_at_usec;         /* CLOCK_REALTIME usec the running instance started; 0 */
         bool shutdown_requested;          /* a graceful shutdown/reboot is in progress */
         bool shutdown_reboot;             /* ...and it was a reboot */
-        uint64_t shutdown_deadline;       /* CLOCK_REALTIME seconds when it becomes a destroy */
-        bool failed;                      /* throttled into failed */
+        uint64_t shutdown_deadline;       /* CLOCK_REALTIME s when it becomes a destroy */
+        bool failed;                      /* throttled (or a start failed) into failed */
         enum shutdown_reason last_reason; /* SHUTDOWN_REASON_NONE when never stopped */
+        char failure[LAYOUT_FAILURE_MAX]; /* why it failed; "" when not failed */
         char config_path[LAYOUT_CONFIG_PATH_MAX]; /* the file it was started from; "" if none */
+        bool created;        /* CreateDomain brought it from config_path, outside the config dir */
+        bool kept;           /* a dead instance kept by rename-restart (own uuid) */
+        uint8_t kept_of[16]; /* ...the uuid of the domain it was an instance of */
+        char name[CONFIG_NAME_MAX + 1]; /* ...and its name (NAME-<domid>); "" otherwise */
 };
+
+/*
+ * The record's text: "version=2", then one key=value line per field, any
+ * order on read. What this daemon writes is at most LAYOUT_STATE_WRITE_MAX
+ * bytes; it reads up to LAYOUT_STATE_READ_MAX, leaving room for keys a later
+ * daemon adds. Both stay well under XenStore's 4096-byte payload.
+ */
+#define LAYOUT_STATE_WRITE_MAX 2048
+#define LAYOUT_STATE_READ_MAX  3072
 
 /* Connect to XenStore (XENSTORED_PATH is honoured by libxenstore). */
 int layout_open(struct layout **ret, char **err_r);
@@ -84,16 +107,66 @@ int layout_set_running(struct layout *l, uint32_t domid, bool running, char **er
 /* Write control/shutdown ("poweroff", "reboot", ...) for the guest to act on. */
 int layout_request_shutdown(struct layout *l, uint32_t domid, const char *mode, char **err_r);
 
-/* Write the daemon's private record of a domain. */
+/*
+ * Write the daemon's private record of a domain, dom0-only. -EINVAL for a
+ * record it would never read back: a domid >= LAYOUT_DOMID_FIRST_RESERVED,
+ * an unknown last_reason, a string not NUL-terminated in its array, a state
+ * or name that is not a token ([A-Za-z0-9_.-]; a kept instance must have a
+ * valid name), a config_path that is not absolute. Strings are written
+ * escaped (\\, \n, \xNN); a failure message is cut to fit
+ * LAYOUT_FAILURE_MAX - 1 bytes once escaped, and a config_path that does not
+ * fit LAYOUT_CONFIG_PATH_MAX - 1 once escaped is not remembered ("").
+ */
 int layout_state_write(struct layout *l, const uint8_t uuid[16], const struct layout_tool_state *s,
                        char **err_r);
 
-/* Read it back; -ENOENT when there is none. */
+/*
+ * Read it back; -ENOENT when there is none. Keys come in any order; unknown
+ * keys are skipped and missing ones take their default (0, false, "",
+ * SHUTDOWN_REASON_NONE). A record without a version line is version 1 (the
+ * old fixed-order format) and is converted. -EBADMSG, with a message naming
+ * the key, for a malformed or overlong value or a known key given twice;
+ * -E2BIG past LAYOUT_STATE_READ_MAX.
+ */
 int layout_state_read(struct layout *l, const uint8_t uuid[16], struct layout_tool_state *s,
                       char **err_r);
 
 /* Remove the daemon's private record of a domain. */
 int layout_state_remove(struct layout *l, const uint8_t uuid[16], char **err_r);
+
+/*
+ * Move a dead instance kept by rename-restart to its own identity, in one
+ * transaction: /vm/<old_uuid> (every node, with its ACL) becomes
+ * /vm/<new_uuid> with uuid and name rewritten, /vm/<old_uuid> is removed
+ * (the live domain's rebuild writes it anew), and /local/domain/<domid>/vm
+ * and name point at the new identity. Afterwards layout_remove_local(domid)
+ * and layout_remove_vm(new_uuid) remove the kept instance without touching
+ * the live one. -ENOENT when the domain or /vm/<old_uuid> is gone, -EEXIST
+ * when /vm/<new_uuid> exists, -EINVAL when the domain is not an instance of
+ * old_uuid, the uuids are equal or the name is invalid; on any failure
+ * nothing changed.
+ */
+int layout_preserve_instance(struct layout *l, uint32_t domid, const uint8_t old_uuid[16],
+                             const uint8_t new_uuid[16], const char *new_name, char **err_r);
+
+/*
+ * The reads below take only nodes under /vm, which dom0 owns and a guest
+ * may only read; each refuses (-EPERM) a node whose ACL lets any domain but
+ * dom0 write it, so no guest can plant the value.
+ */
+
+/*
+ * Read /vm/<uuid>/name into buf: -ENOENT if absent, -EBADMSG if it is not a
+ * valid name (config_name_is_valid), -ENOBUFS if buf is too small.
+ */
+int layout_vm_name(struct layout *l, const uint8_t uuid[16], char *buf, size_t size, char **err_r);
+
+/*
+ * Read /vm/<uuid>/start_time ("<seconds>.<centiseconds>", as
+ * layout_write_domain writes it) as CLOCK_REALTIME usec: -ENOENT if absent,
+ * -EBADMSG if it is not exactly that format.
+ */
+int layout_vm_start_time(struct layout *l, const uint8_t uuid[16], uint64_t *usec_r, char **err_r);
 
 /* The guest domids under /local/domain, for reconciliation; caller frees (NULL if none). */
 int layout_list_local(struct layout *l, uint32_t **domids_r, size_t *n_r, char **err_r);

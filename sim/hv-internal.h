@@ -129,6 +129,9 @@ int hv_domain_shutdown(struct hv_domain *d, enum shutdown_reason why);
 /* Destroy: @releaseDomain, the guest's connection closed, memory freed, the domid free. */
 int hv_domain_destroy(struct hv_domain *d);
 
+/* XEN_DOMCTL_setdomainhandle: the domain's uuid replaced; -EINVAL for dom0. */
+int hv_domain_set_handle(struct hv_domain *d, const uint8_t handle[16]);
+
 /* XEN_DOMCTL_max_mem: the most memory the guest may hold (it keeps what it has). */
 int hv_domain_set_memory(struct hv_domain *d, uint64_t max_kib);
 

@@ -301,6 +301,21 @@ int hv_domain_destroy(struct hv_domain *d)
         return 0;
 }
 
+int hv_domain_set_handle(struct hv_domain *d, const uint8_t handle[16])
+{
+        /*
+         * Xen itself would let dom0's handle change; the model refuses, as
+         * it refuses every toolstack operation on dom0, so a supervisor bug
+         * that aims at domid 0 shows up in the tests. A dying domain may be
+         * renamed: Xen does not check, and a kept instance may be one.
+         */
+        if (d->domid == 0)
+                return -EINVAL;
+        memcpy(d->handle, handle, sizeof(d->handle));
+        fprintf(stderr, "xensup-sim: domid %u (%s) has a new handle\n", d->domid, d->name);
+        return 0;
+}
+
 int hv_domain_set_memory(struct hv_domain *d, uint64_t max_kib)
 {
         if (max_kib == 0 || d->dying)

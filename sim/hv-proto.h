@@ -39,6 +39,10 @@
  *   DUMPCORE     struct hv_req_dom     [struct hv_rep_dumpcore]
  *   GUEST_ACTION struct hv_req_dom     [] value = enum hv_guest_action
  *   FAULT        struct hv_req_fault   []
+ *   SET_HANDLE   struct hv_req_handle  []
+ *
+ * New ops go at the end of enum hv_op: a number once given is never reused
+ * nor moved, so STATS counters and FAULT requests keep their meaning.
  */
 #pragma once
 
@@ -68,6 +72,7 @@ enum hv_op {
         HV_OP_DUMPCORE,
         HV_OP_GUEST_ACTION,
         HV_OP_FAULT,
+        HV_OP_SET_HANDLE,
         _HV_OP_MAX,
 };
 
@@ -130,6 +135,13 @@ struct hv_req_dom {
         uint32_t domid;
         uint32_t value;
         uint64_t value64;
+};
+
+/* SET_HANDLE: XEN_DOMCTL_setdomainhandle, the domain's uuid replaced. */
+struct hv_req_handle {
+        uint32_t domid;
+        uint32_t reserved;
+        uint8_t handle[16]; /* the new uuid, as xen_domain_handle_t */
 };
 
 struct hv_req_list {
@@ -211,6 +223,8 @@ static inline long hv_req_size(uint16_t op)
                 return sizeof(struct hv_req_list);
         case HV_OP_FAULT:
                 return sizeof(struct hv_req_fault);
+        case HV_OP_SET_HANDLE:
+                return sizeof(struct hv_req_handle);
         case HV_OP_UNPAUSE:
         case HV_OP_PAUSE:
         case HV_OP_SHUTDOWN:
@@ -245,6 +259,7 @@ static inline long hv_rep_size(uint16_t op)
         case HV_OP_SET_VCPUS:
         case HV_OP_GUEST_ACTION:
         case HV_OP_FAULT:
+        case HV_OP_SET_HANDLE:
                 return 0;
         default:
                 return -1;

@@ -116,6 +116,7 @@ static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uin
                        size_t *len_r)
 {
         const struct hv_req_dom *rd = body;
+        const struct hv_req_handle *rh = body;
         struct hv_domain *d = NULL;
         int r;
 
@@ -126,7 +127,7 @@ static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uin
                         return r;
         }
         if (op != HV_OP_STATS && op != HV_OP_CREATE && op != HV_OP_LIST && op != HV_OP_FAULT) {
-                d = hv_domain_get(hv, rd->domid);
+                d = hv_domain_get(hv, op == HV_OP_SET_HANDLE ? rh->domid : rd->domid);
                 if (!d)
                         return -ESRCH;
         }
@@ -197,6 +198,8 @@ static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uin
                 return hv_guest_action(d, (enum hv_guest_action)rd->value);
         case HV_OP_FAULT:
                 return hv_do_fault(hv, body);
+        case HV_OP_SET_HANDLE:
+                return hv_domain_set_handle(d, rh->handle);
         default:
                 return -EBADMSG;
         }

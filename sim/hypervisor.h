@@ -16,8 +16,11 @@
  *    whole range went round; dom0 is domid 0 with the all-zero handle.
  *  - a new domain holds its memory and is paused (pause count 1); pause
  *    counts up to 255, unpause below 0 is -EINVAL; dom0 is never paused,
- *    shut down or destroyed (-EINVAL); an unknown domid is -ESRCH; memory
- *    beyond what the host has free is -ENOMEM.
+ *    shut down or destroyed (-EINVAL), nor given a new handle (stricter
+ *    than Xen); an unknown domid is -ESRCH; memory beyond what the host has
+ *    free is -ENOMEM.
+ *  - a domain's handle is the uuid it was created with until
+ *    XEN_DOMCTL_setdomainhandle replaces it (libxl_domain_preserve).
  *  - cpu time grows with online vcpus while the domain is unpaused and not
  *    shut down.
  *  - the first shutdown reason stays; @releaseDomain fires at shutdown and at

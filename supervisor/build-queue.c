@@ -70,6 +70,21 @@ static void build_queue_unlink(struct build_queue *q, struct build_job *j)
                 }
 }
 
+/* The last guard before a create: the domid of a live domain holding uuid, or 0. */
+static uint32_t build_uuid_holder(struct builder *b, const uint8_t uuid[16], char **err_r)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        size_t n = 0;
+
+        if (builder_list(b, &infos, &n, err_r) < 0)
+                return 0; /* the create below reports what is wrong with the hypervisor */
+        for (size_t i = 0; i < n; i++)
+                if (infos[i].domid != 0 && !infos[i].dying &&
+                    memcmp(infos[i].handle, uuid, 16) == 0)
+                        return infos[i].domid;
+        return 0;
+}
+
 /* In the child: build, write the one result record, exit without touching the daemon's state. */
 static _Noreturn void build_child_run(const struct builder_options *opts,
                                       const struct domain_config *cfg, int fd, pid_t parent)
@@ -86,9 +101,24 @@ static _Noreturn void build_child_run(const struct builder_options *opts,
         sigprocmask(SIG_SETMASK, &none, NULL);
         /* A handle of our own: libxc's hypercall buffers are not inherited across fork. */
         res.r = builder_open(opts, &b, &err);
+        if (res.r >= 0) {
+                uint32_t holder = build_uuid_holder(b, cfg->uuid, &err);
+
+                if (holder) {
+                        char u[37];
+
+                        res.r = -EEXIST;
+                        res.duplicate = true;
+                        free(err);
+                        err = NULL;
+                        snprintf(res.message, sizeof(res.message),
+                                 "uuid %s is already held by domid %u; not building a second copy",
+                                 config_uuid_to_string(cfg->uuid, u), holder);
+                }
+        }
         if (res.r >= 0)
                 res.r = builder_create(b, cfg, &res.domain, &err);
-        if (res.r < 0)
+        if (res.r < 0 && !res.duplicate)
                 snprintf(res.message, sizeof(res.message), "%s", err ? err : strerror(-res.r));
         builder_close(b);
         free(err);

@@ -11,6 +11,10 @@
  * the loop as before. At most max_jobs children run at once, so a storm of
  * restarts cannot exhaust dom0's memory; the rest wait in FIFO order.
  *
+ * A domain is its uuid: the child lists the hypervisor's domains right before
+ * it creates one and refuses (duplicate) when a domain that is not dying
+ * already holds the config's uuid, so no path can build a second live copy.
+ *
  * A child dies with the daemon (PR_SET_PDEATHSIG): what it half-built is
  * found by the next daemon through the build-in-progress marker.
  */
@@ -30,6 +34,7 @@ struct build_queue;
 struct build_result {
         int32_t r;
         bool incomplete; /* the child died without a result: it may have left a domain */
+        bool duplicate;  /* refused: a live domain already holds the config's uuid */
         struct builder_domain domain;
         char message[1024];
 };

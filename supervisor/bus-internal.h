@@ -14,9 +14,6 @@ extern const sd_bus_vtable bus_manager_vtable[];
 /* The org.xensup.supervisor1.Domain vtable (userdata: struct domain, via bus_domain_find). */
 extern const sd_bus_vtable bus_domain_vtable[];
 
-/* The org.xensup.supervisor1.Simulator vtable (userdata: struct manager); sim only. */
-extern const sd_bus_vtable bus_sim_vtable[];
-
 /* Fallback lookup: the visible domain whose object path is path; 0 if none. */
 int bus_domain_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                     void **found, sd_bus_error *error);
@@ -25,17 +22,20 @@ int bus_domain_find(sd_bus *bus, const char *path, const char *interface, void *
 int bus_domain_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***nodes,
                          sd_bus_error *error);
 
-/* The named error for a control operation's errno (manager.h's mapping). */
-const char *bus_error_name(int r);
+/* The named error for an operation's result (outcome.h): an outcome's, or the failing layer's. */
+const char *bus_error_name(int r, enum outcome_layer layer);
 
-/* Fail a method call with the named error for r and message msg (or strerror); returns r. */
-int bus_reply_error(sd_bus_error *error, int r, const char *msg);
+/* Fail a method call with the named error for r (> 0 or < 0) and e's message; returns < 0. */
+int bus_reply_outcome(sd_bus_error *error, int r, const struct sup_error *e);
+
+/* The Simulator interface (sim-dbus.c), with --hypervisor=sim only. */
+extern const sd_bus_vtable bus_sim_vtable[];
 
 /*
  * A domain_started_fn for Start (userdata: the call, referenced): the empty reply goes out when
  * the domain runs, or the named error when its build failed.
  */
-void bus_reply_started(struct domain *d, int r, const char *message, void *userdata);
+void bus_reply_started(struct domain *d, int r, const struct sup_error *e, void *userdata);
 
 /* Who called: the uid the bus vouches for and that uid's groups. */
 struct bus_caller {

@@ -17,48 +17,57 @@
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
 
-const char *bus_error_name(int r)
+static const char *const outcome_names[_OUTCOME_MAX] = {
+        [OUTCOME_NO_SUCH_DOMAIN] = BUS_ERROR_PREFIX "NoSuchDomain",
+        [OUTCOME_INVALID_STATE] = BUS_ERROR_PREFIX "InvalidState",
+        [OUTCOME_EXISTS] = BUS_ERROR_PREFIX "DomainExists",
+        [OUTCOME_INVALID_CONFIG] = BUS_ERROR_PREFIX "InvalidConfig",
+        [OUTCOME_INVALID_ARGUMENT] = BUS_ERROR_PREFIX "InvalidArgument",
+        [OUTCOME_DENIED] = BUS_ERROR_PREFIX "AccessDenied",
+};
+
+static const char *const layer_names[] = {
+        [LAYER_SYSTEM] = BUS_ERROR_PREFIX "Failed",
+        [LAYER_HYPERVISOR] = BUS_ERROR_PREFIX "Hypervisor",
+        [LAYER_XENSTORE] = BUS_ERROR_PREFIX "XenStore",
+};
+
+const char *bus_error_name(int r, enum outcome_layer layer)
 {
-        switch (r) {
-        case -ENOENT:
-                return BUS_ERROR_PREFIX "NoSuchDomain";
-        case -EBADMSG:
-                return BUS_ERROR_PREFIX "InvalidConfig";
-        case -EBUSY:
-                return BUS_ERROR_PREFIX "InvalidState";
-        case -EEXIST:
-                return BUS_ERROR_PREFIX "DomainExists";
-        case -EPERM:
-        case -EACCES:
-                return BUS_ERROR_PREFIX "AccessDenied";
-        case -EINVAL:
-        case -ERANGE:
-                return BUS_ERROR_PREFIX "InvalidArgument";
-        default:
-                return BUS_ERROR_PREFIX "Hypervisor";
-        }
+        if (r > 0)
+                return r < _OUTCOME_MAX && outcome_names[r] ? outcome_names[r]
+                                                            : BUS_ERROR_PREFIX "Failed";
+        return TABLE_LOOKUP(layer_names, layer) ? layer_names[layer] : BUS_ERROR_PREFIX "Failed";
 }
 
-int bus_reply_error(sd_bus_error *error, int r, const char *msg)
+int bus_reply_outcome(sd_bus_error *error, int r, const struct sup_error *e)
 {
-        if (r >= 0)
-                r = -EIO;
-        sd_bus_error_set(error, bus_error_name(r), msg ? msg : strerror(-r));
-        return r;
+        const char *msg = e && e->message ? e->message : outcome_to_string(r);
+
+        sd_bus_error_set(error, bus_error_name(r, e ? e->layer : LAYER_SYSTEM), msg);
+        /* sd-bus wants a negative return for a handler that set an error. */
+        return r > 0 ? -EIO : r < 0 ? r : -EIO;
 }
 
-void bus_reply_started(struct domain *d, int r, const char *message, void *userdata)
+void bus_reply_started(struct domain *d, int r, const struct sup_error *e, void *userdata)
 {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
-        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_error_free) sd_bus_error err = SD_BUS_ERROR_NULL;
 
         (void)d;
-        if (r < 0) {
-                bus_reply_error(&e, r, message);
-                sd_bus_reply_method_error(call, &e);
+        if (r != 0) {
+                bus_reply_outcome(&err, r, e);
+                sd_bus_reply_method_error(call, &err);
         } else {
                 sd_bus_reply_method_return(call, NULL);
         }
+}
+
+/* AccessDenied with a message; returns -EPERM for sd-bus. */
+static int bus_deny(sd_bus_error *error, const char *msg)
+{
+        sd_bus_error_set(error, BUS_ERROR_PREFIX "AccessDenied", msg);
+        return -EPERM;
 }
 
 void bus_caller_done(struct bus_caller *c)
@@ -111,7 +120,7 @@ int bus_check_admin(struct manager *m, sd_bus_message *msg, sd_bus_error *error,
         r = sd_bus_query_sender_creds(
             msg, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS, &creds);
         if (r < 0)
-                return bus_reply_error(error, -EPERM, "cannot read the caller's credentials");
+                return bus_deny(error, "cannot read the caller's credentials");
         /* Fields read from /proc/PID are racy (the pid may be reused): never decide on them. */
         augmented = sd_bus_creds_get_augmented_mask(creds);
         if (!(augmented & SD_BUS_CREDS_EUID) && sd_bus_creds_get_euid(creds, &c.uid) >= 0)
@@ -119,19 +128,21 @@ int bus_check_admin(struct manager *m, sd_bus_message *msg, sd_bus_error *error,
         else if (!(augmented & SD_BUS_CREDS_UID) && sd_bus_creds_get_uid(creds, &c.uid) >= 0)
                 ;
         else
-                return bus_reply_error(error, -EPERM, "the bus did not vouch for the caller's uid");
+                return bus_deny(error, "the bus did not vouch for the caller's uid");
 
         if (!(augmented & SD_BUS_CREDS_SUPPLEMENTARY_GIDS) &&
             (n = sd_bus_creds_get_supplementary_gids(creds, &gids)) >= 0) {
                 c.gids = calloc((size_t)n + 1, sizeof(gid_t));
                 if (!c.gids)
-                        return bus_reply_error(error, -ENOMEM, NULL);
+                        return bus_reply_outcome(error, -ENOMEM, NULL);
                 memcpy(c.gids, gids, (size_t)n * sizeof(gid_t));
                 c.n_gids = (size_t)n;
         } else {
                 r = caller_groups_from_db(&c);
                 if (r < 0)
-                        return bus_reply_error(error, r, "cannot read the caller's groups");
+                        return bus_reply_outcome(
+                            error, r,
+                            &(struct sup_error){ .message = "cannot read the caller's groups" });
         }
 
         if (c.uid == 0)

@@ -11,6 +11,7 @@
 
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
+#include "supervisor/lifecycle.h"
 #include "supervisor/manager.h"
 
 int bus_domain_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
@@ -107,27 +108,58 @@ static int property_max_memory(sd_bus *bus, const char *path, const char *interf
         const struct domain *d = userdata;
 
         (void)bus, (void)path, (void)interface, (void)property, (void)error;
-        return sd_bus_message_append(reply, "t", d->config ? d->config->maxmem_mib * 1024 : 0);
+        return sd_bus_message_append(reply, "t", domain_live_config(d)->maxmem_mib * 1024);
 }
 
-/* OnPoweroff, OnReboot, OnCrash: the config's action ("" when no config supervises it). */
+/* OnPoweroff, OnReboot, OnCrash, OnWatchdog, OnSoftReset: the action for that reason. */
 static int property_action(sd_bus *bus, const char *path, const char *interface,
                            const char *property, sd_bus_message *reply, void *userdata,
                            sd_bus_error *error)
 {
+        static const struct {
+                const char *property;
+                enum shutdown_reason reason;
+        } map[] = {
+                { "OnPoweroff", SHUTDOWN_REASON_POWEROFF },
+                { "OnReboot", SHUTDOWN_REASON_REBOOT },
+                { "OnCrash", SHUTDOWN_REASON_CRASH },
+                { "OnWatchdog", SHUTDOWN_REASON_WATCHDOG },
+                { "OnSoftReset", SHUTDOWN_REASON_SOFT_RESET },
+        };
         const struct domain *d = userdata;
-        const char *s = "";
+        const char *s = NULL;
 
         (void)bus, (void)path, (void)interface, (void)error;
-        if (d->config) {
-                if (strcmp(property, "OnPoweroff") == 0)
-                        s = domain_action_to_string(d->config->on_poweroff);
-                else if (strcmp(property, "OnReboot") == 0)
-                        s = domain_action_to_string(d->config->on_reboot);
-                else
-                        s = domain_action_to_string(d->config->on_crash);
-        }
+        for (size_t i = 0; i < ELEMENTSOF(map); i++)
+                if (strcmp(property, map[i].property) == 0)
+                        s = domain_action_to_string(config_action_for(d->config, map[i].reason));
         return sd_bus_message_append(reply, "s", s ? s : "");
+}
+
+/* RestartAt: CLOCK_REALTIME usec a waiting restart is due; 0 when none waits. */
+static int property_restart_at(sd_bus *bus, const char *path, const char *interface,
+                               const char *property, sd_bus_message *reply, void *userdata,
+                               sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+
+        (void)bus, (void)path, (void)interface, (void)property, (void)error;
+        return sd_bus_message_append(
+            reply, "t", d->state == DOMAIN_RESTART_WAIT ? d->restart_due * 1000000ULL : 0);
+}
+
+/* KeptOf: the uuid of the domain a kept rename-restart instance was; "" otherwise. */
+static int property_kept_of(sd_bus *bus, const char *path, const char *interface,
+                            const char *property, sd_bus_message *reply, void *userdata,
+                            sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+        char u[37] = "";
+
+        (void)bus, (void)path, (void)interface, (void)property, (void)error;
+        if (d->origin == ORIGIN_KEPT)
+                config_uuid_to_string(d->kept_of, u);
+        return sd_bus_message_append(reply, "s", u);
 }
 
 static int property_failure(sd_bus *bus, const char *path, const char *interface,
@@ -153,54 +185,54 @@ static int property_config_path(sd_bus *bus, const char *path, const char *inter
 
 /* ---- methods: every one mutates, so every one is authorized first ---- */
 
-static int domain_reply(sd_bus_message *msg, int r, const char *err, sd_bus_error *error)
+static int domain_reply(sd_bus_message *msg, int r, const struct sup_error *e, sd_bus_error *error)
 {
-        if (r < 0)
-                return bus_reply_error(error, r, err);
+        if (r != 0)
+                return bus_reply_outcome(error, r, e);
         return sd_bus_reply_method_return(msg, NULL);
 }
 
 /* What every argument-less method does: authorize, act, reply. */
 static int domain_call(sd_bus_message *msg, struct domain *d,
-                       int (*op)(struct manager *m, struct domain *d, char **err_r),
+                       int (*op)(struct manager *m, struct domain *d, struct sup_error *e),
                        sd_bus_error *error)
 {
-        _cleanup_free_ char *err = NULL;
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
         int r;
 
         r = bus_check_admin(d->manager, msg, error, NULL);
         if (r < 0)
                 return r;
-        r = op(d->manager, d, &err);
-        return domain_reply(msg, r, err, error);
+        r = op(d->manager, d, &e);
+        return domain_reply(msg, r, &e, error);
 }
 
-static int domain_reboot(struct manager *m, struct domain *d, char **err_r)
+static int domain_reboot(struct manager *m, struct domain *d, struct sup_error *e)
 {
-        return manager_domain_shutdown(m, d, true, 0, err_r);
+        return lifecycle_shutdown(m, d, true, 0, e);
 }
 
 /* The reply waits for the build (a child process), so the loop answers others meanwhile. */
 static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        _cleanup_free_ char *err = NULL;
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
         struct domain *d = userdata;
         int r;
 
         r = bus_check_admin(d->manager, msg, error, NULL);
         if (r < 0)
                 return r;
-        r = manager_domain_start(d->manager, d, bus_reply_started, sd_bus_message_ref(msg), &err);
-        if (r < 0) {
+        r = lifecycle_start(d->manager, d, bus_reply_started, sd_bus_message_ref(msg), &e);
+        if (r != 0) {
                 sd_bus_message_unref(msg);
-                return bus_reply_error(error, r, err);
+                return bus_reply_outcome(error, r, &e);
         }
         return 1;
 }
 
 static int method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        _cleanup_free_ char *err = NULL;
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
         struct domain *d = userdata;
         const char *mode;
         uint32_t timeout;
@@ -221,8 +253,8 @@ static int method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *er
         r = bus_check_admin(d->manager, msg, error, NULL);
         if (r < 0)
                 return r;
-        r = manager_domain_shutdown(d->manager, d, reboot, timeout, &err);
-        return domain_reply(msg, r, err, error);
+        r = lifecycle_shutdown(d->manager, d, reboot, timeout, &e);
+        return domain_reply(msg, r, &e, error);
 }
 
 static int method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -232,22 +264,22 @@ static int method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *erro
 
 static int method_destroy(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return domain_call(msg, userdata, manager_domain_destroy, error);
+        return domain_call(msg, userdata, lifecycle_destroy, error);
 }
 
 static int method_pause(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return domain_call(msg, userdata, manager_domain_pause, error);
+        return domain_call(msg, userdata, lifecycle_pause, error);
 }
 
 static int method_unpause(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return domain_call(msg, userdata, manager_domain_unpause, error);
+        return domain_call(msg, userdata, lifecycle_unpause, error);
 }
 
 static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        _cleanup_free_ char *err = NULL;
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
         struct domain *d = userdata;
         uint64_t kib;
         int r;
@@ -258,13 +290,13 @@ static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = bus_check_admin(d->manager, msg, error, NULL);
         if (r < 0)
                 return r;
-        r = manager_domain_set_memory(d->manager, d, kib, &err);
-        return domain_reply(msg, r, err, error);
+        r = lifecycle_set_memory(d->manager, d, kib, &e);
+        return domain_reply(msg, r, &e, error);
 }
 
 static int method_set_vcpus(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        _cleanup_free_ char *err = NULL;
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
         struct domain *d = userdata;
         uint32_t n;
         int r;
@@ -275,8 +307,8 @@ static int method_set_vcpus(sd_bus_message *msg, void *userdata, sd_bus_error *e
         r = bus_check_admin(d->manager, msg, error, NULL);
         if (r < 0)
                 return r;
-        r = manager_domain_set_vcpus(d->manager, d, n, &err);
-        return domain_reply(msg, r, err, error);
+        r = lifecycle_set_vcpus(d->manager, d, n, &e);
+        return domain_reply(msg, r, &e, error);
 }
 
 #define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
@@ -294,10 +326,14 @@ const sd_bus_vtable bus_domain_vtable[] = {
         SD_BUS_PROPERTY("OnPoweroff", "s", property_action, 0, EMITS),
         SD_BUS_PROPERTY("OnReboot", "s", property_action, 0, EMITS),
         SD_BUS_PROPERTY("OnCrash", "s", property_action, 0, EMITS),
+        SD_BUS_PROPERTY("OnWatchdog", "s", property_action, 0, EMITS),
+        SD_BUS_PROPERTY("OnSoftReset", "s", property_action, 0, EMITS),
         SD_BUS_PROPERTY("RestartCount", "u", NULL, offsetof(struct domain, restart_count), EMITS),
         SD_BUS_PROPERTY("Failure", "s", property_failure, 0, EMITS),
         SD_BUS_PROPERTY("ConfigPath", "s", property_config_path, 0, EMITS),
         SD_BUS_PROPERTY("StartedAt", "t", NULL, offsetof(struct domain, started_at_usec), EMITS),
+        SD_BUS_PROPERTY("RestartAt", "t", property_restart_at, 0, EMITS),
+        SD_BUS_PROPERTY("KeptOf", "s", property_kept_of, 0, EMITS),
         SD_BUS_METHOD("Start", NULL, NULL, method_start, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Shutdown", SD_BUS_ARGS("s", mode, "u", timeout), SD_BUS_NO_RESULT,
                                 method_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),

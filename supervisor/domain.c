@@ -15,6 +15,8 @@ static const char *const domain_state_table[_DOMAIN_STATE_MAX] = {
         [DOMAIN_SHUTTING_DOWN] = "shutting-down",
         [DOMAIN_SHUTDOWN] = "shutdown",
         [DOMAIN_CRASHED] = "crashed",
+        [DOMAIN_DUMPING] = "dumping",
+        [DOMAIN_RESTART_WAIT] = "restart-wait",
         [DOMAIN_DYING] = "dying",
         [DOMAIN_PRESERVED] = "preserved",
         [DOMAIN_FAILED] = "failed",
@@ -30,12 +32,33 @@ enum domain_state domain_state_from_string(const char *s)
         for (size_t i = 0; i < ELEMENTSOF(domain_state_table); i++)
                 if (s && strcmp(s, domain_state_table[i]) == 0)
                         return (enum domain_state)i;
-        return (enum domain_state) - 1;
+        return _DOMAIN_STATE_INVALID;
 }
 
 bool domain_is_active(const struct domain *d)
 {
-        return d->has_domid || d->building;
+        return d->has_domid || d->state == DOMAIN_STARTING || d->state == DOMAIN_RESTART_WAIT;
+}
+
+const struct domain_config *domain_live_config(const struct domain *d)
+{
+        return d->running_config ? d->running_config : d->config;
+}
+
+int domain_set_name(struct domain *d, const char *name)
+{
+        char *path = NULL;
+        int r;
+
+        if (strlen(name) > CONFIG_NAME_MAX)
+                return -EINVAL;
+        r = bus_domain_path(name, &path);
+        if (r < 0)
+                return r;
+        free(d->object_path);
+        d->object_path = path;
+        strcpy(d->name, name);
+        return 0;
 }
 
 int domain_new(struct manager *m, struct domain_config *cfg, struct domain **ret)
@@ -46,12 +69,11 @@ int domain_new(struct manager *m, struct domain_config *cfg, struct domain **ret
         d = calloc(1, sizeof(*d));
         if (!d)
                 return -ENOMEM;
-        r = bus_domain_path(cfg->name, &d->object_path);
+        r = domain_set_name(d, cfg->name);
         if (r < 0)
                 return r;
         d->manager = m;
         d->config = cfg;
-        memcpy(d->name, cfg->name, sizeof(d->name));
         memcpy(d->uuid, cfg->uuid, sizeof(d->uuid));
         config_uuid_to_string(d->uuid, d->uuid_string);
         d->state = DOMAIN_STOPPED;
@@ -66,10 +88,10 @@ struct domain *domain_free(struct domain *d)
 {
         if (!d)
                 return NULL;
-        sd_event_source_disable_unref(d->shutdown_timer);
-        sd_event_source_disable_unref(d->restart_timer);
+        sd_event_source_disable_unref(d->timer);
         sd_event_source_disable_unref(d->dump_child);
         config_free(d->config);
+        config_free(d->running_config);
         free(d->object_path);
         free(d->failure);
         free(d);

@@ -2,9 +2,11 @@
 /*
  * domain.h — one supervised domain: the model, without D-Bus.
  *
- * A domain is known by its config (name, uuid); its domid changes on every
- * restart. The state moves only on the hypervisor's domain list, the config
- * and control calls — never on anything a guest writes.
+ * A domain is its uuid: the config gives it (or derives it from the name),
+ * and name, file and domid are attributes that may change (a rename, a
+ * restart). The state moves only through lifecycle.h's state machine, on the
+ * hypervisor's domain list, the config and control calls — never on anything
+ * a guest writes.
  */
 #pragma once
 
@@ -14,67 +16,82 @@
 #include <systemd/sd-event.h>
 
 #include "config/config.h"
+#include "supervisor/outcome.h"
 
 struct manager;
 struct domain;
 
-/* Told once when a start a person asked for ends: r < 0 and a message when it failed. */
-typedef void (*domain_started_fn)(struct domain *d, int r, const char *message, void *userdata);
+/* Told once when a start a person asked for ends: r != 0 and e when it failed. */
+typedef void (*domain_started_fn)(struct domain *d, int r, const struct sup_error *e,
+                                  void *userdata);
 
+/* The states; lifecycle.h has the table of transitions between them. */
 enum domain_state {
-        DOMAIN_STOPPED,  /* not running: never started, or its action destroyed it */
-        DOMAIN_STARTING, /* being built */
-        DOMAIN_RUNNING,
-        DOMAIN_PAUSED,
+        DOMAIN_STOPPED,       /* not running: never started, or its action destroyed it */
+        DOMAIN_STARTING,      /* its build is queued or runs in a child */
+        DOMAIN_RUNNING,       /* unpaused in the hypervisor */
+        DOMAIN_PAUSED,        /* paused by a person (or found paused) */
         DOMAIN_SHUTTING_DOWN, /* a graceful shutdown/reboot was asked; waiting for the guest */
         DOMAIN_SHUTDOWN,      /* the guest exited; its action is being applied */
         DOMAIN_CRASHED,       /* the guest crashed; its action is being applied */
+        DOMAIN_DUMPING,       /* dead; its core is being dumped before the action */
+        DOMAIN_RESTART_WAIT,  /* dead and torn down; the restart waits out its backoff */
         DOMAIN_DYING,         /* destroyed; the hypervisor is still tearing it down */
         DOMAIN_PRESERVED,     /* dead and kept for inspection */
-        DOMAIN_FAILED,        /* the restart throttle gave up; see failure */
+        DOMAIN_FAILED,        /* a start failed or the restart throttle gave up; see failure */
         _DOMAIN_STATE_MAX,
+        _DOMAIN_STATE_INVALID = -1,
 };
 
-#define DOMAIN_RESTART_HISTORY CONFIG_RESTART_BURST_MAX
+/* Where a domain's config comes from. */
+enum domain_origin {
+        ORIGIN_CONFIG_DIR, /* a file of the config directory */
+        ORIGIN_CREATED,    /* a file CreateDomain named, outside the directory */
+        ORIGIN_KEPT,       /* a dead instance kept by rename-restart: no file */
+};
 
 struct domain {
         struct manager *manager;
-        struct domain_config *config; /* the config the next start uses */
+        /* What the next start builds: the file as last read, or its last good version. */
+        struct domain_config *config;
+        /* What the live instance was built with: its limits hold until it is rebuilt. */
+        struct domain_config *running_config;
         char name[CONFIG_NAME_MAX + 1];
         uint8_t uuid[16];
         char uuid_string[37];
-        char *object_path; /* D-Bus object path, set by domain_new() */
+        char *object_path; /* D-Bus object path, from the name */
+        enum domain_origin origin;
+        bool config_gone;    /* its file was removed: supervised until it stops, then dropped */
+        uint8_t kept_of[16]; /* ORIGIN_KEPT: the uuid of the domain it was an instance of */
 
         uint32_t domid; /* valid when has_domid */
         bool has_domid;
-        enum domain_state state;
-        enum shutdown_reason shutdown_reason;           /* the last one, NONE when never stopped */
-        char *failure;                                  /* why it is failed, NULL otherwise */
-        unsigned restart_count;                         /* every restart the daemon made */
-        uint64_t restart_times[DOMAIN_RESTART_HISTORY]; /* CLOCK_REALTIME s, newest last */
-        unsigned n_restart_times;
-        uint64_t started_at_usec; /* CLOCK_REALTIME of the last start, 0 if none */
+        enum domain_state state;              /* written by lifecycle.c's domain_enter() only */
+        enum shutdown_reason shutdown_reason; /* the last one, NONE when never stopped */
+        char *failure;                        /* why it is failed, NULL otherwise */
+        unsigned restart_count;               /* every restart the daemon made */
+        uint64_t window_start;                /* the throttle's window (CLOCK_REALTIME s) */
+        unsigned window_count;                /* guest-initiated restarts counted in it */
+        uint64_t started_at_usec;             /* CLOCK_REALTIME of the last start, 0 if none */
+        uint64_t restart_due;                 /* RESTART_WAIT: CLOCK_REALTIME s it is due */
 
         uint64_t memory_kib; /* current target */
         unsigned vcpus;      /* vcpus online */
 
-        bool shutdown_requested;    /* a graceful shutdown is in progress */
-        bool shutdown_reboot;       /* ...and it is a reboot */
-        uint64_t shutdown_deadline; /* CLOCK_REALTIME s */
-        sd_event_source *shutdown_timer;
-        sd_event_source *restart_timer; /* a restart waiting out its backoff */
+        bool shutdown_requested;    /* SHUTTING_DOWN: a person asked... */
+        bool shutdown_reboot;       /* ...for a reboot */
+        uint64_t shutdown_deadline; /* ...until then (CLOCK_REALTIME s) */
 
-        bool building;                /* a build is queued or running in a child */
-        bool build_by_person;         /* ...for Start or CreateDomain: a failure ends failed */
+        sd_event_source *timer;            /* SHUTTING_DOWN's timeout or RESTART_WAIT's backoff */
+        sd_event_source *dump_child;       /* DUMPING: the core dump process */
+        enum domain_action pending_action; /* DUMPING: applied when the dump ends... */
+        bool pending_counted;              /* ...counting toward the throttle or not */
+
+        bool build_by_person;         /* STARTING for Start or CreateDomain: failure ends failed */
         domain_started_fn on_started; /* who waits for that build, if anyone */
         void *on_started_userdata;
 
-        bool unsupervised; /* no config supervises it (removed, or kept by rename-restart) */
-
         bool removed; /* out of the table, freed on the next loop iteration */
-
-        sd_event_source *dump_child;       /* a core dump in progress */
-        enum domain_action pending_action; /* applied when the dump ends */
 };
 
 /* Create a stopped domain for a config (takes ownership of cfg). */
@@ -83,11 +100,17 @@ int domain_new(struct manager *m, struct domain_config *cfg, struct domain **ret
 /* Free a domain and its timers; returns NULL. NULL-safe. */
 struct domain *domain_free(struct domain *d);
 
-/* "running", "shutting-down", ... as DESIGN.md spells them. */
+/* Give the domain a new name (object path included); 0 or -ENOMEM. */
+int domain_set_name(struct domain *d, const char *name);
+
+/* "running", "restart-wait", ... as DESIGN.md spells them. */
 const char *domain_state_to_string(enum domain_state s);
 
-/* Parse a state name; -1 if unknown. */
+/* Parse a state name; _DOMAIN_STATE_INVALID if unknown. */
 enum domain_state domain_state_from_string(const char *s);
 
-/* True from the start of its build until it is gone from the hypervisor (or while preserved). */
+/* True while a hypervisor instance exists or is being built (a dump or backoff counts too). */
 bool domain_is_active(const struct domain *d);
+
+/* The config whose limits apply now: the running instance's, else the next start's. */
+const struct domain_config *domain_live_config(const struct domain *d);

@@ -1,115 +1,265 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * lifecycle.c — the state machine lifecycle.h documents: the table first,
+ * then the handlers in the order a domain lives through them (start, build,
+ * run, pause, shutdown, death, core dump, action, restart, destroy, gone,
+ * adoption at start-up).
+ */
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <limits.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "supervisor/bus.h"
+#include "supervisor/config-store.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
 #include "supervisor/policy.h"
 
-static void lifecycle_finish(struct manager *m, struct domain *d, enum domain_action a);
+enum domain_event {
+        EVENT_START,
+        EVENT_AUTOSTART,
+        EVENT_RESTART_DUE,
+        EVENT_BUILT,
+        EVENT_PAUSE,
+        EVENT_UNPAUSE,
+        EVENT_SEEN,
+        EVENT_SHUTDOWN,
+        EVENT_SHUTDOWN_TIMEOUT,
+        EVENT_DIED,
+        EVENT_DUMPED,
+        EVENT_GONE,
+        EVENT_DYING,
+        EVENT_DESTROY,
+        EVENT_SET_MEMORY,
+        EVENT_SET_VCPUS,
+        EVENT_ADOPT,
+        _EVENT_MAX,
+};
 
-static uint64_t now_realtime(void)
+static const char *const event_names[_EVENT_MAX] = {
+        [EVENT_START] = "start",
+        [EVENT_AUTOSTART] = "autostart",
+        [EVENT_RESTART_DUE] = "restart-due",
+        [EVENT_BUILT] = "built",
+        [EVENT_PAUSE] = "pause",
+        [EVENT_UNPAUSE] = "unpause",
+        [EVENT_SEEN] = "seen",
+        [EVENT_SHUTDOWN] = "shutdown",
+        [EVENT_SHUTDOWN_TIMEOUT] = "timeout",
+        [EVENT_DIED] = "died",
+        [EVENT_DUMPED] = "dumped",
+        [EVENT_GONE] = "gone",
+        [EVENT_DYING] = "dying",
+        [EVENT_DESTROY] = "destroy",
+        [EVENT_SET_MEMORY] = "set-memory",
+        [EVENT_SET_VCPUS] = "set-vcpus",
+        [EVENT_ADOPT] = "adopt",
+};
+
+/* What an event carries; each handler reads its own fields. */
+struct event_args {
+        domain_started_fn done; /* start */
+        void *userdata;
+        const struct builder_domain_info *info; /* seen, adopt */
+        const struct layout_tool_state *record; /* adopt */
+        const struct domain_config *cfg;        /* built */
+        const struct build_result *result;      /* built */
+        enum shutdown_reason reason;            /* died */
+        bool reboot;                            /* shutdown */
+        unsigned timeout;                       /* shutdown */
+        uint64_t kib;                           /* set-memory */
+        unsigned vcpus;                         /* set-vcpus */
+};
+
+typedef int (*event_handler)(struct manager *m, struct domain *d, const struct event_args *a,
+                             struct sup_error *e);
+
+#define S(state) (1u << DOMAIN_##state)
+
+static int on_start(struct manager *, struct domain *, const struct event_args *,
+                    struct sup_error *);
+static int on_autostart(struct manager *, struct domain *, const struct event_args *,
+                        struct sup_error *);
+static int on_built(struct manager *, struct domain *, const struct event_args *,
+                    struct sup_error *);
+static int on_pause(struct manager *, struct domain *, const struct event_args *,
+                    struct sup_error *);
+static int on_seen(struct manager *, struct domain *, const struct event_args *,
+                   struct sup_error *);
+static int on_shutdown(struct manager *, struct domain *, const struct event_args *,
+                       struct sup_error *);
+static int on_shutdown_timeout(struct manager *, struct domain *, const struct event_args *,
+                               struct sup_error *);
+static int on_died(struct manager *, struct domain *, const struct event_args *,
+                   struct sup_error *);
+static int on_dumped(struct manager *, struct domain *, const struct event_args *,
+                     struct sup_error *);
+static int on_gone(struct manager *, struct domain *, const struct event_args *,
+                   struct sup_error *);
+static int on_dying(struct manager *, struct domain *, const struct event_args *,
+                    struct sup_error *);
+static int on_destroy(struct manager *, struct domain *, const struct event_args *,
+                      struct sup_error *);
+static int on_set_memory(struct manager *, struct domain *, const struct event_args *,
+                         struct sup_error *);
+static int on_set_vcpus(struct manager *, struct domain *, const struct event_args *,
+                        struct sup_error *);
+static int on_adopt(struct manager *, struct domain *, const struct event_args *,
+                    struct sup_error *);
+
+static const struct transition {
+        unsigned from; /* a mask of S(state) */
+        enum domain_event event;
+        event_handler handler;
+} transitions[] = {
+        { S(STOPPED) | S(FAILED) | S(PRESERVED), EVENT_START, on_start },
+        { S(STOPPED), EVENT_AUTOSTART, on_autostart },
+        { S(RESTART_WAIT), EVENT_RESTART_DUE, on_autostart },
+        { S(STARTING), EVENT_BUILT, on_built },
+        { S(RUNNING), EVENT_PAUSE, on_pause },
+        { S(PAUSED), EVENT_UNPAUSE, on_pause },
+        { S(RUNNING) | S(PAUSED), EVENT_SEEN, on_seen },
+        { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN), EVENT_SHUTDOWN, on_shutdown },
+        { S(SHUTTING_DOWN), EVENT_SHUTDOWN_TIMEOUT, on_shutdown_timeout },
+        { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN), EVENT_DIED, on_died },
+        { S(DUMPING), EVENT_DUMPED, on_dumped },
+        { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(DYING), EVENT_GONE,
+          on_gone },
+        { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED), EVENT_DYING, on_dying },
+        { S(STARTING) | S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(RESTART_WAIT) |
+              S(DYING),
+          EVENT_DESTROY, on_destroy },
+        { S(RUNNING) | S(PAUSED), EVENT_SET_MEMORY, on_set_memory },
+        { S(RUNNING) | S(PAUSED), EVENT_SET_VCPUS, on_set_vcpus },
+        { S(STOPPED), EVENT_ADOPT, on_adopt },
+};
+
+/* States that last: the record keeps them. The others pass within one loop iteration. */
+static bool state_is_recorded(enum domain_state s)
 {
-        struct timespec ts;
-
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec;
+        return s != DOMAIN_SHUTDOWN && s != DOMAIN_CRASHED && s != DOMAIN_DYING;
 }
 
-void lifecycle_set_state(struct manager *m, struct domain *d, enum domain_state s)
+static const struct transition *transition_find(enum domain_state s, enum domain_event ev)
 {
-        if (d->state == s)
-                return;
-        d->state = s;
-        bus_domain_changed(m, d);
-        manager_update_status(m);
+        for (size_t i = 0; i < ELEMENTSOF(transitions); i++)
+                if (transitions[i].event == ev && (transitions[i].from & (1u << s)))
+                        return &transitions[i];
+        return NULL;
 }
 
-int lifecycle_save(struct manager *m, struct domain *d, bool building)
+/* The one entry into the machine: the row for (state, event), or InvalidState. */
+static int lifecycle_dispatch(struct manager *m, struct domain *d, enum domain_event ev,
+                              const struct event_args *a, struct sup_error *e)
+{
+        const struct transition *t = transition_find(d->state, ev);
+
+        if (!t)
+                return sup_outcome(e, OUTCOME_INVALID_STATE, "domain %s is %s: cannot %s", d->name,
+                                   domain_state_to_string(d->state), event_names[ev]);
+        return t->handler(m, d, a, e);
+}
+
+void lifecycle_describe(FILE *f)
+{
+        for (size_t i = 0; i < ELEMENTSOF(transitions); i++)
+                for (unsigned s = 0; s < _DOMAIN_STATE_MAX; s++)
+                        if (transitions[i].from & (1u << s))
+                                fprintf(f, "%s %s\n", domain_state_to_string((enum domain_state)s),
+                                        event_names[transitions[i].event]);
+}
+
+/* ---- the one writer of d->state ---- */
+
+/* Persist the daemon's record of the domain: what a restarted daemon needs to carry on. */
+static void domain_record(struct manager *m, struct domain *d)
 {
         struct layout_tool_state st = {
                 .domid = d->has_domid ? d->domid : 0,
-                .build_in_progress = building,
+                .build_in_progress = d->state == DOMAIN_STARTING,
                 .restart_count = d->restart_count,
-                .n_restart_times = d->n_restart_times,
+                .restart_window_start = d->window_start,
+                .restart_window_count = d->window_count,
+                .restart_due = d->state == DOMAIN_RESTART_WAIT ? d->restart_due : 0,
+                .started_at_usec = d->started_at_usec,
                 .shutdown_requested = d->shutdown_requested,
                 .shutdown_reboot = d->shutdown_reboot,
                 .shutdown_deadline = d->shutdown_deadline,
                 .failed = d->state == DOMAIN_FAILED,
                 .last_reason = d->shutdown_reason,
+                .created = d->origin == ORIGIN_CREATED,
+                .kept = d->origin == ORIGIN_KEPT,
         };
         const char *path = d->config ? d->config->path : NULL;
         _cleanup_free_ char *err = NULL;
         int r;
 
-        memcpy(st.restart_times, d->restart_times, sizeof(st.restart_times));
-        /*
-         * A file outside the config dir came through CreateDomain: kept so that a restarted
-         * daemon supervises the domain again. The directory's own files it finds by itself.
-         */
-        if (path && !manager_in_config_dir(m, path) && strlen(path) < sizeof(st.config_path) &&
-            !strchr(path, '\n'))
+        snprintf(st.state, sizeof(st.state), "%s", domain_state_to_string(d->state));
+        if (d->failure)
+                snprintf(st.failure, sizeof(st.failure), "%s", d->failure);
+        if (path && strlen(path) < sizeof(st.config_path) && !strchr(path, '\n'))
                 strcpy(st.config_path, path);
+        if (st.kept) {
+                memcpy(st.kept_of, d->kept_of, 16);
+                strcpy(st.name, d->name);
+        }
         r = layout_state_write(m->layout, d->uuid, &st, &err);
         if (r < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
                            "cannot record state in XenStore: %s", err ? err : strerror(-r));
-        return r;
 }
 
-void lifecycle_restore(struct domain *d, const struct layout_tool_state *st)
+/* Move to a state: the only write of d->state. Persists, tells D-Bus and the STATUS line. */
+static void domain_enter(struct manager *m, struct domain *d, enum domain_state s)
 {
-        d->restart_count = st->restart_count;
-        d->n_restart_times = st->n_restart_times < DOMAIN_RESTART_HISTORY ? st->n_restart_times
-                                                                          : DOMAIN_RESTART_HISTORY;
-        memcpy(d->restart_times, st->restart_times, d->n_restart_times * sizeof(uint64_t));
-        d->shutdown_requested = st->shutdown_requested;
-        d->shutdown_reboot = st->shutdown_reboot;
-        d->shutdown_deadline = st->shutdown_deadline;
-        d->shutdown_reason = st->last_reason;
+        /* The one timer belongs to the state that armed it. */
+        if (s != d->state)
+                d->timer = sd_event_source_disable_unref(d->timer);
+        d->state = s;
+        if (state_is_recorded(s))
+                domain_record(m, d);
+        bus_domain_changed(m, d);
+        manager_update_status(m);
 }
 
-/* Pick up edits of the domain's file: a restart re-reads its config. */
-static void lifecycle_reread_config(struct domain *d)
+static void domain_set_failure(struct domain *d, const char *why)
 {
-        _cleanup_free_ char *err = NULL;
-        struct domain_config *fresh = NULL;
-
-        if (d->unsupervised || !d->config->path)
-                return;
-        if (config_load_file(d->config->path, &fresh, &err) < 0) {
-                log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
-                           "config no longer valid, starting with the last good one:\n%s",
-                           err ? err : "");
-                return;
-        }
-        if (strcmp(fresh->name, d->name) != 0) {
-                log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
-                           "%s now names domain '%s'; reload to supervise it, starting the last "
-                           "good config",
-                           d->config->path, fresh->name);
-                config_free(fresh);
-                return;
-        }
-        config_free(d->config);
-        d->config = fresh;
+        free(d->failure);
+        d->failure = why ? strdup(why) : NULL;
 }
 
-/* Forget the domain's hypervisor instance: destroy it, remove its nodes. */
-static void lifecycle_teardown(struct manager *m, struct domain *d, bool keep_vm)
+static void domain_fail(struct manager *m, struct domain *d, const char *why)
+{
+        domain_set_failure(d, why);
+        domain_enter(m, d, DOMAIN_FAILED);
+        log_domain(LOG_ERR, d, LOG_MID_DOMAIN_FAILED, NULL, "failed: %s", why);
+}
+
+/* Tell whoever waits for this start how it ended (once). */
+static void notify_started(struct domain *d, int r, const struct sup_error *e)
+{
+        domain_started_fn fn = d->on_started;
+        void *userdata = d->on_started_userdata;
+
+        d->on_started = NULL;
+        d->on_started_userdata = NULL;
+        if (fn)
+                fn(d, r, e, userdata);
+}
+
+/* Destroy the hypervisor instance and remove its nodes (the /vm entry too unless keep_vm). */
+static void instance_teardown(struct manager *m, struct domain *d, bool keep_vm)
 {
         _cleanup_free_ char *err = NULL;
         int r;
 
-        d->shutdown_timer = sd_event_source_disable_unref(d->shutdown_timer);
         d->shutdown_requested = false;
         d->shutdown_reboot = false;
         if (!d->has_domid)
@@ -123,63 +273,133 @@ static void lifecycle_teardown(struct manager *m, struct domain *d, bool keep_vm
         if (r < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "destroy",
                            "cannot remove XenStore nodes: %s", err ? err : strerror(-r));
-        free(TAKE_PTR(err));
         if (!keep_vm)
                 layout_remove_vm(m->layout, d->uuid, NULL);
         d->has_domid = false;
-        bus_domain_changed(m, d);
+        d->running_config = config_free(d->running_config);
 }
 
-void lifecycle_discard(struct manager *m, struct domain *d)
+/* A domain that will not run again here (its file is gone, or a kept instance) leaves. */
+static void domain_leave_if_unowned(struct manager *m, struct domain *d)
 {
-        lifecycle_teardown(m, d, false);
+        if (d->config_gone || d->origin == ORIGIN_KEPT)
+                manager_drop_domain(m, d);
 }
 
-static void lifecycle_fail(struct manager *m, struct domain *d, const char *why)
+/* ---- start and build ---- */
+
+/* Pick up edits of the domain's file: a start re-reads it; a bad file keeps the last good one. */
+static void reread_config(struct domain *d)
 {
-        free(d->failure);
-        d->failure = strdup(why);
-        lifecycle_set_state(m, d, DOMAIN_FAILED);
-        lifecycle_save(m, d, false);
-        log_domain(LOG_ERR, d, LOG_MID_DOMAIN_FAILED, NULL, "failed: %s", why);
+        _cleanup_free_ char *err = NULL;
+        struct domain_config *fresh = NULL;
+
+        if (d->origin == ORIGIN_KEPT || d->config_gone || !d->config->path)
+                return;
+        if (config_load_file(d->config->path, &fresh, &err) < 0) {
+                log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
+                           "config no longer valid, starting with the last good one:\n%s",
+                           err ? err : "");
+                return;
+        }
+        /* A new name or uuid is a question of identity: reload answers it, not a restart. */
+        if (strcmp(fresh->name, d->name) != 0 || memcmp(fresh->uuid, d->uuid, 16) != 0) {
+                log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
+                           "%s now names domain '%s'; reload to apply that, starting the last "
+                           "good config",
+                           d->config->path, fresh->name);
+                config_free(fresh);
+                return;
+        }
+        config_free(d->config);
+        d->config = fresh;
 }
 
-/* Tell whoever waits for this start how it ended (once). */
-static void lifecycle_notify_started(struct domain *d, int r, const char *why)
+/*
+ * Begin a build: the config re-read and kept as the last good one, the old instance torn down,
+ * the marker recorded, the image built in a child. The marker goes before the teardown: a
+ * daemon killed from here on destroys what it finds and builds anew.
+ */
+static int build_begin(struct manager *m, struct domain *d, bool by_person, struct sup_error *e)
 {
-        domain_started_fn fn = d->on_started;
-        void *userdata = d->on_started_userdata;
-
-        d->on_started = NULL;
-        d->on_started_userdata = NULL;
-        if (fn)
-                fn(d, r, why, userdata);
-}
-
-/* Begin a build: the config re-read, the marker saved, the image built in a child. */
-static int lifecycle_build_begin(struct manager *m, struct domain *d, bool by_person, char **why_r)
-{
+        _cleanup_free_ char *err = NULL;
         int r;
 
-        d->restart_timer = sd_event_source_disable_unref(d->restart_timer);
-        lifecycle_reread_config(d);
-        d->building = true;
+        reread_config(d);
+        if (config_store_save(m->state_dir, d->config, &err) < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL, "cannot keep its config: %s", err);
         d->build_by_person = by_person;
-        lifecycle_set_state(m, d, DOMAIN_STARTING);
-        /* The marker goes first: a daemon killed from here on destroys what it finds. */
-        lifecycle_save(m, d, true);
+        domain_enter(m, d, DOMAIN_STARTING);
+        instance_teardown(m, d, true);
         r = build_queue_add(m->builds, d, d->config);
-        if (r < 0) {
-                d->building = false;
-                return err_setf(why_r, r, "start failed: cannot queue the build: %s", strerror(-r));
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r, "%s: cannot queue the build: %s", d->name,
+                                   strerror(-r));
+        return 0;
+}
+
+static int on_start(struct manager *m, struct domain *d, const struct event_args *a,
+                    struct sup_error *e)
+{
+        uint32_t holder;
+        int r;
+
+        if (d->origin == ORIGIN_KEPT || d->config_gone)
+                return sup_outcome(e, OUTCOME_INVALID_STATE,
+                                   "domain %s has no config to start from", d->name);
+        if (m->exiting)
+                return sup_outcome(e, OUTCOME_INVALID_STATE,
+                                   "the daemon is stopping; start %s after it", d->name);
+        if (d->state == DOMAIN_PRESERVED)
+                instance_teardown(m, d, false);
+        r = manager_uuid_holder(m, d->uuid, &holder);
+        if (r < 0)
+                return sup_failure(e, LAYER_HYPERVISOR, r, "%s: cannot list domains: %s", d->name,
+                                   strerror(-r));
+        if (r > 0)
+                return sup_outcome(e, OUTCOME_EXISTS,
+                                   "uuid %s of %s is already held by domid %u, which is not "
+                                   "supervised here; not starting a second copy",
+                                   d->uuid_string, d->name, holder);
+        /* A person starting it resets the throttle. */
+        d->window_start = 0;
+        d->window_count = 0;
+        d->on_started = a->done;
+        d->on_started_userdata = a->userdata;
+        r = build_begin(m, d, true, e);
+        if (r != 0) {
+                d->on_started = NULL;
+                d->on_started_userdata = NULL;
+                domain_fail(m, d, e && e->message ? e->message : "start failed");
+        }
+        return r;
+}
+
+static void restart_begin(struct manager *m, struct domain *d, enum domain_action a, bool counted,
+                          bool build_retry);
+
+static int on_autostart(struct manager *m, struct domain *d, const struct event_args *a,
+                        struct sup_error *e)
+{
+        _cleanup_(sup_error_done) struct sup_error own = SUP_ERROR_INIT;
+        int r;
+
+        (void)a;
+        (void)e;
+        /* A stopping daemon begins no build; the record makes the next one do it. */
+        if (m->exiting)
+                return 0;
+        r = build_begin(m, d, false, &own);
+        if (r != 0) {
+                domain_set_failure(d, own.message);
+                restart_begin(m, d, ACTION_RESTART, true, true);
         }
         return 0;
 }
 
 /* Lay out, introduce and unpause what a child built; on failure nothing is left. */
-static int lifecycle_build_finish(struct manager *m, struct domain *d,
-                                  const struct domain_config *cfg, const struct builder_domain *bd,
-                                  char **why_r)
+static int build_finish(struct manager *m, struct domain *d, const struct domain_config *cfg,
+                        const struct builder_domain *bd, struct sup_error *e)
 {
         _cleanup_free_ char *err = NULL;
         struct layout_domain ld = {
@@ -196,213 +416,223 @@ static int lifecycle_build_finish(struct manager *m, struct domain *d,
         d->domid = bd->domid;
         d->has_domid = true;
         r = layout_write_domain(m->layout, &ld, &err);
-        if (r >= 0)
-                r = builder_introduce(m->builder, bd, &err);
+        if (r < 0) {
+                instance_teardown(m, d, false);
+                return sup_failure(e, LAYER_XENSTORE, r, "%s: start failed: %s", d->name,
+                                   err ? err : strerror(-r));
+        }
+        r = builder_introduce(m->builder, bd, &err);
         if (r >= 0)
                 r = builder_unpause(m->builder, bd->domid, &err);
         if (r < 0) {
-                lifecycle_teardown(m, d, false);
-                return err_setf(why_r, r, "start failed: %s", err ? err : strerror(-r));
+                instance_teardown(m, d, false);
+                return sup_failure(e, LAYER_HYPERVISOR, r, "%s: start failed: %s", d->name,
+                                   err ? err : strerror(-r));
         }
-
-        d->failure = (free(d->failure), NULL);
+        d->running_config = config_dup(cfg);
+        if (!d->running_config)
+                d->running_config = config_dup(d->config);
+        domain_set_failure(d, NULL);
         d->memory_kib = cfg->memory_mib * 1024;
         d->vcpus = cfg->vcpus;
-        d->started_at_usec = (uint64_t)time(NULL) * 1000000ULL;
-        lifecycle_set_state(m, d, DOMAIN_RUNNING);
-        lifecycle_save(m, d, false);
-        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_STARTED, "start", "started as domid %u", d->domid);
+        d->started_at_usec = manager_now(m) * 1000000ULL;
         return 0;
 }
 
-static void lifecycle_restart(struct manager *m, struct domain *d, enum domain_action a);
-
-/* A build ended (why is ours): it runs, a person's start fails, or the throttle retries. */
-static void lifecycle_build_ended(struct manager *m, struct domain *d, int r, char *why)
+static int on_built(struct manager *m, struct domain *d, const struct event_args *a,
+                    struct sup_error *e_unused)
 {
-        _cleanup_free_ char *message = why;
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        const struct build_result *res = a->result;
+        int r;
 
-        d->building = false;
-        if (r >= 0) {
-                lifecycle_notify_started(d, 0, NULL);
-                /* Started while the daemon stops its domains: this one too. */
-                if (m->exiting && m->opts.stop_domains && !d->unsupervised)
-                        lifecycle_request_shutdown(m, d, false, 0, NULL);
-                return;
-        }
-        if (d->build_by_person || d->unsupervised) {
-                _cleanup_free_ char *reply = NULL;
-
-                lifecycle_fail(m, d, message ? message : "start failed");
-                err_setf(&reply, r, "%s: %s", d->name, message ? message : "start failed");
-                lifecycle_notify_started(d, r, reply);
-                return;
-        }
-        /* Kept for the final message if the throttle gives up. */
-        free(d->failure);
-        d->failure = TAKE_PTR(message);
-        log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "restart", "%s; trying again",
-                   d->failure ? d->failure : "start failed");
-        lifecycle_restart(m, d, ACTION_RESTART);
-}
-
-void lifecycle_on_built(void *owner, const struct domain_config *cfg,
-                        const struct build_result *res, void *userdata)
-{
-        struct domain *d = owner;
-        struct manager *m = userdata;
-        char *why = NULL;
-        int r = res->r;
-
-        if (r >= 0) {
-                r = lifecycle_build_finish(m, d, cfg, &res->domain, &why);
+        (void)e_unused;
+        if (res->r >= 0) {
+                r = build_finish(m, d, a->cfg, &res->domain, &e);
+        } else if (res->duplicate) {
+                r = sup_outcome(&e, OUTCOME_EXISTS, "%s: %s", d->name, res->message);
         } else {
-                err_setf(&why, r, "start failed: %s", res->message);
+                r = sup_failure(&e, LAYER_HYPERVISOR, res->r, "%s: start failed: %s", d->name,
+                                res->message);
                 /* A build process that died mid-way may have left a paused, unfinished domain. */
                 if (res->incomplete)
                         manager_destroy_unowned(m, d->uuid);
         }
-        lifecycle_build_ended(m, d, r, why);
-        manager_check_exit(m);
-}
-
-int lifecycle_start(struct manager *m, struct domain *d, domain_started_fn done, void *userdata,
-                    char **err_r)
-{
-        _cleanup_free_ char *why = NULL;
-        int r;
-
-        if (d->has_domid)
-                return err_setf(err_r, -EBUSY, "domain %s is already %s (domid %u)", d->name,
-                                domain_state_to_string(d->state), d->domid);
-        if (d->building)
-                return err_setf(err_r, -EBUSY, "domain %s is already being built", d->name);
-        if (m->exiting)
-                return err_setf(err_r, -EBUSY, "the daemon is stopping; start %s after it",
-                                d->name);
-        /* Set first: a build that cannot even fork reports before build_begin returns. */
-        d->on_started = done;
-        d->on_started_userdata = userdata;
-        r = lifecycle_build_begin(m, d, true, &why);
-        if (r < 0) {
-                d->on_started = NULL;
-                d->on_started_userdata = NULL;
-                lifecycle_fail(m, d, why ? why : "start failed");
-                return err_setf(err_r, r, "%s: %s", d->name, why ? why : "start failed");
+        if (r == 0) {
+                domain_enter(m, d, DOMAIN_RUNNING);
+                log_domain(LOG_INFO, d, LOG_MID_DOMAIN_STARTED, "start", "started as domid %u",
+                           d->domid);
+                notify_started(d, 0, NULL);
+                /* Started while the daemon stops its domains: this one too. */
+                if (m->exiting && m->opts.stop_domains)
+                        lifecycle_shutdown(m, d, false, 0, NULL);
+                return 0;
         }
+        /* A person waits, or the uuid is held elsewhere (no retry can fix that): failed. */
+        if (d->build_by_person || r > 0) {
+                domain_fail(m, d, e.message ? e.message : "start failed");
+                notify_started(d, r, &e);
+                return 0;
+        }
+        domain_set_failure(d, e.message);
+        log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "restart", "%s; trying again",
+                   d->failure ? d->failure : "start failed");
+        restart_begin(m, d, ACTION_RESTART, true, true);
         return 0;
 }
 
-void lifecycle_forget_build(struct domain *d)
-{
-        d->building = false;
-        lifecycle_notify_started(d, -ECANCELED, "the daemon stopped before the domain was built");
-}
+/* ---- running ---- */
 
-/* A rename-restart keeps the dead instance, under a new name, as a domain of its own. */
-static int lifecycle_keep_renamed(struct manager *m, struct domain *d)
+static int on_pause(struct manager *m, struct domain *d, const struct event_args *a,
+                    struct sup_error *e)
 {
-        struct domain_config *cfg;
-        struct domain *dead;
-        char name[CONFIG_NAME_MAX + 1];
-        char suffix[16];
+        bool pause = d->state == DOMAIN_RUNNING;
+        _cleanup_free_ char *err = NULL;
         int r;
 
-        snprintf(suffix, sizeof(suffix), "-%u", d->domid);
-        snprintf(name, sizeof(name), "%.*s%s", (int)(CONFIG_NAME_MAX - strlen(suffix)), d->name,
-                 suffix);
-        cfg = config_dup(d->config);
-        if (!cfg)
-                return -ENOMEM;
-        memcpy(cfg->name, name, sizeof(cfg->name));
-        r = domain_new(m, cfg, &dead);
-        if (r < 0) {
-                config_free(cfg);
-                return r;
-        }
-        dead->unsupervised = true;
-        dead->domid = d->domid;
-        dead->has_domid = true;
-        dead->state = DOMAIN_PRESERVED;
-        dead->shutdown_reason = d->shutdown_reason;
-        r = manager_add_domain(m, dead);
-        if (r < 0) {
-                domain_free(dead);
-                return r;
-        }
-        layout_rename(m->layout, d->domid, d->uuid, name, NULL);
-        d->has_domid = false;
-        log_domain(LOG_INFO, dead, LOG_MID_DOMAIN_ACTION, "rename-restart", "kept as %s", name);
-        return 0;
-}
-
-void lifecycle_autostart(struct manager *m, struct domain *d)
-{
-        char *why = NULL;
-        int r;
-
-        /* A stopping daemon begins no build; the marker makes the next one do it. */
-        if (d->has_domid || d->building || m->exiting)
-                return;
-        r = lifecycle_build_begin(m, d, false, &why);
+        (void)a;
+        r = pause ? builder_pause(m->builder, d->domid, &err)
+                  : builder_unpause(m->builder, d->domid, &err);
         if (r < 0)
-                lifecycle_build_ended(m, d, r, why);
+                return sup_failure(e, LAYER_HYPERVISOR, r, "%s: %s", d->name,
+                                   err ? err : strerror(-r));
+        r = layout_set_running(m->layout, d->domid, !pause, &err);
+        if (r < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL, "%s", err);
+        domain_enter(m, d, pause ? DOMAIN_PAUSED : DOMAIN_RUNNING);
+        return 0;
 }
 
-static int lifecycle_on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_seen(struct manager *m, struct domain *d, const struct event_args *a,
+                   struct sup_error *e)
+{
+        enum domain_state s = a->info->paused ? DOMAIN_PAUSED : DOMAIN_RUNNING;
+
+        (void)e;
+        if (s != d->state)
+                domain_enter(m, d, s);
+        return 0;
+}
+
+static int on_set_memory(struct manager *m, struct domain *d, const struct event_args *a,
+                         struct sup_error *e)
+{
+        uint64_t max = domain_live_config(d)->maxmem_mib * 1024;
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (a->kib < 1024 || a->kib > max)
+                return sup_outcome(e, OUTCOME_INVALID_ARGUMENT,
+                                   "memory %llu KiB out of range for %s (1024..%llu KiB, the "
+                                   "maxmem it was started with)",
+                                   (unsigned long long)a->kib, d->name, (unsigned long long)max);
+        r = builder_set_memory(m->builder, d->domid, a->kib, &err);
+        if (r < 0)
+                return sup_failure(e, LAYER_HYPERVISOR, r, "%s: %s", d->name,
+                                   err ? err : strerror(-r));
+        r = layout_set_memory(m->layout, d->domid, d->uuid, a->kib, &err);
+        if (r < 0)
+                return sup_failure(e, LAYER_XENSTORE, r, "%s: %s", d->name,
+                                   err ? err : strerror(-r));
+        d->memory_kib = a->kib;
+        bus_domain_changed(m, d);
+        return 0;
+}
+
+static int on_set_vcpus(struct manager *m, struct domain *d, const struct event_args *a,
+                        struct sup_error *e)
+{
+        unsigned max = domain_live_config(d)->maxvcpus;
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (a->vcpus < 1 || a->vcpus > max)
+                return sup_outcome(e, OUTCOME_INVALID_ARGUMENT,
+                                   "%u vcpus out of range for %s (1..%u, the maxvcpus it was "
+                                   "started with)",
+                                   a->vcpus, d->name, max);
+        r = builder_set_vcpus(m->builder, d->domid, a->vcpus, &err);
+        if (r < 0)
+                return sup_failure(e, LAYER_HYPERVISOR, r, "%s: %s", d->name,
+                                   err ? err : strerror(-r));
+        r = layout_set_vcpus(m->layout, d->domid, d->uuid, a->vcpus, max, &err);
+        if (r < 0)
+                return sup_failure(e, LAYER_XENSTORE, r, "%s: %s", d->name,
+                                   err ? err : strerror(-r));
+        d->vcpus = a->vcpus;
+        bus_domain_changed(m, d);
+        return 0;
+}
+
+/* ---- a graceful shutdown ---- */
+
+static int on_shutdown_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
         struct domain *d = userdata;
 
         (void)s;
         (void)usec;
-        d->restart_timer = sd_event_source_disable_unref(d->restart_timer);
-        lifecycle_autostart(d->manager, d);
+        (void)lifecycle_dispatch(d->manager, d, EVENT_SHUTDOWN_TIMEOUT, &(struct event_args){},
+                                 NULL);
         return 0;
 }
 
-static void lifecycle_restart(struct manager *m, struct domain *d, enum domain_action a)
+/* Arm the state's one timer for a CLOCK_REALTIME deadline in seconds. */
+static int domain_arm_timer(struct manager *m, struct domain *d, uint64_t deadline,
+                            sd_event_time_handler_t fn)
 {
-        const struct domain_config *c = d->config;
-        unsigned burst = c->restart.burst; /* config caps it at DOMAIN_RESTART_HISTORY */
-        uint64_t now = now_realtime();
-        unsigned delay;
+        uint64_t now = manager_now(m);
+        uint64_t left = deadline > now ? deadline - now : 0;
 
-        if (!policy_restart_allowed(d->restart_times, d->n_restart_times, burst,
-                                    c->restart.interval, now)) {
-                _cleanup_free_ char *why = NULL;
-
-                lifecycle_teardown(m, d, false);
-                if (asprintf(&why,
-                             "%s%srestarted %u times within %u s (restart burst); not restarting "
-                             "until started by hand",
-                             d->failure ? d->failure : "", d->failure ? "; " : "", burst,
-                             c->restart.interval) < 0)
-                        why = NULL;
-                lifecycle_fail(m, d, why ? why : "restart throttled");
-                return;
-        }
-        delay =
-            policy_restart_delay(d->restart_times, d->n_restart_times, c->restart.interval, now);
-        policy_record_restart(d->restart_times, &d->n_restart_times, DOMAIN_RESTART_HISTORY, now);
-        d->restart_count++;
-        /* Marked first: a daemon killed between teardown and build finishes the restart. */
-        lifecycle_save(m, d, true);
-        if (a == ACTION_RENAME_RESTART && lifecycle_keep_renamed(m, d) < 0)
-                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "rename-restart",
-                           "cannot keep the old instance; destroying it");
-        lifecycle_teardown(m, d, true);
-        if (delay == 0 ||
-            sd_event_add_time_relative(m->event, &d->restart_timer, CLOCK_MONOTONIC,
-                                       delay * 1000000ULL, 0, lifecycle_on_restart_timer, d) < 0) {
-                lifecycle_autostart(m, d);
-                return;
-        }
-        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "restart",
-                   "restarting in %u s (restart %u within %u s)", delay, d->n_restart_times,
-                   c->restart.interval);
+        d->timer = sd_event_source_disable_unref(d->timer);
+        return sd_event_add_time_relative(m->event, &d->timer, CLOCK_MONOTONIC, left * 1000000ULL,
+                                          0, fn, d);
 }
 
-static int lifecycle_on_dump_done(sd_event_source *s, const siginfo_t *si, void *userdata)
+static int on_shutdown(struct manager *m, struct domain *d, const struct event_args *a,
+                       struct sup_error *e)
+{
+        unsigned timeout = a->timeout ? a->timeout : d->config->shutdown_timeout;
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        r = layout_request_shutdown(m->layout, d->domid, a->reboot ? "reboot" : "poweroff", &err);
+        if (r < 0)
+                return sup_failure(e, LAYER_XENSTORE, r, "%s: %s", d->name,
+                                   err ? err : strerror(-r));
+        d->shutdown_requested = true;
+        d->shutdown_reboot = a->reboot;
+        d->shutdown_deadline = manager_now(m) + timeout;
+        domain_enter(m, d, DOMAIN_SHUTTING_DOWN);
+        r = domain_arm_timer(m, d, d->shutdown_deadline, on_shutdown_timer);
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r, "%s: cannot arm the shutdown timer: %s",
+                                   d->name, strerror(-r));
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, a->reboot ? "reboot" : "shutdown",
+                   "asked to %s within %u s", a->reboot ? "reboot" : "power off", timeout);
+        return 0;
+}
+
+static void action_apply(struct manager *m, struct domain *d, enum domain_action a, bool counted);
+
+static int on_shutdown_timeout(struct manager *m, struct domain *d, const struct event_args *a,
+                               struct sup_error *e)
+{
+        bool reboot = d->shutdown_reboot;
+
+        (void)a;
+        (void)e;
+        log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, reboot ? "restart" : "destroy",
+                   "did not shut down in time; %s", reboot ? "restarting" : "destroying");
+        /* Forced, but what the person asked for: the reason says which. */
+        d->shutdown_reason = reboot ? SHUTDOWN_REASON_REBOOT : SHUTDOWN_REASON_POWEROFF;
+        action_apply(m, d, reboot ? ACTION_RESTART : ACTION_DESTROY, false);
+        return 0;
+}
+
+/* ---- death, core dump, action ---- */
+
+static int on_dump_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
         struct domain *d = userdata;
 
@@ -411,25 +641,25 @@ static int lifecycle_on_dump_done(sd_event_source *s, const siginfo_t *si, void 
         if (si->si_code != CLD_EXITED || si->si_status != 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "coredump",
                            "core dump failed (see the messages above)");
-        lifecycle_finish(d->manager, d, d->pending_action);
+        (void)lifecycle_dispatch(d->manager, d, EVENT_DUMPED, &(struct event_args){}, NULL);
         return 0;
 }
 
-/* Dump the core in a child (it can take long), then finish the action. */
-static int lifecycle_dump_core(struct manager *m, struct domain *d, enum domain_action a)
+/* Dump the core in a child (it can take long); the action follows on EVENT_DUMPED. */
+static int dump_begin(struct manager *m, struct domain *d)
 {
+        const char *dir = d->config->coredump_dir;
         char domid[16], path[PATH_MAX];
         pid_t pid;
         int r;
 
-        if (mkdir(d->config->coredump_dir, 0700) < 0 && errno != EEXIST) {
-                r = -errno;
-                return log_errno(LOG_ERR, r, "cannot create %s: %s", d->config->coredump_dir,
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "%s: cannot create %s: %s", d->name, dir,
                                  strerror(-r));
-        }
         snprintf(domid, sizeof(domid), "%u", d->domid);
-        snprintf(path, sizeof(path), "%s/%s-%u-%llu.core", d->config->coredump_dir, d->name,
-                 d->domid, (unsigned long long)now_realtime());
+        snprintf(path, sizeof(path), "%s/%s-%u-%llu.core", dir, d->name, d->domid,
+                 (unsigned long long)manager_now(m));
         pid = fork();
         if (pid < 0)
                 return -errno;
@@ -444,178 +674,475 @@ static int lifecycle_dump_core(struct manager *m, struct domain *d, enum domain_
                       "--sim-dir", m->opts.sim_dir, NULL);
                 _exit(127);
         }
-        r = sd_event_add_child(m->event, &d->dump_child, pid, WEXITED, lifecycle_on_dump_done, d);
+        r = sd_event_add_child(m->event, &d->dump_child, pid, WEXITED, on_dump_exit, d);
         if (r < 0) {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
                 return log_errno(LOG_ERR, r, "cannot watch the core dump process: %s",
                                  strerror(-r));
         }
-        d->pending_action = a;
         log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "coredump", "dumping core to %s", path);
         return 0;
 }
 
-/* Apply the action once any core dump is done. */
-static void lifecycle_finish(struct manager *m, struct domain *d, enum domain_action a)
+static int on_died(struct manager *m, struct domain *d, const struct event_args *a,
+                   struct sup_error *e)
+{
+        bool counted = policy_restart_counts(d->shutdown_requested, a->reason);
+        enum domain_action act;
+
+        (void)e;
+        d->shutdown_reason = a->reason;
+        act = policy_action_for(d->config, a->reason, d->shutdown_requested, d->shutdown_reboot);
+        domain_enter(m, d, a->reason == SHUTDOWN_REASON_CRASH ? DOMAIN_CRASHED : DOMAIN_SHUTDOWN);
+        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_STOPPED, domain_action_to_string(act),
+                   "domid %u stopped (%s); action %s", d->domid,
+                   shutdown_reason_to_string(a->reason), domain_action_to_string(act));
+        if (policy_action_dumps_core(act) && dump_begin(m, d) >= 0) {
+                d->pending_action = act;
+                d->pending_counted = counted;
+                layout_set_running(m->layout, d->domid, false, NULL);
+                domain_enter(m, d, DOMAIN_DUMPING);
+                return 0;
+        }
+        action_apply(m, d, act, counted);
+        return 0;
+}
+
+static int on_dumped(struct manager *m, struct domain *d, const struct event_args *a,
+                     struct sup_error *e)
+{
+        (void)a;
+        (void)e;
+        action_apply(m, d, d->pending_action, d->pending_counted);
+        return 0;
+}
+
+/* Apply the action of a death (once any core dump is done). */
+static void action_apply(struct manager *m, struct domain *d, enum domain_action a, bool counted)
 {
         switch (a) {
         case ACTION_PRESERVE:
-                d->shutdown_timer = sd_event_source_disable_unref(d->shutdown_timer);
                 d->shutdown_requested = false;
-                lifecycle_set_state(m, d, DOMAIN_PRESERVED);
-                lifecycle_save(m, d, false);
-                break;
+                if (d->has_domid)
+                        layout_set_running(m->layout, d->domid, false, NULL);
+                domain_enter(m, d, DOMAIN_PRESERVED);
+                return;
         case ACTION_DESTROY:
         case ACTION_COREDUMP_DESTROY:
-                lifecycle_teardown(m, d, false);
-                lifecycle_set_state(m, d, DOMAIN_STOPPED);
-                lifecycle_save(m, d, false);
-                if (d->unsupervised)
-                        manager_remove_domain(m, d);
-                break;
+                instance_teardown(m, d, false);
+                domain_enter(m, d, DOMAIN_STOPPED);
+                domain_leave_if_unowned(m, d);
+                return;
         default:
-                if (d->unsupervised) {
-                        lifecycle_finish(m, d, ACTION_DESTROY);
-                        break;
+                /* Nothing to rebuild from: a removed file, or a kept instance. */
+                if (d->config_gone || d->origin == ORIGIN_KEPT) {
+                        action_apply(m, d, ACTION_DESTROY, counted);
+                        return;
                 }
-                lifecycle_restart(m, d, a);
-                break;
+                restart_begin(m, d, a, counted, false);
+                return;
         }
 }
 
-static void lifecycle_on_death(struct manager *m, struct domain *d, enum shutdown_reason why)
-{
-        enum domain_action a;
+/* ---- restart: the throttle, the kept instance, the backoff ---- */
 
-        d->shutdown_reason = why;
-        a = policy_action_for(d->config, why, d->shutdown_requested, d->shutdown_reboot);
-        lifecycle_set_state(m, d, why == SHUTDOWN_REASON_CRASH ? DOMAIN_CRASHED : DOMAIN_SHUTDOWN);
-        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_STOPPED, domain_action_to_string(a),
-                   "domid %u stopped (%s); action %s", d->domid, shutdown_reason_to_string(why),
-                   domain_action_to_string(a));
-        if (policy_action_dumps_core(a) && lifecycle_dump_core(m, d, a) >= 0)
+static int on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct domain *d = userdata;
+
+        (void)s;
+        (void)usec;
+        (void)lifecycle_dispatch(d->manager, d, EVENT_RESTART_DUE, &(struct event_args){}, NULL);
+        return 0;
+}
+
+/* The kept instance's own identity: a uuid derived from the domain's and the old domid. */
+static void kept_uuid(const struct domain *d, uint8_t uuid[16])
+{
+        char seed[64];
+
+        snprintf(seed, sizeof(seed), "kept:%s:%u", d->uuid_string, d->domid);
+        config_uuid_from_name(seed, uuid);
+}
+
+/* How many dead instances of d are kept. */
+static unsigned kept_count(const struct manager *m, const struct domain *d)
+{
+        unsigned n = 0;
+
+        for (size_t i = 0; i < m->n_domains; i++)
+                if (!m->domains[i]->removed && m->domains[i]->origin == ORIGIN_KEPT &&
+                    memcmp(m->domains[i]->kept_of, d->uuid, 16) == 0)
+                        n++;
+        return n;
+}
+
+/*
+ * rename-restart: the dead instance becomes a domain of its own, NAME-<domid> with its own uuid
+ * in the hypervisor, XenStore and our records, so destroying it never touches the live one.
+ * At most max(burst, 1) are kept: a crash loop cannot pile them up.
+ */
+static int keep_instance(struct manager *m, struct domain *d)
+{
+        unsigned limit = d->config->restart.burst ? d->config->restart.burst : 1;
+        _cleanup_free_ char *err = NULL;
+        struct domain_config *cfg;
+        struct domain *kept;
+        char name[CONFIG_NAME_MAX + 1], suffix[16];
+        uint8_t uuid[16];
+        int r;
+
+        if (kept_count(m, d) >= limit)
+                return log_errno(LOG_WARNING, -EMLINK, "%s: %u dead instances are kept already",
+                                 d->name, limit);
+        snprintf(suffix, sizeof(suffix), "-%u", d->domid);
+        snprintf(name, sizeof(name), "%.*s%s", (int)(CONFIG_NAME_MAX - strlen(suffix)), d->name,
+                 suffix);
+        if (manager_find_name(m, name))
+                return log_errno(LOG_WARNING, -EEXIST, "%s: the name %s is taken", d->name, name);
+        kept_uuid(d, uuid);
+        cfg = config_dup(domain_live_config(d));
+        if (!cfg)
+                return -ENOMEM;
+        memcpy(cfg->name, name, sizeof(cfg->name));
+        memcpy(cfg->uuid, uuid, 16);
+        r = config_set_path(cfg, NULL);
+        if (r >= 0)
+                r = domain_new(m, cfg, &kept);
+        if (r < 0) {
+                config_free(cfg);
+                return r;
+        }
+        r = builder_set_handle(m->builder, d->domid, uuid, &err);
+        if (r >= 0)
+                r = layout_preserve_instance(m->layout, d->domid, d->uuid, uuid, name, &err);
+        if (r >= 0)
+                r = manager_add_domain(m, kept);
+        if (r < 0) {
+                /* Back to one identity: the instance is destroyed with the domain's. */
+                builder_set_handle(m->builder, d->domid, d->uuid, NULL);
+                domain_free(kept);
+                return log_errno(LOG_WARNING, r, "%s: cannot keep the old instance: %s", d->name,
+                                 err ? err : strerror(-r));
+        }
+        kept->origin = ORIGIN_KEPT;
+        memcpy(kept->kept_of, d->uuid, 16);
+        kept->domid = d->domid;
+        kept->has_domid = true;
+        kept->shutdown_reason = d->shutdown_reason;
+        kept->started_at_usec = d->started_at_usec;
+        /* What a restarted daemon shows of it: its record names it, the store has its limits. */
+        if (config_store_save(m->state_dir, kept->config, &err) < 0)
+                log_domain(LOG_WARNING, kept, LOG_MID_CONFIG, NULL, "cannot keep its config: %s",
+                           err);
+        domain_enter(m, kept, DOMAIN_PRESERVED);
+        d->has_domid = false;
+        log_domain(LOG_INFO, kept, LOG_MID_DOMAIN_ACTION, "rename-restart", "kept as %s", name);
+        return 0;
+}
+
+/*
+ * Restart after a death (or retry a build that failed): guest-initiated ones count toward the
+ * throttle and wait out the backoff; a person's reboot does neither.
+ */
+static void restart_begin(struct manager *m, struct domain *d, enum domain_action a, bool counted,
+                          bool build_retry)
+{
+        const struct domain_config *c = d->config;
+        unsigned before = d->window_count, delay = 0;
+        uint64_t now = manager_now(m);
+
+        if (counted && !policy_throttle_admit(&d->window_start, &d->window_count, c->restart.burst,
+                                              c->restart.interval, now)) {
+                _cleanup_free_ char *why = NULL;
+
+                instance_teardown(m, d, false);
+                if (asprintf(&why,
+                             "%s%srestarted %u times within %u s (restart burst); not restarting "
+                             "until started by hand",
+                             d->failure ? d->failure : "", d->failure ? "; " : "", d->window_count,
+                             c->restart.interval) < 0)
+                        why = NULL;
+                domain_fail(m, d, why ? why : "restart throttled");
                 return;
-        lifecycle_finish(m, d, a);
+        }
+        if (counted) {
+                if (d->window_count == 1)
+                        before = 0;
+                delay = config_restart_delay(c, before);
+                /* A build that failed is retried after 1, 2, 4... 30 s even without a backoff. */
+                if (build_retry && delay == 0)
+                        delay = policy_retry_delay(before);
+        }
+        d->restart_count++;
+        if (a == ACTION_RENAME_RESTART && d->has_domid && keep_instance(m, d) < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "rename-restart",
+                           "destroying the old instance instead");
+        if (delay == 0) {
+                _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+
+                if (build_begin(m, d, false, &e) != 0) {
+                        /* Cannot even queue it: out of processes or memory; try again later. */
+                        domain_set_failure(d, e.message);
+                        delay = policy_retry_delay(before);
+                } else {
+                        return;
+                }
+        }
+        d->restart_due = now + delay;
+        domain_enter(m, d, DOMAIN_RESTART_WAIT);
+        instance_teardown(m, d, true);
+        if (domain_arm_timer(m, d, d->restart_due, on_restart_timer) < 0) {
+                (void)lifecycle_dispatch(m, d, EVENT_RESTART_DUE, &(struct event_args){}, NULL);
+                return;
+        }
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "restart",
+                   "restarting in %u s (restart %u within %u s)", delay, d->window_count,
+                   c->restart.interval);
+}
+
+/* ---- destroy, dying, gone ---- */
+
+static int on_destroy(struct manager *m, struct domain *d, const struct event_args *a,
+                      struct sup_error *e)
+{
+        (void)a;
+        if (d->state == DOMAIN_STARTING) {
+                /* A build not begun is dropped; one whose child runs must finish first. */
+                if (build_queue_cancel(m->builds, d) < 0)
+                        return sup_outcome(e, OUTCOME_INVALID_STATE,
+                                           "domain %s is being built; destroy it once it is "
+                                           "running",
+                                           d->name);
+                log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "destroy",
+                           "destroyed while waiting for its build");
+                domain_enter(m, d, DOMAIN_STOPPED);
+                notify_started(
+                    d, OUTCOME_INVALID_STATE,
+                    &(struct sup_error){ .message = "destroyed before its build began" });
+                return 0;
+        }
+        if (d->has_domid)
+                log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "destroy", "destroying domid %u",
+                           d->domid);
+        instance_teardown(m, d, false);
+        domain_enter(m, d, DOMAIN_STOPPED);
+        domain_leave_if_unowned(m, d);
+        return 0;
+}
+
+static int on_dying(struct manager *m, struct domain *d, const struct event_args *a,
+                    struct sup_error *e)
+{
+        (void)a;
+        (void)e;
+        domain_enter(m, d, DOMAIN_DYING);
+        return 0;
+}
+
+static int on_gone(struct manager *m, struct domain *d, const struct event_args *a,
+                   struct sup_error *e)
+{
+        (void)a;
+        (void)e;
+        /* Destroyed behind our back (xl destroy): nothing to apply, only to clean. */
+        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_STOPPED, NULL, "domid %u is gone", d->domid);
+        layout_remove_local(m->layout, d->domid, NULL);
+        d->has_domid = false;
+        d->shutdown_requested = false;
+        d->running_config = config_free(d->running_config);
+        domain_enter(m, d, DOMAIN_STOPPED);
+        domain_leave_if_unowned(m, d);
+        return 0;
 }
 
 void lifecycle_observe(struct manager *m, struct domain *d, const struct builder_domain_info *info)
 {
-        if (!d->has_domid || d->dump_child)
+        struct event_args a = { .info = info };
+
+        if (!d->has_domid || d->state == DOMAIN_DUMPING)
                 return;
         if (!info) {
-                /* Destroyed behind our back (xl destroy): nothing to apply, only to clean. */
-                log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_STOPPED, NULL, "domid %u is gone",
-                           d->domid);
-                layout_remove_local(m->layout, d->domid, NULL);
-                d->has_domid = false;
-                d->shutdown_timer = sd_event_source_disable_unref(d->shutdown_timer);
-                d->shutdown_requested = false;
-                lifecycle_set_state(m, d, DOMAIN_STOPPED);
-                lifecycle_save(m, d, false);
-                if (d->unsupervised)
-                        manager_remove_domain(m, d);
-                return;
+                (void)lifecycle_dispatch(m, d, EVENT_GONE, &a, NULL);
+        } else if (info->dying) {
+                (void)lifecycle_dispatch(m, d, EVENT_DYING, &a, NULL);
+        } else if (info->shutdown) {
+                a.reason = info->reason;
+                (void)lifecycle_dispatch(m, d, EVENT_DIED, &a, NULL);
+        } else {
+                (void)lifecycle_dispatch(m, d, EVENT_SEEN, &a, NULL);
         }
-        if (info->dying) {
-                lifecycle_set_state(m, d, DOMAIN_DYING);
-                return;
-        }
-        if (info->shutdown) {
-                if (d->state != DOMAIN_PRESERVED && !d->unsupervised)
-                        lifecycle_on_death(m, d, info->reason);
-                return;
-        }
-        if (d->state == DOMAIN_RUNNING && info->paused)
-                lifecycle_set_state(m, d, DOMAIN_PAUSED);
-        else if (d->state == DOMAIN_PAUSED && !info->paused)
-                lifecycle_set_state(m, d, DOMAIN_RUNNING);
 }
 
-/* A build that has not begun is dropped; one whose child runs must finish first. */
-static int lifecycle_cancel_build(struct manager *m, struct domain *d, char **err_r)
+/* ---- adoption at start-up ---- */
+
+/* Take over the persisted record: counters, failure, a pending shutdown. */
+static void restore_record(struct domain *d, const struct layout_tool_state *st)
 {
-        if (build_queue_cancel(m->builds, d) < 0)
-                return err_setf(err_r, -EBUSY,
-                                "domain %s is being built; destroy it once it is running", d->name);
-        d->building = false;
-        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "destroy",
-                   "destroyed while waiting for its build");
-        lifecycle_set_state(m, d, DOMAIN_STOPPED);
-        lifecycle_save(m, d, false);
-        lifecycle_notify_started(d, -ECANCELED, "destroyed before its build began");
-        return 0;
+        d->restart_count = st->restart_count;
+        d->window_start = st->restart_window_start;
+        d->window_count = st->restart_window_count;
+        d->shutdown_requested = st->shutdown_requested;
+        d->shutdown_reboot = st->shutdown_reboot;
+        d->shutdown_deadline = st->shutdown_deadline;
+        d->shutdown_reason = st->last_reason;
+        d->started_at_usec = st->started_at_usec;
+        if (st->failure[0])
+                domain_set_failure(d, st->failure);
 }
 
-int lifecycle_destroy(struct manager *m, struct domain *d, char **err_r)
+/* The record says no instance exists: carry on with what it was doing. */
+static int adopt_without_instance(struct manager *m, struct domain *d,
+                                  const struct layout_tool_state *st)
 {
-        if (d->building)
-                return lifecycle_cancel_build(m, d, err_r);
-        if (d->restart_timer) {
-                /* Between a death and its delayed restart: cancelling is all there is to do. */
-                d->restart_timer = sd_event_source_disable_unref(d->restart_timer);
-                lifecycle_set_state(m, d, DOMAIN_STOPPED);
-                lifecycle_save(m, d, false);
+        enum domain_state was = st ? domain_state_from_string(st->state) : _DOMAIN_STATE_INVALID;
+
+        if (st && st->domid)
+                layout_remove_local(m->layout, st->domid, NULL);
+        if (st && (was == DOMAIN_RESTART_WAIT || (st->restart_due && !st->failed))) {
+                d->restart_due = st->restart_due;
+                domain_enter(m, d, DOMAIN_RESTART_WAIT);
+                if (domain_arm_timer(m, d, d->restart_due, on_restart_timer) < 0)
+                        return lifecycle_dispatch(m, d, EVENT_RESTART_DUE, &(struct event_args){},
+                                                  NULL);
                 return 0;
         }
-        if (!d->has_domid)
-                return err_setf(err_r, -EBUSY, "domain %s is not running", d->name);
-        if (d->dump_child)
-                return err_setf(err_r, -EBUSY, "domain %s is dumping its core", d->name);
-        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "destroy", "destroying domid %u", d->domid);
-        lifecycle_finish(m, d, ACTION_DESTROY);
-        return 0;
-}
-
-static int lifecycle_on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata)
-{
-        struct domain *d = userdata;
-        struct manager *m = d->manager;
-
-        (void)s;
-        (void)usec;
-        d->shutdown_timer = sd_event_source_disable_unref(d->shutdown_timer);
-        if (!d->has_domid || !d->shutdown_requested)
+        if (st && st->failed) {
+                if (!d->failure)
+                        domain_set_failure(d, "failed before the daemon restarted; start it by "
+                                              "hand");
+                domain_enter(m, d, DOMAIN_FAILED);
                 return 0;
-        log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION,
-                   d->shutdown_reboot ? "restart" : "destroy", "did not shut down in time; %s",
-                   d->shutdown_reboot ? "restarting" : "destroying");
-        lifecycle_finish(m, d, d->shutdown_reboot ? ACTION_RESTART : ACTION_DESTROY);
+        }
+        /*
+         * Autostart is for a host that just booted: xenstored starts empty, so no record. A record
+         * means this daemon ran here before and the domain was stopped on purpose (its action, or
+         * a person), so it stays stopped.
+         */
+        if (!st && d->config->autostart && d->origin == ORIGIN_CONFIG_DIR && !d->config_gone)
+                return lifecycle_dispatch(m, d, EVENT_AUTOSTART, &(struct event_args){}, NULL);
+        if (d->config_gone)
+                manager_drop_domain(m, d);
         return 0;
 }
 
-int lifecycle_arm_shutdown_timer(struct manager *m, struct domain *d)
+static int on_adopt(struct manager *m, struct domain *d, const struct event_args *a,
+                    struct sup_error *e)
 {
-        uint64_t now = now_realtime();
-        uint64_t left = d->shutdown_deadline > now ? d->shutdown_deadline - now : 0;
+        const struct layout_tool_state *st = a->record;
+        const struct builder_domain_info *info = a->info;
+        enum domain_state was = st ? domain_state_from_string(st->state) : _DOMAIN_STATE_INVALID;
 
-        d->shutdown_timer = sd_event_source_disable_unref(d->shutdown_timer);
-        return sd_event_add_time_relative(m->event, &d->shutdown_timer, CLOCK_MONOTONIC,
-                                          left * 1000000ULL, 0, lifecycle_on_shutdown_timeout, d);
+        (void)e;
+        if (st)
+                restore_record(d, st);
+        if (st && st->build_in_progress) {
+                /* Killed mid-build or mid-restart: whatever exists is unfinished; build anew. */
+                if (info) {
+                        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_CLEANED, "destroy",
+                                   "domid %u was left half-built; destroying it", info->domid);
+                        d->domid = info->domid;
+                        d->has_domid = true;
+                } else if (st->domid) {
+                        layout_remove_local(m->layout, st->domid, NULL);
+                }
+                if (d->config_gone || d->origin == ORIGIN_KEPT) {
+                        instance_teardown(m, d, false);
+                        manager_drop_domain(m, d);
+                        return 0;
+                }
+                return lifecycle_dispatch(m, d, EVENT_AUTOSTART, &(struct event_args){}, NULL);
+        }
+        if (!info)
+                return adopt_without_instance(m, d, st);
+        d->domid = info->domid;
+        d->has_domid = true;
+        d->memory_kib = info->mem_kib ? info->mem_kib : d->memory_kib;
+        if (!d->started_at_usec)
+                (void)layout_vm_start_time(m->layout, d->uuid, &d->started_at_usec, NULL);
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ADOPTED, "adopt", "adopted domid %u", info->domid);
+        if (info->shutdown && was == DOMAIN_PRESERVED) {
+                domain_enter(m, d, DOMAIN_PRESERVED);
+                return 0;
+        }
+        if (d->shutdown_requested && !info->shutdown) {
+                domain_enter(m, d, DOMAIN_SHUTTING_DOWN);
+                return domain_arm_timer(m, d, d->shutdown_deadline, on_shutdown_timer);
+        }
+        domain_enter(m, d, info->paused ? DOMAIN_PAUSED : DOMAIN_RUNNING);
+        /* A domain that died while we were away gets its action now. */
+        lifecycle_observe(m, d, info);
+        return 0;
 }
 
-int lifecycle_request_shutdown(struct manager *m, struct domain *d, bool reboot, unsigned timeout,
-                               char **err_r)
-{
-        int r;
+/* ---- the API: each call is one event ---- */
 
-        if (d->state != DOMAIN_RUNNING && d->state != DOMAIN_PAUSED &&
-            d->state != DOMAIN_SHUTTING_DOWN)
-                return err_setf(err_r, -EBUSY, "domain %s is %s, not running", d->name,
-                                domain_state_to_string(d->state));
-        r = layout_request_shutdown(m->layout, d->domid, reboot ? "reboot" : "poweroff", err_r);
-        if (r < 0)
-                return r;
-        d->shutdown_requested = true;
-        d->shutdown_reboot = reboot;
-        d->shutdown_deadline = now_realtime() + (timeout ? timeout : d->config->shutdown_timeout);
-        r = lifecycle_arm_shutdown_timer(m, d);
-        if (r < 0)
-                return err_setf(err_r, r, "cannot arm the shutdown timer: %s", strerror(-r));
-        lifecycle_set_state(m, d, DOMAIN_SHUTTING_DOWN);
-        lifecycle_save(m, d, false);
-        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, reboot ? "reboot" : "shutdown",
-                   "asked to %s within %llu s", reboot ? "reboot" : "power off",
-                   (unsigned long long)(d->shutdown_deadline - now_realtime()));
-        return 0;
+int lifecycle_start(struct manager *m, struct domain *d, domain_started_fn done, void *userdata,
+                    struct sup_error *e)
+{
+        return lifecycle_dispatch(m, d, EVENT_START,
+                                  &(struct event_args){ .done = done, .userdata = userdata }, e);
+}
+
+void lifecycle_autostart(struct manager *m, struct domain *d)
+{
+        (void)lifecycle_dispatch(m, d, EVENT_AUTOSTART, &(struct event_args){}, NULL);
+}
+
+int lifecycle_shutdown(struct manager *m, struct domain *d, bool reboot, unsigned timeout,
+                       struct sup_error *e)
+{
+        return lifecycle_dispatch(m, d, EVENT_SHUTDOWN,
+                                  &(struct event_args){ .reboot = reboot, .timeout = timeout }, e);
+}
+
+int lifecycle_destroy(struct manager *m, struct domain *d, struct sup_error *e)
+{
+        return lifecycle_dispatch(m, d, EVENT_DESTROY, &(struct event_args){}, e);
+}
+
+int lifecycle_pause(struct manager *m, struct domain *d, struct sup_error *e)
+{
+        return lifecycle_dispatch(m, d, EVENT_PAUSE, &(struct event_args){}, e);
+}
+
+int lifecycle_unpause(struct manager *m, struct domain *d, struct sup_error *e)
+{
+        return lifecycle_dispatch(m, d, EVENT_UNPAUSE, &(struct event_args){}, e);
+}
+
+int lifecycle_set_memory(struct manager *m, struct domain *d, uint64_t kib, struct sup_error *e)
+{
+        return lifecycle_dispatch(m, d, EVENT_SET_MEMORY, &(struct event_args){ .kib = kib }, e);
+}
+
+int lifecycle_set_vcpus(struct manager *m, struct domain *d, unsigned n, struct sup_error *e)
+{
+        return lifecycle_dispatch(m, d, EVENT_SET_VCPUS, &(struct event_args){ .vcpus = n }, e);
+}
+
+void lifecycle_adopt(struct manager *m, struct domain *d, const struct builder_domain_info *info,
+                     const struct layout_tool_state *record)
+{
+        (void)lifecycle_dispatch(m, d, EVENT_ADOPT,
+                                 &(struct event_args){ .info = info, .record = record }, NULL);
+}
+
+void lifecycle_on_built(void *owner, const struct domain_config *cfg,
+                        const struct build_result *res, void *userdata)
+{
+        struct domain *d = owner;
+        struct manager *m = userdata;
+
+        (void)lifecycle_dispatch(m, d, EVENT_BUILT,
+                                 &(struct event_args){ .cfg = cfg, .result = res }, NULL);
+        manager_check_exit(m);
+}
+
+void lifecycle_forget_build(struct domain *d)
+{
+        notify_started(d, -ECANCELED,
+                       &(struct sup_error){ .message = "the daemon stopped before the domain "
+                                                       "was built" });
 }

@@ -1,26 +1,95 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * lifecycle.h — a domain's life: build, watch it die, apply its action.
+ * lifecycle.h — a domain's state machine.
  *
- * These are the only functions that move a domain's state; each one that
- * changes it persists the daemon's record (/tool/xensup/<uuid>) and tells
- * D-Bus, so a killed daemon and a watching GUI both see the same thing.
+ * Every change of a domain's state goes through lifecycle_dispatch(): one
+ * table of (state, event) rows in lifecycle.c, each naming the handler that
+ * does the work, and one writer of d->state (domain_enter()) that persists
+ * the daemon's record (/tool/xensup/<uuid>), logs and tells D-Bus. An event
+ * without a row is refused with OUTCOME_INVALID_STATE ("domain web1 is
+ * stopped: cannot pause"), so control calls need no state checks of their own.
+ */
+
+/* clang-format off */
+/*
+ * from                               event        to
+ * stopped, failed, preserved         start        starting (a person; preserved: destroyed
+ *                                                 first; the throttle's window is reset)
+ * stopped                            autostart    starting
+ * restart-wait                       restart-due  starting
+ * starting                           built        running; on failure: failed (a person
+ *                                                 waits, or the uuid is held), else
+ *                                                 retried through the throttle
+ * running                            pause        paused
+ * paused                             unpause      running
+ * running, paused                    seen         running or paused, as the hypervisor says
+ * running, paused, shutting-down     shutdown     shutting-down (control/shutdown written)
+ * shutting-down                      timeout      stopped, or starting for a reboot
+ * running, paused, shutting-down     died         shutdown/crashed, then its action:
+ *                                                 dumping, stopped, preserved,
+ *                                                 restart-wait, starting or failed
+ * dumping                            dumped       the pending action, as for died
+ * running, paused, shutting-down,
+ *   preserved, dying                 gone         stopped
+ * running, paused, shutting-down,
+ *   preserved                        dying        dying
+ * starting (queued), running,
+ *   paused, shutting-down,
+ *   preserved, restart-wait, dying   destroy      stopped
+ * running, paused                    set-memory,
+ *                                    set-vcpus    (unchanged)
+ * stopped                            adopt        what the record and the hypervisor say
+ */
+/* clang-format on */
+
+/*
+ * Actions after died: destroy → stopped; preserve → preserved; restart,
+ * rename-restart, coredump-restart, soft-reset → starting (or restart-wait
+ * with a backoff delay, or failed when the throttle trips); coredump-* go
+ * through dumping first. A domain whose file was removed is supervised until
+ * it stops: its restart actions then destroy it, and it leaves the table.
+ * Guest-initiated restarts count toward the throttle; a restart a person
+ * asked for (reboot) never does.
  */
 #pragma once
 
 #include "builders/builder.h"
+#include "layout/layout.h"
 #include "supervisor/build-queue.h"
 #include "supervisor/manager.h"
 
-/*
- * Begin building the domain from its (re-read) config for a person: 0 once the build is queued,
- * then done(userdata) when it runs or has failed (it then ends failed). done may be NULL.
- */
+/* A person starts the domain: 0 once its build is queued; done(userdata) when it ends. */
 int lifecycle_start(struct manager *m, struct domain *d, domain_started_fn done, void *userdata,
-                    char **err_r);
+                    struct sup_error *e);
 
-/* Start without a person waiting: a failed build is retried through the restart throttle. */
+/* Start without a person waiting (autostart); a failed build is retried through the throttle. */
 void lifecycle_autostart(struct manager *m, struct domain *d);
+
+/* Ask the guest to power off or reboot; destroy after timeout seconds (0 = the config's). */
+int lifecycle_shutdown(struct manager *m, struct domain *d, bool reboot, unsigned timeout,
+                       struct sup_error *e);
+
+/* Destroy the domain now (or drop its queued build, or its waiting restart); it ends stopped. */
+int lifecycle_destroy(struct manager *m, struct domain *d, struct sup_error *e);
+
+/* Pause a running domain. */
+int lifecycle_pause(struct manager *m, struct domain *d, struct sup_error *e);
+
+/* Unpause a paused domain. */
+int lifecycle_unpause(struct manager *m, struct domain *d, struct sup_error *e);
+
+/* Set the memory target in KiB, within the running instance's maxmem. */
+int lifecycle_set_memory(struct manager *m, struct domain *d, uint64_t kib, struct sup_error *e);
+
+/* Set the online vcpus, 1..the running instance's maxvcpus. */
+int lifecycle_set_vcpus(struct manager *m, struct domain *d, unsigned n, struct sup_error *e);
+
+/* What the hypervisor's list says of an active domain; info NULL = it is gone. */
+void lifecycle_observe(struct manager *m, struct domain *d, const struct builder_domain_info *info);
+
+/* Start-up: take over the instance (info, may be NULL) with the daemon's record (may be NULL). */
+void lifecycle_adopt(struct manager *m, struct domain *d, const struct builder_domain_info *info,
+                     const struct layout_tool_state *record);
 
 /* The build queue's callback (userdata: the manager): lay out, introduce, unpause. */
 void lifecycle_on_built(void *owner, const struct domain_config *cfg,
@@ -29,30 +98,5 @@ void lifecycle_on_built(void *owner, const struct domain_config *cfg,
 /* The daemon stops with the domain's build unfinished: whoever waits hears so. */
 void lifecycle_forget_build(struct domain *d);
 
-/* What the hypervisor's list says of an active domain; info NULL = it is gone. */
-void lifecycle_observe(struct manager *m, struct domain *d, const struct builder_domain_info *info);
-
-/*
- * Destroy an unfinished instance and its nodes, leaving the record as it is: its
- * build-in-progress marker still says to build it (a kill -9 right after must not read stopped).
- */
-void lifecycle_discard(struct manager *m, struct domain *d);
-
-/* Destroy the domain and remove its XenStore nodes; it ends stopped. */
-int lifecycle_destroy(struct manager *m, struct domain *d, char **err_r);
-
-/* Write control/shutdown and arm the timeout. */
-int lifecycle_request_shutdown(struct manager *m, struct domain *d, bool reboot, unsigned timeout,
-                               char **err_r);
-
-/* Re-arm a graceful shutdown's timer after an adoption (deadline in realtime s). */
-int lifecycle_arm_shutdown_timer(struct manager *m, struct domain *d);
-
-/* Move to a state and tell D-Bus and the STATUS line. */
-void lifecycle_set_state(struct manager *m, struct domain *d, enum domain_state s);
-
-/* Persist the daemon's record of the domain. */
-int lifecycle_save(struct manager *m, struct domain *d, bool building);
-
-/* Take over the persisted record (restart counts, failure, shutdown request). */
-void lifecycle_restore(struct domain *d, const struct layout_tool_state *st);
+/* The table's rows, for tests and for supervisor/README.md: "from-state event" per line. */
+void lifecycle_describe(FILE *f);

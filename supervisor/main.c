@@ -19,8 +19,8 @@ static void usage(FILE *f)
               "  --hypervisor=xen|sim   real Xen, or the simulated host (default: xen when\n"
               "                         /proc/xen/capabilities exists, sim otherwise)\n"
               "  --config-dir DIR       domain configs, *.conf (default /etc/xensup/domains.d)\n"
-              "  --state-dir DIR        accepted for compatibility; all state lives in XenStore\n"
-              "                         under /tool/xensup, so nothing is kept on disk\n"
+              "  --state-dir DIR        where the config each domain was last built from is\n"
+              "                         kept (default /var/lib/xensup; sim: SIM_DIR/state)\n"
               "  --sim-dir DIR          the simulated host's directory (default /run/xensup/sim)\n"
               "  --user                 use the session bus instead of the system bus\n"
               "  --no-bus               run without D-Bus\n"
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
         struct manager_options o = {
                 .hypervisor = default_hypervisor(),
                 .config_dir = "/etc/xensup/domains.d",
-                .state_dir = "/var/lib/xensup",
+
                 .sim_dir = "/run/xensup/sim",
         };
         struct builder_options bo;

@@ -1,7 +1,9 @@
 # xensupd: the daemon. Its D-Bus glue (bus.c, *-dbus.c) lives beside the model.
 SUPERVISOR_SRCS = supervisor/build-queue.c supervisor/domain.c supervisor/lifecycle.c supervisor/log.c \
                   supervisor/manager.c supervisor/policy.c supervisor/watch.c \
-                  supervisor/bus.c supervisor/domain-dbus.c supervisor/manager-dbus.c
+                  supervisor/bus.c supervisor/domain-dbus.c supervisor/manager-dbus.c \
+                  supervisor/sim-dbus.c supervisor/outcome.c supervisor/domain-table.c \
+                  supervisor/configs.c supervisor/config-store.c supervisor/reconcile.c
 
 PROGRAMS += xensupd
 xensupd_SRCS = supervisor/main.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS) \

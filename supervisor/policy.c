@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <stdint.h>
 #include <string.h>
 
 #include "supervisor/policy.h"
@@ -12,9 +13,14 @@ enum domain_action policy_action_for(const struct domain_config *c, enum shutdow
          * domain stopped, `reboot` brings it back. A crash during the
          * request is still a crash.
          */
-        if (requested && why != SHUTDOWN_REASON_CRASH && why != SHUTDOWN_REASON_WATCHDOG)
+        if (!policy_restart_counts(requested, why))
                 return requested_reboot ? ACTION_RESTART : ACTION_DESTROY;
         return config_action_for(c, why);
+}
+
+bool policy_restart_counts(bool requested, enum shutdown_reason why)
+{
+        return !requested || why == SHUTDOWN_REASON_CRASH || why == SHUTDOWN_REASON_WATCHDOG;
 }
 
 bool policy_action_restarts(enum domain_action a)
@@ -28,42 +34,27 @@ bool policy_action_dumps_core(enum domain_action a)
         return a == ACTION_COREDUMP_DESTROY || a == ACTION_COREDUMP_RESTART;
 }
 
-#define RESTART_DELAY_MAX 30
-
-static unsigned restarts_within(const uint64_t *times, unsigned n, unsigned interval, uint64_t now)
+bool policy_throttle_admit(uint64_t *window_start, unsigned *window_count, unsigned burst,
+                           unsigned interval, uint64_t now)
 {
-        unsigned recent = 0;
-
-        for (unsigned i = 0; i < n; i++)
-                if (times[i] + interval > now)
-                        recent++;
-        return recent;
-}
-
-bool policy_restart_allowed(const uint64_t *times, unsigned n, unsigned burst, unsigned interval,
-                            uint64_t now)
-{
-        return restarts_within(times, n, interval, now) < burst;
-}
-
-unsigned policy_restart_delay(const uint64_t *times, unsigned n, unsigned interval, uint64_t now)
-{
-        unsigned recent = restarts_within(times, n, interval, now);
-
-        if (recent == 0)
-                return 0;
-        if (recent > 5)
-                return RESTART_DELAY_MAX;
-        return 1u << (recent - 1) < RESTART_DELAY_MAX ? 1u << (recent - 1) : RESTART_DELAY_MAX;
-}
-
-void policy_record_restart(uint64_t *times, unsigned *n, unsigned max, uint64_t now)
-{
-        if (max == 0)
-                return;
-        if (*n == max) {
-                memmove(times, times + 1, (max - 1) * sizeof(*times));
-                (*n)--;
+        /* A clock set back must not hold the window open for ever. */
+        if (*window_start == 0 || now < *window_start || now - *window_start >= interval) {
+                *window_start = now;
+                *window_count = 0;
         }
-        times[(*n)++] = now;
+        /* Counted even with the throttle off: the backoff grows with the count. */
+        if (burst != 0 && *window_count >= burst)
+                return false;
+        if (*window_count < UINT32_MAX)
+                (*window_count)++;
+        return true;
+}
+
+#define RETRY_DELAY_MAX 30
+
+unsigned policy_retry_delay(unsigned failures)
+{
+        if (failures >= 5)
+                return RETRY_DELAY_MAX;
+        return 1u << failures < RETRY_DELAY_MAX ? 1u << failures : RETRY_DELAY_MAX;
 }

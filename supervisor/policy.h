@@ -14,6 +14,9 @@
 enum domain_action policy_action_for(const struct domain_config *c, enum shutdown_reason why,
                                      bool requested, bool requested_reboot);
 
+/* Whether a restart after this stop counts toward the throttle: not one a person asked for. */
+bool policy_restart_counts(bool requested, enum shutdown_reason why);
+
 /* True when the action builds the domain again. */
 bool policy_action_restarts(enum domain_action a);
 
@@ -21,18 +24,13 @@ bool policy_action_restarts(enum domain_action a);
 bool policy_action_dumps_core(enum domain_action a);
 
 /*
- * Whether one more restart at `now` keeps within `burst` restarts per
- * `interval` seconds, given the times (seconds, oldest first) of earlier ones.
+ * Count one more restart at `now` against `burst` restarts per `interval` seconds in systemd's
+ * fixed window (it begins at the first restart counted): true when it is admitted (and counted),
+ * false when the throttle trips. burst 0 turns the throttle off (restarts are still counted,
+ * for the backoff).
  */
-bool policy_restart_allowed(const uint64_t *times, unsigned n, unsigned burst, unsigned interval,
-                            uint64_t now);
+bool policy_throttle_admit(uint64_t *window_start, unsigned *window_count, unsigned burst,
+                           unsigned interval, uint64_t now);
 
-/*
- * Seconds to wait before this restart: none for the first within the
- * interval, then 1, 2, 4... up to 30, so a crash loop does not spin until
- * the throttle stops it.
- */
-unsigned policy_restart_delay(const uint64_t *times, unsigned n, unsigned interval, uint64_t now);
-
-/* Append `now` to a bounded history of restart times, dropping the oldest. */
-void policy_record_restart(uint64_t *times, unsigned *n, unsigned max, uint64_t now);
+/* Seconds before retrying a build that failed: 1, 2, 4... 30 after `failures` earlier ones. */
+unsigned policy_retry_delay(unsigned failures);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * The build queue against a real xensup-sim: builds run in children, at most
- * max_jobs at once and in FIFO order, each domain exists in the simulated
- * hypervisor (paused, with its handle) when its callback runs; failures come
- * back with the backend's message; a waiting build can be cancelled and a
- * running one cannot; freeing the queue kills and reaps its children.
+ * max_jobs at once, and begin in FIFO order (they may end in any order: two
+ * children race); each domain exists in the simulated hypervisor (paused,
+ * with its handle) when its callback runs; failures come back with the
+ * backend's message; a waiting build can be cancelled and a running one
+ * cannot; freeing the queue kills and reaps its children.
  */
 #include <ftw.h>
 #include <poll.h>
@@ -31,7 +32,7 @@ struct outcome {
         char message[1024];
         struct builder_domain domain;
         unsigned running_seen; /* build_queue_running() when the callback ran */
-        unsigned order;
+        unsigned order;        /* 0 for the first callback, 1 for the next, ... */
         char built_name[CONFIG_NAME_MAX + 1];
 };
 
@@ -85,14 +86,16 @@ static struct domain_config make_config(unsigned i, enum domain_type type)
         return c;
 }
 
-/* Run the loop until n callbacks have come, or fail after 20 s. */
-static void run_until_done(unsigned n)
+/* Run the loop until n callbacks have come, or fail after 20 s; check (if any) after each run. */
+static void run_until_done(unsigned n, void (*check)(void))
 {
         struct timespec t0, t;
 
         clock_gettime(CLOCK_MONOTONIC, &t0);
         while (fx.n_done < n) {
                 assert_true(sd_event_run(fx.event, 100000) >= 0);
+                if (check)
+                        check();
                 clock_gettime(CLOCK_MONOTONIC, &t);
                 assert_true(t.tv_sec - t0.tv_sec < 20);
         }
@@ -161,6 +164,56 @@ static int teardown(void **state)
         return 0;
 }
 
+/* The index of the bq<i> job whose uuid is handle, or N_OWNERS for none. */
+static unsigned job_of_handle(const uint8_t handle[16])
+{
+        for (unsigned i = 0; i < N_OWNERS; i++) {
+                char name[16];
+                uint8_t uuid[16];
+
+                snprintf(name, sizeof(name), "bq%u", i);
+                config_uuid_from_name(name, uuid);
+                if (memcmp(handle, uuid, 16) == 0)
+                        return i;
+        }
+        return N_OWNERS;
+}
+
+/*
+ * After every loop iteration of the FIFO test. Jobs begin only on the loop,
+ * so between two iterations the queue's state is still and these hold
+ * whatever the children are doing:
+ *  - a freed slot is refilled at once and never past two: running is
+ *    min(2, jobs not yet called back);
+ *  - with FIFO starts, the jobs begun so far are exactly bq0..bq<begun-1>
+ *    (begun = called back + running), so only they may have a domain in the
+ *    simulator yet. A running child may not have created its domain, so
+ *    this bounds from above only; a job begun out of turn shows up here.
+ */
+static void check_slots_and_fifo_starts(void)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        _cleanup_free_ char *err = NULL;
+        unsigned running = build_queue_running(fx.q);
+        unsigned left = N_OWNERS - fx.n_done;
+        unsigned begun = fx.n_done + running;
+        size_t n = 0;
+
+        assert_int_equal(running, left < 2 ? left : 2);
+        assert_int_equal(builder_list(fx.b, &infos, &n, &err), 0);
+        for (size_t i = 0; i < n; i++) {
+                unsigned job;
+
+                if (infos[i].domid == 0)
+                        continue;
+                job = job_of_handle(infos[i].handle);
+                assert_int_not_equal(job, N_OWNERS);
+                if (job >= begun)
+                        fail_msg("bq%u has a domain while only bq0..bq%u may have begun", job,
+                                 begun - 1);
+        }
+}
+
 static void test_builds_in_children_two_at_a_time(void **state)
 {
         struct domain_config cfg[N_OWNERS];
@@ -169,27 +222,47 @@ static void test_builds_in_children_two_at_a_time(void **state)
         for (unsigned i = 0; i < N_OWNERS; i++) {
                 cfg[i] = make_config(i, DOMAIN_TYPE_PV);
                 assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i]), 0);
+                /* a slot is taken at once while one is free, and never a third */
                 assert_int_equal(build_queue_running(fx.q), i < 2 ? i + 1 : 2);
         }
         /* The queue keeps its own copy: the caller's config may change meanwhile. */
         memset(cfg, 0, sizeof(cfg));
-        run_until_done(N_OWNERS);
+        run_until_done(N_OWNERS, check_slots_and_fifo_starts);
         for (unsigned i = 0; i < N_OWNERS; i++) {
+                unsigned left = N_OWNERS - fx.out[i].order;
                 char name[16];
                 uint8_t uuid[16];
 
+                /* Each job ended once (on_built checks) and with its own result. */
                 snprintf(name, sizeof(name), "bq%u", i);
                 config_uuid_from_name(name, uuid);
                 assert_int_equal(fx.out[i].r, 0);
                 assert_string_equal(fx.out[i].built_name, name);
-                assert_true(fx.out[i].running_seen <= 1); /* the finished one left its slot */
                 assert_true(listed_paused(fx.out[i].domain.domid, uuid));
                 for (unsigned j = 0; j < i; j++)
                         assert_int_not_equal(fx.out[i].domain.domid, fx.out[j].domain.domid);
+                /*
+                 * The finished one left its slot and the waiting one was not yet
+                 * started: one fewer than min(2, jobs left) before this callback.
+                 */
+                assert_int_equal(fx.out[i].running_seen, (left < 2 ? left : 2) - 1);
         }
-        /* FIFO: the last two waited for a slot, so they cannot finish before the first two. */
-        for (unsigned i = 2; i < N_OWNERS; i++)
-                assert_true(fx.out[i].order >= 2);
+        /*
+         * FIFO starts, read from the simulator's domids, which it hands out
+         * upwards in the order domains are created (a fresh host each test).
+         * With FIFO, bq<j> (j >= 2) began at the callback of order j-2, so
+         * every job called back up to then had created its domain before bq<j>
+         * could: its domid is lower. Not against bq<j-1> or the first two: a
+         * job still running when bq<j> began may create its domain later.
+         */
+        for (unsigned j = 2; j < N_OWNERS; j++)
+                for (unsigned k = 0; k < N_OWNERS; k++)
+                        if (fx.out[k].order <= j - 2 &&
+                            fx.out[j].domain.domid <= fx.out[k].domain.domid)
+                                fail_msg(
+                                    "bq%u (domid %u) was created before bq%u (domid %u), which had "
+                                    "ended before bq%u began",
+                                    j, fx.out[j].domain.domid, k, fx.out[k].domain.domid, j);
         assert_int_equal(build_queue_running(fx.q), 0);
 }
 
@@ -203,11 +276,11 @@ static void test_failure_carries_the_backend_message(void **state)
         assert_int_equal(build_queue_add(fx.q, &fx.out[0], &hvm), 0);
         /* The next create in the simulator fails: the child reports ENOMEM and its step. */
         assert_int_equal(builder_sim_fault(fx.b, HV_OP_CREATE, 1, ENOMEM, 1, &err), 0);
-        run_until_done(1);
+        run_until_done(1, NULL);
         assert_int_equal(fx.out[0].r, -EOPNOTSUPP);
         assert_non_null(strstr(fx.out[0].message, "hvm"));
         assert_int_equal(build_queue_add(fx.q, &fx.out[1], &pv), 0);
-        run_until_done(2);
+        run_until_done(2, NULL);
         assert_int_equal(fx.out[1].r, -ENOMEM);
         assert_non_null(strstr(fx.out[1].message, "bq11: create domain"));
 }
@@ -226,7 +299,7 @@ static void test_cancel_only_what_waits(void **state)
         assert_int_equal(build_queue_cancel(fx.q, &fx.out[2]), 0);
         assert_int_equal(build_queue_cancel(fx.q, &fx.out[2]), -ENOENT);
         assert_int_equal(build_queue_cancel(fx.q, &fx.out[5]), -ENOENT);
-        run_until_done(3);
+        run_until_done(3, NULL);
         assert_true(fx.out[0].done && fx.out[1].done && fx.out[3].done);
         assert_false(fx.out[2].done);
         for (int i = 0; i < 20; i++) /* nothing more comes */

@@ -623,6 +623,16 @@ int __wrap_xc_domain_dumpcore(xc_interface *xch, uint32_t domid, const char *cor
         return fail_here("xc_domain_dumpcore") ? -1 : 0;
 }
 
+int __wrap_xc_domain_sethandle(xc_interface *xch, uint32_t domid, xen_domain_handle_t handle);
+int __wrap_xc_domain_sethandle(xc_interface *xch, uint32_t domid, xen_domain_handle_t handle)
+{
+        char u[33];
+
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_domain_sethandle %" PRIu32 " %s", domid, uuid_hex(handle, u));
+        return fail_here("xc_domain_sethandle") ? -1 : 0;
+}
+
 /* ---- helpers ------------------------------------------------------------ */
 
 static const uint8_t test_uuid[16] = { 0x12, 0x34, 0x56, 0x78, 0x9a, 0xbc, 0x4d, 0xef,
@@ -926,7 +936,8 @@ static void fail_build_at(const struct domain_config *cfg, const char *const *se
         struct builder b;
         struct builder_domain d = { .domid = 0xdead };
         _cleanup_free_ char *err = NULL;
-        char expect[160];
+        char step[96], expect[256];
+        const char *sep = " failed: ";
         int r, create_at = -1, allocate_at = -1, fallible = 0;
         const char *call = NULL;
 
@@ -947,18 +958,29 @@ static void fail_build_at(const struct domain_config *cfg, const char *const *se
         r = builder_xen_ops.create(&b, cfg, &d, &err);
         call = F.failed_call;
         assert_non_null(call);
-        if (r >= 0 || !err || !starts_with(err, call))
+        /*
+         * The message names the step, then the hypervisor's error and libxenguest's
+         * words; loading an image file names the file, as ENOENT alone does not.
+         */
+        if (strcmp(call, "xc_dom_kernel_file") == 0)
+                snprintf(step, sizeof(step), "load kernel %s", cfg->kernel);
+        else if (strcmp(call, "xc_dom_module_file") == 0)
+                snprintf(step, sizeof(step), "load ramdisk %s", cfg->ramdisk);
+        else
+                snprintf(step, sizeof(step), "%s", call);
+        if (starts_with(step, "load "))
+                sep = ": ";
+        if (r >= 0 || !err || !starts_with(err, step))
                 print_log();
 
         assert_int_equal(r, -expected);
         assert_non_null(err);
-        /* The message names the step, then the hypervisor's error and libxenguest's words. */
-        assert_true(starts_with(err, call));
+        assert_true(starts_with(err, step));
         if (F.fail_xc_code != XC_ERROR_NONE)
-                snprintf(expect, sizeof(expect), " failed: %s (%s: libxenguest's words)",
+                snprintf(expect, sizeof(expect), "%s%s (%s: libxenguest's words)", sep,
                          strerror(expected), call);
         else
-                snprintf(expect, sizeof(expect), " failed: %s", strerror(expected));
+                snprintf(expect, sizeof(expect), "%s%s", sep, strerror(expected));
         assert_non_null(strstr(err, expect));
         assert_null(strchr(err, '\n'));
 
@@ -1008,6 +1030,7 @@ static void test_pvh_fail_each_call(void **state)
 
 /* Fallible calls of the PV build, counted from 0. */
 #define PV_KERNEL_FILE   10
+#define PV_MODULE_FILE   11
 #define PV_PARSE_IMAGE   13
 #define PV_BOOT_MEM_INIT 15
 
@@ -1048,6 +1071,36 @@ static void test_fail_errno_wins(void **state)
         F.fail_xc_code = XC_INTERNAL_ERROR;
         fail_build_at(&cfg, pv_sequence, ELEMENTSOF(pv_sequence), PV_KERNEL_FILE, ENOENT);
         assert_string_equal(F.failed_call, "xc_dom_kernel_file");
+}
+
+/* A missing kernel or ramdisk is ENOENT, unchanged, and the message says which file. */
+static void test_missing_image_file_named(void **state)
+{
+        static const struct {
+                int at;
+                const char *message;
+        } cases[] = {
+                { PV_KERNEL_FILE, "load kernel /boot/vmlinuz: No such file or directory" },
+                { PV_MODULE_FILE, "load ramdisk /boot/initrd.img: No such file or directory" },
+        };
+        struct domain_config cfg;
+
+        (void)state;
+        config_pv(&cfg);
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct builder b;
+                struct builder_domain d = { 0 };
+                _cleanup_free_ char *err = NULL;
+
+                reset_between_runs();
+                b = open_backend();
+                F.fail_at = cases[i].at;
+                F.fail_errno = ENOENT;
+                assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), -ENOENT);
+                assert_string_equal(err, cases[i].message);
+                assert_false(F.domain_live); /* rolled back */
+                close_backend(&b);
+        }
 }
 
 /* A rollback that fails itself is reported too, after the original error. */
@@ -1327,6 +1380,34 @@ static void test_set_vcpus(void **state)
         close_backend(&b);
 }
 
+/* libxl_domain_preserve's xc_domain_sethandle: the domid and the 16 bytes, as given. */
+static void test_set_handle(void **state)
+{
+        static const uint8_t fresh[16] = { 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x43, 0x21,
+                                           0x9f, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0xff };
+        static const char *const seq[] = {
+                "xc_domain_sethandle 9 fedcba98765443219f001122334455ff",
+                "xc_domain_sethandle 9 fedcba98765443219f001122334455ff",
+        };
+        struct builder b;
+        _cleanup_free_ char *err = NULL;
+        char expect[128];
+
+        (void)state;
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.set_handle(&b, 9, fresh, &err), 0);
+        assert_null(err);
+
+        /* Xen's ESRCH passes through, and the message names the call and the error. */
+        F.fail_at = 1;
+        F.fail_errno = ESRCH;
+        assert_int_equal(builder_xen_ops.set_handle(&b, 9, fresh, &err), -ESRCH);
+        snprintf(expect, sizeof(expect), "xc_domain_sethandle failed: %s", strerror(ESRCH));
+        assert_string_equal(err, expect);
+        assert_log(seq, ELEMENTSOF(seq));
+        close_backend(&b);
+}
+
 /* ---- the domain list ---------------------------------------------------- */
 
 static void test_list_decodes_flags_and_reasons(void **state)
@@ -1469,6 +1550,7 @@ int main(void)
                 T(test_fail_with_xc_error_only),
                 T(test_fail_out_of_memory),
                 T(test_fail_errno_wins),
+                T(test_missing_image_file_named),
                 T(test_rollback_destroy_fails),
                 T(test_credit_scheduler_and_unknown_scheduler),
                 T(test_hvm_rejected),
@@ -1479,6 +1561,7 @@ int main(void)
                 T(test_shutdown_reasons),
                 T(test_set_memory),
                 T(test_set_vcpus),
+                T(test_set_handle),
                 T(test_list_decodes_flags_and_reasons),
                 T(test_list_batches),
                 T(test_list_failure),

@@ -316,6 +316,8 @@ static void test_every_key(void **state)
         assert_string_equal(c->coredump_dir, "/srv/dumps");
         assert_int_equal(c->restart.burst, 3);
         assert_int_equal(c->restart.interval, 120);
+        assert_int_equal(c->restart.delay, 2);
+        assert_int_equal(c->restart.max_delay, 30);
         assert_true(c->sim.present);
         assert_int_equal(c->sim.run_seconds, 7);
         assert_int_equal(c->sim.exit, SHUTDOWN_REASON_WATCHDOG);
@@ -358,6 +360,8 @@ static void test_defaults(void **state)
         assert_string_equal(c->coredump_dir, "/var/lib/xen/dump");
         assert_int_equal(c->restart.burst, 5);
         assert_int_equal(c->restart.interval, 60);
+        assert_int_equal(c->restart.delay, 0);
+        assert_int_equal(c->restart.max_delay, 0);
         assert_false(c->sim.present);
         assert_int_equal(c->sim.run_seconds, 0);
         assert_int_equal(c->sim.exit, SHUTDOWN_REASON_POWEROFF);
@@ -367,7 +371,7 @@ static void test_defaults(void **state)
 static void test_derived_defaults(void **state)
 {
         _cleanup_(config_freep) struct domain_config *c = NULL;
-        _cleanup_(config_freep) struct domain_config *h = NULL;
+        _cleanup_(config_freep) struct domain_config *big = NULL;
         _cleanup_free_ char *errors = NULL;
 
         (void)state;
@@ -384,14 +388,12 @@ static void test_derived_defaults(void **state)
         assert_int_equal(c->restart.burst, 1);
         assert_int_equal(c->restart.interval, 60);
 
-        /* hvm parses without a kernel (the builder decides what it supports). */
+        /* The largest vcpus and memory. */
         assert_int_equal(
-            load_text("name = h\ntype = hvm\nvcpus = 128\nmemory = 17592186044415\n", &h, &errors),
+            load_text("name = h\n" KERNEL "vcpus = 128\nmemory = 17592186044415\n", &big, &errors),
             0);
-        assert_int_equal(h->type, DOMAIN_TYPE_HVM);
-        assert_null(h->kernel);
-        assert_int_equal(h->vcpus, 128);
-        assert_int_equal(h->memory_mib, UINT64_MAX >> 20);
+        assert_int_equal(big->vcpus, 128);
+        assert_int_equal(big->memory_mib, UINT64_MAX >> 20);
 }
 
 static void test_value_spellings(void **state)
@@ -481,7 +483,7 @@ static void test_error_kinds(void **state)
         expect_error("name = a\n" KERNEL "uuid = \"00000000-0000-0000-0000-000000000000\"\n", 3,
                      "uuid", "not all zero");
         expect_error("name = a\n" KERNEL "type = xen\n", 3, "type",
-                     "bad value 'xen' (allowed: pv, pvh, hvm)");
+                     "bad value 'xen' (allowed: pv, pvh)");
         expect_error("name = a\n" KERNEL "memory = 512\nmaxmem = 256\n", 4, "maxmem",
                      "bad value '256' (allowed: at least memory, 512)");
         expect_error("name = a\n" KERNEL "maxmem = 64\n", 3, "maxmem",
@@ -523,8 +525,8 @@ static void test_error_kinds(void **state)
                      "sim.on_shutdown_request", "(allowed: obey, ignore)");
         expect_error("name = a\n" KERNEL "sim { run_seconds = -5 }\n", 3, "sim.run_seconds",
                      "bad value '-5'");
-        expect_error("name = a\n" KERNEL "restart {\n burst = 0\n}\n", 4, "restart.burst",
-                     "from 1 to 16");
+        expect_error("name = a\n" KERNEL "restart {\n burst = -1\n}\n", 4, "restart.burst",
+                     "bad value '-1' (allowed: an integer from 0 to 2147483647)");
         expect_error("name = a\n" KERNEL "restart {\n interval = 0\n}\n", 4, "restart.interval",
                      "from 1 to 86400");
         expect_error("name = a\n" KERNEL "coredump_dir = dumps\n", 3, "coredump_dir",
@@ -977,6 +979,12 @@ static void test_dup_equal(void **state)
         d->restart.interval = 1;
         assert_false(config_equal(c, d));
         d->restart.interval = c->restart.interval;
+        d->restart.delay++;
+        assert_false(config_equal(c, d));
+        d->restart.delay = c->restart.delay;
+        d->restart.max_delay++;
+        assert_false(config_equal(c, d));
+        d->restart.max_delay = c->restart.max_delay;
         assert_true(config_equal(c, d));
         assert_null(config_free(NULL));
         assert_null(config_dup(NULL));
@@ -997,6 +1005,425 @@ static void test_action_for(void **state)
         assert_int_equal(config_action_for(c, SHUTDOWN_REASON_SOFT_RESET), ACTION_DESTROY);
         assert_int_equal(config_action_for(c, SHUTDOWN_REASON_SUSPEND), ACTION_PRESERVE);
         assert_int_equal(config_action_for(c, SHUTDOWN_REASON_NONE), ACTION_DESTROY);
+}
+
+/* ---- the restart throttle and backoff ---- */
+
+static void test_restart_keys(void **state)
+{
+        static const struct {
+                const char *section;
+                unsigned burst, interval, delay, max_delay;
+        } ok[] = {
+                { "", 5, 60, 0, 0 },
+                { "restart { }", 5, 60, 0, 0 },
+                { "restart { burst = 0 }", 0, 60, 0, 0 }, /* the throttle off */
+                { "restart { burst = 1000000 }", 1000000, 60, 0, 0 },
+                { "restart { burst = 2147483647 }", 2147483647, 60, 0, 0 },
+                { "restart { interval = 1 }", 5, 1, 0, 0 },
+                { "restart { interval = 86400 }", 5, 86400, 0, 0 },
+                /* max_delay follows delay: a constant delay. */
+                { "restart { delay = 10 }", 5, 60, 10, 10 },
+                { "restart { delay = 10 max_delay = 10 }", 5, 60, 10, 10 },
+                { "restart { max_delay = 300 delay = 5 }", 5, 60, 5, 300 },
+                /* Without a delay there is no backoff; a max_delay alone is harmless. */
+                { "restart { max_delay = 30 }", 5, 60, 0, 30 },
+                { "restart {\n burst = 3\n interval = 120\n delay = 1\n max_delay = 86400\n}", 3,
+                  120, 1, 86400 },
+        };
+        char text[512];
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                _cleanup_(config_freep) struct domain_config *c = NULL;
+                _cleanup_free_ char *errors = NULL;
+
+                snprintf(text, sizeof(text), "name = a\n" KERNEL "%s\n", ok[i].section);
+                if (load_text(text, &c, &errors) != 0)
+                        fail_msg("refused:\n%s\n%s", text, errors);
+                assert_int_equal(c->restart.burst, ok[i].burst);
+                assert_int_equal(c->restart.interval, ok[i].interval);
+                assert_int_equal(c->restart.delay, ok[i].delay);
+                assert_int_equal(c->restart.max_delay, ok[i].max_delay);
+        }
+
+        expect_error("name = a\n" KERNEL "restart { burst = 2147483648 }\n", 3, "restart.burst",
+                     "bad value '2147483648' (allowed: an integer from 0 to 2147483647)");
+        expect_error("name = a\n" KERNEL "restart { interval = 86401 }\n", 3, "restart.interval",
+                     "(allowed: an integer from 1 to 86400)");
+        expect_error("name = a\n" KERNEL "restart { delay = -1 }\n", 3, "restart.delay",
+                     "bad value '-1' (allowed: an integer from 0 to 86400)");
+        expect_error("name = a\n" KERNEL "restart { delay = 86401 }\n", 3, "restart.delay",
+                     "bad value '86401'");
+        expect_error("name = a\n" KERNEL "restart { max_delay = 1d }\n", 3, "restart.max_delay",
+                     "bad value '1d' (allowed: an integer from 0 to 86400)");
+        /* max_delay below delay names its own line and delay's. */
+        expect_error("name = a\n" KERNEL "restart {\n delay = 10\n\n max_delay = 5\n}\n", 6,
+                     "restart.max_delay",
+                     "bad value '5' (allowed: at least restart.delay, 10, set at line 4)");
+        expect_error("name = a\n" KERNEL "restart {\n max_delay = 5\n delay = 10\n}\n", 4,
+                     "restart.max_delay", "at least restart.delay, 10, set at line 5");
+        /* A bad delay is reported once, not again through max_delay. */
+        expect_error("name = a\n" KERNEL "restart { delay = x max_delay = 5 }\n", 3,
+                     "restart.delay", "bad value 'x'");
+        expect_error("name = a\n" KERNEL "restart { delay = 1 delay = 2 }\n", 3, "restart.delay",
+                     "set twice (first at line 3)");
+        expect_error("name = a\n" KERNEL "restart { backoff = 2 }\n", 3, "backoff",
+                     "unknown key (allowed in restart: burst, interval, delay, max_delay)");
+}
+
+static void test_restart_delay(void **state)
+{
+        struct domain_config c = { 0 };
+
+        (void)state;
+        /* delay 0: no backoff, whatever the count. */
+        c.restart.max_delay = 300;
+        assert_int_equal(config_restart_delay(&c, 0), 0);
+        assert_int_equal(config_restart_delay(&c, 7), 0);
+        assert_int_equal(config_restart_delay(&c, UINT_MAX), 0);
+
+        /* Doubling from delay, capped at max_delay. */
+        c.restart.delay = 5;
+        c.restart.max_delay = 60;
+        assert_int_equal(config_restart_delay(&c, 0), 5);
+        assert_int_equal(config_restart_delay(&c, 1), 10);
+        assert_int_equal(config_restart_delay(&c, 2), 20);
+        assert_int_equal(config_restart_delay(&c, 3), 40);
+        assert_int_equal(config_restart_delay(&c, 4), 60);
+        assert_int_equal(config_restart_delay(&c, 5), 60);
+        assert_int_equal(config_restart_delay(&c, UINT_MAX), 60);
+
+        /* max_delay = delay (the default): a constant delay. */
+        c.restart.max_delay = 5;
+        assert_int_equal(config_restart_delay(&c, 0), 5);
+        assert_int_equal(config_restart_delay(&c, 1), 5);
+        assert_int_equal(config_restart_delay(&c, 1000), 5);
+
+        /* A cap that is not delay times a power of two is reached exactly. */
+        c.restart.delay = 3;
+        c.restart.max_delay = 4;
+        assert_int_equal(config_restart_delay(&c, 0), 3);
+        assert_int_equal(config_restart_delay(&c, 1), 4);
+
+        /* Overflow: the largest values a file allows, and beyond what a file allows. */
+        c.restart.delay = 86400;
+        c.restart.max_delay = 86400;
+        assert_int_equal(config_restart_delay(&c, UINT_MAX), 86400);
+        c.restart.delay = 1;
+        c.restart.max_delay = UINT_MAX;
+        assert_int_equal(config_restart_delay(&c, 31), 1u << 31);
+        assert_int_equal(config_restart_delay(&c, 32), UINT_MAX);
+        assert_int_equal(config_restart_delay(&c, UINT_MAX), UINT_MAX);
+        c.restart.delay = UINT_MAX;
+        assert_int_equal(config_restart_delay(&c, 0), UINT_MAX);
+        assert_int_equal(config_restart_delay(&c, 5), UINT_MAX);
+        /* A hand-built config with max_delay below delay (0, say) waits delay. */
+        c.restart.delay = 7;
+        c.restart.max_delay = 0;
+        assert_int_equal(config_restart_delay(&c, 0), 7);
+        assert_int_equal(config_restart_delay(&c, 9), 7);
+}
+
+static void test_hvm_refused(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL, *expect = NULL;
+
+        (void)state;
+        /* Refused at --check-config time, not at the first start; no "kernel missing" too. */
+        assert_int_equal(load_text("name = h\ntype = \"hvm\"\nmemory = 1024\n", &c, &errors),
+                         -EINVAL);
+        assert_null(c);
+        assert_true(asprintf(&expect,
+                             "%s/t.conf:2: type: hvm is not supported (HVM guests need a QEMU "
+                             "device model, which xensup does not run; allowed: pv, pvh)",
+                             tmpdir) > 0);
+        assert_string_equal(errors, expect);
+        expect_error("name = h\n" KERNEL "type = hvm\n", 3, "type", "hvm is not supported");
+        /* The enum value stays for the builders, and keeps its name. */
+        assert_int_equal(domain_type_from_string("hvm"), DOMAIN_TYPE_HVM);
+}
+
+/* ---- the struct as text ---- */
+
+/* config_equal, but for path (the one field config_to_text cannot carry). */
+static bool equal_but_path(const struct domain_config *a, const struct domain_config *b)
+{
+        _cleanup_(config_freep) struct domain_config *d = config_dup(b);
+
+        assert_non_null(d);
+        assert_int_equal(config_set_path(d, a->path), 0);
+        return config_equal(a, d);
+}
+
+/* Write c's text, load it back, and check it is c again; returns the text. */
+static char *round_trip(const struct domain_config *c)
+{
+        _cleanup_(config_freep) struct domain_config *back = NULL;
+        _cleanup_free_ char *text = NULL, *again = NULL, *errors = NULL;
+        _cleanup_free_ char *p = tmp_path("stored.conf");
+        int r;
+
+        assert_int_equal(config_to_text(c, &text), 0);
+        write_text("stored.conf", text);
+        r = config_load_file(p, &back, &errors);
+        if (r != 0)
+                fail_msg("the text does not load back (%d):\n%s\n--- text:\n%s", r, errors, text);
+        assert_string_equal(back->path, p);
+        /* The uuid is in the text, so it no longer depends on the name. */
+        assert_false(back->uuid_derived);
+        assert_memory_equal(back->uuid, c->uuid, 16);
+        if (!equal_but_path(c, back))
+                fail_msg("the text loads back different:\n%s", text);
+        /* Canonical: the config read back writes the same text. */
+        assert_int_equal(config_to_text(back, &again), 0);
+        assert_string_equal(again, text);
+        /* The daemon names the user's file again on the stored copy. */
+        assert_int_equal(config_set_path(back, c->path), 0);
+        assert_true(config_equal(back, c));
+        return TAKE_PTR(text);
+}
+
+static struct domain_config *load_ok(const char *text)
+{
+        struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL;
+
+        if (load_text(text, &c, &errors) != 0)
+                fail_msg("refused:\n%s\n%s", text, errors);
+        return c;
+}
+
+static void test_to_text_files(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *full = NULL, *min = NULL, *sim = NULL;
+        _cleanup_(config_freep) struct domain_config *big = NULL;
+        _cleanup_free_ char *path = NULL, *errors = NULL;
+        char us[37], line[64], *text;
+
+        (void)state;
+        /* Every key set. */
+        assert_true(asprintf(&path, "%s/full.conf", datadir) > 0);
+        assert_int_equal(config_load_file(path, &full, &errors), 0);
+        text = round_trip(full);
+        assert_non_null(strstr(text, "\nuuid = \"0e8b7a46-1c1b-4b6e-9c1b-2f3a4b5c6d7e\"\n"));
+        assert_non_null(strstr(text, "\nssidref = 4294967295\n"));
+        assert_non_null(strstr(text, "\nautostart = false\n"));
+        assert_non_null(strstr(text, "restart {\n        burst = 3\n        interval = 120\n"
+                                     "        delay = 2\n        max_delay = 30\n}\n"));
+        assert_non_null(strstr(text, "sim {\n        run_seconds = 7\n"));
+        assert_non_null(strstr(text, "\nkernel = \"/"));
+        assert_non_null(strstr(text, "tests/data/config/vmlinuz-test\"\n"));
+        free(text);
+
+        /* Defaults only: every default written out, the derived uuid included. */
+        free(path);
+        path = NULL;
+        assert_true(asprintf(&path, "%s/minimal.conf", datadir) > 0);
+        assert_int_equal(config_load_file(path, &min, &errors), 0);
+        assert_true(min->uuid_derived);
+        text = round_trip(min);
+        snprintf(line, sizeof(line), "uuid = \"%s\"\n", config_uuid_to_string(min->uuid, us));
+        assert_non_null(strstr(text, line));
+        assert_true(strncmp(text, "name = \"minimal\"\n", 17) == 0);
+        assert_non_null(strstr(text, "\ntype = \"pv\"\nmemory = 128\nmaxmem = 128\nvcpus = 1\n"
+                                     "maxvcpus = 1\n"));
+        assert_non_null(strstr(text, "\non_poweroff = \"destroy\"\non_reboot = \"restart\"\n"));
+        assert_non_null(strstr(text, "\non_soft_reset = \"soft-reset\"\nautostart = true\n"));
+        assert_non_null(strstr(text, "\ncoredump_dir = \"/var/lib/xen/dump\"\n"));
+        assert_non_null(strstr(text, "restart {\n        burst = 5\n        interval = 60\n"
+                                     "        delay = 0\n        max_delay = 0\n}\n"));
+        /* Unset strings and an absent sim section stay out. */
+        assert_null(strstr(text, "ramdisk"));
+        assert_null(strstr(text, "cmdline"));
+        assert_null(strstr(text, "sim"));
+        free(text);
+
+        /* An empty sim { } is present, and stays so; the extremes of the integers. */
+        sim = load_ok("name = s\n" KERNEL "sim { }\ncmdline = \"\"\n");
+        assert_string_equal(sim->cmdline, "");
+        text = round_trip(sim);
+        assert_non_null(strstr(text, "\ncmdline = \"\"\n"));
+        assert_non_null(strstr(text, "sim {\n        run_seconds = 0\n        exit = \"poweroff\"\n"
+                                     "        on_shutdown_request = \"obey\"\n"
+                                     "        build_seconds = 0\n}\n"));
+        free(text);
+        big = load_ok("name = b\n" KERNEL "memory = 17592186044415\nvcpus = 128\ncpu_cap = 12800\n"
+                      "restart { burst = 2147483647 interval = 86400 delay = 86400 "
+                      "max_delay = 86400 }\nsim { run_seconds = 31536000 exit = soft_reset }\n");
+        free(round_trip(big));
+        big->restart.burst = 0;
+        free(round_trip(big));
+}
+
+static void test_to_text_strings(void **state)
+{
+        static const char *const cmdlines[] = {
+                "plain",
+                "a \"double\" and 'single' quote",
+                "back\\slash \\\\ \\n \\x41 \\",
+                "$HOME ${HOME} $ {x} ${ $$ \\${",
+                "# not // a /* comment */ here",
+                "tab\there\nnewline\r\x01\x1f\x7f",
+                "caf\xc3\xa9 \xff\x80",
+                "\\x4", /* a hex escape must not swallow a following hex digit */
+                "=}{,+()",
+        };
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *kernel = NULL;
+        char *text;
+
+        (void)state;
+        c = load_ok("name = \"A.b-c_9\"\n" KERNEL);
+        for (size_t i = 0; i < ELEMENTSOF(cmdlines); i++) {
+                free(c->cmdline);
+                c->cmdline = strdup(cmdlines[i]);
+                assert_non_null(c->cmdline);
+                text = round_trip(c);
+                /* Strings come out as one line of printable ASCII each. */
+                for (const char *p = text; *p; p++)
+                        assert_true((*p >= 0x20 && *p < 0x7f) || *p == '\n');
+                free(text);
+        }
+        /* Paths are strings too: a kernel and ramdisk whose names need escapes. */
+        kernel = tmp_path("k\"e\\r$n{e}l #1");
+        write_text("k\"e\\r$n{e}l #1", "kernel\n");
+        free(c->kernel);
+        c->kernel = strdup(kernel);
+        c->ramdisk = strdup(kernel);
+        free(c->coredump_dir);
+        c->coredump_dir = strdup("/srv/d\"u\\m$p ${X}");
+        text = round_trip(c);
+        assert_non_null(strstr(text, "k\\\"e\\\\r\\$n{e}l #1\"\n"));
+        free(text);
+        /* A 64-character name and a 1023-character cmdline, the longest allowed. */
+        memset(c->name, 'n', CONFIG_NAME_MAX);
+        c->name[CONFIG_NAME_MAX] = '\0';
+        free(c->cmdline);
+        c->cmdline = malloc(1024);
+        assert_non_null(c->cmdline);
+        memset(c->cmdline, 'x', 1023);
+        c->cmdline[1023] = '\0';
+        free(round_trip(c));
+}
+
+static void test_to_text_actions(void **state)
+{
+        char text[1024];
+
+        (void)state;
+        for (int a = 0; a < _ACTION_MAX; a++) {
+                _cleanup_(config_freep) struct domain_config *c = NULL;
+                const char *s = domain_action_to_string(a);
+
+                /* soft-reset is allowed only for on_soft_reset. */
+                if (a == ACTION_SOFT_RESET)
+                        snprintf(text, sizeof(text), "name = a\n" KERNEL "on_soft_reset = %s\n", s);
+                else
+                        snprintf(text, sizeof(text),
+                                 "name = a\n" KERNEL "on_poweroff = %s\non_reboot = %s\n"
+                                 "on_crash = %s\non_watchdog = %s\non_soft_reset = %s\n",
+                                 s, s, s, s, s);
+                c = load_ok(text);
+                free(round_trip(c));
+        }
+        for (int e = 0; e < _SHUTDOWN_REASON_MAX; e++) {
+                _cleanup_(config_freep) struct domain_config *c = NULL;
+
+                if (e == SHUTDOWN_REASON_SUSPEND)
+                        continue;
+                snprintf(text, sizeof(text),
+                         "name = a\n" KERNEL
+                         "type = pvh\nsim { exit = %s on_shutdown_request = %s }\n",
+                         shutdown_reason_to_string(e), e % 2 ? "ignore" : "obey");
+                c = load_ok(text);
+                free(round_trip(c));
+        }
+}
+
+static void test_to_text_uuid(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL, *back = NULL;
+        _cleanup_free_ char *text = NULL, *errors = NULL, *p = tmp_path("renamed.conf");
+        uint8_t derived[16];
+
+        (void)state;
+        /* Written in capitals, kept as the same 16 bytes. */
+        c = load_ok("name = u\n" KERNEL "uuid = \"ABCDEF01-2345-4789-ABCD-EF0123456789\"\n");
+        free(round_trip(c));
+        c = config_free(c);
+
+        /* Derived from the name: the text carries it, so a rename keeps it. */
+        c = load_ok("name = before\n" KERNEL);
+        config_uuid_from_name("before", derived);
+        assert_memory_equal(c->uuid, derived, 16);
+        memcpy(c->name, "after", 6);
+        assert_int_equal(config_to_text(c, &text), 0);
+        write_text("renamed.conf", text);
+        assert_int_equal(config_load_file(p, &back, &errors), 0);
+        assert_string_equal(back->name, "after");
+        assert_memory_equal(back->uuid, derived, 16);
+        assert_false(back->uuid_derived);
+}
+
+static void test_to_text_refused(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        char *text = NULL;
+
+        (void)state;
+        c = load_ok("name = a\n" KERNEL "ramdisk = vmlinuz\nsim { }\n");
+        /* What no file could say is refused, and *text_r is left alone. */
+        c->name[0] = '\0';
+        assert_int_equal(config_to_text(c, &text), -EINVAL);
+        memcpy(c->name, "a\"b", 4);
+        assert_int_equal(config_to_text(c, &text), -EINVAL);
+        memcpy(c->name, "a", 2);
+        assert_int_equal(config_to_text(c, &text), 0);
+        free(text);
+        text = NULL;
+
+        c->type = DOMAIN_TYPE_HVM;
+        assert_int_equal(config_to_text(c, &text), -EINVAL);
+        c->type = _DOMAIN_TYPE_MAX;
+        assert_int_equal(config_to_text(c, &text), -EINVAL);
+        c->type = DOMAIN_TYPE_PV;
+        c->on_crash = _ACTION_MAX;
+        assert_int_equal(config_to_text(c, &text), -EINVAL);
+        c->on_crash = ACTION_DESTROY;
+        c->sim.exit = SHUTDOWN_REASON_NONE;
+        assert_int_equal(config_to_text(c, &text), -EINVAL);
+        c->sim.exit = SHUTDOWN_REASON_SUSPEND;
+        assert_int_equal(config_to_text(c, &text), -EINVAL);
+        c->sim.exit = SHUTDOWN_REASON_CRASH;
+        c->ramdisk[0] = 'r'; /* relative: it would resolve against the stored copy's directory */
+        assert_int_equal(config_to_text(c, &text), -EINVAL);
+        free(c->ramdisk);
+        c->ramdisk = NULL;
+        free(c->coredump_dir);
+        c->coredump_dir = NULL;
+        assert_int_equal(config_to_text(c, &text), -EINVAL);
+        c->coredump_dir = strdup("/d");
+        free(c->kernel);
+        c->kernel = NULL;
+        assert_int_equal(config_to_text(c, &text), -EINVAL);
+        assert_null(text);
+}
+
+static void test_set_path(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+
+        (void)state;
+        c = load_ok("name = a\n" KERNEL);
+        assert_int_equal(config_set_path(c, "/etc/xensup/domains.d/a.conf"), 0);
+        assert_string_equal(c->path, "/etc/xensup/domains.d/a.conf");
+        /* Its own path again (a copy is taken before the old one is freed). */
+        assert_int_equal(config_set_path(c, c->path), 0);
+        assert_string_equal(c->path, "/etc/xensup/domains.d/a.conf");
+        assert_int_equal(config_set_path(c, NULL), 0);
+        assert_null(c->path);
 }
 
 int main(void)
@@ -1029,6 +1456,15 @@ int main(void)
                 cmocka_unit_test(test_examples),
                 cmocka_unit_test(test_dup_equal),
                 cmocka_unit_test(test_action_for),
+                cmocka_unit_test(test_restart_keys),
+                cmocka_unit_test(test_restart_delay),
+                cmocka_unit_test(test_hvm_refused),
+                cmocka_unit_test(test_to_text_files),
+                cmocka_unit_test(test_to_text_strings),
+                cmocka_unit_test(test_to_text_actions),
+                cmocka_unit_test(test_to_text_uuid),
+                cmocka_unit_test(test_to_text_refused),
+                cmocka_unit_test(test_set_path),
         };
 
         return cmocka_run_group_tests_name("config", tests, setup, teardown);

@@ -97,6 +97,16 @@ import json, sys
 d = json.loads(sys.argv[1])
 assert d["name"] == "web1" and d["restart_count"] == 1 and d["memory_kib"] == 262144, d
 assert d["on_crash"] == "restart" and d["max_memory_kib"] == 524288, d' "$out"
+# The supervisor-core properties: always present (empty or 0 from a daemon without
+# them), and a running domain that is nobody's kept instance has no restart waiting.
+check json-status-new-keys python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert isinstance(d["on_watchdog"], str) and isinstance(d["on_soft_reset"], str), d
+assert d["restart_at"] == 0 and d["kept_of"] == "", d' "$out"
+run status-running-web1 0 ctl status web1
+check_match status-actions "$out" "Actions: on_poweroff=[a-z-]+ on_reboot=[a-z-]+ on_crash=restart"
+check status-no-restart-wait bash -c '! grep -qE "Restart:|Kept of:" <<<"$1"' - "$out"
 # flaky crashes every 2 s until the throttle leaves it failed, with a reason in Failure.
 check flaky-failed wait_for 30 field_is flaky state failed
 run status-failed 0 ctl status flaky
@@ -226,6 +236,7 @@ run usage-reboot-elsewhere 2 ctl start web1 --reboot
 run usage-bad-timeout 2 ctl shutdown web1 --timeout soon
 run help 0 ctl --help
 check_match help-exit-codes "$out" "4 no such domain"
+check_match help-exit-other "$out" "1 any other error"
 # Not under valgrind: valgrind, running as nobody, opens the binary itself and
 # failed to in CI's checkout under /root (exit 126); the daemon's check is the
 # thing under test here, not the client's memory.

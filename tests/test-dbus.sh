@@ -79,7 +79,7 @@ normalise "$work/mgr.xml" "$work/dom.xml" >"$work/live.txt"
 if diff -u "$work/shipped.txt" "$work/live.txt"; then pass introspection-matches-xml; else
         fail introspection-matches-xml "units/org.xensup.supervisor1.xml differs (diff above)"
 fi
-check_eq introspection-members "$(wc -l <"$work/live.txt")" 32
+check_eq introspection-members "$(wc -l <"$work/live.txt")" 36
 check introspect-object-manager grep -q 'org.freedesktop.DBus.ObjectManager' "$work/mgr.xml"
 check_match introspect-domain-children "$(bc introspect --xml-interface $SVC $MGR/domain)" \
         '<node name="web1"/>' 
@@ -106,7 +106,8 @@ p = {k: v for k, v in json.load(open(sys.argv[1]))["data"][0].items()}
 want_types = {"Name": "s", "UUID": "s", "DomID": "u", "State": "s", "ShutdownReason": "s",
               "MemoryKiB": "t", "MaxMemoryKiB": "t", "VCPUs": "u", "OnPoweroff": "s",
               "OnReboot": "s", "OnCrash": "s", "RestartCount": "u", "Failure": "s",
-              "ConfigPath": "s", "StartedAt": "t"}
+              "ConfigPath": "s", "StartedAt": "t", "OnWatchdog": "s", "OnSoftReset": "s",
+              "RestartAt": "t", "KeptOf": "s"}
 assert {k: v["type"] for k, v in p.items()} == want_types, p
 v = {k: x["data"] for k, x in p.items()}
 assert v["Name"] == "web1" and v["UUID"] == sys.argv[2], v
@@ -114,6 +115,8 @@ assert v["State"] == "running" and 0 < v["DomID"] < 0x7ff0, v
 assert v["ShutdownReason"] == "none" and v["RestartCount"] == 0 and v["Failure"] == "", v
 assert v["MemoryKiB"] == 65536 and v["MaxMemoryKiB"] == 131072 and v["VCPUs"] == 1, v
 assert (v["OnPoweroff"], v["OnReboot"], v["OnCrash"]) == ("destroy", "restart", "restart"), v
+assert (v["OnWatchdog"], v["OnSoftReset"]) == ("destroy", "soft-reset"), v
+assert v["RestartAt"] == 0 and v["KeptOf"] == "", v
 assert v["ConfigPath"] == sys.argv[3], v
 assert abs(v["StartedAt"] / 1e6 - time.time()) < 120, v
 PY
@@ -317,7 +320,7 @@ pl = lambda m: m["payload"]["data"]
 states = [pl(m)[1]["State"]["data"] for m in find("PropertiesChanged",
           lambda m: m["path"].endswith("/web1") and "State" in pl(m)[1])]
 assert "paused" in states and "running" in states and "crashed" in states, states
-assert all(len(pl(m)[1]) == 15 for m in find("PropertiesChanged")), "not every property sent"
+assert all(len(pl(m)[1]) == 19 for m in find("PropertiesChanged")), "not every property sent"
 new = [pl(m)[0] for m in find("DomainNew")]
 assert "new1" in new and "late" in new, new
 assert [pl(m)[0] for m in find("DomainRemoved")] == ["gone"], find("DomainRemoved")

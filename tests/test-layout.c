@@ -898,119 +898,214 @@ static void test_write_refuses_bad_input(void **state)
         assert_true(exists(f->xs, "/local/domain/0/name"));
 }
 
-static void test_tool_state(void **state)
+/* ---- the daemon's record, /tool/xensup/<uuid> ---- */
+
+#define REC "/tool/xensup/" UUID_A
+
+/* Put a record's text in place as another dom0 client would, then read it through layout. */
+static int read_text(struct fixture *f, const char *text, struct layout_tool_state *s, char **err)
 {
-        struct fixture *f = *state;
+        assert_true(xs_write(f->xs, XBT_NULL, REC, text, (unsigned)strlen(text)));
+        return layout_state_read(f->l, uuid_a, s, err);
+}
+
+/* A record with every field away from its default. */
+static struct layout_tool_state full_record(void)
+{
         struct layout_tool_state s = {
                 .domid = 5,
                 .build_in_progress = true,
+                .state = "shutting-down",
                 .restart_count = 3,
-                .restart_times = { 1700000000, 1700000060, UINT64_MAX },
-                .n_restart_times = 3,
+                .restart_window_start = 1700000000,
+                .restart_window_count = 2,
+                .restart_due = 1700000090,
+                .started_at_usec = UINT64_C(1700000060250000),
                 .shutdown_requested = true,
                 .shutdown_reboot = true,
-                .shutdown_deadline = 1700000100,
-                .failed = false,
+                .shutdown_deadline = UINT64_MAX,
+                .failed = true,
                 .last_reason = SHUTDOWN_REASON_SOFT_RESET,
+                .failure = "start failed: kernel /boot/x: No such file or directory",
                 .config_path = "/srv/vms/a b.conf",
+                .kept = true,
+                .name = "example-5",
         };
-        struct layout_tool_state back;
+
+        memcpy(s.kept_of, uuid_b, 16);
+        return s;
+}
+
+static void assert_record_equal(const struct layout_tool_state *a,
+                                const struct layout_tool_state *b)
+{
+        assert_int_equal(a->domid, b->domid);
+        assert_int_equal(a->build_in_progress, b->build_in_progress);
+        assert_string_equal(a->state, b->state);
+        assert_int_equal(a->restart_count, b->restart_count);
+        assert_true(a->restart_window_start == b->restart_window_start);
+        assert_int_equal(a->restart_window_count, b->restart_window_count);
+        assert_true(a->restart_due == b->restart_due);
+        assert_true(a->started_at_usec == b->started_at_usec);
+        assert_int_equal(a->shutdown_requested, b->shutdown_requested);
+        assert_int_equal(a->shutdown_reboot, b->shutdown_reboot);
+        assert_true(a->shutdown_deadline == b->shutdown_deadline);
+        assert_int_equal(a->failed, b->failed);
+        assert_int_equal(a->last_reason, b->last_reason);
+        assert_string_equal(a->failure, b->failure);
+        assert_string_equal(a->config_path, b->config_path);
+        assert_int_equal(a->kept, b->kept);
+        assert_memory_equal(a->kept_of, b->kept_of, 16);
+        assert_string_equal(a->name, b->name);
+}
+
+/* Every field written and read back; the record is dom0-only, listed, and removed. */
+static void test_tool_state_round_trip(void **state)
+{
+        struct fixture *f = *state;
+        struct layout_tool_state s = full_record(), back,
+                                 none = { .last_reason = SHUTDOWN_REASON_NONE };
         _cleanup_free_ uint8_t(*uuids)[16] = NULL;
+        _cleanup_free_ char *text = NULL, *err = NULL;
         size_t n_uuids = 0;
         char acl[LAYOUT_ACL_STRLEN];
         struct xs_handle *g;
 
         assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), -ENOENT);
-        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
+        assert_int_equal(layout_state_write(f->l, uuid_a, &s, &err), 0);
+        assert_null(err);
         memset(&back, 0xAA, sizeof(back));
-        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), 0);
-        assert_int_equal(back.domid, 5);
-        assert_true(back.build_in_progress);
-        assert_int_equal(back.restart_count, 3);
-        assert_int_equal(back.n_restart_times, 3);
-        assert_int_equal(back.restart_times[0], 1700000000);
-        assert_int_equal(back.restart_times[1], 1700000060);
-        assert_true(back.restart_times[2] == UINT64_MAX);
-        assert_true(back.shutdown_requested);
-        assert_true(back.shutdown_reboot);
-        assert_int_equal(back.shutdown_deadline, 1700000100);
-        assert_false(back.failed);
-        assert_int_equal(back.last_reason, SHUTDOWN_REASON_SOFT_RESET);
-        assert_string_equal(back.config_path, "/srv/vms/a b.conf");
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, &err), 0);
+        assert_record_equal(&back, &s);
+        /* The text starts with its version and names every key. */
+        text = read_node(f->xs, REC);
+        assert_non_null(text);
+        assert_int_equal(strncmp(text, "version=2\ndomid=5\n", 18), 0);
+        assert_non_null(strstr(text, "\nkept_of=" UUID_B "\n"));
+        assert_non_null(strstr(text, "\nstarted_at_usec=1700000060250000\n"));
+
         assert_int_equal(layout_list_states(f->l, &uuids, &n_uuids, NULL), 0);
         assert_int_equal(n_uuids, 1);
         assert_memory_equal(uuids[0], uuid_a, 16);
 
-        acl_of(f->xs, "/tool/xensup/" UUID_A, acl);
+        /* dom0's alone: the guest neither reads nor writes it. */
+        acl_of(f->xs, REC, acl);
         assert_string_equal(acl, "n0");
         g = open_guest(5);
-        assert_false(exists(g, "/tool/xensup/" UUID_A));
-        assert_false(xs_write(g, XBT_NULL, "/tool/xensup/" UUID_A, "domid=1\n", 8));
+        errno = 0;
+        assert_false(exists(g, REC));
+        assert_int_equal(errno, EACCES);
+        assert_false(xs_write(g, XBT_NULL, REC, "version=2\ndomid=1\n", 18));
         xs_close(g);
 
-        /* An empty history and no reason round-trip too. */
-        s = (struct layout_tool_state){ .last_reason = SHUTDOWN_REASON_NONE };
-        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
+        /* All defaults round-trip too. */
+        assert_int_equal(layout_state_write(f->l, uuid_a, &none, NULL), 0);
+        memset(&back, 0xAA, sizeof(back));
         assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), 0);
-        assert_int_equal(back.n_restart_times, 0);
-        assert_int_equal(back.last_reason, SHUTDOWN_REASON_NONE);
-        assert_int_equal(back.domid, 0);
-        assert_string_equal(back.config_path, "");
-
-        /* Records the daemon would never write are refused. */
-        strcpy(s.config_path, "/a\nb");
-        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), -EINVAL);
-        s.config_path[0] = '\0';
-        s.n_restart_times = 17;
-        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), -EINVAL);
+        assert_record_equal(&back, &none);
 
         assert_int_equal(layout_state_remove(f->l, uuid_a, NULL), 0);
         assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), -ENOENT);
         assert_int_equal(layout_state_remove(f->l, uuid_a, NULL), 0);
 }
 
-/* Whatever else is in the record's node, the read is strict and bounded. */
-static void test_tool_state_strict(void **state)
+/* Keys in another order, keys this daemon does not know, keys left out. */
+static void test_tool_state_any_order(void **state)
 {
         struct fixture *f = *state;
-        static const char good[] = "domid=5\nbuild_in_progress=0\nrestart_count=1\n"
-                                   "restart_times=42\nshutdown_requested=0\nshutdown_reboot=0\n"
-                                   "shutdown_deadline=0\nfailed=1\nlast_reason=crash\n";
+        struct layout_tool_state s = full_record(), back;
+        _cleanup_free_ char *err = NULL;
+
+        memset(&back, 0xAA, sizeof(back));
+        assert_int_equal(read_text(f,
+                                   "version=2\n"
+                                   "name=example-5\n"
+                                   "kept_of=" UUID_B "\n"
+                                   "kept=1\n"
+                                   "config_path=/srv/vms/a b.conf\n"
+                                   "failure=start failed: kernel /boot/x: No such file or "
+                                   "directory\n"
+                                   "last_reason=soft_reset\n"
+                                   "failed=1\n"
+                                   "shutdown_deadline=18446744073709551615\n"
+                                   "shutdown_reboot=1\n"
+                                   "shutdown_requested=1\n"
+                                   "started_at_usec=1700000060250000\n"
+                                   "restart_due=1700000090\n"
+                                   "restart_window_count=2\n"
+                                   "restart_window_start=1700000000\n"
+                                   "restart_count=3\n"
+                                   "state=shutting-down\n"
+                                   "build_in_progress=1\n"
+                                   "domid=5\n",
+                                   &back, &err),
+                         0);
+        assert_record_equal(&back, &s);
+}
+
+/* A newer daemon's keys are skipped, whatever their value looks like. */
+static void test_tool_state_unknown_key(void **state)
+{
+        struct fixture *f = *state;
+        struct layout_tool_state back;
+
+        assert_int_equal(read_text(f,
+                                   "version=2\n"
+                                   "numa_node=3\n"
+                                   "domid=9\n"
+                                   "future_flags=a=b=c \\q \x7f\n"
+                                   "future_empty=\n"
+                                   "state=running\n",
+                                   &back, NULL),
+                         0);
+        assert_int_equal(back.domid, 9);
+        assert_string_equal(back.state, "running");
+        assert_int_equal(back.restart_count, 0);
+}
+
+/* A key left out takes its default. */
+static void test_tool_state_missing_key(void **state)
+{
+        struct fixture *f = *state;
+        struct layout_tool_state back, want = { .domid = 7, .last_reason = SHUTDOWN_REASON_NONE };
+
+        memset(&back, 0xAA, sizeof(back));
+        assert_int_equal(read_text(f, "version=2\ndomid=7\n", &back, NULL), 0);
+        assert_record_equal(&back, &want);
+        memset(&back, 0xAA, sizeof(back));
+        want.domid = 0;
+        assert_int_equal(read_text(f, "version=2\n", &back, NULL), 0);
+        assert_record_equal(&back, &want);
+}
+
+/* Records as the daemon before version 2 wrote them (its writer's exact output), converted. */
+static void test_tool_state_version1(void **state)
+{
+        struct fixture *f = *state;
+        static const char with_path[] = "domid=5\n"
+                                        "build_in_progress=0\n"
+                                        "restart_count=2\n"
+                                        "restart_times=1700000000,1700000060\n"
+                                        "shutdown_requested=1\n"
+                                        "shutdown_reboot=1\n"
+                                        "shutdown_deadline=1700000120\n"
+                                        "failed=0\n"
+                                        "last_reason=reboot\n"
+                                        "config_path=/etc/xensup/web.conf\n";
+        static const char without_path[] = "domid=0\n"
+                                           "build_in_progress=0\n"
+                                           "restart_count=7\n"
+                                           "restart_times=1700000300,1700000200,1700000400\n"
+                                           "shutdown_requested=0\n"
+                                           "shutdown_reboot=0\n"
+                                           "shutdown_deadline=0\n"
+                                           "failed=1\n"
+                                           "last_reason=crash\n";
         static const char *const bad[] = {
-                "",
-                "domid=5\n",
-                /* keys out of order */
+                /* still strict: order, the burst bound, what follows */
                 "build_in_progress=0\ndomid=5\nrestart_count=1\nrestart_times=42\n"
                 "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
                 "last_reason=crash\n",
-                /* a leading zero, a sign, a space, a bool of 2, an unknown reason */
-                "domid=05\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash\n",
-                "domid=-5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash\n",
-                "domid=5\nbuild_in_progress=0\nrestart_count= 1\nrestart_times=42\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash\n",
-                "domid=5\nbuild_in_progress=2\nrestart_count=1\nrestart_times=42\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash\n",
-                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=exploded\n",
-                /* a domid no guest has, a count past 32 bits, an overflowing time */
-                "domid=32752\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash\n",
-                "domid=5\nbuild_in_progress=0\nrestart_count=4294967296\nrestart_times=42\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash\n",
-                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times="
-                "18446744073709551616\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash\n",
-                /* 17 restart times, an empty one, a trailing comma */
                 "domid=5\nbuild_in_progress=0\nrestart_count=1\n"
                 "restart_times=1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17\n"
                 "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
@@ -1018,56 +1113,656 @@ static void test_tool_state_strict(void **state)
                 "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=1,,2\n"
                 "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
                 "last_reason=crash\n",
-                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=1,\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash\n",
-                /* trailing data, a missing final newline */
                 "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
                 "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
                 "last_reason=crash\nextra=1\n",
                 "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
                 "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash",
-                /* config_path: relative, empty, unterminated, twice, something after it */
-                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
                 "last_reason=crash\nconfig_path=a.conf\n",
                 "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
                 "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash\nconfig_path=\n",
-                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash\nconfig_path=/a.conf",
-                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash\nconfig_path=/a.conf\nconfig_path=/b.conf\n",
-                "domid=5\nbuild_in_progress=0\nrestart_count=1\nrestart_times=42\n"
-                "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\nfailed=1\n"
-                "last_reason=crash\nconfig_path=/a.conf\nextra=1\n",
+                "last_reason=crash",
+                "",
         };
         struct layout_tool_state back;
-        char big[3000];
 
-        assert_true(xs_write(f->xs, XBT_NULL, "/tool/xensup/" UUID_A, good, sizeof(good) - 1));
-        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), 0);
-        assert_int_equal(back.restart_times[0], 42);
+        memset(&back, 0xAA, sizeof(back));
+        assert_int_equal(read_text(f, with_path, &back, NULL), 0);
+        assert_int_equal(back.domid, 5);
+        assert_false(back.build_in_progress);
+        assert_int_equal(back.restart_count, 2);
+        assert_true(back.restart_window_start == 1700000000);
+        assert_int_equal(back.restart_window_count, 2);
+        assert_true(back.shutdown_requested);
+        assert_true(back.shutdown_reboot);
+        assert_true(back.shutdown_deadline == 1700000120);
+        assert_false(back.failed);
+        assert_int_equal(back.last_reason, SHUTDOWN_REASON_REBOOT);
+        assert_string_equal(back.config_path, "/etc/xensup/web.conf");
+        /* What version 1 did not have takes its default. */
+        assert_string_equal(back.state, "");
+        assert_true(back.restart_due == 0);
+        assert_true(back.started_at_usec == 0);
+        assert_string_equal(back.failure, "");
+        assert_false(back.kept);
+        assert_string_equal(back.name, "");
+
+        /* The window begins at the oldest time, whatever the order. */
+        memset(&back, 0xAA, sizeof(back));
+        assert_int_equal(read_text(f, without_path, &back, NULL), 0);
+        assert_int_equal(back.domid, 0);
+        assert_int_equal(back.restart_count, 7);
+        assert_true(back.restart_window_start == 1700000200);
+        assert_int_equal(back.restart_window_count, 3);
         assert_true(back.failed);
         assert_int_equal(back.last_reason, SHUTDOWN_REASON_CRASH);
+        assert_string_equal(back.config_path, "");
+
+        /* An empty history is no window. */
+        assert_int_equal(read_text(f,
+                                   "domid=5\nbuild_in_progress=0\nrestart_count=0\nrestart_times=\n"
+                                   "shutdown_requested=0\nshutdown_reboot=0\nshutdown_deadline=0\n"
+                                   "failed=0\nlast_reason=none\n",
+                                   &back, NULL),
+                         0);
+        assert_true(back.restart_window_start == 0);
+        assert_int_equal(back.restart_window_count, 0);
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 _cleanup_free_ char *err = NULL;
 
-                assert_true(xs_write(f->xs, XBT_NULL, "/tool/xensup/" UUID_A, bad[i],
-                                     (unsigned)strlen(bad[i])));
-                assert_int_equal(layout_state_read(f->l, uuid_a, &back, &err), -EBADMSG);
+                assert_int_equal(read_text(f, bad[i], &back, &err), -EBADMSG);
                 assert_non_null(err);
         }
+}
+
+/* What a version 2 reader refuses, and the key its message names. */
+static void test_tool_state_refused(void **state)
+{
+        struct fixture *f = *state;
+        static const struct {
+                const char *text, *names;
+        } bad[] = {
+                /* a known key twice, even with the same value */
+                { "version=2\ndomid=5\nfailed=0\ndomid=5\n", "domid: given twice" },
+                { "version=2\nversion=2\n", "version: given twice" },
+                /* malformed numbers: a leading zero, a sign, a space, past the type, no guest's */
+                { "version=2\nrestart_count=01\n", "restart_count: malformed value '01'" },
+                { "version=2\nrestart_due=-1\n", "restart_due" },
+                { "version=2\nrestart_window_count= 1\n", "restart_window_count" },
+                { "version=2\nrestart_window_count=4294967296\n", "restart_window_count" },
+                { "version=2\nstarted_at_usec=18446744073709551616\n", "started_at_usec" },
+                { "version=2\nstarted_at_usec=\n", "started_at_usec" },
+                { "version=2\ndomid=32752\n", "domid" },
+                { "version=2\nfailed=2\n", "failed" },
+                { "version=2\nlast_reason=exploded\n", "last_reason" },
+                /* overlong values */
+                { "version=2\nstate=abcdefghijklmnopqrstuvwxyz0123456\n",
+                  "state: value longer than 31 bytes" },
+                { "version=2\nrestart_due=000000000000000000001\n", "restart_due: value longer" },
+                { "version=2\nname="
+                  "n1234567890123456789012345678901234567890123456789012345678901234\n",
+                  "name: value longer than 64 bytes" },
+                /* strings: tokens, names, uuids, paths, escapes */
+                { "version=2\nstate=running now\n", "state" },
+                { "version=2\nname=../x\n", "name" },
+                { "version=2\nkept=1\n", "name: missing for a kept instance" },
+                { "version=2\nkept_of="
+                  "5EE01C7A-0D3B-4C52-9F1E-33406B2A9107\n",
+                  "kept_of" },
+                { "version=2\nkept_of=5ee01c7a\n", "kept_of" },
+                { "version=2\nconfig_path=vms/a.conf\n", "config_path" },
+                { "version=2\nfailure=a\\qb\n", "failure" },
+                { "version=2\nfailure=a\\x00b\n", "failure" },
+                { "version=2\nfailure=a\\x4\n", "failure" },
+                { "version=2\nfailure=a\\\n", "failure" },
+                { "version=2\nfailure=a\tb\n", "failure" },
+                /* the frame: the version, lines, keys */
+                { "version=3\ndomid=5\n", "version: 3 is not the version this daemon reads (2)" },
+                { "version=02\n", "version: malformed value" },
+                { "version=2\ndomid=5", "line 2: no final newline" },
+                { "version=2\ndomid\n", "line 2: not key=value" },
+                { "version=2\n=5\n", "line 2: not key=value" },
+                { "version=2\nDomid=5\n", "line 2: not key=value" },
+                { "version=2\nthis_key_is_longer_than_thirty_two=1\n", "line 2: not key=value" },
+        };
+        struct layout_tool_state back;
+        char big[LAYOUT_STATE_READ_MAX + 2];
+        static const char good[] = "version=2\ndomid=5\n";
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *err = NULL;
+
+                if (read_text(f, bad[i].text, &back, &err) != -EBADMSG)
+                        fail_msg("record %zu was not refused", i);
+                assert_non_null(err);
+                if (!strstr(err, bad[i].names))
+                        fail_msg("record %zu: '%s' does not name '%s'", i, err, bad[i].names);
+                assert_non_null(strstr(err, REC));
+        }
         /* A NUL inside, and a record past the bound. */
-        assert_true(xs_write(f->xs, XBT_NULL, "/tool/xensup/" UUID_A, good, sizeof(good)));
+        assert_true(xs_write(f->xs, XBT_NULL, REC, good, sizeof(good)));
         assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), -EBADMSG);
-        memset(big, 'x', sizeof(big));
-        assert_true(xs_write(f->xs, XBT_NULL, "/tool/xensup/" UUID_A, big, sizeof(big)));
+        memcpy(big, "version=2\n", 10);
+        memset(big + 10, 'x', sizeof(big) - 11);
+        big[sizeof(big) - 1] = '\n';
+        assert_true(xs_write(f->xs, XBT_NULL, REC, big, sizeof(big)));
         assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), -E2BIG);
+}
+
+/* A failure message holds any byte: the record holds it on one line, and reads it back. */
+static void test_tool_state_escaping(void **state)
+{
+        struct fixture *f = *state;
+        struct layout_tool_state s = { .failed = true, .last_reason = SHUTDOWN_REASON_CRASH }, back;
+        static const char failure[] =
+            "build: line one\nback\\slash \x01\x1b[31m\x7f caf\xc3\xa9 \\n";
+        _cleanup_free_ char *text = NULL;
+
+        strcpy(s.failure, failure);
+        strcpy(s.config_path, "/srv/odd\\dir/new\nline.conf");
+        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
+        text = read_node(f->xs, REC);
+        assert_non_null(text);
+        assert_non_null(strstr(text,
+                               "\nfailure=build: line one\\nback\\\\slash \\x01\\x1b[31m\\x7f "
+                               "caf\xc3\xa9 \\\\n\n"));
+        assert_non_null(strstr(text, "\nconfig_path=/srv/odd\\\\dir/new\\nline.conf\n"));
+        for (const char *c = text; *c; c++)
+                assert_true(*c == '\n' || (unsigned char)*c >= 0x20);
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), 0);
+        assert_string_equal(back.failure, failure);
+        assert_string_equal(back.config_path, "/srv/odd\\dir/new\nline.conf");
+
+        /* An escape of any other byte reads too (upper-case hex included). */
+        assert_int_equal(read_text(f, "version=2\nfailure=\\x41\\x0A\\x5c\n", &back, NULL), 0);
+        assert_string_equal(back.failure, "A\n\\");
+}
+
+/* The longest record stays under its bound; what does not fit once escaped is cut or dropped. */
+static void test_tool_state_bounds(void **state)
+{
+        struct fixture *f = *state;
+        struct layout_tool_state s = full_record(), back;
+        _cleanup_free_ char *text = NULL;
+        size_t len;
+
+        /* Every field as long as it can be. */
+        s.domid = 32751;
+        memset(s.state, 'a', sizeof(s.state) - 1);
+        s.state[sizeof(s.state) - 1] = '\0';
+        s.restart_count = s.restart_window_count = UINT32_MAX;
+        s.restart_window_start = s.restart_due = s.started_at_usec = s.shutdown_deadline =
+            UINT64_MAX;
+        memset(s.failure, 'f', sizeof(s.failure) - 1);
+        s.failure[sizeof(s.failure) - 1] = '\0';
+        s.config_path[0] = '/';
+        memset(s.config_path + 1, 'p', sizeof(s.config_path) - 2);
+        s.config_path[sizeof(s.config_path) - 1] = '\0';
+        memset(s.name, 'n', sizeof(s.name) - 1);
+        s.name[sizeof(s.name) - 1] = '\0';
+        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
+        text = read_node(f->xs, REC);
+        len = strlen(text);
+        print_message("longest record: %zu bytes (bound %d)\n", len, LAYOUT_STATE_WRITE_MAX);
+        assert_true(len <= LAYOUT_STATE_WRITE_MAX);
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), 0);
+        assert_record_equal(&back, &s);
+
+        /* A failure that grows past its array once escaped is cut at a whole escape... */
+        memset(s.failure, '\x01', 200);
+        s.failure[200] = '\0';
+        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), 0);
+        assert_int_equal(strlen(back.failure), (LAYOUT_FAILURE_MAX - 1) / 4);
+        assert_int_equal(strncmp(back.failure, s.failure, strlen(back.failure)), 0);
+        /* ...and at a whole character: "\n" then 255 two-byte é, cut before the last. */
+        s.failure[0] = '\n';
+        for (unsigned i = 0; i < 255; i++)
+                memcpy(s.failure + 1 + 2 * i, "\xc3\xa9", 2);
+        s.failure[511] = '\0';
+        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), 0);
+        assert_int_equal(strlen(back.failure), 1 + 2 * 254);
+        assert_int_equal(strncmp(back.failure, s.failure, 1 + 2 * 254), 0);
+
+        /* A path too long once escaped is not remembered: half a path would name another file. */
+        s.config_path[0] = '/';
+        memset(s.config_path + 1, '\n', 600);
+        s.config_path[601] = '\0';
+        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
+        assert_int_equal(layout_state_read(f->l, uuid_a, &back, NULL), 0);
+        assert_string_equal(back.config_path, "");
+        assert_string_equal(back.name, s.name);
+}
+
+/* Records the daemon would never read back are refused before XenStore sees them. */
+static void test_tool_state_write_refused(void **state)
+{
+        struct fixture *f = *state;
+        struct {
+                struct layout_tool_state s;
+                const char *names;
+        } bad[12];
+        size_t n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                bad[i].s = full_record();
+        bad[n].s.domid = 0x7FF0;
+        bad[n++].names = "domid";
+        bad[n].s.last_reason = _SHUTDOWN_REASON_MAX;
+        bad[n++].names = "last_reason";
+        bad[n].s.last_reason = (enum shutdown_reason) - 2;
+        bad[n++].names = "last_reason";
+        strcpy(bad[n].s.state, "shutting down");
+        bad[n++].names = "state";
+        memset(bad[n].s.state, 'a', sizeof(bad[n].s.state));
+        bad[n++].names = "state";
+        strcpy(bad[n].s.name, "a/b");
+        bad[n++].names = "name";
+        bad[n].s.name[0] = '\0';
+        bad[n++].names = "name";
+        strcpy(bad[n].s.config_path, "vms/a.conf");
+        bad[n++].names = "config_path";
+        memset(bad[n].s.failure, 'x', sizeof(bad[n].s.failure));
+        bad[n++].names = "failure";
+        memset(bad[n].s.config_path, '/', sizeof(bad[n].s.config_path));
+        bad[n++].names = "config_path";
+        /* Not kept, a name still has to be one. */
+        bad[n].s.kept = false;
+        strcpy(bad[n].s.name, "-x y");
+        bad[n++].names = "name";
+        assert_true(n <= ELEMENTSOF(bad));
+
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *err = NULL;
+
+                assert_int_equal(layout_state_write(f->l, uuid_a, &bad[i].s, &err), -EINVAL);
+                assert_non_null(err);
+                if (!strstr(err, bad[i].names))
+                        fail_msg("record %zu: '%s' does not name '%s'", i, err, bad[i].names);
+        }
+        assert_false(exists(f->xs, REC));
+}
+
+/* ---- reads of /vm ---- */
+
+static void test_vm_name(void **state)
+{
+        struct fixture *f = *state;
+        struct xs_permissions guest_writes[2] = { { .id = 0, .perms = XS_PERM_NONE },
+                                                  { .id = 7,
+                                                    .perms = XS_PERM_READ | XS_PERM_WRITE } };
+        struct xs_permissions guest_owns[1] = { { .id = 7, .perms = XS_PERM_NONE } };
+        struct xs_permissions all_write[1] = { { .id = 0, .perms = XS_PERM_WRITE } };
+        char buf[CONFIG_NAME_MAX + 1], small[4];
+        static const char *const bad[] = {
+                "",
+                "a/b",
+                "two words",
+                "n12345678901234567890123456789012345678901234567890123456789012345",
+        };
+
+        write_a(f);
+        assert_int_equal(layout_vm_name(f->l, uuid_a, buf, sizeof(buf), NULL), 0);
+        assert_string_equal(buf, "example");
+        assert_int_equal(layout_rename(f->l, 5, uuid_a, "example-5", NULL), 0);
+        assert_int_equal(layout_vm_name(f->l, uuid_a, buf, sizeof(buf), NULL), 0);
+        assert_string_equal(buf, "example-5");
+        {
+                _cleanup_free_ char *err = NULL;
+
+                assert_int_equal(layout_vm_name(f->l, uuid_a, small, sizeof(small), &err),
+                                 -ENOBUFS);
+                assert_non_null(err);
+        }
+        {
+                _cleanup_free_ char *err = NULL;
+
+                assert_int_equal(layout_vm_name(f->l, uuid_b, buf, sizeof(buf), &err), -ENOENT);
+                assert_non_null(strstr(err, "/vm/" UUID_B "/name"));
+        }
+
+        /* Written by another dom0 tool: read, and still checked. */
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *err = NULL;
+
+                assert_true(xs_write(f->xs, XBT_NULL, "/vm/" UUID_B "/name", bad[i],
+                                     (unsigned)strlen(bad[i])));
+                assert_int_equal(layout_vm_name(f->l, uuid_b, buf, sizeof(buf), &err), -EBADMSG);
+                assert_non_null(err);
+        }
+        assert_true(xs_write(f->xs, XBT_NULL, "/vm/" UUID_B "/name", "a\0b", 3));
+        assert_int_equal(layout_vm_name(f->l, uuid_b, buf, sizeof(buf), NULL), -EBADMSG);
+        assert_true(xs_write(f->xs, XBT_NULL, "/vm/" UUID_B "/name", "other", 5));
+        assert_int_equal(layout_vm_name(f->l, uuid_b, buf, sizeof(buf), NULL), 0);
+        assert_string_equal(buf, "other");
+
+        /* A name a guest could have written is not trusted. */
+        assert_true(xs_set_permissions(f->xs, XBT_NULL, "/vm/" UUID_B "/name", guest_writes, 2));
+        assert_int_equal(layout_vm_name(f->l, uuid_b, buf, sizeof(buf), NULL), -EPERM);
+        assert_true(xs_set_permissions(f->xs, XBT_NULL, "/vm/" UUID_B "/name", all_write, 1));
+        assert_int_equal(layout_vm_name(f->l, uuid_b, buf, sizeof(buf), NULL), -EPERM);
+        assert_true(xs_set_permissions(f->xs, XBT_NULL, "/vm/" UUID_B "/name", guest_owns, 1));
+        assert_int_equal(layout_vm_name(f->l, uuid_b, buf, sizeof(buf), NULL), -EPERM);
+}
+
+static void test_vm_start_time(void **state)
+{
+        struct fixture *f = *state;
+        static const char *const bad[] = {
+                "",
+                "1700000000",
+                "1700000000.",
+                "1700000000.5",
+                "1700000000.250",
+                "01700000000.25",
+                "+1700000000.25",
+                "-1.25",
+                " 1700000000.25",
+                "1700000000.25 ",
+                "1700000000,25",
+                "1700000000.2x",
+                ".25",
+                "1.2.3",
+                "18446744073710.00", /* its usec overflows 64 bits */
+                "123456789012345678901.00",
+        };
+        uint64_t usec = 0;
+
+        write_a(f);
+        assert_int_equal(layout_vm_start_time(f->l, uuid_a, &usec, NULL), 0);
+        assert_true(usec == UINT64_C(1700000000250000));
+        /* Written to the centisecond: the rest is lost, as libxl's format loses it. */
+        f->dom_b.start_time_usec = UINT64_C(1700000123009999);
+        write_b(f);
+        assert_int_equal(layout_vm_start_time(f->l, uuid_b, &usec, NULL), 0);
+        assert_true(usec == UINT64_C(1700000123000000));
+        /* 0 means now. */
+        f->dom_b.start_time_usec = 0;
+        write_b(f);
+        assert_int_equal(layout_vm_start_time(f->l, uuid_b, &usec, NULL), 0);
+        assert_true(usec > UINT64_C(1700000000000000));
+
+        assert_true(xs_write(f->xs, XBT_NULL, "/vm/" UUID_B "/start_time", "0.00", 4));
+        assert_int_equal(layout_vm_start_time(f->l, uuid_b, &usec, NULL), 0);
+        assert_true(usec == 0);
+        assert_true(
+            xs_write(f->xs, XBT_NULL, "/vm/" UUID_B "/start_time", "18446744073708.99", 17));
+        assert_int_equal(layout_vm_start_time(f->l, uuid_b, &usec, NULL), 0);
+        assert_true(usec == UINT64_C(18446744073708990000));
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                _cleanup_free_ char *err = NULL;
+
+                assert_true(xs_write(f->xs, XBT_NULL, "/vm/" UUID_B "/start_time", bad[i],
+                                     (unsigned)strlen(bad[i])));
+                if (layout_vm_start_time(f->l, uuid_b, &usec, &err) != -EBADMSG)
+                        fail_msg("start_time '%s' was not refused", bad[i]);
+                assert_non_null(strstr(err, "start_time"));
+        }
+
+        assert_int_equal(layout_remove_vm(f->l, uuid_a, NULL), 0);
+        assert_int_equal(layout_vm_start_time(f->l, uuid_a, &usec, NULL), -ENOENT);
+}
+
+/* ---- rename-restart: the kept instance ---- */
+
+#define VMK "/vm/" UUID_B
+
+/* /vm/<uuid_b> after preserving domain A's instance 5 as it: A's nodes, with its identity. */
+static const char *const vm_kept[] = {
+        VMK " = \"\" (n0,r5)",
+        VMK "/uuid = \"" UUID_B "\" (n0,r5)",
+        VMK "/name = \"example-5\" (n0,r5)",
+        VMK "/ssidref = \"0\" (n0,r5)",
+        VMK "/on_poweroff = \"destroy\" (n0,r5)",
+        VMK "/on_reboot = \"restart\" (n0,r5)",
+        VMK "/on_crash = \"preserve\" (n0,r5)",
+        VMK "/vcpus = \"4\" (n0,r5)",
+        VMK "/vcpu_avail = \"2\" (n0,r5)",
+        VMK "/memory = \"256\" (n0,r5)",
+        VMK "/image = \"\" (n0,r5)",
+        VMK "/image/ostype = \"linux\" (n0,r5)",
+        VMK "/image/kernel = \"/boot/vmlinuz-6.1.0-28-amd64\" (n0,r5)",
+        VMK "/image/ramdisk = \"/boot/initrd.img-6.1.0-28-amd64\" (n0,r5)",
+        VMK "/image/cmdline = \"console=hvc0 root=/dev/xvda1 ro\" (n0,r5)",
+        VMK "/start_time = \"1700000000.25\" (n0,r5)",
+};
+
+static void preserve_a(struct fixture *f)
+{
+        _cleanup_free_ char *err = NULL;
+
+        assert_int_equal(layout_preserve_instance(f->l, 5, uuid_a, uuid_b, "example-5", &err), 0);
+        assert_null(err);
+}
+
+/* Every node of the kept instance as the real libxenstore reads it back: the new uuid's. */
+static void assert_kept_of_a(struct fixture *f)
+{
+        struct dump d = { 0 };
+        char *v;
+
+        dump_tree(f->xs, VMK, &d);
+        assert_dump_equal(&d, vm_kept, ELEMENTSOF(vm_kept));
+        dump_free(&d);
+        assert_false(exists(f->xs, VM));
+        v = read_node(f->xs, LD "/vm");
+        assert_string_equal(v, VMK);
+        free(v);
+        v = read_node(f->xs, LD "/name");
+        assert_string_equal(v, "example-5");
+        free(v);
+}
+
+/* The dead instance moves to its own uuid; the live domain rebuilt on the old uuid is apart. */
+static void test_preserve_instance(void **state)
+{
+        struct fixture *f = *state;
+        struct dump local_before = { 0 }, before = { 0 }, after = { 0 };
+        char acl[LAYOUT_ACL_STRLEN];
+        struct xs_handle *g;
+
+        write_a(f);
+        dump_tree(f->xs, LD, &local_before);
+        preserve_a(f);
+        assert_kept_of_a(f);
+        /* Nothing else of the instance moved: its local tree differs in vm and name only. */
+        dump_tree(f->xs, LD, &after);
+        assert_int_equal(local_before.n, after.n);
+        for (size_t i = 0; i < after.n; i++)
+                if (strncmp(after.lines[i], LD "/vm =", strlen(LD "/vm =")) != 0 &&
+                    strncmp(after.lines[i], LD "/name =", strlen(LD "/name =")) != 0)
+                        assert_string_equal(after.lines[i], local_before.lines[i]);
+        dump_free(&local_before);
+        dump_free(&after);
+        acl_of(f->xs, LD "/vm", acl);
+        assert_string_equal(acl, "n0,r5");
+        acl_of(f->xs, LD "/name", acl);
+        assert_string_equal(acl, "n0,r5");
+        /* Its guest still reads its /vm and writes none of it. */
+        g = open_guest(5);
+        assert_true(exists(g, VMK "/name"));
+        errno = 0;
+        assert_false(xs_write(g, XBT_NULL, VMK "/name", "evil", 4));
+        assert_int_equal(errno, EACCES);
+        xs_close(g);
+        {
+                char name[CONFIG_NAME_MAX + 1];
+
+                assert_int_equal(layout_vm_name(f->l, uuid_b, name, sizeof(name), NULL), 0);
+                assert_string_equal(name, "example-5");
+        }
+
+        /* The live domain is rebuilt with the old uuid and another domid... */
+        f->dom_a.domid = 6;
+        write_a(f);
+        dump_tree(f->xs, "/", &before);
+        /* ...and destroying the kept instance leaves all of it. */
+        assert_int_equal(layout_remove_local(f->l, 5, NULL), 0);
+        assert_int_equal(layout_remove_vm(f->l, uuid_b, NULL), 0);
+        assert_false(exists(f->xs, VMK));
+        assert_false(exists(f->xs, LD));
+        assert_false(exists(f->xs, "/local/domain/0/backend/console/5"));
+        dump_tree(f->xs, "/", &after);
+        {
+                size_t k = 0;
+
+                /* after = before without the kept instance's lines. */
+                for (size_t i = 0; i < before.n; i++) {
+                        const char *line = before.lines[i];
+
+                        if (strncmp(line, VMK, strlen(VMK)) == 0 ||
+                            strncmp(line, LD " ", strlen(LD " ")) == 0 ||
+                            strncmp(line, LD "/", strlen(LD "/")) == 0 ||
+                            strncmp(line, "/local/domain/0/backend/console/5", 33) == 0)
+                                continue;
+                        assert_true(k < after.n);
+                        assert_string_equal(after.lines[k], line);
+                        k++;
+                }
+                assert_int_equal(k, after.n);
+        }
+        dump_free(&before);
+        dump_free(&after);
+        {
+                _cleanup_free_ char *v = read_node(f->xs, "/local/domain/6/vm");
+
+                assert_string_equal(v, VM);
+        }
+        acl_of(f->xs, VM "/name", acl);
+        assert_string_equal(acl, "n0,r6");
+}
+
+/* Another dom0 client rewrites the node the move checked first (with the same value). */
+static void race_vm(void *userdata)
+{
+        struct racer *r = userdata;
+
+        r->fired++;
+        assert_true(xs_write(r->xs, XBT_NULL, LD "/vm", VM, strlen(VM)));
+        if (r->every)
+                layout_test_hook_request(r->l, r->every, race_vm, r);
+}
+
+/* A conflicting write mid-transaction: the whole move runs again, and wins. */
+static void test_preserve_eagain(void **state)
+{
+        struct fixture *f = *state;
+        struct racer r = { .xs = f->xs, .l = f->l };
+        uint64_t before, one;
+        struct dump d0 = { 0 }, d1 = { 0 };
+
+        write_a(f);
+        /* One clean run on a copy of the tree, to count its requests. */
+        before = layout_request_count(f->l);
+        preserve_a(f);
+        one = layout_request_count(f->l) - before;
+        write_a(f);
+        assert_int_equal(layout_remove_vm(f->l, uuid_b, NULL), 0);
+
+        layout_test_hook_request(f->l, 4, race_vm, &r);
+        before = layout_request_count(f->l);
+        preserve_a(f);
+        assert_int_equal(r.fired, 1);
+        assert_int_equal(layout_request_count(f->l) - before, 2 * one);
+        assert_kept_of_a(f);
+
+        /* A conflict at every attempt: -EAGAIN, and the tree is as it was. */
+        write_a(f);
+        assert_int_equal(layout_remove_vm(f->l, uuid_b, NULL), 0);
+        dump_tree(f->xs, "/", &d0);
+        r = (struct racer){ .xs = f->xs, .l = f->l, .every = one };
+        layout_test_hook_request(f->l, 4, race_vm, &r);
+        {
+                _cleanup_free_ char *err = NULL;
+
+                assert_int_equal(
+                    layout_preserve_instance(f->l, 5, uuid_a, uuid_b, "example-5", &err), -EAGAIN);
+                assert_non_null(strstr(err, "10 attempts"));
+        }
+        layout_test_hook_request(f->l, 0, NULL, NULL);
+        assert_int_equal(r.fired, 10);
+        dump_tree(f->xs, "/", &d1);
+        assert_int_equal(d0.n, d1.n);
+        for (size_t i = 0; i < d0.n; i++)
+                assert_string_equal(d0.lines[i], d1.lines[i]);
+        dump_free(&d0);
+        dump_free(&d1);
+}
+
+/* Make each request of the move fail in turn: every time, the tree is as it was. */
+static void test_preserve_failure_at_every_request(void **state)
+{
+        struct fixture *f = *state;
+        struct dump before = { 0 };
+        uint64_t start, count;
+
+        write_a(f);
+        write_b(f);
+        assert_int_equal(layout_remove_vm(f->l, uuid_b, NULL), 0);
+        dump_tree(f->xs, "/", &before);
+        start = layout_request_count(f->l);
+        assert_int_equal(layout_preserve_instance(f->l, 5, uuid_a, uuid_b, "example-5", NULL), 0);
+        count = layout_request_count(f->l) - start;
+        print_message("requests to keep an instance (PV, 4 vcpus): %" PRIu64 "\n", count);
+        write_a(f);
+        assert_int_equal(layout_remove_vm(f->l, uuid_b, NULL), 0);
+
+        for (uint64_t n = 1; n <= count; n++) {
+                _cleanup_free_ char *err = NULL;
+                struct dump after = { 0 };
+
+                layout_test_fail_request(f->l, n, EIO);
+                assert_int_equal(
+                    layout_preserve_instance(f->l, 5, uuid_a, uuid_b, "example-5", &err), -EIO);
+                assert_non_null(err);
+                dump_tree(f->xs, "/", &after);
+                assert_int_equal(before.n, after.n);
+                for (size_t i = 0; i < before.n; i++)
+                        assert_string_equal(before.lines[i], after.lines[i]);
+                dump_free(&after);
+        }
+        dump_free(&before);
+        preserve_a(f);
+        assert_kept_of_a(f);
+}
+
+/* What cannot be moved is refused, and nothing changes. */
+static void test_preserve_refused(void **state)
+{
+        struct fixture *f = *state;
+        struct dump before = { 0 }, after = { 0 };
+        static const uint8_t uuid_c[16] = { 0xc0, 1, 2, 3, 4, 5, 0x46, 7, 0x88, 9, 10, 11, 12, 13 };
+        _cleanup_free_ char *err = NULL;
+
+        write_a(f);
+        write_b(f);
+        dump_tree(f->xs, "/", &before);
+        assert_int_equal(layout_preserve_instance(f->l, 5, uuid_a, uuid_a, "example-5", NULL),
+                         -EINVAL);
+        assert_int_equal(layout_preserve_instance(f->l, 5, uuid_a, uuid_c, "a/b", NULL), -EINVAL);
+        assert_int_equal(layout_preserve_instance(f->l, 0, uuid_a, uuid_c, "x", NULL), -EINVAL);
+        assert_int_equal(layout_preserve_instance(f->l, 0x7FF0, uuid_a, uuid_c, "x", NULL),
+                         -EINVAL);
+        /* Domain 5 is an instance of A, not of B. */
+        assert_int_equal(layout_preserve_instance(f->l, 5, uuid_b, uuid_c, "x", &err), -EINVAL);
+        assert_non_null(strstr(err, "not an instance"));
+        /* B's /vm is there already. */
+        assert_int_equal(layout_preserve_instance(f->l, 5, uuid_a, uuid_b, "x", NULL), -EEXIST);
+        /* No domain 9. */
+        assert_int_equal(layout_preserve_instance(f->l, 9, uuid_a, uuid_c, "x", NULL), -ENOENT);
+        dump_tree(f->xs, "/", &after);
+        assert_int_equal(before.n, after.n);
+        for (size_t i = 0; i < before.n; i++)
+                assert_string_equal(before.lines[i], after.lines[i]);
+        dump_free(&before);
+        dump_free(&after);
+
+        /* The domain's /vm is gone. */
+        assert_int_equal(layout_remove_vm(f->l, uuid_a, NULL), 0);
+        assert_int_equal(layout_preserve_instance(f->l, 5, uuid_a, uuid_c, "x", NULL), -ENOENT);
+        assert_false(exists(f->xs, "/vm/c0010203-0405-4607-8809-0a0b0c0d0000"));
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -1199,8 +1894,22 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_rename, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_updates, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_refuses_bad_input, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_tool_state, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_tool_state_strict, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tool_state_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tool_state_any_order, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tool_state_unknown_key, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tool_state_missing_key, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tool_state_version1, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tool_state_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tool_state_escaping, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tool_state_bounds, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tool_state_write_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_vm_name, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_vm_start_time, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_preserve_instance, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_preserve_eagain, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_preserve_failure_at_every_request, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_preserve_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_lists, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_golden_xenstore_ls, setup, teardown),
         };

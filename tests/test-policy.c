@@ -8,6 +8,7 @@
 
 #include <cmocka.h>
 
+#include "common/macros.h"
 #include "supervisor/policy.h"
 
 static void config_defaults(struct domain_config *c)
@@ -67,53 +68,64 @@ static void test_action_kinds(void **state)
         assert_false(policy_action_dumps_core(ACTION_RESTART));
 }
 
-static void test_throttle_burst_within_interval(void **state)
+static void test_throttle_fixed_window(void **state)
 {
-        uint64_t times[16] = { 0 };
-        unsigned n = 0;
+        uint64_t start = 0;
+        unsigned count = 0;
 
         (void)state;
         /* burst 3 per 60 s: three restarts pass, the fourth inside the window does not. */
-        for (uint64_t t = 1000; t < 1003; t++) {
-                assert_true(policy_restart_allowed(times, n, 3, 60, t));
-                policy_record_restart(times, &n, 16, t);
-        }
-        assert_false(policy_restart_allowed(times, n, 3, 60, 1003));
-        /* Once the oldest leaves the window, one more is allowed. */
-        assert_false(policy_restart_allowed(times, n, 3, 60, 1059));
-        assert_true(policy_restart_allowed(times, n, 3, 60, 1060));
+        for (uint64_t t = 1000; t < 1003; t++)
+                assert_true(policy_throttle_admit(&start, &count, 3, 60, t));
+        assert_int_equal(start, 1000);
+        assert_int_equal(count, 3);
+        assert_false(policy_throttle_admit(&start, &count, 3, 60, 1003));
+        assert_false(policy_throttle_admit(&start, &count, 3, 60, 1059));
+        /* The window ends interval seconds after it began: a new one starts. */
+        assert_true(policy_throttle_admit(&start, &count, 3, 60, 1060));
+        assert_int_equal(start, 1060);
+        assert_int_equal(count, 1);
+        /* A clock set back opens a new window rather than holding the old one. */
+        assert_true(policy_throttle_admit(&start, &count, 3, 60, 10));
+        assert_int_equal(start, 10);
 }
 
-static void test_history_is_bounded(void **state)
+static void test_throttle_any_burst(void **state)
 {
-        uint64_t times[4];
-        unsigned n = 0;
+        uint64_t start = 0;
+        unsigned count = 0;
 
         (void)state;
-        for (uint64_t t = 1; t <= 10; t++)
-                policy_record_restart(times, &n, 4, t);
-        assert_int_equal(n, 4);
-        assert_int_equal(times[0], 7);
-        assert_int_equal(times[3], 10);
-        /* burst 0: never restart. */
-        assert_false(policy_restart_allowed(times, 0, 0, 60, 100));
+        /* No internal cap: a burst of 1000 admits 1000 restarts (the old history held 16). */
+        for (unsigned i = 0; i < 1000; i++)
+                assert_true(policy_throttle_admit(&start, &count, 1000, 3600, 5000 + i / 10));
+        assert_false(policy_throttle_admit(&start, &count, 1000, 3600, 5100));
+        /* burst 0 turns the throttle off, and still counts (for the backoff). */
+        start = 0, count = 0;
+        for (unsigned i = 0; i < 100; i++)
+                assert_true(policy_throttle_admit(&start, &count, 0, 60, 7000));
+        assert_int_equal(count, 100);
 }
 
-static void test_restart_backoff(void **state)
+static void test_requested_restarts_do_not_count(void **state)
 {
-        uint64_t times[16] = { 0 };
-        unsigned n = 0;
-
         (void)state;
-        /* The first restart in the window is at once, then 1, 2, 4, 8, 16, 30, 30 s. */
-        assert_int_equal(policy_restart_delay(times, n, 60, 1000), 0);
+        /* A person's reboot or shutdown never counts; a crash during it does. */
+        assert_false(policy_restart_counts(true, SHUTDOWN_REASON_REBOOT));
+        assert_false(policy_restart_counts(true, SHUTDOWN_REASON_POWEROFF));
+        assert_true(policy_restart_counts(true, SHUTDOWN_REASON_CRASH));
+        assert_true(policy_restart_counts(true, SHUTDOWN_REASON_WATCHDOG));
+        assert_true(policy_restart_counts(false, SHUTDOWN_REASON_REBOOT));
+}
+
+static void test_retry_delay(void **state)
+{
         const unsigned want[] = { 1, 2, 4, 8, 16, 30, 30 };
-        for (unsigned i = 0; i < 7; i++) {
-                policy_record_restart(times, &n, 16, 1000 + i);
-                assert_int_equal(policy_restart_delay(times, n, 60, 1000 + i), want[i]);
-        }
-        /* Old restarts outside the interval do not count. */
-        assert_int_equal(policy_restart_delay(times, n, 60, 2000), 0);
+
+        (void)state;
+        for (unsigned i = 0; i < ELEMENTSOF(want); i++)
+                assert_int_equal(policy_retry_delay(i), want[i]);
+        assert_int_equal(policy_retry_delay(UINT32_MAX), 30);
 }
 
 int main(void)
@@ -122,9 +134,10 @@ int main(void)
                 cmocka_unit_test(test_action_follows_config),
                 cmocka_unit_test(test_requested_stop_wins_except_crash),
                 cmocka_unit_test(test_action_kinds),
-                cmocka_unit_test(test_throttle_burst_within_interval),
-                cmocka_unit_test(test_history_is_bounded),
-                cmocka_unit_test(test_restart_backoff),
+                cmocka_unit_test(test_throttle_fixed_window),
+                cmocka_unit_test(test_throttle_any_burst),
+                cmocka_unit_test(test_requested_restarts_do_not_count),
+                cmocka_unit_test(test_retry_delay),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

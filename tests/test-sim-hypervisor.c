@@ -872,6 +872,61 @@ static void test_fault_injection(void **state)
         assert_int_equal(builder_sim_fault(fx.b, HV_OP_STATS, 1, EIO, 1, &err), -EINVAL);
 }
 
+/*
+ * A rename-restart's kept instance gets a uuid of its own: the list reports
+ * it, the new instance keeps the old one, and set_handle fails as Xen would.
+ */
+static void test_set_handle(void **state)
+{
+        static const uint8_t fresh[16] = { 0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x43, 0x21,
+                                           0x9f, 0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0xff };
+        static const uint8_t other[16] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x47, 0x08,
+                                           0x89, 0x0a, 0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10 };
+        static const uint8_t zero[16];
+        _cleanup_free_ char *err = NULL;
+        struct domain_config c = make_config(16);
+        struct builder_domain_info info;
+        uint64_t before;
+        uint32_t kept, live;
+
+        (void)state;
+        kept = create(&c, NULL);
+        assert_true(find(kept, &info));
+        assert_memory_equal(info.handle, c.uuid, 16);
+        before = calls(HV_OP_SET_HANDLE);
+        assert_int_equal(builder_set_handle(fx.b, kept, fresh, &err), 0);
+        assert_int_equal(calls(HV_OP_SET_HANDLE), before + 1);
+        assert_true(find(kept, &info));
+        assert_memory_equal(info.handle, fresh, 16);
+        /* The new instance with the config's uuid: the two are told apart by handle. */
+        live = create(&c, NULL);
+        assert_true(find(live, &info));
+        assert_memory_equal(info.handle, c.uuid, 16);
+        assert_true(find(kept, &info));
+        assert_memory_equal(info.handle, fresh, 16);
+
+        /* Unknown domids are ESRCH; dom0 keeps its all-zero handle. */
+        assert_int_equal(builder_set_handle(fx.b, 0x7fee, fresh, &err), -ESRCH);
+        assert_non_null(strstr(err, "set_handle"));
+        assert_int_equal(builder_set_handle(fx.b, 0, fresh, &err), -EINVAL);
+        assert_true(find(0, &info));
+        assert_memory_equal(info.handle, zero, 16);
+
+        /* An injected fault is the errno, and the faulted call changes nothing. */
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_SET_HANDLE, 1, EPERM, 1, &err), 0);
+        assert_int_equal(builder_set_handle(fx.b, kept, other, &err), -EPERM);
+        assert_true(find(kept, &info));
+        assert_memory_equal(info.handle, fresh, 16);
+        assert_int_equal(builder_set_handle(fx.b, kept, other, &err), 0);
+        assert_true(find(kept, &info));
+        assert_memory_equal(info.handle, other, 16);
+
+        assert_int_equal(builder_sim_op_from_string("set_handle"), HV_OP_SET_HANDLE);
+        assert_string_equal(builder_sim_op_to_string(HV_OP_SET_HANDLE), "set_handle");
+        destroy(kept);
+        destroy(live);
+}
+
 /* More domains than one LIST batch: the backend asks in batches, one request each. */
 static void test_list_batches(void **state)
 {
@@ -1420,6 +1475,7 @@ int main(void)
                 cmocka_unit_test(test_ignore_control_shutdown),
                 cmocka_unit_test(test_release_domain),
                 cmocka_unit_test(test_fault_injection),
+                cmocka_unit_test(test_set_handle),
                 cmocka_unit_test(test_list_batches),
                 cmocka_unit_test(test_dumpcore),
                 cmocka_unit_test(test_hostile),

@@ -1,10 +1,4 @@
-# units/: xensupctl (the D-Bus client), the systemd and D-Bus files, and their tests.
-PROGRAMS += xensupctl
-xensupctl_SRCS = supervisor/ctl.c supervisor/ctl-util.c $(COMMON_SRCS)
-
-TESTS += test-ctl-util
-test-ctl-util_SRCS = tests/dbus/test-ctl-util.c supervisor/ctl-util.c $(COMMON_SRCS)
-
+# units/: the systemd and D-Bus files and their tests (xensupctl is in ctl/).
 SHELL_TESTS += tests/test-dbus.sh tests/test-ctl.sh
 
 # Where Debian puts each file. systemd and D-Bus look only in these places,

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Unit tests of xensupctl's bus-free pieces: size and number parsing, JSON
- * escaping and output, the change lines of `monitor`, durations.
+ * escaping and output, the change lines of `monitor`, durations, the status
+ * text (a waiting restart, a kept instance), and the exit code of every
+ * error name.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,10 +14,17 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <systemd/sd-bus.h>
 
+#include "common/bus-names.h"
 #include "common/macros.h"
 #include "common/parse.h"
-#include "supervisor/ctl-util.h"
+#include "ctl/ctl-util.h"
+
+#define UUID_A "4c1e0b6a-0000-5000-8000-000000000001"
+#define UUID_B "9d2f7c11-0000-5000-8000-000000000002"
+/* 2001-09-09 01:46:40 UTC: the status tests run with TZ=UTC. */
+#define NOW_USEC (1000000000ULL * 1000000)
 
 /* Run a printer into a string. */
 #define CAPTURE(buf, call)                                                                         \
@@ -111,8 +120,7 @@ static void test_json_string(void **state)
 static void fill(struct ctl_domain *d, const char *name, uint64_t domid, const char *failure)
 {
         assert_int_equal(ctl_domain_set_string(d, "Name", name), 0);
-        assert_int_equal(ctl_domain_set_string(d, "UUID", "4c1e0b6a-0000-5000-8000-000000000001"),
-                         0);
+        assert_int_equal(ctl_domain_set_string(d, "UUID", UUID_A), 0);
         assert_int_equal(ctl_domain_set_string(d, "State", "running"), 0);
         assert_int_equal(ctl_domain_set_string(d, "ShutdownReason", "none"), 0);
         assert_int_equal(ctl_domain_set_string(d, "Failure", failure), 0);
@@ -214,15 +222,217 @@ static void test_status_text(void **state)
         assert_non_null(strstr(out, "      Failure: -\n"));
 }
 
+static void test_new_properties_parsed(void **state)
+{
+        _cleanup_(ctl_domain_clear) struct ctl_domain d = { 0 };
+        _cleanup_(ctl_domain_clear) struct ctl_domain copy = { 0 };
+
+        (void)state;
+        assert_int_equal(ctl_domain_set_string(&d, "OnWatchdog", "restart"), 0);
+        assert_int_equal(ctl_domain_set_string(&d, "OnSoftReset", "soft-reset"), 0);
+        assert_int_equal(ctl_domain_set_string(&d, "KeptOf", UUID_B), 0);
+        ctl_domain_set_number(&d, "RestartAt", NOW_USEC + 4000000);
+        assert_string_equal(d.on_watchdog, "restart");
+        assert_string_equal(d.on_soft_reset, "soft-reset");
+        assert_string_equal(d.kept_of, UUID_B);
+        assert_int_equal(d.restart_at, NOW_USEC + 4000000);
+        /* a value of the wrong kind is ignored, as an unknown property */
+        ctl_domain_set_number(&d, "KeptOf", 1);
+        assert_int_equal(ctl_domain_set_string(&d, "RestartAt", "soon"), 0);
+        assert_string_equal(d.kept_of, UUID_B);
+        assert_int_equal(d.restart_at, NOW_USEC + 4000000);
+        /* replaced, not leaked (make check-valgrind) */
+        assert_int_equal(ctl_domain_set_string(&d, "OnWatchdog", "destroy"), 0);
+        assert_string_equal(d.on_watchdog, "destroy");
+        assert_int_equal(ctl_domain_copy(&copy, &d), 0);
+        assert_ptr_not_equal(copy.kept_of, d.kept_of);
+        assert_string_equal(copy.kept_of, UUID_B);
+        assert_string_equal(copy.on_soft_reset, "soft-reset");
+        assert_int_equal(copy.restart_at, NOW_USEC + 4000000);
+}
+
+static void test_json_new_keys(void **state)
+{
+        _cleanup_(ctl_domain_clear) struct ctl_domain old = { 0 };
+        _cleanup_(ctl_domain_clear) struct ctl_domain d = { 0 };
+        _cleanup_free_ char *older = NULL;
+        _cleanup_free_ char *out = NULL;
+
+        (void)state;
+        /* an older daemon sends none of them: present, empty or 0 */
+        fill(&old, "web1", 5, "");
+        CAPTURE(older, ctl_print_domain_json(f, &old));
+        assert_non_null(strstr(older, "\"on_watchdog\": \"\""));
+        assert_non_null(strstr(older, "\"on_soft_reset\": \"\""));
+        assert_non_null(strstr(older, "\"restart_at\": 0"));
+        assert_non_null(strstr(older, "\"kept_of\": \"\""));
+
+        fill(&d, "web1-kept", CTL_DOMID_NONE, "");
+        assert_int_equal(ctl_domain_set_string(&d, "State", "restart-wait"), 0);
+        assert_int_equal(ctl_domain_set_string(&d, "OnWatchdog", "restart"), 0);
+        assert_int_equal(ctl_domain_set_string(&d, "OnSoftReset", "soft-reset"), 0);
+        assert_int_equal(ctl_domain_set_string(&d, "KeptOf", UUID_B), 0);
+        ctl_domain_set_number(&d, "RestartAt", NOW_USEC + 4000000);
+        CAPTURE(out, ctl_print_domain_json(f, &d));
+        assert_non_null(strstr(out, "\"state\": \"restart-wait\""));
+        assert_non_null(strstr(out, "\"on_watchdog\": \"restart\""));
+        assert_non_null(strstr(out, "\"on_soft_reset\": \"soft-reset\""));
+        assert_non_null(strstr(out, "\"restart_at\": 1000000004000000"));
+        assert_non_null(strstr(out, "\"kept_of\": \"" UUID_B "\""));
+        assert_null(strchr(out + 1, '{'));
+}
+
+static void test_status_restart_wait(void **state)
+{
+        _cleanup_(ctl_domain_clear) struct ctl_domain d = { 0 };
+        _cleanup_free_ char *exact = NULL;
+        _cleanup_free_ char *rounded = NULL;
+        _cleanup_free_ char *late = NULL;
+
+        (void)state;
+        fill(&d, "web1", CTL_DOMID_NONE, "");
+        assert_int_equal(ctl_domain_set_string(&d, "State", "restart-wait"), 0);
+        assert_int_equal(ctl_domain_set_string(&d, "OnPoweroff", "destroy"), 0);
+        assert_int_equal(ctl_domain_set_string(&d, "OnReboot", "restart"), 0);
+        assert_int_equal(ctl_domain_set_string(&d, "OnCrash", "restart"), 0);
+        assert_int_equal(ctl_domain_set_string(&d, "OnWatchdog", "coredump-restart"), 0);
+        assert_int_equal(ctl_domain_set_string(&d, "OnSoftReset", "soft-reset"), 0);
+        ctl_domain_set_number(&d, "RestartAt", NOW_USEC + 4000000);
+        CAPTURE(exact, ctl_print_status(f, &d, NOW_USEC));
+        assert_non_null(strstr(exact, "        State: restart-wait\n"
+                                      "      Restart: in 4s (at 2001-09-09 01:46:44 UTC)\n"
+                                      "        DomID: -\n"));
+        assert_non_null(strstr(exact, "      Actions: on_poweroff=destroy on_reboot=restart "
+                                      "on_crash=restart on_watchdog=coredump-restart "
+                                      "on_soft_reset=soft-reset\n"));
+        assert_null(strstr(exact, "Kept of"));
+        /* rounded up: 3.2 s to go is "in 4s", never "in 0s" while it waits */
+        CAPTURE(rounded, ctl_print_status(f, &d, NOW_USEC + 800000));
+        assert_non_null(strstr(rounded, "      Restart: in 4s (at 2001-09-09 01:46:44 UTC)\n"));
+        /* past due (the daemon is about to restart it): no negative wait */
+        CAPTURE(late, ctl_print_status(f, &d, NOW_USEC + 5000000));
+        assert_non_null(strstr(late, "      Restart: due now (at 2001-09-09 01:46:44 UTC)\n"));
+}
+
+static void test_status_without_new_properties(void **state)
+{
+        _cleanup_(ctl_domain_clear) struct ctl_domain d = { 0 };
+        _cleanup_free_ char *out = NULL;
+
+        (void)state;
+        /* an older daemon: the status reads as before */
+        fill(&d, "web1", 7, "");
+        assert_int_equal(ctl_domain_set_string(&d, "OnPoweroff", "destroy"), 0);
+        assert_int_equal(ctl_domain_set_string(&d, "OnReboot", "restart"), 0);
+        assert_int_equal(ctl_domain_set_string(&d, "OnCrash", "preserve"), 0);
+        CAPTURE(out, ctl_print_status(f, &d, NOW_USEC));
+        assert_non_null(strstr(out, "      Actions: on_poweroff=destroy on_reboot=restart "
+                                    "on_crash=preserve\n"));
+        assert_null(strstr(out, "Restart:"));
+        assert_null(strstr(out, "Kept of"));
+}
+
+static void test_status_kept_and_dumping(void **state)
+{
+        _cleanup_(ctl_domain_clear) struct ctl_domain kept = { 0 };
+        _cleanup_(ctl_domain_clear) struct ctl_domain dumping = { 0 };
+        _cleanup_free_ char *k = NULL;
+        _cleanup_free_ char *dump = NULL;
+
+        (void)state;
+        fill(&kept, "web1-1", CTL_DOMID_NONE, "");
+        assert_int_equal(ctl_domain_set_string(&kept, "State", "preserved"), 0);
+        assert_int_equal(ctl_domain_set_string(&kept, "KeptOf", UUID_B), 0);
+        CAPTURE(k, ctl_print_status(f, &kept, NOW_USEC));
+        assert_non_null(strstr(k, "web1-1 (" UUID_A ")\n"
+                                  "        State: preserved\n"
+                                  "      Kept of: " UUID_B "\n"));
+        assert_null(strstr(k, "Restart:"));
+
+        fill(&dumping, "web1", 7, "");
+        assert_int_equal(ctl_domain_set_string(&dumping, "State", "dumping"), 0);
+        CAPTURE(dump, ctl_print_status(f, &dumping, NOW_USEC));
+        assert_non_null(strstr(dump, "        State: dumping\n        DomID: 7\n"));
+}
+
+static void test_changes_restart_wait(void **state)
+{
+        _cleanup_(ctl_domain_clear) struct ctl_domain a = { 0 };
+        _cleanup_(ctl_domain_clear) struct ctl_domain b = { 0 };
+        _cleanup_free_ char *out = NULL;
+
+        (void)state;
+        fill(&a, "web1", 5, "");
+        assert_int_equal(ctl_domain_copy(&b, &a), 0);
+        assert_int_equal(ctl_domain_set_string(&b, "State", "restart-wait"), 0);
+        ctl_domain_set_number(&b, "DomID", CTL_DOMID_NONE);
+        ctl_domain_set_number(&b, "RestartAt", NOW_USEC + 4000000);
+        CAPTURE(out, ctl_print_changes(f, &a, &b));
+        assert_string_equal(out,
+                            "web1: domid=none state=restart-wait restart_at=1000000004000000\n");
+}
+
+static void test_exit_codes(void **state)
+{
+        static const struct {
+                const char *name;
+                int code;
+        } cases[] = {
+                /* the documented outcomes: only two have codes of their own */
+                { BUS_ERROR_NO_SUCH_DOMAIN, CTL_EXIT_NO_DOMAIN },
+                { BUS_ERROR_ACCESS_DENIED, CTL_EXIT_DENIED },
+                { BUS_ERROR_INVALID_STATE, CTL_EXIT_FAILED },
+                { BUS_ERROR_DOMAIN_EXISTS, CTL_EXIT_FAILED },
+                { BUS_ERROR_INVALID_CONFIG, CTL_EXIT_FAILED },
+                { BUS_ERROR_INVALID_ARGUMENT, CTL_EXIT_FAILED },
+                /* a layer failed */
+                { BUS_ERROR_HYPERVISOR, CTL_EXIT_FAILED },
+                { BUS_ERROR_XENSTORE, CTL_EXIT_FAILED },
+                { BUS_ERROR_FAILED, CTL_EXIT_FAILED },
+                /* from the bus itself */
+                { SD_BUS_ERROR_ACCESS_DENIED, CTL_EXIT_DENIED },
+                { SD_BUS_ERROR_SERVICE_UNKNOWN, CTL_EXIT_NO_DAEMON },
+                { SD_BUS_ERROR_NAME_HAS_NO_OWNER, CTL_EXIT_NO_DAEMON },
+                { SD_BUS_ERROR_UNKNOWN_OBJECT, CTL_EXIT_FAILED },
+                { SD_BUS_ERROR_NO_REPLY, CTL_EXIT_FAILED },
+                /* a newer daemon's error, and a prefix is not a match */
+                { BUS_ERROR_PREFIX "SomethingNew", CTL_EXIT_FAILED },
+                { BUS_ERROR_PREFIX "NoSuchDomainX", CTL_EXIT_FAILED },
+        };
+
+        (void)state;
+        assert_string_equal(BUS_ERROR_NO_SUCH_DOMAIN, "org.xensup.supervisor1.Error.NoSuchDomain");
+        assert_string_equal(BUS_ERROR_FAILED, "org.xensup.supervisor1.Error.Failed");
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                if (ctl_exit_code(cases[i].name) != cases[i].code)
+                        fail_msg("%s: exit %d, want %d", cases[i].name,
+                                 ctl_exit_code(cases[i].name), cases[i].code);
+        assert_int_equal(ctl_exit_code(NULL), CTL_EXIT_FAILED);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_size_units),  cmocka_unit_test(test_size_rejects),
-                cmocka_unit_test(test_uint),        cmocka_unit_test(test_json_string),
-                cmocka_unit_test(test_domain_json), cmocka_unit_test(test_list_json),
-                cmocka_unit_test(test_changes),     cmocka_unit_test(test_duration),
+                cmocka_unit_test(test_size_units),
+                cmocka_unit_test(test_size_rejects),
+                cmocka_unit_test(test_uint),
+                cmocka_unit_test(test_json_string),
+                cmocka_unit_test(test_domain_json),
+                cmocka_unit_test(test_list_json),
+                cmocka_unit_test(test_changes),
+                cmocka_unit_test(test_duration),
                 cmocka_unit_test(test_status_text),
+                cmocka_unit_test(test_new_properties_parsed),
+                cmocka_unit_test(test_json_new_keys),
+                cmocka_unit_test(test_status_restart_wait),
+                cmocka_unit_test(test_status_without_new_properties),
+                cmocka_unit_test(test_status_kept_and_dumping),
+                cmocka_unit_test(test_changes_restart_wait),
+                cmocka_unit_test(test_exit_codes),
         };
 
+        /* The status lines print local time: make it the same everywhere. */
+        setenv("TZ", "UTC", 1);
+        tzset();
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,9 +7,38 @@
 #include <strings.h>
 #include <time.h>
 
+#include <systemd/sd-bus.h>
+
+#include "common/bus-names.h"
 #include "common/macros.h"
 
-#include "supervisor/ctl-util.h"
+#include "ctl/ctl-util.h"
+
+int ctl_exit_code(const char *error_name)
+{
+        /*
+         * Only the outcomes scripts branch on have codes of their own; every
+         * other error (InvalidState, DomainExists, InvalidConfig,
+         * InvalidArgument, Hypervisor, XenStore, Failed, or one from the bus)
+         * is CTL_EXIT_FAILED, and its message names the step.
+         */
+        static const struct {
+                const char *name;
+                int code;
+        } codes[] = {
+                { SD_BUS_ERROR_SERVICE_UNKNOWN, CTL_EXIT_NO_DAEMON },
+                { SD_BUS_ERROR_NAME_HAS_NO_OWNER, CTL_EXIT_NO_DAEMON },
+                { BUS_ERROR_NO_SUCH_DOMAIN, CTL_EXIT_NO_DOMAIN },
+                { BUS_ERROR_ACCESS_DENIED, CTL_EXIT_DENIED },
+                /* the bus's own policy refused the call before xensupd saw it */
+                { SD_BUS_ERROR_ACCESS_DENIED, CTL_EXIT_DENIED },
+        };
+
+        for (size_t i = 0; error_name && i < ELEMENTSOF(codes); i++)
+                if (strcmp(error_name, codes[i].name) == 0)
+                        return codes[i].code;
+        return CTL_EXIT_FAILED;
+}
 
 /* Every property: its bus name, its JSON key, and where it lives. */
 static const struct ctl_property {
@@ -31,8 +60,12 @@ static const struct ctl_property {
         { "OnPoweroff", "on_poweroff", true, offsetof(struct ctl_domain, on_poweroff) },
         { "OnReboot", "on_reboot", true, offsetof(struct ctl_domain, on_reboot) },
         { "OnCrash", "on_crash", true, offsetof(struct ctl_domain, on_crash) },
+        { "OnWatchdog", "on_watchdog", true, offsetof(struct ctl_domain, on_watchdog) },
+        { "OnSoftReset", "on_soft_reset", true, offsetof(struct ctl_domain, on_soft_reset) },
         { "ConfigPath", "config_path", true, offsetof(struct ctl_domain, config_path) },
         { "StartedAt", "started_at", false, offsetof(struct ctl_domain, started_at) },
+        { "RestartAt", "restart_at", false, offsetof(struct ctl_domain, restart_at) },
+        { "KeptOf", "kept_of", true, offsetof(struct ctl_domain, kept_of) },
 };
 
 static char **string_at(struct ctl_domain *d, const struct ctl_property *p)
@@ -296,24 +329,52 @@ uint64_t ctl_now_usec(void)
         return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* A CLOCK_REALTIME usec as local time, for a person; "" if it has none. */
+static char *format_local_time(uint64_t usec, char *buf, size_t size)
+{
+        time_t t = (time_t)(usec / 1000000);
+        struct tm tm;
+
+        buf[0] = '\0';
+        if (localtime_r(&t, &tm))
+                strftime(buf, size, "%Y-%m-%d %H:%M:%S %Z", &tm);
+        return buf;
+}
+
+/* " on_NAME=VALUE", left out when an older daemon did not send the property. */
+static void print_action(FILE *f, const char *key, const char *value)
+{
+        if (value && *value)
+                fprintf(f, " %s=%s", key, value);
+}
+
 void ctl_print_status(FILE *f, const struct ctl_domain *d, uint64_t now_usec)
 {
-        char domid[12], when[64] = "", dur[64];
+        char domid[12], when[64], dur[64];
 
         domid_string(d->domid, domid);
         fprintf(f, "%s (%s)\n", d->name ? d->name : "", d->uuid ? d->uuid : "");
         fprintf(f, "        State: %s\n", d->state ? d->state : "");
+        /* RestartAt is non-zero exactly while a restart waits (State restart-wait). */
+        if (d->restart_at > 0) {
+                format_local_time(d->restart_at, when, sizeof(when));
+                if (d->restart_at > now_usec)
+                        /* rounded up: "in 0s" would read as "not waiting" */
+                        fprintf(f, "      Restart: in %s (at %s)\n",
+                                ctl_format_duration((d->restart_at - now_usec + 999999) / 1000000,
+                                                    dur, sizeof(dur)),
+                                when);
+                else
+                        fprintf(f, "      Restart: due now (at %s)\n", when);
+        }
+        if (d->kept_of && *d->kept_of)
+                fprintf(f, "      Kept of: %s\n", d->kept_of);
         fprintf(f, "        DomID: %s\n", domid);
-        if (d->domid != CTL_DOMID_NONE && d->started_at > 0 && now_usec >= d->started_at) {
-                time_t t = (time_t)(d->started_at / 1000000);
-                struct tm tm;
-
-                if (localtime_r(&t, &tm))
-                        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S %Z", &tm);
+        if (d->domid != CTL_DOMID_NONE && d->started_at > 0 && now_usec >= d->started_at)
                 fprintf(f, "       Uptime: %s (since %s)\n",
                         ctl_format_duration((now_usec - d->started_at) / 1000000, dur, sizeof(dur)),
-                        when);
-        } else
+                        format_local_time(d->started_at, when, sizeof(when)));
+        else
                 fprintf(f, "       Uptime: -\n");
         fprintf(f, "     Restarts: %llu\n", (unsigned long long)d->restart_count);
         fprintf(f, "  Last reason: %s\n", d->shutdown_reason ? d->shutdown_reason : "");
@@ -321,9 +382,12 @@ void ctl_print_status(FILE *f, const struct ctl_domain *d, uint64_t now_usec)
         fprintf(f, "       Memory: %llu KiB (max %llu KiB)\n", (unsigned long long)d->memory_kib,
                 (unsigned long long)d->max_memory_kib);
         fprintf(f, "        VCPUs: %llu\n", (unsigned long long)d->vcpus);
-        fprintf(f, "      Actions: on_poweroff=%s on_reboot=%s on_crash=%s\n",
+        fprintf(f, "      Actions: on_poweroff=%s on_reboot=%s on_crash=%s",
                 d->on_poweroff ? d->on_poweroff : "", d->on_reboot ? d->on_reboot : "",
                 d->on_crash ? d->on_crash : "");
+        print_action(f, "on_watchdog", d->on_watchdog);
+        print_action(f, "on_soft_reset", d->on_soft_reset);
+        fputc('\n', f);
         fprintf(f, "       Config: %s\n", d->config_path && *d->config_path ? d->config_path : "-");
 }
 

@@ -10,15 +10,34 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* xensupctl's exit codes, as its usage text documents them. */
+enum {
+        CTL_EXIT_OK = 0,
+        CTL_EXIT_FAILED = 1, /* every error without a code of its own */
+        CTL_EXIT_USAGE = 2,
+        CTL_EXIT_NO_DAEMON = 3,
+        CTL_EXIT_NO_DOMAIN = 4,
+        CTL_EXIT_DENIED = 5,
+};
+
+/* The exit code for a D-Bus error name (NULL: a local failure, CTL_EXIT_FAILED). */
+int ctl_exit_code(const char *error_name);
+
 /* DomID's value on the bus when the domain has none. */
 #define CTL_DOMID_NONE UINT32_MAX
 
-/* One domain's org.xensup.supervisor1.Domain properties. */
+/*
+ * One domain's org.xensup.supervisor1.Domain properties. A property an older
+ * daemon does not send stays NULL (strings) or 0 (numbers).
+ */
 struct ctl_domain {
         char *path;
         char *name, *uuid, *state, *shutdown_reason, *on_poweroff, *on_reboot, *on_crash;
+        char *on_watchdog, *on_soft_reset;
         char *failure, *config_path;
+        char *kept_of; /* a dead instance kept by rename-restart: the uuid it was an instance of */
         uint64_t domid, memory_kib, max_memory_kib, vcpus, restart_count, started_at;
+        uint64_t restart_at; /* CLOCK_REALTIME usec a waiting restart is due; 0 when none */
 };
 
 struct ctl_domain_list {
@@ -59,7 +78,10 @@ void ctl_print_list_json(FILE *f, const struct ctl_domain_list *l);
 /* The list as an aligned table. */
 void ctl_print_list_table(FILE *f, const struct ctl_domain_list *l);
 
-/* `xensupctl status`: the domain for a person; now_usec is CLOCK_REALTIME. */
+/*
+ * `xensupctl status`: the domain for a person; now_usec is CLOCK_REALTIME, the
+ * clock of StartedAt and RestartAt.
+ */
 void ctl_print_status(FILE *f, const struct ctl_domain *d, uint64_t now_usec);
 
 /* "NAME: key=value ..." for every property that differs; nothing if none does. */

@@ -13,31 +13,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdarg.h>
 #include <time.h>
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
-#include <stdarg.h>
-
+#include "common/bus-names.h"
 #include "common/macros.h"
 #include "common/parse.h"
 
-#include "supervisor/bus.h"
-#include "supervisor/ctl-util.h"
+#include "ctl/ctl-util.h"
 
 /* How long create and start wait for the daemon to build the domain (queued builds included). */
 #define CTL_BUILD_TIMEOUT_USEC (10ULL * 60 * 1000000)
-
-/* Exit codes, as the usage text documents them. */
-enum {
-        EXIT_OK = 0,
-        EXIT_FAILED = 1,
-        EXIT_USAGE = 2,
-        EXIT_NO_DAEMON = 3,
-        EXIT_NO_DOMAIN = 4,
-        EXIT_DENIED = 5,
-};
 
 struct ctl {
         sd_bus *bus;
@@ -49,74 +38,60 @@ struct ctl {
 
 static void usage(FILE *f)
 {
-        fputs(
-            "Usage: xensupctl [--user] [--json] COMMAND [ARGS]\n"
-            "\n"
-            "Control xensupd, the Xen domain supervisor, over D-Bus.\n"
-            "\n"
-            "Commands:\n"
-            "  list                          the supervised domains\n"
-            "  status NAME                   state, domid, uptime, restarts, last reason, failure\n"
-            "  create FILE                   validate a config, supervise and start it\n"
-            "  start NAME                    start a stopped, preserved or failed domain\n"
-            "  shutdown NAME [--reboot] [--timeout S]\n"
-            "                                ask the guest to stop; destroy after S seconds\n"
-            "  reboot NAME                   ask the guest to reboot\n"
-            "  destroy NAME                  destroy the domain now\n"
-            "  pause NAME | unpause NAME\n"
-            "  mem-set NAME SIZE             memory target: 512M, 2G, 1048576K (plain number: "
-            "MiB)\n"
-            "  vcpu-set NAME N               vcpus online\n"
-            "  reload                        re-read the config directory\n"
-            "  monitor                       print one line per change until interrupted\n"
-            "  sim crash|reboot|poweroff|hang NAME\n"
-            "                                make a simulated guest do it (--hypervisor=sim)\n"
-            "\n"
-            "Options:\n"
-            "  --user      talk to xensupd on the session bus (xensupd --user)\n"
-            "  --json      JSON output for list and status\n"
-            "  -h, --help  this text\n"
-            "\n"
-            "NAME is a domain name or uuid.\n"
-            "Exit status: 0 ok, 1 the operation failed, 2 usage error, 3 xensupd not\n"
-            "reachable, 4 no such domain, 5 access denied.\n",
-            f);
+        fputs("Usage: xensupctl [--user] [--json] COMMAND [ARGS]\n"
+              "\n"
+              "Control xensupd, the Xen domain supervisor, over D-Bus.\n"
+              "\n"
+              "Commands:\n"
+              "  list                          the supervised domains\n"
+              "  status NAME                   state, domid, uptime, restarts, last reason, "
+              "failure,\n"
+              "                                when a waiting restart is due\n"
+              "  create FILE                   validate a config, supervise and start it\n"
+              "  start NAME                    start a stopped, preserved or failed domain\n"
+              "  shutdown NAME [--reboot] [--timeout S]\n"
+              "                                ask the guest to stop; destroy after S seconds\n"
+              "  reboot NAME                   ask the guest to reboot\n"
+              "  destroy NAME                  destroy the domain now\n"
+              "  pause NAME | unpause NAME\n"
+              "  mem-set NAME SIZE             memory target: 512M, 2G, 1048576K (plain number: "
+              "MiB)\n"
+              "  vcpu-set NAME N               vcpus online\n"
+              "  reload                        re-read the config directory\n"
+              "  monitor                       print one line per change until interrupted\n"
+              "  sim crash|reboot|poweroff|hang NAME\n"
+              "                                make a simulated guest do it (--hypervisor=sim)\n"
+              "\n"
+              "Options:\n"
+              "  --user      talk to xensupd on the session bus (xensupd --user)\n"
+              "  --json      JSON output for list and status\n"
+              "  -h, --help  this text\n"
+              "\n"
+              "NAME is a domain name or uuid.\n"
+              "Exit status: 0 ok, 1 any other error (the message says which step failed),\n"
+              "2 usage error, 3 xensupd not reachable, 4 no such domain, 5 access denied.\n",
+              f);
 }
 
-/* The exit code and the message for a failed call. */
+/* Print the message for a failed call; returns its exit code (ctl_exit_code()). */
 static int report_error(const sd_bus_error *e, int r, const char *what)
 {
         const char *msg = e && e->message ? e->message : strerror(-r);
+        int code = ctl_exit_code(e ? e->name : NULL);
 
-        if (e && e->name &&
-            (strcmp(e->name, SD_BUS_ERROR_SERVICE_UNKNOWN) == 0 ||
-             strcmp(e->name, SD_BUS_ERROR_NAME_HAS_NO_OWNER) == 0)) {
+        if (code == CTL_EXIT_NO_DAEMON)
                 fprintf(stderr, "xensupctl: xensupd is not running (%s)\n", msg);
-                return EXIT_NO_DAEMON;
-        }
-        if (e && e->name && strcmp(e->name, BUS_ERROR_PREFIX "NoSuchDomain") == 0) {
-                fprintf(stderr, "xensupctl: %s\n", msg);
-                return EXIT_NO_DOMAIN;
-        }
-        if (e && e->name &&
-            (strcmp(e->name, BUS_ERROR_PREFIX "AccessDenied") == 0 ||
-             strcmp(e->name, SD_BUS_ERROR_ACCESS_DENIED) == 0)) {
-                fprintf(stderr, "xensupctl: %s\n", msg);
-                return EXIT_DENIED;
-        }
-        if (e && e->name &&
-            (strcmp(e->name, SD_BUS_ERROR_UNKNOWN_INTERFACE) == 0 ||
-             strcmp(e->name, SD_BUS_ERROR_UNKNOWN_METHOD) == 0) &&
-            what && strcmp(what, "sim") == 0) {
+        else if (e && e->name &&
+                 (strcmp(e->name, SD_BUS_ERROR_UNKNOWN_INTERFACE) == 0 ||
+                  strcmp(e->name, SD_BUS_ERROR_UNKNOWN_METHOD) == 0) &&
+                 what && strcmp(what, "sim") == 0)
                 fprintf(stderr,
                         "xensupctl: xensupd has no simulator (it runs with --hypervisor=xen)\n");
-                return EXIT_FAILED;
-        }
-        if (what)
+        else if (what && code == CTL_EXIT_FAILED)
                 fprintf(stderr, "xensupctl: %s: %s\n", what, msg);
         else
                 fprintf(stderr, "xensupctl: %s\n", msg);
-        return EXIT_FAILED;
+        return code;
 }
 
 /* The object path of a domain by name or uuid; an exit code on failure. */
@@ -137,7 +112,7 @@ static int resolve(struct ctl *c, const char *name, char **path_r)
         *path_r = strdup(path);
         if (!*path_r)
                 return report_error(NULL, -ENOMEM, NULL);
-        return EXIT_OK;
+        return CTL_EXIT_OK;
 }
 
 /* Read a GetAll reply into info; unknown properties are skipped. */
@@ -212,7 +187,7 @@ static int get_domain(struct ctl *c, const char *path, struct ctl_domain *info)
         r = read_properties(reply, info);
         if (r < 0)
                 return report_error(NULL, r, "bad reply");
-        return EXIT_OK;
+        return CTL_EXIT_OK;
 }
 
 static int cmd_list(struct ctl *c)
@@ -239,13 +214,13 @@ static int cmd_list(struct ctl *c)
                         return report_error(NULL, -ENOMEM, NULL);
                 /* GetAll for the fields ListDomains leaves out (reason, restarts). */
                 r = get_domain(c, path, info);
-                if (r == EXIT_NO_DOMAIN || r == EXIT_FAILED) {
+                if (r == CTL_EXIT_NO_DOMAIN || r == CTL_EXIT_FAILED) {
                         /* removed between the two calls */
                         list.n--;
                         ctl_domain_clear(info);
                         continue;
                 }
-                if (r != EXIT_OK)
+                if (r != CTL_EXIT_OK)
                         return r;
         }
         if (r < 0)
@@ -254,7 +229,7 @@ static int cmd_list(struct ctl *c)
                 ctl_print_list_json(stdout, &list);
         else
                 ctl_print_list_table(stdout, &list);
-        return EXIT_OK;
+        return CTL_EXIT_OK;
 }
 
 static int cmd_status(struct ctl *c, const char *name)
@@ -264,17 +239,17 @@ static int cmd_status(struct ctl *c, const char *name)
         int r;
 
         r = resolve(c, name, &path);
-        if (r != EXIT_OK)
+        if (r != CTL_EXIT_OK)
                 return r;
         r = get_domain(c, path, &info);
-        if (r != EXIT_OK)
+        if (r != CTL_EXIT_OK)
                 return r;
         if (c->json) {
                 ctl_print_domain_json(stdout, &info);
                 fputc('\n', stdout);
         } else
                 ctl_print_status(stdout, &info, ctl_now_usec());
-        return EXIT_OK;
+        return CTL_EXIT_OK;
 }
 
 static int cmd_create(struct ctl *c, const char *file)
@@ -288,13 +263,13 @@ static int cmd_create(struct ctl *c, const char *file)
         abs = realpath(file, NULL);
         if (!abs) {
                 fprintf(stderr, "xensupctl: %s: %s\n", file, strerror(errno));
-                return EXIT_FAILED;
+                return CTL_EXIT_FAILED;
         }
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE,
                                "CreateDomain", &e, &reply, "s", abs);
         if (r < 0)
                 return report_error(&e, r, NULL);
-        return EXIT_OK;
+        return CTL_EXIT_OK;
 }
 
 static int cmd_reload(struct ctl *c)
@@ -306,7 +281,7 @@ static int cmd_reload(struct ctl *c)
                                NULL, NULL);
         if (r < 0)
                 return report_error(&e, r, NULL);
-        return EXIT_OK;
+        return CTL_EXIT_OK;
 }
 
 /* A Domain method on NAME, with arguments in types/... */
@@ -320,7 +295,7 @@ static int call_domain(struct ctl *c, const char *name, const char *method, cons
         int r;
 
         r = resolve(c, name, &path);
-        if (r != EXIT_OK)
+        if (r != CTL_EXIT_OK)
                 return r;
         r = sd_bus_message_new_method_call(c->bus, &call, BUS_NAME, path, BUS_DOMAIN_IFACE, method);
         if (r < 0)
@@ -335,7 +310,7 @@ static int call_domain(struct ctl *c, const char *name, const char *method, cons
         r = sd_bus_call(c->bus, call, 0, &e, &reply);
         if (r < 0)
                 return report_error(&e, r, NULL);
-        return EXIT_OK;
+        return CTL_EXIT_OK;
 }
 
 static int cmd_sim(struct ctl *c, const char *action, const char *name)
@@ -347,7 +322,7 @@ static int cmd_sim(struct ctl *c, const char *action, const char *name)
                                NULL, "ss", name, action);
         if (r < 0)
                 return report_error(&e, r, "sim");
-        return EXIT_OK;
+        return CTL_EXIT_OK;
 }
 
 /* ---- monitor ---- */
@@ -448,7 +423,7 @@ static int on_disconnect(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         (void)userdata;
         (void)error;
         fprintf(stderr, "xensupctl: the bus connection was closed\n");
-        return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(msg)), EXIT_FAILED);
+        return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(msg)), CTL_EXIT_FAILED);
 }
 
 static int cmd_monitor(struct ctl *c)
@@ -507,7 +482,7 @@ static int cmd_monitor(struct ctl *c)
 
                 if (!info)
                         return report_error(NULL, -ENOMEM, NULL);
-                if (get_domain(c, path, info) == EXIT_OK)
+                if (get_domain(c, path, info) == CTL_EXIT_OK)
                         monitor_print_state(info);
         }
         if (r < 0)
@@ -538,7 +513,7 @@ int main(int argc, char *argv[])
                 switch (opt) {
                 case 'h':
                         usage(stdout);
-                        return EXIT_OK;
+                        return CTL_EXIT_OK;
                 case ARG_USER:
                         c.user = true;
                         break;
@@ -556,19 +531,19 @@ int main(int argc, char *argv[])
                                         "xensupctl: --timeout: not a number of seconds: "
                                         "%s\n",
                                         optarg);
-                                return EXIT_USAGE;
+                                return CTL_EXIT_USAGE;
                         }
                         c.timeout = v;
                         break;
                 }
                 default:
                         usage(stderr);
-                        return EXIT_USAGE;
+                        return CTL_EXIT_USAGE;
                 }
         }
         if (optind >= argc) {
                 usage(stderr);
-                return EXIT_USAGE;
+                return CTL_EXIT_USAGE;
         }
         cmd = argv[optind];
         args = argv + optind + 1;
@@ -592,16 +567,16 @@ int main(int argc, char *argv[])
                 if (n_args != commands[i].n_args) {
                         fprintf(stderr, "xensupctl: %s takes %d argument%s (see --help)\n", cmd,
                                 commands[i].n_args, commands[i].n_args == 1 ? "" : "s");
-                        return EXIT_USAGE;
+                        return CTL_EXIT_USAGE;
                 }
         }
         if (!known) {
                 fprintf(stderr, "xensupctl: unknown command '%s' (see --help)\n", cmd);
-                return EXIT_USAGE;
+                return CTL_EXIT_USAGE;
         }
         if ((c.reboot || c.timeout >= 0) && strcmp(cmd, "shutdown") != 0) {
                 fprintf(stderr, "xensupctl: --reboot and --timeout apply to shutdown only\n");
-                return EXIT_USAGE;
+                return CTL_EXIT_USAGE;
         }
 
         /* Argument errors before the bus, so usage mistakes are usage errors everywhere. */
@@ -611,18 +586,18 @@ int main(int argc, char *argv[])
         if (strcmp(cmd, "mem-set") == 0 && ctl_parse_size_kib(args[1], &kib) < 0) {
                 fprintf(stderr, "xensupctl: mem-set: invalid size '%s' (e.g. 512M, 2G, 1048576K)\n",
                         args[1]);
-                return EXIT_USAGE;
+                return CTL_EXIT_USAGE;
         }
         if (strcmp(cmd, "vcpu-set") == 0 && parse_uint(args[1], UINT32_MAX, &vcpus) < 0) {
                 fprintf(stderr, "xensupctl: vcpu-set: not a number: %s\n", args[1]);
-                return EXIT_USAGE;
+                return CTL_EXIT_USAGE;
         }
 
         r = c.user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
         if (r < 0) {
                 fprintf(stderr, "xensupctl: cannot connect to the %s bus: %s\n",
                         c.user ? "session" : "system", strerror(-r));
-                return EXIT_NO_DAEMON;
+                return CTL_EXIT_NO_DAEMON;
         }
         c.bus = bus;
         /* create and start answer once the domain runs: builds may queue behind others. */

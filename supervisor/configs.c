@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * configs.c — configs and identity: a domain is its uuid. Reload matches a
+ * file to a supervised domain by uuid (a new name is a rename), CreateDomain
+ * and reload refuse a uuid or name that another domain holds, supervised or
+ * not, and a domain whose file went away stays supervised until it stops.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "supervisor/bus.h"
+#include "supervisor/config-store.h"
+#include "supervisor/lifecycle.h"
+#include "supervisor/log.h"
+#include "supervisor/manager.h"
+
+static bool file_exists(const char *path)
+{
+        return path && access(path, F_OK) == 0;
+}
+
+bool manager_in_config_dir(const struct manager *m, const char *path)
+{
+        size_t len = strlen(m->config_dir);
+
+        return path && strncmp(path, m->config_dir, len) == 0 && path[len] == '/';
+}
+
+int manager_uuid_holder(struct manager *m, const uint8_t uuid[16], uint32_t *domid_r)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        size_t n = 0;
+        int r;
+
+        r = manager_list(m, &infos, &n);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (infos[i].domid != 0 && !infos[i].dying &&
+                    memcmp(infos[i].handle, uuid, 16) == 0) {
+                        *domid_r = infos[i].domid;
+                        return 1;
+                }
+        return 0;
+}
+
+/* A running domain no config of ours supervises whose /vm entry has this name; 0 if none. */
+static uint32_t foreign_name_holder(struct manager *m, const char *name)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        size_t n = 0;
+
+        if (manager_list(m, &infos, &n) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                char held[CONFIG_NAME_MAX + 1];
+
+                if (infos[i].domid == 0 || infos[i].dying ||
+                    manager_domid_is_ours(m, infos[i].domid))
+                        continue;
+                /* /vm is dom0-owned: the name there is the toolstack's, not the guest's. */
+                if (layout_vm_name(m->layout, infos[i].handle, held, sizeof(held), NULL) >= 0 &&
+                    strcmp(held, name) == 0)
+                        return infos[i].domid;
+        }
+        return 0;
+}
+
+/* Whether cfg may become a new domain: its uuid and name are free here and in the hypervisor. */
+static int check_identity_free(struct manager *m, const struct domain_config *cfg,
+                               struct sup_error *e)
+{
+        struct domain *d;
+        uint32_t domid;
+        char u[37];
+        int r;
+
+        config_uuid_to_string(cfg->uuid, u);
+        d = manager_find_uuid(m, cfg->uuid);
+        if (d)
+                return sup_outcome(e, OUTCOME_EXISTS, "%s: uuid %s is held by domain %s (%s)",
+                                   cfg->path, u, d->name,
+                                   d->config && d->config->path ? d->config->path : "no file");
+        d = manager_find_name(m, cfg->name);
+        if (d)
+                return sup_outcome(e, OUTCOME_EXISTS, "%s: the name %s is held by domain %s (%s)",
+                                   cfg->path, cfg->name, d->uuid_string,
+                                   d->config && d->config->path ? d->config->path : "no file");
+        r = manager_uuid_holder(m, cfg->uuid, &domid);
+        if (r < 0)
+                return sup_failure(e, LAYER_HYPERVISOR, r, "%s: cannot list domains: %s", cfg->path,
+                                   strerror(-r));
+        if (r > 0)
+                return sup_outcome(e, OUTCOME_EXISTS,
+                                   "%s: uuid %s is held by domid %u, which is not supervised here",
+                                   cfg->path, u, domid);
+        domid = foreign_name_holder(m, cfg->name);
+        if (domid)
+                return sup_outcome(e, OUTCOME_EXISTS,
+                                   "%s: the name %s is held by domid %u, which is not supervised "
+                                   "here",
+                                   cfg->path, cfg->name, domid);
+        return 0;
+}
+
+void manager_drop_domain(struct manager *m, struct domain *d)
+{
+        if (d->removed)
+                return;
+        log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "no longer supervised");
+        layout_state_remove(m->layout, d->uuid, NULL);
+        config_store_remove(m->state_dir, d->uuid);
+        manager_remove_domain(m, d);
+}
+
+/* Add a config to supervision as a new stopped domain (takes cfg, also on failure). */
+static int add_config(struct manager *m, struct domain_config *cfg, enum domain_origin origin,
+                      struct domain **ret)
+{
+        struct domain *d;
+        int r;
+
+        r = domain_new(m, cfg, &d);
+        if (r < 0) {
+                config_free(cfg);
+                return r;
+        }
+        d->origin = origin;
+        r = manager_add_domain(m, d);
+        if (r < 0) {
+                domain_free(d);
+                return r;
+        }
+        if (ret)
+                *ret = d;
+        return 0;
+}
+
+/* ---- reload ---- */
+
+static void log_config_errors(const char *errors)
+{
+        if (errors)
+                log_msg(LOG_ERR, "invalid configuration:\n%s", errors);
+}
+
+/* A file of the new set for a domain we supervise (same uuid): rename, then a new next start. */
+static void update_config(struct manager *m, struct domain *d, struct domain_config *cfg)
+{
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+
+        if (strcmp(cfg->name, d->name) != 0 && manager_rename_domain(m, d, cfg->name, &e) != 0) {
+                log_domain(LOG_ERR, d, LOG_MID_CONFIG, NULL, "%s: cannot rename: %s", cfg->path,
+                           e.message ? e.message : "failed");
+                config_free(cfg);
+                return;
+        }
+        d->config_gone = false;
+        d->origin = ORIGIN_CONFIG_DIR;
+        if (config_equal(d->config, cfg)) {
+                config_free(cfg);
+                return;
+        }
+        log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "config changed; applies at the next start%s",
+                   d->has_domid ? " (the running instance keeps its limits)" : "");
+        config_free(d->config);
+        d->config = cfg;
+        bus_domain_changed(m, d);
+}
+
+/* A supervised domain whose file is not in the new set. */
+static void config_missing(struct manager *m, struct domain *d)
+{
+        const char *path = d->config->path;
+
+        if (d->origin != ORIGIN_CONFIG_DIR || d->config_gone)
+                return; /* created from elsewhere, kept, or already handled */
+        if (file_exists(path)) {
+                /* Still there but now bad (reported above): keep the last good version. */
+                log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
+                           "%s is invalid; keeping the last good config", path);
+                return;
+        }
+        if (!domain_is_active(d) && d->state != DOMAIN_PRESERVED) {
+                log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "config removed");
+                manager_drop_domain(m, d);
+                return;
+        }
+        log_domain(LOG_NOTICE, d, LOG_MID_CONFIG, NULL,
+                   "config removed; supervised until it stops, then forgotten");
+        d->config_gone = true;
+        bus_domain_changed(m, d);
+}
+
+/*
+ * Which supervised domain a file of the directory is: the one with its uuid, unless another
+ * file that still exists holds that uuid (a copied file, an edited uuid).
+ */
+static struct domain *match_config(struct manager *m, const struct domain_config *cfg,
+                                   struct sup_error *e)
+{
+        struct domain *d = manager_find_uuid(m, cfg->uuid);
+        const char *held;
+
+        if (!d)
+                return NULL;
+        held = d->config ? d->config->path : NULL;
+        if (d->origin == ORIGIN_KEPT) {
+                sup_outcome(e, OUTCOME_EXISTS, "%s: uuid %s is held by the kept instance %s",
+                            cfg->path, d->uuid_string, d->name);
+                return NULL;
+        }
+        if (held && strcmp(held, cfg->path) != 0 && file_exists(held) &&
+            manager_in_config_dir(m, held)) {
+                sup_outcome(e, OUTCOME_EXISTS, "%s: uuid %s is held by domain %s of %s", cfg->path,
+                            d->uuid_string, d->name, held);
+                return NULL;
+        }
+        return d;
+}
+
+int manager_reload(struct manager *m, struct sup_error *e)
+{
+        struct config_set set = { 0 };
+        _cleanup_free_ char *errors = NULL;
+        _cleanup_free_ bool *seen = NULL;
+        size_t n_domains = m->n_domains;
+        int r;
+
+        r = config_load_dir(m->config_dir, &set, &errors);
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r, "%s", errors ? errors : strerror(-r));
+        log_config_errors(errors);
+        seen = calloc(n_domains + 1, sizeof(*seen));
+        if (!seen) {
+                config_set_clear(&set);
+                return sup_failure(e, LAYER_SYSTEM, -ENOMEM, "out of memory");
+        }
+        /* First the files of domains we know, by uuid: renames free names for the new ones. */
+        for (size_t i = 0; i < set.n; i++) {
+                _cleanup_(sup_error_done) struct sup_error why = SUP_ERROR_INIT;
+                struct domain *d = match_config(m, set.items[i], &why);
+
+                if (why.message) {
+                        log_msg(LOG_ERR, "%s; not supervised", why.message);
+                        set.items[i] = config_free(set.items[i]);
+                        continue;
+                }
+                if (!d)
+                        continue;
+                for (size_t j = 0; j < n_domains; j++)
+                        if (m->domains[j] == d)
+                                seen[j] = true;
+                update_config(m, d, TAKE_PTR(set.items[i]));
+        }
+        for (size_t i = 0; i < n_domains; i++)
+                if (!seen[i] && !m->domains[i]->removed)
+                        config_missing(m, m->domains[i]);
+        for (size_t i = 0; i < set.n; i++) {
+                _cleanup_(sup_error_done) struct sup_error why = SUP_ERROR_INIT;
+                struct domain_config *cfg = TAKE_PTR(set.items[i]);
+                struct domain *d;
+
+                if (!cfg)
+                        continue;
+                if (check_identity_free(m, cfg, &why) != 0) {
+                        log_msg(LOG_ERR, "%s; not supervised", why.message ? why.message : "");
+                        config_free(cfg);
+                        continue;
+                }
+                if (add_config(m, cfg, ORIGIN_CONFIG_DIR, &d) < 0)
+                        continue;
+                log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "added from %s", d->config->path);
+                if (d->config->autostart)
+                        lifecycle_autostart(m, d);
+        }
+        config_set_clear(&set);
+        return 0;
+}
+
+/* ---- CreateDomain ---- */
+
+int manager_create_domain(struct manager *m, const char *path, domain_started_fn done,
+                          void *userdata, struct domain **ret, struct sup_error *e)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain_config *cfg = NULL;
+        struct domain *d;
+        int r;
+
+        r = config_load_file(path, &cfg, &err);
+        if (r == -EINVAL)
+                return sup_outcome(e, OUTCOME_INVALID_CONFIG, "%s", err ? err : path);
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r, "%s", err ? err : strerror(-r));
+        r = check_identity_free(m, cfg, e);
+        if (r != 0) {
+                config_free(cfg);
+                return r;
+        }
+        r = add_config(m, cfg, manager_in_config_dir(m, path) ? ORIGIN_CONFIG_DIR : ORIGIN_CREATED,
+                       &d);
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r, "out of memory");
+        r = lifecycle_start(m, d, done, userdata, e);
+        if (r != 0) {
+                manager_drop_domain(m, d);
+                return r;
+        }
+        if (ret)
+                *ret = d;
+        return 0;
+}
+
+/* ---- the configs of the directory at start-up ---- */
+
+/* Load the directory into the table (no domain starts here: reconciliation decides). */
+int manager_load_configs(struct manager *m, char **err_r)
+{
+        struct config_set set = { 0 };
+        _cleanup_free_ char *errors = NULL;
+        int r;
+
+        r = config_load_dir(m->config_dir, &set, &errors);
+        if (r < 0)
+                return err_setf(err_r, r, "%s", errors ? errors : strerror(-r));
+        log_config_errors(errors);
+        for (size_t i = 0; i < set.n; i++)
+                (void)add_config(m, TAKE_PTR(set.items[i]), ORIGIN_CONFIG_DIR, NULL);
+        config_set_clear(&set);
+        return 0;
+}

@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * domain-table.c — the supervised domains: lookups by uuid, name and domid,
+ * adding, removing (freed outside any caller) and renaming.
+ */
+#include <string.h>
+#include <strings.h>
+
+#include "common/error.h"
+#include "supervisor/bus.h"
+#include "supervisor/log.h"
+#include "supervisor/manager.h"
+
+static bool domain_visible(const struct domain *d)
+{
+        return !d->removed;
+}
+
+struct domain *manager_find_uuid(struct manager *m, const uint8_t uuid[16])
+{
+        for (size_t i = 0; i < m->n_domains; i++)
+                if (domain_visible(m->domains[i]) && memcmp(m->domains[i]->uuid, uuid, 16) == 0)
+                        return m->domains[i];
+        return NULL;
+}
+
+struct domain *manager_find_name(struct manager *m, const char *name)
+{
+        for (size_t i = 0; i < m->n_domains; i++)
+                if (domain_visible(m->domains[i]) && strcmp(m->domains[i]->name, name) == 0)
+                        return m->domains[i];
+        return NULL;
+}
+
+struct domain *manager_find_domain(struct manager *m, const char *name_or_uuid)
+{
+        uint8_t uuid[16];
+
+        if (config_uuid_from_string(name_or_uuid, uuid) >= 0)
+                return manager_find_uuid(m, uuid);
+        return manager_find_name(m, name_or_uuid);
+}
+
+bool manager_domid_is_ours(const struct manager *m, uint32_t domid)
+{
+        for (size_t i = 0; i < m->n_domains; i++)
+                if (domain_visible(m->domains[i]) && m->domains[i]->has_domid &&
+                    m->domains[i]->domid == domid)
+                        return true;
+        return false;
+}
+
+size_t manager_count_state(const struct manager *m, enum domain_state s)
+{
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->n_domains; i++)
+                if (domain_visible(m->domains[i]) && m->domains[i]->state == s)
+                        n++;
+        return n;
+}
+
+int manager_add_domain(struct manager *m, struct domain *d)
+{
+        struct domain **grown;
+
+        grown = reallocarray(m->domains, m->n_domains + 1, sizeof(*grown));
+        if (!grown)
+                return -ENOMEM;
+        m->domains = grown;
+        m->domains[m->n_domains++] = d;
+        bus_domain_added(m, d);
+        manager_update_status(m);
+        return 0;
+}
+
+void manager_remove_domain(struct manager *m, struct domain *d)
+{
+        if (d->removed)
+                return;
+        d->removed = true;
+        bus_domain_removed(m, d);
+        sd_event_source_set_enabled(m->gc_event, SD_EVENT_ONESHOT);
+        manager_update_status(m);
+}
+
+int manager_rename_domain(struct manager *m, struct domain *d, const char *name,
+                          struct sup_error *e)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain *holder = manager_find_name(m, name);
+        char old[CONFIG_NAME_MAX + 1];
+        int r;
+
+        if (holder && holder != d)
+                return sup_outcome(e, OUTCOME_EXISTS, "the name %s is held by domain %s", name,
+                                   holder->uuid_string);
+        if (d->has_domid) {
+                r = layout_rename(m->layout, d->domid, d->uuid, name, &err);
+                if (r < 0)
+                        return sup_failure(e, LAYER_XENSTORE, r, "renaming %s to %s: %s", d->name,
+                                           name, err ? err : strerror(-r));
+        }
+        strcpy(old, d->name);
+        /* The object path follows the name: the old object goes, the new one comes. */
+        bus_domain_removed(m, d);
+        r = domain_set_name(d, name);
+        bus_domain_added(m, d);
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r, "renaming %s: %s", old, strerror(-r));
+        log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "renamed from %s", old);
+        return 0;
+}

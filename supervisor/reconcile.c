@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * reconcile.c — start-up: the configs, the hypervisor's domain list, /vm and
+ * the daemon's records (/tool/xensup) brought to agree. Every supervised
+ * domain is adopted (an event of the state machine); a domain whose file is
+ * gone or broken is supervised with its last good config; kept instances of
+ * rename-restart come back; stale nodes go.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "supervisor/config-store.h"
+#include "supervisor/lifecycle.h"
+#include "supervisor/log.h"
+#include "supervisor/manager.h"
+
+/* The live instance of a uuid (or a dead one, when none is live); NULL if none. */
+static const struct builder_domain_info *find_by_handle(const struct builder_domain_info *infos,
+                                                        size_t n, const uint8_t uuid[16],
+                                                        uint32_t prefer_domid)
+{
+        const struct builder_domain_info *found = NULL;
+
+        for (size_t i = 0; i < n; i++) {
+                if (infos[i].domid == 0 || infos[i].dying || memcmp(infos[i].handle, uuid, 16) != 0)
+                        continue;
+                if (infos[i].domid == prefer_domid)
+                        return &infos[i];
+                if (!found || (found->shutdown && !infos[i].shutdown))
+                        found = &infos[i];
+        }
+        return found;
+}
+
+/* Supervise again, from its record, a domain that no file of the directory brought. */
+static void restore_from_record(struct manager *m, const uint8_t uuid[16],
+                                const struct layout_tool_state *st,
+                                const struct builder_domain_info *infos, size_t n)
+{
+        const struct builder_domain_info *info = find_by_handle(infos, n, uuid, st->domid);
+        bool created = st->created && st->config_path[0];
+        _cleanup_free_ char *err = NULL;
+        struct domain_config *cfg = NULL;
+        struct domain *d;
+        char u[37];
+
+        config_uuid_to_string(uuid, u);
+        if (!info && (st->kept || !created || access(st->config_path, F_OK) < 0)) {
+                /* Nothing runs, and no file would start it again: nothing to supervise. */
+                layout_state_remove(m->layout, uuid, NULL);
+                config_store_remove(m->state_dir, uuid);
+                return;
+        }
+        /* A created domain's file as it is now; any other: the last good config we kept. */
+        if (!(created && !st->kept && config_load_file(st->config_path, &cfg, &err) >= 0 &&
+              memcmp(cfg->uuid, uuid, 16) == 0)) {
+                cfg = config_free(cfg);
+                free(TAKE_PTR(err));
+                if (config_store_load(m->state_dir, uuid,
+                                      st->config_path[0] ? st->config_path : NULL, &cfg,
+                                      &err) < 0) {
+                        log_msg(LOG_ERR,
+                                "domain %s (domid %u) has no usable config (%s); not supervised", u,
+                                info ? info->domid : 0, err ? err : "none kept");
+                        return;
+                }
+        }
+        if (st->kept)
+                memcpy(cfg->name, st->name, sizeof(cfg->name));
+        if (manager_find_name(m, cfg->name)) {
+                log_msg(LOG_ERR,
+                        "domain %s (%s) has a name another config now holds; not "
+                        "supervised",
+                        u, cfg->name);
+                config_free(cfg);
+                return;
+        }
+        if (domain_new(m, cfg, &d) < 0) {
+                config_free(cfg);
+                return;
+        }
+        d->origin = st->kept ? ORIGIN_KEPT : created ? ORIGIN_CREATED : ORIGIN_CONFIG_DIR;
+        memcpy(d->kept_of, st->kept_of, 16);
+        /* A file that is gone (or of another config dir): supervised until it stops. */
+        d->config_gone =
+            d->origin == ORIGIN_CONFIG_DIR &&
+            (!manager_in_config_dir(m, st->config_path) || access(st->config_path, F_OK) < 0);
+        if (manager_add_domain(m, d) < 0) {
+                domain_free(d);
+                return;
+        }
+        log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "supervised again from its record%s",
+                   d->config_gone ? " (its file is gone)" : "");
+}
+
+/* Records of domains the directory did not bring back: created, kept, or their file is gone. */
+static void restore_records(struct manager *m, const struct builder_domain_info *infos, size_t n)
+{
+        _cleanup_free_ uint8_t(*uuids)[16] = NULL;
+        size_t n_uuids = 0;
+
+        if (layout_list_states(m->layout, &uuids, &n_uuids, NULL) < 0)
+                return;
+        for (size_t i = 0; i < n_uuids; i++) {
+                struct layout_tool_state st;
+                _cleanup_free_ char *err = NULL;
+
+                if (manager_find_uuid(m, uuids[i]))
+                        continue;
+                if (layout_state_read(m->layout, uuids[i], &st, &err) < 0) {
+                        char u[37];
+
+                        log_msg(LOG_ERR, "record /tool/xensup/%s is unreadable (%s); left as it is",
+                                config_uuid_to_string(uuids[i], u), err ? err : "");
+                        continue;
+                }
+                restore_from_record(m, uuids[i], &st, infos, n);
+        }
+}
+
+/* The running instance of a configured domain keeps the limits it was started with. */
+static void load_running_config(struct manager *m, struct domain *d)
+{
+        struct domain_config *cfg = NULL;
+
+        if (!d->running_config &&
+            config_store_load(m->state_dir, d->uuid, d->config->path, &cfg, NULL) >= 0)
+                d->running_config = cfg;
+}
+
+/* XenStore publishes the name the domain's file gives now (edited while we were away). */
+static void sync_vm_name(struct manager *m, struct domain *d)
+{
+        char held[CONFIG_NAME_MAX + 1];
+
+        if (d->has_domid && layout_vm_name(m->layout, d->uuid, held, sizeof(held), NULL) >= 0 &&
+            strcmp(held, d->name) != 0 &&
+            layout_rename(m->layout, d->domid, d->uuid, d->name, NULL) >= 0)
+                log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "renamed from %s", held);
+}
+
+static void reconcile_domain(struct manager *m, struct domain *d,
+                             const struct builder_domain_info *infos, size_t n)
+{
+        struct layout_tool_state st;
+        bool have = layout_state_read(m->layout, d->uuid, &st, NULL) >= 0;
+        const struct builder_domain_info *info =
+            find_by_handle(infos, n, d->uuid, have ? st.domid : 0);
+
+        if (info)
+                load_running_config(m, d);
+        lifecycle_adopt(m, d, info, have ? &st : NULL);
+        sync_vm_name(m, d);
+}
+
+void manager_destroy_unowned(struct manager *m, const uint8_t uuid[16])
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        size_t n = 0;
+
+        if (manager_list(m, &infos, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                char s[37];
+
+                if (infos[i].domid == 0 || memcmp(infos[i].handle, uuid, 16) != 0 ||
+                    manager_domid_is_ours(m, infos[i].domid))
+                        continue;
+                log_msg(LOG_NOTICE, "destroying domid %u (uuid %s), left by a failed build",
+                        infos[i].domid, config_uuid_to_string(uuid, s));
+                builder_destroy(m->builder, infos[i].domid, NULL);
+        }
+}
+
+/* Remove /local/domain entries of domains that no longer exist. */
+static void remove_stale_nodes(struct manager *m, const struct builder_domain_info *infos, size_t n)
+{
+        _cleanup_free_ uint32_t *domids = NULL;
+        size_t n_domids = 0;
+
+        if (layout_list_local(m->layout, &domids, &n_domids, NULL) < 0)
+                return;
+        for (size_t i = 0; i < n_domids; i++) {
+                if (manager_find_info(infos, n, domids[i]))
+                        continue;
+                log_msg(LOG_NOTICE, "removing stale XenStore nodes of vanished domid %u",
+                        domids[i]);
+                layout_remove_local(m->layout, domids[i], NULL);
+        }
+}
+
+/* Remove /vm entries no live domain refers to (its handle is its uuid). */
+static void remove_stale_vms(struct manager *m, const struct builder_domain_info *infos, size_t n)
+{
+        _cleanup_free_ uint8_t(*uuids)[16] = NULL;
+        size_t n_uuids = 0;
+
+        if (layout_list_vms(m->layout, &uuids, &n_uuids, NULL) < 0)
+                return;
+        for (size_t i = 0; i < n_uuids; i++) {
+                bool live = false;
+                char s[37];
+
+                for (size_t j = 0; j < n && !live; j++)
+                        live = infos[j].domid != 0 && memcmp(infos[j].handle, uuids[i], 16) == 0;
+                if (live)
+                        continue;
+                log_msg(LOG_NOTICE, "removing stale XenStore entry /vm/%s",
+                        config_uuid_to_string(uuids[i], s));
+                layout_remove_vm(m->layout, uuids[i], NULL);
+        }
+}
+
+/* Stored configs of domains that have no record any more. */
+static void prune_config_store(struct manager *m)
+{
+        _cleanup_free_ uint8_t(*uuids)[16] = NULL;
+        size_t n = 0;
+
+        if (config_store_list(m->state_dir, &uuids, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                struct layout_tool_state st;
+
+                if (!manager_find_uuid(m, uuids[i]) &&
+                    layout_state_read(m->layout, uuids[i], &st, NULL) == -ENOENT)
+                        config_store_remove(m->state_dir, uuids[i]);
+        }
+}
+
+/* Report domains nobody configured; they are left alone. */
+static void report_foreign(struct manager *m, const struct builder_domain_info *infos, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                char uuid[37];
+
+                if (infos[i].domid == 0 || infos[i].dying ||
+                    manager_domid_is_ours(m, infos[i].domid) ||
+                    manager_find_uuid(m, infos[i].handle))
+                        continue;
+                log_msg(LOG_NOTICE, "domid %u (uuid %s) is not configured here; leaving it alone",
+                        infos[i].domid, config_uuid_to_string(infos[i].handle, uuid));
+        }
+}
+
+int manager_reconcile(struct manager *m)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        size_t n = 0, n_domains;
+        int r;
+
+        r = manager_list(m, &infos, &n);
+        if (r < 0)
+                return r;
+        restore_records(m, infos, n);
+        /* Stale entries first: the snapshot knows nothing of what the loop below builds. */
+        remove_stale_nodes(m, infos, n);
+        remove_stale_vms(m, infos, n);
+        n_domains = m->n_domains;
+        for (size_t i = 0; i < n_domains; i++)
+                if (!m->domains[i]->removed)
+                        reconcile_domain(m, m->domains[i], infos, n);
+        report_foreign(m, infos, n);
+        prune_config_store(m);
+        return 0;
+}
