@@ -16,6 +16,10 @@ TESTS += test-build-queue
 test-build-queue_SRCS = tests/test-build-queue.c supervisor/build-queue.c $(BUILDERS_SRCS) \
                         $(CONFIG_SRCS) $(COMMON_SRCS)
 
+TESTS += test-lifecycle
+test-lifecycle_SRCS = tests/test-lifecycle.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS) \
+                      $(BUILDERS_SRCS) $(COMMON_SRCS)
+
 SHELL_TESTS += tests/test-supervisor.sh
 
 # README's first command: the daemon on the simulator with the example domains,
