@@ -287,7 +287,8 @@ struct parse_ctx {
         const char *dir;  /* the file's absolute directory, for relative kernel paths */
         char *errors;     /* newline-separated */
         unsigned n_errors;
-        int fatal; /* negative errno that is not the file's fault (ENOMEM) */
+        int fatal;      /* negative errno that is not the file's fault (ENOMEM) */
+        unsigned flags; /* CONFIG_LOAD_* */
         struct {
                 unsigned line;      /* where it was set; 0 = not set */
                 bool bad;           /* its value was rejected: skip checks that use it */
@@ -545,6 +546,8 @@ static void check_readable(struct parse_ctx *ctx, unsigned line, int k, const ch
                 ctx->fatal = -ENOMEM;
                 return;
         }
+        if (ctx->flags & CONFIG_LOAD_KEPT)
+                return;
         /* The builder opens it later as the daemon (root): check as that user, now. */
         if (access(path, R_OK) < 0)
                 why = strerror(errno);
@@ -1109,6 +1112,12 @@ static int load(struct parse_ctx *ctx, const char *path, struct domain_config **
 
 int config_load_file(const char *path, struct domain_config **ret, char **errors_r)
 {
+        return config_load_file_flags(path, 0, ret, errors_r);
+}
+
+int config_load_file_flags(const char *path, unsigned flags, struct domain_config **ret,
+                           char **errors_r)
+{
         _cleanup_free_ char *dir = NULL, *shown_path = NULL, *errors = NULL;
         struct parse_ctx ctx = {};
         size_t shown_size = strlen(path) * 4 + 8;
@@ -1122,6 +1131,7 @@ int config_load_file(const char *path, struct domain_config **ret, char **errors
                 return -ENOMEM;
         ctx.path = escape(shown_path, shown_size, path, SIZE_MAX);
         ctx.dir = dir;
+        ctx.flags = flags;
 
         r = load(&ctx, path, ret);
         errors = ctx.errors;

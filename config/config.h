@@ -151,6 +151,19 @@ struct config_set {
  */
 int config_load_file(const char *path, struct domain_config **ret, char **errors_r);
 
+/* config_load_file_flags(): */
+enum {
+        /*
+         * A copy the daemon kept of a config it built from: kernel and ramdisk are not checked
+         * for readability (a running domain stays supervised when its old kernel is removed).
+         */
+        CONFIG_LOAD_KEPT = 1 << 0,
+};
+
+/* As config_load_file(), with CONFIG_LOAD_* flags. */
+int config_load_file_flags(const char *path, unsigned flags, struct domain_config **ret,
+                           char **errors_r);
+
 /*
  * Load every *.conf in dir (sorted by name; dotfiles skipped). Bad files and
  * duplicate names or uuids (the later file, naming both) are reported in

@@ -84,7 +84,7 @@ int config_store_load(const char *state_dir, const uint8_t uuid[16], const char 
                 return err_setf(err_r, -ENOMEM, "out of memory");
         if (access(file, F_OK) < 0)
                 return err_setf(err_r, -errno, "%s: %s", file, strerror(errno));
-        r = config_load_file(file, &c, err_r);
+        r = config_load_file_flags(file, CONFIG_LOAD_KEPT, &c, err_r);
         if (r < 0)
                 return r;
         if (memcmp(c->uuid, uuid, 16) != 0) {

@@ -655,8 +655,7 @@ static int dump_begin(struct manager *m, struct domain *d)
 
         r = mkdir_p(dir, 0700);
         if (r < 0)
-                return log_errno(LOG_ERR, r, "%s: cannot create %s: %s", d->name, dir,
-                                 strerror(-r));
+                return log_errno(LOG_ERR, r, "%s: cannot create %s", d->name, dir);
         snprintf(domid, sizeof(domid), "%u", d->domid);
         snprintf(path, sizeof(path), "%s/%s-%u-%llu.core", dir, d->name, d->domid,
                  (unsigned long long)manager_now(m));
@@ -678,8 +677,7 @@ static int dump_begin(struct manager *m, struct domain *d)
         if (r < 0) {
                 kill(pid, SIGKILL);
                 waitpid(pid, NULL, 0);
-                return log_errno(LOG_ERR, r, "cannot watch the core dump process: %s",
-                                 strerror(-r));
+                return log_errno(LOG_ERR, r, "%s: cannot watch the core dump process", d->name);
         }
         log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "coredump", "dumping core to %s", path);
         return 0;
@@ -793,14 +791,19 @@ static int keep_instance(struct manager *m, struct domain *d)
         uint8_t uuid[16];
         int r;
 
-        if (kept_count(m, d) >= limit)
-                return log_errno(LOG_WARNING, -EMLINK, "%s: %u dead instances are kept already",
-                                 d->name, limit);
+        if (kept_count(m, d) >= limit) {
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "rename-restart",
+                           "%u dead instances are kept already", limit);
+                return -EMLINK;
+        }
         snprintf(suffix, sizeof(suffix), "-%u", d->domid);
         snprintf(name, sizeof(name), "%.*s%s", (int)(CONFIG_NAME_MAX - strlen(suffix)), d->name,
                  suffix);
-        if (manager_find_name(m, name))
-                return log_errno(LOG_WARNING, -EEXIST, "%s: the name %s is taken", d->name, name);
+        if (manager_find_name(m, name)) {
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "rename-restart",
+                           "the name %s is taken", name);
+                return -EEXIST;
+        }
         kept_uuid(d, uuid);
         cfg = config_dup(domain_live_config(d));
         if (!cfg)
@@ -823,8 +826,9 @@ static int keep_instance(struct manager *m, struct domain *d)
                 /* Back to one identity: the instance is destroyed with the domain's. */
                 builder_set_handle(m->builder, d->domid, d->uuid, NULL);
                 domain_free(kept);
-                return log_errno(LOG_WARNING, r, "%s: cannot keep the old instance: %s", d->name,
-                                 err ? err : strerror(-r));
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "rename-restart",
+                           "cannot keep the old instance: %s", err ? err : strerror(-r));
+                return r;
         }
         kept->origin = ORIGIN_KEPT;
         memcpy(kept->kept_of, d->uuid, 16);

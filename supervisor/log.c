@@ -64,11 +64,15 @@ void log_msg(int prio, const char *fmt, ...)
 
 int log_errno(int prio, int r, const char *fmt, ...)
 {
+        _cleanup_free_ char *text = NULL;
         va_list ap;
+        int n;
 
         va_start(ap, fmt);
-        log_emitv(prio, NULL, NULL, NULL, fmt, ap);
+        n = vasprintf(&text, fmt, ap);
         va_end(ap);
+        if (n >= 0)
+                log_msg(prio, "%s: %s", text, strerror(r < 0 ? -r : r));
         return r;
 }
 

@@ -23,7 +23,7 @@
 /* Log a plain message. */
 void log_msg(int prio, const char *fmt, ...) _printf_(2, 3);
 
-/* Log a message and return r (a negative errno), for `return log_errno(...)`. */
+/* Log "message: strerror(-r)" and return r (a negative errno), for `return log_errno(...)`. */
 int log_errno(int prio, int r, const char *fmt, ...) _printf_(3, 4);
 
 /*

@@ -89,8 +89,12 @@ int manager_list(struct manager *m, struct builder_domain_info **infos_r, size_t
         int r;
 
         r = builder_list(m->builder, infos_r, n_r, &err);
+        if (r < 0 && err) {
+                log_msg(LOG_ERR, "cannot list domains: %s", err);
+                return r;
+        }
         if (r < 0)
-                return log_errno(LOG_ERR, r, "cannot list domains: %s", err ? err : strerror(-r));
+                return log_errno(LOG_ERR, r, "cannot list domains");
         m->n_scans++;
         qsort(*infos_r, *n_r, sizeof(**infos_r), compare_info_domid);
         return 0;

@@ -652,6 +652,22 @@ static void test_empty_file(void **state)
         assert_error_line(errors, "t.conf", 0, "name", "missing");
 }
 
+/* A kept copy still loads once its kernel is gone (the daemon's last good config). */
+static void test_load_kept_skips_file_checks(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL, *path = NULL;
+        const char *text = "name = \"k1\"\nkernel = \"/nonexistent/vmlinuz-old\"\n";
+
+        (void)state;
+        write_text("kept.conf", text);
+        path = tmp_path("kept.conf");
+        assert_int_equal(config_load_file(path, &c, &errors), -EINVAL);
+        assert_error_line(errors, "kept.conf", 2, "kernel", "readable");
+        assert_int_equal(config_load_file_flags(path, CONFIG_LOAD_KEPT, &c, NULL), 0);
+        assert_string_equal(c->kernel, "/nonexistent/vmlinuz-old");
+}
+
 static void test_binary_file(void **state)
 {
         _cleanup_(config_freep) struct domain_config *c = NULL;
@@ -1444,6 +1460,7 @@ int main(void)
                 cmocka_unit_test(test_comments_and_lines),
                 cmocka_unit_test(test_all_problems_reported),
                 cmocka_unit_test(test_empty_file),
+                cmocka_unit_test(test_load_kept_skips_file_checks),
                 cmocka_unit_test(test_binary_file),
                 cmocka_unit_test(test_huge_file),
                 cmocka_unit_test(test_no_trailing_newline),
