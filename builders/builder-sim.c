@@ -556,7 +556,7 @@ static int sim_create(struct builder *b, const struct domain_config *cfg,
         r = sim_call(sb, HV_OP_CREATE, &req, &rep, sizeof(rep), NULL, err_r);
         if (r < 0)
                 return err_setf(err_r, r, "%s: create domain: %s", cfg->name, strerror(-r));
-        if (rep.domid == 0 || rep.domid >= HV_DOMID_FIRST_RESERVED) {
+        if (rep.domid == 0 || rep.domid >= DOMID_FIRST_RESERVED) {
                 sim_disconnect(sb);
                 return err_setf(err_r, -EBADMSG, "%s: create domain: xensup-sim returned domid %u",
                                 cfg->name, rep.domid);
@@ -650,7 +650,7 @@ static int sim_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **e
 
 static int sim_info_from_wire(const struct hv_dominfo *w, struct builder_domain_info *i)
 {
-        if (w->domid >= HV_DOMID_FIRST_RESERVED || w->max_vcpu_id >= CONFIG_VCPUS_MAX ||
+        if (w->domid >= DOMID_FIRST_RESERVED || w->max_vcpu_id >= VCPUS_MAX ||
             w->online_vcpus > w->max_vcpu_id + 1)
                 return -EBADMSG;
         if ((w->flags & HV_DOMINF_SHUTDOWN) && w->shutdown_reason >= _SHUTDOWN_REASON_MAX)
@@ -714,7 +714,7 @@ static int sim_list(struct builder *b, struct builder_domain_info **infos_r, siz
                         if (sim_info_from_wire(&w[i], &all[n]) < 0)
                                 return sim_bad_reply(sb, "list", err_r);
                 }
-                if (head.n < req.max || all[n - 1].domid + 1 >= HV_DOMID_FIRST_RESERVED)
+                if (head.n < req.max || all[n - 1].domid + 1 >= DOMID_FIRST_RESERVED)
                         break;
                 req.first_domid = all[n - 1].domid + 1;
         }
@@ -759,8 +759,8 @@ static int sim_dumpcore(struct builder *b, uint32_t domid, const char *path, cha
         fprintf(f,
                 "%s\ndomid %u\nuuid %s\nname %s\nmemory_kib %llu\nvcpus %u\ncpu_time_ns %llu\n"
                 "shutdown_reason %s\n\n",
-                BUILDER_SIM_CORE_MAGIC, core.domid, config_uuid_to_string(core.handle, uuid),
-                core.name, (unsigned long long)core.mem_kib, core.online_vcpus,
+                BUILDER_SIM_CORE_MAGIC, core.domid, uuid_to_string(core.handle, uuid), core.name,
+                (unsigned long long)core.mem_kib, core.online_vcpus,
                 (unsigned long long)core.cpu_time_ns,
                 core.shutdown && core.shutdown_reason < _SHUTDOWN_REASON_MAX
                     ? shutdown_reason_to_string((enum shutdown_reason)core.shutdown_reason)

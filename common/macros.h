@@ -73,3 +73,28 @@ static inline void strv_freep(char ***l)
 
 /* Map a NULL-terminated string table index to its name; NULL when out of range. */
 #define TABLE_LOOKUP(table, i) ((size_t)(i) < ELEMENTSOF(table) ? (table)[(i)] : NULL)
+
+/* The index of s in a string table of n entries (holes allowed); -1 if absent. */
+static inline int string_table_find(const char *const *table, size_t n, const char *s)
+{
+        if (!s)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                if (table[i] && __builtin_strcmp(table[i], s) == 0)
+                        return (int)i;
+        return -1;
+}
+
+/*
+ * NAME_to_string(TYPE) and NAME_from_string(const char *) over a string table
+ * indexed by the enum; to_string gives NULL, from_string -1, for what is not in it.
+ */
+#define DEFINE_STRING_TABLE_LOOKUP(name, type, table)                                              \
+        const char *name##_to_string(type v)                                                       \
+        {                                                                                          \
+                return TABLE_LOOKUP(table, v);                                                     \
+        }                                                                                          \
+        type name##_from_string(const char *s)                                                     \
+        {                                                                                          \
+                return (type)string_table_find(table, ELEMENTSOF(table), s);                       \
+        }

@@ -1,1 +1,2 @@
-COMMON_SRCS := common/error.c common/fs.c common/parse.c
+COMMON_SRCS := common/error.c common/fs.c common/parse.c common/sha1.c common/uuid.c \
+               common/vocabulary.c

@@ -22,7 +22,6 @@
 #include "common/error.h"
 #include "common/macros.h"
 #include "config/config.h"
-#include "config/sha1.h"
 
 #define ERRORS_MAX         50   /* per file; a 1 MiB file of bad lines must not print 1 MiB */
 #define VALUE_SHOWN_MAX    64   /* bytes of a bad value quoted in a message */
@@ -32,162 +31,6 @@
 #define DAY_SECONDS        86400
 #define DEFAULT_MEMORY_MIB 128
 #define DEFAULT_COREDUMP   "/var/lib/xen/dump"
-
-static const char *const domain_type_table[_DOMAIN_TYPE_MAX] = {
-        [DOMAIN_TYPE_PV] = "pv",
-        [DOMAIN_TYPE_PVH] = "pvh",
-        [DOMAIN_TYPE_HVM] = "hvm",
-};
-
-static const char *const domain_action_table[_ACTION_MAX] = {
-        [ACTION_DESTROY] = "destroy",
-        [ACTION_RESTART] = "restart",
-        [ACTION_PRESERVE] = "preserve",
-        [ACTION_RENAME_RESTART] = "rename-restart",
-        [ACTION_COREDUMP_DESTROY] = "coredump-destroy",
-        [ACTION_COREDUMP_RESTART] = "coredump-restart",
-        [ACTION_SOFT_RESET] = "soft-reset",
-};
-
-static const char *const shutdown_reason_table[_SHUTDOWN_REASON_MAX] = {
-        [SHUTDOWN_REASON_POWEROFF] = "poweroff", [SHUTDOWN_REASON_REBOOT] = "reboot",
-        [SHUTDOWN_REASON_SUSPEND] = "suspend",   [SHUTDOWN_REASON_CRASH] = "crash",
-        [SHUTDOWN_REASON_WATCHDOG] = "watchdog", [SHUTDOWN_REASON_SOFT_RESET] = "soft_reset",
-};
-
-static const char *const sim_shutdown_table[_SIM_SHUTDOWN_MAX] = {
-        [SIM_SHUTDOWN_OBEY] = "obey",
-        [SIM_SHUTDOWN_IGNORE] = "ignore",
-};
-
-static int table_find(const char *const *table, size_t n, const char *s)
-{
-        if (!s)
-                return -1;
-        for (size_t i = 0; i < n; i++)
-                if (table[i] && strcmp(table[i], s) == 0)
-                        return (int)i;
-        return -1;
-}
-
-const char *domain_type_to_string(enum domain_type t)
-{
-        return TABLE_LOOKUP(domain_type_table, t);
-}
-
-enum domain_type domain_type_from_string(const char *s)
-{
-        return table_find(domain_type_table, ELEMENTSOF(domain_type_table), s);
-}
-
-const char *domain_action_to_string(enum domain_action a)
-{
-        return TABLE_LOOKUP(domain_action_table, a);
-}
-
-enum domain_action domain_action_from_string(const char *s)
-{
-        return table_find(domain_action_table, ELEMENTSOF(domain_action_table), s);
-}
-
-const char *shutdown_reason_to_string(enum shutdown_reason r)
-{
-        if (r == SHUTDOWN_REASON_NONE)
-                return "none";
-        return TABLE_LOOKUP(shutdown_reason_table, r);
-}
-
-enum shutdown_reason shutdown_reason_from_string(const char *s)
-{
-        int r = table_find(shutdown_reason_table, ELEMENTSOF(shutdown_reason_table), s);
-
-        return r < 0 ? SHUTDOWN_REASON_NONE : (enum shutdown_reason)r;
-}
-
-/* ---- uuids and names ---- */
-
-bool config_name_is_valid(const char *name)
-{
-        size_t n;
-
-        if (!name)
-                return false;
-        n = strlen(name);
-        if (n < 1 || n > CONFIG_NAME_MAX)
-                return false;
-        return strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") ==
-               n;
-}
-
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
-int config_uuid_from_string(const char *s, uint8_t uuid[16])
-{
-        uint8_t u[16];
-        unsigned k = 0;
-
-        if (!s || strlen(s) != 36)
-                return -EINVAL;
-        for (unsigned i = 0; i < 36;) {
-                int hi, lo;
-
-                if (i == 8 || i == 13 || i == 18 || i == 23) {
-                        if (s[i] != '-')
-                                return -EINVAL;
-                        i++;
-                        continue;
-                }
-                hi = hexval(s[i]);
-                lo = hexval(s[i + 1]);
-                if (hi < 0 || lo < 0)
-                        return -EINVAL;
-                u[k++] = (uint8_t)(hi << 4 | lo);
-                i += 2;
-        }
-        memcpy(uuid, u, sizeof(u));
-        return 0;
-}
-
-char *config_uuid_to_string(const uint8_t uuid[16], char buf[37])
-{
-        snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-                 uuid[0], uuid[1], uuid[2], uuid[3], uuid[4], uuid[5], uuid[6], uuid[7], uuid[8],
-                 uuid[9], uuid[10], uuid[11], uuid[12], uuid[13], uuid[14], uuid[15]);
-        return buf;
-}
-
-void config_uuid_from_name(const char *name, uint8_t uuid[16])
-{
-        uint8_t ns[16], digest[SHA1_DIGEST_SIZE];
-        struct sha1_ctx ctx;
-
-        /* The constant is well-formed: test-config checks it parses. */
-        (void)config_uuid_from_string(CONFIG_UUID_NAMESPACE, ns);
-        sha1_init(&ctx);
-        sha1_update(&ctx, ns, sizeof(ns));
-        sha1_update(&ctx, name, strlen(name));
-        sha1_final(&ctx, digest);
-        memcpy(uuid, digest, 16);
-        uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x50); /* version 5 */
-        uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80); /* RFC 4122 variant */
-}
-
-static bool uuid_is_null(const uint8_t uuid[16])
-{
-        for (unsigned i = 0; i < 16; i++)
-                if (uuid[i])
-                        return false;
-        return true;
-}
 
 /* ---- the schema ---- */
 
@@ -239,8 +82,8 @@ static const struct key_def key_defs[_KEY_MAX] = {
         [KEY_TYPE] = { NULL, "type", "type", 0, 0 },
         [KEY_MEMORY] = { NULL, "memory", "memory", 1, MEMORY_MIB_MAX },
         [KEY_MAXMEM] = { NULL, "maxmem", "maxmem", 1, MEMORY_MIB_MAX },
-        [KEY_VCPUS] = { NULL, "vcpus", "vcpus", 1, CONFIG_VCPUS_MAX },
-        [KEY_MAXVCPUS] = { NULL, "maxvcpus", "maxvcpus", 1, CONFIG_VCPUS_MAX },
+        [KEY_VCPUS] = { NULL, "vcpus", "vcpus", 1, VCPUS_MAX },
+        [KEY_MAXVCPUS] = { NULL, "maxvcpus", "maxvcpus", 1, VCPUS_MAX },
         [KEY_KERNEL] = { NULL, "kernel", "kernel", 0, 0 },
         [KEY_RAMDISK] = { NULL, "ramdisk", "ramdisk", 0, 0 },
         [KEY_CMDLINE] = { NULL, "cmdline", "cmdline", 0, 0 },
@@ -252,7 +95,7 @@ static const struct key_def key_defs[_KEY_MAX] = {
         [KEY_AUTOSTART] = { NULL, "autostart", "autostart", 0, 0 },
         /* The credit scheduler's own limits. */
         [KEY_CPU_WEIGHT] = { NULL, "cpu_weight", "cpu_weight", 1, 65535 },
-        [KEY_CPU_CAP] = { NULL, "cpu_cap", "cpu_cap", 0, 100 * CONFIG_VCPUS_MAX },
+        [KEY_CPU_CAP] = { NULL, "cpu_cap", "cpu_cap", 0, 100 * VCPUS_MAX },
         [KEY_SSIDREF] = { NULL, "ssidref", "ssidref", 0, UINT32_MAX },
         [KEY_SHUTDOWN_TIMEOUT] = { NULL, "shutdown_timeout", "shutdown_timeout", 1, DAY_SECONDS },
         [KEY_COREDUMP_DIR] = { NULL, "coredump_dir", "coredump_dir", 0, 0 },
@@ -580,11 +423,11 @@ static int on_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 
         switch (k) {
         case KEY_NAME:
-                if (!config_name_is_valid(value))
+                if (!domain_name_is_valid(value))
                         bad_value(ctx, line, k, value, NAME_ALLOWED);
                 break;
         case KEY_UUID:
-                if (config_uuid_from_string(value, uuid) < 0 || uuid_is_null(uuid))
+                if (uuid_from_string(value, uuid) < 0 || uuid_is_null(uuid))
                         bad_value(ctx, line, k, value,
                                   "8-4-4-4-12 hexadecimal digits, not all zero");
                 break;
@@ -631,7 +474,7 @@ static int on_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
                         bad_value(ctx, line, k, value, SIM_EXITS);
                 break;
         case KEY_SIM_ON_SHUTDOWN_REQUEST:
-                if (table_find(sim_shutdown_table, ELEMENTSOF(sim_shutdown_table), value) < 0)
+                if (sim_shutdown_answer_from_string(value) < 0)
                         bad_value(ctx, line, k, value, "obey, ignore");
                 break;
         default:
@@ -959,16 +802,16 @@ static int config_build(cfg_t *cfg, struct parse_ctx *ctx, struct domain_config 
         s = get_str(cfg, KEY_NAME);
         if (!s)
                 ctx_error(ctx, 0, "name", "missing (required: " NAME_ALLOWED ")");
-        else if (config_name_is_valid(s))
+        else if (domain_name_is_valid(s))
                 memcpy(c->name, s, strlen(s) + 1);
         c->name_line = ctx->seen[KEY_NAME].line;
 
         s = get_str(cfg, KEY_UUID);
         c->uuid_line = ctx->seen[KEY_UUID].line;
         if (s) {
-                (void)config_uuid_from_string(s, c->uuid);
+                (void)uuid_from_string(s, c->uuid);
         } else if (c->name[0]) {
-                config_uuid_from_name(c->name, c->uuid);
+                uuid_from_name(c->name, c->uuid);
                 c->uuid_derived = true;
         }
 
@@ -996,7 +839,7 @@ static int config_build(cfg_t *cfg, struct parse_ctx *ctx, struct domain_config 
                 char v[32], allowed[96];
 
                 snprintf(v, sizeof(v), "%u", c->maxvcpus);
-                snprintf(allowed, sizeof(allowed), "vcpus (%u) to %d", c->vcpus, CONFIG_VCPUS_MAX);
+                snprintf(allowed, sizeof(allowed), "vcpus (%u) to %d", c->vcpus, VCPUS_MAX);
                 bad_value(ctx, ctx->seen[KEY_MAXVCPUS].line, KEY_MAXVCPUS, v, allowed);
         }
 
@@ -1058,8 +901,7 @@ static int config_build(cfg_t *cfg, struct parse_ctx *ctx, struct domain_config 
         c->sim.build_seconds = get_uint(sim, KEY_SIM_BUILD_SECONDS, 0);
         t = shutdown_reason_from_string(get_str(sim, KEY_SIM_EXIT));
         c->sim.exit = t < 0 ? SHUTDOWN_REASON_POWEROFF : (enum shutdown_reason)t;
-        t = table_find(sim_shutdown_table, ELEMENTSOF(sim_shutdown_table),
-                       get_str(sim, KEY_SIM_ON_SHUTDOWN_REQUEST));
+        t = sim_shutdown_answer_from_string(get_str(sim, KEY_SIM_ON_SHUTDOWN_REQUEST));
         c->sim.on_shutdown = t < 0 ? SIM_SHUTDOWN_OBEY : (enum sim_shutdown_answer)t;
         return 0;
 }
@@ -1226,7 +1068,7 @@ static bool is_duplicate(const struct config_set *set, const struct domain_confi
                         return true;
                 }
                 if (memcmp(o->uuid, c->uuid, sizeof(c->uuid)) == 0) {
-                        config_uuid_to_string(c->uuid, us);
+                        uuid_to_string(c->uuid, us);
                         err_appendf(errors_r, 0,
                                     "%s:%u: uuid: duplicate value '%s'%s (allowed: a uuid no "
                                     "other file uses; %s has it; this file is skipped)",
@@ -1445,15 +1287,16 @@ int config_to_text(const struct domain_config *c, char **text_r)
                 domain_action_to_string(c->on_crash),      domain_action_to_string(c->on_watchdog),
                 domain_action_to_string(c->on_soft_reset),
         };
-        const char *sim_exit = TABLE_LOOKUP(shutdown_reason_table, c->sim.exit);
-        const char *sim_answer = TABLE_LOOKUP(sim_shutdown_table, c->sim.on_shutdown);
+        const char *sim_exit =
+            c->sim.exit == SHUTDOWN_REASON_NONE ? NULL : shutdown_reason_to_string(c->sim.exit);
+        const char *sim_answer = sim_shutdown_answer_to_string(c->sim.on_shutdown);
         _cleanup_free_ char *buf = NULL;
         _cleanup_fclose_ FILE *f = NULL; /* declared after buf: closed before buf is freed */
         size_t size = 0;
         char us[37];
 
         /* Refuse what would not parse back, rather than write a file that fails later. */
-        if (!config_name_is_valid(c->name) || !type || c->type == DOMAIN_TYPE_HVM ||
+        if (!domain_name_is_valid(c->name) || !type || c->type == DOMAIN_TYPE_HVM ||
             !is_absolute(c->kernel) || (c->ramdisk && !is_absolute(c->ramdisk)) ||
             !is_absolute(c->coredump_dir))
                 return -EINVAL;
@@ -1467,7 +1310,7 @@ int config_to_text(const struct domain_config *c, char **text_r)
         if (!f)
                 return -ENOMEM;
         put_str(f, "", "name", c->name);
-        put_str(f, "", "uuid", config_uuid_to_string(c->uuid, us));
+        put_str(f, "", "uuid", uuid_to_string(c->uuid, us));
         put_str(f, "", "type", type);
         fprintf(f, "memory = %" PRIu64 "\n", c->memory_mib);
         fprintf(f, "maxmem = %" PRIu64 "\n", c->maxmem_mib);

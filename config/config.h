@@ -20,65 +20,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/*
- * Deprecated: restart.burst is no longer capped (0 to INT_MAX). Kept only while
- * supervisor/ and layout/ still size their restart histories with it.
- */
-#define CONFIG_RESTART_BURST_MAX 16
-#define CONFIG_NAME_MAX          64 /* bytes, excluding the NUL */
+#include "common/uuid.h"
+#include "common/vocabulary.h"
 
 /* Files larger than this are refused before parsing (a domain config is a few hundred bytes). */
 #define CONFIG_FILE_MAX (1024 * 1024)
-
-/* Largest vcpus/maxvcpus accepted (Xen's HVM_MAX_VCPUS). */
-#define CONFIG_VCPUS_MAX 128
-
-/*
- * The namespace of name-derived uuids: a missing uuid is the RFC 4122 version 5
- * uuid of the domain name under be51c6a3-f4b8-401d-9a23-569af416c3d1 (chosen at
- * random once for xensup; never change it, or every derived uuid changes).
- */
-#define CONFIG_UUID_NAMESPACE "be51c6a3-f4b8-401d-9a23-569af416c3d1"
-
-enum domain_type {
-        DOMAIN_TYPE_PV,
-        DOMAIN_TYPE_PVH,
-        DOMAIN_TYPE_HVM, /* config_load_file refuses it (no device model); builders still name it */
-        _DOMAIN_TYPE_MAX,
-        _DOMAIN_TYPE_INVALID = -1, /* makes the enum signed, so "< 0" works on from_string */
-};
-
-/* Why a domain stopped, as the hypervisor reports it (SHUTDOWN_* in sched.h). */
-enum shutdown_reason {
-        SHUTDOWN_REASON_POWEROFF,
-        SHUTDOWN_REASON_REBOOT,
-        SHUTDOWN_REASON_SUSPEND,
-        SHUTDOWN_REASON_CRASH,
-        SHUTDOWN_REASON_WATCHDOG,
-        SHUTDOWN_REASON_SOFT_RESET,
-        _SHUTDOWN_REASON_MAX,
-        SHUTDOWN_REASON_NONE = -1,
-};
-
-/* What to do when a domain stops (xl.cfg's on_* values). */
-enum domain_action {
-        ACTION_DESTROY,
-        ACTION_RESTART,
-        ACTION_PRESERVE,
-        ACTION_RENAME_RESTART,
-        ACTION_COREDUMP_DESTROY,
-        ACTION_COREDUMP_RESTART,
-        ACTION_SOFT_RESET,
-        _ACTION_MAX,
-        _ACTION_INVALID = -1, /* makes the enum signed, so "< 0" works on from_string */
-};
-
-/* How a simulated guest answers a control/shutdown request. */
-enum sim_shutdown_answer {
-        SIM_SHUTDOWN_OBEY,
-        SIM_SHUTDOWN_IGNORE,
-        _SIM_SHUTDOWN_MAX,
-};
 
 /* The simulator's guest script (the `sim { }` section); ignored on real Xen. */
 struct sim_script {
@@ -91,7 +37,7 @@ struct sim_script {
 
 struct domain_config {
         char *path; /* the file it was loaded from (absolute when loaded from a dir) */
-        char name[CONFIG_NAME_MAX + 1];
+        char name[DOMAIN_NAME_MAX + 1];
         uint8_t uuid[16];
         bool uuid_derived; /* no uuid key: derived from the name (v5) */
         enum domain_type type;
@@ -228,22 +174,3 @@ int config_to_text(const struct domain_config *c, char **text_r);
  * shared: configs are otherwise immutable. Returns 0 or -ENOMEM (c unchanged).
  */
 int config_set_path(struct domain_config *c, const char *path);
-
-/* The v5 uuid of a name under CONFIG_UUID_NAMESPACE. */
-void config_uuid_from_name(const char *name, uint8_t uuid[16]);
-
-/* Format a uuid as 36 lowercase chars plus NUL into buf. */
-char *config_uuid_to_string(const uint8_t uuid[16], char buf[37]);
-
-/* Parse a canonical 8-4-4-4-12 uuid string (either case); 0 or -EINVAL. */
-int config_uuid_from_string(const char *s, uint8_t uuid[16]);
-
-/* True when the name is 1..64 chars of [A-Za-z0-9_.-]. */
-bool config_name_is_valid(const char *name);
-
-const char *domain_type_to_string(enum domain_type t);
-enum domain_type domain_type_from_string(const char *s); /* -1 if unknown */
-const char *domain_action_to_string(enum domain_action a);
-enum domain_action domain_action_from_string(const char *s);     /* -1 if unknown */
-const char *shutdown_reason_to_string(enum shutdown_reason r);   /* "none" for NONE */
-enum shutdown_reason shutdown_reason_from_string(const char *s); /* NONE if unknown */

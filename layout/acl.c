@@ -6,7 +6,7 @@
 
 bool layout_acl_guest_is_valid(uint32_t domid)
 {
-        return domid > 0 && domid < LAYOUT_DOMID_FIRST_RESERVED;
+        return domid > 0 && domid < DOMID_FIRST_RESERVED;
 }
 
 int layout_acl_build(uint32_t domid, enum layout_access access,

@@ -11,14 +11,12 @@
  */
 #pragma once
 
+#include "common/vocabulary.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include <xenstore.h>
-
-/* Domain ids from here on are special (DOMID_FIRST_RESERVED in xen.h). */
-#define LAYOUT_DOMID_FIRST_RESERVED 0x7FF0U
 
 /* The most entries an ACL built here has. */
 #define LAYOUT_ACL_MAX 2

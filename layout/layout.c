@@ -35,7 +35,7 @@
 #define LAYOUT_STATE_MAX 2048
 
 /* The most vcpus a config may give (and so the widest vcpu_avail bitmap). */
-#define LAYOUT_MAX_VCPUS CONFIG_VCPUS_MAX
+#define LAYOUT_MAX_VCPUS VCPUS_MAX
 
 struct layout {
         struct xs_handle *xs;
@@ -782,7 +782,7 @@ int layout_write_domain(struct layout *l, const struct layout_domain *d, char **
         r = check_domid(d->domid, what, err_r);
         if (r < 0)
                 return r;
-        if (!config_name_is_valid(name))
+        if (!domain_name_is_valid(name))
                 return err_setf(err_r, -EINVAL, "%s: invalid name", what);
         r = check_vcpus(c->vcpus, maxvcpus, what, err_r);
         if (r < 0)
@@ -791,7 +791,7 @@ int layout_write_domain(struct layout *l, const struct layout_domain *d, char **
             !domain_action_to_string(c->on_crash))
                 return err_setf(err_r, -EINVAL, "%s: invalid on_* action", what);
 
-        plan_domain(&p, d, config_uuid_to_string(c->uuid, uuid), c->vcpus, maxvcpus);
+        plan_domain(&p, d, uuid_to_string(c->uuid, uuid), c->vcpus, maxvcpus);
         return plan_run(l, &p, plan_execute, what, err_r);
 }
 
@@ -815,7 +815,7 @@ int layout_remove_vm(struct layout *l, const uint8_t uuid[16], char **err_r)
         char u[37], path[64];
         int r;
 
-        snprintf(path, sizeof(path), "/vm/%s", config_uuid_to_string(uuid, u));
+        snprintf(path, sizeof(path), "/vm/%s", uuid_to_string(uuid, u));
         /* One request is atomic on its own: no transaction needed. */
         r = x_rm(l, XBT_NULL, path);
         if (r < 0)
@@ -834,9 +834,9 @@ int layout_rename(struct layout *l, uint32_t domid, const uint8_t uuid[16], cons
         r = check_domid(domid, what, err_r);
         if (r < 0)
                 return r;
-        if (!config_name_is_valid(name))
+        if (!domain_name_is_valid(name))
                 return err_setf(err_r, -EINVAL, "%s: invalid name", what);
-        config_uuid_to_string(uuid, u);
+        uuid_to_string(uuid, u);
         plan_guard(&p, "/local/domain/%" PRIu32, domid);
         plan_guard(&p, "/vm/%s", u);
         plan_add(&p, LAYOUT_ACCESS_READ, name, "/local/domain/%" PRIu32 "/name", domid);
@@ -855,7 +855,7 @@ int layout_set_memory(struct layout *l, uint32_t domid, const uint8_t uuid[16], 
         r = check_domid(domid, what, err_r);
         if (r < 0)
                 return r;
-        config_uuid_to_string(uuid, u);
+        uuid_to_string(uuid, u);
         plan_guard(&p, "/local/domain/%" PRIu32, domid);
         plan_guard(&p, "/vm/%s", u);
         plan_add(&p, LAYOUT_ACCESS_READ, val(b, "%" PRIu64, target_kib),
@@ -878,7 +878,7 @@ int layout_set_vcpus(struct layout *l, uint32_t domid, const uint8_t uuid[16], u
         r = check_vcpus(online, maxvcpus, what, err_r);
         if (r < 0)
                 return r;
-        config_uuid_to_string(uuid, u);
+        uuid_to_string(uuid, u);
         plan_guard(&p, "/local/domain/%" PRIu32, domid);
         plan_guard(&p, "/vm/%s", u);
         for (unsigned i = 0; i < maxvcpus; i++)
@@ -955,7 +955,7 @@ _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "the record's counts are 32
 enum field_type {
         FIELD_BOOL,   /* 0 or 1 */
         FIELD_UINT,   /* unsigned or uint64_t, by the member's size */
-        FIELD_DOMID,  /* below LAYOUT_DOMID_FIRST_RESERVED */
+        FIELD_DOMID,  /* below DOMID_FIRST_RESERVED */
         FIELD_REASON, /* "none" or a shutdown reason */
         FIELD_TOKEN,  /* "" or [A-Za-z0-9_.-]+ */
         FIELD_NAME,   /* "" or a valid domain name */
@@ -1134,7 +1134,7 @@ static int state_check(const struct layout_tool_state *s, char **err_r)
 
                 switch (f->type) {
                 case FIELD_DOMID:
-                        if (*(const uint32_t *)p >= LAYOUT_DOMID_FIRST_RESERVED)
+                        if (*(const uint32_t *)p >= DOMID_FIRST_RESERVED)
                                 return err_setf(err_r, -EINVAL, "%s: %" PRIu32 " is not a guest's",
                                                 f->key, *(const uint32_t *)p);
                         break;
@@ -1156,7 +1156,7 @@ static int state_check(const struct layout_tool_state *s, char **err_r)
                         if (f->type == FIELD_TOKEN && !token_is_valid(p, f->size - 1))
                                 return err_setf(err_r, -EINVAL, "%s: not a token ([A-Za-z0-9_.-])",
                                                 f->key);
-                        if (f->type == FIELD_NAME && !config_name_is_valid(p))
+                        if (f->type == FIELD_NAME && !domain_name_is_valid(p))
                                 return err_setf(err_r, -EINVAL, "%s: not a valid domain name",
                                                 f->key);
                         if (f->type == FIELD_PATH && *p != '/')
@@ -1166,7 +1166,7 @@ static int state_check(const struct layout_tool_state *s, char **err_r)
                         break;
                 }
         }
-        if (s->kept && !config_name_is_valid(s->name))
+        if (s->kept && !domain_name_is_valid(s->name))
                 return err_setf(err_r, -EINVAL, "name: a kept instance needs a valid name");
         return 0;
 }
@@ -1218,8 +1218,7 @@ static void field_format(const struct state_field *f, const struct layout_tool_s
         case FIELD_UUID: {
                 char u[37];
 
-                snprintf(v, LAYOUT_CONFIG_PATH_MAX, "%s",
-                         config_uuid_to_string((const uint8_t *)p, u));
+                snprintf(v, LAYOUT_CONFIG_PATH_MAX, "%s", uuid_to_string((const uint8_t *)p, u));
                 break;
         }
         }
@@ -1281,7 +1280,7 @@ int layout_state_write(struct layout *l, const uint8_t uuid[16], const struct la
         struct state_write w;
         int r;
 
-        snprintf(path, sizeof(path), "/tool/xensup/%s", config_uuid_to_string(uuid, u));
+        snprintf(path, sizeof(path), "/tool/xensup/%s", uuid_to_string(uuid, u));
         snprintf(what, sizeof(what), "writing %s", path);
         r = state_check(s, &inner);
         if (r >= 0)
@@ -1339,7 +1338,7 @@ static int field_parse(const struct state_field *f, const char *v, size_t len,
                         *(unsigned *)p = (unsigned)n;
                 return 0;
         case FIELD_DOMID:
-                r = parse_u64(v, len, LAYOUT_DOMID_FIRST_RESERVED - 1, &n);
+                r = parse_u64(v, len, DOMID_FIRST_RESERVED - 1, &n);
                 if (r < 0)
                         return r;
                 *(uint32_t *)p = (uint32_t)n;
@@ -1354,7 +1353,7 @@ static int field_parse(const struct state_field *f, const char *v, size_t len,
                         return 0;
                 if (f->type == FIELD_TOKEN)
                         return token_is_valid(p, f->size - 1) ? 0 : -EINVAL;
-                return config_name_is_valid(p) ? 0 : -EINVAL;
+                return domain_name_is_valid(p) ? 0 : -EINVAL;
         case FIELD_TEXT:
                 return unescape(v, len, p, f->size);
         case FIELD_PATH:
@@ -1369,8 +1368,8 @@ static int field_parse(const struct state_field *f, const char *v, size_t len,
                         return -EINVAL;
                 memcpy(buf, v, len);
                 buf[len] = '\0';
-                if (config_uuid_from_string(buf, (uint8_t *)p) < 0 ||
-                    strcmp(config_uuid_to_string((uint8_t *)p, canonical), buf) != 0)
+                if (uuid_from_string(buf, (uint8_t *)p) < 0 ||
+                    strcmp(uuid_to_string((uint8_t *)p, canonical), buf) != 0)
                         return -EINVAL;
                 return 0;
         }
@@ -1557,7 +1556,7 @@ int layout_state_read(struct layout *l, const uint8_t uuid[16], struct layout_to
         unsigned len;
         int r;
 
-        snprintf(path, sizeof(path), "/tool/xensup/%s", config_uuid_to_string(uuid, u));
+        snprintf(path, sizeof(path), "/tool/xensup/%s", uuid_to_string(uuid, u));
         r = x_read(l, XBT_NULL, path, &text, &len);
         if (r == -ENOENT)
                 return r;
@@ -1583,7 +1582,7 @@ int layout_state_remove(struct layout *l, const uint8_t uuid[16], char **err_r)
         char u[37], path[64];
         int r;
 
-        snprintf(path, sizeof(path), "/tool/xensup/%s", config_uuid_to_string(uuid, u));
+        snprintf(path, sizeof(path), "/tool/xensup/%s", uuid_to_string(uuid, u));
         r = x_rm(l, XBT_NULL, path);
         if (r < 0)
                 return err_setf(err_r, r, "cannot remove %s: %s", path, strerror(-r));
@@ -1648,11 +1647,11 @@ int layout_vm_name(struct layout *l, const uint8_t uuid[16], char *buf, size_t s
         size_t n;
         int r;
 
-        snprintf(path, sizeof(path), "/vm/%s/name", config_uuid_to_string(uuid, u));
-        r = read_dom0_node(l, path, CONFIG_NAME_MAX, &v, err_r);
+        snprintf(path, sizeof(path), "/vm/%s/name", uuid_to_string(uuid, u));
+        r = read_dom0_node(l, path, DOMAIN_NAME_MAX, &v, err_r);
         if (r < 0)
                 return r;
-        if (!config_name_is_valid(v))
+        if (!domain_name_is_valid(v))
                 return bad_value(err_r, path, v, strlen(v));
         n = strlen(v);
         if (n >= size)
@@ -1684,7 +1683,7 @@ int layout_vm_start_time(struct layout *l, const uint8_t uuid[16], uint64_t *use
         char u[37], path[64];
         int r;
 
-        snprintf(path, sizeof(path), "/vm/%s/start_time", config_uuid_to_string(uuid, u));
+        snprintf(path, sizeof(path), "/vm/%s/start_time", uuid_to_string(uuid, u));
         r = read_dom0_node(l, path, START_TIME_MAX, &v, err_r);
         if (r < 0)
                 return r;
@@ -1825,13 +1824,13 @@ int layout_preserve_instance(struct layout *l, uint32_t domid, const uint8_t old
         char old_u[37], what[128];
         int r;
 
-        config_uuid_to_string(old_uuid, old_u);
-        config_uuid_to_string(new_uuid, p.new_uuid);
+        uuid_to_string(old_uuid, old_u);
+        uuid_to_string(new_uuid, p.new_uuid);
         snprintf(what, sizeof(what), "keeping domain %" PRIu32 " as %s", domid, p.new_uuid);
         r = check_domid(domid, what, err_r);
         if (r < 0)
                 return r;
-        if (!config_name_is_valid(new_name))
+        if (!domain_name_is_valid(new_name))
                 return err_setf(err_r, -EINVAL, "%s: invalid name", what);
         if (memcmp(old_uuid, new_uuid, 16) == 0)
                 return err_setf(err_r, -EINVAL, "%s: the kept instance needs a uuid of its own",
@@ -1877,8 +1876,7 @@ int layout_list_local(struct layout *l, uint32_t **domids_r, size_t *n_r, char *
         for (unsigned i = 0; i < n; i++) {
                 uint64_t v;
 
-                if (parse_u64(names[i], strlen(names[i]), LAYOUT_DOMID_FIRST_RESERVED - 1, &v) <
-                        0 ||
+                if (parse_u64(names[i], strlen(names[i]), DOMID_FIRST_RESERVED - 1, &v) < 0 ||
                     v == 0)
                         continue;
                 ids[k++] = (uint32_t)v;
@@ -1916,8 +1914,8 @@ static int list_uuid_children(struct layout *l, const char *dir, uint8_t (**uuid
                 char canonical[37];
 
                 /* Only the form layout writes: a uuid that formats back to the same name. */
-                if (config_uuid_from_string(names[i], uuids[k]) == 0 &&
-                    strcmp(config_uuid_to_string(uuids[k], canonical), names[i]) == 0)
+                if (uuid_from_string(names[i], uuids[k]) == 0 &&
+                    strcmp(uuid_to_string(uuids[k], canonical), names[i]) == 0)
                         k++;
         }
         strv_n_free(names);

@@ -62,7 +62,7 @@ struct layout_tool_state {
         bool created;        /* CreateDomain brought it from config_path, outside the config dir */
         bool kept;           /* a dead instance kept by rename-restart (own uuid) */
         uint8_t kept_of[16]; /* ...the uuid of the domain it was an instance of */
-        char name[CONFIG_NAME_MAX + 1]; /* ...and its name (NAME-<domid>); "" otherwise */
+        char name[DOMAIN_NAME_MAX + 1]; /* ...and its name (NAME-<domid>); "" otherwise */
 };
 
 /*
@@ -109,7 +109,7 @@ int layout_request_shutdown(struct layout *l, uint32_t domid, const char *mode, 
 
 /*
  * Write the daemon's private record of a domain, dom0-only. -EINVAL for a
- * record it would never read back: a domid >= LAYOUT_DOMID_FIRST_RESERVED,
+ * record it would never read back: a domid >= DOMID_FIRST_RESERVED,
  * an unknown last_reason, a string not NUL-terminated in its array, a state
  * or name that is not a token ([A-Za-z0-9_.-]; a kept instance must have a
  * valid name), a config_path that is not absolute. Strings are written
@@ -157,7 +157,7 @@ int layout_preserve_instance(struct layout *l, uint32_t domid, const uint8_t old
 
 /*
  * Read /vm/<uuid>/name into buf: -ENOENT if absent, -EBADMSG if it is not a
- * valid name (config_name_is_valid), -ENOBUFS if buf is too small.
+ * valid name (domain_name_is_valid), -ENOBUFS if buf is too small.
  */
 int layout_vm_name(struct layout *l, const uint8_t uuid[16], char *buf, size_t size, char **err_r);
 

@@ -10,13 +10,14 @@
 #include <systemd/sd-event.h>
 
 #include "common/macros.h"
-#include "config/config.h"
+#include "common/uuid.h"
+#include "common/vocabulary.h"
 #include "sim/hv-proto.h"
 #include "sim/hypervisor.h"
 #include "sim/xs-server.h"
 
 #define HV_CLIENTS_MAX  64                   /* connections to hypervisor.socket at once */
-#define HV_VCPUS_MAX    CONFIG_VCPUS_MAX     /* Xen's HVM_MAX_VCPUS */
+#define HV_VCPUS_MAX    VCPUS_MAX            /* Xen's HVM_MAX_VCPUS */
 #define HV_DOM0_MAX_KIB (1024ull * 1024)     /* dom0 takes 1/16 of the host, at most 1 GiB */
 #define HV_ZOMBIE_MS    1000                 /* a zombie stays dying this long after destroy */
 #define HV_ACK_DELAY_MS 100                  /* a guest shuts down this long after its request */
@@ -85,7 +86,7 @@ struct hypervisor {
         unsigned n_clients;
         uint8_t *buf; /* one message, HV_MSG_MAX bytes */
 
-        struct hv_domain **domains; /* indexed by domid, HV_DOMID_FIRST_RESERVED slots */
+        struct hv_domain **domains; /* indexed by domid, DOMID_FIRST_RESERVED slots */
         unsigned n_domains;         /* dom0 included */
         uint32_t rover;             /* the last domid allocated */
         uint64_t total_kib;

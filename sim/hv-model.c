@@ -60,7 +60,7 @@ int hv_model_init(struct hypervisor *hv)
         struct hv_domain *d;
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
-        hv->domains = calloc(HV_DOMID_FIRST_RESERVED, sizeof(*hv->domains));
+        hv->domains = calloc(DOMID_FIRST_RESERVED, sizeof(*hv->domains));
         if (!hv->domains)
                 return -ENOMEM;
         if (hv->total_kib == 0)
@@ -98,7 +98,7 @@ void hv_model_done(struct hypervisor *hv)
 {
         if (!hv->domains)
                 return;
-        for (unsigned i = 0; i < HV_DOMID_FIRST_RESERVED; i++)
+        for (unsigned i = 0; i < DOMID_FIRST_RESERVED; i++)
                 if (hv->domains[i])
                         hv_domain_free(hv->domains[i]);
         free(hv->domains);
@@ -123,7 +123,7 @@ int hypervisor_set_total_memory(struct hypervisor *hv, uint64_t mib)
 
 struct hv_domain *hv_domain_get(struct hypervisor *hv, uint32_t domid)
 {
-        return domid < HV_DOMID_FIRST_RESERVED ? hv->domains[domid] : NULL;
+        return domid < DOMID_FIRST_RESERVED ? hv->domains[domid] : NULL;
 }
 
 /*
@@ -137,8 +137,8 @@ static int hv_alloc_domid(struct hypervisor *hv, uint32_t *domid_r)
 {
         uint32_t dom = hv->rover + 1;
 
-        for (unsigned tries = 0; tries < HV_DOMID_FIRST_RESERVED; tries++, dom++) {
-                if (dom >= HV_DOMID_FIRST_RESERVED)
+        for (unsigned tries = 0; tries < DOMID_FIRST_RESERVED; tries++, dom++) {
+                if (dom >= DOMID_FIRST_RESERVED)
                         dom = 1;
                 if (!hv->domains[dom]) {
                         hv->rover = dom;

@@ -46,18 +46,16 @@
  */
 #pragma once
 
+#include "common/vocabulary.h"
 #include <stdint.h>
 
 #define HV_PROTO_MAGIC   0x56485358u /* "XSHV" */
 #define HV_PROTO_VERSION 1
 #define HV_SOCKET_NAME   "hypervisor.socket"
-#define HV_MSG_MAX       (64 * 1024) /* header included */
-#define HV_LIST_BATCH    256         /* most entries in one LIST reply */
-#define HV_NAME_MAX      64          /* a domain's name for logs, excluding the NUL */
-#define HV_OP_SLOTS      16          /* size of the per-op counter array in STATS */
-
-/* Xen's reserved domids start here (DOMID_FIRST_RESERVED). */
-#define HV_DOMID_FIRST_RESERVED 0x7ff0u
+#define HV_MSG_MAX       (64 * 1024)     /* header included */
+#define HV_LIST_BATCH    256             /* most entries in one LIST reply */
+#define HV_NAME_MAX      DOMAIN_NAME_MAX /* a domain's name for logs, excluding the NUL */
+#define HV_OP_SLOTS      16              /* size of the per-op counter array in STATS */
 
 enum hv_op {
         HV_OP_STATS = 1,

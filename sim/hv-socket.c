@@ -83,7 +83,7 @@ static int hv_do_list(struct hypervisor *hv, const struct hv_req_list *req, uint
 
         if (req->max == 0 || req->max > HV_LIST_BATCH)
                 return -EINVAL;
-        for (uint32_t id = req->first_domid; id < HV_DOMID_FIRST_RESERVED && n < req->max; id++)
+        for (uint32_t id = req->first_domid; id < DOMID_FIRST_RESERVED && n < req->max; id++)
                 if (hv->domains[id])
                         hv_domain_info(hv->domains[id], &infos[n++]);
         rep->n = n;

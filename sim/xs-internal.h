@@ -13,6 +13,7 @@
  */
 #pragma once
 
+#include "common/vocabulary.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <xen/io/xs_wire.h>
@@ -20,7 +21,7 @@
 #include "sim/xs-server.h"
 
 #define XS_NO_GEN     UINT64_MAX /* generation recorded for a node that did not exist */
-#define XS_DOMID_MAX  0x7FF0     /* DOMID_FIRST_RESERVED */
+#define XS_DOMID_MAX  DOMID_FIRST_RESERVED
 #define XS_DOMID_NONE UINT32_MAX
 
 enum {

@@ -113,7 +113,7 @@ static _Noreturn void build_child_run(const struct builder_options *opts,
                         err = NULL;
                         snprintf(res.message, sizeof(res.message),
                                  "uuid %s is already held by domid %u; not building a second copy",
-                                 config_uuid_to_string(cfg->uuid, u), holder);
+                                 uuid_to_string(cfg->uuid, u), holder);
                 }
         }
         if (res.r >= 0)

@@ -18,26 +18,25 @@
 #include "supervisor/bus.h"
 
 static const char *const outcome_names[_OUTCOME_MAX] = {
-        [OUTCOME_NO_SUCH_DOMAIN] = BUS_ERROR_PREFIX "NoSuchDomain",
-        [OUTCOME_INVALID_STATE] = BUS_ERROR_PREFIX "InvalidState",
-        [OUTCOME_EXISTS] = BUS_ERROR_PREFIX "DomainExists",
-        [OUTCOME_INVALID_CONFIG] = BUS_ERROR_PREFIX "InvalidConfig",
-        [OUTCOME_INVALID_ARGUMENT] = BUS_ERROR_PREFIX "InvalidArgument",
-        [OUTCOME_DENIED] = BUS_ERROR_PREFIX "AccessDenied",
+        [OUTCOME_NO_SUCH_DOMAIN] = BUS_ERROR_NO_SUCH_DOMAIN,
+        [OUTCOME_INVALID_STATE] = BUS_ERROR_INVALID_STATE,
+        [OUTCOME_EXISTS] = BUS_ERROR_DOMAIN_EXISTS,
+        [OUTCOME_INVALID_CONFIG] = BUS_ERROR_INVALID_CONFIG,
+        [OUTCOME_INVALID_ARGUMENT] = BUS_ERROR_INVALID_ARGUMENT,
+        [OUTCOME_DENIED] = BUS_ERROR_ACCESS_DENIED,
 };
 
 static const char *const layer_names[] = {
-        [LAYER_SYSTEM] = BUS_ERROR_PREFIX "Failed",
-        [LAYER_HYPERVISOR] = BUS_ERROR_PREFIX "Hypervisor",
-        [LAYER_XENSTORE] = BUS_ERROR_PREFIX "XenStore",
+        [LAYER_SYSTEM] = BUS_ERROR_FAILED,
+        [LAYER_HYPERVISOR] = BUS_ERROR_HYPERVISOR,
+        [LAYER_XENSTORE] = BUS_ERROR_XENSTORE,
 };
 
 const char *bus_error_name(int r, enum outcome_layer layer)
 {
         if (r > 0)
-                return r < _OUTCOME_MAX && outcome_names[r] ? outcome_names[r]
-                                                            : BUS_ERROR_PREFIX "Failed";
-        return TABLE_LOOKUP(layer_names, layer) ? layer_names[layer] : BUS_ERROR_PREFIX "Failed";
+                return r < _OUTCOME_MAX && outcome_names[r] ? outcome_names[r] : BUS_ERROR_FAILED;
+        return TABLE_LOOKUP(layer_names, layer) ? layer_names[layer] : BUS_ERROR_FAILED;
 }
 
 int bus_reply_outcome(sd_bus_error *error, int r, const struct sup_error *e)
@@ -66,7 +65,7 @@ void bus_reply_started(struct domain *d, int r, const struct sup_error *e, void 
 /* AccessDenied with a message; returns -EPERM for sd-bus. */
 static int bus_deny(sd_bus_error *error, const char *msg)
 {
-        sd_bus_error_set(error, BUS_ERROR_PREFIX "AccessDenied", msg);
+        sd_bus_error_set(error, BUS_ERROR_ACCESS_DENIED, msg);
         return -EPERM;
 }
 
@@ -159,7 +158,7 @@ int bus_check_admin(struct manager *m, sd_bus_message *msg, sd_bus_error *error,
                 uid_t uid = c.uid;
 
                 bus_caller_done(&c);
-                sd_bus_error_setf(error, BUS_ERROR_PREFIX "AccessDenied",
+                sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
                                   "access denied: uid %u is neither root nor in the %s group",
                                   (unsigned)uid,
                                   m->opts.admin_group ? m->opts.admin_group : "(none) admin");

@@ -7,15 +7,8 @@
  */
 #pragma once
 
+#include "common/bus-names.h"
 #include "supervisor/manager.h"
-
-#define BUS_NAME          "org.xensup.supervisor1"
-#define BUS_MANAGER_PATH  "/org/xensup/supervisor1"
-#define BUS_DOMAIN_PREFIX "/org/xensup/supervisor1/domain"
-#define BUS_MANAGER_IFACE "org.xensup.supervisor1.Manager"
-#define BUS_DOMAIN_IFACE  "org.xensup.supervisor1.Domain"
-#define BUS_SIM_IFACE     "org.xensup.supervisor1.Simulator"
-#define BUS_ERROR_PREFIX  "org.xensup.supervisor1.Error."
 
 /* Connect to the system (or session) bus, export the objects, take the name. */
 int bus_open(struct manager *m, char **err_r);

@@ -16,8 +16,7 @@ static int store_path(const char *state_dir, const uint8_t uuid[16], const char 
 {
         char u[37];
 
-        if (asprintf(ret, "%s/domains/%s.conf%s", state_dir, config_uuid_to_string(uuid, u),
-                     suffix) < 0)
+        if (asprintf(ret, "%s/domains/%s.conf%s", state_dir, uuid_to_string(uuid, u), suffix) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -142,7 +141,7 @@ int config_store_list(const char *state_dir, uint8_t (**uuids_r)[16], size_t *n_
                 if (!grown)
                         return -ENOMEM;
                 uuids = grown;
-                if (config_uuid_from_string(u, uuids[n]) < 0)
+                if (uuid_from_string(u, uuids[n]) < 0)
                         continue;
                 n++;
         }

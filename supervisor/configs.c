@@ -56,7 +56,7 @@ static uint32_t foreign_name_holder(struct manager *m, const char *name)
         if (manager_list(m, &infos, &n) < 0)
                 return 0;
         for (size_t i = 0; i < n; i++) {
-                char held[CONFIG_NAME_MAX + 1];
+                char held[DOMAIN_NAME_MAX + 1];
 
                 if (infos[i].domid == 0 || infos[i].dying ||
                     manager_domid_is_ours(m, infos[i].domid))
@@ -78,7 +78,7 @@ static int check_identity_free(struct manager *m, const struct domain_config *cf
         char u[37];
         int r;
 
-        config_uuid_to_string(cfg->uuid, u);
+        uuid_to_string(cfg->uuid, u);
         d = manager_find_uuid(m, cfg->uuid);
         if (d)
                 return sup_outcome(e, OUTCOME_EXISTS, "%s: uuid %s is held by domain %s (%s)",

@@ -158,7 +158,7 @@ static int property_kept_of(sd_bus *bus, const char *path, const char *interface
 
         (void)bus, (void)path, (void)interface, (void)property, (void)error;
         if (d->origin == ORIGIN_KEPT)
-                config_uuid_to_string(d->kept_of, u);
+                uuid_to_string(d->kept_of, u);
         return sd_bus_message_append(reply, "s", u);
 }
 
@@ -247,7 +247,7 @@ static int method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *er
         else if (strcmp(mode, "reboot") == 0)
                 reboot = true;
         else
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                          "unknown shutdown mode '%s' (allowed: poweroff, reboot)",
                                          mode);
         r = bus_check_admin(d->manager, msg, error, NULL);

@@ -36,7 +36,7 @@ struct domain *manager_find_domain(struct manager *m, const char *name_or_uuid)
 {
         uint8_t uuid[16];
 
-        if (config_uuid_from_string(name_or_uuid, uuid) >= 0)
+        if (uuid_from_string(name_or_uuid, uuid) >= 0)
                 return manager_find_uuid(m, uuid);
         return manager_find_name(m, name_or_uuid);
 }
@@ -89,7 +89,7 @@ int manager_rename_domain(struct manager *m, struct domain *d, const char *name,
 {
         _cleanup_free_ char *err = NULL;
         struct domain *holder = manager_find_name(m, name);
-        char old[CONFIG_NAME_MAX + 1];
+        char old[DOMAIN_NAME_MAX + 1];
         int r;
 
         if (holder && holder != d)

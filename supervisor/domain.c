@@ -22,18 +22,7 @@ static const char *const domain_state_table[_DOMAIN_STATE_MAX] = {
         [DOMAIN_FAILED] = "failed",
 };
 
-const char *domain_state_to_string(enum domain_state s)
-{
-        return TABLE_LOOKUP(domain_state_table, s);
-}
-
-enum domain_state domain_state_from_string(const char *s)
-{
-        for (size_t i = 0; i < ELEMENTSOF(domain_state_table); i++)
-                if (s && strcmp(s, domain_state_table[i]) == 0)
-                        return (enum domain_state)i;
-        return _DOMAIN_STATE_INVALID;
-}
+DEFINE_STRING_TABLE_LOOKUP(domain_state, enum domain_state, domain_state_table)
 
 bool domain_is_active(const struct domain *d)
 {
@@ -50,7 +39,7 @@ int domain_set_name(struct domain *d, const char *name)
         char *path = NULL;
         int r;
 
-        if (strlen(name) > CONFIG_NAME_MAX)
+        if (strlen(name) > DOMAIN_NAME_MAX)
                 return -EINVAL;
         r = bus_domain_path(name, &path);
         if (r < 0)
@@ -75,7 +64,7 @@ int domain_new(struct manager *m, struct domain_config *cfg, struct domain **ret
         d->manager = m;
         d->config = cfg;
         memcpy(d->uuid, cfg->uuid, sizeof(d->uuid));
-        config_uuid_to_string(d->uuid, d->uuid_string);
+        uuid_to_string(d->uuid, d->uuid_string);
         d->state = DOMAIN_STOPPED;
         d->shutdown_reason = SHUTDOWN_REASON_NONE;
         d->memory_kib = cfg->memory_mib * 1024;

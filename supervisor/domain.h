@@ -56,7 +56,7 @@ struct domain {
         struct domain_config *config;
         /* What the live instance was built with: its limits hold until it is rebuilt. */
         struct domain_config *running_config;
-        char name[CONFIG_NAME_MAX + 1];
+        char name[DOMAIN_NAME_MAX + 1];
         uint8_t uuid[16];
         char uuid_string[37];
         char *object_path; /* D-Bus object path, from the name */

@@ -761,7 +761,7 @@ static void kept_uuid(const struct domain *d, uint8_t uuid[16])
         char seed[64];
 
         snprintf(seed, sizeof(seed), "kept:%s:%u", d->uuid_string, d->domid);
-        config_uuid_from_name(seed, uuid);
+        uuid_from_name(seed, uuid);
 }
 
 /* How many dead instances of d are kept. */
@@ -787,7 +787,7 @@ static int keep_instance(struct manager *m, struct domain *d)
         _cleanup_free_ char *err = NULL;
         struct domain_config *cfg;
         struct domain *kept;
-        char name[CONFIG_NAME_MAX + 1], suffix[16];
+        char name[DOMAIN_NAME_MAX + 1], suffix[16];
         uint8_t uuid[16];
         int r;
 
@@ -797,7 +797,7 @@ static int keep_instance(struct manager *m, struct domain *d)
                 return -EMLINK;
         }
         snprintf(suffix, sizeof(suffix), "-%u", d->domid);
-        snprintf(name, sizeof(name), "%.*s%s", (int)(CONFIG_NAME_MAX - strlen(suffix)), d->name,
+        snprintf(name, sizeof(name), "%.*s%s", (int)(DOMAIN_NAME_MAX - strlen(suffix)), d->name,
                  suffix);
         if (manager_find_name(m, name)) {
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "rename-restart",

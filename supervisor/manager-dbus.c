@@ -67,8 +67,8 @@ static int method_get_domain(sd_bus_message *msg, void *userdata, sd_bus_error *
                 return r;
         d = manager_find_domain(m, key);
         if (!d)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "NoSuchDomain",
-                                         "no such domain: %s", key);
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DOMAIN, "no such domain: %s",
+                                         key);
         return sd_bus_reply_method_return(msg, "o", d->object_path);
 }
 
@@ -98,27 +98,27 @@ static int check_config_path(struct manager *m, const char *path, const struct b
         int r;
 
         if (path[0] != '/')
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                          "%s: not an absolute path", path);
         if (lstat(path, &st) < 0 || !(real = realpath(path, NULL)))
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument", "%s: %s", path,
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s: %s", path,
                                          strerror(errno));
         if (strcmp(real, path) != 0)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                          "%s: not a canonical path (it resolves to %s)", path,
                                          real);
         if (!S_ISREG(st.st_mode))
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                          "%s: not a regular file", path);
         dir = realpath(m->config_dir, NULL);
         if (dir && path_in_dir(path, dir))
                 return 0;
         r = bus_path_readable_by(path, c->uid, c->gids, c->n_gids);
         if (r < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument", "%s: %s", path,
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s: %s", path,
                                          strerror(-r));
         if (r == 0)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "AccessDenied",
+                return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
                                          "%s: uid %u may not read it", path, (unsigned)c->uid);
         return 0;
 }

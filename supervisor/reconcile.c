@@ -47,7 +47,7 @@ static void restore_from_record(struct manager *m, const uint8_t uuid[16],
         struct domain *d;
         char u[37];
 
-        config_uuid_to_string(uuid, u);
+        uuid_to_string(uuid, u);
         if (!info && (st->kept || !created || access(st->config_path, F_OK) < 0)) {
                 /* Nothing runs, and no file would start it again: nothing to supervise. */
                 layout_state_remove(m->layout, uuid, NULL);
@@ -114,7 +114,7 @@ static void restore_records(struct manager *m, const struct builder_domain_info 
                         char u[37];
 
                         log_msg(LOG_ERR, "record /tool/xensup/%s is unreadable (%s); left as it is",
-                                config_uuid_to_string(uuids[i], u), err ? err : "");
+                                uuid_to_string(uuids[i], u), err ? err : "");
                         continue;
                 }
                 restore_from_record(m, uuids[i], &st, infos, n);
@@ -134,7 +134,7 @@ static void load_running_config(struct manager *m, struct domain *d)
 /* XenStore publishes the name the domain's file gives now (edited while we were away). */
 static void sync_vm_name(struct manager *m, struct domain *d)
 {
-        char held[CONFIG_NAME_MAX + 1];
+        char held[DOMAIN_NAME_MAX + 1];
 
         if (d->has_domid && layout_vm_name(m->layout, d->uuid, held, sizeof(held), NULL) >= 0 &&
             strcmp(held, d->name) != 0 &&
@@ -170,7 +170,7 @@ void manager_destroy_unowned(struct manager *m, const uint8_t uuid[16])
                     manager_domid_is_ours(m, infos[i].domid))
                         continue;
                 log_msg(LOG_NOTICE, "destroying domid %u (uuid %s), left by a failed build",
-                        infos[i].domid, config_uuid_to_string(uuid, s));
+                        infos[i].domid, uuid_to_string(uuid, s));
                 builder_destroy(m->builder, infos[i].domid, NULL);
         }
 }
@@ -209,7 +209,7 @@ static void remove_stale_vms(struct manager *m, const struct builder_domain_info
                 if (live)
                         continue;
                 log_msg(LOG_NOTICE, "removing stale XenStore entry /vm/%s",
-                        config_uuid_to_string(uuids[i], s));
+                        uuid_to_string(uuids[i], s));
                 layout_remove_vm(m->layout, uuids[i], NULL);
         }
 }
@@ -242,7 +242,7 @@ static void report_foreign(struct manager *m, const struct builder_domain_info *
                     manager_find_uuid(m, infos[i].handle))
                         continue;
                 log_msg(LOG_NOTICE, "domid %u (uuid %s) is not configured here; leaving it alone",
-                        infos[i].domid, config_uuid_to_string(infos[i].handle, uuid));
+                        infos[i].domid, uuid_to_string(infos[i].handle, uuid));
         }
 }
 

@@ -27,7 +27,7 @@ static int method_sim_guest_action(sd_bus_message *msg, void *userdata, sd_bus_e
                 return r;
         a = builder_sim_guest_action_from_string(action);
         if (a < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                          "unknown guest action '%s' (allowed: poweroff, reboot, "
                                          "crash, watchdog, soft_reset, hang, obey, hostile)",
                                          action);
@@ -36,10 +36,10 @@ static int method_sim_guest_action(sd_bus_message *msg, void *userdata, sd_bus_e
                 return r;
         d = manager_find_domain(m, key);
         if (!d)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "NoSuchDomain",
-                                         "no such domain: %s", key);
+                return sd_bus_error_setf(error, BUS_ERROR_NO_SUCH_DOMAIN, "no such domain: %s",
+                                         key);
         if (!d->has_domid)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidState",
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_STATE,
                                          "domain %s is %s: there is no guest to %s", d->name,
                                          domain_state_to_string(d->state), action);
         r = builder_sim_guest_action(m->builder, d->domid, (enum hv_guest_action)a, &err);
@@ -62,10 +62,10 @@ static int method_sim_inject_fault(sd_bus_message *msg, void *userdata, sd_bus_e
                 return r;
         o = builder_sim_op_from_string(op);
         if (o < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                          "unknown hypervisor operation '%s'", op);
         if (errnum == 0 || errnum > 4095)
-                return sd_bus_error_setf(error, BUS_ERROR_PREFIX "InvalidArgument",
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                          "errno %u out of range (1..4095)", errnum);
         r = bus_check_admin(m, msg, error, NULL);
         if (r < 0)

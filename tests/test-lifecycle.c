@@ -245,7 +245,7 @@ static int compare_lines(const void *a, const void *b)
 /* Sort the lines of text; returns them joined again. */
 static char *sorted(char *text)
 {
-        char *lines[512], *save = NULL, *joined = NULL;
+        char *lines[512] = { 0 }, *save = NULL, *joined = NULL;
         size_t n = 0, size = 0;
         FILE *out = open_memstream(&joined, &size);
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <string.h>
 
-#include "config/sha1.h"
+#include "common/sha1.h"
 
 static uint32_t rol32(uint32_t x, unsigned n)
 {
