@@ -121,7 +121,7 @@ static int cmd_list(struct builder *b)
                 }
                 if (d->dying)
                         strcat(flags, ",dying");
-                printf("%" PRIu32 " %s %s\n", d->domid, config_uuid_to_string(d->handle, uuid),
+                printf("%" PRIu32 " %s %s\n", d->domid, uuid_to_string(d->handle, uuid),
                        flags[0] ? flags + 1 : "-");
         }
         return EXIT_SUCCESS;
@@ -179,7 +179,7 @@ static int cmd_guest_action(struct builder *b, const char *domid_s, const char *
         unsigned domid;
         int r;
 
-        if (parse_uint(domid_s, HV_DOMID_FIRST_RESERVED - 1, &domid) < 0) {
+        if (parse_uint(domid_s, DOMID_FIRST_RESERVED - 1, &domid) < 0) {
                 fprintf(stderr, "sim-tool: bad domid '%s'\n", domid_s);
                 return 2;
         }
@@ -226,7 +226,7 @@ static int cmd_guest_action_all(struct builder *b, const char *action_s, char **
         for (int i = 0; i < n_only; i++) {
                 unsigned v;
 
-                if (parse_uint(only[i], HV_DOMID_FIRST_RESERVED - 1, &v) < 0 || v == 0) {
+                if (parse_uint(only[i], DOMID_FIRST_RESERVED - 1, &v) < 0 || v == 0) {
                         fprintf(stderr, "sim-tool: bad domid '%s'\n", only[i]);
                         return 2;
                 }

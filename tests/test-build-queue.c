@@ -33,7 +33,7 @@ struct outcome {
         struct builder_domain domain;
         unsigned running_seen; /* build_queue_running() when the callback ran */
         unsigned order;        /* 0 for the first callback, 1 for the next, ... */
-        char built_name[CONFIG_NAME_MAX + 1];
+        char built_name[DOMAIN_NAME_MAX + 1];
 };
 
 struct fixture {
@@ -82,7 +82,7 @@ static struct domain_config make_config(unsigned i, enum domain_type type)
         };
 
         snprintf(c.name, sizeof(c.name), "bq%u", i);
-        config_uuid_from_name(c.name, c.uuid);
+        uuid_from_name(c.name, c.uuid);
         return c;
 }
 
@@ -172,7 +172,7 @@ static unsigned job_of_handle(const uint8_t handle[16])
                 uint8_t uuid[16];
 
                 snprintf(name, sizeof(name), "bq%u", i);
-                config_uuid_from_name(name, uuid);
+                uuid_from_name(name, uuid);
                 if (memcmp(handle, uuid, 16) == 0)
                         return i;
         }
@@ -235,7 +235,7 @@ static void test_builds_in_children_two_at_a_time(void **state)
 
                 /* Each job ended once (on_built checks) and with its own result. */
                 snprintf(name, sizeof(name), "bq%u", i);
-                config_uuid_from_name(name, uuid);
+                uuid_from_name(name, uuid);
                 assert_int_equal(fx.out[i].r, 0);
                 assert_string_equal(fx.out[i].built_name, name);
                 assert_true(listed_paused(fx.out[i].domain.domid, uuid));

@@ -20,7 +20,7 @@
 
 #include "common/macros.h"
 #include "config/config.h"
-#include "config/sha1.h"
+#include "common/sha1.h"
 
 /* Test fixtures (the only mutable globals allowed). */
 static char tmpdir[PATH_MAX];
@@ -185,23 +185,23 @@ static void test_uuid_from_name(void **state)
         char s[37];
 
         (void)state;
-        assert_int_equal(config_uuid_from_string(CONFIG_UUID_NAMESPACE, ns), 0);
+        assert_int_equal(uuid_from_string(UUID_NAMESPACE_XENSUP, ns), 0);
 
-        /* Expected values from Python's uuid.uuid5(UUID(CONFIG_UUID_NAMESPACE), name). */
-        config_uuid_from_name("web1", u1);
-        assert_string_equal(config_uuid_to_string(u1, s), "a343ef28-0d41-5fad-bb5e-9288ab3eb4a3");
-        config_uuid_from_name("db1", u1);
-        assert_string_equal(config_uuid_to_string(u1, s), "d25296fb-f0d4-591a-8fa8-e5409a43ea8c");
-        config_uuid_from_name("a", u1);
-        assert_string_equal(config_uuid_to_string(u1, s), "f64e393a-3cb5-5c62-9ded-a964134ad802");
+        /* Expected values from Python's uuid.uuid5(UUID(UUID_NAMESPACE_XENSUP), name). */
+        uuid_from_name("web1", u1);
+        assert_string_equal(uuid_to_string(u1, s), "a343ef28-0d41-5fad-bb5e-9288ab3eb4a3");
+        uuid_from_name("db1", u1);
+        assert_string_equal(uuid_to_string(u1, s), "d25296fb-f0d4-591a-8fa8-e5409a43ea8c");
+        uuid_from_name("a", u1);
+        assert_string_equal(uuid_to_string(u1, s), "f64e393a-3cb5-5c62-9ded-a964134ad802");
 
         /* Stable, version 5, RFC 4122 variant, distinct per name. */
-        config_uuid_from_name("db1", u1);
-        config_uuid_from_name("db1", u2);
+        uuid_from_name("db1", u1);
+        uuid_from_name("db1", u2);
         assert_memory_equal(u1, u2, 16);
         assert_int_equal(u1[6] >> 4, 5);
         assert_int_equal(u1[8] & 0xc0, 0x80);
-        config_uuid_from_name("db2", u2);
+        uuid_from_name("db2", u2);
         assert_memory_not_equal(u1, u2, 16);
 }
 
@@ -221,13 +221,13 @@ static void test_uuid_strings(void **state)
         char s[37];
 
         (void)state;
-        assert_int_equal(config_uuid_from_string("0E8B7A46-1c1b-4B6E-9c1b-2F3A4B5C6D7E", u), 0);
+        assert_int_equal(uuid_from_string("0E8B7A46-1c1b-4B6E-9c1b-2F3A4B5C6D7E", u), 0);
         assert_int_equal(u[0], 0x0e);
         assert_int_equal(u[15], 0x7e);
-        assert_string_equal(config_uuid_to_string(u, s), "0e8b7a46-1c1b-4b6e-9c1b-2f3a4b5c6d7e");
+        assert_string_equal(uuid_to_string(u, s), "0e8b7a46-1c1b-4b6e-9c1b-2f3a4b5c6d7e");
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
-                assert_int_equal(config_uuid_from_string(bad[i], u), -EINVAL);
-        assert_int_equal(config_uuid_from_string(NULL, u), -EINVAL);
+                assert_int_equal(uuid_from_string(bad[i], u), -EINVAL);
+        assert_int_equal(uuid_from_string(NULL, u), -EINVAL);
 }
 
 static void test_names(void **state)
@@ -237,17 +237,17 @@ static void test_names(void **state)
         (void)state;
         memset(n64, 'x', 64);
         n64[64] = '\0';
-        assert_true(config_name_is_valid(n64));
+        assert_true(domain_name_is_valid(n64));
         n64[64] = 'x';
         n64[65] = '\0';
-        assert_false(config_name_is_valid(n64));
-        assert_true(config_name_is_valid("Web-1.x_Y"));
-        assert_true(config_name_is_valid("a"));
-        assert_false(config_name_is_valid(""));
-        assert_false(config_name_is_valid(NULL));
-        assert_false(config_name_is_valid("a b"));
-        assert_false(config_name_is_valid("a/b"));
-        assert_false(config_name_is_valid("caf\xc3\xa9"));
+        assert_false(domain_name_is_valid(n64));
+        assert_true(domain_name_is_valid("Web-1.x_Y"));
+        assert_true(domain_name_is_valid("a"));
+        assert_false(domain_name_is_valid(""));
+        assert_false(domain_name_is_valid(NULL));
+        assert_false(domain_name_is_valid("a b"));
+        assert_false(domain_name_is_valid("a/b"));
+        assert_false(domain_name_is_valid("caf\xc3\xa9"));
 }
 
 static void test_enum_tables(void **state)
@@ -288,8 +288,7 @@ static void test_every_key(void **state)
         assert_string_equal(c->path, path);
         assert_string_equal(c->name, "full-1.x_Y");
         assert_int_equal(c->name_line, 2);
-        assert_string_equal(config_uuid_to_string(c->uuid, s),
-                            "0e8b7a46-1c1b-4b6e-9c1b-2f3a4b5c6d7e");
+        assert_string_equal(uuid_to_string(c->uuid, s), "0e8b7a46-1c1b-4b6e-9c1b-2f3a4b5c6d7e");
         assert_int_equal(c->uuid_line, 3);
         assert_false(c->uuid_derived);
         assert_int_equal(c->type, DOMAIN_TYPE_PVH);
@@ -336,7 +335,7 @@ static void test_defaults(void **state)
         assert_int_equal(config_load_file(path, &c, &errors), 0);
         assert_null(errors);
         assert_string_equal(c->name, "minimal");
-        config_uuid_from_name("minimal", u);
+        uuid_from_name("minimal", u);
         assert_memory_equal(c->uuid, u, 16);
         assert_true(c->uuid_derived);
         assert_int_equal(c->uuid_line, 0);
@@ -882,11 +881,10 @@ static void test_dir_derived_uuid_clash(void **state)
         (void)state;
         /* b.conf's explicit uuid is the one a.conf derives from its name. */
         assert_int_equal(mkdir(dir, 0755), 0);
-        config_uuid_from_name("web1", u);
+        uuid_from_name("web1", u);
         write_text("d/vmlinuz", "k\n");
         write_text("d/a.conf", "name = web1\n" KERNEL);
-        snprintf(text, sizeof(text), "name = other\n" KERNEL "uuid = %s\n",
-                 config_uuid_to_string(u, us));
+        snprintf(text, sizeof(text), "name = other\n" KERNEL "uuid = %s\n", uuid_to_string(u, us));
         write_text("d/b.conf", text);
         write_text("d/c.conf", "name = web1c\n" KERNEL);
         assert_int_equal(config_load_dir(dir, &set, &errors), 0);
@@ -1240,7 +1238,7 @@ static void test_to_text_files(void **state)
         assert_int_equal(config_load_file(path, &min, &errors), 0);
         assert_true(min->uuid_derived);
         text = round_trip(min);
-        snprintf(line, sizeof(line), "uuid = \"%s\"\n", config_uuid_to_string(min->uuid, us));
+        snprintf(line, sizeof(line), "uuid = \"%s\"\n", uuid_to_string(min->uuid, us));
         assert_non_null(strstr(text, line));
         assert_true(strncmp(text, "name = \"minimal\"\n", 17) == 0);
         assert_non_null(strstr(text, "\ntype = \"pv\"\nmemory = 128\nmaxmem = 128\nvcpus = 1\n"
@@ -1314,8 +1312,8 @@ static void test_to_text_strings(void **state)
         assert_non_null(strstr(text, "k\\\"e\\\\r\\$n{e}l #1\"\n"));
         free(text);
         /* A 64-character name and a 1023-character cmdline, the longest allowed. */
-        memset(c->name, 'n', CONFIG_NAME_MAX);
-        c->name[CONFIG_NAME_MAX] = '\0';
+        memset(c->name, 'n', DOMAIN_NAME_MAX);
+        c->name[DOMAIN_NAME_MAX] = '\0';
         free(c->cmdline);
         c->cmdline = malloc(1024);
         assert_non_null(c->cmdline);
@@ -1372,7 +1370,7 @@ static void test_to_text_uuid(void **state)
 
         /* Derived from the name: the text carries it, so a rename keeps it. */
         c = load_ok("name = before\n" KERNEL);
-        config_uuid_from_name("before", derived);
+        uuid_from_name("before", derived);
         assert_memory_equal(c->uuid, derived, 16);
         memcpy(c->name, "after", 6);
         assert_int_equal(config_to_text(c, &text), 0);

@@ -67,7 +67,7 @@ static void test_build_refuses_bad_input(void **state)
         /* Granting dom0 or a reserved id (DOMID_SELF, DOMID_IO, ...) makes no sense. */
         assert_int_equal(layout_acl_build(0, LAYOUT_ACCESS_READ, p, &n), -EINVAL);
         assert_int_equal(layout_acl_build(0, LAYOUT_ACCESS_WRITE, p, &n), -EINVAL);
-        assert_int_equal(layout_acl_build(LAYOUT_DOMID_FIRST_RESERVED, LAYOUT_ACCESS_READ, p, &n),
+        assert_int_equal(layout_acl_build(DOMID_FIRST_RESERVED, LAYOUT_ACCESS_READ, p, &n),
                          -EINVAL);
         assert_int_equal(layout_acl_build(0x7FF2, LAYOUT_ACCESS_WRITE, p, &n), -EINVAL);
         assert_int_equal(layout_acl_build(UINT32_MAX, LAYOUT_ACCESS_READ, p, &n), -EINVAL);
@@ -75,8 +75,8 @@ static void test_build_refuses_bad_input(void **state)
         assert_int_equal(layout_acl_build(5, (enum layout_access) - 1, p, &n), -EINVAL);
         assert_false(layout_acl_guest_is_valid(0));
         assert_true(layout_acl_guest_is_valid(1));
-        assert_true(layout_acl_guest_is_valid(LAYOUT_DOMID_FIRST_RESERVED - 1));
-        assert_false(layout_acl_guest_is_valid(LAYOUT_DOMID_FIRST_RESERVED));
+        assert_true(layout_acl_guest_is_valid(DOMID_FIRST_RESERVED - 1));
+        assert_false(layout_acl_guest_is_valid(DOMID_FIRST_RESERVED));
 }
 
 static void test_format(void **state)

@@ -823,7 +823,7 @@ static void test_updates(void **state)
 
         /* Past 64 vcpus the bitmap is wider than 64 bits: still one exact decimal. */
         f->cfg_a.vcpus = 65;
-        f->cfg_a.maxvcpus = CONFIG_VCPUS_MAX;
+        f->cfg_a.maxvcpus = VCPUS_MAX;
         write_a(f);
         v = read_node(f->xs, LD "/vcpu_avail");
         assert_string_equal(v, "36893488147419103231"); /* 2^65 - 1 */
@@ -843,7 +843,7 @@ static void test_updates(void **state)
         v = read_node(f->xs, LD "/vcpu_avail");
         assert_string_equal(v, "18446744073709551615");
         free(v);
-        assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 1, CONFIG_VCPUS_MAX + 1, NULL), -EINVAL);
+        assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 1, VCPUS_MAX + 1, NULL), -EINVAL);
         assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 0, 4, NULL), -EINVAL);
 
         assert_int_equal(layout_set_running(f->l, 5, false, NULL), 0);
@@ -889,7 +889,7 @@ static void test_write_refuses_bad_input(void **state)
         f->dom_a.name = "../../tool";
         assert_int_equal(layout_write_domain(f->l, &f->dom_a, NULL), -EINVAL);
         f->dom_a.name = f->cfg_a.name;
-        f->cfg_a.maxvcpus = CONFIG_VCPUS_MAX + 1;
+        f->cfg_a.maxvcpus = VCPUS_MAX + 1;
         assert_int_equal(layout_write_domain(f->l, &f->dom_a, NULL), -EINVAL);
         f->cfg_a.maxvcpus = 4;
         f->cfg_a.on_crash = _ACTION_MAX;
@@ -1395,7 +1395,7 @@ static void test_vm_name(void **state)
                                                     .perms = XS_PERM_READ | XS_PERM_WRITE } };
         struct xs_permissions guest_owns[1] = { { .id = 7, .perms = XS_PERM_NONE } };
         struct xs_permissions all_write[1] = { { .id = 0, .perms = XS_PERM_WRITE } };
-        char buf[CONFIG_NAME_MAX + 1], small[4];
+        char buf[DOMAIN_NAME_MAX + 1], small[4];
         static const char *const bad[] = {
                 "",
                 "a/b",
@@ -1588,7 +1588,7 @@ static void test_preserve_instance(void **state)
         assert_int_equal(errno, EACCES);
         xs_close(g);
         {
-                char name[CONFIG_NAME_MAX + 1];
+                char name[DOMAIN_NAME_MAX + 1];
 
                 assert_int_equal(layout_vm_name(f->l, uuid_b, name, sizeof(name), NULL), 0);
                 assert_string_equal(name, "example-5");

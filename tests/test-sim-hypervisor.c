@@ -160,7 +160,7 @@ static struct domain_config make_config(uint64_t mib)
         };
 
         snprintf(c.name, sizeof(c.name), "guest%u", ++fx.serial);
-        config_uuid_from_name(c.name, c.uuid);
+        uuid_from_name(c.name, c.uuid);
         return c;
 }
 
@@ -368,11 +368,11 @@ static void test_model_domid_wrap(void **state)
         }
         assert_int_equal(hypervisor_set_total_memory(hv, 64 * 1024), 0);
         strcpy(req.name, "w");
-        for (uint32_t id = 1; id < HV_DOMID_FIRST_RESERVED; id++) {
+        for (uint32_t id = 1; id < DOMID_FIRST_RESERVED; id++) {
                 assert_int_equal(hv_domain_create(hv, &req, &d), 0);
                 assert_int_equal(d->domid, id);
         }
-        assert_int_equal(hv->n_domains, HV_DOMID_FIRST_RESERVED);
+        assert_int_equal(hv->n_domains, DOMID_FIRST_RESERVED);
         /* Every domid in use. */
         assert_int_equal(hv_domain_create(hv, &req, &d), -ENOMEM);
         assert_int_equal(hv_domain_destroy(hv_domain_get(hv, 10)), 0);
@@ -976,7 +976,7 @@ static void test_dumpcore(void **state)
         snprintf(path, sizeof(path), "domid %u\n", a);
         assert_string_equal(line, path);
         assert_non_null(fgets(line, sizeof(line), f));
-        snprintf(path, sizeof(path), "uuid %s\n", config_uuid_to_string(c.uuid, uuid));
+        snprintf(path, sizeof(path), "uuid %s\n", uuid_to_string(c.uuid, uuid));
         assert_string_equal(line, path);
         assert_non_null(fgets(line, sizeof(line), f));
         snprintf(path, sizeof(path), "name %s\n", c.name);
