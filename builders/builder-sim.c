@@ -59,6 +59,7 @@ static const char *const op_names[_HV_OP_MAX] = {
         [HV_OP_GUEST_ACTION] = "guest_action",
         [HV_OP_FAULT] = "fault",
         [HV_OP_SET_HANDLE] = "set_handle",
+        [HV_OP_FIND_HANDLE] = "find_handle",
 };
 
 static const char *const action_names[_HV_GUEST_ACTION_MAX] = {
@@ -723,6 +724,20 @@ static int sim_list(struct builder *b, struct builder_domain_info **infos_r, siz
         return 0;
 }
 
+static int sim_find_live(struct builder *b, const uint8_t uuid[16], uint32_t *domid_r, char **err_r)
+{
+        struct hv_req_handle req = { 0 };
+        struct hv_rep_find rep;
+        int r;
+
+        memcpy(req.handle, uuid, sizeof(req.handle));
+        r = sim_call(b->data, HV_OP_FIND_HANDLE, &req, &rep, sizeof(rep), NULL, err_r);
+        if (r < 0)
+                return err_setf(err_r, r, "%s: %s", op_names[HV_OP_FIND_HANDLE], strerror(-r));
+        *domid_r = rep.domid;
+        return rep.domid != 0;
+}
+
 static int sim_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r)
 {
         struct hv_req_handle req = { .domid = domid };
@@ -834,4 +849,5 @@ const struct builder_ops builder_sim_ops = {
         .set_vcpus = sim_set_vcpus,
         .dumpcore = sim_dumpcore,
         .set_handle = sim_set_handle,
+        .find_live = sim_find_live,
 };

@@ -831,6 +831,25 @@ static int xen_dumpcore(struct builder *b, uint32_t domid, const char *path, cha
         return 0;
 }
 
+/* Xen keeps no index by handle: one list, as every toolstack does. */
+static int xen_find_live(struct builder *b, const uint8_t uuid[16], uint32_t *domid_r, char **err_r)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        size_t n = 0;
+        int r;
+
+        r = xen_list(b, &infos, &n, err_r);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                if (infos[i].domid != 0 && !infos[i].dying &&
+                    memcmp(infos[i].handle, uuid, 16) == 0) {
+                        *domid_r = infos[i].domid;
+                        return 1;
+                }
+        return 0;
+}
+
 /* libxl_domain_preserve: the kept instance of a rename-restart gets a uuid of its own. */
 static int xen_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r)
 {
@@ -860,4 +879,5 @@ const struct builder_ops builder_xen_ops = {
         .set_vcpus = xen_set_vcpus,
         .dumpcore = xen_dumpcore,
         .set_handle = xen_set_handle,
+        .find_live = xen_find_live,
 };

@@ -84,6 +84,11 @@ int builder_dumpcore(struct builder *b, uint32_t domid, const char *path, char *
         return b->ops->dumpcore(b, domid, path, err_r);
 }
 
+int builder_find_live(struct builder *b, const uint8_t uuid[16], uint32_t *domid_r, char **err_r)
+{
+        return b->ops->find_live(b, uuid, domid_r, err_r);
+}
+
 int builder_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r)
 {
         return b->ops->set_handle(b, domid, uuid, err_r);

@@ -80,6 +80,8 @@ struct builder_ops {
         int (*set_vcpus)(struct builder *b, uint32_t domid, unsigned n, char **err_r);
         int (*dumpcore)(struct builder *b, uint32_t domid, const char *path, char **err_r);
         int (*set_handle)(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r);
+        int (*find_live)(struct builder *b, const uint8_t uuid[16], uint32_t *domid_r,
+                         char **err_r);
 };
 
 /* Open the backend opts->kind names. */
@@ -122,6 +124,12 @@ int builder_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_
 
 /* Write the domain's core to path. May take long: call it from a child. */
 int builder_dumpcore(struct builder *b, uint32_t domid, const char *path, char **err_r);
+
+/*
+ * The guest domain that holds uuid and is not dying: 1 and its domid, 0 if none, or a negative
+ * errno. A domain is its uuid: a build asks this right before its create.
+ */
+int builder_find_live(struct builder *b, const uint8_t uuid[16], uint32_t *domid_r, char **err_r);
 
 /* Give the domain a new handle (uuid), as libxl_domain_preserve does for a kept instance. */
 int builder_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r);

@@ -130,6 +130,9 @@ int hv_domain_shutdown(struct hv_domain *d, enum shutdown_reason why);
 /* Destroy: @releaseDomain, the guest's connection closed, memory freed, the domid free. */
 int hv_domain_destroy(struct hv_domain *d);
 
+/* The guest domain holding handle that is not dying; 0 if none. */
+uint32_t hv_find_live_handle(const struct hypervisor *hv, const uint8_t handle[16]);
+
 /* XEN_DOMCTL_setdomainhandle: the domain's uuid replaced; -EINVAL for dom0. */
 int hv_domain_set_handle(struct hv_domain *d, const uint8_t handle[16]);
 

@@ -301,6 +301,17 @@ int hv_domain_destroy(struct hv_domain *d)
         return 0;
 }
 
+uint32_t hv_find_live_handle(const struct hypervisor *hv, const uint8_t handle[16])
+{
+        for (unsigned i = 1; i < DOMID_FIRST_RESERVED; i++) {
+                const struct hv_domain *d = hv->domains[i];
+
+                if (d && !d->dying && memcmp(d->handle, handle, sizeof(d->handle)) == 0)
+                        return d->domid;
+        }
+        return 0;
+}
+
 int hv_domain_set_handle(struct hv_domain *d, const uint8_t handle[16])
 {
         /*

@@ -40,6 +40,7 @@
  *   GUEST_ACTION struct hv_req_dom     [] value = enum hv_guest_action
  *   FAULT        struct hv_req_fault   []
  *   SET_HANDLE   struct hv_req_handle  []
+ *   FIND_HANDLE  struct hv_req_handle  struct hv_rep_find
  *
  * New ops go at the end of enum hv_op: a number once given is never reused
  * nor moved, so STATS counters and FAULT requests keep their meaning.
@@ -71,6 +72,7 @@ enum hv_op {
         HV_OP_GUEST_ACTION,
         HV_OP_FAULT,
         HV_OP_SET_HANDLE,
+        HV_OP_FIND_HANDLE,
         _HV_OP_MAX,
 };
 
@@ -133,6 +135,12 @@ struct hv_req_dom {
         uint32_t domid;
         uint32_t value;
         uint64_t value64;
+};
+
+/* FIND_HANDLE: the live (not dying) domain holding a uuid, 0 if none (request: hv_req_handle). */
+struct hv_rep_find {
+        uint32_t domid;
+        uint32_t reserved;
 };
 
 /* SET_HANDLE: XEN_DOMCTL_setdomainhandle, the domain's uuid replaced. */
@@ -222,6 +230,7 @@ static inline long hv_req_size(uint16_t op)
         case HV_OP_FAULT:
                 return sizeof(struct hv_req_fault);
         case HV_OP_SET_HANDLE:
+        case HV_OP_FIND_HANDLE:
                 return sizeof(struct hv_req_handle);
         case HV_OP_UNPAUSE:
         case HV_OP_PAUSE:
@@ -249,6 +258,8 @@ static inline long hv_rep_size(uint16_t op)
                 return sizeof(struct hv_rep_list);
         case HV_OP_DUMPCORE:
                 return sizeof(struct hv_rep_dumpcore);
+        case HV_OP_FIND_HANDLE:
+                return sizeof(struct hv_rep_find);
         case HV_OP_UNPAUSE:
         case HV_OP_PAUSE:
         case HV_OP_SHUTDOWN:

@@ -126,7 +126,8 @@ static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uin
                 if (r < 0)
                         return r;
         }
-        if (op != HV_OP_STATS && op != HV_OP_CREATE && op != HV_OP_LIST && op != HV_OP_FAULT) {
+        if (op != HV_OP_STATS && op != HV_OP_CREATE && op != HV_OP_LIST && op != HV_OP_FAULT &&
+            op != HV_OP_FIND_HANDLE) {
                 d = hv_domain_get(hv, op == HV_OP_SET_HANDLE ? rh->domid : rd->domid);
                 if (!d)
                         return -ESRCH;
@@ -200,6 +201,14 @@ static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uin
                 return hv_do_fault(hv, body);
         case HV_OP_SET_HANDLE:
                 return hv_domain_set_handle(d, rh->handle);
+        case HV_OP_FIND_HANDLE: {
+                struct hv_rep_find *found = (struct hv_rep_find *)out;
+
+                memset(found, 0, sizeof(*found));
+                found->domid = hv_find_live_handle(hv, rh->handle);
+                *len_r = sizeof(*found);
+                return 0;
+        }
         default:
                 return -EBADMSG;
         }

@@ -70,21 +70,6 @@ static void build_queue_unlink(struct build_queue *q, struct build_job *j)
                 }
 }
 
-/* The last guard before a create: the domid of a live domain holding uuid, or 0. */
-static uint32_t build_uuid_holder(struct builder *b, const uint8_t uuid[16], char **err_r)
-{
-        _cleanup_free_ struct builder_domain_info *infos = NULL;
-        size_t n = 0;
-
-        if (builder_list(b, &infos, &n, err_r) < 0)
-                return 0; /* the create below reports what is wrong with the hypervisor */
-        for (size_t i = 0; i < n; i++)
-                if (infos[i].domid != 0 && !infos[i].dying &&
-                    memcmp(infos[i].handle, uuid, 16) == 0)
-                        return infos[i].domid;
-        return 0;
-}
-
 /* In the child: build, write the one result record, exit without touching the daemon's state. */
 static _Noreturn void build_child_run(const struct builder_options *opts,
                                       const struct domain_config *cfg, int fd, pid_t parent)
@@ -102,9 +87,10 @@ static _Noreturn void build_child_run(const struct builder_options *opts,
         /* A handle of our own: libxc's hypercall buffers are not inherited across fork. */
         res.r = builder_open(opts, &b, &err);
         if (res.r >= 0) {
-                uint32_t holder = build_uuid_holder(b, cfg->uuid, &err);
+                uint32_t holder = 0;
 
-                if (holder) {
+                /* The last guard before a create: an error here is left to the create. */
+                if (builder_find_live(b, cfg->uuid, &holder, NULL) > 0) {
                         char u[37];
 
                         res.r = -EEXIST;

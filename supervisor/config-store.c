@@ -60,9 +60,12 @@ int config_store_save(const char *state_dir, const struct domain_config *c, char
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
         if (fd < 0)
                 return err_setf(err_r, -errno, "cannot write %s: %s", tmp, strerror(errno));
+        /*
+         * No fsync: the copy matters while its domain runs, and a host crash takes the domain
+         * (and XenStore's record of it) with it. rename() keeps a killed daemon from leaving
+         * half a file.
+         */
         r = write_all(fd, text, strlen(text));
-        if (r >= 0 && fsync(fd) < 0)
-                r = -errno;
         if (r >= 0 && rename(tmp, path) < 0)
                 r = -errno;
         if (r < 0) {

@@ -31,20 +31,7 @@ bool manager_in_config_dir(const struct manager *m, const char *path)
 
 int manager_uuid_holder(struct manager *m, const uint8_t uuid[16], uint32_t *domid_r)
 {
-        _cleanup_free_ struct builder_domain_info *infos = NULL;
-        size_t n = 0;
-        int r;
-
-        r = manager_list(m, &infos, &n);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n; i++)
-                if (infos[i].domid != 0 && !infos[i].dying &&
-                    memcmp(infos[i].handle, uuid, 16) == 0) {
-                        *domid_r = infos[i].domid;
-                        return 1;
-                }
-        return 0;
+        return builder_find_live(m->builder, uuid, domid_r, NULL);
 }
 
 /* A running domain no config of ours supervises whose /vm entry has this name; 0 if none. */
@@ -166,8 +153,7 @@ static void update_config(struct manager *m, struct domain *d, struct domain_con
         }
         log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "config changed; applies at the next start%s",
                    d->has_domid ? " (the running instance keeps its limits)" : "");
-        config_free(d->config);
-        d->config = cfg;
+        domain_set_config(d, cfg);
         bus_domain_changed(m, d);
 }
 

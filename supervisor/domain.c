@@ -34,6 +34,13 @@ const struct domain_config *domain_live_config(const struct domain *d)
         return d->running_config ? d->running_config : d->config;
 }
 
+void domain_set_config(struct domain *d, struct domain_config *cfg)
+{
+        config_free(d->config);
+        d->config = cfg;
+        d->config_generation++;
+}
+
 int domain_set_name(struct domain *d, const char *name)
 {
         char *path = NULL;
@@ -63,6 +70,7 @@ int domain_new(struct manager *m, struct domain_config *cfg, struct domain **ret
                 return r;
         d->manager = m;
         d->config = cfg;
+        d->config_generation = 1;
         memcpy(d->uuid, cfg->uuid, sizeof(d->uuid));
         uuid_to_string(d->uuid, d->uuid_string);
         d->state = DOMAIN_STOPPED;

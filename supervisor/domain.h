@@ -56,6 +56,8 @@ struct domain {
         struct domain_config *config;
         /* What the live instance was built with: its limits hold until it is rebuilt. */
         struct domain_config *running_config;
+        unsigned config_generation; /* bumped by domain_set_config() */
+        unsigned stored_generation; /* the config generation the state dir holds; 0 = none */
         char name[DOMAIN_NAME_MAX + 1];
         uint8_t uuid[16];
         char uuid_string[37];
@@ -99,6 +101,9 @@ int domain_new(struct manager *m, struct domain_config *cfg, struct domain **ret
 
 /* Free a domain and its timers; returns NULL. NULL-safe. */
 struct domain *domain_free(struct domain *d);
+
+/* Replace the config the next start builds from (takes cfg). */
+void domain_set_config(struct domain *d, struct domain_config *cfg);
 
 /* Give the domain a new name (object path included); 0 or -ENOMEM. */
 int domain_set_name(struct domain *d, const char *name);

@@ -311,8 +311,11 @@ static void reread_config(struct domain *d)
                 config_free(fresh);
                 return;
         }
-        config_free(d->config);
-        d->config = fresh;
+        if (config_equal(fresh, d->config)) {
+                config_free(fresh);
+                return;
+        }
+        domain_set_config(d, fresh);
 }
 
 /*
@@ -326,8 +329,14 @@ static int build_begin(struct manager *m, struct domain *d, bool by_person, stru
         int r;
 
         reread_config(d);
-        if (config_store_save(m->state_dir, d->config, &err) < 0)
-                log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL, "cannot keep its config: %s", err);
+        /* Kept once per config: a restart of an unchanged one writes nothing. */
+        if (d->stored_generation != d->config_generation) {
+                if (config_store_save(m->state_dir, d->config, &err) < 0)
+                        log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
+                                   "cannot keep its config: %s", err);
+                else
+                        d->stored_generation = d->config_generation;
+        }
         d->build_by_person = by_person;
         domain_enter(m, d, DOMAIN_STARTING);
         instance_teardown(m, d, true);

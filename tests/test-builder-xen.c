@@ -1536,6 +1536,35 @@ static void test_list_failure(void **state)
         close_backend(&b);
 }
 
+/* The uuid guard: the live holder of a handle, found in the list; dying ones hold nothing. */
+static void test_find_live(void **state)
+{
+        static const uint8_t uuid[16] = { 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x47, 0x88,
+                                          0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff, 0x01 };
+        static const uint8_t zero[16];
+        _cleanup_free_ char *err = NULL;
+        struct builder b;
+        uint32_t holder = 0;
+
+        (void)state;
+        add_domain(0, XEN_DOMINF_running);
+        memcpy(add_domain(3, XEN_DOMINF_dying | XEN_DOMINF_shutdown)->handle, uuid, 16);
+        add_domain(4, XEN_DOMINF_running);
+        b = open_backend();
+        /* Only a dying instance: a restart may build the next one. dom0's zero handle is no one's.
+         */
+        assert_int_equal(builder_xen_ops.find_live(&b, uuid, &holder, &err), 0);
+        assert_int_equal(builder_xen_ops.find_live(&b, zero, &holder, &err), 0);
+        memcpy(add_domain(9, XEN_DOMINF_shutdown)->handle, uuid, 16);
+        assert_int_equal(builder_xen_ops.find_live(&b, uuid, &holder, &err), 1);
+        assert_int_equal(holder, 9);
+        F.fail_at = F.fallible_seen; /* the next call */
+        F.fail_errno = EPERM;
+        assert_int_equal(builder_xen_ops.find_live(&b, uuid, &holder, &err), -EPERM);
+        assert_true(starts_with(err, "xc_domain_getinfolist failed: "));
+        close_backend(&b);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1565,6 +1594,7 @@ int main(void)
                 T(test_list_decodes_flags_and_reasons),
                 T(test_list_batches),
                 T(test_list_failure),
+                T(test_find_live),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

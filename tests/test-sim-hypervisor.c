@@ -921,6 +921,19 @@ static void test_set_handle(void **state)
         assert_true(find(kept, &info));
         assert_memory_equal(info.handle, other, 16);
 
+        /* find_live tells the two apart by handle, in one request. */
+        {
+                uint64_t finds = calls(HV_OP_FIND_HANDLE), lists = calls(HV_OP_LIST);
+                uint32_t holder = 0;
+
+                assert_int_equal(builder_find_live(fx.b, c.uuid, &holder, &err), 1);
+                assert_int_equal(holder, live);
+                assert_int_equal(builder_find_live(fx.b, other, &holder, &err), 1);
+                assert_int_equal(holder, kept);
+                assert_int_equal(builder_find_live(fx.b, zero, &holder, &err), 0);
+                assert_int_equal(calls(HV_OP_FIND_HANDLE), finds + 3);
+                assert_int_equal(calls(HV_OP_LIST), lists);
+        }
         assert_int_equal(builder_sim_op_from_string("set_handle"), HV_OP_SET_HANDLE);
         assert_string_equal(builder_sim_op_to_string(HV_OP_SET_HANDLE), "set_handle");
         destroy(kept);
@@ -1098,6 +1111,12 @@ static void test_zombie(void **state)
         assert_false(info.running);
         destroy(a); /* again: nothing more to do */
         assert_int_equal(builder_unpause(fx.b, a, &err), -EINVAL);
+        /* A dying domain holds no live copy of its uuid: a restart may build one. */
+        {
+                uint32_t holder = 99;
+
+                assert_int_equal(builder_find_live(fx.b, c.uuid, &holder, &err), 0);
+        }
         b = create(&c, NULL);
         assert_int_not_equal(b, a);
         deadline = mono_ms() + 3000;
