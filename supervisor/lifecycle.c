@@ -438,6 +438,7 @@ static int build_finish(struct manager *m, struct domain *d, const struct domain
                 return sup_failure(e, LAYER_HYPERVISOR, r, "%s: start failed: %s", d->name,
                                    err ? err : strerror(-r));
         }
+        config_free(d->running_config);
         d->running_config = config_dup(cfg);
         if (!d->running_config)
                 d->running_config = config_dup(d->config);
@@ -850,7 +851,9 @@ static int keep_instance(struct manager *m, struct domain *d)
                 log_domain(LOG_WARNING, kept, LOG_MID_CONFIG, NULL, "cannot keep its config: %s",
                            err);
         domain_enter(m, kept, DOMAIN_PRESERVED);
+        /* The instance is the kept domain's now; the live one is rebuilt. */
         d->has_domid = false;
+        d->running_config = config_free(d->running_config);
         log_domain(LOG_INFO, kept, LOG_MID_DOMAIN_ACTION, "rename-restart", "kept as %s", name);
         return 0;
 }
