@@ -13,6 +13,8 @@
 #include "common/error.h"
 #include "supervisor/bus.h"
 #include "supervisor/config-store.h"
+#include "supervisor/configs.h"
+#include "supervisor/domain-table.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
 #include "supervisor/manager.h"
@@ -27,11 +29,6 @@ bool manager_in_config_dir(const struct manager *m, const char *path)
         size_t len = strlen(m->config_dir);
 
         return path && strncmp(path, m->config_dir, len) == 0 && path[len] == '/';
-}
-
-int manager_uuid_holder(struct manager *m, const uint8_t uuid[16], uint32_t *domid_r)
-{
-        return builder_find_live(m->builder, uuid, domid_r, NULL);
 }
 
 /* A running domain no config of ours supervises whose /vm entry has this name; 0 if none. */
@@ -73,10 +70,11 @@ static int check_identity_free(struct manager *m, const struct domain_config *cf
                                    d->config && d->config->path ? d->config->path : "no file");
         d = manager_find_name(m, cfg->name);
         if (d)
-                return sup_outcome(e, OUTCOME_EXISTS, "%s: the name %s is held by domain %s (%s)",
+                return sup_outcome(e, OUTCOME_EXISTS,
+                                   "%s: the name %s is held by the domain with uuid %s (%s)",
                                    cfg->path, cfg->name, d->uuid_string,
                                    d->config && d->config->path ? d->config->path : "no file");
-        r = manager_uuid_holder(m, cfg->uuid, &domid);
+        r = builder_find_live(m->builder, cfg->uuid, &domid, NULL);
         if (r < 0)
                 return sup_failure(e, LAYER_HYPERVISOR, r, "%s: cannot list domains: %s", cfg->path,
                                    strerror(-r));
@@ -91,16 +89,6 @@ static int check_identity_free(struct manager *m, const struct domain_config *cf
                                    "here",
                                    cfg->path, cfg->name, domid);
         return 0;
-}
-
-void manager_drop_domain(struct manager *m, struct domain *d)
-{
-        if (d->removed)
-                return;
-        log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "no longer supervised");
-        layout_state_remove(m->layout, d->uuid, NULL);
-        config_store_remove(m->state_dir, d->uuid);
-        manager_remove_domain(m, d);
 }
 
 /* Add a config to supervision as a new stopped domain (takes cfg, also on failure). */
@@ -157,14 +145,22 @@ static void update_config(struct manager *m, struct domain *d, struct domain_con
         bus_domain_changed(m, d);
 }
 
-/* A supervised domain whose file is not in the new set. */
-static void config_missing(struct manager *m, struct domain *d)
+/*
+ * A supervised domain whose file is not in the new set: removed, or now naming another uuid
+ * (another domain: this one is handled as removed), or invalid (the last good config stays).
+ */
+static void config_missing(struct manager *m, struct domain *d, bool file_names_other_uuid)
 {
         const char *path = d->config->path;
 
         if (d->origin != ORIGIN_CONFIG_DIR || d->config_gone)
                 return; /* created from elsewhere, kept, or already handled */
-        if (file_exists(path)) {
+        if (file_names_other_uuid) {
+                log_domain(LOG_NOTICE, d, LOG_MID_CONFIG, NULL,
+                           "%s now gives another uuid: a new domain; this one is handled as "
+                           "removed",
+                           path);
+        } else if (file_exists(path)) {
                 /* Still there but now bad (reported above): keep the last good version. */
                 log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
                            "%s is invalid; keeping the last good config", path);
@@ -212,7 +208,7 @@ int manager_reload(struct manager *m, struct sup_error *e)
 {
         struct config_set set = { 0 };
         _cleanup_free_ char *errors = NULL;
-        _cleanup_free_ bool *seen = NULL;
+        _cleanup_free_ bool *seen = NULL, *moved = NULL;
         size_t n_domains = m->n_domains;
         int r;
 
@@ -221,10 +217,22 @@ int manager_reload(struct manager *m, struct sup_error *e)
                 return sup_failure(e, LAYER_SYSTEM, r, "%s", errors ? errors : strerror(-r));
         log_config_errors(errors);
         seen = calloc(n_domains + 1, sizeof(*seen));
-        if (!seen) {
+        moved = calloc(n_domains + 1, sizeof(*moved));
+        if (!seen || !moved) {
                 config_set_clear(&set);
                 return sup_failure(e, LAYER_SYSTEM, -ENOMEM, "out of memory");
         }
+        /* A file that now gives another uuid than its domain's: that domain is handled as removed.
+         */
+        for (size_t i = 0; i < set.n; i++)
+                for (size_t j = 0; j < n_domains; j++) {
+                        const struct domain *d = m->domains[j];
+
+                        if (d->config && d->config->path && !d->removed &&
+                            strcmp(d->config->path, set.items[i]->path) == 0 &&
+                            memcmp(d->uuid, set.items[i]->uuid, 16) != 0)
+                                moved[j] = true;
+                }
         /* First the files of domains we know, by uuid: renames free names for the new ones. */
         for (size_t i = 0; i < set.n; i++) {
                 _cleanup_(sup_error_done) struct sup_error why = SUP_ERROR_INIT;
@@ -244,7 +252,7 @@ int manager_reload(struct manager *m, struct sup_error *e)
         }
         for (size_t i = 0; i < n_domains; i++)
                 if (!seen[i] && !m->domains[i]->removed)
-                        config_missing(m, m->domains[i]);
+                        config_missing(m, m->domains[i], moved[i]);
         for (size_t i = 0; i < set.n; i++) {
                 _cleanup_(sup_error_done) struct sup_error why = SUP_ERROR_INIT;
                 struct domain_config *cfg = TAKE_PTR(set.items[i]);

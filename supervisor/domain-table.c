@@ -3,11 +3,17 @@
  * domain-table.c — the supervised domains: lookups by uuid, name and domid,
  * adding, removing (freed outside any caller) and renaming.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "common/error.h"
 #include "supervisor/bus.h"
+#include "supervisor/config-store.h"
+#include "supervisor/domain-table.h"
 #include "supervisor/log.h"
 #include "supervisor/manager.h"
 
@@ -84,6 +90,16 @@ void manager_remove_domain(struct manager *m, struct domain *d)
         manager_update_status(m);
 }
 
+void manager_drop_domain(struct manager *m, struct domain *d)
+{
+        if (d->removed)
+                return;
+        log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "no longer supervised");
+        layout_state_remove(m->layout, d->uuid, NULL);
+        config_store_remove(m->state_dir, d->uuid);
+        manager_remove_domain(m, d);
+}
+
 int manager_rename_domain(struct manager *m, struct domain *d, const char *name,
                           struct sup_error *e)
 {
@@ -93,7 +109,8 @@ int manager_rename_domain(struct manager *m, struct domain *d, const char *name,
         int r;
 
         if (holder && holder != d)
-                return sup_outcome(e, OUTCOME_EXISTS, "the name %s is held by domain %s", name,
+                return sup_outcome(e, OUTCOME_EXISTS,
+                                   "the name %s is held by the domain with uuid %s", name,
                                    holder->uuid_string);
         if (d->has_domid) {
                 r = layout_rename(m->layout, d->domid, d->uuid, name, &err);
@@ -110,4 +127,56 @@ int manager_rename_domain(struct manager *m, struct domain *d, const char *name,
                 return sup_failure(e, LAYER_SYSTEM, r, "renaming %s: %s", old, strerror(-r));
         log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "renamed from %s", old);
         return 0;
+}
+
+/* ---- the hypervisor's list and the STATUS= line: what the table is read against ---- */
+
+static int compare_info_domid(const void *a, const void *b)
+{
+        const struct builder_domain_info *x = a, *y = b;
+
+        return x->domid < y->domid ? -1 : x->domid > y->domid;
+}
+
+const struct builder_domain_info *manager_find_info(const struct builder_domain_info *infos,
+                                                    size_t n, uint32_t domid)
+{
+        struct builder_domain_info key = { .domid = domid };
+
+        return bsearch(&key, infos, n, sizeof(*infos), compare_info_domid);
+}
+
+int manager_list(struct manager *m, struct builder_domain_info **infos_r, size_t *n_r)
+{
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        r = builder_list(m->builder, infos_r, n_r, &err);
+        if (r < 0 && err) {
+                log_msg(LOG_ERR, "cannot list domains: %s", err);
+                return r;
+        }
+        if (r < 0)
+                return log_errno(LOG_ERR, r, "cannot list domains");
+        m->n_scans++;
+        qsort(*infos_r, *n_r, sizeof(**infos_r), compare_info_domid);
+        return 0;
+}
+
+void manager_update_status(struct manager *m)
+{
+        char status[256];
+        size_t off = 0;
+        static const enum domain_state shown[] = { DOMAIN_RUNNING, DOMAIN_PAUSED, DOMAIN_STOPPED,
+                                                   DOMAIN_PRESERVED, DOMAIN_FAILED };
+
+        for (size_t i = 0; i < ELEMENTSOF(shown) && off < sizeof(status); i++) {
+                size_t n = manager_count_state(m, shown[i]);
+
+                if (n == 0 && shown[i] != DOMAIN_RUNNING)
+                        continue;
+                off += (size_t)snprintf(status + off, sizeof(status) - off, "%s%zu %s",
+                                        off ? ", " : "", n, domain_state_to_string(shown[i]));
+        }
+        sd_notifyf(false, "STATUS=%s", status);
 }

@@ -18,6 +18,7 @@
 #include "common/fs.h"
 #include "supervisor/bus.h"
 #include "supervisor/config-store.h"
+#include "supervisor/domain-table.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
 #include "supervisor/policy.h"
@@ -304,10 +305,15 @@ static void reread_config(struct domain *d)
         }
         /* A new name or uuid is a question of identity: reload answers it, not a restart. */
         if (strcmp(fresh->name, d->name) != 0 || memcmp(fresh->uuid, d->uuid, 16) != 0) {
+                char u[37];
+
                 log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
-                           "%s now names domain '%s'; reload to apply that, starting the last "
-                           "good config",
-                           d->config->path, fresh->name);
+                           "%s now gives %s %s; reload to apply that, starting the last good "
+                           "config",
+                           d->config->path,
+                           strcmp(fresh->name, d->name) != 0 ? "the name" : "the uuid",
+                           strcmp(fresh->name, d->name) != 0 ? fresh->name
+                                                             : uuid_to_string(fresh->uuid, u));
                 config_free(fresh);
                 return;
         }
@@ -361,7 +367,7 @@ static int on_start(struct manager *m, struct domain *d, const struct event_args
                                    "the daemon is stopping; start %s after it", d->name);
         if (d->state == DOMAIN_PRESERVED)
                 instance_teardown(m, d, false);
-        r = manager_uuid_holder(m, d->uuid, &holder);
+        r = builder_find_live(m->builder, d->uuid, &holder, NULL);
         if (r < 0)
                 return sup_failure(e, LAYER_HYPERVISOR, r, "%s: cannot list domains: %s", d->name,
                                    strerror(-r));
@@ -449,6 +455,26 @@ static int build_finish(struct manager *m, struct domain *d, const struct domain
         return 0;
 }
 
+/* Destroy the domains with this uuid that no domain of the table owns (a build's leftovers). */
+static void destroy_build_leftovers(struct manager *m, const uint8_t uuid[16])
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        size_t n = 0;
+
+        if (manager_list(m, &infos, &n) < 0)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                char s[37];
+
+                if (infos[i].domid == 0 || memcmp(infos[i].handle, uuid, 16) != 0 ||
+                    manager_domid_is_ours(m, infos[i].domid))
+                        continue;
+                log_msg(LOG_NOTICE, "destroying domid %u (uuid %s), left by a failed build",
+                        infos[i].domid, uuid_to_string(uuid, s));
+                builder_destroy(m->builder, infos[i].domid, NULL);
+        }
+}
+
 static int on_built(struct manager *m, struct domain *d, const struct event_args *a,
                     struct sup_error *e_unused)
 {
@@ -466,7 +492,7 @@ static int on_built(struct manager *m, struct domain *d, const struct event_args
                                 res->message);
                 /* A build process that died mid-way may have left a paused, unfinished domain. */
                 if (res->incomplete)
-                        manager_destroy_unowned(m, d->uuid);
+                        destroy_build_leftovers(m, d->uuid);
         }
         if (r == 0) {
                 domain_enter(m, d, DOMAIN_RUNNING);
@@ -1153,7 +1179,6 @@ void lifecycle_on_built(void *owner, const struct domain_config *cfg,
 
         (void)lifecycle_dispatch(m, d, EVENT_BUILT,
                                  &(struct event_args){ .cfg = cfg, .result = res }, NULL);
-        manager_check_exit(m);
 }
 
 void lifecycle_forget_build(struct domain *d)

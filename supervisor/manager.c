@@ -12,9 +12,12 @@
 #include "common/error.h"
 #include "common/fs.h"
 #include "supervisor/bus.h"
+#include "supervisor/configs.h"
+#include "supervisor/domain-table.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
 #include "supervisor/manager.h"
+#include "supervisor/reconcile.h"
 #include "supervisor/watch.h"
 
 #define EXIT_STOP_TIMEOUT_USEC (120ULL * 1000000ULL)
@@ -22,34 +25,6 @@
 static void manager_freep(struct manager **m)
 {
         manager_free(*m);
-}
-
-uint64_t manager_now(const struct manager *m)
-{
-        struct timespec ts;
-
-        if (m->opts.clock)
-                return m->opts.clock();
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec;
-}
-
-void manager_update_status(struct manager *m)
-{
-        char status[256];
-        size_t off = 0;
-        static const enum domain_state shown[] = { DOMAIN_RUNNING, DOMAIN_PAUSED, DOMAIN_STOPPED,
-                                                   DOMAIN_PRESERVED, DOMAIN_FAILED };
-
-        for (size_t i = 0; i < ELEMENTSOF(shown) && off < sizeof(status); i++) {
-                size_t n = manager_count_state(m, shown[i]);
-
-                if (n == 0 && shown[i] != DOMAIN_RUNNING)
-                        continue;
-                off += (size_t)snprintf(status + off, sizeof(status) - off, "%s%zu %s",
-                                        off ? ", " : "", n, domain_state_to_string(shown[i]));
-        }
-        sd_notifyf(false, "STATUS=%s", status);
 }
 
 static int manager_on_gc(sd_event_source *s, void *userdata)
@@ -65,38 +40,6 @@ static int manager_on_gc(sd_event_source *s, void *userdata)
                         m->domains[kept++] = m->domains[i];
         }
         m->n_domains = kept;
-        return 0;
-}
-
-static int compare_info_domid(const void *a, const void *b)
-{
-        const struct builder_domain_info *x = a, *y = b;
-
-        return x->domid < y->domid ? -1 : x->domid > y->domid;
-}
-
-const struct builder_domain_info *manager_find_info(const struct builder_domain_info *infos,
-                                                    size_t n, uint32_t domid)
-{
-        struct builder_domain_info key = { .domid = domid };
-
-        return bsearch(&key, infos, n, sizeof(*infos), compare_info_domid);
-}
-
-int manager_list(struct manager *m, struct builder_domain_info **infos_r, size_t *n_r)
-{
-        _cleanup_free_ char *err = NULL;
-        int r;
-
-        r = builder_list(m->builder, infos_r, n_r, &err);
-        if (r < 0 && err) {
-                log_msg(LOG_ERR, "cannot list domains: %s", err);
-                return r;
-        }
-        if (r < 0)
-                return log_errno(LOG_ERR, r, "cannot list domains");
-        m->n_scans++;
-        qsort(*infos_r, *n_r, sizeof(**infos_r), compare_info_domid);
         return 0;
 }
 
@@ -141,6 +84,16 @@ static int manager_scan(void *userdata)
 }
 
 /* ---- loop and signals ---- */
+
+/* A build ended: the state machine takes it; a stopping daemon may now be done. */
+static void manager_on_built(void *owner, const struct domain_config *cfg,
+                             const struct build_result *res, void *userdata)
+{
+        struct manager *m = userdata;
+
+        lifecycle_on_built(owner, cfg, res, m);
+        manager_check_exit(m);
+}
 
 static int manager_on_exit_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -315,7 +268,7 @@ int manager_new(const struct manager_options *opts, struct manager **ret, char *
                 return r;
         r = build_queue_new(m->event, &bo,
                             opts->build_jobs ? opts->build_jobs : build_queue_default_jobs(),
-                            lifecycle_on_built, m, &m->builds);
+                            manager_on_built, m, &m->builds);
         if (r < 0)
                 return err_setf(err_r, r, "out of memory");
 

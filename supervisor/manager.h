@@ -3,17 +3,17 @@
  * manager.h — the daemon's one context: event loop, hypervisor, XenStore,
  * the domain table and the configs. Operations follow outcome.h's contract.
  *
- * Modules: manager.c (the context, the loop, signals, the watch scan),
- * domain-table.c (the table: lookups by uuid, name, path), configs.c
- * (reload, CreateDomain, the identity rules), config-store.c (the last good
- * config of every domain, in the state dir), reconcile.c (start-up),
- * lifecycle.c (the state machine).
+ * The other modules each say what they offer in their own header:
+ * domain-table.h (the table), configs.h (reload, CreateDomain, identity),
+ * config-store.h (the last good configs), reconcile.h (start-up),
+ * lifecycle.h (the state machine).
  */
 #pragma once
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
@@ -72,76 +72,15 @@ struct manager *manager_free(struct manager *m);
 int manager_run(struct manager *m);
 
 /* CLOCK_REALTIME in seconds (the fake clock of tests when one is set). */
-uint64_t manager_now(const struct manager *m);
+static inline uint64_t manager_now(const struct manager *m)
+{
+        struct timespec ts;
 
-/* One list of the hypervisor's domains, sorted by domid; caller frees. Logged on failure. */
-int manager_list(struct manager *m, struct builder_domain_info **infos_r, size_t *n_r);
-
-/* The row of domid in a sorted list; NULL if absent. */
-const struct builder_domain_info *manager_find_info(const struct builder_domain_info *infos,
-                                                    size_t n, uint32_t domid);
+        if (m->opts.clock)
+                return m->opts.clock();
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (uint64_t)ts.tv_sec;
+}
 
 /* After SIGTERM: exit the loop once no build runs (and, with stop_domains, no domain). */
 void manager_check_exit(struct manager *m);
-
-/* Send the one-line STATUS= summary to systemd. */
-void manager_update_status(struct manager *m);
-
-/* ---- the domain table (domain-table.c) ---- */
-
-/* A domain by name or uuid string; NULL if unknown. */
-struct domain *manager_find_domain(struct manager *m, const char *name_or_uuid);
-
-/* A domain by uuid; NULL if unknown. */
-struct domain *manager_find_uuid(struct manager *m, const uint8_t uuid[16]);
-
-/* A domain by name; NULL if unknown. */
-struct domain *manager_find_name(struct manager *m, const char *name);
-
-/* Whether a domain of the table has this domid. */
-bool manager_domid_is_ours(const struct manager *m, uint32_t domid);
-
-/* Count domains in a state (for STATUS= and tests). */
-size_t manager_count_state(const struct manager *m, enum domain_state s);
-
-/* Add a domain to the table and to D-Bus. */
-int manager_add_domain(struct manager *m, struct domain *d);
-
-/* Drop a domain from the table; freed on the next loop iteration, so callers may still use it. */
-void manager_remove_domain(struct manager *m, struct domain *d);
-
-/* Move a domain to a new name: XenStore, D-Bus object and signals. */
-int manager_rename_domain(struct manager *m, struct domain *d, const char *name,
-                          struct sup_error *e);
-
-/* ---- configs and identity (configs.c) ---- */
-
-/* Re-read the config directory (SIGHUP and the Reload method); matches by uuid. */
-int manager_reload(struct manager *m, struct sup_error *e);
-
-/* Validate a config file, add it to supervision and begin its start (as lifecycle_start). */
-int manager_create_domain(struct manager *m, const char *path, domain_started_fn done,
-                          void *userdata, struct domain **ret, struct sup_error *e);
-
-/*
- * Whether the hypervisor runs an instance of uuid that is not dying: 1 and its domid, 0, or a
- * negative errno. A domain is its uuid: nothing builds a second live copy.
- */
-int manager_uuid_holder(struct manager *m, const uint8_t uuid[16], uint32_t *domid_r);
-
-/* Whether path is a file of the config directory (else CreateDomain brought it). */
-bool manager_in_config_dir(const struct manager *m, const char *path);
-
-/* Forget a domain that will not run again here: its record, its stored config, its entry. */
-void manager_drop_domain(struct manager *m, struct domain *d);
-
-/* ---- start-up (reconcile.c) ---- */
-
-/* Adopt what runs, restore what the records say, clean up what is stale. */
-int manager_reconcile(struct manager *m);
-
-/* Destroy the domains with this uuid that no domain of the table owns (a build's leftovers). */
-void manager_destroy_unowned(struct manager *m, const uint8_t uuid[16]);
-
-/* Load the config directory into the table at start-up (configs.c). */
-int manager_load_configs(struct manager *m, char **err_r);

@@ -13,9 +13,12 @@
 
 #include "common/error.h"
 #include "supervisor/config-store.h"
+#include "supervisor/configs.h"
+#include "supervisor/domain-table.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
 #include "supervisor/manager.h"
+#include "supervisor/reconcile.h"
 
 /* The live instance of a uuid (or a dead one, when none is live); NULL if none. */
 static const struct builder_domain_info *find_by_handle(const struct builder_domain_info *infos,
@@ -44,7 +47,7 @@ static void restore_from_record(struct manager *m, const uint8_t uuid[16],
         bool created = st->created && st->config_path[0];
         _cleanup_free_ char *err = NULL;
         struct domain_config *cfg = NULL;
-        struct domain *d;
+        struct domain *d, *holder;
         char u[37];
 
         uuid_to_string(uuid, u);
@@ -70,7 +73,16 @@ static void restore_from_record(struct manager *m, const uint8_t uuid[16],
         }
         if (st->kept)
                 memcpy(cfg->name, st->name, sizeof(cfg->name));
-        if (manager_find_name(m, cfg->name)) {
+        holder = manager_find_name(m, cfg->name);
+        /* A running instance keeps its name; a file that claims it without running yields. */
+        if (holder && info && holder->origin == ORIGIN_CONFIG_DIR &&
+            !find_by_handle(infos, n, holder->uuid, 0)) {
+                log_domain(LOG_WARNING, holder, LOG_MID_CONFIG, NULL,
+                           "the name is held by running domid %u (uuid %s); not supervised until "
+                           "that one stops (then reload)",
+                           info->domid, u);
+                manager_remove_domain(m, holder);
+        } else if (holder) {
                 log_msg(LOG_ERR,
                         "domain %s (%s) has a name another config now holds; not "
                         "supervised",
@@ -154,25 +166,6 @@ static void reconcile_domain(struct manager *m, struct domain *d,
                 load_running_config(m, d);
         lifecycle_adopt(m, d, info, have ? &st : NULL);
         sync_vm_name(m, d);
-}
-
-void manager_destroy_unowned(struct manager *m, const uint8_t uuid[16])
-{
-        _cleanup_free_ struct builder_domain_info *infos = NULL;
-        size_t n = 0;
-
-        if (manager_list(m, &infos, &n) < 0)
-                return;
-        for (size_t i = 0; i < n; i++) {
-                char s[37];
-
-                if (infos[i].domid == 0 || memcmp(infos[i].handle, uuid, 16) != 0 ||
-                    manager_domid_is_ours(m, infos[i].domid))
-                        continue;
-                log_msg(LOG_NOTICE, "destroying domid %u (uuid %s), left by a failed build",
-                        infos[i].domid, uuid_to_string(uuid, s));
-                builder_destroy(m->builder, infos[i].domid, NULL);
-        }
 }
 
 /* Remove /local/domain entries of domains that no longer exist. */

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Integration tests of xensupd on the simulator (issue 6): the scenarios
 # shared with the real-Xen tier, then the simulator-only ones (every action
-# for every reason, reload, sd_notify, the death storm, kill -9 anywhere).
+# for every reason, reload, sd_notify, the death storm, kill -9 anywhere), then
+# the supervisor core's (issue 12) on a simulated host of their own.
+# SCENARIOS="core" runs only the core ones; the default, "all", runs everything.
 set -uo pipefail
 
 src="${XENSUP_SRC:-$(pwd)}"
@@ -70,14 +72,27 @@ daemon_stop() {
 . "$src/tests/scenarios/lib.sh"
 . "$src/tests/scenarios/common.sh"
 . "$src/tests/scenarios/sim-only.sh"
+. "$src/tests/scenarios/core.sh"
 
-scenario_configs
-daemon_start || exit 1
-run_common_scenarios
-run_sim_scenarios
-daemon_stop
+case "${SCENARIOS:-all}" in
+all)
+        scenario_configs
+        daemon_start || exit 1
+        run_common_scenarios
+        run_sim_scenarios
+        daemon_stop
+        run_core_scenarios # last: it replaces the simulated host with a fresh one
+        ;;
+core)
+        run_core_scenarios
+        ;;
+*)
+        echo "SCENARIOS: unknown '$SCENARIOS' (all or core)"
+        exit 2
+        ;;
+esac
 
 echo "=== daemon log (last 30 lines)"
-tail -30 "$work/daemon.log"
+[ -f "$work/daemon.log" ] && tail -30 "$work/daemon.log"
 echo "=== test-supervisor: $failures failed"
 [ "$failures" -eq 0 ]

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * domain-table.h — the supervised domains of the manager: lookups by uuid, name and
+ * domid, adding, removing, renaming; the hypervisor's list they are read against; STATUS=.
+ */
+#pragma once
+
+#include "supervisor/manager.h"
+
+/* A domain by name or uuid string; NULL if unknown. */
+struct domain *manager_find_domain(struct manager *m, const char *name_or_uuid);
+
+/* A domain by uuid; NULL if unknown. */
+struct domain *manager_find_uuid(struct manager *m, const uint8_t uuid[16]);
+
+/* A domain by name; NULL if unknown. */
+struct domain *manager_find_name(struct manager *m, const char *name);
+
+/* Whether a domain of the table has this domid. */
+bool manager_domid_is_ours(const struct manager *m, uint32_t domid);
+
+/* One list of the hypervisor's domains, sorted by domid; caller frees. Logged on failure. */
+int manager_list(struct manager *m, struct builder_domain_info **infos_r, size_t *n_r);
+
+/* The row of domid in a sorted list; NULL if absent. */
+const struct builder_domain_info *manager_find_info(const struct builder_domain_info *infos,
+                                                    size_t n, uint32_t domid);
+
+/* Send the one-line STATUS= summary to systemd. */
+void manager_update_status(struct manager *m);
+
+/* Count domains in a state (for STATUS= and tests). */
+size_t manager_count_state(const struct manager *m, enum domain_state s);
+
+/* Add a domain to the table and to D-Bus. */
+int manager_add_domain(struct manager *m, struct domain *d);
+
+/* Drop a domain from the table; freed on the next loop iteration, so callers may still use it. */
+void manager_remove_domain(struct manager *m, struct domain *d);
+
+/* Forget a domain that will not run again here: its record, its stored config, its entry. */
+void manager_drop_domain(struct manager *m, struct domain *d);
+
+/* Move a domain to a new name: XenStore, D-Bus object and signals. */
+int manager_rename_domain(struct manager *m, struct domain *d, const char *name,
+                          struct sup_error *e);
