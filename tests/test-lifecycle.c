@@ -23,8 +23,10 @@
 
 #include "builders/builder-sim.h"
 #include "common/macros.h"
+#include "supervisor/domain-table.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/manager.h"
+#include "supervisor/reconcile.h"
 
 static struct {
         char dir[64];
