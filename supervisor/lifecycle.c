@@ -133,7 +133,8 @@ static const struct transition {
         { S(DUMPING), EVENT_DUMPED, on_dumped },
         { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(DYING), EVENT_GONE,
           on_gone },
-        { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED), EVENT_DYING, on_dying },
+        { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(DYING), EVENT_DYING,
+          on_dying },
         { S(STARTING) | S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(RESTART_WAIT) |
               S(DYING),
           EVENT_DESTROY, on_destroy },
@@ -974,12 +975,35 @@ static int on_destroy(struct manager *m, struct domain *d, const struct event_ar
         return 0;
 }
 
+#define DYING_POLL_SECONDS 1
+
+/* Ask the hypervisor again about a dying domain: its end fires no watch we would see. */
+static int on_dying_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        struct domain *d = userdata;
+        size_t n = 0;
+
+        (void)s;
+        (void)usec;
+        if (manager_list(d->manager, &infos, &n) >= 0)
+                lifecycle_observe(d->manager, d, manager_find_info(infos, n, d->domid));
+        return 0;
+}
+
 static int on_dying(struct manager *m, struct domain *d, const struct event_args *a,
                     struct sup_error *e)
 {
         (void)a;
         (void)e;
         domain_enter(m, d, DOMAIN_DYING);
+        /*
+         * xenstored fired @releaseDomain when the domain was destroyed; a domain whose pages are
+         * still held lingers as dying, and its final release fires nothing: look again.
+         */
+        if (domain_arm_timer(m, d, manager_now(m) + DYING_POLL_SECONDS, on_dying_timer) < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
+                           "cannot watch its end; it shows dying until the next death");
         return 0;
 }
 

@@ -32,7 +32,7 @@
  * running, paused, shutting-down,
  *   preserved, dying                 gone         stopped
  * running, paused, shutting-down,
- *   preserved                        dying        dying
+ *   preserved, dying                 dying        dying (looked at again every second)
  * starting (queued), running,
  *   paused, shutting-down,
  *   preserved, restart-wait, dying   destroy      stopped

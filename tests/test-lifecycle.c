@@ -479,6 +479,74 @@ static void test_shutdown_timeout_is_forced(void **state)
         assert_int_equal(d->shutdown_reason, SHUTDOWN_REASON_POWEROFF);
 }
 
+static void test_dead_instances_and_waits(void **state)
+{
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        _cleanup_free_ char *err = NULL;
+        struct domain *d;
+        uint32_t domid;
+
+        (void)state;
+        write_conf("t9", "on_crash = \"preserve\"\nmaxvcpus = 2");
+        write_conf("t10", "on_crash = \"restart\"\nrestart {\n delay = 30\n}");
+        manager_start();
+        run_until("t9", DOMAIN_RUNNING);
+        run_until("t10", DOMAIN_RUNNING);
+        d = dom("t9");
+        assert_int_equal(lifecycle_set_vcpus(fx.m, d, 2, &e), 0);
+        assert_int_equal(lifecycle_set_vcpus(fx.m, d, 3, &e), OUTCOME_INVALID_ARGUMENT);
+        /* preserved: kept dead; a start destroys it first and builds anew. */
+        guest("t9", HV_GUEST_CRASH);
+        run_until("t9", DOMAIN_PRESERVED);
+        domid = d->domid;
+        assert_int_equal(lifecycle_set_memory(fx.m, d, 96 * 1024, &e), OUTCOME_INVALID_STATE);
+        assert_int_equal(lifecycle_start(fx.m, d, NULL, NULL, &e), 0);
+        run_until("t9", DOMAIN_RUNNING);
+        assert_int_not_equal(d->domid, domid);
+        /* preserved, then destroyed by a person: stopped. */
+        guest("t9", HV_GUEST_CRASH);
+        run_until("t9", DOMAIN_PRESERVED);
+        assert_int_equal(lifecycle_destroy(fx.m, d, &e), 0);
+        assert_int_equal(d->state, DOMAIN_STOPPED);
+        assert_false(d->has_domid);
+        /* restart-wait, destroyed by a person: the restart is called off. */
+        d = dom("t10");
+        guest("t10", HV_GUEST_CRASH);
+        run_until("t10", DOMAIN_RESTART_WAIT);
+        assert_non_null(d->timer);
+        assert_int_equal(lifecycle_destroy(fx.m, d, &e), 0);
+        assert_int_equal(d->state, DOMAIN_STOPPED);
+        assert_null(d->timer);
+        run_for(200);
+        assert_int_equal(d->state, DOMAIN_STOPPED);
+}
+
+static void test_gone_and_dying_behind_our_back(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain *d;
+
+        (void)state;
+        write_conf("t11", "on_crash = \"restart\"");
+        write_conf("t12", "on_crash = \"restart\"");
+        manager_start();
+        run_until("t11", DOMAIN_RUNNING);
+        run_until("t12", DOMAIN_RUNNING);
+        /* xl destroy: nothing to apply, only to clean up. */
+        d = dom("t11");
+        assert_int_equal(builder_destroy(fx.m->builder, d->domid, &err), 0);
+        run_until("t11", DOMAIN_STOPPED);
+        assert_false(d->has_domid);
+        assert_int_equal(d->restart_count, 0);
+        /* A zombie stays listed as dying after its destroy: dying, then gone. */
+        d = dom("t12");
+        guest("t12", HV_GUEST_ZOMBIE);
+        assert_int_equal(builder_destroy(fx.m->builder, d->domid, &err), 0);
+        run_until("t12", DOMAIN_DYING);
+        run_until("t12", DOMAIN_STOPPED);
+        assert_int_equal(d->restart_count, 0);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -491,6 +559,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_adoption_by_a_new_daemon, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_no_second_live_copy, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_shutdown_timeout_is_forced, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_dead_instances_and_waits, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_gone_and_dying_behind_our_back, setup,
+                                                teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
