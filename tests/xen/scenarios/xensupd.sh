@@ -214,5 +214,53 @@ else
         xt_fail build-stop-same-domid "domid '$(field build1 domid)', built as '$built'"
 fi
 xensupctl destroy build1 >/dev/null 2>&1
+# --- identity on real Xen: a domain is its uuid ---
+# rename-restart: the dead instance is kept under NAME-<domid> with a uuid of
+# its own, set in Xen itself (xc_domain_sethandle), in /vm and in the record;
+# destroying it leaves the live instance's /vm/<uuid> alone.
+MEMORY="$XT_GUEST_MEMORY" CONF_DIR=/tmp/xensup-ext mkconf rr1 crash:3 on_crash='"rename-restart"'
+xensupctl create /tmp/xensup-ext/rr1.conf >/tmp/rr1.out 2>&1 || xt_fail rr-create "$(cat /tmp/rr1.out)"
+# The restart re-reads the file: the next instance runs until told.
+MEMORY="$XT_GUEST_MEMORY" CONF_DIR=/tmp/xensup-ext mkconf rr1 wait on_crash='"rename-restart"'
+first="$(field rr1 domid)" uuid="$(field rr1 uuid)"
+expect "rr1-$first" state preserved 60 rr-kept
+xl_uuid() { xl list -v 2>/dev/null | awk -v id="$1" '$2 == id {print $7}'; }
+kept="$(field "rr1-$first" uuid)"
+if [ -n "$kept" ] && [ "$kept" != "$uuid" ] && [ "$(xl_uuid "$first")" = "$kept" ]; then
+        xt_pass rr-kept-own-uuid-in-xen
+else
+        xt_fail rr-kept-own-uuid-in-xen "kept '$kept', domain '$uuid', xl says '$(xl_uuid "$first")'"
+fi
+if [ "$(xenstore-read "/local/domain/$first/name" 2>/dev/null)" = "rr1-$first" ] &&
+        [ "$(xenstore-read "/vm/$kept/name" 2>/dev/null)" = "rr1-$first" ] &&
+        [ "$(xenstore-read "/local/domain/$first/vm" 2>/dev/null)" = "/vm/$kept" ]; then
+        xt_pass rr-kept-xenstore
+else
+        xt_fail rr-kept-xenstore "/local/domain/$first: $(xenstore-ls "/local/domain/$first" 2>&1 | head -3)"
+fi
+expect rr1 state running 60 rr-live-running
+live="$(field rr1 domid)"
+xensupctl destroy "rr1-$first" >/dev/null 2>&1 || xt_fail rr-kept-destroyed "xensupctl destroy rr1-$first failed"
+if xt_wait 20 sh -c "! xl list $first >/dev/null 2>&1" && xenstore-exists "/vm/$uuid" &&
+        [ "$(xl_uuid "$live")" = "$uuid" ] && xt_running rr1; then
+        xt_pass rr-kept-destroyed
+else
+        xt_fail rr-kept-destroyed "domid $first: '$(xt_xl_state "rr1-$first")'; /vm/$uuid or rr1 ($live) gone"
+fi
+xensupctl destroy rr1 >/dev/null 2>&1
+# No second live copy: a domain xl runs under off1's uuid blocks off1's start.
+off_uuid="$(field off1 uuid)"
+xt_guest_xl /tmp/xl/dup.cfg dup1 wait 0 "uuid = \"$off_uuid\""
+xl create /tmp/xl/dup.cfg >/dev/null 2>&1 || xt_fail dup-xl-create "xl create failed"
+xt_wait 30 xt_running dup1
+out="$(xensupctl start off1 2>&1)"
+rc=$?
+if [ "$rc" -eq 1 ] && echo "$out" | grep -q "already held by domid $(xt_domid dup1)" &&
+        [ "$(xl list -v 2>/dev/null | awk -v u="$off_uuid" '$7 == u' | wc -l)" -eq 1 ]; then
+        xt_pass dup-refused
+else
+        xt_fail dup-refused "xensupctl start off1: exit $rc: $out"
+fi
+xl destroy dup1 >/dev/null 2>&1
 
 scenario_adoption
