@@ -6,6 +6,17 @@
 
 #include "common/parse.h"
 
+int hex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
 int parse_uint(const char *s, uint64_t max, unsigned *ret)
 {
         unsigned long long v;

@@ -6,5 +6,8 @@
 
 #include <stdint.h>
 
+/* The value of a hexadecimal digit (either case); -1 for any other character. */
+int hex_digit(char c);
+
 /* Parse a decimal unsigned integer no larger than max; 0 or -EINVAL. */
 int parse_uint(const char *s, uint64_t max, unsigned *ret);

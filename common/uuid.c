@@ -3,19 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/parse.h"
 #include "common/sha1.h"
 #include "common/uuid.h"
-
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
 
 int uuid_from_string(const char *s, uint8_t uuid[16])
 {
@@ -33,8 +23,8 @@ int uuid_from_string(const char *s, uint8_t uuid[16])
                         i++;
                         continue;
                 }
-                hi = hexval(s[i]);
-                lo = hexval(s[i + 1]);
+                hi = hex_digit(s[i]);
+                lo = hex_digit(s[i + 1]);
                 if (hi < 0 || lo < 0)
                         return -EINVAL;
                 u[k++] = (uint8_t)(hi << 4 | lo);

@@ -20,6 +20,7 @@
 #include <xenstore.h>
 
 #include "common/error.h"
+#include "common/parse.h"
 #include "layout/acl.h"
 #include "layout/layout-internal.h"
 #include "layout/layout.h"
@@ -1032,17 +1033,6 @@ static bool token_is_valid(const char *s, size_t max)
         size_t n = strlen(s);
 
         return n >= 1 && n <= max && strspn(s, STATE_TOKEN_CHARS) == n;
-}
-
-static int hex_digit(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
 }
 
 /*
