@@ -330,7 +330,10 @@ static void reread_config(struct domain *d)
  * the marker recorded, the image built in a child. The marker goes before the teardown: a
  * daemon killed from here on destroys what it finds and builds anew.
  */
-static int build_begin(struct manager *m, struct domain *d, bool by_person, struct sup_error *e)
+static int keep_instance(struct manager *m, struct domain *d);
+
+static int build_begin(struct manager *m, struct domain *d, bool by_person, bool keep_old,
+                       struct sup_error *e)
 {
         _cleanup_free_ char *err = NULL;
         int r;
@@ -346,6 +349,8 @@ static int build_begin(struct manager *m, struct domain *d, bool by_person, stru
         }
         d->build_by_person = by_person;
         domain_enter(m, d, DOMAIN_STARTING);
+        if (keep_old)
+                (void)keep_instance(m, d);
         instance_teardown(m, d, true);
         r = build_queue_add(m->builds, d, d->config);
         if (r < 0)
@@ -382,7 +387,7 @@ static int on_start(struct manager *m, struct domain *d, const struct event_args
         d->window_count = 0;
         d->on_started = a->done;
         d->on_started_userdata = a->userdata;
-        r = build_begin(m, d, true, e);
+        r = build_begin(m, d, true, false, e);
         if (r != 0) {
                 d->on_started = NULL;
                 d->on_started_userdata = NULL;
@@ -405,7 +410,7 @@ static int on_autostart(struct manager *m, struct domain *d, const struct event_
         /* A stopping daemon begins no build; the record makes the next one do it. */
         if (m->exiting)
                 return 0;
-        r = build_begin(m, d, false, &own);
+        r = build_begin(m, d, false, false, &own);
         if (r != 0) {
                 domain_set_failure(d, own.message);
                 restart_begin(m, d, ACTION_RESTART, true, true);
@@ -793,12 +798,12 @@ static int on_restart_timer(sd_event_source *s, uint64_t usec, void *userdata)
 }
 
 /* The kept instance's own identity: a uuid derived from the domain's and the old domid. */
-static void kept_uuid(const struct domain *d, uint8_t uuid[16])
+void lifecycle_kept_uuid(const uint8_t uuid[16], uint32_t domid, uint8_t kept[16])
 {
-        char seed[64];
+        char seed[64], u[37];
 
-        snprintf(seed, sizeof(seed), "kept:%s:%u", d->uuid_string, d->domid);
-        uuid_from_name(seed, uuid);
+        snprintf(seed, sizeof(seed), "kept:%s:%u", uuid_to_string(uuid, u), domid);
+        uuid_from_name(seed, kept);
 }
 
 /* How many dead instances of d are kept. */
@@ -826,6 +831,7 @@ static int keep_instance(struct manager *m, struct domain *d)
         struct domain *kept;
         char name[DOMAIN_NAME_MAX + 1], suffix[16];
         uint8_t uuid[16];
+        bool moved;
         int r;
 
         if (kept_count(m, d) >= limit) {
@@ -841,7 +847,7 @@ static int keep_instance(struct manager *m, struct domain *d)
                            "the name %s is taken", name);
                 return -EEXIST;
         }
-        kept_uuid(d, uuid);
+        lifecycle_kept_uuid(d->uuid, d->domid, uuid);
         cfg = config_dup(domain_live_config(d));
         if (!cfg)
                 return -ENOMEM;
@@ -857,11 +863,14 @@ static int keep_instance(struct manager *m, struct domain *d)
         r = builder_set_handle(m->builder, d->domid, uuid, &err);
         if (r >= 0)
                 r = layout_preserve_instance(m->layout, d->domid, d->uuid, uuid, name, &err);
+        moved = r >= 0;
         if (r >= 0)
                 r = manager_add_domain(m, kept);
         if (r < 0) {
                 /* Back to one identity: the instance is destroyed with the domain's. */
                 builder_set_handle(m->builder, d->domid, d->uuid, NULL);
+                if (moved)
+                        layout_remove_vm(m->layout, uuid, NULL);
                 domain_free(kept);
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "rename-restart",
                            "cannot keep the old instance: %s", err ? err : strerror(-r));
@@ -895,6 +904,7 @@ static void restart_begin(struct manager *m, struct domain *d, enum domain_actio
         const struct domain_config *c = d->config;
         unsigned before = d->window_count, delay = 0;
         uint64_t now = manager_now(m);
+        bool keep;
 
         if (counted && !policy_throttle_admit(&d->window_start, &d->window_count, c->restart.burst,
                                               c->restart.interval, now)) {
@@ -919,13 +929,12 @@ static void restart_begin(struct manager *m, struct domain *d, enum domain_actio
                         delay = policy_retry_delay(before);
         }
         d->restart_count++;
-        if (a == ACTION_RENAME_RESTART && d->has_domid && keep_instance(m, d) < 0)
-                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "rename-restart",
-                           "destroying the old instance instead");
+        /* The dead instance is kept only once the record says what happens next. */
+        keep = a == ACTION_RENAME_RESTART && d->has_domid;
         if (delay == 0) {
                 _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
 
-                if (build_begin(m, d, false, &e) != 0) {
+                if (build_begin(m, d, false, keep, &e) != 0) {
                         /* Cannot even queue it: out of processes or memory; try again later. */
                         domain_set_failure(d, e.message);
                         delay = policy_retry_delay(before);
@@ -935,6 +944,8 @@ static void restart_begin(struct manager *m, struct domain *d, enum domain_actio
         }
         d->restart_due = now + delay;
         domain_enter(m, d, DOMAIN_RESTART_WAIT);
+        if (keep && d->has_domid)
+                (void)keep_instance(m, d);
         instance_teardown(m, d, true);
         if (domain_arm_timer(m, d, d->restart_due, on_restart_timer) < 0) {
                 (void)lifecycle_dispatch(m, d, EVENT_RESTART_DUE, &(struct event_args){}, NULL);

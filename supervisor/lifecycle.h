@@ -98,5 +98,11 @@ void lifecycle_on_built(void *owner, const struct domain_config *cfg,
 /* The daemon stops with the domain's build unfinished: whoever waits hears so. */
 void lifecycle_forget_build(struct domain *d);
 
+/*
+ * The uuid a kept rename-restart instance of uuid's domid gets: derived, so a daemon killed while
+ * keeping it recognizes the half-kept instance.
+ */
+void lifecycle_kept_uuid(const uint8_t uuid[16], uint32_t domid, uint8_t kept[16]);
+
 /* The table's rows, for tests and for supervisor/README.md: "from-state event" per line. */
 void lifecycle_describe(FILE *f);

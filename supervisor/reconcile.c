@@ -154,6 +154,31 @@ static void sync_vm_name(struct manager *m, struct domain *d)
                 log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "renamed from %s", held);
 }
 
+/*
+ * A daemon killed while keeping a rename-restart instance left it with its new uuid but no record
+ * of its own: nothing half-done stays, it is destroyed (its domain is rebuilt anyway).
+ */
+static void remove_half_kept(struct manager *m, const struct domain *d,
+                             const struct layout_tool_state *st,
+                             const struct builder_domain_info *infos, size_t n)
+{
+        const struct builder_domain_info *info = manager_find_info(infos, n, st->domid);
+        struct layout_tool_state kept_st;
+        uint8_t kept[16];
+
+        if (!st->domid || !info || !(st->build_in_progress || st->restart_due))
+                return;
+        lifecycle_kept_uuid(d->uuid, st->domid, kept);
+        if (memcmp(info->handle, kept, 16) != 0 ||
+            layout_state_read(m->layout, kept, &kept_st, NULL) != -ENOENT)
+                return;
+        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_CLEANED, "destroy",
+                   "domid %u was left half-kept by rename-restart; destroying it", st->domid);
+        builder_destroy(m->builder, st->domid, NULL);
+        layout_remove_local(m->layout, st->domid, NULL);
+        layout_remove_vm(m->layout, kept, NULL);
+}
+
 static void reconcile_domain(struct manager *m, struct domain *d,
                              const struct builder_domain_info *infos, size_t n)
 {
@@ -162,6 +187,8 @@ static void reconcile_domain(struct manager *m, struct domain *d,
         const struct builder_domain_info *info =
             find_by_handle(infos, n, d->uuid, have ? st.domid : 0);
 
+        if (have)
+                remove_half_kept(m, d, &st, infos, n);
         if (info)
                 load_running_config(m, d);
         lifecycle_adopt(m, d, info, have ? &st : NULL);
@@ -224,9 +251,15 @@ static void prune_config_store(struct manager *m)
         }
 }
 
-/* Report domains nobody configured; they are left alone. */
-static void report_foreign(struct manager *m, const struct builder_domain_info *infos, size_t n)
+/* Report domains nobody configured; they are left alone. A fresh list: reconciliation destroyed
+ * some of the first one's. */
+static void report_foreign(struct manager *m)
 {
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        size_t n = 0;
+
+        if (manager_list(m, &infos, &n) < 0)
+                return;
         for (size_t i = 0; i < n; i++) {
                 char uuid[37];
 
@@ -256,7 +289,7 @@ int manager_reconcile(struct manager *m)
         for (size_t i = 0; i < n_domains; i++)
                 if (!m->domains[i]->removed)
                         reconcile_domain(m, m->domains[i], infos, n);
-        report_foreign(m, infos, n);
+        report_foreign(m);
         prune_config_store(m);
         return 0;
 }

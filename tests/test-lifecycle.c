@@ -547,6 +547,44 @@ static void test_gone_and_dying_behind_our_back(void **state)
         assert_int_equal(d->restart_count, 0);
 }
 
+/* A daemon killed while it kept a rename-restart instance: the next one leaves nothing half-kept.
+ */
+static void test_half_kept_instance_removed(void **state)
+{
+        struct builder_options o = { .kind = BUILDER_SIM, .sim_dir = fx.dir };
+        _cleanup_free_ char *err = NULL;
+        struct layout_tool_state st;
+        struct builder *b = NULL;
+        struct layout *l = NULL;
+        uint8_t uuid[16], kept[16];
+        uint32_t domid, holder = 0;
+
+        (void)state;
+        write_conf("t13", "on_crash = \"rename-restart\"");
+        manager_start();
+        run_until("t13", DOMAIN_RUNNING);
+        domid = dom("t13")->domid;
+        memcpy(uuid, dom("t13")->uuid, 16);
+        manager_stop();
+        /* What a kill -9 right after xc_domain_sethandle leaves: the record marks the restart. */
+        assert_int_equal(builder_open(&o, &b, &err), 0);
+        assert_int_equal(layout_open(&l, &err), 0);
+        assert_int_equal(builder_shutdown(b, domid, SHUTDOWN_REASON_CRASH, &err), 0);
+        lifecycle_kept_uuid(uuid, domid, kept);
+        assert_int_equal(builder_set_handle(b, domid, kept, &err), 0);
+        assert_int_equal(layout_state_read(l, uuid, &st, &err), 0);
+        st.build_in_progress = true;
+        strcpy(st.state, "starting");
+        assert_int_equal(layout_state_write(l, uuid, &st, &err), 0);
+        manager_start();
+        run_until("t13", DOMAIN_RUNNING);
+        assert_int_not_equal(dom("t13")->domid, domid);
+        assert_int_equal(builder_find_live(b, kept, &holder, &err), 0);
+        assert_null(manager_find_domain(fx.m, "t13-1"));
+        layout_close(l);
+        builder_close(b);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -562,6 +600,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_dead_instances_and_waits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_gone_and_dying_behind_our_back, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_half_kept_instance_removed, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
