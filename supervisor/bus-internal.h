@@ -6,7 +6,7 @@
 
 #include <systemd/sd-bus.h>
 
-#include "supervisor/manager.h"
+#include "supervisor/context.h"
 
 /* The org.xensup.supervisor1.Manager vtable (userdata: struct manager). */
 extern const sd_bus_vtable bus_manager_vtable[];

@@ -8,7 +8,7 @@
 #pragma once
 
 #include "common/bus-names.h"
-#include "supervisor/manager.h"
+#include "supervisor/context.h"
 
 /* Connect to the system (or session) bus, export the objects, take the name. */
 int bus_open(struct manager *m, char **err_r);

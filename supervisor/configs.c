@@ -14,10 +14,10 @@
 #include "supervisor/bus.h"
 #include "supervisor/config-store.h"
 #include "supervisor/configs.h"
+#include "supervisor/context.h"
 #include "supervisor/domain-table.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
-#include "supervisor/manager.h"
 
 static bool file_exists(const char *path)
 {

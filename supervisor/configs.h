@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include "supervisor/manager.h"
+#include "supervisor/context.h"
 
 /* Re-read the config directory (SIGHUP and the Reload method); matches by uuid. */
 int manager_reload(struct manager *m, struct sup_error *e);

@@ -11,8 +11,8 @@
 
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
+#include "supervisor/context.h"
 #include "supervisor/lifecycle.h"
-#include "supervisor/manager.h"
 
 int bus_domain_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                     void **found, sd_bus_error *error)

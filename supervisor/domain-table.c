@@ -13,9 +13,9 @@
 #include "common/error.h"
 #include "supervisor/bus.h"
 #include "supervisor/config-store.h"
+#include "supervisor/context.h"
 #include "supervisor/domain-table.h"
 #include "supervisor/log.h"
-#include "supervisor/manager.h"
 
 static bool domain_visible(const struct domain *d)
 {

@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include "supervisor/manager.h"
+#include "supervisor/context.h"
 
 /* A domain by name or uuid string; NULL if unknown. */
 struct domain *manager_find_domain(struct manager *m, const char *name_or_uuid);

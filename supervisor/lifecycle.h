@@ -56,7 +56,7 @@
 #include "builders/builder.h"
 #include "layout/layout.h"
 #include "supervisor/build-queue.h"
-#include "supervisor/manager.h"
+#include "supervisor/context.h"
 
 /* A person starts the domain: 0 once its build is queued; done(userdata) when it ends. */
 int lifecycle_start(struct manager *m, struct domain *d, domain_started_fn done, void *userdata,

@@ -13,8 +13,8 @@
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
 #include "supervisor/configs.h"
+#include "supervisor/context.h"
 #include "supervisor/domain-table.h"
-#include "supervisor/manager.h"
 
 static void bus_caller_donep(struct bus_caller *c)
 {

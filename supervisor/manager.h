@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * manager.h — the daemon's one context: event loop, hypervisor, XenStore,
- * the domain table and the configs. Operations follow outcome.h's contract.
+ * manager.h — the daemon itself: its context (context.h) created, run until
+ * SIGTERM and freed; the event loop, signals, sd_notify and the watch scan
+ * live in manager.c. Operations follow outcome.h's contract.
  *
  * The other modules each say what they offer in their own header:
  * domain-table.h (the table), configs.h (reload, CreateDomain, identity),
@@ -10,57 +11,7 @@
  */
 #pragma once
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <time.h>
-
-#include <systemd/sd-bus.h>
-#include <systemd/sd-event.h>
-
-#include "builders/builder.h"
-#include "config/config.h"
-#include "layout/layout.h"
-#include "supervisor/domain.h"
-#include "supervisor/outcome.h"
-
-struct build_queue;
-struct watch;
-
-struct manager_options {
-        enum builder_kind hypervisor;
-        const char *config_dir;  /* default /etc/xensup/domains.d */
-        const char *state_dir;   /* default /var/lib/xensup (sim: SIM_DIR/state) */
-        const char *sim_dir;     /* default /run/xensup/sim */
-        bool user_bus;           /* session bus instead of the system bus */
-        bool no_bus;             /* run without D-Bus (tests of the core) */
-        bool stop_domains;       /* on SIGTERM, shut running domains down */
-        const char *admin_group; /* members may call mutating methods; NULL = root only */
-        unsigned build_jobs;     /* domain builds running at once; 0 = one per CPU, up to 4 */
-        uint64_t (*clock)(void); /* CLOCK_REALTIME seconds; NULL = the real clock (tests fake it) */
-};
-
-struct manager {
-        struct manager_options opts;
-        char *config_dir;
-        char *state_dir;
-        char *self_path; /* our own binary, for the core-dump child */
-        sd_event *event;
-        sd_bus *bus;
-        struct builder *builder;
-        struct layout *layout;
-        struct watch *watch;
-        struct build_queue *builds;
-
-        struct domain **domains; /* the table */
-        size_t n_domains;
-
-        uint64_t n_scans;          /* hypervisor list scans made */
-        bool ready;                /* READY=1 was sent */
-        bool exiting;              /* SIGTERM: waiting for builds (and domains) to finish */
-        sd_event_source *gc_event; /* frees domains marked for removal, outside any caller */
-        sd_event_source *exit_timer;
-};
+#include "supervisor/context.h"
 
 /* Create the manager: load configs, open the hypervisor and XenStore, hook up the loop. */
 int manager_new(const struct manager_options *opts, struct manager **ret, char **err_r);
@@ -70,17 +21,6 @@ struct manager *manager_free(struct manager *m);
 
 /* Reconcile, start autostart domains, run until SIGTERM. */
 int manager_run(struct manager *m);
-
-/* CLOCK_REALTIME in seconds (the fake clock of tests when one is set). */
-static inline uint64_t manager_now(const struct manager *m)
-{
-        struct timespec ts;
-
-        if (m->opts.clock)
-                return m->opts.clock();
-        clock_gettime(CLOCK_REALTIME, &ts);
-        return (uint64_t)ts.tv_sec;
-}
 
 /* After SIGTERM: exit the loop once no build runs (and, with stop_domains, no domain). */
 void manager_check_exit(struct manager *m);

@@ -14,10 +14,10 @@
 #include "common/error.h"
 #include "supervisor/config-store.h"
 #include "supervisor/configs.h"
+#include "supervisor/context.h"
 #include "supervisor/domain-table.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
-#include "supervisor/manager.h"
 #include "supervisor/reconcile.h"
 
 /* The live instance of a uuid (or a dead one, when none is live); NULL if none. */

@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include "supervisor/manager.h"
+#include "supervisor/context.h"
 
 /* Adopt what runs, restore what the records say, clean up what is stale. */
 int manager_reconcile(struct manager *m);

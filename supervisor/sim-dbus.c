@@ -12,8 +12,8 @@
 
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
+#include "supervisor/context.h"
 #include "supervisor/domain-table.h"
-#include "supervisor/manager.h"
 
 static int method_sim_guest_action(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
