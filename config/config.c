@@ -373,6 +373,17 @@ static char *path_resolve(const char *dir, const char *path)
         return r;
 }
 
+/* A control byte in a path would end up in XenStore, logs and the builder's open(). */
+static bool has_control(const char *s)
+{
+        for (; *s; s++)
+                if ((unsigned char)*s < 0x20 || *s == 0x7f)
+                        return true;
+        return false;
+}
+
+#define PATH_ALLOWED_CHARS "a path without control characters"
+
 static void check_readable(struct parse_ctx *ctx, unsigned line, int k, const char *value)
 {
         _cleanup_free_ char *path = NULL;
@@ -380,6 +391,10 @@ static void check_readable(struct parse_ctx *ctx, unsigned line, int k, const ch
         const char *why;
         struct stat st;
 
+        if (has_control(value)) {
+                bad_value(ctx, line, k, value, PATH_ALLOWED_CHARS);
+                return;
+        }
         if (!*value || strlen(value) >= PATH_MAX) {
                 bad_value(ctx, line, k, value, "a path to a readable file");
                 return;
@@ -465,7 +480,9 @@ static int on_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
                                   ACTIONS "; soft-reset only for on_soft_reset");
                 break;
         case KEY_COREDUMP_DIR:
-                if (value[0] != '/' || strlen(value) >= PATH_MAX)
+                if (has_control(value))
+                        bad_value(ctx, line, k, value, PATH_ALLOWED_CHARS);
+                else if (value[0] != '/' || strlen(value) >= PATH_MAX)
                         bad_value(ctx, line, k, value, "an absolute directory path");
                 break;
         case KEY_SIM_EXIT:
@@ -650,14 +667,16 @@ static int read_config_file(struct parse_ctx *ctx, const char *path, char **buf_
  * comments opened by a slash only where a word starts): blank out comments
  * (libconfuse 3.3 counts the lines of a file wrong after a comment), refuse
  * "${" (libconfuse would substitute the daemon's environment), and notice what
- * libconfuse silently accepts at end of file: an unclosed block comment or
- * section.
+ * libconfuse silently accepts at end of file: an unclosed block comment, string
+ * or section. An unclosed string must never reach libconfuse 3.3: it drops the
+ * last statement and reports success, and its lexer echoes a backslash left at
+ * the end of the file to stdout.
  * Sets *open_line_r to the line of a '{' never closed, or 0.
  */
 static int prescan(struct parse_ctx *ctx, char *buf, unsigned *open_line_r)
 {
         enum { NORMAL, DQ, SQ, LINE_COMMENT, BLOCK_COMMENT } st = NORMAL;
-        unsigned line = 1, depth = 0, open_line = 0, comment_line = 0;
+        unsigned line = 1, depth = 0, open_line = 0, comment_line = 0, string_line = 0;
 
         for (char *p = buf; *p; p++) {
                 /* As in the lexer, a slash inside an unquoted word (/usr//lib) is text. */
@@ -667,10 +686,9 @@ static int prescan(struct parse_ctx *ctx, char *buf, unsigned *open_line_r)
                         line++;
                 switch (st) {
                 case NORMAL:
-                        if (*p == '"') {
-                                st = DQ;
-                        } else if (*p == '\'') {
-                                st = SQ;
+                        if (*p == '"' || *p == '\'') {
+                                st = *p == '"' ? DQ : SQ;
+                                string_line = line;
                         } else if (*p == '#' || (p[0] == '/' && p[1] == '/' && !mid_token)) {
                                 st = LINE_COMMENT;
                                 *p = ' ';
@@ -720,6 +738,12 @@ static int prescan(struct parse_ctx *ctx, char *buf, unsigned *open_line_r)
         if (st == BLOCK_COMMENT) {
                 ctx_error(ctx, comment_line, NULL,
                           "syntax error: comment not closed ('/*' without '*/')");
+                return -EINVAL;
+        }
+        if (st == DQ || st == SQ) {
+                ctx_error(ctx, string_line, NULL,
+                          "syntax error: unterminated string (a closing %s is missing)",
+                          st == DQ ? "\"" : "'");
                 return -EINVAL;
         }
         *open_line_r = depth > 0 ? open_line : 0;
@@ -1298,7 +1322,8 @@ int config_to_text(const struct domain_config *c, char **text_r)
         /* Refuse what would not parse back, rather than write a file that fails later. */
         if (!domain_name_is_valid(c->name) || !type || c->type == DOMAIN_TYPE_HVM ||
             !is_absolute(c->kernel) || (c->ramdisk && !is_absolute(c->ramdisk)) ||
-            !is_absolute(c->coredump_dir))
+            !is_absolute(c->coredump_dir) || has_control(c->kernel) ||
+            (c->ramdisk && has_control(c->ramdisk)) || has_control(c->coredump_dir))
                 return -EINVAL;
         for (size_t i = 0; i < ELEMENTSOF(actions); i++)
                 if (!actions[i])

@@ -91,9 +91,10 @@ struct config_set {
  * Parse and validate one file; on failure *errors_r holds every problem found.
  * Returns 0, -EINVAL (the file is bad), -EFBIG (over CONFIG_FILE_MAX), -EAGAIN
  * (it changed while being read), -ENOMEM, or the errno of open/read.
- * Files over CONFIG_FILE_MAX, with a NUL byte or with libconfuse's "${VAR}"
- * environment substitution are refused. Not thread-safe (libconfuse's lexer
- * is global).
+ * Files over CONFIG_FILE_MAX, with a NUL byte, with libconfuse's "${VAR}"
+ * environment substitution or ending inside a string are refused, and so are
+ * kernel, ramdisk and coredump_dir paths with control characters; nothing is
+ * written to stdout or stderr. Not thread-safe (libconfuse's lexer is global).
  */
 int config_load_file(const char *path, struct domain_config **ret, char **errors_r);
 
@@ -163,7 +164,8 @@ unsigned config_restart_delay(const struct domain_config *c, unsigned restarts_i
  * config_equal() to c once its path is set back with config_set_path(): path
  * is the only field the text cannot carry. Returns 0, -EINVAL when c holds
  * what config_load_file refuses or a file cannot say (a bad name, type hvm,
- * an enum out of range, a relative path, no kernel or coredump_dir), or
+ * an enum out of range, a relative path or one with control characters, no
+ * kernel or coredump_dir), or
  * -ENOMEM.
  */
 int config_to_text(const struct domain_config *c, char **text_r);

@@ -556,7 +556,8 @@ static void test_syntax_errors(void **state)
         (void)state;
         expect_error("name = a\n" KERNEL "memory 512\n", 3, "syntax error",
                      "missing equal sign after option 'memory'");
-        expect_error("name = a\n" KERNEL "cmdline = \"unterminated\n\n", 5, "syntax error", "");
+        expect_error("name = a\n" KERNEL "cmdline = \"unterminated\n\n", 3, "syntax error",
+                     "unterminated string");
         expect_error("name = a\n" KERNEL "}\n", 3, "syntax error", "unexpected closing brace");
         /* libconfuse itself accepts both of these at end of file. */
         expect_error("name = a\n" KERNEL "sim {\n run_seconds = 1\n", 3, "syntax error",
@@ -800,10 +801,112 @@ static void test_lexer_recovers(void **state)
          */
         expect_error("name = a\n" KERNEL "cmdline = \"bad \\9 escape\"\n", 3, "syntax error",
                      "bad escape sequence");
-        expect_error("name = a\n" KERNEL "cmdline = 'unterminated\n", 4, "syntax error",
-                     "unterminated string constant");
+        expect_error("name = a\n" KERNEL "cmdline = 'unterminated\n", 3, "syntax error",
+                     "unterminated string (a closing ' is missing)");
         assert_int_equal(load_text("name = ok\n" KERNEL "cmdline = \"x\"\n", &c, &errors), 0);
         assert_string_equal(c->cmdline, "x");
+}
+
+#define UNTERMINATED "unterminated string (a closing \" is missing)"
+
+static void test_unterminated_strings(void **state)
+{
+        static const char *const ok[] = {
+                "cmdline = \"a # b\"\n",
+                "cmdline = \"http://x\"\n",
+                "cmdline = \"a\\\"b\"\n",
+                "cmdline = 'a\\'b // c'\n",
+                "/* it's \"quoted */\ncmdline = x\n",
+                "# a \" in a comment\n// and ' here\ncmdline = x\n",
+                "cmdline = \"a\\\\\"\n", /* an escaped backslash does not escape the quote */
+        };
+
+        (void)state;
+        /* libconfuse 3.3 drops a last statement cut inside a string and reports success. */
+        expect_error("\"abc", 1, "syntax error", UNTERMINATED);
+        expect_error("name = \"x", 1, "syntax error", UNTERMINATED);
+        expect_error("name = a\n" KERNEL "on_crash = \"resta", 3, "syntax error", UNTERMINATED);
+        expect_error("name = a\n" KERNEL "sim {\n  exit = \"crash\n}\n", 4, "syntax error",
+                     UNTERMINATED);
+        expect_error("name = a\n" KERNEL "cmdline = \"one\n\ntwo\n", 3, "syntax error",
+                     UNTERMINATED);
+        expect_error("name = a\n" KERNEL "cmdline = 'abc", 3, "syntax error",
+                     "unterminated string (a closing ' is missing)");
+        /* An escape that swallows the closing quote, or a backslash at the very end. */
+        expect_error("name = a\n" KERNEL "cmdline = \"abc\\\"\n", 3, "syntax error", UNTERMINATED);
+        expect_error("name = a\n" KERNEL "cmdline = \"\\", 3, "syntax error", UNTERMINATED);
+        expect_error("name = a\n" KERNEL "cmdline = '\\", 3, "syntax error", "closing '");
+        /* Comment characters inside strings and quotes inside comments are not confused. */
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                _cleanup_(config_freep) struct domain_config *c = NULL;
+                _cleanup_free_ char *errors = NULL, *text = NULL;
+
+                assert_true(asprintf(&text, "name = a\n" KERNEL "%s", ok[i]) > 0);
+                if (load_text(text, &c, &errors) != 0)
+                        fail_msg("refused:\n%s\nwith: %s", text, errors);
+        }
+}
+
+/* Run config_load_file on text with stdout and stderr sent to a file; the bytes written. */
+static off_t output_of_load(const char *text)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL, *out = tmp_path("stdout");
+        _cleanup_close_ int fd = -1, saved_out = -1, saved_err = -1;
+        struct stat st;
+        int r;
+
+        fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        fflush(stdout);
+        fflush(stderr);
+        saved_out = dup(STDOUT_FILENO);
+        saved_err = dup(STDERR_FILENO);
+        assert_true(saved_out >= 0 && saved_err >= 0);
+        assert_int_equal(dup2(fd, STDOUT_FILENO), STDOUT_FILENO);
+        assert_int_equal(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+        r = load_text(text, &c, &errors);
+        fflush(stdout);
+        fflush(stderr);
+        assert_int_equal(dup2(saved_out, STDOUT_FILENO), STDOUT_FILENO);
+        assert_int_equal(dup2(saved_err, STDERR_FILENO), STDERR_FILENO);
+        assert_int_equal(r, -EINVAL);
+        assert_non_null(errors);
+        assert_int_equal(fstat(fd, &st), 0);
+        unlink(out);
+        return st.st_size;
+}
+
+static void test_nothing_printed(void **state)
+{
+        static const char *const texts[] = {
+                "name = a\n" KERNEL "cmdline = \"\\",
+                "name = a\n" KERNEL "cmdline = '\\",
+                "name = a\n" KERNEL "cmdline = \"abc",
+                "name = a\n" KERNEL "cmdline = \"bad \\9 escape\"\n",
+                "name = a\n" KERNEL "}\n",
+        };
+
+        (void)state;
+        /* libconfuse's lexer echoes a backslash at end of file to stdout: the daemon's journal. */
+        for (size_t i = 0; i < ELEMENTSOF(texts); i++)
+                if (output_of_load(texts[i]) != 0)
+                        fail_msg("loading printed something for:\n%s", texts[i]);
+}
+
+static void test_path_control_chars(void **state)
+{
+        (void)state;
+        expect_error("name = a\nkernel = \"vm\\nlinuz\"\n", 2, "kernel",
+                     "bad value 'vm\\x0alinuz' (allowed: a path without control characters)");
+        expect_error("name = a\nkernel = \"vm\tlinuz\"\n", 2, "kernel",
+                     "bad value 'vm\\x09linuz' (allowed: a path without control characters)");
+        expect_error("name = a\n" KERNEL "ramdisk = \"\\x01/initrd\"\n", 3, "ramdisk",
+                     "bad value '\\x01/initrd' (allowed: a path without control characters)");
+        expect_error("name = a\n" KERNEL "coredump_dir = \"/var/dump\\x7f\"\n", 3, "coredump_dir",
+                     "bad value '/var/dump\\x7f' (allowed: a path without control characters)");
+        expect_error("name = a\n" KERNEL "coredump_dir = \"/var/\\r\"\n", 3, "coredump_dir",
+                     "(allowed: a path without control characters)");
 }
 
 static void test_relative_paths(void **state)
@@ -1418,7 +1521,11 @@ static void test_to_text_refused(void **state)
         free(c->coredump_dir);
         c->coredump_dir = NULL;
         assert_int_equal(config_to_text(c, &text), -EINVAL);
-        c->coredump_dir = strdup("/d");
+        c->coredump_dir = strdup("/d\n");
+        assert_int_equal(config_to_text(c, &text), -EINVAL);
+        c->coredump_dir[2] = '\0';
+        c->kernel[1] = '\x7f'; /* control characters in paths are refused when loading */
+        assert_int_equal(config_to_text(c, &text), -EINVAL);
         free(c->kernel);
         c->kernel = NULL;
         assert_int_equal(config_to_text(c, &text), -EINVAL);
@@ -1464,6 +1571,9 @@ int main(void)
                 cmocka_unit_test(test_no_trailing_newline),
                 cmocka_unit_test(test_not_a_file),
                 cmocka_unit_test(test_lexer_recovers),
+                cmocka_unit_test(test_unterminated_strings),
+                cmocka_unit_test(test_nothing_printed),
+                cmocka_unit_test(test_path_control_chars),
                 cmocka_unit_test(test_relative_paths),
                 cmocka_unit_test(test_dir),
                 cmocka_unit_test(test_dir_derived_uuid_clash),
