@@ -752,12 +752,12 @@ static int sim_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[
 }
 
 /* A fake core: a text header a test can read, then one page of memory "contents". */
-static int sim_dumpcore(struct builder *b, uint32_t domid, const char *path, char **err_r)
+static int sim_dumpcore(struct builder *b, uint32_t domid, int fd, char **err_r)
 {
         struct hv_rep_dumpcore core;
         _cleanup_fclose_ FILE *f = NULL;
         char uuid[37];
-        int r;
+        int copy, r;
 
         r = sim_dom_call_rep(b, HV_OP_DUMPCORE, domid, 0, 0, &core, sizeof(core), err_r);
         if (r < 0)
@@ -766,11 +766,14 @@ static int sim_dumpcore(struct builder *b, uint32_t domid, const char *path, cha
         for (char *c = core.name; *c; c++)
                 if (*c < 0x21 || *c > 0x7e)
                         *c = '?';
-        f = fopen(path, "we");
-        if (!f)
-                return err_setf(err_r, -errno, "domid %u: dumpcore: cannot create %s: %s", domid,
-                                path, strerror(errno));
-        (void)fchmod(fileno(f), 0600);
+        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        f = copy < 0 ? NULL : fdopen(copy, "w");
+        if (!f) {
+                r = -errno;
+                if (copy >= 0)
+                        close(copy);
+                return err_setf(err_r, r, "domid %u: dumpcore: %s", domid, strerror(-r));
+        }
         fprintf(f,
                 "%s\ndomid %u\nuuid %s\nname %s\nmemory_kib %llu\nvcpus %u\ncpu_time_ns %llu\n"
                 "shutdown_reason %s\n\n",
@@ -784,8 +787,7 @@ static int sim_dumpcore(struct builder *b, uint32_t domid, const char *path, cha
                 fputc((int)((i * 131u + core.domid) & 0xff), f);
         if (fflush(f) != 0 || ferror(f)) {
                 r = -errno ?: -EIO;
-                (void)unlink(path);
-                return err_setf(err_r, r, "domid %u: dumpcore: cannot write %s: %s", domid, path,
+                return err_setf(err_r, r, "domid %u: dumpcore: cannot write the core: %s", domid,
                                 strerror(-r));
         }
         return 0;

@@ -821,13 +821,33 @@ static int xen_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **e
         return 0;
 }
 
-static int xen_dumpcore(struct builder *b, uint32_t domid, const char *path, char **err_r)
+/* libxc's writer for the dump: all of buffer to the fd the caller opened. */
+static int xen_dump_write(xc_interface *xch, void *arg, char *buffer, unsigned int length)
+{
+        int fd = *(int *)arg;
+
+        (void)xch;
+        while (length > 0) {
+                ssize_t n = write(fd, buffer, length);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return -1;
+                buffer += n;
+                length -= (unsigned)n;
+        }
+        return 0;
+}
+
+/* Through the callback, not xc_domain_dumpcore(): that one opens a path itself, following links. */
+static int xen_dumpcore(struct builder *b, uint32_t domid, int fd, char **err_r)
 {
         struct xen_backend *x = backend_of(b);
 
         step_begin(x);
-        if (xc_domain_dumpcore(x->xch, domid, path) < 0)
-                return step_fail(x, err_r, "xc_domain_dumpcore");
+        if (xc_domain_dumpcore_via_callback(x->xch, domid, &fd, xen_dump_write) < 0)
+                return step_fail(x, err_r, "xc_domain_dumpcore_via_callback");
         return 0;
 }
 

@@ -79,9 +79,9 @@ int builder_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_
         return b->ops->set_vcpus(b, domid, n, err_r);
 }
 
-int builder_dumpcore(struct builder *b, uint32_t domid, const char *path, char **err_r)
+int builder_dumpcore(struct builder *b, uint32_t domid, int fd, char **err_r)
 {
-        return b->ops->dumpcore(b, domid, path, err_r);
+        return b->ops->dumpcore(b, domid, fd, err_r);
 }
 
 int builder_find_live(struct builder *b, const uint8_t uuid[16], uint32_t *domid_r, char **err_r)

@@ -78,7 +78,7 @@ struct builder_ops {
                     char **err_r);
         int (*set_memory)(struct builder *b, uint32_t domid, uint64_t target_kib, char **err_r);
         int (*set_vcpus)(struct builder *b, uint32_t domid, unsigned n, char **err_r);
-        int (*dumpcore)(struct builder *b, uint32_t domid, const char *path, char **err_r);
+        int (*dumpcore)(struct builder *b, uint32_t domid, int fd, char **err_r);
         int (*set_handle)(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r);
         int (*find_live)(struct builder *b, const uint8_t uuid[16], uint32_t *domid_r,
                          char **err_r);
@@ -122,8 +122,11 @@ int builder_set_memory(struct builder *b, uint32_t domid, uint64_t target_kib, c
 /* Check n against the domain's maximum and record it; the guest is told through XenStore. */
 int builder_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_r);
 
-/* Write the domain's core to path. May take long: call it from a child. */
-int builder_dumpcore(struct builder *b, uint32_t domid, const char *path, char **err_r);
+/*
+ * Write the domain's core to fd, which the caller opened (create_file_in_safe_dir: the backend
+ * never opens a path as root). May take long: call it from a child.
+ */
+int builder_dumpcore(struct builder *b, uint32_t domid, int fd, char **err_r);
 
 /*
  * The guest domain that holds uuid and is not dying: 1 and its domid, 0 if none, or a negative

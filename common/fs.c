@@ -3,6 +3,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
+#include <stdio.h>
+
+#include "common/error.h"
 #include "common/fs.h"
 #include "common/macros.h"
 
@@ -23,4 +27,33 @@ int mkdir_p(const char *path, mode_t mode)
         if (mkdir(copy, mode) < 0 && errno != EEXIST)
                 return -errno;
         return 0;
+}
+
+int create_file_in_safe_dir(const char *dir, const char *name, mode_t mode, char **err_r)
+{
+        _cleanup_close_ int dfd = -1;
+        struct stat st;
+        int fd;
+
+        if (!*name || strchr(name, '/') || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+                return err_setf(err_r, -EINVAL, "%s: not a file name", name);
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0)
+                return err_setf(err_r, -errno, "%s: %s", dir, strerror(errno));
+        if (fstat(dfd, &st) < 0)
+                return err_setf(err_r, -errno, "%s: %s", dir, strerror(errno));
+        if (st.st_uid != 0)
+                return err_setf(err_r, -EPERM,
+                                "%s: owned by uid %u, not root: refusing to write in it", dir,
+                                (unsigned)st.st_uid);
+        if (st.st_mode & (S_IWGRP | S_IWOTH))
+                return err_setf(
+                    err_r, -EPERM,
+                    "%s: writable by its group or others (mode %03o): refusing to write "
+                    "in it",
+                    dir, (unsigned)(st.st_mode & 0777));
+        fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+        if (fd < 0)
+                return err_setf(err_r, -errno, "%s/%s: %s", dir, name, strerror(errno));
+        return fd;
 }

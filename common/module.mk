@@ -1,2 +1,5 @@
 COMMON_SRCS := common/error.c common/fs.c common/parse.c common/sha1.c common/uuid.c \
                common/vocabulary.c
+
+TESTS += test-fs
+test-fs_SRCS := tests/test-fs.c $(COMMON_SRCS)

@@ -6,6 +6,7 @@
 
 #include "builders/builder.h"
 #include "common/error.h"
+#include "common/fs.h"
 #include "common/parse.h"
 #include "config/config.h"
 #include "supervisor/log.h"
@@ -58,19 +59,32 @@ static int check_config(char **files, int n)
 static int dump_core(const struct builder_options *bo, const char *domid_s, const char *path)
 {
         struct builder *b = NULL;
-        _cleanup_free_ char *err = NULL;
+        _cleanup_free_ char *err = NULL, *dir = strdup(path);
+        const char *name = strrchr(path, '/');
+        _cleanup_close_ int fd = -1;
         char *end;
         unsigned long domid = strtoul(domid_s, &end, 10);
         int r;
 
-        if (*end || domid == 0 || domid >= 0x7ff0) {
+        if (*end || domid == 0 || domid >= DOMID_FIRST_RESERVED) {
                 fprintf(stderr, "xensupd: --dump-core: bad domid '%s'\n", domid_s);
                 return EXIT_FAILURE;
         }
-        r = builder_open(bo, &b, &err);
+        if (!dir || !name || name == path) {
+                fprintf(stderr, "xensupd: --dump-core: '%s' is not DIR/NAME\n", path);
+                return EXIT_FAILURE;
+        }
+        dir[name - path] = '\0';
+        /* Created new, in a directory nobody else can write, through no link. */
+        r = fd = create_file_in_safe_dir(dir, name + 1, 0600, &err);
         if (r >= 0)
-                r = builder_dumpcore(b, (uint32_t)domid, path, &err);
+                r = builder_open(bo, &b, &err);
+        if (r >= 0)
+                r = builder_dumpcore(b, (uint32_t)domid, fd, &err);
         builder_close(b);
+        /* Only a file we created, in a directory only root writes: nothing half-written stays. */
+        if (r < 0 && fd >= 0)
+                (void)unlink(path);
         if (r < 0) {
                 fprintf(stderr, "xensupd: core dump of domid %lu to %s failed: %s\n", domid, path,
                         err ? err : strerror(-r));

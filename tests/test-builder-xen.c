@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -615,12 +616,24 @@ int __wrap_xc_domain_set_pod_target(xc_interface *xch, uint32_t domid, uint64_t 
         return fail_here("xc_domain_set_pod_target") ? -1 : 0;
 }
 
-int __wrap_xc_domain_dumpcore(xc_interface *xch, uint32_t domid, const char *corename);
-int __wrap_xc_domain_dumpcore(xc_interface *xch, uint32_t domid, const char *corename)
+/* libxc calls the writer for every piece of the core: two pieces here. */
+int __wrap_xc_domain_dumpcore_via_callback(xc_interface *xch, uint32_t domid, void *arg,
+                                           dumpcore_rtn_t dump_rtn);
+int __wrap_xc_domain_dumpcore_via_callback(xc_interface *xch, uint32_t domid, void *arg,
+                                           dumpcore_rtn_t dump_rtn)
 {
+        char head[] = "ELF core of ", tail[] = "domid\n";
+
         assert_ptr_equal(xch, FAKE_XCH);
-        record("xc_domain_dumpcore %" PRIu32 " %s", domid, corename);
-        return fail_here("xc_domain_dumpcore") ? -1 : 0;
+        record("xc_domain_dumpcore_via_callback %" PRIu32, domid);
+        if (fail_here("xc_domain_dumpcore_via_callback"))
+                return -1;
+        if (dump_rtn(xch, arg, head, sizeof(head) - 1) != 0 ||
+            dump_rtn(xch, arg, tail, sizeof(tail) - 1) != 0) {
+                errno = EIO;
+                return -1;
+        }
+        return 0;
 }
 
 int __wrap_xc_domain_sethandle(xc_interface *xch, uint32_t domid, xen_domain_handle_t handle);
@@ -1243,10 +1256,12 @@ static void test_pause_unpause_destroy_dumpcore(void **state)
 {
         struct builder b;
         _cleanup_free_ char *err = NULL;
+        char core[64];
+        int fds[2];
         static const char *const seq[] = {
                 "xc_domain_pause 4",
                 "xc_domain_unpause 4",
-                "xc_domain_dumpcore 4 /var/lib/xen/dump/x.core",
+                "xc_domain_dumpcore_via_callback 4",
                 "xc_domain_destroy 4",
         };
 
@@ -1254,7 +1269,11 @@ static void test_pause_unpause_destroy_dumpcore(void **state)
         b = open_backend();
         assert_int_equal(builder_xen_ops.pause(&b, 4, &err), 0);
         assert_int_equal(builder_xen_ops.unpause(&b, 4, &err), 0);
-        assert_int_equal(builder_xen_ops.dumpcore(&b, 4, "/var/lib/xen/dump/x.core", &err), 0);
+        /* The core goes to the descriptor the caller opened; the backend opens no path. */
+        assert_int_equal(pipe(fds), 0);
+        assert_int_equal(builder_xen_ops.dumpcore(&b, 4, fds[1], &err), 0);
+        assert_int_equal(read(fds[0], core, sizeof(core)), 18);
+        assert_memory_equal(core, "ELF core of domid\n", 18);
         /* No such domain: ESRCH passes through for the caller to tell "already gone". */
         assert_int_equal(builder_xen_ops.destroy(&b, 4, &err), -ESRCH);
         assert_true(starts_with(err, "xc_domain_destroy failed: "));
@@ -1269,8 +1288,14 @@ static void test_pause_unpause_destroy_dumpcore(void **state)
         assert_int_equal(builder_xen_ops.unpause(&b, 4, &err), -EXDEV);
         assert_true(starts_with(err, "xc_domain_unpause failed: "));
         F.fallible_seen = 0;
-        assert_int_equal(builder_xen_ops.dumpcore(&b, 4, "/x", &err), -EXDEV);
-        assert_true(starts_with(err, "xc_domain_dumpcore failed: "));
+        assert_int_equal(builder_xen_ops.dumpcore(&b, 4, fds[1], &err), -EXDEV);
+        assert_true(starts_with(err, "xc_domain_dumpcore_via_callback failed: "));
+        /* A writer that cannot write fails the dump. */
+        close(fds[0]);
+        F.fail_at = NO_FAILURE;
+        signal(SIGPIPE, SIG_IGN);
+        assert_true(builder_xen_ops.dumpcore(&b, 4, fds[1], &err) < 0);
+        close(fds[1]);
         close_backend(&b);
 }
 
