@@ -113,6 +113,8 @@ struct xs_tx {
         struct xs_event *events; /* watch events to fire on commit */
         struct xs_event **events_tail;
         int32_t node_delta; /* nodes created minus removed, owned by the connection's domain */
+        uint32_t domid;     /* the connection's domain, fixed while a transaction is open */
+        bool node_quota;    /* a guest's: commit refused when its nodes would exceed the quota */
 };
 
 /* A change to report to the watches, fired now or at commit. */
@@ -133,7 +135,9 @@ struct xs_domain {
         uint64_t mfn;
         uint32_t port;
         uint32_t target;
-        uint32_t nodes; /* nodes it owns */
+        uint32_t nodes;  /* nodes it owns */
+        unsigned nwatch; /* watches and open transactions of its live connections, */
+        unsigned ntx;    /* counted per domain as xenstored's nbwatch and nbtransaction */
 };
 
 struct xs_server;
@@ -193,7 +197,10 @@ int xs_op_set_perms(struct xs_ctx *ctx, const char *path, struct xs_perm *perms,
 /* Start a transaction for conn. */
 int xs_tx_new(uint32_t id, struct xs_tx **tx_r);
 
-/* Commit (checking for conflicts: -EAGAIN) and free, or just free (commit false). */
+/*
+ * Commit (a guest's over its node quota: -ENOSPC; a conflict: -EAGAIN; either
+ * changes nothing) and free, or just free (commit false).
+ */
 int xs_tx_end(struct xs_server *s, struct xs_tx *tx, bool commit);
 
 /* ---- xs-server.c, used by the store ---- */

@@ -119,10 +119,37 @@ void xs_event_free(struct xs_event *ev)
 
 /* ---- connection life ---- */
 
+/* The domain c acts as, whose quotas its watches and transactions count against; NULL: ENOMEM. */
+static struct xs_domain *conn_domain(struct xs_conn *c)
+{
+        return xs_store_domain(&c->s->store, c->domid);
+}
+
+/* Count watches and transactions (each +1 or -1) on c, and on its domain while c lives. */
+static void conn_count(struct xs_conn *c, int watches, int txs)
+{
+        struct xs_domain *d = c->dead ? NULL : conn_domain(c);
+
+        c->nwatches += watches;
+        c->ntxs += txs;
+        if (d) {
+                d->nwatch += watches;
+                d->ntx += txs;
+        }
+}
+
 static void conn_kill(struct xs_conn *c, const char *why)
 {
+        struct xs_domain *d;
+
         if (c->dead)
                 return;
+        /* Its watches and transactions stay until the reaper, but no longer count. */
+        d = conn_domain(c);
+        if (d) {
+                d->nwatch -= c->nwatches;
+                d->ntx -= c->ntxs;
+        }
         if (why)
                 fprintf(stderr, "xensup-sim: connection %u (domid %" PRIu32 ") dropped: %s\n",
                         c->id, c->domid, why);
@@ -173,7 +200,7 @@ static void watch_free(struct xs_server *s, struct xs_watch *w, bool purge)
                 w->conn->watches = w->next;
         if (w->next)
                 w->next->prev = w->prev;
-        w->conn->nwatches--;
+        conn_count(w->conn, -1, 0);
         free(w->path);
         free(w->token);
         free(w->id);
@@ -190,9 +217,9 @@ static void conn_drop_watches(struct xs_conn *c)
                 struct xs_tx *tx = c->txs;
 
                 c->txs = tx->next;
+                conn_count(c, 0, -1);
                 xs_tx_end(c->s, tx, false);
         }
-        c->ntxs = 0;
 }
 
 static void conn_drop_state(struct xs_conn *c)
@@ -846,6 +873,7 @@ static int watch_find(struct xs_conn *c, const char *path, const char *token, st
 static int do_watch(struct req *q)
 {
         _cleanup_free_ char *path = NULL;
+        struct xs_domain *d;
         struct xs_watch *w;
         char *vec[2];
         size_t strip;
@@ -861,7 +889,11 @@ static int do_watch(struct req *q)
         r = watch_find(q->c, path, vec[1], &w);
         if (r != -ENOENT)
                 return r < 0 ? r : -EEXIST;
-        if ((!q->c->privileged && q->c->nwatches >= XS_QUOTA_WATCHES) ||
+        d = conn_domain(q->c);
+        if (!d)
+                return -ENOMEM;
+        /* Per domain, as xenstored: more connections do not buy more watches. */
+        if ((!q->c->privileged && d->nwatch >= XS_QUOTA_WATCHES) ||
             q->c->nwatches >= XS_SIM_MAX_WATCHES)
                 return -E2BIG;
         w = calloc(1, sizeof(*w));
@@ -886,7 +918,7 @@ static int do_watch(struct req *q)
         if (w->next)
                 w->next->prev = w;
         q->c->watches = w;
-        q->c->nwatches++;
+        conn_count(q->c, 1, 0);
         reply_str(q->c, q->hdr, "OK");
         /* Fired once up front, even for a path that does not exist, as xenstored. */
         send_event(q->c, w, w->path);
@@ -924,13 +956,17 @@ static int do_reset_watches(struct req *q)
 static int do_transaction_start(struct req *q)
 {
         struct xs_conn *c = q->c;
+        struct xs_domain *d;
         struct xs_tx *tx;
         char id[16];
         int r;
 
         if (q->hdr->tx_id)
                 return -EBUSY;
-        if ((!c->privileged && c->ntxs >= XS_QUOTA_TRANSACTIONS) ||
+        d = conn_domain(c);
+        if (!d)
+                return -ENOMEM;
+        if ((!c->privileged && d->ntx >= XS_QUOTA_TRANSACTIONS) ||
             c->ntxs >= XS_SIM_MAX_TRANSACTIONS)
                 return -ENOSPC;
         do {
@@ -939,9 +975,11 @@ static int do_transaction_start(struct req *q)
         r = xs_tx_new(c->s->next_txid, &tx);
         if (r < 0)
                 return r;
+        tx->domid = c->domid;
+        tx->node_quota = !c->privileged;
         tx->next = c->txs;
         c->txs = tx;
-        c->ntxs++;
+        conn_count(c, 0, 1);
         snprintf(id, sizeof(id), "%" PRIu32, tx->id);
         reply_str(c, q->hdr, id);
         return 0;
@@ -969,7 +1007,7 @@ static int do_transaction_end(struct req *q)
                         break;
                 }
         }
-        c->ntxs--;
+        conn_count(c, 0, -1);
         r = xs_tx_end(c->s, q->ctx.tx, commit);
         q->ctx.tx = NULL;
         if (r < 0)
@@ -1121,20 +1159,6 @@ static int do_set_target(struct req *q)
         return 0;
 }
 
-static unsigned domain_watches(struct xs_server *s, uint32_t domid, unsigned *txs_r)
-{
-        unsigned w = 0, t = 0;
-
-        for (struct xs_conn *c = s->conns; c; c = c->next) {
-                if (c->dead || c->domid != domid)
-                        continue;
-                w += c->nwatches;
-                t += c->ntxs;
-        }
-        *txs_r = t;
-        return w;
-}
-
 static int do_control(struct req *q)
 {
         struct xs_conn *c = q->c;
@@ -1155,12 +1179,21 @@ static int do_control(struct req *q)
                 return 0;
         }
         if (strcmp(cmd, "sim-as-domain") == 0) {
+                struct xs_domain *old, *d;
                 uint32_t domid;
 
                 if (!arg || parse_u32(arg, XS_DOMID_MAX - 1, &domid) < 0 || domid == 0)
                         return -EINVAL;
                 if (c->txs)
                         return -EBUSY;
+                old = conn_domain(c);
+                d = xs_store_domain(&s->store, domid);
+                if (!d)
+                        return -ENOMEM;
+                /* Its watches now count against the domain it becomes. */
+                if (old)
+                        old->nwatch -= c->nwatches;
+                d->nwatch += c->nwatches;
                 c->domid = domid;
                 c->privileged = false;
                 reply_str(c, q->hdr, "OK");
@@ -1173,8 +1206,8 @@ static int do_control(struct req *q)
                 return 0;
         }
         if (strcmp(cmd, "quota") == 0) {
+                const struct xs_domain *d;
                 uint32_t domid;
-                unsigned txs, watches;
 
                 if (!arg || !*arg) {
                         snprintf(buf, sizeof(buf),
@@ -1187,10 +1220,9 @@ static int do_control(struct req *q)
                 }
                 if (parse_u32(arg, XS_DOMID_MAX - 1, &domid) < 0)
                         return -EINVAL;
-                watches = domain_watches(s, domid, &txs);
+                d = s->store.domains[domid];
                 snprintf(buf, sizeof(buf), "nodes %" PRIu32 "\nwatches %u\ntransactions %u\n",
-                         s->store.domains[domid] ? s->store.domains[domid]->nodes : 0, watches,
-                         txs);
+                         d ? d->nodes : 0, d ? d->nwatch : 0, d ? d->ntx : 0);
                 reply_str(c, q->hdr, buf);
                 return 0;
         }

@@ -771,6 +771,23 @@ int xs_tx_end(struct xs_server *s, struct xs_tx *tx, bool commit)
 
         if (!commit)
                 goto out;
+        /*
+         * Each request checks the quota against the store plus its own
+         * transaction only, so concurrent transactions could each stay under
+         * it; xenstored (transaction_fix_domains) checks again at commit.
+         */
+        if (tx->node_quota && tx->node_delta > 0) {
+                struct xs_domain *d = xs_store_domain(st, tx->domid);
+
+                if (!d) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+                if ((int64_t)d->nodes + tx->node_delta > XS_QUOTA_NODES) {
+                        r = -ENOSPC;
+                        goto out;
+                }
+        }
         for (struct xs_txnode *tn = tx->list; tn; tn = tn->next) {
                 struct xs_node *n = xs_store_find(st, tn->path);
 

@@ -884,6 +884,151 @@ static void test_guest_quotas(void **state)
         assert_true(xs_rm(h, XBT_NULL, "/local/domain/6"));
 }
 
+/* CONTROL quota DOMID's answer contains want. */
+static void assert_domain_quota(struct xs_handle *h, unsigned domid, const char *want)
+{
+        _cleanup_free_ char *q = NULL;
+        char arg[16];
+
+        snprintf(arg, sizeof(arg), "%u", domid);
+        q = xs_control_command(h, "quota", arg, strlen(arg));
+        assert_non_null(q);
+        if (!strstr(q, want))
+                fail_msg("quota %u: \"%s\" lacks \"%s\"", domid, q, want);
+}
+
+/* Ten transactions, each under the node quota alone, cannot commit past it together. */
+static void test_guest_node_quota_at_commit(void **state)
+{
+        _cleanup_xs_ struct xs_handle *h = open_dom0();
+        _cleanup_xs_ struct xs_handle *g = NULL;
+        xs_transaction_t ts[10];
+        char path[64];
+
+        (void)state;
+        assert_true(xs_mkdir(h, XBT_NULL, "/local/domain/16"));
+        set_perms(h, "/local/domain/16", "n16");
+        g = open_guest(16);
+        /* One directory each, so that the commits do not conflict. */
+        for (int i = 0; i < 10; i++) {
+                snprintf(path, sizeof(path), "t%d", i);
+                assert_write(g, path, "");
+        }
+        assert_domain_quota(h, 16, "nodes 11\n");
+        for (int i = 0; i < 10; i++) {
+                ts[i] = xs_transaction_start(g);
+                assert_true(ts[i] != XBT_NULL);
+                for (int j = 0; j < 100; j++) {
+                        snprintf(path, sizeof(path), "t%d/%d", i, j);
+                        assert_true(xs_write(g, ts[i], path, "", 0));
+                }
+        }
+        /* 11 + 9 * 100 fit; the tenth would make 1011. */
+        for (int i = 0; i < 9; i++)
+                assert_true(xs_transaction_end(g, ts[i], false));
+        errno = 0;
+        assert_false(xs_transaction_end(g, ts[9], false));
+        assert_int_equal(errno, ENOSPC);
+        assert_domain_quota(h, 16, "nodes 911\n");
+        assert_read(h, "/local/domain/16/t8/99", "");
+        for (int j = 0; j < 100; j++) {
+                snprintf(path, sizeof(path), "/local/domain/16/t9/%d", j);
+                assert_read_errno(h, path, ENOENT);
+        }
+        /* A commit that only removes still goes through, however full. */
+        assert_domain_quota(h, 16, "transactions 0\n");
+        ts[0] = xs_transaction_start(g);
+        assert_true(ts[0] != XBT_NULL);
+        assert_true(xs_rm(g, ts[0], "t0/0"));
+        assert_true(xs_transaction_end(g, ts[0], false));
+        assert_domain_quota(h, 16, "nodes 910\n");
+        assert_true(xs_rm(h, XBT_NULL, "/local/domain/16"));
+        assert_domain_quota(h, 16, "nodes 0\n");
+}
+
+/* The watch quota is the domain's, however many connections it opens. */
+static void test_guest_watch_quota_per_domain(void **state)
+{
+        _cleanup_xs_ struct xs_handle *h = open_dom0();
+        _cleanup_xs_ struct xs_handle *g1 = open_dom0();
+        _cleanup_xs_ struct xs_handle *g2 = NULL;
+        char path[64];
+
+        (void)state;
+        /* Watches set as dom0 count once the connection becomes the guest. */
+        for (int i = 0; i < 28; i++) {
+                snprintf(path, sizeof(path), "/local/domain/17/a%d", i);
+                assert_true(xs_watch(g1, path, "t"));
+        }
+        free(xs_control_command(g1, "sim-as-domain", (char *)"17", 2));
+        assert_domain_quota(h, 17, "watches 28\n");
+        g2 = open_guest(17);
+        for (int i = 0; i < 100; i++) {
+                snprintf(path, sizeof(path), "b%d", i);
+                assert_true(xs_watch(g2, path, "t"));
+        }
+        errno = 0;
+        assert_false(xs_watch(g2, "b-too-many", "t"));
+        assert_int_equal(errno, E2BIG);
+        errno = 0;
+        assert_false(xs_watch(g1, "a-too-many", "t"));
+        assert_int_equal(errno, E2BIG);
+        assert_domain_quota(h, 17, "watches 128\n");
+        /* One freed on either connection makes room on the other. */
+        assert_true(xs_unwatch(g1, "/local/domain/17/a0", "t"));
+        assert_true(xs_watch(g2, "b-again", "t"));
+        errno = 0;
+        assert_false(xs_watch(g1, "a-again", "t"));
+        assert_int_equal(errno, E2BIG);
+}
+
+/* The transaction quota is the domain's, however many connections it opens. */
+static void test_guest_transaction_quota_per_domain(void **state)
+{
+        _cleanup_xs_ struct xs_handle *h = open_dom0();
+        _cleanup_xs_ struct xs_handle *g1 = open_guest(18);
+        _cleanup_xs_ struct xs_handle *g2 = open_guest(18);
+        xs_transaction_t t1[6], t2[4], t;
+
+        (void)state;
+        for (int i = 0; i < 6; i++) {
+                t1[i] = xs_transaction_start(g1);
+                assert_true(t1[i] != XBT_NULL);
+        }
+        for (int i = 0; i < 4; i++) {
+                t2[i] = xs_transaction_start(g2);
+                assert_true(t2[i] != XBT_NULL);
+        }
+        errno = 0;
+        assert_true(xs_transaction_start(g2) == XBT_NULL);
+        assert_int_equal(errno, ENOSPC);
+        errno = 0;
+        assert_true(xs_transaction_start(g1) == XBT_NULL);
+        assert_int_equal(errno, ENOSPC);
+        assert_domain_quota(h, 18, "transactions 10\n");
+        /* One ended on either connection makes room on the other. */
+        assert_true(xs_transaction_end(g1, t1[0], true));
+        t = xs_transaction_start(g2);
+        assert_true(t != XBT_NULL);
+        assert_true(xs_transaction_end(g2, t, true));
+        for (int i = 1; i < 6; i++)
+                assert_true(xs_transaction_end(g1, t1[i], true));
+        for (int i = 0; i < 4; i++)
+                assert_true(xs_transaction_end(g2, t2[i], true));
+        assert_domain_quota(h, 18, "transactions 0\n");
+        /* dom0 stays unlimited. */
+        {
+                xs_transaction_t d[12];
+
+                for (int i = 0; i < 12; i++) {
+                        d[i] = xs_transaction_start(h);
+                        assert_true(d[i] != XBT_NULL);
+                }
+                for (int i = 0; i < 12; i++)
+                        assert_true(xs_transaction_end(h, d[i], true));
+        }
+}
+
 /* ---- domains ---- */
 
 static void test_introduce_release(void **state)
@@ -1563,6 +1708,9 @@ int main(void)
                 cmocka_unit_test(test_transaction_abort_and_commit),
                 cmocka_unit_test(test_guest_permissions),
                 cmocka_unit_test(test_guest_quotas),
+                cmocka_unit_test(test_guest_node_quota_at_commit),
+                cmocka_unit_test(test_guest_watch_quota_per_domain),
+                cmocka_unit_test(test_guest_transaction_quota_per_domain),
                 cmocka_unit_test(test_introduce_release),
                 cmocka_unit_test(test_bad_short_header),
                 cmocka_unit_test(test_bad_len_over_payload),
