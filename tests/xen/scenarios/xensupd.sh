@@ -262,5 +262,19 @@ else
         xt_fail dup-refused "xensupctl start off1: exit $rc: $out"
 fi
 xl destroy dup1 >/dev/null 2>&1
+# A real core dump: the dump child creates the file itself (O_EXCL|O_NOFOLLOW, in a
+# directory only root writes) and libxc writes the ELF core through that descriptor.
+MEMORY="$XT_GUEST_MEMORY" CONF_DIR=/tmp/xensup-ext mkconf cd1 crash:3 on_crash='"coredump-destroy"' \
+        coredump_dir='"/tmp/xensup-dump/cores"'
+xensupctl create /tmp/xensup-ext/cd1.conf >/tmp/cd1.out 2>&1 || xt_fail coredump-create "$(cat /tmp/cd1.out)"
+expect cd1 state stopped 120 coredump-destroyed
+core="$(ls /tmp/xensup-dump/cores/cd1-*.core 2>/dev/null | head -n 1)"
+if [ -n "$core" ] && [ "$(dd if="$core" bs=1 skip=1 count=3 2>/dev/null)" = ELF ] &&
+        [ "$(stat -c %a "$core")" = 600 ] && [ "$(stat -c %s "$core")" -gt 1048576 ]; then
+        xt_pass coredump-elf-written
+else
+        xt_fail coredump-elf-written "core '$core': $(ls -l /tmp/xensup-dump/cores 2>&1 | head -3)"
+fi
+rm -rf /tmp/xensup-dump
 
 scenario_adoption
