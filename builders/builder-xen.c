@@ -19,6 +19,8 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <xenctrl.h>
 #include <xenguest.h>
@@ -385,14 +387,67 @@ static unsigned pvh_layout(const struct domain_config *cfg, struct xc_dom_image 
  * PVH is built as libxl does with acpi=0: libxl's ACPI tables come from
  * libacpi, which is compiled into libxl and not shipped as a library.
  */
-static int build_image(struct xen_backend *x, const struct domain_config *cfg, uint32_t domid,
-                       struct builder_domain *out, char **err_r)
+/* As libxenguest's default cap on an image (XC_DOM_DECOMPRESS_MAX). */
+#define XEN_IMAGE_MAX (1024u * 1024 * 1024)
+
+/* An image's whole content, read from the fd the build opened (never by name, as root). */
+struct image_blob {
+        void *data;
+        size_t size;
+};
+
+static void image_blob_done(struct image_blob *b)
+{
+        free(b->data);
+        b->data = NULL;
+}
+
+static int image_read(int fd, const char *what, const char *path, struct image_blob *b,
+                      char **err_r)
+{
+        size_t cap, n = 0;
+        struct stat st;
+
+        if (fstat(fd, &st) < 0)
+                return err_setf(err_r, -errno, "load %s %s: %s", what, path, strerror(errno));
+        if (st.st_size <= 0 || (uint64_t)st.st_size > XEN_IMAGE_MAX)
+                return err_setf(err_r, -EFBIG, "load %s %s: %s (%lld bytes; allowed: 1 to %u)",
+                                what, path, st.st_size <= 0 ? "empty" : "too large",
+                                (long long)st.st_size, XEN_IMAGE_MAX);
+        cap = (size_t)st.st_size;
+        b->data = malloc(cap);
+        if (!b->data)
+                return err_setf(err_r, -ENOMEM, "load %s %s: out of memory", what, path);
+        /* pread from 0: the caller's open file description may have any offset. */
+        while (n < cap) {
+                ssize_t k = pread(fd, (char *)b->data + n, cap - n, (off_t)n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return err_setf(err_r, -errno, "load %s %s: %s", what, path,
+                                        strerror(errno));
+                if (k == 0)
+                        return err_setf(err_r, -EAGAIN, "load %s %s: the file shrank while read",
+                                        what, path);
+                n += (size_t)k;
+        }
+        b->size = n;
+        return 0;
+}
+
+static int build_image(struct xen_backend *x, const struct domain_config *cfg,
+                       const struct builder_images *img, uint32_t domid, struct builder_domain *out,
+                       char **err_r)
 {
         /* Declared first: bootlate_hvm reads it through dom->e820 until the release. */
         struct e820entry e820[XEN_PVH_E820_MAX];
+        /* Before dom: libxenguest points into them until the release. */
+        _cleanup_(image_blob_done) struct image_blob kernel = { 0 }, ramdisk = { 0 };
         _cleanup_(xc_dom_releasep) struct xc_dom_image *dom = NULL;
         bool pvh = cfg->type == DOMAIN_TYPE_PVH;
         unsigned n_e820 = 0;
+        int r;
 
         step_begin(x);
         dom = xc_dom_allocate(x->xch, cfg->cmdline, NULL);
@@ -400,13 +455,19 @@ static int build_image(struct xen_backend *x, const struct domain_config *cfg, u
                 return step_fail(x, err_r, "xc_dom_allocate");
         dom->container_type = pvh ? XC_DOM_HVM_CONTAINER : XC_DOM_PV_CONTAINER;
 
+        r = image_read(img->kernel_fd, "kernel", cfg->kernel, &kernel, err_r);
+        if (r < 0)
+                return r;
         step_begin(x);
-        if (xc_dom_kernel_file(dom, cfg->kernel) != 0)
+        if (xc_dom_kernel_mem(dom, kernel.data, kernel.size) != 0)
                 return step_fail_file(x, err_r, "kernel", cfg->kernel);
 
         if (cfg->ramdisk && cfg->ramdisk[0]) {
+                r = image_read(img->ramdisk_fd, "ramdisk", cfg->ramdisk, &ramdisk, err_r);
+                if (r < 0)
+                        return r;
                 step_begin(x);
-                if (xc_dom_module_file(dom, cfg->ramdisk, NULL) != 0)
+                if (xc_dom_module_mem(dom, ramdisk.data, ramdisk.size, NULL) != 0)
                         return step_fail_file(x, err_r, "ramdisk", cfg->ramdisk);
         }
 
@@ -528,7 +589,7 @@ static void rollback(struct xen_backend *x, uint32_t domid, char **err_r)
 }
 
 static int xen_create(struct builder *b, const struct domain_config *cfg,
-                      struct builder_domain *out, char **err_r)
+                      const struct builder_images *img, struct builder_domain *out, char **err_r)
 {
         struct xen_backend *x = backend_of(b);
         struct xen_domctl_createdomain create;
@@ -561,7 +622,7 @@ static int xen_create(struct builder *b, const struct domain_config *cfg,
 
         r = build_pre(x, cfg, domid, &d, err_r);
         if (r >= 0)
-                r = build_image(x, cfg, domid, &d, err_r);
+                r = build_image(x, cfg, img, domid, &d, err_r);
         if (r >= 0)
                 r = build_post(x, cfg, domid, err_r);
         if (r < 0) {

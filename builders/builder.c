@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include "builders/builder-internal.h"
 #include "common/error.h"
@@ -33,10 +36,36 @@ const char *builder_name(const struct builder *b)
         return b->ops->name;
 }
 
-int builder_create(struct builder *b, const struct domain_config *cfg, struct builder_domain *out,
-                   char **err_r)
+/* Every image the config names was opened, and is a regular file: the backends rely on it. */
+static int check_image(const char *what, const char *path, int fd, char **err_r)
 {
-        return b->ops->create(b, cfg, out, err_r);
+        struct stat st;
+
+        if (!path || !path[0])
+                return 0;
+        if (fd < 0)
+                return err_setf(err_r, -EBADF, "load %s %s: the file was not opened", what, path);
+        if (fstat(fd, &st) < 0)
+                return err_setf(err_r, -errno, "load %s %s: %s", what, path, strerror(errno));
+        if (!S_ISREG(st.st_mode))
+                return err_setf(err_r, -EINVAL, "load %s %s: not a regular file", what, path);
+        return 0;
+}
+
+int builder_create(struct builder *b, const struct domain_config *cfg,
+                   const struct builder_images *img, struct builder_domain *out, char **err_r)
+{
+        static const struct builder_images none = { .kernel_fd = -1, .ramdisk_fd = -1 };
+        int r;
+
+        if (!img)
+                img = &none;
+        r = check_image("kernel", cfg->kernel, img->kernel_fd, err_r);
+        if (r >= 0)
+                r = check_image("ramdisk", cfg->ramdisk, img->ramdisk_fd, err_r);
+        if (r < 0)
+                return r;
+        return b->ops->create(b, cfg, img, out, err_r);
 }
 
 int builder_introduce(struct builder *b, const struct builder_domain *d, char **err_r)

@@ -47,6 +47,15 @@ struct builder_domain {
         uint64_t console_mfn;  /* console ring frame */
 };
 
+/*
+ * The image files a create loads, opened by the build (creds_open_file(): with the rights of
+ * whoever named them), so no backend opens a path as root. -1 where the config names none.
+ */
+struct builder_images {
+        int kernel_fd;
+        int ramdisk_fd;
+};
+
 /* One row of the hypervisor's domain list. */
 struct builder_domain_info {
         uint32_t domid;
@@ -68,7 +77,7 @@ struct builder_ops {
         int (*open)(struct builder *b, const struct builder_options *opts, char **err_r);
         void (*close)(struct builder *b);
         int (*create)(struct builder *b, const struct domain_config *cfg,
-                      struct builder_domain *out, char **err_r);
+                      const struct builder_images *img, struct builder_domain *out, char **err_r);
         int (*introduce)(struct builder *b, const struct builder_domain *d, char **err_r);
         int (*unpause)(struct builder *b, uint32_t domid, char **err_r);
         int (*pause)(struct builder *b, uint32_t domid, char **err_r);
@@ -93,9 +102,12 @@ struct builder *builder_close(struct builder *b);
 /* The backend's name: "xen" or "sim". */
 const char *builder_name(const struct builder *b);
 
-/* Create the domain and build its image; it is left paused. Nothing is left on failure. */
-int builder_create(struct builder *b, const struct domain_config *cfg, struct builder_domain *out,
-                   char **err_r);
+/*
+ * Create the domain and build its image from img's files (NULL: none opened; a config with a
+ * kernel then fails); it is left paused. Nothing is left on failure.
+ */
+int builder_create(struct builder *b, const struct domain_config *cfg,
+                   const struct builder_images *img, struct builder_domain *out, char **err_r);
 
 /* Tell xenstored about the domain's store ring (after the layout is written). */
 int builder_introduce(struct builder *b, const struct builder_domain *d, char **err_r);

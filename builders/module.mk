@@ -9,7 +9,7 @@ BUILDER_XEN_WRAPS := xc_interface_open xc_interface_close xs_open xs_close \
 	xc_get_last_error xc_clear_last_error xc_physinfo xc_domain_create \
 	xc_domain_max_vcpus xc_domain_setmaxmem xc_evtchn_alloc_unbound xc_hvm_param_set \
 	xc_domain_set_memmap_limit xc_domain_set_tsc_info xc_set_paging_mempool_size \
-	xc_cpuid_apply_policy xc_dom_allocate xc_dom_kernel_file xc_dom_module_file \
+	xc_cpuid_apply_policy xc_dom_allocate xc_dom_kernel_mem xc_dom_module_mem \
 	xc_dom_boot_xen_init xc_dom_parse_image xc_dom_mem_init xc_dom_boot_mem_init \
 	xc_domain_set_memory_map xc_dom_build_image xc_dom_boot_image xc_dom_gnttab_init \
 	xc_dom_translated xc_dom_release xc_sched_id xc_sched_credit_domain_set \

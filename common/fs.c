@@ -29,7 +29,8 @@ int mkdir_p(const char *path, mode_t mode)
         return 0;
 }
 
-int create_file_in_safe_dir(const char *dir, const char *name, mode_t mode, char **err_r)
+int create_file_in_safe_dir(const char *dir, const char *name, mode_t mode, uid_t owner,
+                            char **err_r)
 {
         _cleanup_close_ int dfd = -1;
         struct stat st;
@@ -42,10 +43,10 @@ int create_file_in_safe_dir(const char *dir, const char *name, mode_t mode, char
                 return err_setf(err_r, -errno, "%s: %s", dir, strerror(errno));
         if (fstat(dfd, &st) < 0)
                 return err_setf(err_r, -errno, "%s: %s", dir, strerror(errno));
-        if (st.st_uid != 0)
+        if (st.st_uid != 0 && st.st_uid != owner)
                 return err_setf(err_r, -EPERM,
-                                "%s: owned by uid %u, not root: refusing to write in it", dir,
-                                (unsigned)st.st_uid);
+                                "%s: owned by uid %u, not root%s: refusing to write in it", dir,
+                                (unsigned)st.st_uid, owner ? " nor the domain's creator" : "");
         if (st.st_mode & (S_IWGRP | S_IWOTH))
                 return err_setf(
                     err_r, -EPERM,

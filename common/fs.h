@@ -10,9 +10,11 @@
 int mkdir_p(const char *path, mode_t mode);
 
 /*
- * Create a new file dir/name for writing, as root may do on behalf of someone else: dir must be
- * a directory (not a symlink) owned by root and writable by no group or other, so nobody can
- * plant a name in it, and the file is created O_EXCL|O_NOFOLLOW (an existing name or symlink is
- * -EEXIST, never followed or overwritten). Returns the fd, or a negative errno with a message.
+ * Create a new file dir/name for writing on behalf of someone: dir must be a directory (not a
+ * symlink) owned by root or by owner (0: root only) and writable by no group or other, so
+ * nobody else can plant a name in it, and the file is created O_EXCL|O_NOFOLLOW (an existing
+ * name or symlink is -EEXIST, never followed or overwritten). Returns the fd, or a negative
+ * errno with a message.
  */
-int create_file_in_safe_dir(const char *dir, const char *name, mode_t mode, char **err_r);
+int create_file_in_safe_dir(const char *dir, const char *name, mode_t mode, uid_t owner,
+                            char **err_r);

@@ -404,9 +404,10 @@ static void check_readable(struct parse_ctx *ctx, unsigned line, int k, const ch
                 ctx->fatal = -ENOMEM;
                 return;
         }
-        if (ctx->flags & CONFIG_LOAD_KEPT)
+        /* Not ours to judge as root: the build opens them with the rights of whoever named them. */
+        if (ctx->flags & (CONFIG_LOAD_KEPT | CONFIG_LOAD_CALLER_FILES))
                 return;
-        /* The builder opens it later as the daemon (root): check as that user, now. */
+        /* The build opens it later as the daemon (root): check as that user, now. */
         if (access(path, R_OK) < 0)
                 why = strerror(errno);
         else if (stat(path, &st) < 0)
@@ -595,22 +596,13 @@ static unsigned line_at(const char *buf, size_t off)
 }
 
 /* Read the whole file, refusing what is not a small text file. */
-static int read_config_file(struct parse_ctx *ctx, const char *path, char **buf_r)
+static int read_config_fd(struct parse_ctx *ctx, int fd, char **buf_r)
 {
-        _cleanup_close_ int fd = -1;
         _cleanup_free_ char *buf = NULL;
         const char *p;
         struct stat st;
         size_t n = 0, cap;
 
-        /* O_NONBLOCK: a FIFO named *.conf must not hang the daemon. */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-                int r = -errno;
-
-                ctx_error(ctx, 0, NULL, "cannot open: %s", strerror(-r));
-                return r;
-        }
         if (fstat(fd, &st) < 0) {
                 int r = -errno;
 
@@ -659,6 +651,21 @@ static int read_config_file(struct parse_ctx *ctx, const char *path, char **buf_
         }
         *buf_r = TAKE_PTR(buf);
         return 0;
+}
+
+static int read_config_file(struct parse_ctx *ctx, const char *path, char **buf_r)
+{
+        _cleanup_close_ int fd = -1;
+
+        /* O_NONBLOCK: a FIFO named *.conf must not hang the daemon. */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
+                int r = -errno;
+
+                ctx_error(ctx, 0, NULL, "cannot open: %s", strerror(-r));
+                return r;
+        }
+        return read_config_fd(ctx, fd, buf_r);
 }
 
 /*
@@ -930,8 +937,8 @@ static int config_build(cfg_t *cfg, struct parse_ctx *ctx, struct domain_config 
         return 0;
 }
 
-/* Read, parse and check one file; problems go to ctx. */
-static int load(struct parse_ctx *ctx, const char *path, struct domain_config **ret)
+/* Read (from fd when >= 0, else by path), parse and check one file; problems go to ctx. */
+static int load(struct parse_ctx *ctx, const char *path, int fd, struct domain_config **ret)
 {
         _cleanup_(config_freep) struct domain_config *c = NULL;
         _cleanup_(cfg_freep) cfg_t *cfg = NULL;
@@ -939,7 +946,7 @@ static int load(struct parse_ctx *ctx, const char *path, struct domain_config **
         unsigned open_line = 0;
         int r;
 
-        r = read_config_file(ctx, path, &buf);
+        r = fd >= 0 ? read_config_fd(ctx, fd, &buf) : read_config_file(ctx, path, &buf);
         if (r < 0)
                 return r;
         r = prescan(ctx, buf, &open_line);
@@ -984,6 +991,12 @@ int config_load_file(const char *path, struct domain_config **ret, char **errors
 int config_load_file_flags(const char *path, unsigned flags, struct domain_config **ret,
                            char **errors_r)
 {
+        return config_load_fd(-1, path, flags, ret, errors_r);
+}
+
+int config_load_fd(int fd, const char *path, unsigned flags, struct domain_config **ret,
+                   char **errors_r)
+{
         _cleanup_free_ char *dir = NULL, *shown_path = NULL, *errors = NULL;
         struct parse_ctx ctx = {};
         size_t shown_size = strlen(path) * 4 + 8;
@@ -999,7 +1012,14 @@ int config_load_file_flags(const char *path, unsigned flags, struct domain_confi
         ctx.dir = dir;
         ctx.flags = flags;
 
-        r = load(&ctx, path, ret);
+        /* Its name reaches logs, the record's lines and relative paths: no control bytes. */
+        if (has_control(path)) {
+                ctx_error(&ctx, 0, NULL,
+                          "the file's name contains a control character (shown escaped); "
+                          "rename it");
+                r = -EINVAL;
+        } else
+                r = load(&ctx, path, fd, ret);
         errors = ctx.errors;
         if (r < 0 && errors_r && errors) {
                 free(*errors_r);

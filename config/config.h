@@ -105,11 +105,24 @@ enum {
          * for readability (a running domain stays supervised when its old kernel is removed).
          */
         CONFIG_LOAD_KEPT = 1 << 0,
+        /*
+         * A file a D-Bus caller handed over: kernel and ramdisk are not checked here, as root;
+         * the build opens them with the caller's rights.
+         */
+        CONFIG_LOAD_CALLER_FILES = 1 << 1,
 };
 
 /* As config_load_file(), with CONFIG_LOAD_* flags. */
 int config_load_file_flags(const char *path, unsigned flags, struct domain_config **ret,
                            char **errors_r);
+
+/*
+ * As config_load_file_flags(), reading the open fd (never reopened by name; its offset is
+ * used as it is). path is what errors name, the config's path and the base of its relative
+ * paths.
+ */
+int config_load_fd(int fd, const char *path, unsigned flags, struct domain_config **ret,
+                   char **errors_r);
 
 /*
  * Load every *.conf in dir (sorted by name; dotfiles skipped). Bad files and

@@ -66,6 +66,10 @@ static const struct ctl_property {
         { "StartedAt", "started_at", false, offsetof(struct ctl_domain, started_at) },
         { "RestartAt", "restart_at", false, offsetof(struct ctl_domain, restart_at) },
         { "KeptOf", "kept_of", true, offsetof(struct ctl_domain, kept_of) },
+        { "LastAction", "last_action", true, offsetof(struct ctl_domain, last_action) },
+        { "LastActionUID", "last_action_uid", false, offsetof(struct ctl_domain, last_action_uid) },
+        { "LastActionPID", "last_action_pid", false, offsetof(struct ctl_domain, last_action_pid) },
+        { "LastActionAt", "last_action_at", false, offsetof(struct ctl_domain, last_action_at) },
 };
 
 static char **string_at(struct ctl_domain *d, const struct ctl_property *p)
@@ -389,6 +393,18 @@ void ctl_print_status(FILE *f, const struct ctl_domain *d, uint64_t now_usec)
         print_action(f, "on_soft_reset", d->on_soft_reset);
         fputc('\n', f);
         fprintf(f, "       Config: %s\n", d->config_path && *d->config_path ? d->config_path : "-");
+        /* The audit trail: who last started, stopped or destroyed it, and when. */
+        if (d->last_action && *d->last_action) {
+                fprintf(f, "  Last action: %s by uid %llu", d->last_action,
+                        (unsigned long long)d->last_action_uid);
+                if (d->last_action_pid > 0)
+                        fprintf(f, " (pid %llu)", (unsigned long long)d->last_action_pid);
+                if (d->last_action_at > 0)
+                        fprintf(f, " at %s",
+                                format_local_time(d->last_action_at, when, sizeof(when)));
+                fputc('\n', f);
+        } else
+                fprintf(f, "  Last action: -\n");
 }
 
 void ctl_print_changes(FILE *f, const struct ctl_domain *old, const struct ctl_domain *now)

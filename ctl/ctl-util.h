@@ -38,6 +38,8 @@ struct ctl_domain {
         char *kept_of; /* a dead instance kept by rename-restart: the uuid it was an instance of */
         uint64_t domid, memory_kib, max_memory_kib, vcpus, restart_count, started_at;
         uint64_t restart_at; /* CLOCK_REALTIME usec a waiting restart is due; 0 when none */
+        char *last_action;   /* who last started, stopped or destroyed it: "" when nobody... */
+        uint64_t last_action_uid, last_action_pid, last_action_at; /* ...uid, pid, when (usec) */
 };
 
 struct ctl_domain_list {

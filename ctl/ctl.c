@@ -4,6 +4,7 @@
  * org.xensup.supervisor1 (see units/org.xensup.supervisor1.xml).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <strings.h>
 #include <stdarg.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
@@ -256,17 +258,21 @@ static int cmd_create(struct ctl *c, const char *file)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
-        _cleanup_free_ char *abs = NULL;
+        _cleanup_close_ int fd = -1;
         int r;
 
-        /* The daemon wants an absolute, canonical path: it reads the file from elsewhere. */
-        abs = realpath(file, NULL);
-        if (!abs) {
+        /*
+         * Opened here, with our rights, and handed over: the daemon (root) reads this
+         * descriptor and never the name, so it reads only what we could. O_NONBLOCK: a FIFO
+         * must not hang us; the daemon refuses anything but a regular file.
+         */
+        fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0) {
                 fprintf(stderr, "xensupctl: %s: %s\n", file, strerror(errno));
                 return CTL_EXIT_FAILED;
         }
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE,
-                               "CreateDomain", &e, &reply, "s", abs);
+                               "CreateDomain", &e, &reply, "h", fd);
         if (r < 0)
                 return report_error(&e, r, NULL);
         return CTL_EXIT_OK;
@@ -600,6 +606,8 @@ int main(int argc, char *argv[])
                 return CTL_EXIT_NO_DAEMON;
         }
         c.bus = bus;
+        /* A person at a terminal may answer polkit's password prompt (pkttyagent), as systemctl. */
+        (void)sd_bus_set_allow_interactive_authorization(bus, isatty(STDIN_FILENO));
         /* create and start answer once the domain runs: builds may queue behind others. */
         if (strcmp(cmd, "create") == 0 || strcmp(cmd, "start") == 0)
                 sd_bus_set_method_call_timeout(bus, CTL_BUILD_TIMEOUT_USEC);

@@ -998,6 +998,12 @@ static const struct state_field state_fields[] = {
         FIELD("kept", FIELD_BOOL, kept),
         FIELD("kept_of", FIELD_UUID, kept_of),
         FIELD("name", FIELD_NAME, name),
+        FIELD("creator_uid", FIELD_UINT, creator_uid),
+        FIELD("creator_groups", FIELD_TEXT, creator_groups),
+        FIELD("last_action", FIELD_TOKEN, last_action),
+        FIELD("last_action_uid", FIELD_UINT, last_action_uid),
+        FIELD("last_action_pid", FIELD_UINT, last_action_pid),
+        FIELD("last_action_usec", FIELD_UINT, last_action_usec),
 };
 
 static const struct state_field *field_find(const char *key, size_t len)

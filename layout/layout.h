@@ -41,6 +41,7 @@ struct layout_domain {
 #define LAYOUT_CONFIG_PATH_MAX 1024
 #define LAYOUT_STATE_NAME_MAX  32  /* a supervisor state name with its NUL */
 #define LAYOUT_FAILURE_MAX     512 /* a failure message with its NUL (longer ones are cut) */
+#define LAYOUT_GROUPS_MAX      256 /* a creator's group list with its NUL */
 
 /* The daemon's private, dom0-only record of a domain: /tool/xensup/<uuid>. */
 struct layout_tool_state {
@@ -63,6 +64,12 @@ struct layout_tool_state {
         bool kept;           /* a dead instance kept by rename-restart (own uuid) */
         uint8_t kept_of[16]; /* ...the uuid of the domain it was an instance of */
         char name[DOMAIN_NAME_MAX + 1]; /* ...and its name (NAME-<domid>); "" otherwise */
+        uint32_t creator_uid; /* whose rights open its files: 0 (root) for the config dir's */
+        char creator_groups[LAYOUT_GROUPS_MAX];  /* ...and that caller's groups, "gid,gid"; "" */
+        char last_action[LAYOUT_STATE_NAME_MAX]; /* the last start/stop/destroy asked; "" none */
+        uint32_t last_action_uid;                /* ...by this uid */
+        uint32_t last_action_pid;                /* ...from this pid */
+        uint64_t last_action_usec;               /* ...at this CLOCK_REALTIME usec */
 };
 
 /*
@@ -71,8 +78,8 @@ struct layout_tool_state {
  * bytes; it reads up to LAYOUT_STATE_READ_MAX, leaving room for keys a later
  * daemon adds. Both stay well under XenStore's 4096-byte payload.
  */
-#define LAYOUT_STATE_WRITE_MAX 2048
-#define LAYOUT_STATE_READ_MAX  3072
+#define LAYOUT_STATE_WRITE_MAX 2560
+#define LAYOUT_STATE_READ_MAX  3584
 
 /* Connect to XenStore (XENSTORED_PATH is honoured by libxenstore). */
 int layout_open(struct layout **ret, char **err_r);

@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/wait.h>
 
+#include "common/creds.h"
 #include "common/macros.h"
 
 #include "supervisor/build-queue.h"
@@ -17,6 +18,7 @@ struct build_job {
         struct build_job *next;
         void *owner;
         struct domain_config *cfg; /* our copy: a reload may replace the owner's meanwhile */
+        struct creds files_as;     /* whose rights open cfg's image files */
         pid_t pid;                 /* 0 while waiting for a slot */
         int fd;                    /* read end of the child's result pipe */
         sd_event_source *child;
@@ -70,10 +72,43 @@ static void build_queue_unlink(struct build_queue *q, struct build_job *j)
                 }
 }
 
+static void builder_images_close(struct builder_images *img)
+{
+        if (img->kernel_fd >= 0)
+                close(img->kernel_fd);
+        if (img->ramdisk_fd >= 0)
+                close(img->ramdisk_fd);
+        *img = (struct builder_images){ .kernel_fd = -1, .ramdisk_fd = -1 };
+}
+
+/* Open cfg's kernel and ramdisk with as's rights: the builder reads what its owner may read. */
+static int build_images_open(const struct domain_config *cfg, const struct creds *as,
+                             struct builder_images *img, char **err_r)
+{
+        int r;
+
+        *img = (struct builder_images){ .kernel_fd = -1, .ramdisk_fd = -1 };
+        if (cfg->kernel) {
+                r = img->kernel_fd = creds_open_file(as, "kernel", cfg->kernel, err_r);
+                if (r < 0)
+                        return r;
+        }
+        if (cfg->ramdisk && cfg->ramdisk[0]) {
+                r = img->ramdisk_fd = creds_open_file(as, "ramdisk", cfg->ramdisk, err_r);
+                if (r < 0) {
+                        builder_images_close(img);
+                        return r;
+                }
+        }
+        return 0;
+}
+
 /* In the child: build, write the one result record, exit without touching the daemon's state. */
 static _Noreturn void build_child_run(const struct builder_options *opts,
-                                      const struct domain_config *cfg, int fd, pid_t parent)
+                                      const struct domain_config *cfg, const struct creds *as,
+                                      int fd, pid_t parent)
 {
+        struct builder_images img = { .kernel_fd = -1, .ramdisk_fd = -1 };
         struct build_result res = { 0 };
         struct builder *b = NULL;
         char *err = NULL;
@@ -84,8 +119,11 @@ static _Noreturn void build_child_run(const struct builder_options *opts,
                 _exit(EXIT_FAILURE);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
+        res.r = build_images_open(cfg, as, &img, &err);
+        res.denied = res.r == -EACCES || res.r == -EPERM;
         /* A handle of our own: libxc's hypercall buffers are not inherited across fork. */
-        res.r = builder_open(opts, &b, &err);
+        if (res.r >= 0)
+                res.r = builder_open(opts, &b, &err);
         if (res.r >= 0) {
                 uint32_t holder = 0;
 
@@ -103,10 +141,11 @@ static _Noreturn void build_child_run(const struct builder_options *opts,
                 }
         }
         if (res.r >= 0)
-                res.r = builder_create(b, cfg, &res.domain, &err);
+                res.r = builder_create(b, cfg, &img, &res.domain, &err);
         if (res.r < 0 && !res.duplicate)
                 snprintf(res.message, sizeof(res.message), "%s", err ? err : strerror(-res.r));
         builder_close(b);
+        builder_images_close(&img);
         free(err);
         /* One write under PIPE_BUF is atomic: the parent reads all of it or nothing. */
         _exit(write(fd, &res, sizeof(res)) == (ssize_t)sizeof(res) ? EXIT_SUCCESS : EXIT_FAILURE);
@@ -169,7 +208,7 @@ static int build_job_spawn(struct build_queue *q, struct build_job *j)
                 return -errno;
         if (pid == 0) {
                 close(TAKE_FD(rfd));
-                build_child_run(&q->opts, j->cfg, wfd, parent);
+                build_child_run(&q->opts, j->cfg, &j->files_as, wfd, parent);
         }
         j->pid = pid;
         j->fd = TAKE_FD(rfd);
@@ -214,7 +253,8 @@ static void build_queue_start_waiting(struct build_queue *q)
         }
 }
 
-int build_queue_add(struct build_queue *q, void *owner, const struct domain_config *cfg)
+int build_queue_add(struct build_queue *q, void *owner, const struct domain_config *cfg,
+                    const struct creds *files_as)
 {
         struct build_job *j, **tail;
 
@@ -227,6 +267,7 @@ int build_queue_add(struct build_queue *q, void *owner, const struct domain_conf
         j->queue = q;
         j->owner = owner;
         j->fd = -1;
+        j->files_as = *files_as;
         j->cfg = config_dup(cfg);
         if (!j->cfg) {
                 free(j);

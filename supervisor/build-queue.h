@@ -26,6 +26,7 @@
 #include <systemd/sd-event.h>
 
 #include "builders/builder.h"
+#include "common/creds.h"
 #include "config/config.h"
 
 struct build_queue;
@@ -35,6 +36,7 @@ struct build_result {
         int32_t r;
         bool incomplete; /* the child died without a result: it may have left a domain */
         bool duplicate;  /* refused: a live domain already holds the config's uuid */
+        bool denied;     /* refused: its owner may not read its kernel or ramdisk */
         struct builder_domain domain;
         char message[1024];
 };
@@ -50,8 +52,12 @@ int build_queue_new(sd_event *event, const struct builder_options *opts, unsigne
 /* Kill and reap every child without calling back; returns NULL. NULL-safe. */
 struct build_queue *build_queue_free(struct build_queue *q);
 
-/* Build a copy of cfg for owner: now if a slot is free, else when one is. */
-int build_queue_add(struct build_queue *q, void *owner, const struct domain_config *cfg);
+/*
+ * Build a copy of cfg for owner: now if a slot is free, else when one is. The child opens cfg's
+ * kernel and ramdisk with files_as's rights (root's for the config directory's domains).
+ */
+int build_queue_add(struct build_queue *q, void *owner, const struct domain_config *cfg,
+                    const struct creds *files_as);
 
 /* Drop owner's build if it has not begun: 0, -EBUSY if its child runs, -ENOENT if none. */
 int build_queue_cancel(struct build_queue *q, void *owner);

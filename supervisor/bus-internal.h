@@ -7,6 +7,7 @@
 #include <systemd/sd-bus.h>
 
 #include "supervisor/context.h"
+#include "supervisor/polkit.h"
 
 /* The org.xensup.supervisor1.Manager vtable (userdata: struct manager). */
 extern const sd_bus_vtable bus_manager_vtable[];
@@ -37,9 +38,10 @@ extern const sd_bus_vtable bus_sim_vtable[];
  */
 void bus_reply_started(struct domain *d, int r, const struct sup_error *e, void *userdata);
 
-/* Who called: the uid the bus vouches for and that uid's groups. */
+/* Who called: the uid and pid the bus vouches for (never augmented ones), the uid's groups. */
 struct bus_caller {
         uid_t uid;
+        pid_t pid;   /* 0 when the bus did not vouch for one */
         gid_t *gids; /* malloc'd */
         size_t n_gids;
 };
@@ -48,17 +50,18 @@ struct bus_caller {
 void bus_caller_done(struct bus_caller *c);
 
 /*
- * Authorize a mutating call: 0 when the sender is root or in m->opts.admin_group,
- * judged on credentials the bus vouches for (never augmented ones from /proc);
- * otherwise AccessDenied is set in error and a negative errno returned. On
- * success *caller_r (if non-NULL) is filled; release it with bus_caller_done().
+ * bus_authorize() - may the sender of msg do action (POLKIT_ACTION_*)?
+ *
+ * Root (uid 0, as the bus vouches for it) may, without asking. Anyone else is
+ * judged by polkit (polkit.h), asked asynchronously; without polkit (nobody
+ * owns its name, --polkit=no, or a session bus) by the fallback: the members of
+ * m->opts.admin_group may do POLKIT_ACTION_MANAGE, and only root anything else.
+ * The decision is audited (log_audit()).
+ *
+ * Returns 1 when authorized (*caller_r filled when non-NULL; release it with
+ * bus_caller_done()); 0 when polkit is being asked: the handler must return 1
+ * and do nothing else, and is called again with the call once polkit answers;
+ * a negative errno with AccessDenied (saying what to do) in error when refused.
  */
-int bus_check_admin(struct manager *m, sd_bus_message *msg, sd_bus_error *error,
-                    struct bus_caller *caller_r);
-
-/*
- * Whether a caller (uid, with the given groups) could open path for reading by
- * the permission bits of the file and search bits of every directory above it.
- * Returns 1, 0, or a negative errno.
- */
-int bus_path_readable_by(const char *path, uid_t uid, const gid_t *gids, size_t n_gids);
+int bus_authorize(struct manager *m, sd_bus_message *msg, const char *action, sd_bus_error *error,
+                  struct bus_caller *caller_r);

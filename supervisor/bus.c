@@ -16,6 +16,8 @@
 
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
+#include "supervisor/log.h"
+#include "supervisor/polkit.h"
 
 static const char *const outcome_names[_OUTCOME_MAX] = {
         [OUTCOME_NO_SUCH_DOMAIN] = BUS_ERROR_NO_SUCH_DOMAIN,
@@ -106,109 +108,211 @@ static int caller_groups_from_db(struct bus_caller *c)
         }
 }
 
-int bus_check_admin(struct manager *m, sd_bus_message *msg, sd_bus_error *error,
-                    struct bus_caller *caller_r)
+/*
+ * The caller as the bus vouches for it: fields read from /proc/PID (augmented)
+ * are racy, the pid may be reused, so they are never used to decide.
+ */
+static int caller_from_message(sd_bus_message *msg, struct bus_caller *c, sd_bus_error *error)
 {
         _cleanup_(sd_bus_creds_unrefp) sd_bus_creds *creds = NULL;
-        struct bus_caller c = { .uid = (uid_t)-1 };
         uint64_t augmented;
         const gid_t *gids = NULL;
-        bool allowed = false;
         int r, n;
 
-        r = sd_bus_query_sender_creds(
-            msg, SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_SUPPLEMENTARY_GIDS, &creds);
+        *c = (struct bus_caller){ .uid = (uid_t)-1 };
+        r = sd_bus_query_sender_creds(msg,
+                                      SD_BUS_CREDS_UID | SD_BUS_CREDS_EUID | SD_BUS_CREDS_PID |
+                                          SD_BUS_CREDS_SUPPLEMENTARY_GIDS,
+                                      &creds);
         if (r < 0)
                 return bus_deny(error, "cannot read the caller's credentials");
-        /* Fields read from /proc/PID are racy (the pid may be reused): never decide on them. */
         augmented = sd_bus_creds_get_augmented_mask(creds);
-        if (!(augmented & SD_BUS_CREDS_EUID) && sd_bus_creds_get_euid(creds, &c.uid) >= 0)
+        if (!(augmented & SD_BUS_CREDS_EUID) && sd_bus_creds_get_euid(creds, &c->uid) >= 0)
                 ;
-        else if (!(augmented & SD_BUS_CREDS_UID) && sd_bus_creds_get_uid(creds, &c.uid) >= 0)
+        else if (!(augmented & SD_BUS_CREDS_UID) && sd_bus_creds_get_uid(creds, &c->uid) >= 0)
                 ;
         else
                 return bus_deny(error, "the bus did not vouch for the caller's uid");
+        if ((augmented & SD_BUS_CREDS_PID) || sd_bus_creds_get_pid(creds, &c->pid) < 0)
+                c->pid = 0;
 
         if (!(augmented & SD_BUS_CREDS_SUPPLEMENTARY_GIDS) &&
             (n = sd_bus_creds_get_supplementary_gids(creds, &gids)) >= 0) {
-                c.gids = calloc((size_t)n + 1, sizeof(gid_t));
-                if (!c.gids)
+                c->gids = calloc((size_t)n + 1, sizeof(gid_t));
+                if (!c->gids)
                         return bus_reply_outcome(error, -ENOMEM, NULL);
-                memcpy(c.gids, gids, (size_t)n * sizeof(gid_t));
-                c.n_gids = (size_t)n;
-        } else {
-                r = caller_groups_from_db(&c);
-                if (r < 0)
-                        return bus_reply_outcome(
-                            error, r,
-                            &(struct sup_error){ .message = "cannot read the caller's groups" });
+                memcpy(c->gids, gids, (size_t)n * sizeof(gid_t));
+                c->n_gids = (size_t)n;
+                return 0;
         }
-
-        if (c.uid == 0)
-                allowed = true;
-        else if (m->opts.admin_group) {
-                struct group gr, *res = NULL;
-                char buf[4096];
-
-                if (getgrnam_r(m->opts.admin_group, &gr, buf, sizeof(buf), &res) == 0 && res)
-                        for (size_t i = 0; i < c.n_gids && !allowed; i++)
-                                allowed = c.gids[i] == res->gr_gid;
-        }
-        if (!allowed) {
-                uid_t uid = c.uid;
-
-                bus_caller_done(&c);
-                sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
-                                  "access denied: uid %u is neither root nor in the %s group",
-                                  (unsigned)uid,
-                                  m->opts.admin_group ? m->opts.admin_group : "(none) admin");
-                return -EPERM;
-        }
-        if (caller_r)
-                *caller_r = c;
-        else
-                bus_caller_done(&c);
+        r = caller_groups_from_db(c);
+        if (r < 0)
+                return bus_reply_outcome(
+                    error, r, &(struct sup_error){ .message = "cannot read the caller's groups" });
         return 0;
 }
 
-/* Whether st's permission bits give caller (uid, gids) the access bit (4 read, 1 search). */
-static bool mode_allows(const struct stat *st, uid_t uid, const gid_t *gids, size_t n_gids, int bit)
+/* Whether c is in the group named name (by gid; an unknown group has no members). */
+static bool caller_in_group(const struct bus_caller *c, const char *name)
 {
-        if (uid == 0)
-                return true;
-        if (st->st_uid == uid)
-                return st->st_mode & (S_IRWXU & (mode_t)(bit << 6));
-        for (size_t i = 0; i < n_gids; i++)
-                if (gids[i] == st->st_gid)
-                        return st->st_mode & (S_IRWXG & (mode_t)(bit << 3));
-        return st->st_mode & (S_IRWXO & (mode_t)bit);
+        struct group gr, *res = NULL;
+        char buf[4096];
+
+        if (!name || getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
+                return false;
+        for (size_t i = 0; i < c->n_gids; i++)
+                if (c->gids[i] == res->gr_gid)
+                        return true;
+        return false;
 }
 
-int bus_path_readable_by(const char *path, uid_t uid, const gid_t *gids, size_t n_gids)
-{
-        _cleanup_free_ char *copy = strdup(path);
-        struct stat st;
+/* What each action is, for the fallback and for telling a refused caller how to be granted it. */
+static const struct bus_action {
+        const char *id;
+        bool admin_group; /* without polkit, --admin-group's members may do it too */
+        const char *grant;
+} bus_actions[] = {
+        { POLKIT_ACTION_MANAGE, true,
+          "add the user to group " POLKIT_GROUP ", whose rule is " POLKIT_RULES_FILE
+          ", or write a rule in " POLKIT_LOCAL_RULES_DIR },
+        /* Raw host disks and networks are root's to hand out: the shipped rules grant it nobody. */
+        { POLKIT_ACTION_HOST_DEVICES, false,
+          "it is left to administrators: write a rule in " POLKIT_LOCAL_RULES_DIR },
+};
 
-        if (!copy)
-                return -ENOMEM;
-        if (path[0] != '/')
-                return -EINVAL;
-        /* Every directory above must be searchable by the caller. */
-        for (char *slash = strchr(copy + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
-                *slash = '\0';
-                if (lstat(copy, &st) < 0)
-                        return -errno;
-                if (!S_ISDIR(st.st_mode))
-                        return -ENOTDIR;
-                if (!mode_allows(&st, uid, gids, n_gids, 1))
+static const struct bus_action *bus_action_find(const char *id)
+{
+        for (size_t i = 0; i < ELEMENTSOF(bus_actions); i++)
+                if (strcmp(bus_actions[i].id, id) == 0)
+                        return &bus_actions[i];
+        return NULL;
+}
+
+/* Why polkit did not decide, for the fallback's refusal; NULL when polkit is to be asked. */
+static const char *polkit_skipped(const struct manager *m)
+{
+        if (m->opts.no_polkit)
+                return "polkit is not asked (--polkit=no)";
+        /* On a session bus anyone may own org.freedesktop.PolicyKit1: its answer is worthless. */
+        if (m->opts.user_bus)
+                return "polkit is not asked on a session bus";
+        return NULL;
+}
+
+/* The domain a call is addressed to (by its object path), or NULL for the Manager. */
+static struct domain *call_domain(struct manager *m, sd_bus_message *msg)
+{
+        const char *path = sd_bus_message_get_path(msg);
+
+        for (size_t i = 0; path && i < m->n_domains; i++)
+                if (!m->domains[i]->removed && strcmp(m->domains[i]->object_path, path) == 0)
+                        return m->domains[i];
+        return NULL;
+}
+
+/* The fallback without polkit: 1 allowed, or AccessDenied in error and -EPERM. */
+static int authorize_fallback(struct manager *m, const struct bus_action *a,
+                              const struct bus_caller *c, const char *why, sd_bus_error *error)
+{
+        if (!a->admin_group)
+                return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                         "uid %u is not authorized for %s: without polkit only "
+                                         "root is; %s",
+                                         (unsigned)c->uid, a->id, why);
+        if (caller_in_group(c, m->opts.admin_group))
+                return 1;
+        if (!m->opts.admin_group)
+                return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                         "uid %u is not authorized for %s: it is not root, and no "
+                                         "admin group is set (--admin-group); %s",
+                                         (unsigned)c->uid, a->id, why);
+        return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                 "uid %u is not authorized for %s: it is neither root nor in the "
+                                 "admin group %s (--admin-group); %s",
+                                 (unsigned)c->uid, a->id, m->opts.admin_group, why);
+}
+
+/* polkit's refusal, said so that the caller knows how to be granted the action. */
+static int deny_polkit(const struct bus_action *a, const struct bus_caller *c,
+                       enum polkit_answer answer, const char *detail, bool interactive,
+                       sd_bus_error *error)
+{
+        if (answer == POLKIT_CHALLENGE && interactive)
+                return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                         "uid %u is not authorized for %s: polkit requires "
+                                         "authentication as an administrator, and no polkit agent "
+                                         "answered; run one (e.g. pkttyagent), call as root, or %s",
+                                         (unsigned)c->uid, a->id, a->grant);
+        if (answer == POLKIT_CHALLENGE)
+                return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                         "uid %u is not authorized for %s: polkit requires "
+                                         "authentication as an administrator, and the call did "
+                                         "not allow interactive authorization; call again "
+                                         "allowing it with a polkit agent running (e.g. "
+                                         "pkttyagent), call as root, or %s",
+                                         (unsigned)c->uid, a->id, a->grant);
+        if (answer == POLKIT_FAILED)
+                return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                         "uid %u is not authorized for %s: polkit could not "
+                                         "decide (%s)",
+                                         (unsigned)c->uid, a->id, detail ? detail : "no reason");
+        return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                 "uid %u is not authorized for %s (polkit said no); %s",
+                                 (unsigned)c->uid, a->id, a->grant);
+}
+
+int bus_authorize(struct manager *m, sd_bus_message *msg, const char *action, sd_bus_error *error,
+                  struct bus_caller *caller_r)
+{
+        _cleanup_(bus_caller_done) struct bus_caller c = { .uid = (uid_t)-1 };
+        const struct bus_action *a = bus_action_find(action);
+        const char *method = sd_bus_message_get_member(msg);
+        bool interactive = sd_bus_message_get_allow_interactive_authorization(msg) > 0;
+        enum polkit_answer answer = POLKIT_ABSENT;
+        _cleanup_free_ char *detail = NULL;
+        const char *decision, *why;
+        int r;
+
+        if (!a)
+                return bus_deny(error, "unknown authorization action");
+        r = caller_from_message(msg, &c, error);
+        if (r < 0)
+                return r;
+        why = polkit_skipped(m);
+        if (c.uid == 0) {
+                decision = "root";
+                r = 1;
+        } else if (why) {
+                decision = "admin-group";
+                r = authorize_fallback(m, a, &c, why, error);
+        } else {
+                decision = "polkit";
+                r = polkit_check(&m->polkit, msg, a->id, &answer, &detail);
+                if (r < 0)
+                        r = sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
+                                              "uid %u is not authorized for %s: cannot ask "
+                                              "polkit: %s",
+                                              (unsigned)c.uid, a->id, strerror(-r));
+                else if (answer == POLKIT_PENDING)
                         return 0;
-                *slash = '/';
+                else if (answer == POLKIT_YES)
+                        r = 1;
+                else if (answer == POLKIT_ABSENT) {
+                        decision = "admin-group";
+                        r = authorize_fallback(m, a, &c, "polkit is not running", error);
+                } else
+                        r = deny_polkit(a, &c, answer, detail, interactive, error);
         }
-        if (lstat(path, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EINVAL;
-        return mode_allows(&st, uid, gids, n_gids, 4) ? 1 : 0;
+        log_audit(call_domain(m, msg), method ? method : "?", c.uid, c.pid, a->id,
+                  r > 0 ? decision : "refused");
+        /* The error says why; the errno of every refusal is the same. */
+        if (r <= 0)
+                return -EPERM;
+        if (caller_r) {
+                *caller_r = c;
+                c = (struct bus_caller){ 0 };
+        }
+        return 1;
 }
 
 int bus_domain_path(const char *name, char **ret)

@@ -277,15 +277,18 @@ int manager_reload(struct manager *m, struct sup_error *e)
 
 /* ---- CreateDomain ---- */
 
-int manager_create_domain(struct manager *m, const char *path, domain_started_fn done,
-                          void *userdata, struct domain **ret, struct sup_error *e)
+int manager_create_domain(struct manager *m, int fd, const char *path, const struct creds *creator,
+                          domain_started_fn done, void *userdata, struct domain **ret,
+                          struct sup_error *e)
 {
         _cleanup_free_ char *err = NULL;
         struct domain_config *cfg = NULL;
+        bool in_dir = !creator;
         struct domain *d;
         int r;
 
-        r = config_load_file(path, &cfg, &err);
+        /* The config directory is root's: its files name what root may read. */
+        r = config_load_fd(fd, path, in_dir ? 0 : CONFIG_LOAD_CALLER_FILES, &cfg, &err);
         if (r == -EINVAL)
                 return sup_outcome(e, OUTCOME_INVALID_CONFIG, "%s", err ? err : path);
         if (r < 0)
@@ -295,10 +298,11 @@ int manager_create_domain(struct manager *m, const char *path, domain_started_fn
                 config_free(cfg);
                 return r;
         }
-        r = add_config(m, cfg, manager_in_config_dir(m, path) ? ORIGIN_CONFIG_DIR : ORIGIN_CREATED,
-                       &d);
+        r = add_config(m, cfg, in_dir ? ORIGIN_CONFIG_DIR : ORIGIN_CREATED, &d);
         if (r < 0)
                 return sup_failure(e, LAYER_SYSTEM, r, "out of memory");
+        if (creator)
+                d->creator = *creator;
         r = lifecycle_start(m, d, done, userdata, e);
         if (r != 0) {
                 manager_drop_domain(m, d);

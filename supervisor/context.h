@@ -21,6 +21,7 @@
 #include "supervisor/outcome.h"
 
 struct build_queue;
+struct polkit_registry;
 struct watch;
 
 struct manager_options {
@@ -31,7 +32,8 @@ struct manager_options {
         bool user_bus;           /* session bus instead of the system bus */
         bool no_bus;             /* run without D-Bus (tests of the core) */
         bool stop_domains;       /* on SIGTERM, shut running domains down */
-        const char *admin_group; /* members may call mutating methods; NULL = root only */
+        const char *admin_group; /* without polkit: may call mutating methods; NULL = root */
+        bool no_polkit;          /* --polkit=no: never ask polkit, judge by admin_group alone */
         unsigned build_jobs;     /* domain builds running at once; 0 = one per CPU, up to 4 */
         uint64_t (*clock)(void); /* CLOCK_REALTIME seconds; NULL = the real clock (tests fake it) */
 };
@@ -47,6 +49,7 @@ struct manager {
         struct layout *layout;
         struct watch *watch;
         struct build_queue *builds;
+        struct polkit_registry *polkit; /* polkit queries in flight and answered (polkit.h) */
 
         struct domain **domains; /* the table */
         size_t n_domains;

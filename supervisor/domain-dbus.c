@@ -162,6 +162,17 @@ static int property_kept_of(sd_bus *bus, const char *path, const char *interface
         return sd_bus_message_append(reply, "s", u);
 }
 
+/* LastAction: who last asked for a start, stop or destroy ("start", "reboot", ...); "" if none. */
+static int property_last_action(sd_bus *bus, const char *path, const char *interface,
+                                const char *property, sd_bus_message *reply, void *userdata,
+                                sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+
+        (void)bus, (void)path, (void)interface, (void)property, (void)error;
+        return sd_bus_message_append(reply, "s", d->last_action.action);
+}
+
 static int property_failure(sd_bus *bus, const char *path, const char *interface,
                             const char *property, sd_bus_message *reply, void *userdata,
                             sd_bus_error *error)
@@ -192,18 +203,50 @@ static int domain_reply(sd_bus_message *msg, int r, const struct sup_error *e, s
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/*
+ * Authorize msg; for a start, stop or destroy (what non-NULL) note the caller as the domain's
+ * last action, keeping the one before in *before for domain_unnote() if the call fails.
+ * bus_authorize()'s result: 1 go on, 0 polkit is asked, < 0 refused.
+ */
+static int domain_authorize(struct domain *d, sd_bus_message *msg, const char *what,
+                            struct domain_last_action *before, sd_bus_error *error)
+{
+        _cleanup_(bus_caller_done) struct bus_caller caller = { 0 };
+        int r;
+
+        r = bus_authorize(d->manager, msg, POLKIT_ACTION_MANAGE, error, what ? &caller : NULL);
+        if (r > 0 && what) {
+                *before = d->last_action;
+                domain_note_action(d, what, caller.uid, caller.pid,
+                                   manager_now(d->manager) * 1000000ULL);
+        }
+        return r;
+}
+
+/* The call noted by domain_authorize() was refused: the last action is the one before. */
+static void domain_unnote(struct domain *d, int r, const char *what,
+                          const struct domain_last_action *before)
+{
+        if (r != 0 && what)
+                d->last_action = *before;
+}
+
 /* What every argument-less method does: authorize, act, reply. */
 static int domain_call(sd_bus_message *msg, struct domain *d,
                        int (*op)(struct manager *m, struct domain *d, struct sup_error *e),
-                       sd_bus_error *error)
+                       const char *what, sd_bus_error *error)
 {
         _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        struct domain_last_action before;
         int r;
 
-        r = bus_check_admin(d->manager, msg, error, NULL);
+        r = domain_authorize(d, msg, what, &before, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
         r = op(d->manager, d, &e);
+        domain_unnote(d, r, what, &before);
         return domain_reply(msg, r, &e, error);
 }
 
@@ -217,12 +260,16 @@ static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error
 {
         _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
         struct domain *d = userdata;
+        struct domain_last_action before;
         int r;
 
-        r = bus_check_admin(d->manager, msg, error, NULL);
+        r = domain_authorize(d, msg, "start", &before, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
         r = lifecycle_start(d->manager, d, bus_reply_started, sd_bus_message_ref(msg), &e);
+        domain_unnote(d, r, "start", &before);
         if (r != 0) {
                 sd_bus_message_unref(msg);
                 return bus_reply_outcome(error, r, &e);
@@ -234,6 +281,7 @@ static int method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *er
 {
         _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
         struct domain *d = userdata;
+        struct domain_last_action before;
         const char *mode;
         uint32_t timeout;
         bool reboot;
@@ -250,31 +298,34 @@ static int method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *er
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
                                          "unknown shutdown mode '%s' (allowed: poweroff, reboot)",
                                          mode);
-        r = bus_check_admin(d->manager, msg, error, NULL);
+        r = domain_authorize(d, msg, mode, &before, error);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
         r = lifecycle_shutdown(d->manager, d, reboot, timeout, &e);
+        domain_unnote(d, r, mode, &before);
         return domain_reply(msg, r, &e, error);
 }
 
 static int method_reboot(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return domain_call(msg, userdata, domain_reboot, error);
+        return domain_call(msg, userdata, domain_reboot, "reboot", error);
 }
 
 static int method_destroy(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return domain_call(msg, userdata, lifecycle_destroy, error);
+        return domain_call(msg, userdata, lifecycle_destroy, "destroy", error);
 }
 
 static int method_pause(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return domain_call(msg, userdata, lifecycle_pause, error);
+        return domain_call(msg, userdata, lifecycle_pause, NULL, error);
 }
 
 static int method_unpause(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        return domain_call(msg, userdata, lifecycle_unpause, error);
+        return domain_call(msg, userdata, lifecycle_unpause, NULL, error);
 }
 
 static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -287,9 +338,11 @@ static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *
         r = sd_bus_message_read(msg, "t", &kib);
         if (r < 0)
                 return r;
-        r = bus_check_admin(d->manager, msg, error, NULL);
+        r = bus_authorize(d->manager, msg, POLKIT_ACTION_MANAGE, error, NULL);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
         r = lifecycle_set_memory(d->manager, d, kib, &e);
         return domain_reply(msg, r, &e, error);
 }
@@ -304,9 +357,11 @@ static int method_set_vcpus(sd_bus_message *msg, void *userdata, sd_bus_error *e
         r = sd_bus_message_read(msg, "u", &n);
         if (r < 0)
                 return r;
-        r = bus_check_admin(d->manager, msg, error, NULL);
+        r = bus_authorize(d->manager, msg, POLKIT_ACTION_MANAGE, error, NULL);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
         r = lifecycle_set_vcpus(d->manager, d, n, &e);
         return domain_reply(msg, r, &e, error);
 }
@@ -334,6 +389,13 @@ const sd_bus_vtable bus_domain_vtable[] = {
         SD_BUS_PROPERTY("StartedAt", "t", NULL, offsetof(struct domain, started_at_usec), EMITS),
         SD_BUS_PROPERTY("RestartAt", "t", property_restart_at, 0, EMITS),
         SD_BUS_PROPERTY("KeptOf", "s", property_kept_of, 0, EMITS),
+        SD_BUS_PROPERTY("LastAction", "s", property_last_action, 0, EMITS),
+        SD_BUS_PROPERTY("LastActionUID", "u", NULL, offsetof(struct domain, last_action.uid),
+                        EMITS),
+        SD_BUS_PROPERTY("LastActionPID", "u", NULL, offsetof(struct domain, last_action.pid),
+                        EMITS),
+        SD_BUS_PROPERTY("LastActionAt", "t", NULL, offsetof(struct domain, last_action.usec),
+                        EMITS),
         SD_BUS_METHOD("Start", NULL, NULL, method_start, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Shutdown", SD_BUS_ARGS("s", mode, "u", timeout), SD_BUS_NO_RESULT,
                                 method_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -41,6 +41,14 @@ void domain_set_config(struct domain *d, struct domain_config *cfg)
         d->config_generation++;
 }
 
+void domain_note_action(struct domain *d, const char *action, uid_t uid, pid_t pid, uint64_t usec)
+{
+        snprintf(d->last_action.action, sizeof(d->last_action.action), "%s", action);
+        d->last_action.uid = uid;
+        d->last_action.pid = pid;
+        d->last_action.usec = usec;
+}
+
 int domain_set_name(struct domain *d, const char *name)
 {
         char *path = NULL;

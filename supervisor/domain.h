@@ -15,6 +15,7 @@
 
 #include <systemd/sd-event.h>
 
+#include "common/creds.h"
 #include "config/config.h"
 #include "supervisor/outcome.h"
 
@@ -43,11 +44,19 @@ enum domain_state {
         _DOMAIN_STATE_INVALID = -1,
 };
 
+/* Who last asked for a start, stop or destroy (the audit trail `status` shows). */
+struct domain_last_action {
+        char action[32]; /* "start", "shutdown", "reboot", "destroy", "create"; "" when none */
+        uid_t uid;
+        pid_t pid;     /* 0 when the bus did not vouch for one */
+        uint64_t usec; /* CLOCK_REALTIME */
+};
+
 /* Where a domain's config comes from. */
 enum domain_origin {
         ORIGIN_CONFIG_DIR, /* a file of the config directory */
-        ORIGIN_CREATED,    /* a file CreateDomain named, outside the directory */
-        ORIGIN_KEPT,       /* a dead instance kept by rename-restart: no file */
+        ORIGIN_CREATED, /* a file CreateDomain was handed, outside the directory: never re-read */
+        ORIGIN_KEPT,    /* a dead instance kept by rename-restart: no file */
 };
 
 struct domain {
@@ -63,8 +72,10 @@ struct domain {
         char uuid_string[37];
         char *object_path; /* D-Bus object path, from the name */
         enum domain_origin origin;
-        bool config_gone;    /* its file was removed: supervised until it stops, then dropped */
-        uint8_t kept_of[16]; /* ORIGIN_KEPT: the uuid of the domain it was an instance of */
+        bool config_gone;     /* its file was removed: supervised until it stops, then dropped */
+        uint8_t kept_of[16];  /* ORIGIN_KEPT: the uuid of the domain it was an instance of */
+        struct creds creator; /* whose rights open its files: root, or CreateDomain's caller */
+        struct domain_last_action last_action;
 
         uint32_t domid; /* valid when has_domid */
         bool has_domid;
@@ -104,6 +115,9 @@ struct domain *domain_free(struct domain *d);
 
 /* Replace the config the next start builds from (takes cfg). */
 void domain_set_config(struct domain *d, struct domain_config *cfg);
+
+/* Note who asked for a start, stop or destroy (action: "start", ...), at usec (CLOCK_REALTIME). */
+void domain_note_action(struct domain *d, const char *action, uid_t uid, pid_t pid, uint64_t usec);
 
 /* Give the domain a new name (object path included); 0 or -ENOMEM. */
 int domain_set_name(struct domain *d, const char *name);

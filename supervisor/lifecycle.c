@@ -198,6 +198,10 @@ static void domain_record(struct manager *m, struct domain *d)
                 .last_reason = d->shutdown_reason,
                 .created = d->origin == ORIGIN_CREATED,
                 .kept = d->origin == ORIGIN_KEPT,
+                .creator_uid = d->creator.uid,
+                .last_action_uid = d->last_action.uid,
+                .last_action_pid = (uint32_t)d->last_action.pid,
+                .last_action_usec = d->last_action.usec,
         };
         const char *path = d->config ? d->config->path : NULL;
         _cleanup_free_ char *err = NULL;
@@ -212,6 +216,8 @@ static void domain_record(struct manager *m, struct domain *d)
                 memcpy(st.kept_of, d->kept_of, 16);
                 strcpy(st.name, d->name);
         }
+        creds_groups_format(&d->creator, st.creator_groups, sizeof(st.creator_groups));
+        snprintf(st.last_action, sizeof(st.last_action), "%s", d->last_action.action);
         r = layout_state_write(m->layout, d->uuid, &st, &err);
         if (r < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
@@ -281,10 +287,13 @@ static void instance_teardown(struct manager *m, struct domain *d, bool keep_vm)
         d->running_config = config_free(d->running_config);
 }
 
-/* A domain that will not run again here (its file is gone, or a kept instance) leaves. */
+/*
+ * A domain that will not run again here leaves: its file is gone, it is a kept instance, or
+ * CreateDomain brought it (transient, as `xl create`: no file of ours would start it again).
+ */
 static void domain_leave_if_unowned(struct manager *m, struct domain *d)
 {
-        if (d->config_gone || d->origin == ORIGIN_KEPT)
+        if (d->config_gone || d->origin == ORIGIN_KEPT || d->origin == ORIGIN_CREATED)
                 manager_drop_domain(m, d);
 }
 
@@ -296,7 +305,8 @@ static void reread_config(struct domain *d)
         _cleanup_free_ char *err = NULL;
         struct domain_config *fresh = NULL;
 
-        if (d->origin == ORIGIN_KEPT || d->config_gone || !d->config->path)
+        /* A created domain runs what its caller handed over: its path may be the caller's. */
+        if (d->origin != ORIGIN_CONFIG_DIR || d->config_gone || !d->config->path)
                 return;
         if (config_load_file(d->config->path, &fresh, &err) < 0) {
                 log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
@@ -352,7 +362,7 @@ static int build_begin(struct manager *m, struct domain *d, bool by_person, bool
         if (keep_old)
                 (void)keep_instance(m, d);
         instance_teardown(m, d, true);
-        r = build_queue_add(m->builds, d, d->config);
+        r = build_queue_add(m->builds, d, d->config, &d->creator);
         if (r < 0)
                 return sup_failure(e, LAYER_SYSTEM, r, "%s: cannot queue the build: %s", d->name,
                                    strerror(-r));
@@ -493,6 +503,8 @@ static int on_built(struct manager *m, struct domain *d, const struct event_args
                 r = build_finish(m, d, a->cfg, &res->domain, &e);
         } else if (res->duplicate) {
                 r = sup_outcome(&e, OUTCOME_EXISTS, "%s: %s", d->name, res->message);
+        } else if (res->denied) {
+                r = sup_outcome(&e, OUTCOME_DENIED, "%s: %s", d->name, res->message);
         } else {
                 r = sup_failure(&e, LAYER_HYPERVISOR, res->r, "%s: start failed: %s", d->name,
                                 res->message);
@@ -510,10 +522,14 @@ static int on_built(struct manager *m, struct domain *d, const struct event_args
                         lifecycle_shutdown(m, d, false, 0, NULL);
                 return 0;
         }
-        /* A person waits, or the uuid is held elsewhere (no retry can fix that): failed. */
+        /* A person waits, or no retry can fix it (the uuid held elsewhere, a file denied): failed.
+         */
         if (d->build_by_person || r > 0) {
                 domain_fail(m, d, e.message ? e.message : "start failed");
                 notify_started(d, r, &e);
+                /* The caller has the error; a created domain that never ran leaves no trace. */
+                if (d->build_by_person && d->origin == ORIGIN_CREATED)
+                        manager_drop_domain(m, d);
                 return 0;
         }
         domain_set_failure(d, e.message);
@@ -691,13 +707,13 @@ static int on_dump_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 static int dump_begin(struct manager *m, struct domain *d)
 {
         const char *dir = d->config->coredump_dir;
-        char domid[16], path[PATH_MAX];
+        char domid[16], uid[16], groups[LAYOUT_GROUPS_MAX], path[PATH_MAX];
         pid_t pid;
         int r;
 
-        r = mkdir_p(dir, 0700);
-        if (r < 0)
-                return log_errno(LOG_ERR, r, "%s: cannot create %s", d->name, dir);
+        /* The child makes the directory and the file with the creator's rights. */
+        snprintf(uid, sizeof(uid), "%u", (unsigned)d->creator.uid);
+        creds_groups_format(&d->creator, groups, sizeof(groups));
         snprintf(domid, sizeof(domid), "%u", d->domid);
         snprintf(path, sizeof(path), "%s/%s-%u-%llu.core", dir, d->name, d->domid,
                  (unsigned long long)manager_now(m));
@@ -710,7 +726,7 @@ static int dump_begin(struct manager *m, struct domain *d)
                 /* A fresh process image: no threads, handles or blocked signals of the daemon's. */
                 sigemptyset(&none);
                 sigprocmask(SIG_SETMASK, &none, NULL);
-                execl(m->self_path, "xensupd", "--dump-core", domid, path,
+                execl(m->self_path, "xensupd", "--dump-core", domid, path, uid, groups,
                       m->opts.hypervisor == BUILDER_XEN ? "--hypervisor=xen" : "--hypervisor=sim",
                       "--sim-dir", m->opts.sim_dir, NULL);
                 _exit(127);

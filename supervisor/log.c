@@ -85,3 +85,39 @@ void log_domain(int prio, const struct domain *d, const char *message_id, const 
         log_emitv(prio, d, message_id, action, fmt, ap);
         va_end(ap);
 }
+
+void log_audit(const struct domain *d, const char *method, uid_t uid, pid_t pid, const char *action,
+               const char *decision)
+{
+        bool refused = decision && strcmp(decision, "refused") == 0;
+        int prio = refused ? LOG_WARNING : LOG_NOTICE;
+        _cleanup_free_ char *text = NULL;
+        char pid_s[24] = "unknown", domid[16] = "";
+
+        if (pid > 0)
+                snprintf(pid_s, sizeof(pid_s), "%u", (unsigned)pid);
+        if (asprintf(&text, "%s%s%s by uid %u (pid %s)%s", method, d ? " of " : "",
+                     d ? d->name : "", (unsigned)uid, pid_s, refused ? " refused" : "") < 0)
+                return;
+        if (!log_to_journal()) {
+                fprintf(stderr, "xensupd: %s\n", text);
+                return;
+        }
+        if (!d) {
+                sd_journal_send("MESSAGE=%s", text, "PRIORITY=%i", prio, "MESSAGE_ID=%s",
+                                LOG_MID_AUDIT, "XENSUP_CALLER_UID=%u", (unsigned)uid,
+                                "XENSUP_CALLER_PID=%s", pid > 0 ? pid_s : "", "XENSUP_METHOD=%s",
+                                method, "XENSUP_ACTION=%s", action ? action : "",
+                                "XENSUP_DECISION=%s", decision ? decision : "", NULL);
+                return;
+        }
+        if (d->has_domid)
+                snprintf(domid, sizeof(domid), "%u", d->domid);
+        sd_journal_send("MESSAGE=%s", text, "PRIORITY=%i", prio, "MESSAGE_ID=%s", LOG_MID_AUDIT,
+                        "XENSUP_CALLER_UID=%u", (unsigned)uid, "XENSUP_CALLER_PID=%s",
+                        pid > 0 ? pid_s : "", "XENSUP_METHOD=%s", method, "XENSUP_ACTION=%s",
+                        action ? action : "", "XENSUP_DECISION=%s", decision ? decision : "",
+                        "DOMAIN_NAME=%s", d->name, "DOMAIN_UUID=%s", d->uuid_string, "DOMID=%s",
+                        domid, "SHUTDOWN_REASON=%s", shutdown_reason_to_string(d->shutdown_reason),
+                        NULL);
+}

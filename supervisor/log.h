@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <sys/types.h>
 #include <syslog.h>
 
 #include "common/macros.h"
@@ -19,6 +20,7 @@
 #define LOG_MID_DOMAIN_ADOPTED "5e1d0c1a8f3b4c6e9a7d2b1f0e3c4a55"
 #define LOG_MID_DOMAIN_CLEANED "5e1d0c1a8f3b4c6e9a7d2b1f0e3c4a56"
 #define LOG_MID_CONFIG         "5e1d0c1a8f3b4c6e9a7d2b1f0e3c4a57"
+#define LOG_MID_AUDIT          "5e1d0c1a8f3b4c6e9a7d2b1f0e3c4a58"
 
 /* Log a plain message. */
 void log_msg(int prio, const char *fmt, ...) _printf_(2, 3);
@@ -32,3 +34,12 @@ int log_errno(int prio, int r, const char *fmt, ...) _printf_(3, 4);
  */
 void log_domain(int prio, const struct domain *d, const char *message_id, const char *action,
                 const char *fmt, ...) _printf_(5, 6);
+
+/*
+ * Audit a mutating D-Bus call once it is decided: "METHOD of DOMAIN by uid U (pid P)" (LOG_NOTICE;
+ * " refused" appended and LOG_WARNING when decision is "refused"), with XENSUP_CALLER_UID,
+ * XENSUP_CALLER_PID, XENSUP_METHOD, XENSUP_ACTION, XENSUP_DECISION and, when d is non-NULL, the
+ * domain fields of log_domain(). pid 0 means the bus vouched for none.
+ */
+void log_audit(const struct domain *d, const char *method, uid_t uid, pid_t pid, const char *action,
+               const char *decision);

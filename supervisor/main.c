@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "builders/builder.h"
+#include "common/creds.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/parse.h"
@@ -26,8 +27,10 @@ static void usage(FILE *f)
               "  --user                 use the session bus instead of the system bus\n"
               "  --no-bus               run without D-Bus\n"
               "  --stop-domains         on SIGTERM, shut the running domains down first\n"
-              "  --admin-group GROUP    members may call mutating D-Bus methods (default: root "
-              "only)\n"
+              "  --admin-group GROUP    without polkit, members may call mutating D-Bus methods\n"
+              "                         (default: root only)\n"
+              "  --polkit=yes|no        ask polkit who may call mutating D-Bus methods (default\n"
+              "                         yes; never on a session bus)\n"
               "  --build-jobs N         domain builds running at once, each in a child process\n"
               "                         (default: one per CPU, at most 4)\n"
               "  --check-config FILE... validate configs: print FILE: ok or the errors; exit 0/1\n"
@@ -55,42 +58,112 @@ static int check_config(char **files, int n)
         return bad ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-/* The child of a coredump action: a process of its own, so the loop never blocks. */
-static int dump_core(const struct builder_options *bo, const char *domid_s, const char *path)
+struct dump_file {
+        const char *dir, *name;
+        uid_t owner;
+        int fd;
+        char *err;
+};
+
+/* With the domain creator's rights: its directory, then a new file in it. */
+static int dump_file_create(void *userdata)
+{
+        struct dump_file *f = userdata;
+        int r;
+
+        r = mkdir_p(f->dir, 0700);
+        if (r < 0)
+                return err_setf(&f->err, r, "%s: cannot create it: %s", f->dir, strerror(-r));
+        r = f->fd = create_file_in_safe_dir(f->dir, f->name, 0600, f->owner, &f->err);
+        return r < 0 ? r : 0;
+}
+
+/* With the same rights: what a failed dump began goes (never anything root alone could remove). */
+static int dump_file_remove(void *userdata)
+{
+        const char *path = userdata;
+
+        return unlink(path) < 0 ? -errno : 0;
+}
+
+/* The creator's uid and "gid,gid" groups, as dump_begin() passes them. */
+static int parse_dump_creds(const char *uid_s, const char *groups, struct creds *c)
+{
+        unsigned uid;
+
+        if (parse_uint(uid_s, UINT32_MAX - 1, &uid) < 0) {
+                fprintf(stderr, "xensupd: --dump-core: bad uid '%s'\n", uid_s);
+                return -EINVAL;
+        }
+        creds_from_ids(c, (uid_t)uid, NULL, 0);
+        if (creds_groups_parse(c, groups) < 0) {
+                fprintf(stderr, "xensupd: --dump-core: bad group list '%s'\n", groups);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/*
+ * The child of a coredump action: a process of its own, so the loop never blocks. The file is
+ * made with the rights of the domain's creator (its directory is theirs to name), then the
+ * core is written through the fd as root.
+ */
+static int dump_core(const struct builder_options *bo, char **args)
 {
         struct builder *b = NULL;
-        _cleanup_free_ char *err = NULL, *dir = strdup(path);
-        const char *name = strrchr(path, '/');
+        _cleanup_free_ char *err = NULL, *dir = strdup(args[1]);
+        const char *path = args[1], *name = strrchr(path, '/');
         _cleanup_close_ int fd = -1;
+        struct dump_file f = { .fd = -1 };
+        struct creds as;
         char *end;
-        unsigned long domid = strtoul(domid_s, &end, 10);
+        unsigned long domid = strtoul(args[0], &end, 10);
         int r;
 
         if (*end || domid == 0 || domid >= DOMID_FIRST_RESERVED) {
-                fprintf(stderr, "xensupd: --dump-core: bad domid '%s'\n", domid_s);
+                fprintf(stderr, "xensupd: --dump-core: bad domid '%s'\n", args[0]);
                 return EXIT_FAILURE;
         }
         if (!dir || !name || name == path) {
                 fprintf(stderr, "xensupd: --dump-core: '%s' is not DIR/NAME\n", path);
                 return EXIT_FAILURE;
         }
+        if (parse_dump_creds(args[2], args[3], &as) < 0)
+                return EXIT_FAILURE;
         dir[name - path] = '\0';
+        f.dir = dir;
+        f.name = name + 1;
+        f.owner = as.uid;
         /* Created new, in a directory nobody else can write, through no link. */
-        r = fd = create_file_in_safe_dir(dir, name + 1, 0600, &err);
+        r = creds_run(&as, dump_file_create, &f);
+        fd = f.fd;
+        err = f.err;
         if (r >= 0)
                 r = builder_open(bo, &b, &err);
         if (r >= 0)
                 r = builder_dumpcore(b, (uint32_t)domid, fd, &err);
         builder_close(b);
-        /* Only a file we created, in a directory only root writes: nothing half-written stays. */
+        /* Only a file we created, in a directory only its owner writes: nothing half-written. */
         if (r < 0 && fd >= 0)
-                (void)unlink(path);
+                (void)creds_run(&as, dump_file_remove, (void *)path);
         if (r < 0) {
                 fprintf(stderr, "xensupd: core dump of domid %lu to %s failed: %s\n", domid, path,
                         err ? err : strerror(-r));
                 return EXIT_FAILURE;
         }
         return EXIT_SUCCESS;
+}
+
+/* An option that takes one of two words: *second_r tells which; -EINVAL (said) for another. */
+static int parse_either(const char *option, const char *arg, const char *first,
+                        const char *second, bool *second_r)
+{
+        if (strcmp(arg, first) != 0 && strcmp(arg, second) != 0) {
+                fprintf(stderr, "xensupd: %s: '%s' is not %s or %s\n", option, arg, first, second);
+                return -EINVAL;
+        }
+        *second_r = strcmp(arg, second) == 0;
+        return 0;
 }
 
 #define BUILD_JOBS_MAX 64
@@ -121,6 +194,7 @@ int main(int argc, char **argv)
                 ARG_NO_BUS,
                 ARG_STOP,
                 ARG_GROUP,
+                ARG_POLKIT,
                 ARG_JOBS,
                 ARG_CHECK,
                 ARG_DUMP
@@ -134,6 +208,7 @@ int main(int argc, char **argv)
                 { "no-bus", no_argument, NULL, ARG_NO_BUS },
                 { "stop-domains", no_argument, NULL, ARG_STOP },
                 { "admin-group", required_argument, NULL, ARG_GROUP },
+                { "polkit", required_argument, NULL, ARG_POLKIT },
                 { "build-jobs", required_argument, NULL, ARG_JOBS },
                 { "check-config", no_argument, NULL, ARG_CHECK },
                 { "dump-core", no_argument, NULL, ARG_DUMP },
@@ -149,21 +224,15 @@ int main(int argc, char **argv)
         struct builder_options bo;
         struct manager *m = NULL;
         _cleanup_free_ char *err = NULL;
-        bool check = false, dump = false;
+        bool check = false, dump = false, second;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
                 case ARG_HV:
-                        if (strcmp(optarg, "xen") == 0)
-                                o.hypervisor = BUILDER_XEN;
-                        else if (strcmp(optarg, "sim") == 0)
-                                o.hypervisor = BUILDER_SIM;
-                        else {
-                                fprintf(stderr, "xensupd: --hypervisor: '%s' is not xen or sim\n",
-                                        optarg);
+                        if (parse_either("--hypervisor", optarg, "xen", "sim", &second) < 0)
                                 return 2;
-                        }
+                        o.hypervisor = second ? BUILDER_SIM : BUILDER_XEN;
                         break;
                 case ARG_CONFIG_DIR:
                         o.config_dir = optarg;
@@ -185,6 +254,11 @@ int main(int argc, char **argv)
                         break;
                 case ARG_GROUP:
                         o.admin_group = optarg;
+                        break;
+                case ARG_POLKIT:
+                        if (parse_either("--polkit", optarg, "yes", "no", &second) < 0)
+                                return 2;
+                        o.no_polkit = second;
                         break;
                 case ARG_JOBS:
                         if (parse_build_jobs(optarg, &o.build_jobs) < 0)
@@ -213,11 +287,11 @@ int main(int argc, char **argv)
         }
         bo = (struct builder_options){ .kind = o.hypervisor, .sim_dir = o.sim_dir };
         if (dump) {
-                if (argc - optind != 2) {
-                        fprintf(stderr, "xensupd: --dump-core DOMID PATH\n");
+                if (argc - optind != 4) {
+                        fprintf(stderr, "xensupd: --dump-core DOMID PATH UID GROUPS\n");
                         return 2;
                 }
-                return dump_core(&bo, argv[optind], argv[optind + 1]);
+                return dump_core(&bo, argv + optind);
         }
         if (optind < argc) {
                 fprintf(stderr, "xensupd: unexpected argument '%s'\n", argv[optind]);

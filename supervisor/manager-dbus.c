@@ -3,10 +3,12 @@
  * manager-dbus.c — org.xensup.supervisor1.Manager on /org/xensup/supervisor1.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/macros.h"
 
@@ -15,11 +17,6 @@
 #include "supervisor/configs.h"
 #include "supervisor/context.h"
 #include "supervisor/domain-table.h"
-
-static void bus_caller_donep(struct bus_caller *c)
-{
-        bus_caller_done(c);
-}
 
 /* DomID as the bus shows it: UINT32_MAX when the domain has none. */
 static uint32_t domain_bus_domid(const struct domain *d)
@@ -74,55 +71,53 @@ static int method_get_domain(sd_bus_message *msg, void *userdata, sd_bus_error *
         return sd_bus_reply_method_return(msg, "o", d->object_path);
 }
 
-/* Whether path names dir/<file> directly (both canonical). */
-static bool path_in_dir(const char *path, const char *dir)
-{
-        size_t n = strlen(dir);
-
-        while (n > 1 && dir[n - 1] == '/')
-                n--;
-        return strncmp(path, dir, n) == 0 && path[n] == '/' && !strchr(path + n + 1, '/');
-}
-
 /*
- * CreateDomain's rule for the file it reads as root: an absolute, canonical
- * path (no symlink anywhere, no "..") to a regular file, either directly in
- * the config directory or one the caller could read itself by the permission
- * bits (searching every directory above it). So a member of the admin group
- * cannot make the daemon read, and quote in its errors, a file it could not.
+ * Where the caller opened the file CreateDomain was handed: the kernel's name for the fd (what
+ * messages and ConfigPath show, and the base of its relative paths; never opened again).
  */
-static int check_config_path(struct manager *m, const char *path, const struct bus_caller *c,
-                             sd_bus_error *error)
+static int handed_file_path(int fd, char **ret, sd_bus_error *error)
 {
-        _cleanup_free_ char *real = NULL;
-        _cleanup_free_ char *dir = NULL;
+        char link[64], buf[PATH_MAX];
         struct stat st;
-        int r;
+        ssize_t n;
+        int flags;
 
-        if (path[0] != '/')
+        if (fstat(fd, &st) < 0)
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                         "%s: not an absolute path", path);
-        if (lstat(path, &st) < 0 || !(real = realpath(path, NULL)))
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s: %s", path,
-                                         strerror(errno));
-        if (strcmp(real, path) != 0)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                         "%s: not a canonical path (it resolves to %s)", path,
-                                         real);
+                                         "the config file descriptor: %s", strerror(errno));
         if (!S_ISREG(st.st_mode))
                 return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                         "%s: not a regular file", path);
-        dir = realpath(m->config_dir, NULL);
-        if (dir && path_in_dir(path, dir))
-                return 0;
-        r = bus_path_readable_by(path, c->uid, c->gids, c->n_gids);
-        if (r < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT, "%s: %s", path,
-                                         strerror(-r));
-        if (r == 0)
-                return sd_bus_error_setf(error, BUS_ERROR_ACCESS_DENIED,
-                                         "%s: uid %u may not read it", path, (unsigned)c->uid);
-        return 0;
+                                         "the config file descriptor is not a regular file");
+        flags = fcntl(fd, F_GETFL);
+        if (flags < 0 || (flags & O_ACCMODE) == O_WRONLY || (flags & O_PATH))
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                         "the config file descriptor is not open for reading");
+        snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+        n = readlink(link, buf, sizeof(buf) - 1);
+        if (n <= 0 || buf[0] != '/')
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                         "the config file descriptor names no file (%s)",
+                                         n < 0 ? strerror(errno) : "not a path");
+        buf[n] = '\0';
+        /* A name with a newline would forge log lines and break the record's lines. */
+        for (ssize_t i = 0; i < n; i++)
+                if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+                        return sd_bus_error_setf(
+                            error, BUS_ERROR_INVALID_ARGUMENT,
+                            "the config file's path contains a control character (byte %zd); "
+                            "rename it",
+                            i + 1);
+        *ret = strdup(buf);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* Whether fd is the file path names directly in the config directory (root's own files). */
+static bool handed_file_in_config_dir(struct manager *m, int fd, const char *path)
+{
+        struct stat a, b;
+
+        return manager_in_config_dir(m, path) && fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+               a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /* CreateDomain's deferred reply: the new object's path once it runs, else as Start's. */
@@ -141,28 +136,37 @@ static void create_domain_replied(struct domain *d, int r, const struct sup_erro
 
 static int method_create_domain(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
-        _cleanup_(bus_caller_donep) struct bus_caller caller = { 0 };
+        _cleanup_(bus_caller_done) struct bus_caller caller = { 0 };
         _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        _cleanup_free_ char *path = NULL;
         struct manager *m = userdata;
-        const char *path;
-        int r;
+        struct creds creator;
+        struct domain *d;
+        int fd, r;
 
-        r = sd_bus_message_read(msg, "s", &path);
+        r = sd_bus_message_read(msg, "h", &fd);
         if (r < 0)
                 return r;
-        r = bus_check_admin(m, msg, error, &caller);
+        r = bus_authorize(m, msg, POLKIT_ACTION_MANAGE, error, &caller);
         if (r < 0)
                 return r;
-        r = check_config_path(m, path, &caller, error);
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
+        /* Read from the caller's descriptor only: it opened the file with its own rights. */
+        r = handed_file_path(fd, &path, error);
         if (r < 0)
                 return r;
+        creds_from_ids(&creator, caller.uid, caller.gids, caller.n_gids);
         /* The reply waits for the build (a child process), so the loop answers others meanwhile. */
-        r = manager_create_domain(m, path, create_domain_replied, sd_bus_message_ref(msg), NULL,
-                                  &e);
+        r = manager_create_domain(m, fd, path,
+                                  handed_file_in_config_dir(m, fd, path) ? NULL : &creator,
+                                  create_domain_replied, sd_bus_message_ref(msg), &d, &e);
         if (r != 0) {
                 sd_bus_message_unref(msg);
                 return bus_reply_outcome(error, r, &e);
         }
+        /* Recorded with the state it reaches next (running, or failed). */
+        domain_note_action(d, "create", caller.uid, caller.pid, manager_now(m) * 1000000ULL);
         return 1;
 }
 
@@ -172,9 +176,11 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         struct manager *m = userdata;
         int r;
 
-        r = bus_check_admin(m, msg, error, NULL);
+        r = bus_authorize(m, msg, POLKIT_ACTION_MANAGE, error, NULL);
         if (r < 0)
                 return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
         r = manager_reload(m, &e);
         if (r != 0)
                 return bus_reply_outcome(error, r, &e);
@@ -188,9 +194,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("GetDomain", SD_BUS_ARGS("s", name_or_uuid),
                                 SD_BUS_RESULT("o", path), method_get_domain,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD_WITH_ARGS("CreateDomain", SD_BUS_ARGS("s", config_path),
-                                SD_BUS_RESULT("o", path), method_create_domain,
-                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("CreateDomain", SD_BUS_ARGS("h", config), SD_BUS_RESULT("o", path),
+                                method_create_domain, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("DomainNew", SD_BUS_ARGS("s", name, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("DomainRemoved", SD_BUS_ARGS("s", name, "o", path), 0),

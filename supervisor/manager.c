@@ -17,6 +17,7 @@
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
 #include "supervisor/manager.h"
+#include "supervisor/polkit.h"
 #include "supervisor/reconcile.h"
 #include "supervisor/watch.h"
 
@@ -308,6 +309,8 @@ struct manager *manager_free(struct manager *m)
         for (size_t i = 0; i < m->n_domains; i++)
                 if (m->domains[i]->state == DOMAIN_STARTING)
                         lifecycle_forget_build(m->domains[i]);
+        /* Before the bus: its queries hold the calls and slots, which hold the bus. */
+        m->polkit = polkit_registry_free(m->polkit);
         bus_close(m);
         for (size_t i = 0; i < m->n_domains; i++)
                 domain_free(m->domains[i]);

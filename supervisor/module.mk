@@ -3,7 +3,8 @@ SUPERVISOR_SRCS = supervisor/build-queue.c supervisor/domain.c supervisor/lifecy
                   supervisor/manager.c supervisor/policy.c supervisor/watch.c \
                   supervisor/bus.c supervisor/domain-dbus.c supervisor/manager-dbus.c \
                   supervisor/sim-dbus.c supervisor/outcome.c supervisor/domain-table.c \
-                  supervisor/configs.c supervisor/config-store.c supervisor/reconcile.c
+                  supervisor/configs.c supervisor/config-store.c supervisor/reconcile.c \
+                  supervisor/polkit.c
 
 PROGRAMS += xensupd
 xensupd_SRCS = supervisor/main.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS) \

@@ -38,38 +38,53 @@ static const struct builder_domain_info *find_by_handle(const struct builder_dom
         return found;
 }
 
+/* Whose rights its files are opened with, and who last acted on it, as the record says. */
+static void record_restore_people(struct domain *d, const struct layout_tool_state *st)
+{
+        struct creds c;
+
+        creds_from_ids(&c, st->creator_uid, NULL, 0);
+        /* A list we cannot read gives no groups: fewer rights, never more. */
+        if (!creds_is_root(&c) && creds_groups_parse(&c, st->creator_groups) < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
+                           "its record's creator_groups is malformed; opening its files with uid "
+                           "%u's primary group only",
+                           (unsigned)c.uid);
+        d->creator = c;
+        snprintf(d->last_action.action, sizeof(d->last_action.action), "%s", st->last_action);
+        d->last_action.uid = st->last_action_uid;
+        d->last_action.pid = (pid_t)st->last_action_pid;
+        d->last_action.usec = st->last_action_usec;
+}
+
 /* Supervise again, from its record, a domain that no file of the directory brought. */
 static void restore_from_record(struct manager *m, const uint8_t uuid[16],
                                 const struct layout_tool_state *st,
                                 const struct builder_domain_info *infos, size_t n)
 {
         const struct builder_domain_info *info = find_by_handle(infos, n, uuid, st->domid);
-        bool created = st->created && st->config_path[0];
+        bool created = st->created;
         _cleanup_free_ char *err = NULL;
         struct domain_config *cfg = NULL;
         struct domain *d, *holder;
         char u[37];
 
         uuid_to_string(uuid, u);
-        if (!info && (st->kept || !created || access(st->config_path, F_OK) < 0)) {
-                /* Nothing runs, and no file would start it again: nothing to supervise. */
+        if (!info && (st->kept || !created)) {
+                /* Nothing runs, and no file of ours would start it again: nothing to supervise. */
                 layout_state_remove(m->layout, uuid, NULL);
                 config_store_remove(m->state_dir, uuid);
                 return;
         }
-        /* A created domain's file as it is now; any other: the last good config we kept. */
-        if (!(created && !st->kept && config_load_file(st->config_path, &cfg, &err) >= 0 &&
-              memcmp(cfg->uuid, uuid, 16) == 0)) {
-                cfg = config_free(cfg);
-                free(TAKE_PTR(err));
-                if (config_store_load(m->state_dir, uuid,
-                                      st->config_path[0] ? st->config_path : NULL, &cfg,
-                                      &err) < 0) {
-                        log_msg(LOG_ERR,
-                                "domain %s (domid %u) has no usable config (%s); not supervised", u,
-                                info ? info->domid : 0, err ? err : "none kept");
-                        return;
-                }
+        /*
+         * The last good config we kept: a created domain's file is its caller's and is never
+         * read again by name (it may be a symlink to root's files by now).
+         */
+        if (config_store_load(m->state_dir, uuid, st->config_path[0] ? st->config_path : NULL, &cfg,
+                              &err) < 0) {
+                log_msg(LOG_ERR, "domain %s (domid %u) has no usable config (%s); not supervised",
+                        u, info ? info->domid : 0, err ? err : "none kept");
+                return;
         }
         if (st->kept)
                 memcpy(cfg->name, st->name, sizeof(cfg->name));
@@ -96,6 +111,7 @@ static void restore_from_record(struct manager *m, const uint8_t uuid[16],
         }
         d->origin = st->kept ? ORIGIN_KEPT : created ? ORIGIN_CREATED : ORIGIN_CONFIG_DIR;
         memcpy(d->kept_of, st->kept_of, 16);
+        record_restore_people(d, st);
         /* A file that is gone (or of another config dir): supervised until it stops. */
         d->config_gone =
             d->origin == ORIGIN_CONFIG_DIR &&
@@ -187,8 +203,10 @@ static void reconcile_domain(struct manager *m, struct domain *d,
         const struct builder_domain_info *info =
             find_by_handle(infos, n, d->uuid, have ? st.domid : 0);
 
-        if (have)
+        if (have) {
                 remove_half_kept(m, d, &st, infos, n);
+                record_restore_people(d, &st);
+        }
         if (info)
                 load_running_config(m, d);
         lifecycle_adopt(m, d, info, have ? &st : NULL);

@@ -6,8 +6,9 @@ packages=(
         build-essential pkg-config git
         libxen-dev libconfuse-dev libsystemd-dev libcmocka-dev
         xenstore-utils xen-utils-4.17
-        dbus dbus-daemon dbus-bin systemd util-linux procps libxml2-utils
+        dbus dbus-daemon dbus-bin systemd util-linux procps libxml2-utils polkitd
         valgrind clang-format cppcheck python3
+        clang libclang-rt-14-dev
         qemu-system-x86 busybox-static
 )
 if [ "$(id -u)" -ne 0 ]; then

@@ -15,8 +15,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -45,6 +47,7 @@ struct fixture {
         struct outcome out[N_OWNERS];
         unsigned n_done;
         bool path_set;
+        struct creds root; /* zero: root's */
 };
 
 static struct fixture fx;
@@ -221,7 +224,7 @@ static void test_builds_in_children_two_at_a_time(void **state)
         (void)state;
         for (unsigned i = 0; i < N_OWNERS; i++) {
                 cfg[i] = make_config(i, DOMAIN_TYPE_PV);
-                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i]), 0);
+                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i], &fx.root), 0);
                 /* a slot is taken at once while one is free, and never a third */
                 assert_int_equal(build_queue_running(fx.q), i < 2 ? i + 1 : 2);
         }
@@ -273,13 +276,13 @@ static void test_failure_carries_the_backend_message(void **state)
         _cleanup_free_ char *err = NULL;
 
         (void)state;
-        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &hvm), 0);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &hvm, &fx.root), 0);
         /* The next create in the simulator fails: the child reports ENOMEM and its step. */
         assert_int_equal(builder_sim_fault(fx.b, HV_OP_CREATE, 1, ENOMEM, 1, &err), 0);
         run_until_done(1, NULL);
         assert_int_equal(fx.out[0].r, -EOPNOTSUPP);
         assert_non_null(strstr(fx.out[0].message, "hvm"));
-        assert_int_equal(build_queue_add(fx.q, &fx.out[1], &pv), 0);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[1], &pv, &fx.root), 0);
         run_until_done(2, NULL);
         assert_int_equal(fx.out[1].r, -ENOMEM);
         assert_non_null(strstr(fx.out[1].message, "bq11: create domain"));
@@ -292,9 +295,9 @@ static void test_cancel_only_what_waits(void **state)
         (void)state;
         for (unsigned i = 0; i < 4; i++) {
                 cfg[i] = make_config(20 + i, DOMAIN_TYPE_PV);
-                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i]), 0);
+                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i], &fx.root), 0);
         }
-        assert_int_equal(build_queue_add(fx.q, &fx.out[3], &cfg[3]), -EBUSY);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[3], &cfg[3], &fx.root), -EBUSY);
         assert_int_equal(build_queue_cancel(fx.q, &fx.out[0]), -EBUSY); /* its child runs */
         assert_int_equal(build_queue_cancel(fx.q, &fx.out[2]), 0);
         assert_int_equal(build_queue_cancel(fx.q, &fx.out[2]), -ENOENT);
@@ -314,7 +317,7 @@ static void test_free_kills_running_children(void **state)
         (void)state;
         for (unsigned i = 0; i < 3; i++) {
                 cfg[i] = make_config(30 + i, DOMAIN_TYPE_PV);
-                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i]), 0);
+                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i], &fx.root), 0);
         }
         fx.q = build_queue_free(fx.q);
         /* Reaped: no child of ours is left, and no callback came. */
@@ -322,6 +325,75 @@ static void test_free_kills_running_children(void **state)
         assert_int_equal(errno, ECHILD);
         for (unsigned i = 0; i < 3; i++)
                 assert_false(fx.out[i].done);
+}
+
+/* Write a file of the test's own with this mode; its path into path. */
+static void write_image(const char *name, mode_t mode, char *path, size_t size)
+{
+        FILE *f;
+
+        snprintf(path, size, "%s/%s", fx.dir, name);
+        f = fopen(path, "w");
+        assert_non_null(f);
+        fputs("not a kernel: the simulator boots none\n", f);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(chmod(path, mode), 0);
+}
+
+/*
+ * The child opens the kernel and ramdisk with the rights it was given, not root's: what the
+ * domain's creator may not read is refused, with a message naming the file and the uid.
+ */
+static void test_images_opened_with_the_callers_rights(void **state)
+{
+        struct domain_config secret = make_config(40, DOMAIN_TYPE_PV);
+        struct domain_config open_cfg = make_config(41, DOMAIN_TYPE_PV);
+        struct domain_config as_root = make_config(42, DOMAIN_TYPE_PV);
+        char root_only[128], everyone[128], want[256];
+        struct creds nobody;
+
+        (void)state;
+        if (geteuid() != 0)
+                skip(); /* switching rights needs root, as xensupd has */
+        creds_from_ids(&nobody, 65534, NULL, 0);
+        assert_int_equal(chmod(fx.dir, 0755), 0);
+        write_image("root-only", 0600, root_only, sizeof(root_only));
+        write_image("everyone", 0644, everyone, sizeof(everyone));
+        secret.kernel = everyone;
+        secret.ramdisk = root_only;
+        open_cfg.kernel = everyone;
+        as_root.kernel = root_only;
+        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &secret, &nobody), 0);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[1], &open_cfg, &nobody), 0);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[2], &as_root, &fx.root), 0);
+        run_until_done(3, NULL);
+        assert_int_equal(fx.out[0].r, -EACCES);
+        snprintf(want, sizeof(want), "ramdisk %s: uid 65534 may not read it (Permission denied)",
+                 root_only);
+        assert_string_equal(fx.out[0].message, want);
+        assert_false(listed_paused(fx.out[0].domain.domid, secret.uuid));
+        assert_int_equal(fx.out[1].r, 0);
+        assert_true(listed_paused(fx.out[1].domain.domid, open_cfg.uuid));
+        assert_int_equal(fx.out[2].r, 0);
+        /* And a child that switched rights went back to root's: this process is root still. */
+        assert_int_equal(geteuid(), 0);
+}
+
+/* A kernel that is not a regular file (a FIFO would hang a reader) is refused by the child. */
+static void test_image_must_be_a_regular_file(void **state)
+{
+        struct domain_config cfg = make_config(43, DOMAIN_TYPE_PV);
+        char fifo[128], want[256];
+
+        (void)state;
+        snprintf(fifo, sizeof(fifo), "%s/fifo", fx.dir);
+        assert_int_equal(mkfifo(fifo, 0644), 0);
+        cfg.kernel = fifo;
+        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &cfg, &fx.root), 0);
+        run_until_done(1, NULL);
+        assert_int_equal(fx.out[0].r, -EINVAL);
+        snprintf(want, sizeof(want), "kernel %s: not a regular file", fifo);
+        assert_string_equal(fx.out[0].message, want);
 }
 
 int main(void)
@@ -333,6 +405,9 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_cancel_only_what_waits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_kills_running_children, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_images_opened_with_the_callers_rights, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_image_must_be_a_regular_file, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

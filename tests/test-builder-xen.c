@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -63,6 +65,7 @@ static struct fake {
 
         xc_domaininfo_t *domains; /* what getinfolist serves, sorted by id */
         size_t n_domains;
+        struct builder_images img; /* what each create is handed */
 } F;
 
 static char fake_xch_obj, fake_xsh_obj;
@@ -98,6 +101,19 @@ static bool fail_here(const char *name)
         return true;
 }
 
+/* The image files a build hands the backend: memfds, regular files with known bytes. */
+#define FAKE_KERNEL  "fake kernel bytes"
+#define FAKE_RAMDISK "fake ramdisk bytes"
+
+static int image_file(const char *name, const char *content)
+{
+        int fd = memfd_create(name, MFD_CLOEXEC);
+
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, content, strlen(content)), (ssize_t)strlen(content));
+        return fd;
+}
+
 static int setup(void **state)
 {
         (void)state;
@@ -108,6 +124,8 @@ static int setup(void **state)
         F.physcaps = XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_pv | XEN_SYSCTL_PHYSCAP_hap |
                      XEN_SYSCTL_PHYSCAP_gnttab_v1 | XEN_SYSCTL_PHYSCAP_gnttab_v2;
         F.sched_id = XEN_SCHEDULER_CREDIT2;
+        F.img.kernel_fd = image_file("kernel", FAKE_KERNEL);
+        F.img.ramdisk_fd = image_file("ramdisk", FAKE_RAMDISK);
         return 0;
 }
 
@@ -127,6 +145,8 @@ static int teardown(void **state)
                 free(F.log[i]);
         fake_dom_free();
         free(F.domains);
+        close(F.img.kernel_fd);
+        close(F.img.ramdisk_fd);
         return 0;
 }
 
@@ -352,20 +372,24 @@ void __wrap_xc_dom_release(struct xc_dom_image *dom)
         fake_dom_free();
 }
 
-int __wrap_xc_dom_kernel_file(struct xc_dom_image *dom, const char *filename);
-int __wrap_xc_dom_kernel_file(struct xc_dom_image *dom, const char *filename)
+/* The bytes of the file the build opened reach libxenguest: the wrapper records them. */
+int __wrap_xc_dom_kernel_mem(struct xc_dom_image *dom, const void *mem, size_t memsize);
+int __wrap_xc_dom_kernel_mem(struct xc_dom_image *dom, const void *mem, size_t memsize)
 {
         assert_ptr_equal(dom, F.dom);
-        record("xc_dom_kernel_file %s", filename);
-        return fail_here("xc_dom_kernel_file") ? -1 : 0;
+        record("xc_dom_kernel_mem %.*s", (int)memsize, (const char *)mem);
+        return fail_here("xc_dom_kernel_mem") ? -1 : 0;
 }
 
-int __wrap_xc_dom_module_file(struct xc_dom_image *dom, const char *filename, const char *cmdline);
-int __wrap_xc_dom_module_file(struct xc_dom_image *dom, const char *filename, const char *cmdline)
+int __wrap_xc_dom_module_mem(struct xc_dom_image *dom, const void *mem, size_t memsize,
+                             const char *cmdline);
+int __wrap_xc_dom_module_mem(struct xc_dom_image *dom, const void *mem, size_t memsize,
+                             const char *cmdline)
 {
         assert_ptr_equal(dom, F.dom);
-        record("xc_dom_module_file %s cmdline=%s", filename, cmdline ? cmdline : "(null)");
-        return fail_here("xc_dom_module_file") ? -1 : 0;
+        record("xc_dom_module_mem %.*s cmdline=%s", (int)memsize, (const char *)mem,
+               cmdline ? cmdline : "(null)");
+        return fail_here("xc_dom_module_mem") ? -1 : 0;
 }
 
 /* Records what the backend put into the image before libxenguest reads it. */
@@ -759,8 +783,8 @@ static const char *const pv_sequence[] = {
         "xc_cpuid_apply_policy 7 restore=0 featureset=(nil)/0 pae=1 itsc=0 nested=0 xend=(nil) "
         "msr=(nil)",
         "xc_dom_allocate cmdline=console=hvc0 root=/dev/xvda1 features=(null)",
-        "xc_dom_kernel_file /boot/vmlinuz",
-        "xc_dom_module_file /boot/initrd.img cmdline=(null)",
+        "xc_dom_kernel_mem " FAKE_KERNEL,
+        "xc_dom_module_mem " FAKE_RAMDISK " cmdline=(null)",
         "xc_dom_boot_xen_init 7 container=pv flags=0 console=2/0 xenstore=1/0 claim=0 max_vcpus=2",
         "xc_dom_parse_image",
         "xc_dom_mem_init 128",
@@ -788,7 +812,7 @@ static const char *const pvh_sequence[] = {
         "xc_cpuid_apply_policy 7 restore=0 featureset=(nil)/0 pae=1 itsc=0 nested=0 xend=(nil) "
         "msr=(nil)",
         "xc_dom_allocate cmdline=(null) features=(null)",
-        "xc_dom_kernel_file /boot/vmlinuz-pvh",
+        "xc_dom_kernel_mem " FAKE_KERNEL,
         "xc_dom_boot_xen_init 7 container=hvm flags=0 console=2/0 xenstore=1/0 claim=0 max_vcpus=2",
         "  pvh mmio=0xfc000000+0x4000000 lowmem_end=0x10000000 highmem_end=0 target_pages=65536 "
         "vga_hole=0 device_model=0",
@@ -812,7 +836,7 @@ static void test_pv_build_sequence(void **state)
         (void)state;
         config_pv(&cfg);
         b = open_backend();
-        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), 0);
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &F.img, &d, &err), 0);
         assert_null(err);
         assert_log(pv_sequence, ELEMENTSOF(pv_sequence));
 
@@ -848,7 +872,7 @@ static void test_pvh_build_sequence(void **state)
         (void)state;
         config_pvh(&cfg);
         b = open_backend();
-        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), 0);
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &F.img, &d, &err), 0);
         assert_null(err);
         assert_log(pvh_sequence, ELEMENTSOF(pvh_sequence));
         /* A translated guest's rings are named by its own gfns. */
@@ -875,11 +899,11 @@ static void test_pv_minimal(void **state)
         cfg.cpu_weight = 256;
         cfg.cpu_cap = 0;
         b = open_backend();
-        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), 0);
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &F.img, &d, &err), 0);
         for (size_t i = 0; i < ELEMENTSOF(pv_sequence); i++) {
                 const char *want = pv_sequence[i];
 
-                if (starts_with(want, "xc_dom_module_file") || starts_with(want, "xc_sched"))
+                if (starts_with(want, "xc_dom_module_mem") || starts_with(want, "xc_sched"))
                         continue;
                 if (starts_with(want, "xc_dom_allocate"))
                         want = "xc_dom_allocate cmdline=(null) features=(null)";
@@ -906,7 +930,7 @@ static void test_pvh_high_memory_and_shadow(void **state)
         cfg.maxmem_mib = 8192;
         F.physcaps &= ~(XEN_SYSCTL_PHYSCAP_hap | XEN_SYSCTL_PHYSCAP_gnttab_v2);
         b = open_backend();
-        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), 0);
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &F.img, &d, &err), 0);
         for (size_t i = 0; i < F.n_log; i++) {
                 if (starts_with(F.log[i], "xc_domain_create")) {
                         /* No HAP on the host: hvm without hap (shadow), grant v1 only. */
@@ -968,16 +992,16 @@ static void fail_build_at(const struct domain_config *cfg, const char *const *se
 
         b = open_backend();
         F.fail_at = k;
-        r = builder_xen_ops.create(&b, cfg, &d, &err);
+        r = builder_xen_ops.create(&b, cfg, &F.img, &d, &err);
         call = F.failed_call;
         assert_non_null(call);
         /*
          * The message names the step, then the hypervisor's error and libxenguest's
          * words; loading an image file names the file, as ENOENT alone does not.
          */
-        if (strcmp(call, "xc_dom_kernel_file") == 0)
+        if (strcmp(call, "xc_dom_kernel_mem") == 0)
                 snprintf(step, sizeof(step), "load kernel %s", cfg->kernel);
-        else if (strcmp(call, "xc_dom_module_file") == 0)
+        else if (strcmp(call, "xc_dom_module_mem") == 0)
                 snprintf(step, sizeof(step), "load ramdisk %s", cfg->ramdisk);
         else
                 snprintf(step, sizeof(step), "%s", call);
@@ -1083,7 +1107,7 @@ static void test_fail_errno_wins(void **state)
         F.fail_errno = ENOENT;
         F.fail_xc_code = XC_INTERNAL_ERROR;
         fail_build_at(&cfg, pv_sequence, ELEMENTSOF(pv_sequence), PV_KERNEL_FILE, ENOENT);
-        assert_string_equal(F.failed_call, "xc_dom_kernel_file");
+        assert_string_equal(F.failed_call, "xc_dom_kernel_mem");
 }
 
 /* A missing kernel or ramdisk is ENOENT, unchanged, and the message says which file. */
@@ -1109,7 +1133,7 @@ static void test_missing_image_file_named(void **state)
                 b = open_backend();
                 F.fail_at = cases[i].at;
                 F.fail_errno = ENOENT;
-                assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), -ENOENT);
+                assert_int_equal(builder_xen_ops.create(&b, &cfg, &F.img, &d, &err), -ENOENT);
                 assert_string_equal(err, cases[i].message);
                 assert_false(F.domain_live); /* rolled back */
                 close_backend(&b);
@@ -1130,7 +1154,7 @@ static void test_rollback_destroy_fails(void **state)
         b = open_backend();
         F.fail_at = PV_PARSE_IMAGE;
         F.destroy_fails = true;
-        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), -EXDEV);
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &F.img, &d, &err), -EXDEV);
         assert_string_equal(F.failed_call, "xc_dom_parse_image");
         snprintf(line2, sizeof(line2),
                  "xc_dom_parse_image failed: %s\nrolling back: "
@@ -1153,7 +1177,7 @@ static void test_credit_scheduler_and_unknown_scheduler(void **state)
         config_pv(&cfg);
         F.sched_id = XEN_SCHEDULER_CREDIT;
         b = open_backend();
-        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), 0);
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &F.img, &d, &err), 0);
         assert_string_equal(F.log[F.n_log - 1], "xc_sched_credit_domain_set 7 weight=512 cap=50");
         close_backend(&b);
 
@@ -1161,7 +1185,7 @@ static void test_credit_scheduler_and_unknown_scheduler(void **state)
         reset_between_runs();
         F.sched_id = XEN_SCHEDULER_NULL;
         b = open_backend();
-        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), -EOPNOTSUPP);
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &F.img, &d, &err), -EOPNOTSUPP);
         assert_non_null(strstr(err, "credit or credit2"));
         assert_string_equal(F.log[F.n_log - 1], "xc_domain_destroy 7");
         assert_false(F.domain_live);
@@ -1179,7 +1203,7 @@ static void test_hvm_rejected(void **state)
         config_pv(&cfg);
         cfg.type = DOMAIN_TYPE_HVM;
         b = open_backend();
-        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), -EOPNOTSUPP);
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &F.img, &d, &err), -EOPNOTSUPP);
         assert_string_equal(err, "HVM guests need a device model, not supported yet; use type = "
                                  "\"pv\" or \"pvh\"");
         assert_int_equal(F.n_log, 0); /* not one hypercall */
@@ -1197,7 +1221,7 @@ static void test_no_kernel_rejected(void **state)
         config_pv(&cfg);
         cfg.kernel = NULL;
         b = open_backend();
-        assert_int_equal(builder_xen_ops.create(&b, &cfg, &d, &err), -EINVAL);
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &F.img, &d, &err), -EINVAL);
         assert_non_null(strstr(err, "no kernel"));
         assert_int_equal(F.n_log, 0);
         close_backend(&b);

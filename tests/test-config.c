@@ -768,6 +768,22 @@ static void test_no_trailing_newline(void **state)
         assert_int_equal(c->memory_mib, 256);
 }
 
+/* A file name with a control byte is refused, escaped in the message (it would forge lines). */
+static void test_control_char_in_file_name(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL, *path = tmp_path("evil\nline.conf");
+
+        (void)state;
+        write_text("evil\nline.conf", "name = evil\n" KERNEL);
+        assert_int_equal(config_load_file(path, &c, &errors), -EINVAL);
+        assert_null(c);
+        assert_non_null(errors);
+        assert_non_null(strstr(errors, "evil\\x0aline.conf: "));
+        assert_non_null(strstr(errors, "control character"));
+        assert_null(strchr(errors, '\n'));
+}
+
 static void test_not_a_file(void **state)
 {
         _cleanup_(config_freep) struct domain_config *c = NULL;
@@ -1569,6 +1585,7 @@ int main(void)
                 cmocka_unit_test(test_binary_file),
                 cmocka_unit_test(test_huge_file),
                 cmocka_unit_test(test_no_trailing_newline),
+                cmocka_unit_test(test_control_char_in_file_name),
                 cmocka_unit_test(test_not_a_file),
                 cmocka_unit_test(test_lexer_recovers),
                 cmocka_unit_test(test_unterminated_strings),

@@ -930,6 +930,12 @@ static struct layout_tool_state full_record(void)
                 .config_path = "/srv/vms/a b.conf",
                 .kept = true,
                 .name = "example-5",
+                .creator_uid = 1000,
+                .creator_groups = "1000,27,100",
+                .last_action = "destroy",
+                .last_action_uid = 1000,
+                .last_action_pid = 4242,
+                .last_action_usec = UINT64_C(1700000070125000),
         };
 
         memcpy(s.kept_of, uuid_b, 16);
@@ -957,6 +963,12 @@ static void assert_record_equal(const struct layout_tool_state *a,
         assert_int_equal(a->kept, b->kept);
         assert_memory_equal(a->kept_of, b->kept_of, 16);
         assert_string_equal(a->name, b->name);
+        assert_int_equal(a->creator_uid, b->creator_uid);
+        assert_string_equal(a->creator_groups, b->creator_groups);
+        assert_string_equal(a->last_action, b->last_action);
+        assert_int_equal(a->last_action_uid, b->last_action_uid);
+        assert_int_equal(a->last_action_pid, b->last_action_pid);
+        assert_true(a->last_action_usec == b->last_action_usec);
 }
 
 /* Every field written and read back; the record is dom0-only, listed, and removed. */
@@ -1019,6 +1031,12 @@ static void test_tool_state_any_order(void **state)
         memset(&back, 0xAA, sizeof(back));
         assert_int_equal(read_text(f,
                                    "version=2\n"
+                                   "last_action_usec=1700000070125000\n"
+                                   "last_action_pid=4242\n"
+                                   "last_action_uid=1000\n"
+                                   "last_action=destroy\n"
+                                   "creator_groups=1000,27,100\n"
+                                   "creator_uid=1000\n"
                                    "name=example-5\n"
                                    "kept_of=" UUID_B "\n"
                                    "kept=1\n"
@@ -1301,6 +1319,12 @@ static void test_tool_state_bounds(void **state)
         s.config_path[sizeof(s.config_path) - 1] = '\0';
         memset(s.name, 'n', sizeof(s.name) - 1);
         s.name[sizeof(s.name) - 1] = '\0';
+        s.creator_uid = s.last_action_uid = s.last_action_pid = UINT32_MAX;
+        s.last_action_usec = UINT64_MAX;
+        memset(s.creator_groups, '9', sizeof(s.creator_groups) - 1);
+        s.creator_groups[sizeof(s.creator_groups) - 1] = '\0';
+        memset(s.last_action, 'a', sizeof(s.last_action) - 1);
+        s.last_action[sizeof(s.last_action) - 1] = '\0';
         assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
         text = read_node(f->xs, REC);
         len = strlen(text);

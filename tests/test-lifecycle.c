@@ -6,6 +6,7 @@
  * fake clock, a person's reboot not counted, the backoff's restart-wait, the
  * uuid guard, and adoption by a second manager over the same host.
  */
+#include <fcntl.h>
 #include <ftw.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -443,6 +444,7 @@ static void test_adoption_by_a_new_daemon(void **state)
 static void test_no_second_live_copy(void **state)
 {
         _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        struct builder_images img = { .kernel_fd = -1, .ramdisk_fd = -1 };
         _cleanup_free_ char *err = NULL;
         struct builder_domain bd;
         struct domain *d;
@@ -452,7 +454,10 @@ static void test_no_second_live_copy(void **state)
         manager_start();
         d = dom("t7");
         /* Someone else (xl, say) runs an instance with the domain's uuid. */
-        assert_int_equal(builder_create(fx.m->builder, d->config, &bd, &err), 0);
+        img.kernel_fd = open(d->config->kernel, O_RDONLY | O_CLOEXEC);
+        assert_true(img.kernel_fd >= 0);
+        assert_int_equal(builder_create(fx.m->builder, d->config, &img, &bd, &err), 0);
+        close(img.kernel_fd);
         assert_int_equal(lifecycle_start(fx.m, d, NULL, NULL, &e), OUTCOME_EXISTS);
         assert_non_null(strstr(e.message, "already held by domid"));
         assert_int_equal(d->state, DOMAIN_STOPPED);

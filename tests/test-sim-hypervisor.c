@@ -181,7 +181,7 @@ static uint32_t create(const struct domain_config *c, struct builder_domain *bd_
         _cleanup_free_ char *err = NULL;
         struct builder_domain bd;
 
-        assert_int_equal(builder_create(fx.b, c, &bd, &err), 0);
+        assert_int_equal(builder_create(fx.b, c, NULL, &bd, &err), 0);
         if (bd_r)
                 *bd_r = bd;
         return bd.domid;
@@ -503,7 +503,7 @@ static void test_memory(void **state)
         assert_int_equal(builder_sim_stats(fx.b, &st, &err), 0);
         before = st.domains;
         c = make_config(st.free_kib / 1024 + 1);
-        assert_int_equal(builder_create(fx.b, &c, &bd, &err), -ENOMEM);
+        assert_int_equal(builder_create(fx.b, &c, NULL, &bd, &err), -ENOMEM);
         assert_non_null(err);
         assert_int_equal(builder_sim_stats(fx.b, &st, &err), 0);
         assert_int_equal(st.domains, before); /* nothing left behind */
@@ -511,7 +511,7 @@ static void test_memory(void **state)
         c = make_config(st.free_kib / 1024);
         a = boot(&c);
         c = make_config(1);
-        assert_int_equal(builder_create(fx.b, &c, &bd, &err), -ENOMEM);
+        assert_int_equal(builder_create(fx.b, &c, NULL, &bd, &err), -ENOMEM);
         /* The hypercall sets the limit (target plus libxl's 1 MiB); the guest keeps its pages. */
         assert_int_equal(builder_set_memory(fx.b, a, 1024, &err), 0);
         assert_true(find(a, &info));
@@ -541,10 +541,10 @@ static void test_invalid_create(void **state)
 
         (void)state;
         c.vcpus = 0;
-        assert_int_equal(builder_create(fx.b, &c, &bd, &err), -EINVAL);
+        assert_int_equal(builder_create(fx.b, &c, NULL, &bd, &err), -EINVAL);
         c = make_config(64);
         c.type = DOMAIN_TYPE_HVM;
-        assert_int_equal(builder_create(fx.b, &c, &bd, &err), -EOPNOTSUPP);
+        assert_int_equal(builder_create(fx.b, &c, NULL, &bd, &err), -EOPNOTSUPP);
         assert_non_null(strstr(err, "hvm"));
 }
 
@@ -848,7 +848,7 @@ static void test_fault_injection(void **state)
         (void)state;
         assert_int_equal(builder_sim_fault(fx.b, HV_OP_CREATE, 2, EIO, 1, &err), 0);
         a = create(&c, NULL);
-        assert_int_equal(builder_create(fx.b, &c, &bd, &err), -EIO);
+        assert_int_equal(builder_create(fx.b, &c, NULL, &bd, &err), -EIO);
         b = create(&c, NULL);
         assert_int_equal(b, a + 1); /* the failed call allocated nothing */
         /* Two lists in a row fail, then they work again. */
@@ -1067,9 +1067,9 @@ static void test_memory_option(void **state)
         assert_int_equal(builder_sim_stats(b, &st, &err), 0);
         assert_int_equal(st.total_kib, 512 * 1024);
         assert_int_equal(st.free_kib, 480 * 1024);
-        assert_int_equal(builder_create(b, &c, &bd, &err), 0);
+        assert_int_equal(builder_create(b, &c, NULL, &bd, &err), 0);
         c = make_config(1);
-        assert_int_equal(builder_create(b, &c, &bd, &err), -ENOMEM);
+        assert_int_equal(builder_create(b, &c, NULL, &bd, &err), -ENOMEM);
         assert_non_null(strstr(err, "Cannot allocate memory"));
         /* A simulator restarted under an open backend: the next call reconnects (a fresh host). */
         stop_sim(pid);
@@ -1078,7 +1078,7 @@ static void test_memory_option(void **state)
         assert_int_equal(st.pid, pid);
         assert_int_equal(st.domains, 1);
         c = make_config(16);
-        assert_int_equal(builder_create(b, &c, &bd, &err), 0);
+        assert_int_equal(builder_create(b, &c, NULL, &bd, &err), 0);
         assert_int_equal(bd.domid, 1);
         assert_int_equal(builder_introduce(b, &bd, &err), 0); /* a new XenStore connection too */
         builder_close(b);
@@ -1224,7 +1224,8 @@ static void test_client_death(void **state)
                 struct builder_domain bd = { 0 };
 
                 close(p[0]);
-                if (builder_open(&o, &b, NULL) == 0 && builder_create(b, &c, &bd, NULL) == 0 &&
+                if (builder_open(&o, &b, NULL) == 0 &&
+                    builder_create(b, &c, NULL, &bd, NULL) == 0 &&
                     builder_unpause(b, bd.domid, NULL) == 0)
                         (void)!write(p[1], &bd.domid, sizeof(bd.domid));
                 pause(); /* killed with its connection open */
@@ -1470,7 +1471,7 @@ static void test_client_checks_replies(void **state)
         assert_int_equal(n, 1);
         assert_int_equal(infos[0].domid, 0);
         /* domid 0 is never a new domain. */
-        assert_int_equal(builder_create(b, &c, &bd, &err), -EBADMSG);
+        assert_int_equal(builder_create(b, &c, NULL, &bd, &err), -EBADMSG);
         builder_close(b);
         kill(pid, SIGKILL);
         assert_int_equal(waitpid(pid, NULL, 0), pid);

@@ -1,5 +1,5 @@
 # units/: the systemd and D-Bus files and their tests (xensupctl is in ctl/).
-SHELL_TESTS += tests/test-dbus.sh tests/test-ctl.sh
+SHELL_TESTS += tests/test-dbus.sh tests/test-ctl.sh tests/test-polkit.sh
 
 # Where Debian puts each file. systemd and D-Bus look only in these places,
 # whatever PREFIX is, so they do not follow it; tmpfiles.d too.
@@ -9,10 +9,14 @@ DBUS_SERVICES  ?= /usr/share/dbus-1/system-services
 DBUS_IFACES    ?= /usr/share/dbus-1/interfaces
 TMPFILESDIR    ?= /usr/lib/tmpfiles.d
 SYSUSERSDIR    ?= /usr/lib/sysusers.d
+# polkit reads its actions and rules here only (supervisor/polkit.h names the rules file).
+POLKIT_ACTIONS ?= /usr/share/polkit-1/actions
+POLKIT_RULES   ?= /usr/share/polkit-1/rules.d
 
 define INSTALL_EXTRA
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DBUS_SYSTEMD) $(DESTDIR)$(DBUS_SERVICES) \
-	  $(DESTDIR)$(DBUS_IFACES) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSUSERSDIR)
+	  $(DESTDIR)$(DBUS_IFACES) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	  $(DESTDIR)$(POLKIT_ACTIONS) $(DESTDIR)$(POLKIT_RULES)
 	sed 's|/usr/sbin/xensupd|$(PREFIX)/sbin/xensupd|g' units/xensupd.service \
 	  >$(DESTDIR)$(UNITDIR)/xensupd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/xensupd.service
@@ -23,4 +27,6 @@ define INSTALL_EXTRA
 	install -m 644 units/org.xensup.supervisor1.xml $(DESTDIR)$(DBUS_IFACES)/
 	install -m 644 units/xensup.conf $(DESTDIR)$(TMPFILESDIR)/xensup.conf
 	install -m 644 units/xensup-sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/xensup.conf
+	install -m 644 units/org.xensup.supervisor1.policy $(DESTDIR)$(POLKIT_ACTIONS)/
+	install -m 644 units/org.xensup.supervisor1.rules $(DESTDIR)$(POLKIT_RULES)/
 endef

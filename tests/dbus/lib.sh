@@ -15,6 +15,11 @@ mkdir -p "$work/conf" "$work/sim" "$work/state"
 [ -n "${VALGRIND:-}" ] && VALGRIND="${VALGRIND//--suppressions=tests\//--suppressions=$src/tests/}"
 export XENSTORED_PATH="$work/sim/xenstored.socket"
 export XENSUP_LOG=stderr
+# The API's names (common/bus-names.h).
+# shellcheck disable=SC2034 # used by the tests that source this
+SVC=org.xensup.supervisor1 MGR=/org/xensup/supervisor1 MIF=org.xensup.supervisor1.Manager \
+        DIF=org.xensup.supervisor1.Domain SIF=org.xensup.supervisor1.Simulator \
+        ERR=org.xensup.supervisor1.Error
 # The whole test is bounded even if something hangs.
 # shellcheck disable=SC2034 # used by the tests that source this file
 CALL_TIMEOUT=10

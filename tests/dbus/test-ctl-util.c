@@ -314,6 +314,28 @@ static void test_status_restart_wait(void **state)
         assert_non_null(strstr(late, "      Restart: due now (at 2001-09-09 01:46:44 UTC)\n"));
 }
 
+/* The audit trail: who last started, stopped or destroyed the domain, and when. */
+static void test_status_last_action(void **state)
+{
+        _cleanup_(ctl_domain_clear) struct ctl_domain d = { 0 };
+        _cleanup_free_ char *none = NULL, *out = NULL, *json = NULL;
+
+        (void)state;
+        fill(&d, "web1", 7, "");
+        CAPTURE(none, ctl_print_status(f, &d, NOW_USEC));
+        assert_non_null(strstr(none, "  Last action: -\n"));
+        assert_int_equal(ctl_domain_set_string(&d, "LastAction", "destroy"), 0);
+        ctl_domain_set_number(&d, "LastActionUID", 1000);
+        ctl_domain_set_number(&d, "LastActionPID", 4242);
+        ctl_domain_set_number(&d, "LastActionAt", NOW_USEC);
+        CAPTURE(out, ctl_print_status(f, &d, NOW_USEC));
+        assert_non_null(strstr(out, "  Last action: destroy by uid 1000 (pid 4242) at "
+                                    "2001-09-09 01:46:40 UTC\n"));
+        CAPTURE(json, ctl_print_domain_json(f, &d));
+        assert_non_null(strstr(json, "\"last_action\": \"destroy\", \"last_action_uid\": 1000, "
+                                     "\"last_action_pid\": 4242"));
+}
+
 static void test_status_without_new_properties(void **state)
 {
         _cleanup_(ctl_domain_clear) struct ctl_domain d = { 0 };
@@ -425,6 +447,7 @@ int main(void)
                 cmocka_unit_test(test_new_properties_parsed),
                 cmocka_unit_test(test_json_new_keys),
                 cmocka_unit_test(test_status_restart_wait),
+                cmocka_unit_test(test_status_last_action),
                 cmocka_unit_test(test_status_without_new_properties),
                 cmocka_unit_test(test_status_kept_and_dumping),
                 cmocka_unit_test(test_changes_restart_wait),

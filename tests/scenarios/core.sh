@@ -150,7 +150,7 @@ core_orphan() {
         core_daemon_start || return
         expect cor1 state running 10 core-orphan-supervised
         ck_eq core-orphan-same-domid "$(field cor1 domid)" "$domid"
-        out=$(core_ds /org/xensup/supervisor1 $MIF.CreateDomain "string:$moved")
+        out=$("$build/tests/bus-create" --user "$moved" 2>&1)
         ck_eq core-orphan-create-refused-name "$(core_err_name "$out")" "$BUS_ERR.DomainExists"
         out=$($XSCTL create "$moved" 2>&1)
         rc=$?

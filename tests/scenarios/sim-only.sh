@@ -198,8 +198,10 @@ scenario_stop_during_build() {
 }
 
 # A domain created from a file outside the config dir is supervised again by
-# a restarted daemon (its record keeps the path): adopted with its domid, its
-# on_crash applied. Once destroyed and its file removed, it is forgotten.
+# a restarted daemon (its record and the config it was handed are kept): adopted
+# with its domid, its on_crash applied, its file never read again (edited while
+# the daemon was down, the edit is not taken). It is transient, as `xl create`:
+# once destroyed it is forgotten, record and kept config with it.
 scenario_created_remembered() {
         local dir="$work/ext" before uuid
         mkdir -p "$dir"
@@ -208,6 +210,7 @@ scenario_created_remembered() {
         before=$(field ext1 domid)
         uuid=$(field ext1 uuid)
         daemon_kill9
+        sed -i 's/^memory = .*/memory = 96/' "$dir/ext1.conf"
         daemon_start || return
         expect ext1 state running 5 created-remembered
         if [ -n "$before" ] && [ "$(field ext1 domid)" = "$before" ]; then
@@ -217,16 +220,25 @@ scenario_created_remembered() {
         fi
         $XSCTL sim crash ext1 >/dev/null 2>&1
         expect ext1 restart_count 1 10 created-remembered-supervised
+        if [ "$(field ext1 memory_kib)" = "$((${MEMORY:-64} * 1024))" ]; then
+                pass created-file-not-reread
+        else
+                fail created-file-not-reread "memory_kib $(field ext1 memory_kib) after the restart"
+        fi
         destroy_when_built ext1 || fail created-forgotten "destroy ext1 failed"
-        rm "$dir/ext1.conf"
+        if $XSCTL status ext1 >/dev/null 2>&1; then
+                fail created-forgotten "ext1 is still supervised after its destroy"
+        else
+                pass created-forgotten
+        fi
         daemon_stop
         daemon_start || return
         if $XSCTL status ext1 >/dev/null 2>&1; then
-                fail created-forgotten "ext1 is still supervised after its file was removed"
+                fail created-forgotten-after-restart "ext1 is supervised again"
         elif xenstore-exists "/tool/xensup/$uuid" 2>/dev/null; then
-                fail created-forgotten "/tool/xensup/$uuid is still there"
+                fail created-forgotten-after-restart "/tool/xensup/$uuid is still there"
         else
-                pass created-forgotten
+                pass created-forgotten-after-restart
         fi
 }
 

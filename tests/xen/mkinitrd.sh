@@ -108,9 +108,12 @@ cp "$here/dom0-bus.conf" "$root/etc/xentest/dbus-system.conf"
 # xl warns on every command without it; the defaults are what we want.
 : >"$root/etc/xen/xl.conf"
 
+# xsadmin: a member of the admin group, who must never act as root on files.
 printf '%s\n' 'root:x:0:0:root:/root:/bin/sh' 'messagebus:x:100:101::/nonexistent:/bin/false' \
+        'xsadmin:x:1000:1000::/nonexistent:/bin/false' \
         'nobody:x:65534:65534:nobody:/nonexistent:/bin/false' >"$root/etc/passwd"
-printf '%s\n' 'root:x:0:' 'messagebus:x:101:' 'xensup:x:102:' 'nogroup:x:65534:' >"$root/etc/group"
+printf '%s\n' 'root:x:0:' 'messagebus:x:101:' 'xensup:x:102:xsadmin' 'xsadmin:x:1000:' \
+        'nogroup:x:65534:' >"$root/etc/group"
 echo 3d1219c7c4c5404aaa1f6d2a48adfda4 >"$root/etc/machine-id"
 mkdir -p "$root/var/lib/dbus"
 cp "$root/etc/machine-id" "$root/var/lib/dbus/machine-id"

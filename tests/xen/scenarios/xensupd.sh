@@ -218,10 +218,11 @@ xensupctl destroy build1 >/dev/null 2>&1
 # rename-restart: the dead instance is kept under NAME-<domid> with a uuid of
 # its own, set in Xen itself (xc_domain_sethandle), in /vm and in the record;
 # destroying it leaves the live instance's /vm/<uuid> alone.
-MEMORY="$XT_GUEST_MEMORY" CONF_DIR=/tmp/xensup-ext mkconf rr1 crash:3 on_crash='"rename-restart"'
-xensupctl create /tmp/xensup-ext/rr1.conf >/tmp/rr1.out 2>&1 || xt_fail rr-create "$(cat /tmp/rr1.out)"
+# A file of the config directory (root's): its restart re-reads it, as a created one's never is.
+MEMORY="$XT_GUEST_MEMORY" mkconf rr1 crash:3 on_crash='"rename-restart"'
+xensupctl create "$CONF_DIR/rr1.conf" >/tmp/rr1.out 2>&1 || xt_fail rr-create "$(cat /tmp/rr1.out)"
 # The restart re-reads the file: the next instance runs until told.
-MEMORY="$XT_GUEST_MEMORY" CONF_DIR=/tmp/xensup-ext mkconf rr1 wait on_crash='"rename-restart"'
+MEMORY="$XT_GUEST_MEMORY" mkconf rr1 wait on_crash='"rename-restart"'
 first="$(field rr1 domid)" uuid="$(field rr1 uuid)"
 expect "rr1-$first" state preserved 60 rr-kept
 xl_uuid() { xl list -v 2>/dev/null | awk -v id="$1" '$2 == id {print $7}'; }
@@ -248,6 +249,7 @@ else
         xt_fail rr-kept-destroyed "domid $first: '$(xt_xl_state "rr1-$first")'; /vm/$uuid or rr1 ($live) gone"
 fi
 xensupctl destroy rr1 >/dev/null 2>&1
+rm -f "$CONF_DIR/rr1.conf"
 # No second live copy: a domain xl runs under off1's uuid blocks off1's start.
 off_uuid="$(field off1 uuid)"
 xt_guest_xl /tmp/xl/dup.cfg dup1 wait 0 "uuid = \"$off_uuid\""
@@ -267,7 +269,8 @@ xl destroy dup1 >/dev/null 2>&1
 MEMORY="$XT_GUEST_MEMORY" CONF_DIR=/tmp/xensup-ext mkconf cd1 crash:3 on_crash='"coredump-destroy"' \
         coredump_dir='"/tmp/xensup-dump/cores"'
 xensupctl create /tmp/xensup-ext/cd1.conf >/tmp/cd1.out 2>&1 || xt_fail coredump-create "$(cat /tmp/cd1.out)"
-expect cd1 state stopped 120 coredump-destroyed
+# Created, so transient (as `xl create`): destroyed after its dump, it is forgotten.
+expect cd1 state "" 120 coredump-destroyed
 core="$(ls /tmp/xensup-dump/cores/cd1-*.core 2>/dev/null | head -n 1)"
 if [ -n "$core" ] && [ "$(dd if="$core" bs=1 skip=1 count=3 2>/dev/null)" = ELF ] &&
         [ "$(stat -c %a "$core")" = 600 ] && [ "$(stat -c %s "$core")" -gt 1048576 ]; then
@@ -276,5 +279,39 @@ else
         xt_fail coredump-elf-written "core '$core': $(ls -l /tmp/xensup-dump/cores 2>&1 | head -3)"
 fi
 rm -rf /tmp/xensup-dump
+# --- the admin group never acts as root on files: xsadmin's create hands the daemon the
+# descriptor it opened, and the build opens kernel and ramdisk with xsadmin's uid and groups
+# (read into memory, loaded with xc_dom_kernel_mem/xc_dom_module_mem). ---
+as_admin() { /usr/bin/setpriv --reuid=xsadmin --regid=xsadmin --init-groups "$@"; }
+mkdir -p /tmp/xensup-adm
+chmod 755 /tmp/xensup-adm
+MEMORY="$XT_GUEST_MEMORY" CONF_DIR=/tmp/xensup-adm mkconf adm1 wait
+chmod 644 /tmp/xensup-adm/adm1.conf
+if as_admin xensupctl create /tmp/xensup-adm/adm1.conf >/tmp/adm1.out 2>&1 && xt_running adm1; then
+        xt_pass admin-group-create-runs
+else
+        xt_fail admin-group-create-runs "$(cat /tmp/adm1.out); xl: '$(xt_xl_state adm1)'"
+fi
+if xensupctl status adm1 2>/dev/null | grep -q "create by uid 1000"; then
+        xt_pass admin-group-audited
+else
+        xt_fail admin-group-audited "status: $(xensupctl status adm1 2>&1 | tr '\n' ' ')"
+fi
+as_admin xensupctl destroy adm1 >/dev/null 2>&1
+# A ramdisk only root may read: refused with AccessDenied (exit 5), nothing built.
+cp "$RAMDISK" /tmp/xensup-adm/root-initrd.gz
+chmod 600 /tmp/xensup-adm/root-initrd.gz
+RAMDISK=/tmp/xensup-adm/root-initrd.gz MEMORY="$XT_GUEST_MEMORY" CONF_DIR=/tmp/xensup-adm \
+        mkconf adm2 wait
+chmod 644 /tmp/xensup-adm/adm2.conf
+as_admin xensupctl create /tmp/xensup-adm/adm2.conf >/tmp/adm2.out 2>&1
+rc=$?
+if [ "$rc" -eq 5 ] && grep -q "ramdisk /tmp/xensup-adm/root-initrd.gz: uid 1000 may not read it" /tmp/adm2.out &&
+        ! xl list adm2 >/dev/null 2>&1 && ! xensupctl status adm2 >/dev/null 2>&1; then
+        xt_pass admin-group-root-ramdisk-refused
+else
+        xt_fail admin-group-root-ramdisk-refused "exit $rc: $(cat /tmp/adm2.out); xl: '$(xt_xl_state adm2)'"
+fi
+rm -rf /tmp/xensup-adm
 
 scenario_adoption
