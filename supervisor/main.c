@@ -155,8 +155,8 @@ static int dump_core(const struct builder_options *bo, char **args)
 }
 
 /* An option that takes one of two words: *second_r tells which; -EINVAL (said) for another. */
-static int parse_either(const char *option, const char *arg, const char *first,
-                        const char *second, bool *second_r)
+static int parse_either(const char *option, const char *arg, const char *first, const char *second,
+                        bool *second_r)
 {
         if (strcmp(arg, first) != 0 && strcmp(arg, second) != 0) {
                 fprintf(stderr, "xensupd: %s: '%s' is not %s or %s\n", option, arg, first, second);
