@@ -248,6 +248,12 @@ static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
                 va_copy(aq, ap);
                 key = va_arg(aq, const char *);
                 va_end(aq);
+                /* "restart|" = 1: libconfuse looks up the empty name after the '|' in restart. */
+                if (!key || !*key) {
+                        ctx_error(ctx, (unsigned)cfg->line, NULL,
+                                  "syntax error: empty key name ('|' is not part of a key)");
+                        return;
+                }
                 ctx_error(
                     ctx, (unsigned)cfg->line, escape(shown, sizeof(shown), key, VALUE_SHOWN_MAX),
                     "unknown key (allowed%s%s: %s)", section ? " in " : "", section ? section : "",
@@ -937,6 +943,25 @@ static int config_build(cfg_t *cfg, struct parse_ctx *ctx, struct domain_config 
         return 0;
 }
 
+/*
+ * The line libconfuse stopped at: inside a section it counts the section's
+ * lines, and the root catches up only when the section closes.
+ */
+static unsigned stop_line(cfg_t *cfg)
+{
+        static const char *const sections[] = { "restart", "sim" };
+        unsigned line = (unsigned)cfg->line;
+
+        for (size_t i = 0; i < ELEMENTSOF(sections); i++) {
+                unsigned n = cfg_size(cfg, sections[i]);
+                cfg_t *sec = n > 0 ? cfg_getnsec(cfg, sections[i], n - 1) : NULL;
+
+                if (sec && (unsigned)sec->line > line)
+                        line = (unsigned)sec->line;
+        }
+        return line;
+}
+
 /* Read (from fd when >= 0, else by path), parse and check one file; problems go to ctx. */
 static int load(struct parse_ctx *ctx, const char *path, int fd, struct domain_config **ret)
 {
@@ -955,12 +980,17 @@ static int load(struct parse_ctx *ctx, const char *path, int fd, struct domain_c
         cfg = schema_new(ctx);
         if (!cfg)
                 return -ENOMEM;
+        errno = 0;
         r = cfg_parse_buf(cfg, buf);
         if (ctx->fatal < 0)
                 return ctx->fatal;
         if (r != CFG_SUCCESS) {
-                if (ctx->n_errors == 0)
-                        ctx_error(ctx, (unsigned)cfg->line, NULL, "cannot parse (out of memory?)");
+                /* libconfuse reports neither a key "" or '' (cfg_getopt sets EINVAL) nor ENOMEM. */
+                if (ctx->n_errors == 0 && errno == EINVAL)
+                        ctx_error(ctx, stop_line(cfg), NULL,
+                                  "syntax error: empty key name (\"\" or '' where a key belongs)");
+                else if (ctx->n_errors == 0)
+                        ctx_error(ctx, stop_line(cfg), NULL, "cannot parse (out of memory?)");
                 return -EINVAL;
         }
         if (open_line > 0) {

@@ -577,6 +577,24 @@ static void test_syntax_errors(void **state)
                      "unknown key");
 }
 
+/*
+ * Found by tests/fuzz: libconfuse fails on an empty key without a word, and the
+ * loader blamed memory. The line is the key's, inside a section too.
+ */
+static void test_empty_key(void **state)
+{
+        (void)state;
+        expect_error("\"\"", 1, "syntax error", "empty key name");
+        expect_error("name = a\n" KERNEL "'' = 1\n", 3, "syntax error", "empty key name");
+        expect_error("name = a\n" KERNEL "restart {\n\n  \"\" = 1\n}\n", 5, "syntax error",
+                     "empty key name");
+        expect_error("name = a\n" KERNEL "sim {\n}\nrestart {\n}\nsim {\n\n'' = 2 }\n", 9,
+                     "syntax error", "empty key name");
+        /* A section path with nothing after its '|' names no key either. */
+        expect_error("name = a\n" KERNEL "restart { burst = 1 }\n\"restart|\" = 1\n", 4,
+                     "syntax error", "empty key name");
+}
+
 static void test_comments_and_lines(void **state)
 {
         _cleanup_(config_freep) struct domain_config *c = NULL;
@@ -1578,6 +1596,7 @@ int main(void)
                 cmocka_unit_test(test_error_kinds),
                 cmocka_unit_test(test_env_substitution_refused),
                 cmocka_unit_test(test_syntax_errors),
+                cmocka_unit_test(test_empty_key),
                 cmocka_unit_test(test_comments_and_lines),
                 cmocka_unit_test(test_all_problems_reported),
                 cmocka_unit_test(test_empty_file),
