@@ -22,6 +22,7 @@
 #include "common/error.h"
 #include "common/macros.h"
 #include "config/config.h"
+#include "config/device.h"
 
 #define ERRORS_MAX         50   /* per file; a 1 MiB file of bad lines must not print 1 MiB */
 #define VALUE_SHOWN_MAX    64   /* bytes of a bad value quoted in a message */
@@ -56,6 +57,8 @@ enum key_id {
         KEY_SSIDREF,
         KEY_SHUTDOWN_TIMEOUT,
         KEY_COREDUMP_DIR,
+        KEY_DISK,
+        KEY_VIF,
         KEY_RESTART,
         KEY_RESTART_BURST,
         KEY_RESTART_INTERVAL,
@@ -99,6 +102,8 @@ static const struct key_def key_defs[_KEY_MAX] = {
         [KEY_SSIDREF] = { NULL, "ssidref", "ssidref", 0, UINT32_MAX },
         [KEY_SHUTDOWN_TIMEOUT] = { NULL, "shutdown_timeout", "shutdown_timeout", 1, DAY_SECONDS },
         [KEY_COREDUMP_DIR] = { NULL, "coredump_dir", "coredump_dir", 0, 0 },
+        [KEY_DISK] = { NULL, "disk", "disk", 0, 0 },
+        [KEY_VIF] = { NULL, "vif", "vif", 0, 0 },
         [KEY_RESTART] = { NULL, "restart", "restart", 0, 0 },
         /* 0 turns the throttle off; no cap of ours, as systemd's StartLimitBurst has none. */
         [KEY_RESTART_BURST] = { "restart", "burst", "restart.burst", 0, INT_MAX },
@@ -116,7 +121,7 @@ static const struct key_def key_defs[_KEY_MAX] = {
 #define TOP_KEYS                                                                                   \
         "name, uuid, type, memory, maxmem, vcpus, maxvcpus, kernel, ramdisk, cmdline, "            \
         "on_poweroff, on_reboot, on_crash, on_watchdog, on_soft_reset, autostart, cpu_weight, "    \
-        "cpu_cap, ssidref, shutdown_timeout, coredump_dir, restart { }, sim { }"
+        "cpu_cap, ssidref, shutdown_timeout, coredump_dir, disk, vif, restart { }, sim { }"
 #define RESTART_KEYS "burst, interval, delay, max_delay"
 #define SIM_KEYS     "run_seconds, exit, on_shutdown_request, build_seconds"
 #define NAME_ALLOWED "1 to 64 characters of A-Z a-z 0-9 _ . -"
@@ -137,6 +142,13 @@ struct parse_ctx {
                 bool bad;           /* its value was rejected: skip checks that use it */
                 const cfg_t *where; /* the section instance that set it */
         } seen[_KEY_MAX];
+        /* The device lists' entries, parsed where the parser stood (so errors name their line). */
+        struct disk_config *disks;
+        size_t n_disks, disk_items; /* the good ones; every entry seen */
+        struct vif_config *vifs;
+        size_t n_vifs, vif_items;
+        size_t disk_entry[DISKS_MAX]; /* the entry number of each of disks[] */
+        size_t vif_entry[VIFS_MAX];
 };
 
 /*
@@ -507,6 +519,270 @@ static int on_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
         return 0;
 }
 
+/* ---- the device lists ---- */
+
+/* Record a problem of one list entry: "FILE:LINE: disk: entry N, ...". */
+_printf_(5, 6) static void entry_error(struct parse_ctx *ctx, unsigned line, int k, size_t entry,
+                                       const char *fmt, ...)
+{
+        char msg[1024];
+        va_list ap;
+
+        va_start(ap, fmt);
+        vsnprintf(msg, sizeof(msg), fmt, ap);
+        va_end(ap);
+        ctx->seen[k].bad = true;
+        ctx_error(ctx, line, key_defs[k].shown, "entry %zu, %s", entry, msg);
+}
+
+/*
+ * As callback_begin(), for one element of a list (items: the key's elements seen so far).
+ * libconfuse has already made room for the element: a list that holds only it after others
+ * were seen was assigned again with '=', which would silently drop the first ('+=' appends).
+ */
+static int list_item_begin(cfg_t *cfg, cfg_opt_t *opt, size_t items, struct parse_ctx **ctx_r)
+{
+        struct parse_ctx *ctx = ctx_of(cfg);
+        int k;
+
+        *ctx_r = ctx;
+        if (!ctx)
+                return -1;
+        k = key_of(cfg, opt);
+        if (k < 0)
+                return k;
+        if (ctx->seen[k].line == 0) {
+                ctx->seen[k].line = (unsigned)cfg->line;
+                ctx->seen[k].where = cfg;
+        } else if (items > 0 && cfg_opt_size(opt) == 1) {
+                ctx->seen[k].bad = true;
+                ctx_error(ctx, (unsigned)cfg->line, key_defs[k].shown,
+                          "set twice (first at line %u; allowed: one %s = { ... } with its "
+                          "entries separated by commas, or %s += { ... } to add)",
+                          ctx->seen[k].line, key_defs[k].shown, key_defs[k].shown);
+        }
+        return k;
+}
+
+/* A `key = { }` after entries empties the list without a callback: the counts tell. */
+static void check_list_kept(cfg_t *cfg, struct parse_ctx *ctx, int k, size_t items)
+{
+        if (items > 0 && cfg_size(cfg, key_defs[k].name) == 0)
+                ctx_error(ctx, ctx->seen[k].line, key_defs[k].shown,
+                          "set again later, to an empty list (allowed: one %s = { ... })",
+                          key_defs[k].shown);
+}
+
+/*
+ * A disk's target, unless a script interprets it: made absolute as kernel is, and checked as
+ * the daemon (root) will open it, unless others' rights decide (KEPT, CALLER_FILES).
+ * Returns 0 (problems recorded) or -ENOMEM.
+ */
+static int check_target(struct parse_ctx *ctx, unsigned line, size_t entry, struct disk_config *d)
+{
+        char shown[SHOWN_SIZE], where[SHOWN_SIZE * 2];
+        const char *why = NULL;
+        struct stat st;
+        char *path;
+
+        if (d->script)
+                return 0;
+        path = path_resolve(ctx->dir, d->target);
+        if (!path)
+                return -ENOMEM;
+        free(d->target);
+        d->target = path;
+        escape(shown, sizeof(shown), d->target, VALUE_SHOWN_MAX);
+        if (strlen(path) >= PATH_MAX) {
+                entry_error(ctx, line, KEY_DISK, entry,
+                            "target: bad value '%s' (allowed: a path shorter than %d bytes)", shown,
+                            PATH_MAX);
+                return 0;
+        }
+        if (ctx->flags & (CONFIG_LOAD_KEPT | CONFIG_LOAD_CALLER_FILES))
+                return 0;
+        if (stat(path, &st) < 0)
+                why = strerror(errno);
+        else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+                why = S_ISDIR(st.st_mode) ? strerror(EISDIR)
+                                          : "neither a regular file nor a block device";
+        else if (access(path, R_OK) < 0)
+                why = strerror(errno);
+        if (why) {
+                entry_error(ctx, line, KEY_DISK, entry,
+                            "target: bad value '%s' (allowed: a readable regular file or block "
+                            "device; %s)",
+                            shown, why);
+                return 0;
+        }
+        /* blkback opens it read-write unless access=ro: say so now, not at the first start. */
+        if (!d->readonly && access(path, W_OK) < 0)
+                entry_error(ctx, line, KEY_DISK, entry,
+                            "target: '%s' cannot be opened for writing (%s; allowed: a writable "
+                            "file or device, or access=ro)",
+                            escape(where, sizeof(where), path, VALUE_SHOWN_MAX), strerror(errno));
+        return 0;
+}
+
+/* A second disk on the same virtual device number, naming the first. */
+static bool disk_is_duplicate(struct parse_ctx *ctx, unsigned line, size_t entry,
+                              const struct disk_config *d)
+{
+        char a[SHOWN_SIZE], b[SHOWN_SIZE];
+
+        for (size_t i = 0; i < ctx->n_disks; i++) {
+                const struct disk_config *o = &ctx->disks[i];
+
+                if (o->devid != d->devid)
+                        continue;
+                entry_error(ctx, line, KEY_DISK, entry,
+                            "vdev: '%s' is device %" PRIu32 ", as entry %zu's '%s' at line %u "
+                            "(allowed: one disk per vdev)",
+                            escape(a, sizeof(a), d->vdev, VALUE_SHOWN_MAX), d->devid,
+                            ctx->disk_entry[i], escape(b, sizeof(b), o->vdev, VALUE_SHOWN_MAX),
+                            o->line);
+                return true;
+        }
+        return false;
+}
+
+static int on_disk(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+        struct parse_ctx *ctx = ctx_of(cfg);
+        int k = list_item_begin(cfg, opt, ctx ? ctx->disk_items : 0, &ctx);
+        unsigned line = (unsigned)cfg->line;
+        char error[DEVICE_ERROR_MAX];
+        struct disk_config d;
+        size_t entry;
+        int r;
+
+        if (!ctx)
+                return -1;
+        *(const char **)result = value ? value : "";
+        if (k < 0 || !value)
+                return 0;
+        entry = ++ctx->disk_items;
+        if (entry > DISKS_MAX) {
+                if (entry == DISKS_MAX + 1)
+                        entry_error(ctx, line, k, entry, "one disk too many (allowed: at most %d)",
+                                    DISKS_MAX);
+                return 0;
+        }
+        r = disk_parse(value, &d, error);
+        if (r == -EINVAL)
+                entry_error(ctx, line, k, entry, "%s", error);
+        if (r < 0) {
+                if (r != -EINVAL)
+                        ctx->fatal = r;
+                return 0;
+        }
+        d.line = line;
+        r = check_target(ctx, line, entry, &d);
+        if (r >= 0 && !disk_is_duplicate(ctx, line, entry, &d)) {
+                struct disk_config *p = realloc(ctx->disks, (ctx->n_disks + 1) * sizeof(*p));
+
+                if (p) {
+                        ctx->disks = p;
+                        ctx->disk_entry[ctx->n_disks] = entry;
+                        ctx->disks[ctx->n_disks++] = d;
+                        return 0;
+                }
+                r = -ENOMEM;
+        }
+        if (r < 0)
+                ctx->fatal = r;
+        disk_config_done(&d);
+        return 0;
+}
+
+/* A second vif with the same explicit MAC or vifname, naming the first. */
+static bool vif_is_duplicate(struct parse_ctx *ctx, unsigned line, size_t entry,
+                             const struct vif_config *v)
+{
+        char a[SHOWN_SIZE];
+
+        for (size_t i = 0; i < ctx->n_vifs; i++) {
+                const struct vif_config *o = &ctx->vifs[i];
+
+                if (v->has_mac && o->has_mac && memcmp(v->mac, o->mac, sizeof(v->mac)) == 0) {
+                        entry_error(ctx, line, KEY_VIF, entry,
+                                    "mac: %02x:%02x:%02x:%02x:%02x:%02x is entry %zu's too, at "
+                                    "line %u (allowed: one vif per MAC)",
+                                    v->mac[0], v->mac[1], v->mac[2], v->mac[3], v->mac[4],
+                                    v->mac[5], ctx->vif_entry[i], o->line);
+                        return true;
+                }
+                if (v->vifname && o->vifname && strcmp(v->vifname, o->vifname) == 0) {
+                        entry_error(ctx, line, KEY_VIF, entry,
+                                    "vifname: '%s' is entry %zu's too, at line %u (allowed: one "
+                                    "vif per name)",
+                                    escape(a, sizeof(a), v->vifname, VALUE_SHOWN_MAX),
+                                    ctx->vif_entry[i], o->line);
+                        return true;
+                }
+        }
+        return false;
+}
+
+static int on_vif(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+        struct parse_ctx *ctx = ctx_of(cfg);
+        int k = list_item_begin(cfg, opt, ctx ? ctx->vif_items : 0, &ctx);
+        unsigned line = (unsigned)cfg->line;
+        char error[DEVICE_ERROR_MAX];
+        struct vif_config v;
+        size_t entry;
+        int r;
+
+        if (!ctx)
+                return -1;
+        *(const char **)result = value ? value : "";
+        if (k < 0 || !value)
+                return 0;
+        entry = ++ctx->vif_items;
+        if (entry > VIFS_MAX) {
+                if (entry == VIFS_MAX + 1)
+                        entry_error(ctx, line, k, entry, "one vif too many (allowed: at most %d)",
+                                    VIFS_MAX);
+                return 0;
+        }
+        r = vif_parse(value, &v, error);
+        if (r == -EINVAL)
+                entry_error(ctx, line, k, entry, "%s", error);
+        if (r < 0) {
+                if (r != -EINVAL)
+                        ctx->fatal = r;
+                return 0;
+        }
+        v.line = line;
+        if (!vif_is_duplicate(ctx, line, entry, &v)) {
+                struct vif_config *p = realloc(ctx->vifs, (ctx->n_vifs + 1) * sizeof(*p));
+
+                if (p) {
+                        ctx->vifs = p;
+                        ctx->vif_entry[ctx->n_vifs] = entry;
+                        ctx->vifs[ctx->n_vifs++] = v;
+                        return 0;
+                }
+                ctx->fatal = -ENOMEM;
+        }
+        vif_config_done(&v);
+        return 0;
+}
+
+static void ctx_devices_free(struct parse_ctx *ctx)
+{
+        for (size_t i = 0; i < ctx->n_disks; i++)
+                disk_config_done(&ctx->disks[i]);
+        free(ctx->disks);
+        for (size_t i = 0; i < ctx->n_vifs; i++)
+                vif_config_done(&ctx->vifs[i]);
+        free(ctx->vifs);
+        ctx->disks = NULL;
+        ctx->vifs = NULL;
+        ctx->n_disks = ctx->n_vifs = 0;
+}
+
 /* Called after each section; without CFGF_MULTI a second one would silently merge. */
 static int on_section(cfg_t *cfg, cfg_opt_t *opt)
 {
@@ -574,6 +850,8 @@ static cfg_t *schema_new(struct parse_ctx *ctx)
                 CFG_INT_CB("ssidref", 0, CFGF_NODEFAULT, on_int),
                 CFG_INT_CB("shutdown_timeout", 0, CFGF_NODEFAULT, on_int),
                 CFG_STR_CB("coredump_dir", NULL, CFGF_NODEFAULT, on_str),
+                CFG_STR_LIST_CB("disk", NULL, CFGF_NODEFAULT, on_disk),
+                CFG_STR_LIST_CB("vif", NULL, CFGF_NODEFAULT, on_vif),
                 CFG_SEC("restart", restart_opts, CFGF_MULTI | CFGF_NODEFAULT),
                 CFG_SEC("sim", sim_opts, CFGF_MULTI | CFGF_NODEFAULT),
                 CTX_OPT(ctx),
@@ -933,6 +1211,15 @@ static int config_build(cfg_t *cfg, struct parse_ctx *ctx, struct domain_config 
                           allowed);
         }
 
+        /* Each entry was checked where the parser stood; the set is complete now. */
+        check_list_kept(cfg, ctx, KEY_DISK, ctx->disk_items);
+        check_list_kept(cfg, ctx, KEY_VIF, ctx->vif_items);
+        c->disks = TAKE_PTR(ctx->disks);
+        c->n_disks = ctx->n_disks;
+        c->vifs = TAKE_PTR(ctx->vifs);
+        c->n_vifs = ctx->n_vifs;
+        ctx->n_disks = ctx->n_vifs = 0;
+
         c->sim.present = sim != NULL;
         c->sim.run_seconds = get_uint(sim, KEY_SIM_RUN_SECONDS, 0);
         c->sim.build_seconds = get_uint(sim, KEY_SIM_BUILD_SECONDS, 0);
@@ -1050,6 +1337,7 @@ int config_load_fd(int fd, const char *path, unsigned flags, struct domain_confi
                 r = -EINVAL;
         } else
                 r = load(&ctx, path, fd, ret);
+        ctx_devices_free(&ctx);
         errors = ctx.errors;
         if (r < 0 && errors_r && errors) {
                 free(*errors_r);
@@ -1212,6 +1500,12 @@ struct domain_config *config_free(struct domain_config *c)
         free(c->ramdisk);
         free(c->cmdline);
         free(c->coredump_dir);
+        for (size_t i = 0; i < c->n_disks; i++)
+                disk_config_done(&c->disks[i]);
+        free(c->disks);
+        for (size_t i = 0; i < c->n_vifs; i++)
+                vif_config_done(&c->vifs[i]);
+        free(c->vifs);
         free(c);
         return NULL;
 }
@@ -1226,6 +1520,22 @@ void config_set_clear(struct config_set *set)
         *set = (struct config_set){};
 }
 
+/* Copy c's disks and vifs into d, which holds none yet; on failure d keeps what was copied. */
+static int dup_devices(struct domain_config *d, const struct domain_config *c)
+{
+        if (c->n_disks > 0 && !(d->disks = calloc(c->n_disks, sizeof(*d->disks))))
+                return -ENOMEM;
+        for (; d->n_disks < c->n_disks; d->n_disks++)
+                if (disk_config_copy(&d->disks[d->n_disks], &c->disks[d->n_disks]) < 0)
+                        return -ENOMEM;
+        if (c->n_vifs > 0 && !(d->vifs = calloc(c->n_vifs, sizeof(*d->vifs))))
+                return -ENOMEM;
+        for (; d->n_vifs < c->n_vifs; d->n_vifs++)
+                if (vif_config_copy(&d->vifs[d->n_vifs], &c->vifs[d->n_vifs]) < 0)
+                        return -ENOMEM;
+        return 0;
+}
+
 struct domain_config *config_dup(const struct domain_config *c)
 {
         _cleanup_(config_freep) struct domain_config *d = NULL;
@@ -1237,9 +1547,12 @@ struct domain_config *config_dup(const struct domain_config *c)
                 return NULL;
         *d = *c;
         d->path = d->kernel = d->ramdisk = d->cmdline = d->coredump_dir = NULL;
+        d->disks = NULL;
+        d->vifs = NULL;
+        d->n_disks = d->n_vifs = 0;
         if (dup_str(c->path, &d->path) < 0 || dup_str(c->kernel, &d->kernel) < 0 ||
             dup_str(c->ramdisk, &d->ramdisk) < 0 || dup_str(c->cmdline, &d->cmdline) < 0 ||
-            dup_str(c->coredump_dir, &d->coredump_dir) < 0)
+            dup_str(c->coredump_dir, &d->coredump_dir) < 0 || dup_devices(d, c) < 0)
                 return NULL;
         return TAKE_PTR(d);
 }
@@ -1251,11 +1564,24 @@ static bool str_eq(const char *a, const char *b)
         return strcmp(a, b) == 0;
 }
 
+static bool devices_equal(const struct domain_config *a, const struct domain_config *b)
+{
+        if (a->n_disks != b->n_disks || a->n_vifs != b->n_vifs)
+                return false;
+        for (size_t i = 0; i < a->n_disks; i++)
+                if (!disk_config_equal(&a->disks[i], &b->disks[i]))
+                        return false;
+        for (size_t i = 0; i < a->n_vifs; i++)
+                if (!vif_config_equal(&a->vifs[i], &b->vifs[i]))
+                        return false;
+        return true;
+}
+
 bool config_equal(const struct domain_config *a, const struct domain_config *b)
 {
         if (!a || !b)
                 return a == b;
-        return str_eq(a->path, b->path) && strcmp(a->name, b->name) == 0 &&
+        return devices_equal(a, b) && str_eq(a->path, b->path) && strcmp(a->name, b->name) == 0 &&
                memcmp(a->uuid, b->uuid, sizeof(a->uuid)) == 0 && a->type == b->type &&
                a->memory_mib == b->memory_mib && a->maxmem_mib == b->maxmem_mib &&
                a->vcpus == b->vcpus && a->maxvcpus == b->maxvcpus && str_eq(a->kernel, b->kernel) &&
@@ -1353,6 +1679,79 @@ static bool is_absolute(const char *path)
         return path && path[0] == '/';
 }
 
+/* Close m, which holds one list entry as device.c spells it, and write it double-quoted. */
+static int put_entry(FILE *f, FILE *m, char **text, bool last)
+{
+        if (ferror(m) | (fclose(m) != 0))
+                return -ENOMEM;
+        fputs("        ", f);
+        put_quoted(f, *text);
+        fputs(last ? "\n" : ",\n", f);
+        return 0;
+}
+
+static int put_devices(FILE *f, const struct domain_config *c)
+{
+        for (size_t i = 0; i < c->n_disks; i++) {
+                _cleanup_free_ char *text = NULL;
+                size_t size = 0;
+                FILE *m = open_memstream(&text, &size);
+
+                if (!m)
+                        return -ENOMEM;
+                fputs(i == 0 ? "disk = {\n" : "", f);
+                disk_write(m, &c->disks[i]);
+                if (put_entry(f, m, &text, i + 1 == c->n_disks) < 0)
+                        return -ENOMEM;
+        }
+        fputs(c->n_disks > 0 ? "}\n" : "", f);
+        for (size_t i = 0; i < c->n_vifs; i++) {
+                _cleanup_free_ char *text = NULL;
+                size_t size = 0;
+                FILE *m = open_memstream(&text, &size);
+
+                if (!m)
+                        return -ENOMEM;
+                fputs(i == 0 ? "vif = {\n" : "", f);
+                vif_write(m, &c->vifs[i]);
+                if (put_entry(f, m, &text, i + 1 == c->n_vifs) < 0)
+                        return -ENOMEM;
+        }
+        fputs(c->n_vifs > 0 ? "}\n" : "", f);
+        return 0;
+}
+
+/* What disk_parse() and vif_parse() would read back: a hand-built config may hold anything. */
+static bool devices_writable(const struct domain_config *c)
+{
+        uint32_t devid;
+
+        if (c->n_disks > DISKS_MAX || c->n_vifs > VIFS_MAX)
+                return false;
+        for (size_t i = 0; i < c->n_disks; i++) {
+                const struct disk_config *d = &c->disks[i];
+
+                if (!d->vdev || vdev_to_devid(d->vdev, &devid) < 0 || devid != d->devid ||
+                    !d->target || !*d->target || has_control(d->target) ||
+                    (!d->script && !is_absolute(d->target)) ||
+                    (d->script &&
+                     (!*d->script || strchr(d->script, ',') || has_control(d->script))) ||
+                    (d->cdrom && !d->readonly))
+                        return false;
+        }
+        for (size_t i = 0; i < c->n_vifs; i++) {
+                const struct vif_config *v = &c->vifs[i];
+
+                if ((v->bridge && !ifname_is_valid(v->bridge)) ||
+                    (v->vifname && !ifname_is_valid(v->vifname)) ||
+                    (v->script &&
+                     (!*v->script || strchr(v->script, ',') || has_control(v->script))) ||
+                    (v->mtu && (v->mtu < 68 || v->mtu > 65535)))
+                        return false;
+        }
+        return true;
+}
+
 int config_to_text(const struct domain_config *c, char **text_r)
 {
         const char *type = domain_type_to_string(c->type);
@@ -1379,6 +1778,8 @@ int config_to_text(const struct domain_config *c, char **text_r)
                 if (!actions[i])
                         return -EINVAL;
         if (c->sim.present && (!sim_exit || c->sim.exit == SHUTDOWN_REASON_SUSPEND || !sim_answer))
+                return -EINVAL;
+        if (!devices_writable(c))
                 return -EINVAL;
 
         f = open_memstream(&buf, &size);
@@ -1407,6 +1808,8 @@ int config_to_text(const struct domain_config *c, char **text_r)
         fprintf(f, "ssidref = %" PRIu32 "\n", c->ssidref);
         fprintf(f, "shutdown_timeout = %u\n", c->shutdown_timeout);
         put_str(f, "", "coredump_dir", c->coredump_dir);
+        if (put_devices(f, c) < 0)
+                return -ENOMEM;
         fprintf(f,
                 "restart {\n        burst = %u\n        interval = %u\n        delay = %u\n"
                 "        max_delay = %u\n}\n",

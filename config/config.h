@@ -22,6 +22,7 @@
 
 #include "common/uuid.h"
 #include "common/vocabulary.h"
+#include "config/device.h"
 
 /* Files larger than this are refused before parsing (a domain config is a few hundred bytes). */
 #define CONFIG_FILE_MAX (1024 * 1024)
@@ -75,6 +76,12 @@ struct domain_config {
         } restart;
 
         struct sim_script sim;
+
+        /* `disk = { }` and `vif = { }` entries, in file order (config/device.h). */
+        struct disk_config *disks;
+        size_t n_disks;
+        struct vif_config *vifs;
+        size_t n_vifs;
 
         /* Where name and uuid were set (0 = not in the file): cross-file errors name the line. */
         unsigned name_line;
@@ -172,13 +179,15 @@ unsigned config_restart_delay(const struct domain_config *c, unsigned restarts_i
  * every key explicitly (ramdisk and cmdline only when set), kernel and
  * ramdisk as stored (absolute when c came from config_load_file), the uuid
  * explicitly even when it was derived from the name, strings double-quoted
- * and escaped as libconfuse reads them back, the restart section, and the
- * sim section when present. config_load_file() of that text gives a config
+ * and escaped as libconfuse reads them back, the disk and vif lists when they
+ * have entries (device.h's disk_write() and vif_write()), the restart section,
+ * and the sim section when present. config_load_file() of that text gives a config
  * config_equal() to c once its path is set back with config_set_path(): path
  * is the only field the text cannot carry. Returns 0, -EINVAL when c holds
  * what config_load_file refuses or a file cannot say (a bad name, type hvm,
  * an enum out of range, a relative path or one with control characters, no
- * kernel or coredump_dir), or
+ * kernel or coredump_dir, a disk or vif entry disk_parse() or vif_parse()
+ * would read differently), or
  * -ENOMEM.
  */
 int config_to_text(const struct domain_config *c, char **text_r);

@@ -1581,6 +1581,533 @@ static void test_set_path(void **state)
         assert_null(c->path);
 }
 
+/* ---- disks and vifs (config/device.c) ---- */
+
+#define DEV_HEAD "name = d\n" KERNEL
+
+/* tmpdir/name, in buf. */
+static const char *tmp_in(char buf[PATH_MAX], const char *name)
+{
+        assert_true((size_t)snprintf(buf, PATH_MAX, "%s/%s", tmpdir, name) < PATH_MAX);
+        return buf;
+}
+
+static void test_vdev_numbers(void **state)
+{
+        /* DEVICES.md A.1's worked values, computed with libxl__device_disk_dev_number()'s rules. */
+        static const struct {
+                const char *vdev;
+                uint32_t devid;
+        } ok[] = {
+                { "xvda", 51712 },
+                { "xvda1", 51713 },
+                { "xvdb", 51728 },
+                { "xvdb2", 51730 },
+                { "d1p2", 51730 },
+                { "xvdc", 51744 },
+                { "xvdd", 51760 },
+                { "xvde", 51776 },
+                { "xvdp", 51952 },
+                { "xvdp15", 51967 },
+                { "xvda16", 268435472 },
+                { "xvdq", 268439552 },
+                { "xvdz", 268441856 },
+                { "xvdaa", 268442112 },
+                { "xvdtq37", 268572709 },
+                { "d536p37", 268572709 },
+                { "hda", 768 },
+                { "hdb", 832 },
+                { "hdc", 5632 },
+                { "hdd", 5696 },
+                { "hda63", 831 },
+                { "sda", 2048 },
+                { "sda1", 2049 },
+                { "sdb", 2064 },
+                { "sdp15", 2303 },
+                { "51712", 51712 },
+                { "0xca00", 51712 },
+                { "0", 0 },
+                { "2147483647", 2147483647 },
+                { "xvda255", (1u << 28) | 255 },
+        };
+        static const char *const bad[] = {
+                "",           "xvd",
+                "xvd1",       "xvda0",
+                "xvda01",     "xvda256",
+                "xvdA",       "xvda-1",
+                "hde",        "hda64",
+                "sdq",        "sda16",
+                "sd",         "hd",
+                "vda",        "-1",
+                " 1",         "+1",
+                "2147483648", "08",
+                "0x",         "d0p256",
+                "d-1p0",      "d01p0",
+                "dp1",        "d0p",
+                "xvda1x",     "xvdbgqcw" /* disk 2^20: one past libxl's limit */,
+        };
+        uint32_t devid;
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(ok); i++) {
+                if (vdev_to_devid(ok[i].vdev, &devid) != 0)
+                        fail_msg("%s does not decode", ok[i].vdev);
+                if (devid != ok[i].devid)
+                        fail_msg("%s: %u, not %u", ok[i].vdev, devid, ok[i].devid);
+        }
+        assert_int_equal(vdev_to_devid("xvdbgqcv", &devid), 0); /* disk 2^20 - 1 */
+        assert_int_equal(devid, (1u << 28) | (((1u << 20) - 1) << 8));
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (vdev_to_devid(bad[i], &devid) != -EINVAL)
+                        fail_msg("%s decodes", bad[i]);
+        assert_int_equal(vdev_to_devid(NULL, &devid), -EINVAL);
+}
+
+static void test_disk_forms(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL, *e = NULL;
+        _cleanup_free_ char *img = tmp_path("web1.img"), *comma = tmp_path("a,b img");
+        const struct disk_config *d;
+
+        (void)state;
+        write_text("web1.img", "");
+        write_text("a,b img", "");
+        c = load_ok(DEV_HEAD "disk = { \"format=raw, vdev=xvda, access=rw, target=web1.img\",\n"
+                             "         \"web1.img,raw,xvdb,ro\",\n"
+                             "         \"web1.img,,hdc,cdrom\", \"web1.img,,xvdc,,cdrom\",\n"
+                             "         \"web1.img,raw,xvdd,devtype=cdrom\",\n"
+                             "         \"format=raw, vdev=xvde, access=ro, devtype=cdrom, "
+                             "target=web1.img\",\n"
+                             "         \"web1.img,,sda\", \",,xvdf,w,target=a,b img\",\n"
+                             "         \"vdev=xvdg,mode=r,target=web1.img\", "
+                             "\"  web1.img,,xvdh,r\",\n"
+                             "         \"format=, vdev=xvdi, backend=0, backendtype=phy, "
+                             "target=web1.img\",\n"
+                             "         'web1.img,raw,xvdj,rw,devtype=disk,backend=Domain-0',\n"
+                             "         \"vdev=xvdk, script=iscsi, target=iqn.2001-04.com.example:a,"
+                             "lun=1\" }\n");
+        assert_int_equal(c->n_disks, 13);
+        d = &c->disks[0];
+        assert_string_equal(d->vdev, "xvda");
+        assert_int_equal(d->devid, 51712);
+        assert_string_equal(d->target, img);
+        assert_false(d->readonly);
+        assert_false(d->cdrom);
+        assert_null(d->script);
+        assert_int_equal(d->line, 3);
+        assert_true(c->disks[1].readonly);
+        assert_int_equal(c->disks[1].line, 4);
+        for (size_t i = 2; i <= 5; i++) {
+                /* devtype=cdrom and the cdrom flag, which imply ro. */
+                assert_true(c->disks[i].cdrom);
+                assert_true(c->disks[i].readonly);
+        }
+        assert_int_equal(c->disks[2].devid, 5632);
+        assert_int_equal(c->disks[6].devid, 2048);
+        assert_false(c->disks[6].readonly); /* rw by default */
+        /* target= takes the rest of the entry, commas included, after an empty positional one. */
+        assert_string_equal(c->disks[7].target, comma);
+        assert_false(c->disks[7].readonly);
+        assert_true(c->disks[8].readonly);
+        assert_string_equal(c->disks[9].vdev, "xvdh"); /* blanks before a parameter are skipped */
+        assert_true(c->disks[9].readonly);
+        assert_false(c->disks[10].readonly); /* format= empty: the default, raw */
+        assert_false(c->disks[11].cdrom);
+        /* A script interprets its target: kept as written, not checked. */
+        assert_string_equal(c->disks[12].script, "iscsi");
+        assert_string_equal(c->disks[12].target, "iqn.2001-04.com.example:a,lun=1");
+
+        /* A single string is a list of one; += adds; no disk at all is fine. */
+        e = load_ok(DEV_HEAD "disk = \"web1.img,raw,xvda\"\ndisk += { \"web1.img,raw,xvdb\" }\n");
+        assert_int_equal(e->n_disks, 2);
+        assert_int_equal(e->disks[1].line, 4);
+        config_free(TAKE_PTR(e));
+        e = load_ok(DEV_HEAD "disk = { }\nvif = {}\n");
+        assert_int_equal(e->n_disks, 0);
+        assert_null(e->disks);
+        assert_int_equal(e->n_vifs, 0);
+}
+
+static void test_disk_errors(void **state)
+{
+        _cleanup_free_ char *many = NULL;
+        char buf[PATH_MAX];
+        _cleanup_fclose_ FILE *f = NULL;
+        size_t size = 0;
+
+        (void)state;
+        write_text("web1.img", "");
+        (void)mkdir(tmp_in(buf, "a-dir"), 0700);
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvd0\" }\n", 3, "disk",
+                     "entry 1, vdev: bad value 'xvd0' (allowed: xvd[a-z]+");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda\",\n\"web1.img,raw,hde\" }\n", 4,
+                     "disk", "entry 2, vdev: bad value 'hde'");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw\" }\n", 3, "disk",
+                     "entry 1, vdev: missing (required: xvd");
+        expect_error(DEV_HEAD "disk = { \"target=web1.img,vdev=xvda\" }\n", 3, "disk",
+                     "vdev: missing");
+        /* Two disks on one device number, however spelt: both entries named. */
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda\",\n\"web1.img,raw,hdc\",\n"
+                              "\"web1.img,raw,51712,ro\" }\n",
+                     5, "disk",
+                     "entry 3, vdev: '51712' is device 51712, as entry 1's 'xvda' at line 3 "
+                     "(allowed: one disk per vdev)");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,d1p0\", \"web1.img,raw,xvdb\" }\n", 3,
+                     "disk", "entry 2, vdev: 'xvdb' is device 51728, as entry 1's 'd1p0'");
+        expect_error(DEV_HEAD "disk = { \"format=qcow2, vdev=xvda, target=web1.img\" }\n", 3,
+                     "disk",
+                     "entry 1, format: qcow2 needs QEMU's qdisk, which xensup does not run "
+                     "(allowed: raw)");
+        expect_error(DEV_HEAD "disk = { \"web1.img,vhd,xvda\" }\n", 3, "disk",
+                     "format: vhd needs QEMU's qdisk");
+        expect_error(DEV_HEAD "disk = { \"web1.img,iso,xvda\" }\n", 3, "disk",
+                     "format: bad value 'iso' (allowed: raw)");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda,rw,colour=red\" }\n", 3, "disk",
+                     "unknown keyword 'colour' (allowed: target, format, vdev, access, mode");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda,rw,discard\" }\n", 3, "disk",
+                     "discard: not supported by xensup");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda,rw,extra\" }\n", 3, "disk",
+                     "'extra': one positional parameter too many");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda,vdev=xvdb\" }\n", 3, "disk",
+                     "vdev: given twice (allowed: once)");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda,cdrom,cdrom\" }\n", 3, "disk",
+                     "cdrom: given twice");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda,target=web1.img\" }\n", 3, "disk",
+                     "target: given twice");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda,rwx\" }\n", 3, "disk",
+                     "access: bad value 'rwx' (allowed: ro, r, rw, w)");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,hdc,rw,cdrom\" }\n", 3, "disk",
+                     "access: bad value 'rw' (allowed: ro or r: a cdrom is read-only)");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda,devtype=floppy\" }\n", 3, "disk",
+                     "devtype: bad value 'floppy' (allowed: cdrom, disk)");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda,backend=dd1\" }\n", 3, "disk",
+                     "backend: bad value 'dd1' (allowed: 0 or Domain-0: driver domains are not "
+                     "supported)");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda,backendtype=qdisk\" }\n", 3, "disk",
+                     "backendtype: qdisk needs QEMU's qdisk");
+        expect_error(DEV_HEAD "disk = { \",raw,xvda\" }\n", 3, "disk",
+                     "target: missing (required: a file or block device path)");
+        expect_error(DEV_HEAD "disk = { \"vdev=xvda, target=web\\x01.img\" }\n", 3, "disk",
+                     "target: bad value 'web\\x01.img' (allowed: a path without control "
+                     "characters)");
+        expect_error(DEV_HEAD "disk = { \"vdev=xvda, script=a\\tb, target=x\" }\n", 3, "disk",
+                     "script: bad value 'a\\x09b'");
+        expect_error(DEV_HEAD "disk = { \"missing.img,raw,xvda\" }\n", 3, "disk",
+                     "target: bad value '");
+        expect_error(DEV_HEAD "disk = { \"missing.img,raw,xvda\" }\n", 3, "disk",
+                     "/missing.img' (allowed: a readable regular file or block device; No such "
+                     "file or directory)");
+        expect_error(DEV_HEAD "disk = { \"a-dir,raw,xvda\" }\n", 3, "disk", "Is a directory");
+        expect_error(DEV_HEAD "disk = { \"/dev/null,raw,xvda\" }\n", 3, "disk",
+                     "neither a regular file nor a block device");
+        /* A second `disk =` would silently replace the first. */
+        expect_error(DEV_HEAD
+                     "disk = { \"web1.img,raw,xvda\" }\ndisk = { \"web1.img,raw,xvdb\" }\n",
+                     4, "disk", "set twice (first at line 3;");
+        expect_error(DEV_HEAD "disk = { \"web1.img,raw,xvda\" }\ndisk = { }\n", 3, "disk",
+                     "set again later, to an empty list");
+        expect_error(DEV_HEAD "disks = { \"web1.img,raw,xvda\" }\n", 3, "disks", "unknown key");
+
+        /* The limit, named once. */
+        f = open_memstream(&many, &size);
+        assert_non_null(f);
+        fputs(DEV_HEAD "disk = {\n", f);
+        for (int i = 0; i <= DISKS_MAX; i++)
+                fprintf(f, "\"web1.img,raw,%d\"%s\n", 1000 + i, i < DISKS_MAX ? "," : "");
+        fputs("}\n", f);
+        assert_int_equal(fclose(TAKE_PTR(f)), 0);
+        expect_error(many, 3 + DISKS_MAX + 1, "disk",
+                     "entry 65, one disk too many (allowed: at most 64)");
+}
+
+static void test_disk_target_checks(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL, *p = tmp_path("t.conf");
+        const char *text =
+            DEV_HEAD "disk = { \"old.img,raw,xvda\", \"/nonexistent/x,raw,xvdb,ro\" }\n";
+        char buf[PATH_MAX];
+        struct stat st;
+
+        (void)state;
+        write_text("t.conf", text);
+        assert_int_equal(config_load_file(p, &c, &errors), -EINVAL);
+        assert_int_equal(count_lines(errors), 2);
+        /* Kept copies and callers' files: the build opens targets with other rights. */
+        assert_int_equal(config_load_file_flags(p, CONFIG_LOAD_KEPT, &c, NULL), 0);
+        assert_string_equal(c->disks[0].target, tmp_in(buf, "old.img"));
+        assert_string_equal(c->disks[1].target, "/nonexistent/x");
+        config_free(TAKE_PTR(c));
+        assert_int_equal(config_load_file_flags(p, CONFIG_LOAD_CALLER_FILES, &c, NULL), 0);
+        config_free(TAKE_PTR(c));
+
+        /* A block device is a target as a file is. */
+        if (stat("/dev/loop0", &st) == 0 && S_ISBLK(st.st_mode) &&
+            access("/dev/loop0", R_OK) == 0) {
+                c = load_ok(DEV_HEAD "disk = { \"/dev/loop0,raw,xvda,ro\" }\n");
+                assert_string_equal(c->disks[0].target, "/dev/loop0");
+                config_free(TAKE_PTR(c));
+        }
+        /* rw on what the daemon cannot write; root writes any mode, so only a user can test it. */
+        write_text("ro.img", "");
+        assert_int_equal(chmod(tmp_in(buf, "ro.img"), 0444), 0);
+        c = load_ok(DEV_HEAD "disk = { \"ro.img,raw,xvda,ro\" }\n");
+        config_free(TAKE_PTR(c));
+        if (geteuid() != 0)
+                expect_error(DEV_HEAD "disk = { \"ro.img,raw,xvda\" }\n", 3, "disk",
+                             "entry 1, target: '");
+        if (geteuid() != 0)
+                expect_error(DEV_HEAD "disk = { \"ro.img,raw,xvda\" }\n", 3, "disk",
+                             "/ro.img' cannot be opened for writing (Permission denied; allowed: "
+                             "a writable file or device, or access=ro)");
+}
+
+static void test_vif_forms(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        const struct vif_config *v;
+        static const uint8_t mac[6] = { 0x00, 0x16, 0x3e, 0x01, 0x02, 0x03 };
+
+        (void)state;
+        c = load_ok(DEV_HEAD
+                    "vif = { \"mac=00:16:3E:01:02:03, bridge=xenbr0\",\n"
+                    "        \"bridge=xenbr1, vifname=web1-lan\", \"\",\n"
+                    "        \"mtu=9000,rate=10Mb/s,script=vif-route,ip=192.0.2.1  fe80::1\",\n"
+                    "        \"rate=1MB/s@20ms,type=vif,backend=0,\", \"rate=250KB/s@1s\",\n"
+                    "        \"rate=4294967295B/s@4294967295us\", \"rate=8b/s@2\",\n"
+                    "        \"mtu=68\", \"mtu=65535\", \"mac=02:00:00:00:00:01\" }\n");
+        assert_int_equal(c->n_vifs, 11);
+        v = &c->vifs[0];
+        assert_true(v->has_mac);
+        assert_memory_equal(v->mac, mac, 6);
+        assert_string_equal(v->bridge, "xenbr0");
+        assert_null(v->vifname);
+        assert_int_equal(v->mtu, 0);
+        assert_null(v->rate);
+        assert_null(v->ips);
+        assert_int_equal(v->line, 3);
+        assert_string_equal(c->vifs[1].vifname, "web1-lan");
+        assert_false(c->vifs[1].has_mac); /* generated by the daemon later, not here */
+        assert_int_equal(c->vifs[2].line, 4);
+        assert_null(c->vifs[2].bridge);
+        v = &c->vifs[3];
+        assert_int_equal(v->mtu, 9000);
+        assert_string_equal(v->script, "vif-route");
+        assert_string_equal(v->rate, "10Mb/s");
+        assert_int_equal(v->rate_bytes_per_sec, 1250000);
+        assert_int_equal(v->rate_interval_usecs, 50000);
+        assert_int_equal(vif_rate_bytes_per_interval(v), 62500);
+        assert_string_equal(v->ips[0], "192.0.2.1");
+        assert_string_equal(v->ips[1], "fe80::1");
+        assert_null(v->ips[2]);
+        /* xl-network-configuration(5): 1MB/s@20ms is 20,000 bytes every 20,000 us. */
+        assert_int_equal(c->vifs[4].rate_interval_usecs, 20000);
+        assert_int_equal(vif_rate_bytes_per_interval(&c->vifs[4]), 20000);
+        assert_int_equal(c->vifs[5].rate_bytes_per_sec, 250000);
+        assert_int_equal(c->vifs[5].rate_interval_usecs, 1000000);
+        assert_int_equal(c->vifs[6].rate_bytes_per_sec, 4294967295u);
+        assert_int_equal(c->vifs[6].rate_interval_usecs, 4294967295u);
+        assert_int_equal(c->vifs[7].rate_bytes_per_sec, 1);
+        assert_int_equal(c->vifs[7].rate_interval_usecs, 2000000);
+        assert_int_equal(c->vifs[9].mtu, 65535);
+        assert_true(c->vifs[10].has_mac);
+}
+
+static void test_vif_errors(void **state)
+{
+        _cleanup_free_ char *many = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        size_t size = 0;
+        static const char *const bad_macs[] = { "00:16:3e:01:02",    "00:16:3e:01:02:03:04",
+                                                "00-16-3e-01-02-03", "0:16:3e:01:02:03",
+                                                "00:16:3e:01:02:0g", "" };
+        static const char *const bad_names[] = { "a/b", ".", "..", "a b", "a:b", "0123456789abcdef",
+                                                 "" };
+        static const char *const bad_rates[] = {
+                "10",           "10Mb",   "10Mb/s@", "10Mb/s@20ns",  "0Mb/s",
+                "1b/s",         "10mb/s", "10Tb/s",  "10Mb/s@0",     "4294967296B/s",
+                "10Mb/s@4295s", "/s",     "10 Mb/s", "10Mb/s@20ms@1"
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(bad_macs); i++) {
+                _cleanup_free_ char *t = NULL;
+
+                assert_true(asprintf(&t, DEV_HEAD "vif = { \"mac=%s\" }\n", bad_macs[i]) > 0);
+                expect_error(t, 3, "vif", "entry 1, mac: bad value '");
+                expect_error(t, 3, "vif", "(allowed: 6 hexadecimal octets separated by ':')");
+        }
+        expect_error(DEV_HEAD "vif = { \"mac=01:16:3e:01:02:03\" }\n", 3, "vif",
+                     "mac: bad value '01:16:3e:01:02:03' (allowed: a unicast address");
+        expect_error(DEV_HEAD "vif = { \"mac=ff:ff:ff:ff:ff:ff\" }\n", 3, "vif", "unicast");
+        expect_error(DEV_HEAD "vif = { \"mac=00:00:00:00:00:00\" }\n", 3, "vif",
+                     "(allowed: an address other than 00:00:00:00:00:00)");
+        for (size_t i = 0; i < ELEMENTSOF(bad_names); i++) {
+                _cleanup_free_ char *t = NULL, *u = NULL;
+
+                assert_true(asprintf(&t, DEV_HEAD "vif = { \"bridge=%s\" }\n", bad_names[i]) > 0);
+                expect_error(t, 3, "vif", "bridge: bad value '");
+                expect_error(t, 3, "vif", "an interface name of 1 to 15 bytes");
+                assert_true(asprintf(&u, DEV_HEAD "vif = { \"vifname=%s\" }\n", bad_names[i]) > 0);
+                expect_error(u, 3, "vif", "vifname: bad value '");
+        }
+        assert_true(ifname_is_valid("0123456789abcde"));
+        assert_false(ifname_is_valid("a\x7f"));
+        expect_error(DEV_HEAD "vif = { \"mtu=67\" }\n", 3, "vif",
+                     "mtu: bad value '67' (allowed: an integer from 68 to 65535)");
+        expect_error(DEV_HEAD "vif = { \"mtu=65536\" }\n", 3, "vif", "mtu: bad value '65536'");
+        expect_error(DEV_HEAD "vif = { \"mtu=1500x\" }\n", 3, "vif", "mtu: bad value '1500x'");
+        expect_error(DEV_HEAD "vif = { \"mtu=\" }\n", 3, "vif", "mtu: bad value ''");
+        for (size_t i = 0; i < ELEMENTSOF(bad_rates); i++) {
+                _cleanup_free_ char *t = NULL;
+
+                assert_true(asprintf(&t, DEV_HEAD "vif = { \"rate=%s\" }\n", bad_rates[i]) > 0);
+                expect_error(t, 3, "vif", "rate: bad value '");
+                expect_error(t, 3, "vif", "(allowed: RATE/s or RATE/s@INTERVAL");
+        }
+        expect_error(DEV_HEAD "vif = { \"rate=4294967295GB/s@4294967295us\" }\n", 3, "vif",
+                     "(allowed: a rate whose credit per interval fits 64 bits)");
+        expect_error(DEV_HEAD "vif = { \"ip=192.0.2.300\" }\n", 3, "vif",
+                     "ip: bad value '192.0.2.300' (allowed: IPv4 or IPv6 addresses separated by "
+                     "spaces)");
+        expect_error(DEV_HEAD "vif = { \"ip=192.0.2.1 fe80::1::2\" }\n", 3, "vif",
+                     "ip: bad value 'fe80::1::2'");
+        expect_error(DEV_HEAD "vif = { \"ip=\" }\n", 3, "vif", "ip: bad value ''");
+        expect_error(DEV_HEAD "vif = { \"script=\" }\n", 3, "vif", "script: bad value ''");
+        expect_error(DEV_HEAD "vif = { \"model=e1000\" }\n", 3, "vif",
+                     "model: an emulated NIC needs a QEMU device model, which xensup does not run");
+        expect_error(DEV_HEAD "vif = { \"type=ioemu\" }\n", 3, "vif",
+                     "type: bad value 'ioemu' (allowed: vif: an emulated NIC needs a QEMU");
+        expect_error(DEV_HEAD "vif = { \"backend=netdom\" }\n", 3, "vif",
+                     "backend: bad value 'netdom' (allowed: 0 or Domain-0");
+        expect_error(DEV_HEAD "vif = { \"gatewaydev=eth0\" }\n", 3, "vif",
+                     "unknown keyword 'gatewaydev' (allowed: mac, bridge, vifname, mtu, script, "
+                     "rate, ip, backend, type)");
+        expect_error(DEV_HEAD "vif = { \"bridge=xenbr0, trusted\" }\n", 3, "vif",
+                     "'trusted': not key=value");
+        expect_error(DEV_HEAD "vif = { \"bridge=xenbr0, bridge=xenbr1\" }\n", 3, "vif",
+                     "bridge: given twice (allowed: once)");
+        /* The same explicit MAC or vifname twice, naming the first entry. */
+        expect_error(DEV_HEAD "vif = { \"mac=00:16:3e:01:02:03\",\n \"bridge=xenbr1\",\n"
+                              " \"mac=00:16:3E:01:02:03, bridge=xenbr1\" }\n",
+                     5, "vif",
+                     "entry 3, mac: 00:16:3e:01:02:03 is entry 1's too, at line 3 (allowed: one "
+                     "vif per MAC)");
+        expect_error(DEV_HEAD "vif = { \"vifname=w1\", \"vifname=w1\" }\n", 3, "vif",
+                     "entry 2, vifname: 'w1' is entry 1's too, at line 3");
+        expect_error(DEV_HEAD "vif = { \"\" }\nvif = { \"\" }\n", 4, "vif", "set twice");
+
+        f = open_memstream(&many, &size);
+        assert_non_null(f);
+        fputs(DEV_HEAD "vif = {", f);
+        for (int i = 0; i <= VIFS_MAX; i++)
+                fprintf(f, "\"\"%s", i < VIFS_MAX ? ", " : "");
+        fputs("}\n", f);
+        assert_int_equal(fclose(TAKE_PTR(f)), 0);
+        expect_error(many, 3, "vif", "entry 17, one vif too many (allowed: at most 16)");
+}
+
+static void test_devices_fixture(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *path = NULL, *errors = NULL, *text = NULL;
+
+        (void)state;
+        assert_true(asprintf(&path, "%s/devices.conf", datadir) > 0);
+        assert_int_equal(config_load_file(path, &c, &errors), 0);
+        assert_int_equal(c->n_disks, 3);
+        assert_int_equal(c->disks[0].devid, 51712);
+        assert_int_equal(c->disks[0].line, 5);
+        assert_non_null(strstr(c->disks[0].target, "tests/data/config/vmlinuz-test"));
+        assert_int_equal(c->disks[1].devid, 51728);
+        assert_true(c->disks[1].readonly);
+        assert_true(c->disks[2].cdrom);
+        assert_int_equal(c->n_vifs, 2);
+        assert_true(c->vifs[0].has_mac);
+        assert_int_equal(c->vifs[1].mtu, 9000);
+        assert_int_equal(c->vifs[1].line, 11);
+        text = round_trip(c);
+}
+
+static void test_devices_round_trip(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL, *d = NULL;
+        _cleanup_free_ char *text = NULL;
+        char *t = NULL;
+
+        (void)state;
+        write_text("web1.img", "");
+        write_text("a,\"$b", "");
+        c = load_ok(DEV_HEAD
+                    "disk = { \"web1.img,raw,xvda\", \"web1.img,,hdc,cdrom\",\n"
+                    "\"vdev=xvdb,target=a,\\\"\\$b\", \"vdev=51760, mode=r, "
+                    "script=my-script, target=  x y, z \" }\n"
+                    "vif = { \"mac=00:16:3e:01:02:03, bridge=xenbr0, vifname=w-1, mtu=1500, "
+                    "script=vif-x, rate=10Mb/s@20ms, ip=10.0.0.1 ::1\", \"\", "
+                    "\"ip=10.0.0.2\" }\n");
+        text = round_trip(c);
+        assert_non_null(strstr(text, "\ndisk = {\n        \"vdev=xvda, format=raw, access=rw, "
+                                     "target=/"));
+        assert_non_null(strstr(text, "\"vdev=hdc, format=raw, access=ro, devtype=cdrom, target="));
+        assert_non_null(strstr(text, "/a,\\\"\\$b\",\n"));
+        assert_non_null(strstr(text, "\"vdev=51760, format=raw, access=ro, script=my-script, "
+                                     "target=  x y, z \"\n}\n"));
+        assert_non_null(strstr(text,
+                               "\nvif = {\n        \"mac=00:16:3e:01:02:03, bridge=xenbr0, "
+                               "vifname=w-1, mtu=1500, script=vif-x, rate=10Mb/s@20ms, "
+                               "ip=10.0.0.1 ::1\",\n        \"\",\n        \"ip=10.0.0.2\"\n}\n"));
+
+        /* dup is deep; equal compares every device field, but not lines. */
+        d = config_dup(c);
+        assert_non_null(d);
+        assert_ptr_not_equal(d->disks, c->disks);
+        assert_ptr_not_equal(d->disks[0].target, c->disks[0].target);
+        assert_ptr_not_equal(d->vifs[0].ips, c->vifs[0].ips);
+        assert_true(config_equal(c, d));
+        d->disks[0].line = 99;
+        d->vifs[0].line = 99;
+        assert_true(config_equal(c, d));
+        d->disks[1].readonly = false;
+        assert_false(config_equal(c, d));
+        d->disks[1].readonly = true;
+        d->disks[0].devid++;
+        assert_false(config_equal(c, d));
+        d->disks[0].devid--;
+        d->vifs[0].mac[5] ^= 1;
+        assert_false(config_equal(c, d));
+        d->vifs[0].mac[5] ^= 1;
+        d->vifs[0].ips[1][0] = '1';
+        assert_false(config_equal(c, d));
+        d->vifs[0].ips[1][0] = ':';
+        d->vifs[2].mtu = 1400;
+        assert_false(config_equal(c, d));
+        d->vifs[2].mtu = 0;
+        d->n_vifs--;
+        assert_false(config_equal(c, d));
+        d->n_vifs++;
+        assert_true(config_equal(c, d));
+
+        /* What disk_parse() or vif_parse() would refuse is not written. */
+        d->disks[0].devid++;
+        assert_int_equal(config_to_text(d, &t), -EINVAL);
+        d->disks[0].devid--;
+        d->disks[0].target[0] = 'r'; /* relative, without a script */
+        assert_int_equal(config_to_text(d, &t), -EINVAL);
+        d->disks[0].target[0] = '/';
+        d->disks[1].readonly = false; /* a read-write cdrom */
+        assert_int_equal(config_to_text(d, &t), -EINVAL);
+        d->disks[1].readonly = true;
+        d->vifs[0].bridge[0] = '/';
+        assert_int_equal(config_to_text(d, &t), -EINVAL);
+        d->vifs[0].bridge[0] = 'x';
+        d->vifs[0].mtu = 20;
+        assert_int_equal(config_to_text(d, &t), -EINVAL);
+        d->vifs[0].mtu = 1500;
+        assert_null(t);
+        assert_int_equal(config_to_text(d, &t), 0);
+        free(t);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1625,6 +2152,14 @@ int main(void)
                 cmocka_unit_test(test_to_text_actions),
                 cmocka_unit_test(test_to_text_uuid),
                 cmocka_unit_test(test_to_text_refused),
+                cmocka_unit_test(test_vdev_numbers),
+                cmocka_unit_test(test_disk_forms),
+                cmocka_unit_test(test_disk_errors),
+                cmocka_unit_test(test_disk_target_checks),
+                cmocka_unit_test(test_vif_forms),
+                cmocka_unit_test(test_vif_errors),
+                cmocka_unit_test(test_devices_fixture),
+                cmocka_unit_test(test_devices_round_trip),
                 cmocka_unit_test(test_set_path),
         };
 

@@ -221,6 +221,43 @@ static bool is_path(const char *s)
         return true;
 }
 
+/* What config.c and device.c promise of the disks and vifs of a config that loads. */
+static void check_devices(const struct domain_config *c)
+{
+        check(c->n_disks <= DISKS_MAX && c->n_vifs <= VIFS_MAX, "loaded %zu disks, %zu vifs",
+              c->n_disks, c->n_vifs);
+        for (size_t i = 0; i < c->n_disks; i++) {
+                const struct disk_config *d = &c->disks[i];
+                uint32_t devid = 0;
+
+                check(vdev_to_devid(d->vdev, &devid) == 0 && devid == d->devid,
+                      "disk %zu: vdev does not decode to its devid", i);
+                check(d->script ? *d->target && !strchr(d->script, ',') : is_path(d->target),
+                      "disk %zu: a target that is not absolute, or a bad script", i);
+                check(!d->cdrom || d->readonly, "disk %zu: a read-write cdrom", i);
+                for (size_t j = 0; j < i; j++)
+                        check(c->disks[j].devid != devid, "disks %zu and %zu share a vdev", j, i);
+        }
+        for (size_t i = 0; i < c->n_vifs; i++) {
+                const struct vif_config *v = &c->vifs[i];
+                static const uint8_t zero[6];
+
+                check(!v->has_mac || (!(v->mac[0] & 1) && memcmp(v->mac, zero, 6) != 0),
+                      "vif %zu: a multicast or zero MAC", i);
+                check((!v->bridge || ifname_is_valid(v->bridge)) &&
+                          (!v->vifname || ifname_is_valid(v->vifname)),
+                      "vif %zu: a bad interface name", i);
+                check(v->mtu == 0 || (v->mtu >= 68 && v->mtu <= 65535), "vif %zu: mtu %u", i,
+                      v->mtu);
+                check(!v->rate || (v->rate_bytes_per_sec > 0 && v->rate_interval_usecs > 0),
+                      "vif %zu: a rate of nothing", i);
+                for (size_t j = 0; j < i; j++)
+                        check(!v->has_mac || !c->vifs[j].has_mac ||
+                                  memcmp(c->vifs[j].mac, v->mac, 6) != 0,
+                              "vifs %zu and %zu share a MAC", j, i);
+        }
+}
+
 /* What config.c's checks promise of every config that loads (config.h, config/README.md). */
 static void check_values(const struct domain_config *c)
 {
@@ -243,6 +280,7 @@ static void check_values(const struct domain_config *c)
         check(!c->sim.present ||
                   (c->sim.exit != SHUTDOWN_REASON_NONE && c->sim.exit != SHUTDOWN_REASON_SUSPEND),
               "loaded sim.exit %d", (int)c->sim.exit);
+        check_devices(c);
 }
 
 /* config_load_dir(): a.conf as config_load_file() read it; b.conf skipped, as named. */
