@@ -60,6 +60,13 @@ int builder_create(struct builder *b, const struct domain_config *cfg,
 
         if (!img)
                 img = &none;
+        /* Parsed (config/device.c) but not attached yet: a guest must not boot without them. */
+        if (cfg->n_disks > 0 || cfg->n_vifs > 0)
+                return err_setf(err_r, -EOPNOTSUPP,
+                                "%s: %zu disk and %zu vif entries: xensup does not attach disks "
+                                "or network interfaces yet, and does not start a guest without "
+                                "the devices its config names",
+                                cfg->name, cfg->n_disks, cfg->n_vifs);
         r = check_image("kernel", cfg->kernel, img->kernel_fd, err_r);
         if (r >= 0)
                 r = check_image("ramdisk", cfg->ramdisk, img->ramdisk_fd, err_r);

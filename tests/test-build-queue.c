@@ -396,6 +396,22 @@ static void test_image_must_be_a_regular_file(void **state)
         assert_string_equal(fx.out[0].message, want);
 }
 
+/* A config naming devices is refused until they are attached: no guest boots without its disk. */
+static void test_devices_not_attached_refused(void **state)
+{
+        struct domain_config cfg = make_config(44, DOMAIN_TYPE_PV);
+        struct disk_config disk = { .devid = 51712 };
+
+        (void)state;
+        cfg.disks = &disk;
+        cfg.n_disks = 1;
+        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &cfg, &fx.root), 0);
+        run_until_done(1, NULL);
+        assert_int_equal(fx.out[0].r, -EOPNOTSUPP);
+        assert_non_null(strstr(fx.out[0].message, "does not attach disks"));
+        assert_false(listed_paused(fx.out[0].domain.domid, cfg.uuid));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -408,6 +424,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_images_opened_with_the_callers_rights, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_image_must_be_a_regular_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_devices_not_attached_refused, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
