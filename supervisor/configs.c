@@ -135,6 +135,8 @@ static void update_config(struct manager *m, struct domain *d, struct domain_con
         }
         d->config_gone = false;
         d->origin = ORIGIN_CONFIG_DIR;
+        /* A file of the directory is root's: its images are opened with root's rights now. */
+        creds_root(&d->creator);
         if (config_equal(d->config, cfg)) {
                 config_free(cfg);
                 return;
