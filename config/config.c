@@ -646,6 +646,36 @@ static bool disk_is_duplicate(struct parse_ctx *ctx, unsigned line, size_t entry
         return false;
 }
 
+/*
+ * The next entry of a device list, counted in *items: 0 and its number in *entry_r, or -1 when
+ * the list is past max (said once, at the first one too many).
+ */
+static int device_entry_next(struct parse_ctx *ctx, unsigned line, int k, size_t *items, size_t max,
+                             const char *what, size_t *entry_r)
+{
+        size_t entry = ++*items;
+
+        if (entry > max) {
+                if (entry == max + 1)
+                        entry_error(ctx, line, k, entry, "one %s too many (allowed: at most %zu)",
+                                    what, max);
+                return -1;
+        }
+        *entry_r = entry;
+        return 0;
+}
+
+/* What an entry's parser said: 0 to keep it; -EINVAL is the entry's error, others are fatal. */
+static int device_entry_parsed(struct parse_ctx *ctx, unsigned line, int k, size_t entry, int r,
+                               const char *error)
+{
+        if (r == -EINVAL)
+                entry_error(ctx, line, k, entry, "%s", error);
+        else if (r < 0)
+                ctx->fatal = r;
+        return r < 0 ? -1 : 0;
+}
+
 static int on_disk(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
         struct parse_ctx *ctx = ctx_of(cfg);
@@ -661,21 +691,9 @@ static int on_disk(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
         *(const char **)result = value ? value : "";
         if (k < 0 || !value)
                 return 0;
-        entry = ++ctx->disk_items;
-        if (entry > DISKS_MAX) {
-                if (entry == DISKS_MAX + 1)
-                        entry_error(ctx, line, k, entry, "one disk too many (allowed: at most %d)",
-                                    DISKS_MAX);
+        if (device_entry_next(ctx, line, k, &ctx->disk_items, DISKS_MAX, "disk", &entry) < 0 ||
+            device_entry_parsed(ctx, line, k, entry, disk_parse(value, &d, error), error) < 0)
                 return 0;
-        }
-        r = disk_parse(value, &d, error);
-        if (r == -EINVAL)
-                entry_error(ctx, line, k, entry, "%s", error);
-        if (r < 0) {
-                if (r != -EINVAL)
-                        ctx->fatal = r;
-                return 0;
-        }
         d.line = line;
         r = check_target(ctx, line, entry, &d);
         if (r >= 0 && !disk_is_duplicate(ctx, line, entry, &d)) {
@@ -732,28 +750,15 @@ static int on_vif(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
         char error[DEVICE_ERROR_MAX];
         struct vif_config v;
         size_t entry;
-        int r;
 
         if (!ctx)
                 return -1;
         *(const char **)result = value ? value : "";
         if (k < 0 || !value)
                 return 0;
-        entry = ++ctx->vif_items;
-        if (entry > VIFS_MAX) {
-                if (entry == VIFS_MAX + 1)
-                        entry_error(ctx, line, k, entry, "one vif too many (allowed: at most %d)",
-                                    VIFS_MAX);
+        if (device_entry_next(ctx, line, k, &ctx->vif_items, VIFS_MAX, "vif", &entry) < 0 ||
+            device_entry_parsed(ctx, line, k, entry, vif_parse(value, &v, error), error) < 0)
                 return 0;
-        }
-        r = vif_parse(value, &v, error);
-        if (r == -EINVAL)
-                entry_error(ctx, line, k, entry, "%s", error);
-        if (r < 0) {
-                if (r != -EINVAL)
-                        ctx->fatal = r;
-                return 0;
-        }
         v.line = line;
         if (!vif_is_duplicate(ctx, line, entry, &v)) {
                 struct vif_config *p = realloc(ctx->vifs, (ctx->n_vifs + 1) * sizeof(*p));
