@@ -21,6 +21,7 @@
 
 #include "common/error.h"
 #include "common/macros.h"
+#include "common/text.h"
 #include "config/config.h"
 #include "config/device.h"
 
@@ -189,25 +190,10 @@ static int key_of(cfg_t *cfg, cfg_opt_t *opt)
         return -1;
 }
 
-/* Copy at most max bytes of s into buf, escaping control and non-ASCII bytes. */
+/* s shown in a message: at most max bytes, escaped (common/text.h). */
 static const char *escape(char *buf, size_t size, const char *s, size_t max)
 {
-        size_t o = 0, i;
-
-        for (i = 0; i < max && s[i] && o + 5 < size; i++) {
-                unsigned char c = (unsigned char)s[i];
-
-                if (c < 0x20 || c >= 0x7f || c == '\\')
-                        o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-                else
-                        buf[o++] = (char)c;
-        }
-        if (s[i] && o + 4 < size) {
-                memcpy(buf + o, "...", 3);
-                o += 3;
-        }
-        buf[o] = '\0';
-        return buf;
+        return text_escape(buf, size, s, SIZE_MAX, max);
 }
 
 #define SHOWN_SIZE (VALUE_SHOWN_MAX * 4 + 8)
@@ -391,15 +377,6 @@ static char *path_resolve(const char *dir, const char *path)
         return r;
 }
 
-/* A control byte in a path would end up in XenStore, logs and the builder's open(). */
-static bool has_control(const char *s)
-{
-        for (; *s; s++)
-                if ((unsigned char)*s < 0x20 || *s == 0x7f)
-                        return true;
-        return false;
-}
-
 #define PATH_ALLOWED_CHARS "a path without control characters"
 
 static void check_readable(struct parse_ctx *ctx, unsigned line, int k, const char *value)
@@ -409,7 +386,7 @@ static void check_readable(struct parse_ctx *ctx, unsigned line, int k, const ch
         const char *why;
         struct stat st;
 
-        if (has_control(value)) {
+        if (text_has_control(value)) {
                 bad_value(ctx, line, k, value, PATH_ALLOWED_CHARS);
                 return;
         }
@@ -499,7 +476,7 @@ static int on_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
                                   ACTIONS "; soft-reset only for on_soft_reset");
                 break;
         case KEY_COREDUMP_DIR:
-                if (has_control(value))
+                if (text_has_control(value))
                         bad_value(ctx, line, k, value, PATH_ALLOWED_CHARS);
                 else if (value[0] != '/' || strlen(value) >= PATH_MAX)
                         bad_value(ctx, line, k, value, "an absolute directory path");
@@ -1335,7 +1312,7 @@ int config_load_fd(int fd, const char *path, unsigned flags, struct domain_confi
         ctx.flags = flags;
 
         /* Its name reaches logs, the record's lines and relative paths: no control bytes. */
-        if (has_control(path)) {
+        if (text_has_control(path)) {
                 ctx_error(&ctx, 0, NULL,
                           "the file's name contains a control character (shown escaped); "
                           "rename it");
@@ -1737,10 +1714,10 @@ static bool devices_writable(const struct domain_config *c)
                 const struct disk_config *d = &c->disks[i];
 
                 if (!d->vdev || vdev_to_devid(d->vdev, &devid) < 0 || devid != d->devid ||
-                    !d->target || !*d->target || has_control(d->target) ||
+                    !d->target || !*d->target || text_has_control(d->target) ||
                     (!d->script && !is_absolute(d->target)) ||
                     (d->script &&
-                     (!*d->script || strchr(d->script, ',') || has_control(d->script))) ||
+                     (!*d->script || strchr(d->script, ',') || text_has_control(d->script))) ||
                     (d->cdrom && !d->readonly))
                         return false;
         }
@@ -1750,7 +1727,7 @@ static bool devices_writable(const struct domain_config *c)
                 if ((v->bridge && !ifname_is_valid(v->bridge)) ||
                     (v->vifname && !ifname_is_valid(v->vifname)) ||
                     (v->script &&
-                     (!*v->script || strchr(v->script, ',') || has_control(v->script))) ||
+                     (!*v->script || strchr(v->script, ',') || text_has_control(v->script))) ||
                     (v->mtu && (v->mtu < 68 || v->mtu > 65535)))
                         return false;
         }
@@ -1776,8 +1753,8 @@ int config_to_text(const struct domain_config *c, char **text_r)
         /* Refuse what would not parse back, rather than write a file that fails later. */
         if (!domain_name_is_valid(c->name) || !type || c->type == DOMAIN_TYPE_HVM ||
             !is_absolute(c->kernel) || (c->ramdisk && !is_absolute(c->ramdisk)) ||
-            !is_absolute(c->coredump_dir) || has_control(c->kernel) ||
-            (c->ramdisk && has_control(c->ramdisk)) || has_control(c->coredump_dir))
+            !is_absolute(c->coredump_dir) || text_has_control(c->kernel) ||
+            (c->ramdisk && text_has_control(c->ramdisk)) || text_has_control(c->coredump_dir))
                 return -EINVAL;
         for (size_t i = 0; i < ELEMENTSOF(actions); i++)
                 if (!actions[i])

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "common/macros.h"
+#include "common/text.h"
 #include "common/parse.h"
 #include "config/device.h"
 
@@ -32,25 +33,10 @@
         "digits with s, ms or us"
 #define QDISK_WHY "needs QEMU's qdisk, which xensup does not run"
 
-/* Copy at most SHOWN_MAX bytes of s (or n, if smaller) into buf, non-printable ones as \xNN. */
+/* The first n bytes of s shown in a message: at most SHOWN_MAX, escaped (common/text.h). */
 static const char *show_n(char *buf, size_t size, const char *s, size_t n)
 {
-        size_t o = 0, i;
-
-        for (i = 0; i < n && i < SHOWN_MAX && s[i] && o + 5 < size; i++) {
-                unsigned char c = (unsigned char)s[i];
-
-                if (c < 0x20 || c >= 0x7f || c == '\\')
-                        o += (size_t)snprintf(buf + o, size - o, "\\x%02x", c);
-                else
-                        buf[o++] = (char)c;
-        }
-        if (i < n && s[i] && o + 4 < size) {
-                memcpy(buf + o, "...", 3);
-                o += 3;
-        }
-        buf[o] = '\0';
-        return buf;
+        return text_escape(buf, size, s, n, SHOWN_MAX);
 }
 
 #define SHOWN_SIZE   (SHOWN_MAX * 4 + 8)
@@ -72,15 +58,6 @@ static int bad(char error[DEVICE_ERROR_MAX], const char *what, const char *value
         char shown[SHOWN_SIZE];
 
         return fail(error, "%s: bad value '%s' (allowed: %s)", what, show(shown, value), allowed);
-}
-
-/* A control byte would reach XenStore, logs and the host actions. */
-static bool has_control(const char *s)
-{
-        for (; *s; s++)
-                if ((unsigned char)*s < 0x20 || *s == 0x7f)
-                        return true;
-        return false;
 }
 
 static bool is_blank(char c)
@@ -381,11 +358,11 @@ static int disk_from_spec(struct disk_spec *s, struct disk_config *d, char error
         /* xl allows an empty cdrom drive; a PV guest has no use for one. */
         if (!given(target))
                 return fail(error, "target: missing (required: a file or block device path)");
-        if (has_control(target))
+        if (text_has_control(target))
                 return bad(error, "target", target, "a path without control characters");
         if (strlen(target) >= PATH_MAX)
                 return bad(error, "target", target, "a path shorter than PATH_MAX");
-        if (given(s->script) && has_control(s->script))
+        if (given(s->script) && text_has_control(s->script))
                 return bad(error, "script", s->script, "a path without control characters");
         d->vdev = TAKE_PTR(s->pos[POS_VDEV]);
         d->target = TAKE_PTR(s->pos[POS_TARGET]);
@@ -653,7 +630,7 @@ static int vif_key(struct vif_config *v, const char *key, const char *value,
                 return 0;
         }
         if (strcmp(key, "script") == 0) {
-                if (!*value || has_control(value))
+                if (!*value || text_has_control(value))
                         return bad(error, "script", value, "a path without control characters");
                 v->script = strdup(value);
                 return v->script ? 0 : -ENOMEM;

@@ -279,20 +279,20 @@ int manager_reload(struct manager *m, struct sup_error *e)
 
 /* ---- CreateDomain ---- */
 
-int manager_create_domain(struct manager *m, int fd, const char *path, const struct creds *creator,
+int manager_create_domain(struct manager *m, const struct create_source *src,
                           domain_started_fn done, void *userdata, struct domain **ret,
                           struct sup_error *e)
 {
         _cleanup_free_ char *err = NULL;
         struct domain_config *cfg = NULL;
-        bool in_dir = !creator;
+        bool in_dir = !src->creator;
         struct domain *d;
         int r;
 
         /* The config directory is root's: its files name what root may read. */
-        r = config_load_fd(fd, path, in_dir ? 0 : CONFIG_LOAD_CALLER_FILES, &cfg, &err);
+        r = config_load_fd(src->fd, src->path, in_dir ? 0 : CONFIG_LOAD_CALLER_FILES, &cfg, &err);
         if (r == -EINVAL)
-                return sup_outcome(e, OUTCOME_INVALID_CONFIG, "%s", err ? err : path);
+                return sup_outcome(e, OUTCOME_INVALID_CONFIG, "%s", err ? err : src->path);
         if (r < 0)
                 return sup_failure(e, LAYER_SYSTEM, r, "%s", err ? err : strerror(-r));
         r = check_identity_free(m, cfg, e);
@@ -303,8 +303,11 @@ int manager_create_domain(struct manager *m, int fd, const char *path, const str
         r = add_config(m, cfg, in_dir ? ORIGIN_CONFIG_DIR : ORIGIN_CREATED, &d);
         if (r < 0)
                 return sup_failure(e, LAYER_SYSTEM, r, "out of memory");
-        if (creator)
-                d->creator = *creator;
+        if (src->creator)
+                d->creator = *src->creator;
+        /* Before the start: the record its first state writes says who asked. */
+        if (src->by)
+                d->last_action = *src->by;
         r = lifecycle_start(m, d, done, userdata, e);
         if (r != 0) {
                 manager_drop_domain(m, d);

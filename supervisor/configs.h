@@ -10,14 +10,21 @@
 /* Re-read the config directory (SIGHUP and the Reload method); matches by uuid. */
 int manager_reload(struct manager *m, struct sup_error *e);
 
+/* What CreateDomain was handed, and by whom. */
+struct create_source {
+        int fd;           /* the config, as the caller opened it: read, never reopened */
+        const char *path; /* where the caller opened it: messages, ConfigPath, relative paths */
+        /* NULL: fd is a file of the config directory (root's); else whose rights open its files */
+        const struct creds *creator;
+        const struct domain_last_action *by; /* the caller, for the audit trail; NULL if none */
+};
+
 /*
- * Validate the config read from fd (path: where the caller opened it, for messages and
- * relative paths; never reopened), add it to supervision and begin its start (as
- * lifecycle_start). creator NULL: fd is a file of the config directory (root's). Otherwise its
- * files are opened with creator's rights, and it keeps the config it was handed: its file is
- * never read again.
+ * Validate the config src hands over, add it to supervision and begin its start (as
+ * lifecycle_start). Outside the config directory its files are opened with the creator's
+ * rights, and it keeps the config it was handed: its file is never read again.
  */
-int manager_create_domain(struct manager *m, int fd, const char *path, const struct creds *creator,
+int manager_create_domain(struct manager *m, const struct create_source *src,
                           domain_started_fn done, void *userdata, struct domain **ret,
                           struct sup_error *e);
 

@@ -527,8 +527,11 @@ static int on_built(struct manager *m, struct domain *d, const struct event_args
         if (d->build_by_person || r > 0) {
                 domain_fail(m, d, e.message ? e.message : "start failed");
                 notify_started(d, r, &e);
-                /* The caller has the error; a created domain that never ran leaves no trace. */
-                if (d->build_by_person && d->origin == ORIGIN_CREATED)
+                /*
+                 * The caller has the error; a created domain that never ran leaves no trace,
+                 * unless a dead build child may have left a domain that its record must find.
+                 */
+                if (d->build_by_person && d->origin == ORIGIN_CREATED && !res->incomplete)
                         manager_drop_domain(m, d);
                 return 0;
         }

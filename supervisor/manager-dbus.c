@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "common/macros.h"
+#include "common/text.h"
 
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
@@ -75,7 +76,7 @@ static int method_get_domain(sd_bus_message *msg, void *userdata, sd_bus_error *
  * Where the caller opened the file CreateDomain was handed: the kernel's name for the fd (what
  * messages and ConfigPath show, and the base of its relative paths; never opened again).
  */
-static int handed_file_path(int fd, char **ret, sd_bus_error *error)
+static int handed_file_path(int fd, char **ret, struct stat *st_r, sd_bus_error *error)
 {
         char link[64], buf[PATH_MAX];
         struct stat st;
@@ -100,24 +101,28 @@ static int handed_file_path(int fd, char **ret, sd_bus_error *error)
                                          n < 0 ? strerror(errno) : "not a path");
         buf[n] = '\0';
         /* A name with a newline would forge log lines and break the record's lines. */
-        for (ssize_t i = 0; i < n; i++)
-                if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-                        return sd_bus_error_setf(
-                            error, BUS_ERROR_INVALID_ARGUMENT,
-                            "the config file's path contains a control character (byte %zd); "
-                            "rename it",
-                            i + 1);
+        if (text_has_control(buf)) {
+                char shown[PATH_MAX];
+
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                         "the config file's path contains a control character "
+                                         "(%s); rename it",
+                                         text_escape(shown, sizeof(shown), buf, SIZE_MAX, 256));
+        }
         *ret = strdup(buf);
-        return *ret ? 0 : -ENOMEM;
+        if (!*ret)
+                return -ENOMEM;
+        *st_r = st;
+        return 0;
 }
 
-/* Whether fd is the file path names directly in the config directory (root's own files). */
-static bool handed_file_in_config_dir(struct manager *m, int fd, const char *path)
+/* Whether the handed file (st) is the one path names directly in the config directory (root's). */
+static bool handed_file_in_config_dir(struct manager *m, const struct stat *st, const char *path)
 {
-        struct stat a, b;
+        struct stat b;
 
-        return manager_in_config_dir(m, path) && fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
-               a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+        return manager_in_config_dir(m, path) && stat(path, &b) == 0 && st->st_dev == b.st_dev &&
+               st->st_ino == b.st_ino;
 }
 
 /* CreateDomain's deferred reply: the new object's path once it runs, else as Start's. */
@@ -140,8 +145,10 @@ static int method_create_domain(sd_bus_message *msg, void *userdata, sd_bus_erro
         _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
         _cleanup_free_ char *path = NULL;
         struct manager *m = userdata;
+        struct domain_last_action by = { .action = "create" };
+        struct create_source src;
         struct creds creator;
-        struct domain *d;
+        struct stat st;
         int fd, r;
 
         r = sd_bus_message_read(msg, "h", &fd);
@@ -152,21 +159,27 @@ static int method_create_domain(sd_bus_message *msg, void *userdata, sd_bus_erro
                 return r;
         if (r == 0)
                 return 1; /* polkit is asked: the call comes back with its answer */
+        by.uid = caller.uid;
+        by.pid = caller.pid;
+        by.usec = manager_now(m) * 1000000ULL;
         /* Read from the caller's descriptor only: it opened the file with its own rights. */
-        r = handed_file_path(fd, &path, error);
+        r = handed_file_path(fd, &path, &st, error);
         if (r < 0)
                 return r;
         creds_from_ids(&creator, caller.uid, caller.gids, caller.n_gids);
+        src = (struct create_source){
+                .fd = fd,
+                .path = path,
+                .creator = handed_file_in_config_dir(m, &st, path) ? NULL : &creator,
+                .by = &by,
+        };
         /* The reply waits for the build (a child process), so the loop answers others meanwhile. */
-        r = manager_create_domain(m, fd, path,
-                                  handed_file_in_config_dir(m, fd, path) ? NULL : &creator,
-                                  create_domain_replied, sd_bus_message_ref(msg), &d, &e);
+        r = manager_create_domain(m, &src, create_domain_replied, sd_bus_message_ref(msg), NULL,
+                                  &e);
         if (r != 0) {
                 sd_bus_message_unref(msg);
                 return bus_reply_outcome(error, r, &e);
         }
-        /* Recorded with the state it reaches next (running, or failed). */
-        domain_note_action(d, "create", caller.uid, caller.pid, manager_now(m) * 1000000ULL);
         return 1;
 }
 

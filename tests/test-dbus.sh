@@ -471,6 +471,9 @@ check mine-running wait_for 10 sprop_is "$mine" State running
 check_eq audit-last-action "$(sprop "$mine" LastAction):$(sprop "$mine" LastActionUID)" "create:1"
 check_match audit-status-shows-who "$("$build/xensupctl" status mine)" \
         "Last action: create by uid 1 \(pid [0-9]+\) at "
+# ...kept in its record, so a restarted daemon still knows.
+check_match audit-in-record "$(xenstore-read "/tool/xensup/$(sprop "$mine" UUID)" 2>&1)" \
+        "last_action=create"
 sed -e 's/^memory = 64/memory = 96/' -e 's/^name = .*/name = "mine"/' \
         "$work/elsewhere/new1.conf" >"$work/root-mine.conf"
 echo 'cmdline = "TOPSECRET"' >>"$work/root-mine.conf"
