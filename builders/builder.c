@@ -60,13 +60,6 @@ int builder_create(struct builder *b, const struct domain_config *cfg,
 
         if (!img)
                 img = &none;
-        /* Parsed (config/device.c) but not attached yet: a guest must not boot without them. */
-        if (cfg->n_disks > 0 || cfg->n_vifs > 0)
-                return err_setf(err_r, -EOPNOTSUPP,
-                                "%s: %zu disk and %zu vif entries: xensup does not attach disks "
-                                "or network interfaces yet, and does not start a guest without "
-                                "the devices its config names",
-                                cfg->name, cfg->n_disks, cfg->n_vifs);
         r = check_image("kernel", cfg->kernel, img->kernel_fd, err_r);
         if (r >= 0)
                 r = check_image("ramdisk", cfg->ramdisk, img->ramdisk_fd, err_r);
@@ -128,4 +121,41 @@ int builder_find_live(struct builder *b, const uint8_t uuid[16], uint32_t *domid
 int builder_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r)
 {
         return b->ops->set_handle(b, domid, uuid, err_r);
+}
+
+/* A backend without the host side of devices says so rather than crash. */
+static int no_host_devices(const struct builder *b, char **err_r)
+{
+        return err_setf(err_r, -EOPNOTSUPP, "the %s backend does not attach devices", b->ops->name);
+}
+
+int builder_disk_attach(struct builder *b, int target_fd, bool readonly, const char *target,
+                        struct builder_disk_host *out, char **err_r)
+{
+        *out = (struct builder_disk_host){ 0 };
+        if (!b->ops->disk_attach)
+                return no_host_devices(b, err_r);
+        return b->ops->disk_attach(b, target_fd, readonly, target, out, err_r);
+}
+
+int builder_disk_release(struct builder *b, const struct builder_disk_host *h, char **err_r)
+{
+        if (!b->ops->disk_release)
+                return no_host_devices(b, err_r);
+        return b->ops->disk_release(b, h, err_r);
+}
+
+int builder_vif_plug(struct builder *b, const struct builder_vif_host *v, unsigned *mtu_r,
+                     char **err_r)
+{
+        if (!b->ops->vif_plug)
+                return no_host_devices(b, err_r);
+        return b->ops->vif_plug(b, v, mtu_r, err_r);
+}
+
+int builder_vif_unplug(struct builder *b, const char *ifname, char **err_r)
+{
+        if (!b->ops->vif_unplug)
+                return no_host_devices(b, err_r);
+        return b->ops->vif_unplug(b, ifname, err_r);
 }

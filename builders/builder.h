@@ -17,6 +17,11 @@
  *
  * A rename-restart keeps the dead instance for inspection: builder_set_handle()
  * gives it a fresh uuid first, so it and the new instance never share one.
+ *
+ * The host side of a domain's devices sits behind the same boundary, so the
+ * simulator never touches the host's loop devices or bridges: what Debian's
+ * /etc/xen/scripts/block and vif-bridge do, done natively (DEVICES.md A.5,
+ * B.3). The supervisor writes the XenStore nodes around these calls.
  */
 #pragma once
 
@@ -56,6 +61,27 @@ struct builder_images {
         int ramdisk_fd;
 };
 
+/*
+ * A disk's host side: the block device blkback opens (the nodes the block script writes:
+ * physical-device, physical-device-path and, for a loop device, node).
+ */
+struct builder_disk_host {
+        uint32_t major; /* physical-device, written as hex "major:minor" */
+        uint32_t minor;
+        char device[64];      /* physical-device-path: /dev/loopN, or the block device itself */
+        bool loop;            /* device is a loop device builder_disk_attach() set up */
+        uint64_t backing_dev; /* the target's st_dev and st_ino: what the loop device serves, */
+        uint64_t backing_ino; /* checked before it is released */
+};
+
+/* A vif's host side: netback's interface, enslaved to the host's bridge. */
+struct builder_vif_host {
+        const char *ifname; /* netback's name for it: vif<domid>.<devid> */
+        const char *rename; /* vifname=: the name it gets first; NULL keeps ifname */
+        const char *bridge; /* the host's bridge; never created here */
+        unsigned mtu;       /* 0: the bridge's */
+};
+
 /* One row of the hypervisor's domain list. */
 struct builder_domain_info {
         uint32_t domid;
@@ -91,6 +117,12 @@ struct builder_ops {
         int (*set_handle)(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r);
         int (*find_live)(struct builder *b, const uint8_t uuid[16], uint32_t *domid_r,
                          char **err_r);
+        int (*disk_attach)(struct builder *b, int target_fd, bool readonly, const char *target,
+                           struct builder_disk_host *out, char **err_r);
+        int (*disk_release)(struct builder *b, const struct builder_disk_host *h, char **err_r);
+        int (*vif_plug)(struct builder *b, const struct builder_vif_host *v, unsigned *mtu_r,
+                        char **err_r);
+        int (*vif_unplug)(struct builder *b, const char *ifname, char **err_r);
 };
 
 /* Open the backend opts->kind names. */
@@ -148,3 +180,34 @@ int builder_find_live(struct builder *b, const uint8_t uuid[16], uint32_t *domid
 
 /* Give the domain a new handle (uuid), as libxl_domain_preserve does for a kept instance. */
 int builder_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r);
+
+/*
+ * Make a disk's target ready for blkback. target_fd is the target, opened by the caller with
+ * the rights of whoever named it (O_RDWR unless readonly); target is its path, for messages
+ * and physical-device-path. A block device is used as it is; a regular file gets a free loop
+ * device bound to target_fd (LOOP_CONFIGURE, read-only when readonly), which outlives the fd.
+ * Nothing is left on failure.
+ */
+int builder_disk_attach(struct builder *b, int target_fd, bool readonly, const char *target,
+                        struct builder_disk_host *out, char **err_r);
+
+/*
+ * Undo builder_disk_attach(): detach the loop device if it still serves the same backing file
+ * (a loop device some other user bound since is left alone); nothing for a block device. A
+ * loop device that is still open (blkback closing it) is detached when its last user closes
+ * it. 0 when there is nothing left to release.
+ */
+int builder_disk_release(struct builder *b, const struct builder_disk_host *h, char **err_r);
+
+/*
+ * Do vif-bridge's online work on netback's interface (waiting briefly for it to appear): link
+ * down, the rename, MAC fe:ff:ff:ff:ff:ff, the MTU (v->mtu, else the bridge's; *mtu_r gets the
+ * one applied), enslaved to v->bridge, link up. -ENODEV naming the bridge when the host has
+ * none of that name. Nothing is left half-done on failure (the interface is out of the bridge
+ * and down again).
+ */
+int builder_vif_plug(struct builder *b, const struct builder_vif_host *v, unsigned *mtu_r,
+                     char **err_r);
+
+/* vif-bridge's offline work: link down and out of its bridge. 0 if the interface is gone. */
+int builder_vif_unplug(struct builder *b, const char *ifname, char **err_r);

@@ -81,40 +81,59 @@ int creds_run(const struct creds *c, int (*fn)(void *userdata), void *userdata)
 
 struct open_args {
         const char *path;
+        int flags;
         int fd;
 };
 
-static int open_for_reading(void *userdata)
+static int open_as_asked(void *userdata)
 {
         struct open_args *a = userdata;
 
         /* O_NONBLOCK: a FIFO in its place must not hang the build. */
-        a->fd = open(a->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        a->fd = open(a->path, a->flags | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         return a->fd < 0 ? -errno : 0;
 }
 
-int creds_open_file(const struct creds *c, const char *what, const char *path, char **err_r)
+/* Open path with c's rights and flags; a regular file, or a block device when allowed. */
+static int open_checked(const struct creds *c, const char *what, const char *path, int flags,
+                        bool block_ok, char **err_r)
 {
-        struct open_args a = { .path = path, .fd = -1 };
+        struct open_args a = { .path = path, .flags = flags, .fd = -1 };
+        bool write = (flags & O_ACCMODE) != O_RDONLY;
         _cleanup_close_ int fd = -1;
         struct stat st;
         int r;
 
-        r = creds_run(c, open_for_reading, &a);
+        r = creds_run(c, open_as_asked, &a);
         fd = a.fd;
-        if (r == -EACCES && !creds_is_root(c))
-                return err_setf(err_r, r, "%s %s: uid %u may not read it (%s)", what, path,
-                                (unsigned)c->uid, strerror(-r));
+        if ((r == -EACCES || r == -EPERM) && !creds_is_root(c))
+                return err_setf(err_r, r, "%s %s: uid %u may not %s it (%s)", what, path,
+                                (unsigned)c->uid, write ? "write" : "read", strerror(-r));
+        if (r == -EROFS || (r == -EACCES && write))
+                return err_setf(err_r, r, "%s %s: cannot be opened for writing (%s); use access=ro",
+                                what, path, strerror(-r));
         if (r < 0)
                 return err_setf(err_r, r, "%s %s: %s", what, path, strerror(-r));
         if (fstat(fd, &st) < 0)
                 return err_setf(err_r, -errno, "%s %s: %s", what, path, strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return err_setf(err_r, -EINVAL, "%s %s: not a regular file", what, path);
+        if (!S_ISREG(st.st_mode) && !(block_ok && S_ISBLK(st.st_mode)))
+                return err_setf(err_r, -EINVAL, "%s %s: not a regular file%s", what, path,
+                                block_ok ? " or block device" : "");
         /* Blocking again: a regular file never blocks, and readers expect plain reads. */
         if (fcntl(fd, F_SETFL, 0) < 0)
                 return err_setf(err_r, -errno, "%s %s: %s", what, path, strerror(errno));
         return TAKE_FD(fd);
+}
+
+int creds_open_file(const struct creds *c, const char *what, const char *path, char **err_r)
+{
+        return open_checked(c, what, path, O_RDONLY, false, err_r);
+}
+
+int creds_open_target(const struct creds *c, const char *what, const char *path, bool write,
+                      char **err_r)
+{
+        return open_checked(c, what, path, write ? O_RDWR : O_RDONLY, true, err_r);
 }
 
 void creds_groups_format(const struct creds *c, char *buf, size_t size)

@@ -47,6 +47,13 @@ int creds_run(const struct creds *c, int (*fn)(void *userdata), void *userdata);
  */
 int creds_open_file(const struct creds *c, const char *what, const char *path, char **err_r);
 
+/*
+ * Open a disk's target with c's rights, read-write unless !write: a regular file or a block
+ * device. The fd, or a negative errno and a message ("disk /x: uid 1000 may not write it").
+ */
+int creds_open_target(const struct creds *c, const char *what, const char *path, bool write,
+                      char **err_r);
+
 /* c's groups as "gid,gid,..." into buf; groups that do not fit are left out (fewer rights). */
 void creds_groups_format(const struct creds *c, char *buf, size_t size);
 

@@ -19,6 +19,12 @@ int layout_acl_build(uint32_t domid, enum layout_access access,
         perms[0] = (struct xs_permissions){ .id = 0, .perms = XS_PERM_NONE };
 
         switch (access) {
+        case LAYOUT_ACCESS_OWNER:
+                /* dom0 reads everything anyway; the entry is what the backend expects. */
+                perms[0] = (struct xs_permissions){ .id = domid, .perms = XS_PERM_NONE };
+                perms[1] = (struct xs_permissions){ .id = 0, .perms = XS_PERM_READ };
+                *n_r = 2;
+                return 0;
         case LAYOUT_ACCESS_NONE:
                 *n_r = 1;
                 return 0;

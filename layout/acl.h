@@ -6,8 +6,10 @@
  * including changing the ACL) and, in its perms, what every domain not
  * listed may do; later entries grant one domain read, write or both.
  * A guest that owns a node can do anything with it (CVE-2008-5716), so the
- * builder only ever makes dom0 the owner, with nothing for the others, and
- * adds at most one entry: the guest's own read or read/write grant.
+ * builder makes dom0 the owner, with nothing for the others, and adds at most
+ * one entry: the guest's own read or read/write grant. The one exception is a
+ * device's frontend directory, which the guest owns as libxl and the Linux
+ * frontends expect ({n<domid>, r0}): nothing in it is ever believed.
  */
 #pragma once
 
@@ -29,6 +31,7 @@ enum layout_access {
         LAYOUT_ACCESS_NONE,  /* dom0 only: {n0} */
         LAYOUT_ACCESS_READ,  /* the guest reads: {n0, r<domid>} */
         LAYOUT_ACCESS_WRITE, /* the guest reads and writes: {n0, b<domid>} */
+        LAYOUT_ACCESS_OWNER, /* a frontend directory, the guest's: {n<domid>, r0} */
         _LAYOUT_ACCESS_MAX,
 };
 

@@ -24,10 +24,8 @@
 #include "layout/acl.h"
 #include "layout/layout-internal.h"
 #include "layout/layout.h"
-
-/* Attempts of one transaction before giving up on EAGAIN, and the backoff cap. */
-#define LAYOUT_MAX_ATTEMPTS   10
-#define LAYOUT_BACKOFF_MAX_MS 64
+#include "layout/plan.h"
+#include "layout/record.h"
 
 /* The console ring buffer limit libxl writes (LIBXL_XENCONSOLE_LIMIT). */
 #define LAYOUT_CONSOLE_LIMIT 1048576
@@ -37,22 +35,6 @@
 
 /* The most vcpus a config may give (and so the widest vcpu_avail bitmap). */
 #define LAYOUT_MAX_VCPUS VCPUS_MAX
-
-struct layout {
-        struct xs_handle *xs;
-        uint64_t requests;
-
-        uint64_t fail_at; /* request number to fail, 0 = never */
-        int fail_error;
-        uint64_t hook_at; /* request number to run hook before, 0 = never */
-        void (*hook)(void *userdata);
-        void *hook_userdata;
-};
-
-static int errno_or_eio(void)
-{
-        return errno > 0 ? -errno : -EIO;
-}
 
 static void xs_closep(struct xs_handle **xs)
 {
@@ -111,455 +93,6 @@ void layout_test_hook_request(struct layout *l, uint64_t nth, void (*fn)(void *u
         l->hook_at = nth ? l->requests + nth : 0;
         l->hook = fn;
         l->hook_userdata = userdata;
-}
-
-/* ---- the request layer: every request to XenStore passes through req_begin() ---- */
-
-/* Count one request; run the test hook or an injected failure armed for it. */
-static int req_begin(struct layout *l)
-{
-        l->requests++;
-        if (l->hook_at == l->requests) {
-                void (*fn)(void *) = l->hook;
-
-                /* Disarm first: the hook may re-arm itself for a later request. */
-                l->hook_at = 0;
-                l->hook = NULL;
-                fn(l->hook_userdata);
-        }
-        if (l->fail_at == l->requests) {
-                l->fail_at = 0;
-                return -l->fail_error;
-        }
-        return 0;
-}
-
-static int x_write_len(struct layout *l, xs_transaction_t t, const char *path, const char *value,
-                       unsigned len)
-{
-        int r = req_begin(l);
-
-        if (r < 0)
-                return r;
-        if (!xs_write(l->xs, t, path, value, len))
-                return errno_or_eio();
-        return 0;
-}
-
-static int x_write(struct layout *l, xs_transaction_t t, const char *path, const char *value)
-{
-        return x_write_len(l, t, path, value, (unsigned)strlen(value));
-}
-
-static int x_mkdir(struct layout *l, xs_transaction_t t, const char *path)
-{
-        int r = req_begin(l);
-
-        if (r < 0)
-                return r;
-        if (!xs_mkdir(l->xs, t, path))
-                return errno_or_eio();
-        return 0;
-}
-
-/* Remove a subtree; a node that is not there (or whose parent is not) is already removed. */
-static int x_rm(struct layout *l, xs_transaction_t t, const char *path)
-{
-        int r = req_begin(l);
-
-        if (r < 0)
-                return r;
-        if (!xs_rm(l->xs, t, path) && errno != ENOENT)
-                return errno_or_eio();
-        return 0;
-}
-
-static int x_set_perms(struct layout *l, xs_transaction_t t, const char *path,
-                       struct xs_permissions *perms, unsigned n)
-{
-        int r = req_begin(l);
-
-        if (r < 0)
-                return r;
-        if (!xs_set_permissions(l->xs, t, path, perms, n))
-                return errno_or_eio();
-        return 0;
-}
-
-/* Read a node; the caller frees *value_r. */
-static int x_read(struct layout *l, xs_transaction_t t, const char *path, char **value_r,
-                  unsigned *len_r)
-{
-        int r = req_begin(l);
-        char *v;
-
-        if (r < 0)
-                return r;
-        v = xs_read(l->xs, t, path, len_r);
-        if (!v)
-                return errno_or_eio();
-        *value_r = v;
-        return 0;
-}
-
-/* Read a node's ACL; the caller frees *perms_r. */
-static int x_get_perms(struct layout *l, xs_transaction_t t, const char *path,
-                       struct xs_permissions **perms_r, unsigned *n_r)
-{
-        int r = req_begin(l);
-        struct xs_permissions *perms;
-
-        if (r < 0)
-                return r;
-        perms = xs_get_permissions(l->xs, t, path, n_r);
-        if (!perms)
-                return errno_or_eio();
-        *perms_r = perms;
-        return 0;
-}
-
-/* List a node's children; the caller frees *names_r (one allocation). */
-static int x_directory(struct layout *l, xs_transaction_t t, const char *path, char ***names_r,
-                       unsigned *n_r)
-{
-        int r = req_begin(l);
-        char **names;
-
-        if (r < 0)
-                return r;
-        names = xs_directory(l->xs, t, path, n_r);
-        if (!names)
-                return errno_or_eio();
-        *names_r = names;
-        return 0;
-}
-
-static int x_transaction_start(struct layout *l, xs_transaction_t *t_r)
-{
-        int r = req_begin(l);
-
-        if (r < 0)
-                return r;
-        *t_r = xs_transaction_start(l->xs);
-        if (*t_r == XBT_NULL)
-                return errno_or_eio();
-        return 0;
-}
-
-/* End a transaction: commit, or abort when abort is set (never fails on purpose). */
-static int x_transaction_end(struct layout *l, xs_transaction_t t, bool abort)
-{
-        int r = req_begin(l);
-
-        if (r < 0) {
-                /* An injected failure of the commit must still end the transaction. */
-                if (!abort) {
-                        l->requests++;
-                        xs_transaction_end(l->xs, t, true);
-                }
-                return abort ? 0 : r;
-        }
-        if (!xs_transaction_end(l->xs, t, abort))
-                return abort ? 0 : errno_or_eio();
-        return 0;
-}
-
-/* ---- transactions, retried on EAGAIN ---- */
-
-typedef int (*step_fn)(struct layout *l, xs_transaction_t t, const void *userdata, char **err_r);
-
-static void backoff(unsigned attempt)
-{
-        unsigned ms = 1U << (attempt < 7 ? attempt : 6);
-        struct timespec ts;
-
-        if (ms > LAYOUT_BACKOFF_MAX_MS)
-                ms = LAYOUT_BACKOFF_MAX_MS;
-        ts.tv_sec = 0;
-        ts.tv_nsec = (long)ms * 1000000L;
-        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-                ;
-}
-
-/*
- * Run step inside one transaction and commit it; on EAGAIN (another client
- * touched what we touched) run it again from scratch, at most
- * LAYOUT_MAX_ATTEMPTS times with a growing pause. Any other failure aborts
- * the transaction, so nothing of a failed step stays in XenStore.
- */
-static int run_transaction(struct layout *l, step_fn step, const void *userdata, char **err_r)
-{
-        for (unsigned attempt = 0; attempt < LAYOUT_MAX_ATTEMPTS; attempt++) {
-                xs_transaction_t t;
-                int r;
-
-                if (attempt > 0)
-                        backoff(attempt - 1);
-                r = x_transaction_start(l, &t);
-                if (r < 0)
-                        return err_setf(err_r, r, "cannot start a XenStore transaction: %s",
-                                        strerror(-r));
-                r = step(l, t, userdata, err_r);
-                if (r < 0) {
-                        x_transaction_end(l, t, true);
-                        if (r != -EAGAIN)
-                                return r;
-                        /* Retried: the message of this attempt no longer applies. */
-                        if (err_r)
-                                *err_r = (free(*err_r), NULL);
-                        continue;
-                }
-                r = x_transaction_end(l, t, false);
-                if (r == -EAGAIN)
-                        continue;
-                if (r < 0)
-                        return err_setf(err_r, r, "XenStore transaction commit failed: %s",
-                                        strerror(-r));
-                return 0;
-        }
-        return err_setf(err_r, -EAGAIN, "XenStore transaction still conflicting after %u attempts",
-                        LAYOUT_MAX_ATTEMPTS);
-}
-
-/* Run step as one transaction (run_transaction); a failure's message is prefixed with what. */
-static int run_step(struct layout *l, const char *what, step_fn step, const void *userdata,
-                    char **err_r)
-{
-        int r = run_transaction(l, step, userdata, err_r);
-
-        if (r < 0 && err_r) {
-                _cleanup_free_ char *inner = TAKE_PTR(*err_r);
-
-                return err_setf(err_r, r, "%s: %s", what, inner ? inner : strerror(-r));
-        }
-        return r;
-}
-
-/* ---- small helpers ---- */
-
-/* A strict unsigned decimal: digits only, no sign or leading zero, at most max. */
-static int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *ret)
-{
-        uint64_t v = 0;
-
-        if (len == 0 || (len > 1 && s[0] == '0'))
-                return -EINVAL;
-        for (size_t i = 0; i < len; i++) {
-                if (s[i] < '0' || s[i] > '9')
-                        return -EINVAL;
-                if (v > (max - (uint64_t)(s[i] - '0')) / 10)
-                        return -ERANGE;
-                v = v * 10 + (uint64_t)(s[i] - '0');
-        }
-        *ret = v;
-        return 0;
-}
-
-static int check_domid(uint32_t domid, const char *what, char **err_r)
-{
-        if (!layout_acl_guest_is_valid(domid))
-                return err_setf(err_r, -EINVAL, "%s: domid %" PRIu32 " is not a guest's", what,
-                                domid);
-        return 0;
-}
-
-/* ---- plans: the nodes one step writes ---- */
-
-struct plan_node {
-        char *path;
-        char *value; /* NULL: a directory, created empty */
-        enum layout_access access;
-};
-
-struct plan {
-        uint32_t domid;
-        struct plan_node *nodes;
-        size_t n, allocated;
-        char *remove[4]; /* subtrees removed before the nodes are written */
-        size_t n_remove;
-        char *guard[2]; /* updates: nodes that must exist, or the step is -ENOENT */
-        size_t n_guard;
-        int error; /* the first failure while building (-ENOMEM, -E2BIG) */
-};
-
-static void plan_done(struct plan *p)
-{
-        for (size_t i = 0; i < p->n; i++) {
-                free(p->nodes[i].path);
-                free(p->nodes[i].value);
-        }
-        free(p->nodes);
-        for (size_t i = 0; i < p->n_remove; i++)
-                free(p->remove[i]);
-        for (size_t i = 0; i < p->n_guard; i++)
-                free(p->guard[i]);
-}
-
-_printf_(4, 5) static void plan_add(struct plan *p, enum layout_access access, const char *value,
-                                    const char *fmt, ...)
-{
-        struct plan_node *n;
-        va_list ap;
-        int k;
-
-        if (p->error < 0)
-                return;
-        if (p->n == p->allocated) {
-                size_t want = p->allocated ? p->allocated * 2 : 64;
-                struct plan_node *nodes = realloc(p->nodes, want * sizeof(*nodes));
-
-                if (!nodes) {
-                        p->error = -ENOMEM;
-                        return;
-                }
-                p->nodes = nodes;
-                p->allocated = want;
-        }
-        n = &p->nodes[p->n];
-        *n = (struct plan_node){ .access = access };
-        va_start(ap, fmt);
-        k = vasprintf(&n->path, fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-                p->error = -ENOMEM;
-                return;
-        }
-        if (value && !(n->value = strdup(value))) {
-                free(n->path);
-                p->error = -ENOMEM;
-                return;
-        }
-        p->n++;
-}
-
-/* Format a number (or any short value) into buf, for plan_add(). */
-_printf_(2, 3) static const char *val(char buf[32], const char *fmt, ...)
-{
-        va_list ap;
-
-        va_start(ap, fmt);
-        vsnprintf(buf, 32, fmt, ap);
-        va_end(ap);
-        return buf;
-}
-
-_printf_(2, 3) static void plan_remove(struct plan *p, const char *fmt, ...)
-{
-        va_list ap;
-        int k;
-
-        if (p->error < 0)
-                return;
-        if (p->n_remove == ELEMENTSOF(p->remove)) {
-                p->error = -E2BIG; /* a plan built here never has more */
-                return;
-        }
-        va_start(ap, fmt);
-        k = vasprintf(&p->remove[p->n_remove], fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-                p->error = -ENOMEM;
-                return;
-        }
-        p->n_remove++;
-}
-
-_printf_(2, 3) static void plan_guard(struct plan *p, const char *fmt, ...)
-{
-        va_list ap;
-        int k;
-
-        if (p->error < 0)
-                return;
-        if (p->n_guard == ELEMENTSOF(p->guard)) {
-                p->error = -E2BIG; /* a plan built here never has more */
-                return;
-        }
-        va_start(ap, fmt);
-        k = vasprintf(&p->guard[p->n_guard], fmt, ap);
-        va_end(ap);
-        if (k < 0) {
-                p->error = -ENOMEM;
-                return;
-        }
-        p->n_guard++;
-}
-
-static bool path_is_below(const char *parent, const char *child)
-{
-        size_t n = strlen(parent);
-
-        return strncmp(parent, child, n) == 0 && child[n] == '/';
-}
-
-/*
- * The access a new node at nodes[i] would inherit: that of its nearest
- * ancestor in the plan. Above the plan's top nodes (/vm, /local/domain,
- * dom0's backend directory) everything is dom0-only.
- */
-static enum layout_access inherited_access(const struct plan *p, size_t i)
-{
-        size_t best = SIZE_MAX, best_len = 0;
-
-        for (size_t j = 0; j < i; j++) {
-                size_t len = strlen(p->nodes[j].path);
-
-                if (len > best_len && path_is_below(p->nodes[j].path, p->nodes[i].path)) {
-                        best = j;
-                        best_len = len;
-                }
-        }
-        return best == SIZE_MAX ? LAYOUT_ACCESS_NONE : p->nodes[best].access;
-}
-
-static bool has_children(const struct plan *p, size_t i)
-{
-        for (size_t j = i + 1; j < p->n; j++)
-                if (path_is_below(p->nodes[i].path, p->nodes[j].path))
-                        return true;
-        return false;
-}
-
-/* Send a plan inside transaction t with as few requests as xenstored's inheritance allows. */
-static int plan_execute(struct layout *l, xs_transaction_t t, const void *userdata, char **err_r)
-{
-        const struct plan *p = userdata;
-        int r;
-
-        for (size_t i = 0; i < p->n_remove; i++) {
-                r = x_rm(l, t, p->remove[i]);
-                if (r < 0)
-                        return err_setf(err_r, r, "cannot remove %s: %s", p->remove[i],
-                                        strerror(-r));
-        }
-
-        for (size_t i = 0; i < p->n; i++) {
-                const struct plan_node *n = &p->nodes[i];
-                bool own_acl = n->access != inherited_access(p, i);
-
-                if (n->value)
-                        r = x_write(l, t, n->path, n->value);
-                else if (own_acl || !has_children(p, i))
-                        r = x_mkdir(l, t, n->path);
-                else
-                        r = 0; /* created, with the right ACL, by its first child's write */
-                if (r < 0)
-                        return err_setf(err_r, r, "cannot write %s: %s", n->path, strerror(-r));
-
-                if (own_acl) {
-                        struct xs_permissions perms[LAYOUT_ACL_MAX];
-                        unsigned np;
-
-                        r = layout_acl_build(p->domid, n->access, perms, &np);
-                        if (r < 0)
-                                return err_setf(err_r, r, "cannot build the ACL of %s", n->path);
-                        r = x_set_perms(l, t, n->path, perms, np);
-                        if (r < 0)
-                                return err_setf(err_r, r, "cannot set the permissions of %s: %s",
-                                                n->path, strerror(-r));
-                }
-        }
-        return 0;
 }
 
 static const char *ostype_of(enum domain_type type)
@@ -725,49 +258,6 @@ static void plan_domain(struct plan *p, const struct layout_domain *d, const cha
         plan_add(p, RO, "1", "%s/online", be);
         plan_add(p, RO, "1", "%s/state", be); /* XenbusStateInitialising */
         plan_add(p, RO, "vt100", "%s/protocol", be);
-}
-
-/*
- * Send an update of existing nodes inside transaction t: first check that
- * every guard node exists (so nothing is re-created under a domain already
- * torn down), then write the values; the nodes keep the ACLs they have.
- */
-static int update_execute(struct layout *l, xs_transaction_t t, const void *userdata, char **err_r)
-{
-        const struct plan *p = userdata;
-        int r;
-
-        for (size_t i = 0; i < p->n_guard; i++) {
-                _cleanup_free_ char *v = NULL;
-                unsigned len;
-
-                r = x_read(l, t, p->guard[i], &v, &len);
-                if (r == -ENOENT)
-                        return err_setf(err_r, r, "%s does not exist", p->guard[i]);
-                if (r < 0)
-                        return err_setf(err_r, r, "cannot read %s: %s", p->guard[i], strerror(-r));
-        }
-        for (size_t i = 0; i < p->n; i++) {
-                r = x_write(l, t, p->nodes[i].path, p->nodes[i].value ? p->nodes[i].value : "");
-                if (r < 0)
-                        return err_setf(err_r, r, "cannot write %s: %s", p->nodes[i].path,
-                                        strerror(-r));
-        }
-        return 0;
-}
-
-/* Run a plan as one transaction; errors are prefixed with what. */
-static int plan_run(struct layout *l, struct plan *p, step_fn step, const char *what, char **err_r)
-{
-        if (p->error < 0)
-                return err_setf(err_r, p->error, "%s: cannot build the request plan: %s", what,
-                                strerror(-p->error));
-        return run_step(l, what, step, p, err_r);
-}
-
-static void plan_donep(struct plan *p)
-{
-        plan_done(p);
 }
 
 int layout_write_domain(struct layout *l, const struct layout_domain *d, char **err_r)
@@ -936,308 +426,59 @@ int layout_request_shutdown(struct layout *l, uint32_t domid, const char *mode, 
 
 /* ---- the daemon's private record: /tool/xensup/<uuid>, dom0 only ---- */
 
-/*
- * Version 2 of the record, read as systemd's machine_load reads its state
- * files: "version=2" first, then key=value lines in any order; unknown keys
- * are skipped (a later daemon's record still reads) and a missing key keeps
- * its default. Adding a key never changes the version; only a change an
- * older reader would misread does.
- */
-#define STATE_VERSION       2
-#define STATE_VERSION_KEY   "version="
-#define STATE_KEY_MAX       32 /* longest key accepted, known or not */
-#define STATE_TOKEN_CHARS   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-"
-#define STATE_KEY_CHARS     "abcdefghijklmnopqrstuvwxyz0123456789_"
-#define STATE_UINT64_DIGITS 20 /* UINT64_MAX */
-#define STATE_UINT32_DIGITS 10 /* UINT32_MAX */
+/* Version 2 of the record: record.h's key=value text. */
+#define STATE_VERSION 2
 
 _Static_assert(sizeof(unsigned) == sizeof(uint32_t), "the record's counts are 32-bit");
 
-enum field_type {
-        FIELD_BOOL,   /* 0 or 1 */
-        FIELD_UINT,   /* unsigned or uint64_t, by the member's size */
-        FIELD_DOMID,  /* below DOMID_FIRST_RESERVED */
-        FIELD_REASON, /* "none" or a shutdown reason */
-        FIELD_TOKEN,  /* "" or [A-Za-z0-9_.-]+ */
-        FIELD_NAME,   /* "" or a valid domain name */
-        FIELD_TEXT,   /* any bytes, escaped */
-        FIELD_PATH,   /* "" or an absolute path, escaped */
-        FIELD_UUID,   /* canonical lowercase */
-};
-
-struct state_field {
-        const char *key;
-        enum field_type type;
-        size_t offset, size;
-};
-
-#define FIELD(k, t, member)                                                                        \
-        {                                                                                          \
-                .key = k, .type = t, .offset = offsetof(struct layout_tool_state, member),         \
-                .size = sizeof(((struct layout_tool_state *)NULL)->member)                         \
-        }
+#define FIELD(k, t, member) RECORD_FIELD(struct layout_tool_state, k, RECORD_##t, member)
 
 /* Every key of version 2, in the order it is written. */
-static const struct state_field state_fields[] = {
-        FIELD("domid", FIELD_DOMID, domid),
-        FIELD("build_in_progress", FIELD_BOOL, build_in_progress),
-        FIELD("state", FIELD_TOKEN, state),
-        FIELD("restart_count", FIELD_UINT, restart_count),
-        FIELD("restart_window_start", FIELD_UINT, restart_window_start),
-        FIELD("restart_window_count", FIELD_UINT, restart_window_count),
-        FIELD("restart_due", FIELD_UINT, restart_due),
-        FIELD("started_at_usec", FIELD_UINT, started_at_usec),
-        FIELD("shutdown_requested", FIELD_BOOL, shutdown_requested),
-        FIELD("shutdown_reboot", FIELD_BOOL, shutdown_reboot),
-        FIELD("shutdown_deadline", FIELD_UINT, shutdown_deadline),
-        FIELD("failed", FIELD_BOOL, failed),
-        FIELD("last_reason", FIELD_REASON, last_reason),
-        FIELD("failure", FIELD_TEXT, failure),
-        FIELD("config_path", FIELD_PATH, config_path),
-        FIELD("created", FIELD_BOOL, created),
-        FIELD("kept", FIELD_BOOL, kept),
-        FIELD("kept_of", FIELD_UUID, kept_of),
-        FIELD("name", FIELD_NAME, name),
-        FIELD("creator_uid", FIELD_UINT, creator_uid),
-        FIELD("creator_groups", FIELD_TEXT, creator_groups),
-        FIELD("last_action", FIELD_TOKEN, last_action),
-        FIELD("last_action_uid", FIELD_UINT, last_action_uid),
-        FIELD("last_action_pid", FIELD_UINT, last_action_pid),
-        FIELD("last_action_usec", FIELD_UINT, last_action_usec),
+static const struct record_field state_fields[] = {
+        FIELD("domid", DOMID, domid),
+        FIELD("build_in_progress", BOOL, build_in_progress),
+        FIELD("state", TOKEN, state),
+        FIELD("restart_count", UINT, restart_count),
+        FIELD("restart_window_start", UINT, restart_window_start),
+        FIELD("restart_window_count", UINT, restart_window_count),
+        FIELD("restart_due", UINT, restart_due),
+        FIELD("started_at_usec", UINT, started_at_usec),
+        FIELD("shutdown_requested", BOOL, shutdown_requested),
+        FIELD("shutdown_reboot", BOOL, shutdown_reboot),
+        FIELD("shutdown_deadline", UINT, shutdown_deadline),
+        FIELD("failed", BOOL, failed),
+        FIELD("last_reason", REASON, last_reason),
+        FIELD("failure", TEXT, failure),
+        FIELD("config_path", PATH, config_path),
+        FIELD("created", BOOL, created),
+        FIELD("kept", BOOL, kept),
+        FIELD("kept_of", UUID, kept_of),
+        FIELD("name", NAME, name),
+        FIELD("creator_uid", UINT, creator_uid),
+        FIELD("creator_groups", TEXT, creator_groups),
+        FIELD("last_action", TOKEN, last_action),
+        FIELD("last_action_uid", UINT, last_action_uid),
+        FIELD("last_action_pid", UINT, last_action_pid),
+        FIELD("last_action_usec", UINT, last_action_usec),
+        FIELD("vif_macs", TEXT, vif_macs),
 };
 
-static const struct state_field *field_find(const char *key, size_t len)
-{
-        for (size_t i = 0; i < ELEMENTSOF(state_fields); i++)
-                if (strlen(state_fields[i].key) == len &&
-                    memcmp(state_fields[i].key, key, len) == 0)
-                        return &state_fields[i];
-        return NULL;
-}
-
-/* The longest value of a field on the wire; a string's escaped form must fit its array. */
-static size_t field_max(const struct state_field *f)
-{
-        switch (f->type) {
-        case FIELD_BOOL:
-                return 1;
-        case FIELD_UINT:
-                return f->size == sizeof(uint64_t) ? STATE_UINT64_DIGITS : STATE_UINT32_DIGITS;
-        case FIELD_DOMID:
-                return 5; /* 32751 */
-        case FIELD_REASON:
-                return 16; /* "soft_reset", with room */
-        case FIELD_UUID:
-                return 36;
-        default:
-                return f->size - 1;
-        }
-}
-
-static bool token_is_valid(const char *s, size_t max)
-{
-        size_t n = strlen(s);
-
-        return n >= 1 && n <= max && strspn(s, STATE_TOKEN_CHARS) == n;
-}
-
-/*
- * Escape the first n bytes of src into dst (NUL-terminated, at most size - 1
- * bytes) so that a value never holds a newline or a control byte: "\\",
- * "\n", "\xNN". Stops before the first byte whose escape does not fit;
- * returns how many bytes of src it took.
- */
-static size_t escape(const char *src, size_t n, char *dst, size_t size)
-{
-        static const char hex[] = "0123456789abcdef";
-        size_t o = 0, i;
-
-        for (i = 0; i < n; i++) {
-                unsigned char c = (unsigned char)src[i];
-                char e[4] = { '\\', (char)c, 0, 0 };
-                size_t k = 2;
-
-                if (c == '\n')
-                        e[1] = 'n';
-                else if (c < 0x20 || c == 0x7f) {
-                        e[1] = 'x';
-                        e[2] = hex[c >> 4];
-                        e[3] = hex[c & 0xf];
-                        k = 4;
-                } else if (c != '\\') {
-                        e[0] = (char)c;
-                        k = 1;
-                }
-                if (o + k >= size)
-                        break;
-                memcpy(dst + o, e, k);
-                o += k;
-        }
-        dst[o] = '\0';
-        return i;
-}
-
-/* Undo escape(): no raw control byte, and no escape but "\\", "\n" and "\xNN" (not \x00). */
-static int unescape(const char *v, size_t len, char *dst, size_t size)
-{
-        size_t o = 0;
-
-        for (size_t i = 0; i < len; i++) {
-                unsigned char c = (unsigned char)v[i];
-
-                if (c < 0x20 || c == 0x7f)
-                        return -EINVAL;
-                if (c == '\\') {
-                        int hi, lo;
-
-                        if (++i == len)
-                                return -EINVAL;
-                        switch (v[i]) {
-                        case '\\':
-                                break;
-                        case 'n':
-                                c = '\n';
-                                break;
-                        case 'x':
-                                if (i + 2 >= len)
-                                        return -EINVAL;
-                                hi = hex_digit(v[i + 1]);
-                                lo = hex_digit(v[i + 2]);
-                                if (hi < 0 || lo < 0 || (hi | lo) == 0)
-                                        return -EINVAL;
-                                c = (unsigned char)(hi << 4 | lo);
-                                i += 2;
-                                break;
-                        default:
-                                return -EINVAL;
-                        }
-                }
-                if (o + 1 >= size)
-                        return -E2BIG;
-                dst[o++] = (char)c;
-        }
-        dst[o] = '\0';
-        return 0;
-}
+static const struct record_schema state_schema = {
+        .fields = state_fields,
+        .n_fields = ELEMENTSOF(state_fields),
+        .version = STATE_VERSION,
+        .write_max = LAYOUT_STATE_WRITE_MAX,
+};
 
 /* A record the daemon would read back, or -EINVAL with a message naming the field. */
 static int state_check(const struct layout_tool_state *s, char **err_r)
 {
-        for (size_t i = 0; i < ELEMENTSOF(state_fields); i++) {
-                const struct state_field *f = &state_fields[i];
-                const char *p = (const char *)s + f->offset;
-                enum shutdown_reason reason;
+        int r = record_check(&state_schema, s, err_r);
 
-                switch (f->type) {
-                case FIELD_DOMID:
-                        if (*(const uint32_t *)p >= DOMID_FIRST_RESERVED)
-                                return err_setf(err_r, -EINVAL, "%s: %" PRIu32 " is not a guest's",
-                                                f->key, *(const uint32_t *)p);
-                        break;
-                case FIELD_REASON:
-                        reason = *(const enum shutdown_reason *)p;
-                        if (reason != SHUTDOWN_REASON_NONE &&
-                            (unsigned)reason >= (unsigned)_SHUTDOWN_REASON_MAX)
-                                return err_setf(err_r, -EINVAL, "%s: unknown reason %d", f->key,
-                                                (int)reason);
-                        break;
-                case FIELD_TOKEN:
-                case FIELD_NAME:
-                case FIELD_TEXT:
-                case FIELD_PATH:
-                        if (!memchr(p, '\0', f->size))
-                                return err_setf(err_r, -EINVAL, "%s: not NUL-terminated", f->key);
-                        if (!*p)
-                                break;
-                        if (f->type == FIELD_TOKEN && !token_is_valid(p, f->size - 1))
-                                return err_setf(err_r, -EINVAL, "%s: not a token ([A-Za-z0-9_.-])",
-                                                f->key);
-                        if (f->type == FIELD_NAME && !domain_name_is_valid(p))
-                                return err_setf(err_r, -EINVAL, "%s: not a valid domain name",
-                                                f->key);
-                        if (f->type == FIELD_PATH && *p != '/')
-                                return err_setf(err_r, -EINVAL, "%s: not an absolute path", f->key);
-                        break;
-                default:
-                        break;
-                }
-        }
+        if (r < 0)
+                return r;
         if (s->kept && !domain_name_is_valid(s->name))
                 return err_setf(err_r, -EINVAL, "name: a kept instance needs a valid name");
-        return 0;
-}
-
-/* The wire form of one field's value, into v (LAYOUT_CONFIG_PATH_MAX, the longest). */
-static void field_format(const struct state_field *f, const struct layout_tool_state *s,
-                         char v[LAYOUT_CONFIG_PATH_MAX])
-{
-        const char *p = (const char *)s + f->offset;
-        size_t n, k;
-
-        switch (f->type) {
-        case FIELD_BOOL:
-                strcpy(v, *(const bool *)p ? "1" : "0");
-                break;
-        case FIELD_UINT:
-                snprintf(v, LAYOUT_CONFIG_PATH_MAX, "%" PRIu64,
-                         f->size == sizeof(uint64_t) ? *(const uint64_t *)p
-                                                     : (uint64_t) * (const unsigned *)p);
-                break;
-        case FIELD_DOMID:
-                snprintf(v, LAYOUT_CONFIG_PATH_MAX, "%" PRIu32, *(const uint32_t *)p);
-                break;
-        case FIELD_REASON:
-                snprintf(v, LAYOUT_CONFIG_PATH_MAX, "%s",
-                         shutdown_reason_to_string(*(const enum shutdown_reason *)p));
-                break;
-        case FIELD_TOKEN:
-        case FIELD_NAME:
-                snprintf(v, LAYOUT_CONFIG_PATH_MAX, "%s", p);
-                break;
-        case FIELD_TEXT:
-                n = strlen(p);
-                k = escape(p, n, v, f->size);
-                if (k < n) {
-                        /* Cut before a whole character, not inside a UTF-8 sequence. */
-                        for (unsigned b = 0; b < 3 && k > 0 && ((unsigned char)p[k] & 0xC0) == 0x80;
-                             b++)
-                                k--;
-                        escape(p, k, v, f->size);
-                }
-                break;
-        case FIELD_PATH:
-                n = strlen(p);
-                /* Half a path would name another file: one too long escaped is not kept. */
-                if (escape(p, n, v, f->size) < n)
-                        v[0] = '\0';
-                break;
-        case FIELD_UUID: {
-                char u[37];
-
-                snprintf(v, LAYOUT_CONFIG_PATH_MAX, "%s", uuid_to_string((const uint8_t *)p, u));
-                break;
-        }
-        }
-}
-
-/* The whole text of a record into text (LAYOUT_STATE_WRITE_MAX + 1 bytes). */
-static int state_format(const struct layout_tool_state *s, char *text, char **err_r)
-{
-        size_t size = LAYOUT_STATE_WRITE_MAX + 1;
-        size_t used = (size_t)snprintf(text, size, STATE_VERSION_KEY "%d\n", STATE_VERSION);
-
-        for (size_t i = 0; i < ELEMENTSOF(state_fields); i++) {
-                char v[LAYOUT_CONFIG_PATH_MAX];
-                int k;
-
-                field_format(&state_fields[i], s, v);
-                k = snprintf(text + used, size - used, "%s=%s\n", state_fields[i].key, v);
-                /* Cannot happen with these fields (the bound is checked by a test). */
-                if (k < 0 || (size_t)k >= size - used)
-                        return err_setf(err_r, -E2BIG, "record longer than %d bytes",
-                                        LAYOUT_STATE_WRITE_MAX);
-                used += (size_t)k;
-        }
         return 0;
 }
 
@@ -1280,7 +521,7 @@ int layout_state_write(struct layout *l, const uint8_t uuid[16], const struct la
         snprintf(what, sizeof(what), "writing %s", path);
         r = state_check(s, &inner);
         if (r >= 0)
-                r = state_format(s, text, &inner);
+                r = record_format(&state_schema, s, text, &inner);
         if (r < 0)
                 return err_setf(err_r, r, "%s: %s", what, inner);
 
@@ -1288,154 +529,14 @@ int layout_state_write(struct layout *l, const uint8_t uuid[16], const struct la
         return run_step(l, what, state_write_step, &w, err_r);
 }
 
-static int parse_bool(const char *v, size_t len, bool *ret)
-{
-        if (len != 1 || (v[0] != '0' && v[0] != '1'))
-                return -EINVAL;
-        *ret = v[0] == '1';
-        return 0;
-}
-
-/* "none" or one of config's reason names; anything else is -EINVAL. */
-static int parse_reason(const char *v, size_t len, enum shutdown_reason *ret)
-{
-        char buf[32];
-
-        if (len >= sizeof(buf))
-                return -EINVAL;
-        memcpy(buf, v, len);
-        buf[len] = '\0';
-        if (strcmp(buf, "none") == 0) {
-                *ret = SHUTDOWN_REASON_NONE;
-                return 0;
-        }
-        *ret = shutdown_reason_from_string(buf);
-        return *ret == SHUTDOWN_REASON_NONE ? -EINVAL : 0;
-}
-
-/* Parse one field's value (at most field_max() bytes) into s; -EINVAL when malformed. */
-static int field_parse(const struct state_field *f, const char *v, size_t len,
-                       struct layout_tool_state *s)
-{
-        char *p = (char *)s + f->offset;
-        uint64_t n;
-        int r;
-
-        switch (f->type) {
-        case FIELD_BOOL:
-                return parse_bool(v, len, (bool *)p);
-        case FIELD_UINT:
-                r = parse_u64(v, len, f->size == sizeof(uint64_t) ? UINT64_MAX : UINT32_MAX, &n);
-                if (r < 0)
-                        return r;
-                if (f->size == sizeof(uint64_t))
-                        *(uint64_t *)p = n;
-                else
-                        *(unsigned *)p = (unsigned)n;
-                return 0;
-        case FIELD_DOMID:
-                r = parse_u64(v, len, DOMID_FIRST_RESERVED - 1, &n);
-                if (r < 0)
-                        return r;
-                *(uint32_t *)p = (uint32_t)n;
-                return 0;
-        case FIELD_REASON:
-                return parse_reason(v, len, (enum shutdown_reason *)p);
-        case FIELD_TOKEN:
-        case FIELD_NAME:
-                memcpy(p, v, len);
-                p[len] = '\0';
-                if (len == 0)
-                        return 0;
-                if (f->type == FIELD_TOKEN)
-                        return token_is_valid(p, f->size - 1) ? 0 : -EINVAL;
-                return domain_name_is_valid(p) ? 0 : -EINVAL;
-        case FIELD_TEXT:
-                return unescape(v, len, p, f->size);
-        case FIELD_PATH:
-                r = unescape(v, len, p, f->size);
-                if (r < 0)
-                        return r;
-                return p[0] == '\0' || p[0] == '/' ? 0 : -EINVAL;
-        case FIELD_UUID: {
-                char buf[37], canonical[37];
-
-                if (len != 36)
-                        return -EINVAL;
-                memcpy(buf, v, len);
-                buf[len] = '\0';
-                if (uuid_from_string(buf, (uint8_t *)p) < 0 ||
-                    strcmp(uuid_to_string((uint8_t *)p, canonical), buf) != 0)
-                        return -EINVAL;
-                return 0;
-        }
-        }
-        return -EINVAL;
-}
-
-/* "KEY: malformed value 'V'", the value escaped and cut, so the message stays one short line. */
-static int bad_value(char **err_r, const char *key, const char *v, size_t len)
-{
-        char shown[48];
-        size_t k = escape(v, len, shown, sizeof(shown));
-
-        return err_setf(err_r, -EBADMSG, "%s: malformed value '%s%s'", key, shown,
-                        k < len ? "..." : "");
-}
-
 /* Version 2: "version=2", then key=value lines in any order (see state_fields). */
 static int parse_state_v2(const char *text, size_t len, struct layout_tool_state *ret, char **err_r)
 {
         struct layout_tool_state s = { .last_reason = SHUTDOWN_REASON_NONE };
-        bool seen[ELEMENTSOF(state_fields)] = { false };
-        unsigned line = 0;
+        int r = record_parse(&state_schema, text, len, &s, err_r);
 
-        for (size_t pos = 0; pos < len;) {
-                const char *start = text + pos, *eol, *eq, *v;
-                const struct state_field *f;
-                size_t klen, vlen;
-
-                line++;
-                eol = memchr(start, '\n', len - pos);
-                if (!eol)
-                        return err_setf(err_r, -EBADMSG, "line %u: no final newline", line);
-                eq = memchr(start, '=', (size_t)(eol - start));
-                klen = eq ? (size_t)(eq - start) : 0;
-                if (klen == 0 || klen > STATE_KEY_MAX || strspn(start, STATE_KEY_CHARS) != klen)
-                        return err_setf(err_r, -EBADMSG, "line %u: not key=value", line);
-                v = eq + 1;
-                vlen = (size_t)(eol - v);
-                pos = (size_t)(eol - text) + 1;
-
-                if (klen == strlen(STATE_VERSION_KEY) - 1 &&
-                    memcmp(start, STATE_VERSION_KEY, klen) == 0) {
-                        uint64_t version;
-
-                        if (line > 1)
-                                return err_setf(err_r, -EBADMSG, "version: given twice");
-                        if (parse_u64(v, vlen, UINT32_MAX, &version) < 0)
-                                return bad_value(err_r, "version", v, vlen);
-                        if (version != STATE_VERSION)
-                                return err_setf(err_r, -EBADMSG,
-                                                "version: %" PRIu64
-                                                " is not the version this daemon reads (%d)",
-                                                version, STATE_VERSION);
-                        continue;
-                }
-                if (line == 1)
-                        return err_setf(err_r, -EBADMSG, "line 1: not the version");
-                f = field_find(start, klen);
-                if (!f)
-                        continue; /* a later daemon's key */
-                if (seen[f - state_fields])
-                        return err_setf(err_r, -EBADMSG, "%s: given twice", f->key);
-                seen[f - state_fields] = true;
-                if (vlen > field_max(f))
-                        return err_setf(err_r, -EBADMSG, "%s: value longer than %zu bytes", f->key,
-                                        field_max(f));
-                if (field_parse(f, v, vlen, &s) < 0)
-                        return bad_value(err_r, f->key, v, vlen);
-        }
+        if (r < 0)
+                return r;
         if (s.kept && !s.name[0])
                 return err_setf(err_r, -EBADMSG, "name: missing for a kept instance");
         *ret = s;
@@ -1479,7 +580,7 @@ static int parse_v1_times(const char *v, size_t len, struct layout_tool_state *s
                         continue;
                 if (n == STATE_V1_TIMES_MAX)
                         return -E2BIG;
-                r = parse_u64(v + start, i - start, UINT64_MAX, &t);
+                r = record_parse_u64(v + start, i - start, UINT64_MAX, &t);
                 if (r < 0)
                         return r;
                 if (t < oldest)
@@ -1517,12 +618,13 @@ static int parse_state_v1(const char *text, size_t len, struct layout_tool_state
                         r = parse_v1_times(v, vlen, &s);
                 else {
                         /* The other keys mean and look the same in version 2. */
-                        const struct state_field *f = field_find(key, klen);
+                        const struct record_field *f = record_field_find(&state_schema, key, klen);
 
-                        r = vlen <= field_max(f) ? field_parse(f, v, vlen, &s) : -EINVAL;
+                        r = vlen <= record_field_max(f) ? record_field_parse(f, v, vlen, &s)
+                                                        : -EINVAL;
                 }
                 if (r < 0)
-                        return bad_value(err_r, key, v, vlen);
+                        return record_bad_value(err_r, key, v, vlen);
                 pos = (size_t)(eol - text) + 1;
         }
         if (pos != len) {
@@ -1534,7 +636,7 @@ static int parse_state_v1(const char *text, size_t len, struct layout_tool_state
                         return err_setf(err_r, -EBADMSG,
                                         "version 1 record: only config_path may follow");
                 if (vlen >= sizeof(s.config_path) || v[0] != '/' || memchr(v, '\n', vlen))
-                        return bad_value(err_r, "config_path", v, vlen);
+                        return record_bad_value(err_r, "config_path", v, vlen);
                 memcpy(s.config_path, v, vlen);
                 s.config_path[vlen] = '\0';
                 /* Version 1 kept the path of created domains only. */
@@ -1563,8 +665,7 @@ int layout_state_read(struct layout *l, const uint8_t uuid[16], struct layout_to
                                 LAYOUT_STATE_READ_MAX);
         if (memchr(text, '\0', len))
                 return err_setf(err_r, -EBADMSG, "%s: the record holds a NUL byte", path);
-        if (len >= strlen(STATE_VERSION_KEY) &&
-            memcmp(text, STATE_VERSION_KEY, strlen(STATE_VERSION_KEY)) == 0)
+        if (record_has_version_line(text, len))
                 r = parse_state_v2(text, len, s, &inner);
         else
                 r = parse_state_v1(text, len, s, &inner);
@@ -1588,7 +689,7 @@ int layout_state_remove(struct layout *l, const uint8_t uuid[16], char **err_r)
 /* ---- reads of /vm/<uuid>: nodes dom0 owns and a guest may only read ---- */
 
 /* "<seconds>.<centiseconds>": the longest start_time plan_domain() writes. */
-#define START_TIME_MAX (STATE_UINT64_DIGITS + 3)
+#define START_TIME_MAX (RECORD_UINT64_DIGITS + 3)
 
 /* True when no domain but dom0 may write a node with this ACL (its owner, and no grants). */
 static bool acl_only_dom0_writes(const struct xs_permissions *perms, unsigned n)
@@ -1648,7 +749,7 @@ int layout_vm_name(struct layout *l, const uint8_t uuid[16], char *buf, size_t s
         if (r < 0)
                 return r;
         if (!domain_name_is_valid(v))
-                return bad_value(err_r, path, v, strlen(v));
+                return record_bad_value(err_r, path, v, strlen(v));
         n = strlen(v);
         if (n >= size)
                 return err_setf(err_r, -ENOBUFS, "%s: a name of %zu bytes does not fit %zu", path,
@@ -1666,7 +767,7 @@ static int parse_start_time(const char *v, size_t len, uint64_t *usec_r)
         if (!dot || (size_t)(v + len - dot) != 3 || dot[1] < '0' || dot[1] > '9' || dot[2] < '0' ||
             dot[2] > '9')
                 return -EINVAL;
-        if (parse_u64(v, (size_t)(dot - v), (UINT64_MAX - 990000) / 1000000, &sec) < 0)
+        if (record_parse_u64(v, (size_t)(dot - v), (UINT64_MAX - 990000) / 1000000, &sec) < 0)
                 return -EINVAL;
         *usec_r =
             sec * 1000000 + (uint64_t)(dot[1] - '0') * 100000 + (uint64_t)(dot[2] - '0') * 10000;
@@ -1684,7 +785,7 @@ int layout_vm_start_time(struct layout *l, const uint8_t uuid[16], uint64_t *use
         if (r < 0)
                 return r;
         if (parse_start_time(v, strlen(v), usec_r) < 0)
-                return bad_value(err_r, path, v, strlen(v));
+                return record_bad_value(err_r, path, v, strlen(v));
         return 0;
 }
 
@@ -1872,7 +973,8 @@ int layout_list_local(struct layout *l, uint32_t **domids_r, size_t *n_r, char *
         for (unsigned i = 0; i < n; i++) {
                 uint64_t v;
 
-                if (parse_u64(names[i], strlen(names[i]), DOMID_FIRST_RESERVED - 1, &v) < 0 ||
+                if (record_parse_u64(names[i], strlen(names[i]), DOMID_FIRST_RESERVED - 1, &v) <
+                        0 ||
                     v == 0)
                         continue;
                 ids[k++] = (uint32_t)v;

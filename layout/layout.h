@@ -42,6 +42,7 @@ struct layout_domain {
 #define LAYOUT_STATE_NAME_MAX  32  /* a supervisor state name with its NUL */
 #define LAYOUT_FAILURE_MAX     512 /* a failure message with its NUL (longer ones are cut) */
 #define LAYOUT_GROUPS_MAX      256 /* a creator's group list with its NUL */
+#define LAYOUT_VIF_MACS_MAX    (VIFS_MAX * 18) /* the kept MACs "m1,m2,-,..." with its NUL */
 
 /* The daemon's private, dom0-only record of a domain: /tool/xensup/<uuid>. */
 struct layout_tool_state {
@@ -70,6 +71,7 @@ struct layout_tool_state {
         uint32_t last_action_uid;                /* ...by this uid */
         uint32_t last_action_pid;                /* ...from this pid */
         uint64_t last_action_usec;               /* ...at this CLOCK_REALTIME usec */
+        char vif_macs[LAYOUT_VIF_MACS_MAX];      /* generated MACs by vif index, "-" where none */
 };
 
 /*
@@ -78,7 +80,7 @@ struct layout_tool_state {
  * bytes; it reads up to LAYOUT_STATE_READ_MAX, leaving room for keys a later
  * daemon adds. Both stay well under XenStore's 4096-byte payload.
  */
-#define LAYOUT_STATE_WRITE_MAX 2560
+#define LAYOUT_STATE_WRITE_MAX 2880
 #define LAYOUT_STATE_READ_MAX  3584
 
 /* Connect to XenStore (XENSTORED_PATH is honoured by libxenstore). */

@@ -1,4 +1,4 @@
-LAYOUT_SRCS := layout/layout.c layout/acl.c
+LAYOUT_SRCS := layout/layout.c layout/acl.c layout/record.c layout/plan.c layout/devices.c
 
 PROGRAMS += xensup-layout-demo
 xensup-layout-demo_SRCS := layout/demo.c layout/sim-child.c $(LAYOUT_SRCS) $(CONFIG_SRCS) $(COMMON_SRCS)
@@ -14,3 +14,7 @@ test-layout_SRCS := tests/test-layout.c layout/sim-child.c $(LAYOUT_SRCS) $(CONF
 PROGRAMS += bench-layout
 bench-layout_SRCS := bench/bench-layout.c layout/sim-child.c $(LAYOUT_SRCS) $(CONFIG_SRCS) \
                      $(COMMON_SRCS)
+
+TESTS += test-layout-devices
+test-layout-devices_SRCS := tests/test-layout-devices.c layout/sim-child.c $(LAYOUT_SRCS) \
+                            $(CONFIG_SRCS) $(COMMON_SRCS)

@@ -8,6 +8,7 @@
 
 #include "common/creds.h"
 #include "common/macros.h"
+#include "layout/layout.h"
 
 #include "supervisor/build-queue.h"
 
@@ -17,10 +18,11 @@ struct build_job {
         struct build_queue *queue;
         struct build_job *next;
         void *owner;
-        struct domain_config *cfg; /* our copy: a reload may replace the owner's meanwhile */
-        struct creds files_as;     /* whose rights open cfg's image files */
-        pid_t pid;                 /* 0 while waiting for a slot */
-        int fd;                    /* read end of the child's result pipe */
+        struct domain_config *cfg;      /* our copy: a reload may replace the owner's meanwhile */
+        char name[DOMAIN_NAME_MAX + 1]; /* the name its layout publishes */
+        struct creds files_as;          /* whose rights open cfg's image files and targets */
+        pid_t pid;                      /* 0 while waiting for a slot */
+        int fd;                         /* read end of the child's result pipe */
         sd_event_source *child;
 };
 
@@ -32,6 +34,8 @@ struct build_queue {
         unsigned running;
         build_done_fn done;
         void *userdata;
+        unsigned device_timeout_ms;
+        char default_bridge[IFNAME_MAX + 1];
         struct build_job *jobs; /* FIFO: running and waiting ones, oldest first */
 };
 
@@ -103,11 +107,57 @@ static int build_images_open(const struct domain_config *cfg, const struct creds
         return 0;
 }
 
+/*
+ * In the child, after the create: the layout, the introduce and the devices, so that the domain
+ * is ready to unpause. On failure everything is undone, the domain included.
+ */
+static int build_child_finish(const struct build_queue *q, struct builder *b,
+                              const struct domain_config *cfg, const char *name,
+                              const struct creds *as, struct build_result *res, char **err_r)
+{
+        const struct builder_domain *bd = &res->domain;
+        struct layout_domain ld = {
+                .cfg = cfg,
+                .name = name,
+                .domid = bd->domid,
+                .store_port = bd->store_port,
+                .store_mfn = bd->store_mfn,
+                .console_port = bd->console_port,
+                .console_mfn = bd->console_mfn,
+        };
+        struct attach_options ao = {
+                .files_as = as,
+                .timeout_ms = q->device_timeout_ms,
+                .default_bridge = q->default_bridge,
+        };
+        struct layout *l = NULL;
+        int r;
+
+        r = layout_open(&l, err_r);
+        if (r >= 0)
+                r = layout_write_domain(l, &ld, err_r);
+        if (r >= 0)
+                r = builder_introduce(b, bd, err_r);
+        if (r >= 0)
+                r = attach_all(b, l, cfg->uuid, bd->domid, cfg, &ao, &res->devices, err_r);
+        if (r < 0) {
+                /* Devices go before the domain: backends hold its grant mappings. */
+                if (l) {
+                        (void)attach_teardown(b, l, cfg->uuid, bd->domid, NULL);
+                        (void)layout_remove_local(l, bd->domid, NULL);
+                        (void)layout_remove_vm(l, cfg->uuid, NULL);
+                }
+                (void)builder_destroy(b, bd->domid, NULL);
+        }
+        layout_close(l);
+        return r;
+}
+
 /* In the child: build, write the one result record, exit without touching the daemon's state. */
-static _Noreturn void build_child_run(const struct builder_options *opts,
-                                      const struct domain_config *cfg, const struct creds *as,
+static _Noreturn void build_child_run(const struct build_queue *q, const struct build_job *j,
                                       int fd, pid_t parent)
 {
+        const struct domain_config *cfg = j->cfg;
         struct builder_images img = { .kernel_fd = -1, .ramdisk_fd = -1 };
         struct build_result res = { 0 };
         struct builder *b = NULL;
@@ -119,11 +169,11 @@ static _Noreturn void build_child_run(const struct builder_options *opts,
                 _exit(EXIT_FAILURE);
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
-        res.r = build_images_open(cfg, as, &img, &err);
+        res.r = build_images_open(cfg, &j->files_as, &img, &err);
         res.denied = res.r == -EACCES || res.r == -EPERM;
         /* A handle of our own: libxc's hypercall buffers are not inherited across fork. */
         if (res.r >= 0)
-                res.r = builder_open(opts, &b, &err);
+                res.r = builder_open(&q->opts, &b, &err);
         if (res.r >= 0) {
                 uint32_t holder = 0;
 
@@ -142,10 +192,15 @@ static _Noreturn void build_child_run(const struct builder_options *opts,
         }
         if (res.r >= 0)
                 res.r = builder_create(b, cfg, &img, &res.domain, &err);
+        builder_images_close(&img);
+        if (res.r >= 0) {
+                res.r = build_child_finish(q, b, cfg, j->name, &j->files_as, &res, &err);
+                /* A target its owner may not open is theirs to fix, not a retry's. */
+                res.denied = res.r == -EACCES || res.r == -EPERM;
+        }
         if (res.r < 0 && !res.duplicate)
                 snprintf(res.message, sizeof(res.message), "%s", err ? err : strerror(-res.r));
         builder_close(b);
-        builder_images_close(&img);
         free(err);
         /* One write under PIPE_BUF is atomic: the parent reads all of it or nothing. */
         _exit(write(fd, &res, sizeof(res)) == (ssize_t)sizeof(res) ? EXIT_SUCCESS : EXIT_FAILURE);
@@ -208,7 +263,7 @@ static int build_job_spawn(struct build_queue *q, struct build_job *j)
                 return -errno;
         if (pid == 0) {
                 close(TAKE_FD(rfd));
-                build_child_run(&q->opts, j->cfg, &j->files_as, wfd, parent);
+                build_child_run(q, j, wfd, parent);
         }
         j->pid = pid;
         j->fd = TAKE_FD(rfd);
@@ -254,7 +309,7 @@ static void build_queue_start_waiting(struct build_queue *q)
 }
 
 int build_queue_add(struct build_queue *q, void *owner, const struct domain_config *cfg,
-                    const struct creds *files_as)
+                    const char *name, const struct creds *files_as)
 {
         struct build_job *j, **tail;
 
@@ -268,6 +323,7 @@ int build_queue_add(struct build_queue *q, void *owner, const struct domain_conf
         j->owner = owner;
         j->fd = -1;
         j->files_as = *files_as;
+        snprintf(j->name, sizeof(j->name), "%s", name ? name : cfg->name);
         j->cfg = config_dup(cfg);
         if (!j->cfg) {
                 free(j);
@@ -277,6 +333,15 @@ int build_queue_add(struct build_queue *q, void *owner, const struct domain_conf
                 ;
         *tail = j;
         build_queue_start_waiting(q);
+        return 0;
+}
+
+int build_queue_set_devices(struct build_queue *q, unsigned timeout_ms, const char *default_bridge)
+{
+        if (!ifname_is_valid(default_bridge))
+                return -EINVAL;
+        q->device_timeout_ms = timeout_ms;
+        snprintf(q->default_bridge, sizeof(q->default_bridge), "%s", default_bridge);
         return 0;
 }
 
@@ -315,6 +380,8 @@ int build_queue_new(sd_event *event, const struct builder_options *opts, unsigne
         q->max_jobs = max_jobs ? max_jobs : 1;
         q->done = done;
         q->userdata = userdata;
+        q->device_timeout_ms = ATTACH_TIMEOUT_MS_DEFAULT;
+        snprintf(q->default_bridge, sizeof(q->default_bridge), "xenbr0");
         *ret = q;
         return 0;
 }

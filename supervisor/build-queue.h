@@ -6,10 +6,12 @@
  * seconds and tens of MB; done on the event loop it leaves D-Bus and every
  * other domain's death unanswered meanwhile (ten guests rebooting at once
  * wait a minute). Each build runs builder_create() in a forked child with
- * its own hypervisor handle and hands the result back through a pipe; the
- * supervisor then writes the XenStore layout, introduces and unpauses on
- * the loop as before. At most max_jobs children run at once, so a storm of
- * restarts cannot exhaust dom0's memory; the rest wait in FIFO order.
+ * its own hypervisor and XenStore handles: it creates the domain, writes its
+ * XenStore layout, introduces it and attaches its devices (waiting on their
+ * backends), so the domain is ready to run; the supervisor then only
+ * unpauses it on the loop. A child that fails undoes all it did. At most
+ * max_jobs children run at once, so a storm of restarts cannot exhaust
+ * dom0's memory; the rest wait in FIFO order.
  *
  * A domain is its uuid: the child lists the hypervisor's domains right before
  * it creates one and refuses (duplicate) when a domain that is not dying
@@ -28,6 +30,7 @@
 #include "builders/builder.h"
 #include "common/creds.h"
 #include "config/config.h"
+#include "supervisor/attach.h"
 
 struct build_queue;
 
@@ -38,8 +41,11 @@ struct build_result {
         bool duplicate;  /* refused: a live domain already holds the config's uuid */
         bool denied;     /* refused: its owner may not read its kernel or ramdisk */
         struct builder_domain domain;
+        struct attach_result devices; /* the disks it attached, for the sharing check */
         char message[1024];
 };
+
+_Static_assert(sizeof(struct build_result) <= 4096, "one result is one atomic pipe write");
 
 /* Called on the loop when owner's build ended; cfg is the config it was built from. */
 typedef void (*build_done_fn)(void *owner, const struct domain_config *cfg,
@@ -53,11 +59,15 @@ int build_queue_new(sd_event *event, const struct builder_options *opts, unsigne
 struct build_queue *build_queue_free(struct build_queue *q);
 
 /*
- * Build a copy of cfg for owner: now if a slot is free, else when one is. The child opens cfg's
- * kernel and ramdisk with files_as's rights (root's for the config directory's domains).
+ * Build a copy of cfg for owner: now if a slot is free, else when one is, publishing it as name
+ * (cfg's own unless renamed). The child opens cfg's kernel, ramdisk and disk targets with
+ * files_as's rights (root's for the config directory's domains).
  */
 int build_queue_add(struct build_queue *q, void *owner, const struct domain_config *cfg,
-                    const struct creds *files_as);
+                    const char *name, const struct creds *files_as);
+
+/* How builds attach devices: the wait for a backend, and a vif's bridge when it names none. */
+int build_queue_set_devices(struct build_queue *q, unsigned timeout_ms, const char *default_bridge);
 
 /* Drop owner's build if it has not begun: 0, -EBUSY if its child runs, -ENOENT if none. */
 int build_queue_cancel(struct build_queue *q, void *owner);

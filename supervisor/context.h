@@ -35,6 +35,8 @@ struct manager_options {
         const char *admin_group; /* without polkit: may call mutating methods; NULL = root */
         bool no_polkit;          /* --polkit=no: never ask polkit, judge by admin_group alone */
         unsigned build_jobs;     /* domain builds running at once; 0 = one per CPU, up to 4 */
+        unsigned device_timeout; /* s a backend may take to reach InitWait; 0 = libxl's 10 */
+        const char *bridge;      /* a vif's bridge when its entry names none; NULL = xenbr0 */
         uint64_t (*clock)(void); /* CLOCK_REALTIME seconds; NULL = the real clock (tests fake it) */
 };
 

@@ -95,6 +95,9 @@ void manager_drop_domain(struct manager *m, struct domain *d)
         if (d->removed)
                 return;
         log_domain(LOG_INFO, d, LOG_MID_CONFIG, NULL, "no longer supervised");
+        /* The record goes with its device records: what they list is freed first. */
+        (void)attach_teardown_others(m->builder, m->layout, d->uuid, d->has_domid ? d->domid : 0,
+                                     NULL);
         layout_state_remove(m->layout, d->uuid, NULL);
         config_store_remove(m->state_dir, d->uuid);
         manager_remove_domain(m, d);

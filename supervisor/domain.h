@@ -17,6 +17,7 @@
 
 #include "common/creds.h"
 #include "config/config.h"
+#include "supervisor/attach.h"
 #include "supervisor/outcome.h"
 
 struct manager;
@@ -87,6 +88,9 @@ struct domain {
         unsigned window_count;                /* guest-initiated restarts counted in it */
         uint64_t started_at_usec;             /* CLOCK_REALTIME of the last start, 0 if none */
         uint64_t restart_due;                 /* RESTART_WAIT: CLOCK_REALTIME s it is due */
+
+        uint8_t vif_macs[VIFS_MAX][6]; /* the MAC kept for each vif that names none; 0: none */
+        struct attach_result disks;    /* the disks its instance holds, for the sharing check */
 
         uint64_t memory_kib; /* current target */
         unsigned vcpus;      /* vcpus online */

@@ -218,6 +218,7 @@ static void domain_record(struct manager *m, struct domain *d)
         }
         creds_groups_format(&d->creator, st.creator_groups, sizeof(st.creator_groups));
         snprintf(st.last_action, sizeof(st.last_action), "%s", d->last_action.action);
+        attach_macs_format(d->vif_macs, st.vif_macs);
         r = layout_state_write(m->layout, d->uuid, &st, &err);
         if (r < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
@@ -262,7 +263,23 @@ static void notify_started(struct domain *d, int r, const struct sup_error *e)
                 fn(d, r, e, userdata);
 }
 
-/* Destroy the hypervisor instance and remove its nodes (the /vm entry too unless keep_vm). */
+/* Tear down the instance's devices, forced: the guest is dead or about to be destroyed. */
+static void instance_devices_teardown(struct manager *m, struct domain *d)
+{
+        _cleanup_free_ char *err = NULL;
+
+        if (!d->has_domid)
+                return;
+        if (attach_teardown(m->builder, m->layout, d->uuid, d->domid, &err) < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
+                           "cannot tear down all its devices: %s", err ? err : "?");
+        d->disks = (struct attach_result){ 0 };
+}
+
+/*
+ * Destroy the hypervisor instance and remove its nodes (the /vm entry too unless keep_vm). The
+ * devices go first: backends hold grant mappings of the guest's memory.
+ */
 static void instance_teardown(struct manager *m, struct domain *d, bool keep_vm)
 {
         _cleanup_free_ char *err = NULL;
@@ -272,6 +289,7 @@ static void instance_teardown(struct manager *m, struct domain *d, bool keep_vm)
         d->shutdown_reboot = false;
         if (!d->has_domid)
                 return;
+        instance_devices_teardown(m, d);
         r = builder_destroy(m->builder, d->domid, &err);
         if (r < 0 && r != -ESRCH)
                 log_domain(LOG_ERR, d, LOG_MID_DOMAIN_ACTION, "destroy", "destroy failed: %s",
@@ -342,13 +360,49 @@ static void reread_config(struct domain *d)
  */
 static int keep_instance(struct manager *m, struct domain *d);
 
+/*
+ * The config a build gets: d's, each vif without a MAC given the one d keeps for it, generated
+ * the first time (and recorded by the state change that follows), so it never changes.
+ */
+static int build_config(struct domain *d, struct domain_config **ret)
+{
+        struct domain_config *cfg = config_dup(d->config);
+
+        if (!cfg)
+                return -ENOMEM;
+        for (size_t i = 0; i < cfg->n_vifs && i < VIFS_MAX; i++) {
+                static const uint8_t none[6];
+                struct vif_config *v = &cfg->vifs[i];
+                int r;
+
+                if (v->has_mac)
+                        continue;
+                if (memcmp(d->vif_macs[i], none, 6) == 0) {
+                        r = attach_generate_mac(d->vif_macs[i]);
+                        if (r < 0) {
+                                config_free(cfg);
+                                return r;
+                        }
+                }
+                memcpy(v->mac, d->vif_macs[i], 6);
+                v->has_mac = true;
+        }
+        *ret = cfg;
+        return 0;
+}
+
 static int build_begin(struct manager *m, struct domain *d, bool by_person, bool keep_old,
                        struct sup_error *e)
 {
         _cleanup_free_ char *err = NULL;
+        struct domain_config *cfg = NULL;
         int r;
 
         reread_config(d);
+        r = build_config(d, &cfg);
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r, "%s: cannot prepare the build: %s", d->name,
+                                   strerror(-r));
         /* Kept once per config: a restart of an unchanged one writes nothing. */
         if (d->stored_generation != d->config_generation) {
                 if (config_store_save(m->state_dir, d->config, &err) < 0)
@@ -362,7 +416,8 @@ static int build_begin(struct manager *m, struct domain *d, bool by_person, bool
         if (keep_old)
                 (void)keep_instance(m, d);
         instance_teardown(m, d, true);
-        r = build_queue_add(m->builds, d, d->config, &d->creator);
+        r = build_queue_add(m->builds, d, cfg, d->name, &d->creator);
+        config_free(cfg);
         if (r < 0)
                 return sup_failure(e, LAYER_SYSTEM, r, "%s: cannot queue the build: %s", d->name,
                                    strerror(-r));
@@ -428,33 +483,53 @@ static int on_autostart(struct manager *m, struct domain *d, const struct event_
         return 0;
 }
 
-/* Lay out, introduce and unpause what a child built; on failure nothing is left. */
+/* The supervised domain (not d) whose instance holds one of res's disks so that d may not. */
+static const struct domain *disk_holder(const struct manager *m, const struct domain *d,
+                                        const struct attach_result *res, size_t *which_r)
+{
+        for (size_t i = 0; i < m->n_domains; i++) {
+                const struct domain *o = m->domains[i];
+
+                if (o == d || o->removed || !o->has_domid)
+                        continue;
+                for (size_t k = 0; k < res->n_disks; k++)
+                        for (size_t j = 0; j < o->disks.n_disks; j++)
+                                if (attach_disks_conflict(&res->disks[k], &o->disks.disks[j])) {
+                                        *which_r = k;
+                                        return o;
+                                }
+        }
+        return NULL;
+}
+
+/* Unpause what a child built and laid out; on failure nothing is left. */
 static int build_finish(struct manager *m, struct domain *d, const struct domain_config *cfg,
-                        const struct builder_domain *bd, struct sup_error *e)
+                        const struct build_result *res, struct sup_error *e)
 {
         _cleanup_free_ char *err = NULL;
-        struct layout_domain ld = {
-                .cfg = cfg,
-                .name = d->name,
-                .domid = bd->domid,
-                .store_port = bd->store_port,
-                .store_mfn = bd->store_mfn,
-                .console_port = bd->console_port,
-                .console_mfn = bd->console_mfn,
-        };
+        const struct domain *holder;
+        size_t which = 0;
         int r;
 
-        d->domid = bd->domid;
+        d->domid = res->domain.domid;
         d->has_domid = true;
-        r = layout_write_domain(m->layout, &ld, &err);
-        if (r < 0) {
+        /* Checked here, on the loop, so two builds at once cannot both pass. */
+        holder = disk_holder(m, d, &res->devices, &which);
+        if (holder) {
                 instance_teardown(m, d, false);
-                return sup_failure(e, LAYER_XENSTORE, r, "%s: start failed: %s", d->name,
-                                   err ? err : strerror(-r));
+                return sup_outcome(e, OUTCOME_EXISTS,
+                                   "%s: disk %s (%s) is in use by domain %s (domid %u), and one "
+                                   "of them writes to it: two guests on one disk corrupt its "
+                                   "file system",
+                                   d->name, which < cfg->n_disks ? cfg->disks[which].vdev : "?",
+                                   which < cfg->n_disks ? cfg->disks[which].target : "?",
+                                   holder->name, holder->domid);
         }
-        r = builder_introduce(m->builder, bd, &err);
-        if (r >= 0)
-                r = builder_unpause(m->builder, bd->domid, &err);
+        d->disks = res->devices;
+        /* Renamed while it was built: the child published the name it was given. */
+        if (strcmp(cfg->name, d->name) != 0)
+                (void)layout_rename(m->layout, d->domid, d->uuid, d->name, NULL);
+        r = builder_unpause(m->builder, d->domid, &err);
         if (r < 0) {
                 instance_teardown(m, d, false);
                 return sup_failure(e, LAYER_HYPERVISOR, r, "%s: start failed: %s", d->name,
@@ -487,7 +562,9 @@ static void destroy_build_leftovers(struct manager *m, const uint8_t uuid[16])
                         continue;
                 log_msg(LOG_NOTICE, "destroying domid %u (uuid %s), left by a failed build",
                         infos[i].domid, uuid_to_string(uuid, s));
+                (void)attach_teardown(m->builder, m->layout, uuid, infos[i].domid, NULL);
                 builder_destroy(m->builder, infos[i].domid, NULL);
+                layout_remove_local(m->layout, infos[i].domid, NULL);
         }
 }
 
@@ -500,7 +577,7 @@ static int on_built(struct manager *m, struct domain *d, const struct event_args
 
         (void)e_unused;
         if (res->r >= 0) {
-                r = build_finish(m, d, a->cfg, &res->domain, &e);
+                r = build_finish(m, d, a->cfg, res, &e);
         } else if (res->duplicate) {
                 r = sup_outcome(&e, OUTCOME_EXISTS, "%s: %s", d->name, res->message);
         } else if (res->denied) {
@@ -757,6 +834,11 @@ static int on_died(struct manager *m, struct domain *d, const struct event_args 
         log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_STOPPED, domain_action_to_string(act),
                    "domid %u stopped (%s); action %s", d->domid,
                    shutdown_reason_to_string(a->reason), domain_action_to_string(act));
+        /*
+         * A dead guest's devices serve nobody: freed now, whatever the action, so a kept or
+         * preserved instance never holds the disk its restarted self needs.
+         */
+        instance_devices_teardown(m, d);
         if (policy_action_dumps_core(act) && dump_begin(m, d) >= 0) {
                 d->pending_action = act;
                 d->pending_counted = counted;
@@ -1076,6 +1158,12 @@ void lifecycle_observe(struct manager *m, struct domain *d, const struct builder
 /* Take over the persisted record: counters, failure, a pending shutdown. */
 static void restore_record(struct domain *d, const struct layout_tool_state *st)
 {
+        uint8_t macs[VIFS_MAX][6];
+
+        /* The generated MACs are the domain's for good: a bad list is not a reason to change them.
+         */
+        if (attach_macs_parse(st->vif_macs, macs) == 0)
+                memcpy(d->vif_macs, macs, sizeof(macs));
         d->restart_count = st->restart_count;
         d->window_start = st->restart_window_start;
         d->window_count = st->restart_window_count;
@@ -1133,6 +1221,8 @@ static int on_adopt(struct manager *m, struct domain *d, const struct event_args
         (void)e;
         if (st)
                 restore_record(d, st);
+        /* Devices of instances that are gone (a daemon or build child killed mid-way). */
+        (void)attach_teardown_others(m->builder, m->layout, d->uuid, info ? info->domid : 0, NULL);
         if (st && st->build_in_progress) {
                 /* Killed mid-build or mid-restart: whatever exists is unfinished; build anew. */
                 if (info) {
@@ -1154,6 +1244,7 @@ static int on_adopt(struct manager *m, struct domain *d, const struct event_args
                 return adopt_without_instance(m, d, st);
         d->domid = info->domid;
         d->has_domid = true;
+        (void)attach_disks_of(m->layout, d->uuid, d->domid, &d->disks, NULL);
         d->memory_kib = info->mem_kib ? info->mem_kib : d->memory_kib;
         if (!d->started_at_usec)
                 (void)layout_vm_start_time(m->layout, d->uuid, &d->started_at_usec, NULL);

@@ -33,6 +33,10 @@ static void usage(FILE *f)
               "                         yes; never on a session bus)\n"
               "  --build-jobs N         domain builds running at once, each in a child process\n"
               "                         (default: one per CPU, at most 4)\n"
+              "  --device-timeout S     how long a disk's or vif's backend may take to come up\n"
+              "                         (default 10)\n"
+              "  --bridge NAME          the bridge of a vif whose entry names none (default\n"
+              "                         xenbr0)\n"
               "  --check-config FILE... validate configs: print FILE: ok or the errors; exit 0/1\n"
               "  -h, --help             this text\n",
               f);
@@ -166,13 +170,26 @@ static int parse_either(const char *option, const char *arg, const char *first, 
         return 0;
 }
 
-#define BUILD_JOBS_MAX 64
+#define BUILD_JOBS_MAX     64
+#define DEVICE_TIMEOUT_MAX 600
 
 static int parse_build_jobs(const char *s, unsigned *ret)
 {
         if (parse_uint(s, BUILD_JOBS_MAX, ret) < 0 || *ret < 1) {
                 fprintf(stderr, "xensupd: --build-jobs: '%s' is not a number from 1 to %d\n", s,
                         BUILD_JOBS_MAX);
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int parse_device_timeout(const char *s, unsigned *ret)
+{
+        if (parse_uint(s, DEVICE_TIMEOUT_MAX, ret) < 0 || *ret < 1) {
+                fprintf(stderr,
+                        "xensupd: --device-timeout: '%s' is not a number of seconds "
+                        "from 1 to %d\n",
+                        s, DEVICE_TIMEOUT_MAX);
                 return -EINVAL;
         }
         return 0;
@@ -196,6 +213,8 @@ int main(int argc, char **argv)
                 ARG_GROUP,
                 ARG_POLKIT,
                 ARG_JOBS,
+                ARG_DEVICE_TIMEOUT,
+                ARG_BRIDGE,
                 ARG_CHECK,
                 ARG_DUMP
         };
@@ -210,6 +229,8 @@ int main(int argc, char **argv)
                 { "admin-group", required_argument, NULL, ARG_GROUP },
                 { "polkit", required_argument, NULL, ARG_POLKIT },
                 { "build-jobs", required_argument, NULL, ARG_JOBS },
+                { "device-timeout", required_argument, NULL, ARG_DEVICE_TIMEOUT },
+                { "bridge", required_argument, NULL, ARG_BRIDGE },
                 { "check-config", no_argument, NULL, ARG_CHECK },
                 { "dump-core", no_argument, NULL, ARG_DUMP },
                 { "help", no_argument, NULL, 'h' },
@@ -263,6 +284,19 @@ int main(int argc, char **argv)
                 case ARG_JOBS:
                         if (parse_build_jobs(optarg, &o.build_jobs) < 0)
                                 return 2;
+                        break;
+                case ARG_DEVICE_TIMEOUT:
+                        if (parse_device_timeout(optarg, &o.device_timeout) < 0)
+                                return 2;
+                        break;
+                case ARG_BRIDGE:
+                        if (!ifname_is_valid(optarg)) {
+                                fprintf(stderr,
+                                        "xensupd: --bridge: '%s' is not an interface name\n",
+                                        optarg);
+                                return 2;
+                        }
+                        o.bridge = optarg;
                         break;
                 case ARG_CHECK:
                         check = true;

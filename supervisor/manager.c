@@ -272,6 +272,12 @@ int manager_new(const struct manager_options *opts, struct manager **ret, char *
                             manager_on_built, m, &m->builds);
         if (r < 0)
                 return err_setf(err_r, r, "out of memory");
+        r = build_queue_set_devices(m->builds,
+                                    opts->device_timeout ? opts->device_timeout * 1000
+                                                         : ATTACH_TIMEOUT_MS_DEFAULT,
+                                    opts->bridge ? opts->bridge : "xenbr0");
+        if (r < 0)
+                return err_setf(err_r, r, "--bridge: '%s' is not an interface name", opts->bridge);
 
         r = manager_load_configs(m, err_r);
         if (r < 0)

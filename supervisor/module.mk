@@ -4,7 +4,7 @@ SUPERVISOR_SRCS = supervisor/build-queue.c supervisor/domain.c supervisor/lifecy
                   supervisor/bus.c supervisor/domain-dbus.c supervisor/manager-dbus.c \
                   supervisor/sim-dbus.c supervisor/outcome.c supervisor/domain-table.c \
                   supervisor/configs.c supervisor/config-store.c supervisor/reconcile.c \
-                  supervisor/polkit.c
+                  supervisor/polkit.c supervisor/attach.c
 
 PROGRAMS += xensupd
 xensupd_SRCS = supervisor/main.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS) \
@@ -14,8 +14,8 @@ TESTS += test-policy
 test-policy_SRCS = tests/test-policy.c supervisor/policy.c $(CONFIG_SRCS) $(COMMON_SRCS)
 
 TESTS += test-build-queue
-test-build-queue_SRCS = tests/test-build-queue.c supervisor/build-queue.c $(BUILDERS_SRCS) \
-                        $(CONFIG_SRCS) $(COMMON_SRCS)
+test-build-queue_SRCS = tests/test-build-queue.c supervisor/build-queue.c supervisor/attach.c \
+                        $(BUILDERS_SRCS) $(LAYOUT_SRCS) $(CONFIG_SRCS) $(COMMON_SRCS)
 
 TESTS += test-lifecycle
 test-lifecycle_SRCS = tests/test-lifecycle.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS) \

@@ -72,6 +72,7 @@ static void restore_from_record(struct manager *m, const uint8_t uuid[16],
         uuid_to_string(uuid, u);
         if (!info && (st->kept || !created)) {
                 /* Nothing runs, and no file of ours would start it again: nothing to supervise. */
+                (void)attach_teardown_others(m->builder, m->layout, uuid, 0, NULL);
                 layout_state_remove(m->layout, uuid, NULL);
                 config_store_remove(m->state_dir, uuid);
                 return;
@@ -230,6 +231,29 @@ static void remove_stale_nodes(struct manager *m, const struct builder_domain_in
         }
 }
 
+/* Remove backend directories of domids that no longer exist (their records are freed first). */
+static void remove_stale_backends(struct manager *m, const struct builder_domain_info *infos,
+                                  size_t n)
+{
+        for (int kind = 0; kind < _LAYOUT_DEVICE_KIND_MAX; kind++) {
+                _cleanup_free_ uint32_t *domids = NULL;
+                size_t n_domids = 0;
+
+                if (layout_device_backend_domids(m->layout, (enum layout_device_kind)kind, &domids,
+                                                 &n_domids, NULL) < 0)
+                        continue;
+                for (size_t i = 0; i < n_domids; i++) {
+                        if (manager_find_info(infos, n, domids[i]))
+                                continue;
+                        log_msg(LOG_NOTICE, "removing stale %s backends of vanished domid %u",
+                                layout_device_kind_to_string((enum layout_device_kind)kind),
+                                domids[i]);
+                        layout_device_remove_backends(m->layout, (enum layout_device_kind)kind,
+                                                      domids[i], NULL);
+                }
+        }
+}
+
 /* Remove /vm entries no live domain refers to (its handle is its uuid). */
 static void remove_stale_vms(struct manager *m, const struct builder_domain_info *infos, size_t n)
 {
@@ -307,6 +331,8 @@ int manager_reconcile(struct manager *m)
         for (size_t i = 0; i < n_domains; i++)
                 if (!m->domains[i]->removed)
                         reconcile_domain(m, m->domains[i], infos, n);
+        /* After the domains: adoption frees what their records list, these are the rest. */
+        remove_stale_backends(m, infos, n);
         report_foreign(m);
         prune_config_store(m);
         return 0;

@@ -14,6 +14,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <xenstore.h>
 
 #include "builders/builder-sim.h"
 #include "common/macros.h"
@@ -121,6 +123,7 @@ static int setup(void **state)
 {
         struct builder_options o = { .kind = BUILDER_SIM };
         _cleanup_free_ char *err = NULL;
+        char xs_path[128];
         sigset_t mask;
 
         bool path_set = fx.path_set;
@@ -141,6 +144,9 @@ static int setup(void **state)
         }
         o.sim_dir = fx.dir;
         assert_int_equal(builder_open(&o, &fx.b, &err), 0);
+        /* The children write the layout into the simulator's XenStore, as xensupd's do. */
+        snprintf(xs_path, sizeof(xs_path), "%s/xenstored.socket", fx.dir);
+        setenv("XENSTORED_PATH", xs_path, 1);
         sigemptyset(&mask);
         sigaddset(&mask, SIGCHLD); /* sd_event_add_child() needs it blocked */
         assert_int_equal(sigprocmask(SIG_BLOCK, &mask, NULL), 0);
@@ -224,7 +230,7 @@ static void test_builds_in_children_two_at_a_time(void **state)
         (void)state;
         for (unsigned i = 0; i < N_OWNERS; i++) {
                 cfg[i] = make_config(i, DOMAIN_TYPE_PV);
-                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i], &fx.root), 0);
+                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i], NULL, &fx.root), 0);
                 /* a slot is taken at once while one is free, and never a third */
                 assert_int_equal(build_queue_running(fx.q), i < 2 ? i + 1 : 2);
         }
@@ -276,13 +282,13 @@ static void test_failure_carries_the_backend_message(void **state)
         _cleanup_free_ char *err = NULL;
 
         (void)state;
-        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &hvm, &fx.root), 0);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &hvm, NULL, &fx.root), 0);
         /* The next create in the simulator fails: the child reports ENOMEM and its step. */
         assert_int_equal(builder_sim_fault(fx.b, HV_OP_CREATE, 1, ENOMEM, 1, &err), 0);
         run_until_done(1, NULL);
         assert_int_equal(fx.out[0].r, -EOPNOTSUPP);
         assert_non_null(strstr(fx.out[0].message, "hvm"));
-        assert_int_equal(build_queue_add(fx.q, &fx.out[1], &pv, &fx.root), 0);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[1], &pv, NULL, &fx.root), 0);
         run_until_done(2, NULL);
         assert_int_equal(fx.out[1].r, -ENOMEM);
         assert_non_null(strstr(fx.out[1].message, "bq11: create domain"));
@@ -295,9 +301,9 @@ static void test_cancel_only_what_waits(void **state)
         (void)state;
         for (unsigned i = 0; i < 4; i++) {
                 cfg[i] = make_config(20 + i, DOMAIN_TYPE_PV);
-                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i], &fx.root), 0);
+                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i], NULL, &fx.root), 0);
         }
-        assert_int_equal(build_queue_add(fx.q, &fx.out[3], &cfg[3], &fx.root), -EBUSY);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[3], &cfg[3], NULL, &fx.root), -EBUSY);
         assert_int_equal(build_queue_cancel(fx.q, &fx.out[0]), -EBUSY); /* its child runs */
         assert_int_equal(build_queue_cancel(fx.q, &fx.out[2]), 0);
         assert_int_equal(build_queue_cancel(fx.q, &fx.out[2]), -ENOENT);
@@ -317,7 +323,7 @@ static void test_free_kills_running_children(void **state)
         (void)state;
         for (unsigned i = 0; i < 3; i++) {
                 cfg[i] = make_config(30 + i, DOMAIN_TYPE_PV);
-                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i], &fx.root), 0);
+                assert_int_equal(build_queue_add(fx.q, &fx.out[i], &cfg[i], NULL, &fx.root), 0);
         }
         fx.q = build_queue_free(fx.q);
         /* Reaped: no child of ours is left, and no callback came. */
@@ -363,9 +369,9 @@ static void test_images_opened_with_the_callers_rights(void **state)
         secret.ramdisk = root_only;
         open_cfg.kernel = everyone;
         as_root.kernel = root_only;
-        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &secret, &nobody), 0);
-        assert_int_equal(build_queue_add(fx.q, &fx.out[1], &open_cfg, &nobody), 0);
-        assert_int_equal(build_queue_add(fx.q, &fx.out[2], &as_root, &fx.root), 0);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &secret, NULL, &nobody), 0);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[1], &open_cfg, NULL, &nobody), 0);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[2], &as_root, NULL, &fx.root), 0);
         run_until_done(3, NULL);
         assert_int_equal(fx.out[0].r, -EACCES);
         snprintf(want, sizeof(want), "ramdisk %s: uid 65534 may not read it (Permission denied)",
@@ -389,27 +395,72 @@ static void test_image_must_be_a_regular_file(void **state)
         snprintf(fifo, sizeof(fifo), "%s/fifo", fx.dir);
         assert_int_equal(mkfifo(fifo, 0644), 0);
         cfg.kernel = fifo;
-        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &cfg, &fx.root), 0);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &cfg, NULL, &fx.root), 0);
         run_until_done(1, NULL);
         assert_int_equal(fx.out[0].r, -EINVAL);
         snprintf(want, sizeof(want), "kernel %s: not a regular file", fifo);
         assert_string_equal(fx.out[0].message, want);
 }
 
-/* A config naming devices is refused until they are attached: no guest boots without its disk. */
-static void test_devices_not_attached_refused(void **state)
+/* Whether the simulated XenStore holds path. */
+static bool store_has(const char *path)
+{
+        struct xs_handle *xs = xs_open(XS_OPEN_SOCKETONLY);
+        unsigned len;
+        char *v;
+
+        assert_non_null(xs);
+        v = xs_read(xs, XBT_NULL, path, &len);
+        xs_close(xs);
+        free(v);
+        return v != NULL;
+}
+
+/*
+ * A disk target its owner may not write is refused with their uid named, before any node of
+ * the device exists; the domain the child created is gone again, its XenStore nodes too.
+ */
+static void test_disk_target_opened_with_the_callers_rights(void **state)
 {
         struct domain_config cfg = make_config(44, DOMAIN_TYPE_PV);
-        struct disk_config disk = { .devid = 51712 };
+        struct disk_config disk = { .devid = 51712, .vdev = (char *)"xvda" };
+        char target[128], want[256], path[64];
+        struct creds nobody;
 
         (void)state;
+        if (geteuid() != 0)
+                skip(); /* switching rights needs root, as xensupd has */
+        creds_from_ids(&nobody, 65534, NULL, 0);
+        assert_int_equal(chmod(fx.dir, 0755), 0);
+        write_image("disk.img", 0644, target, sizeof(target));
+        disk.target = target;
         cfg.disks = &disk;
         cfg.n_disks = 1;
-        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &cfg, &fx.root), 0);
+        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &cfg, NULL, &nobody), 0);
         run_until_done(1, NULL);
-        assert_int_equal(fx.out[0].r, -EOPNOTSUPP);
-        assert_non_null(strstr(fx.out[0].message, "does not attach disks"));
+        assert_int_equal(fx.out[0].r, -EACCES);
+        snprintf(want, sizeof(want), "target %s: uid 65534 may not write it", target);
+        assert_non_null(strstr(fx.out[0].message, want));
+        assert_non_null(strstr(fx.out[0].message, "disk xvda (vbd 51712)"));
         assert_false(listed_paused(fx.out[0].domain.domid, cfg.uuid));
+        snprintf(path, sizeof(path), "/local/domain/%u", fx.out[0].domain.domid);
+        assert_false(store_has(path));
+        snprintf(path, sizeof(path), "/local/domain/0/backend/vbd/%u", fx.out[0].domain.domid);
+        assert_false(store_has(path));
+}
+
+/* The child writes the domain's layout: what it built is in XenStore before it reports. */
+static void test_child_writes_the_layout(void **state)
+{
+        struct domain_config cfg = make_config(45, DOMAIN_TYPE_PV);
+        char path[64];
+
+        (void)state;
+        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &cfg, "renamed", &fx.root), 0);
+        run_until_done(1, NULL);
+        assert_int_equal(fx.out[0].r, 0);
+        snprintf(path, sizeof(path), "/local/domain/%u/name", fx.out[0].domain.domid);
+        assert_true(store_has(path));
 }
 
 int main(void)
@@ -424,7 +475,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_images_opened_with_the_callers_rights, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_image_must_be_a_regular_file, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_devices_not_attached_refused, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_disk_target_opened_with_the_callers_rights,
+                                                setup, teardown),
+                cmocka_unit_test_setup_teardown(test_child_writes_the_layout, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

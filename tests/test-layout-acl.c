@@ -32,15 +32,32 @@ static void test_build_each_access(void **state)
         build_and_format(5, LAYOUT_ACCESS_READ, "n0,r5");
         build_and_format(5, LAYOUT_ACCESS_WRITE, "n0,b5");
         build_and_format(32751, LAYOUT_ACCESS_READ, "n0,r32751");
+        build_and_format(5, LAYOUT_ACCESS_OWNER, "n5,r0");
 }
 
+/* A frontend directory is the guest's, as Linux's frontends expect; dom0 is listed to read. */
+static void test_frontend_directory_is_the_guests(void **state)
+{
+        struct xs_permissions p[LAYOUT_ACL_MAX];
+        unsigned n = 0;
+
+        (void)state;
+        assert_int_equal(layout_acl_build(7, LAYOUT_ACCESS_OWNER, p, &n), 0);
+        assert_int_equal(layout_acl_access_of(p, n, 7), LAYOUT_ACCESS_WRITE);
+        assert_int_equal(layout_acl_access_of(p, n, 8), LAYOUT_ACCESS_NONE);
+        /* Not an ACL xensup would accept on a node whose value it reads. */
+        assert_false(layout_acl_is_safe(p, n, 7));
+        assert_int_equal(layout_acl_build(0, LAYOUT_ACCESS_OWNER, p, &n), -EINVAL);
+}
+
+/* Every access but a frontend directory's. */
 static void test_owner_is_always_dom0(void **state)
 {
         static const uint32_t ids[] = { 1, 2, 7, 255, 256, 4096, 32751 };
 
         (void)state;
         for (size_t i = 0; i < ELEMENTSOF(ids); i++)
-                for (int a = 0; a < _LAYOUT_ACCESS_MAX; a++) {
+                for (int a = 0; a <= LAYOUT_ACCESS_WRITE; a++) {
                         struct xs_permissions p[LAYOUT_ACL_MAX];
                         unsigned n = 0;
 
@@ -144,6 +161,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_build_each_access),
                 cmocka_unit_test(test_owner_is_always_dom0),
+                cmocka_unit_test(test_frontend_directory_is_the_guests),
                 cmocka_unit_test(test_build_refuses_bad_input),
                 cmocka_unit_test(test_format),
                 cmocka_unit_test(test_is_safe_rejects_what_we_never_write),

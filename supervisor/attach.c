@@ -1,0 +1,361 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/error.h"
+#include "common/macros.h"
+#include "supervisor/attach.h"
+
+/* "disk xvda (vbd 51712) of domid 5", "vif 0 of domid 5": what a message names. */
+static const char *device_name(const struct layout_device *dev, char buf[96])
+{
+        if (dev->kind == LAYOUT_DEVICE_VBD)
+                snprintf(buf, 96, "disk %s (vbd %" PRIu32 ") of domid %" PRIu32, dev->vdev,
+                         dev->devid, dev->domid);
+        else
+                snprintf(buf, 96, "vif %" PRIu32 " (%s) of domid %" PRIu32, dev->devid, dev->ifname,
+                         dev->domid);
+        return buf;
+}
+
+/* The disk's identity, as attach_disks_conflict() compares it. */
+static struct attach_disk_id disk_id_of(const struct layout_device *dev)
+{
+        if (dev->loop)
+                return (struct attach_disk_id){ .dev = dev->backing_dev,
+                                                .ino = dev->backing_ino,
+                                                .readonly = dev->readonly };
+        return (struct attach_disk_id){ .dev = makedev(dev->major, dev->minor),
+                                        .readonly = dev->readonly };
+}
+
+bool attach_disks_conflict(const struct attach_disk_id *a, const struct attach_disk_id *b)
+{
+        return a->dev == b->dev && a->ino == b->ino && !(a->readonly && b->readonly);
+}
+
+int attach_generate_mac(uint8_t mac[6])
+{
+        uint8_t r[3];
+
+        if (getrandom(r, sizeof(r), 0) != (ssize_t)sizeof(r))
+                return -errno;
+        mac[0] = 0x00;
+        mac[1] = 0x16;
+        mac[2] = 0x3e;
+        /* The top bit clear, as libxl: the other half of the OUI's space is Xen's own. */
+        mac[3] = r[0] & 0x7f;
+        mac[4] = r[1];
+        mac[5] = r[2];
+        return 0;
+}
+
+/* Release the host side of dev: what its record says was set up. */
+static int host_release(struct builder *b, const struct layout_device *dev, char **err_r)
+{
+        if (dev->kind == LAYOUT_DEVICE_VIF)
+                return builder_vif_unplug(b, dev->ifname, err_r);
+        if (!dev->loop)
+                return 0;
+        struct builder_disk_host h = {
+                .major = dev->major,
+                .minor = dev->minor,
+                .loop = true,
+                .backing_dev = dev->backing_dev,
+                .backing_ino = dev->backing_ino,
+        };
+        snprintf(h.device, sizeof(h.device), "%s", dev->device);
+        return builder_disk_release(b, &h, err_r);
+}
+
+/* Tear down one device, forced; the first failure's message in *err_r. */
+static int teardown_one(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                        const struct layout_device *dev, char **err_r)
+{
+        _cleanup_free_ char *e1 = NULL, *e2 = NULL, *e3 = NULL;
+        char name[96];
+        int r1, r2, r3;
+
+        /* The frontend first: the backend then closes on its own and lets go of the grants. */
+        r1 = layout_device_close(l, dev, true, &e1);
+        r2 = host_release(b, dev, &e2);
+        r3 = layout_device_remove(l, uuid, dev, &e3);
+        if (r1 < 0)
+                return err_setf(err_r, r1, "%s: %s", device_name(dev, name), e1);
+        if (r2 < 0)
+                return err_setf(err_r, r2, "%s: %s", device_name(dev, name), e2);
+        if (r3 < 0)
+                return err_setf(err_r, r3, "%s: %s", device_name(dev, name), e3);
+        return 0;
+}
+
+/* Tear down the devices of uuid's records that pick() keeps; the first failure is returned. */
+static int teardown_where(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                          uint32_t domid, bool all_but, char **err_r)
+{
+        _cleanup_free_ struct layout_device *devs = NULL;
+        _cleanup_free_ char *list_err = NULL;
+        size_t n = 0;
+        int first = 0;
+        int r;
+
+        r = layout_device_list(l, uuid, &devs, &n, &list_err);
+        if (r < 0)
+                return err_setf(err_r, r, "%s", list_err);
+        /* Reverse order: the vifs, then the disks, the last added first. */
+        for (size_t i = n; i-- > 0;) {
+                _cleanup_free_ char *e = NULL;
+
+                if ((devs[i].domid == domid) == all_but)
+                        continue;
+                r = teardown_one(b, l, uuid, &devs[i], &e);
+                if (r < 0 && first == 0) {
+                        first = r;
+                        err_setf(err_r, r, "%s", e);
+                }
+        }
+        if (first == 0 && list_err)
+                return err_setf(err_r, -EBADMSG, "%s", list_err);
+        return first;
+}
+
+int attach_teardown(struct builder *b, struct layout *l, const uint8_t uuid[16], uint32_t domid,
+                    char **err_r)
+{
+        return teardown_where(b, l, uuid, domid, false, err_r);
+}
+
+int attach_teardown_others(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                           uint32_t live_domid, char **err_r)
+{
+        return teardown_where(b, l, uuid, live_domid, true, err_r);
+}
+
+int attach_disks_of(struct layout *l, const uint8_t uuid[16], uint32_t domid,
+                    struct attach_result *res, char **err_r)
+{
+        _cleanup_free_ struct layout_device *devs = NULL;
+        size_t n = 0;
+        int r;
+
+        *res = (struct attach_result){ 0 };
+        r = layout_device_list(l, uuid, &devs, &n, err_r);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n && res->n_disks < DISKS_MAX; i++)
+                if (devs[i].kind == LAYOUT_DEVICE_VBD && devs[i].domid == domid &&
+                    devs[i].connected)
+                        res->disks[res->n_disks++] = disk_id_of(&devs[i]);
+        return 0;
+}
+
+/* The disk's host side: a loop device on the target (fd) for a file, the device itself else. */
+static int disk_host_up(struct builder *b, int target_fd, struct layout_device *dev, char **err_r)
+{
+        struct builder_disk_host h;
+        int r;
+
+        r = builder_disk_attach(b, target_fd, dev->readonly, dev->target, &h, err_r);
+        if (r < 0)
+                return r;
+        dev->major = h.major;
+        dev->minor = h.minor;
+        dev->loop = h.loop;
+        dev->backing_dev = h.backing_dev;
+        dev->backing_ino = h.backing_ino;
+        snprintf(dev->device, sizeof(dev->device), "%s", h.device);
+        return 0;
+}
+
+static int vif_host_up(struct builder *b, struct layout_device *dev, char **err_r)
+{
+        char netback_name[IFNAME_MAX + 1];
+        struct builder_vif_host v = { .ifname = netback_name,
+                                      .rename = dev->vifname[0] ? dev->vifname : NULL,
+                                      .bridge = dev->bridge,
+                                      .mtu = dev->mtu };
+
+        /* netback names it vif<domid>.<handle>; vifname= renames it. */
+        snprintf(netback_name, sizeof(netback_name), "vif%" PRIu32 ".%" PRIu32, dev->domid,
+                 dev->devid);
+        return builder_vif_plug(b, &v, &dev->mtu, err_r);
+}
+
+/* Bring one added device up: InitWait, the host side, connected. */
+static int bring_up(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                    const struct attach_options *o, int target_fd, struct layout_device *dev,
+                    char **err_r)
+{
+        int r, state;
+
+        r = layout_device_wait_backend(l, dev, XENBUS_INIT_WAIT, o->timeout_ms, &state, err_r);
+        if (r < 0)
+                return r;
+        r = dev->kind == LAYOUT_DEVICE_VBD ? disk_host_up(b, target_fd, dev, err_r)
+                                           : vif_host_up(b, dev, err_r);
+        if (r < 0)
+                return r;
+        r = layout_device_connect(l, uuid, dev, err_r);
+        if (r < 0) {
+                /* Not recorded as set up: release it here, or nobody would. */
+                (void)host_release(b, dev, NULL);
+                return r;
+        }
+        return 0;
+}
+
+/*
+ * Add and bring up one device; on failure it is torn down again and the message names it. A
+ * disk's target is opened first, with its owner's rights: a file they may not use is refused
+ * before anything exists.
+ */
+static int attach_one(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                      const struct attach_options *o, struct layout_device *dev, char **err_r)
+{
+        _cleanup_free_ char *e = NULL;
+        _cleanup_close_ int fd = -1;
+        char name[96];
+        int r;
+
+        if (dev->kind == LAYOUT_DEVICE_VBD) {
+                fd = creds_open_target(o->files_as, "target", dev->target, !dev->readonly, &e);
+                if (fd < 0)
+                        return err_setf(err_r, fd, "%s: %s", device_name(dev, name), e);
+        }
+        r = layout_device_add(l, uuid, dev, &e);
+        if (r < 0)
+                return err_setf(err_r, r, "%s: %s", device_name(dev, name), e);
+        r = bring_up(b, l, uuid, o, fd, dev, &e);
+        if (r < 0) {
+                (void)layout_device_close(l, dev, true, NULL);
+                (void)layout_device_remove(l, uuid, dev, NULL);
+                return err_setf(err_r, r, "%s: %s", device_name(dev, name), e ? e : strerror(-r));
+        }
+        return 0;
+}
+
+/* The device a config entry makes: disks first, then vifs, each in file order. */
+static int device_of_entry(const struct domain_config *cfg, uint32_t domid, size_t i,
+                           const struct attach_options *o, struct layout_device *dev, char **err_r)
+{
+        /* A site's own script must run, not be silently replaced by the native work. */
+        if (i < cfg->n_disks && cfg->disks[i].script)
+                return err_setf(err_r, -EOPNOTSUPP,
+                                "disk %s: script=%s: external block scripts are not run yet",
+                                cfg->disks[i].vdev, cfg->disks[i].script);
+        if (i >= cfg->n_disks && cfg->vifs[i - cfg->n_disks].script)
+                return err_setf(err_r, -EOPNOTSUPP,
+                                "vif %zu: script=%s: external vif scripts are not run yet",
+                                i - cfg->n_disks, cfg->vifs[i - cfg->n_disks].script);
+        if (i < cfg->n_disks) {
+                if (layout_device_from_disk(dev, domid, &cfg->disks[i]) < 0)
+                        return err_setf(err_r, -ENAMETOOLONG, "disk %s: target too long",
+                                        cfg->disks[i].vdev);
+                return 0;
+        }
+        const struct vif_config *v = &cfg->vifs[i - cfg->n_disks];
+
+        if (!v->has_mac)
+                return err_setf(err_r, -EINVAL, "vif %zu: no MAC was given or kept",
+                                i - cfg->n_disks);
+        if (layout_device_from_vif(dev, domid, (uint32_t)(i - cfg->n_disks), v, v->mac,
+                                   o->default_bridge) < 0)
+                return err_setf(err_r, -ENAMETOOLONG, "vif %zu: a name is too long",
+                                i - cfg->n_disks);
+        return 0;
+}
+
+int attach_all(struct builder *b, struct layout *l, const uint8_t uuid[16], uint32_t domid,
+               const struct domain_config *cfg, const struct attach_options *o,
+               struct attach_result *res, char **err_r)
+{
+        size_t n = cfg->n_disks + cfg->n_vifs;
+        int r = 0;
+
+        *res = (struct attach_result){ 0 };
+        for (size_t i = 0; i < n; i++) {
+                struct layout_device dev;
+
+                r = device_of_entry(cfg, domid, i, o, &dev, err_r);
+                if (r >= 0)
+                        r = attach_one(b, l, uuid, o, &dev, err_r);
+                if (r < 0)
+                        break;
+                if (dev.kind == LAYOUT_DEVICE_VBD && res->n_disks < DISKS_MAX)
+                        res->disks[res->n_disks++] = disk_id_of(&dev);
+        }
+        if (r < 0) {
+                /* Every device added before this one goes too: nothing is left half-done. */
+                (void)attach_teardown(b, l, uuid, domid, NULL);
+                *res = (struct attach_result){ 0 };
+        }
+        return r;
+}
+
+static bool mac_is_zero(const uint8_t mac[6])
+{
+        static const uint8_t zero[6];
+
+        return memcmp(mac, zero, 6) == 0;
+}
+
+void attach_macs_format(const uint8_t macs[VIFS_MAX][6], char buf[LAYOUT_VIF_MACS_MAX])
+{
+        size_t last = 0, used = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < VIFS_MAX; i++)
+                if (!mac_is_zero(macs[i]))
+                        last = i + 1;
+        for (size_t i = 0; i < last; i++) {
+                const uint8_t *m = macs[i];
+
+                if (mac_is_zero(m))
+                        used += (size_t)snprintf(buf + used, LAYOUT_VIF_MACS_MAX - used, "%s-",
+                                                 i ? "," : "");
+                else
+                        used += (size_t)snprintf(buf + used, LAYOUT_VIF_MACS_MAX - used,
+                                                 "%s%02x:%02x:%02x:%02x:%02x:%02x", i ? "," : "",
+                                                 m[0], m[1], m[2], m[3], m[4], m[5]);
+        }
+}
+
+int attach_macs_parse(const char *text, uint8_t macs[VIFS_MAX][6])
+{
+        const char *p = text;
+
+        memset(macs, 0, VIFS_MAX * 6);
+        for (size_t i = 0; *p; i++) {
+                size_t len = strcspn(p, ",");
+
+                if (i == VIFS_MAX)
+                        return -EINVAL;
+                if (!(len == 1 && *p == '-')) {
+                        char one[18];
+                        unsigned v[6];
+                        int end = 0;
+
+                        if (len != 17)
+                                return -EINVAL;
+                        memcpy(one, p, 17);
+                        one[17] = '\0';
+                        if (sscanf(one, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3],
+                                   &v[4], &v[5], &end) != 6 ||
+                            end != 17)
+                                return -EINVAL;
+                        for (size_t k = 0; k < 6; k++)
+                                macs[i][k] = (uint8_t)v[k];
+                }
+                p += len;
+                if (*p == ',' && *++p == '\0')
+                        return -EINVAL;
+        }
+        return 0;
+}

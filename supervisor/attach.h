@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * attach.h — a domain's disks and vifs brought up and torn down: the
+ * XenStore side (layout/devices.h) around the host side (builder.h), in the
+ * order ../shared/DEVICES.md gives.
+ *
+ * Attaching runs in a build child (it waits on the backends); tearing down
+ * runs in the daemon and never waits: it forces. Both take their own handles,
+ * so neither touches the daemon's state.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "builders/builder.h"
+#include "common/creds.h"
+#include "config/config.h"
+#include "layout/devices.h"
+#include "layout/layout.h"
+
+/* The default wait for a backend to reach InitWait (libxl's LIBXL_INIT_TIMEOUT). */
+#define ATTACH_TIMEOUT_MS_DEFAULT 10000
+
+/* Who a disk is: its file (st_dev, st_ino) or, for a block device, its device number. */
+struct attach_disk_id {
+        uint64_t dev;
+        uint64_t ino; /* 0 for a block device: dev is then its rdev */
+        bool readonly;
+};
+
+/* What a build child's attach hands back to the daemon. */
+struct attach_result {
+        unsigned n_disks;
+        struct attach_disk_id disks[DISKS_MAX];
+};
+
+/* How an attach runs. */
+struct attach_options {
+        const struct creds *files_as; /* whose rights open the disk targets */
+        unsigned timeout_ms;          /* per wait for a backend */
+        const char *default_bridge;   /* a vif without bridge= */
+};
+
+/*
+ * Attach every disk, then every vif, of cfg to the paused instance domid of uuid: per device
+ * the nodes and record in one transaction, the wait for the backend's InitWait, the host side
+ * (the target opened with files_as's rights, a loop device for a file; the vif on its bridge),
+ * then hotplug-status = connected. Every vif must carry its MAC (has_mac) by now. On failure
+ * every device added is torn down again and *err_r names the device and the step.
+ */
+int attach_all(struct builder *b, struct layout *l, const uint8_t uuid[16], uint32_t domid,
+               const struct domain_config *cfg, const struct attach_options *o,
+               struct attach_result *res, char **err_r);
+
+/*
+ * Tear down what uuid's records list for instance domid:
+ * frontend removed, backend closed, the host side released (loop device detached, vif out of
+ * its bridge), then the nodes and the record. It never waits and carries on past a failure;
+ * the first failure is returned with its message.
+ */
+int attach_teardown(struct builder *b, struct layout *l, const uint8_t uuid[16], uint32_t domid,
+                    char **err_r);
+
+/*
+ * Tear down what uuid's records list for every instance but live_domid (0: every instance):
+ * what a daemon killed mid-way, or a build child that died, left.
+ */
+int attach_teardown_others(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                           uint32_t live_domid, char **err_r);
+
+/* The identities of uuid's attached disks of instance domid, from its records (adoption). */
+int attach_disks_of(struct layout *l, const uint8_t uuid[16], uint32_t domid,
+                    struct attach_result *res, char **err_r);
+
+/* Two disk uses that may not run at once: the same disk, and one of them writes. */
+bool attach_disks_conflict(const struct attach_disk_id *a, const struct attach_disk_id *b);
+
+/* A MAC for a vif that names none: Xen's 00:16:3e, then three random bytes (as libxl). */
+int attach_generate_mac(uint8_t mac[6]);
+
+/*
+ * The MACs a domain keeps for its vifs, by index, as its record holds them: "m0,m1,-,...",
+ * "-" for a vif that has none kept (all-zero), up to the last kept one. buf has
+ * LAYOUT_VIF_MACS_MAX bytes.
+ */
+void attach_macs_format(const uint8_t macs[VIFS_MAX][6], char buf[LAYOUT_VIF_MACS_MAX]);
+
+/* Read that text back into macs (zeroed first); -EINVAL for anything else. */
+int attach_macs_parse(const char *text, uint8_t macs[VIFS_MAX][6]);
