@@ -9,7 +9,7 @@ DESTDIR     ?=
 BUILD       ?= build
 CC          ?= gcc
 SANITIZE    ?=
-PKGS        := xencontrol xenguest xenstore libconfuse libsystemd
+PKGS        := xencontrol xenguest xenstore libconfuse libsystemd libmnl
 
 # Deferred (=, not :=): `make deps all` on a fresh machine must ask pkg-config
 # after deps installed the packages, not when the Makefile was read.

@@ -28,6 +28,7 @@
 #include <xen/hvm/params.h>
 
 #include "builders/builder-internal.h"
+#include "builders/host-linux.h"
 #include "common/error.h"
 
 /* libxl's LIBXL_MAXMEM_CONSTANT: slack above the target for the guest's own allocations (KiB). */
@@ -945,6 +946,33 @@ static int xen_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[
         return 0;
 }
 
+/* The host side of devices is dom0's, not the hypervisor's: builders/host-linux.c. */
+static int xen_disk_attach(struct builder *b, int target_fd, bool readonly, const char *target,
+                           struct builder_disk_host *out, char **err_r)
+{
+        (void)b;
+        return host_loop_attach(target_fd, readonly, target, out, err_r);
+}
+
+static int xen_disk_release(struct builder *b, const struct builder_disk_host *h, char **err_r)
+{
+        (void)b;
+        return host_loop_release(h, err_r);
+}
+
+static int xen_vif_plug(struct builder *b, const struct builder_vif_host *v, unsigned *mtu_r,
+                        char **err_r)
+{
+        (void)b;
+        return host_vif_plug(v, mtu_r, err_r);
+}
+
+static int xen_vif_unplug(struct builder *b, const char *ifname, char **err_r)
+{
+        (void)b;
+        return host_vif_unplug(ifname, err_r);
+}
+
 const struct builder_ops builder_xen_ops = {
         .name = "xen",
         .open = xen_open,
@@ -961,4 +989,8 @@ const struct builder_ops builder_xen_ops = {
         .dumpcore = xen_dumpcore,
         .set_handle = xen_set_handle,
         .find_live = xen_find_live,
+        .disk_attach = xen_disk_attach,
+        .disk_release = xen_disk_release,
+        .vif_plug = xen_vif_plug,
+        .vif_unplug = xen_vif_unplug,
 };

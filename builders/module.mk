@@ -1,6 +1,7 @@
 # builders/: the hypervisor boundary (builder.c dispatches to a backend).
 # builder-sim.c joins as soon as it exists; do not list it a second time.
-BUILDERS_SRCS := builders/builder.c builders/builder-xen.c $(wildcard builders/builder-sim.c)
+BUILDERS_SRCS := builders/builder.c builders/builder-xen.c builders/host-linux.c \
+                 $(wildcard builders/builder-sim.c)
 
 # The real backend against wrapped libxenctrl/libxenguest/libxenstore calls: the
 # backend is its own object file, so every call it makes crosses into the test's
@@ -22,5 +23,11 @@ comma := ,
 
 TESTS += test-builder-xen
 # '=': common/module.mk is read after this file.
-test-builder-xen_SRCS = tests/test-builder-xen.c builders/builder-xen.c $(COMMON_SRCS)
+test-builder-xen_SRCS = tests/test-builder-xen.c builders/builder-xen.c builders/host-linux.c \
+                        $(COMMON_SRCS)
 test-builder-xen_LDFLAGS := -Wl,--wrap=$(subst $(space),$(comma)--wrap=,$(strip $(BUILDER_XEN_WRAPS)))
+
+# The host side of devices for real: loop devices and a bridge in a private network
+# namespace. Needs root; skips, saying why, where it cannot.
+TESTS += test-host-linux
+test-host-linux_SRCS = tests/test-host-linux.c builders/host-linux.c $(COMMON_SRCS)

@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
         build-essential pkg-config git
-        libxen-dev libconfuse-dev libsystemd-dev libcmocka-dev
+        libxen-dev libconfuse-dev libsystemd-dev libcmocka-dev libmnl-dev
         xenstore-utils xen-utils-4.17
         dbus dbus-daemon dbus-bin systemd util-linux procps libxml2-utils polkitd
         valgrind clang-format cppcheck python3
