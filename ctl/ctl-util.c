@@ -440,3 +440,59 @@ void ctl_print_changes(FILE *f, const struct ctl_domain *old, const struct ctl_d
         if (any)
                 fputc('\n', f);
 }
+
+const char *ctl_xenbus_state_name(uint32_t state)
+{
+        static const char *const names[] = { "unknown",     "initialising", "init-wait",
+                                             "initialised", "connected",    "closing",
+                                             "closed" };
+
+        return state < ELEMENTSOF(names) ? names[state] : "unknown";
+}
+
+static void print_device_json(FILE *f, const struct ctl_device *d, bool disk)
+{
+        fprintf(f, "{\"devid\": %" PRIu32 ", \"%s\": ", d->devid, disk ? "vdev" : "interface");
+        ctl_json_string(f, d->name);
+        fprintf(f, ", \"%s\": ", disk ? "target" : "mac");
+        ctl_json_string(f, d->what);
+        fprintf(f, ", \"%s\": ", disk ? "device" : "bridge");
+        ctl_json_string(f, d->where);
+        fprintf(f, ", \"backend_state\": \"%s\", \"frontend_state\": \"%s\"}",
+                ctl_xenbus_state_name(d->backend_state), ctl_xenbus_state_name(d->frontend_state));
+}
+
+void ctl_print_devices(FILE *f, const struct ctl_device *devs, size_t n, const char *kind,
+                       bool json)
+{
+        bool disk = strcmp(kind, "vbd") == 0, first = true;
+
+        if (json)
+                fputc('[', f);
+        else if (disk)
+                fprintf(f, "%-8s %-10s %-13s %-13s %-16s %s\n", "VDEV", "DEVID", "BACKEND",
+                        "FRONTEND", "DEVICE", "TARGET");
+        else
+                fprintf(f, "%-6s %-18s %-16s %-16s %-13s %s\n", "DEVID", "MAC", "INTERFACE",
+                        "BRIDGE", "BACKEND", "FRONTEND");
+        for (size_t i = 0; i < n; i++) {
+                const struct ctl_device *d = &devs[i];
+
+                if (strcmp(d->kind, kind) != 0)
+                        continue;
+                if (json) {
+                        fputs(first ? "\n" : ",\n", f);
+                        print_device_json(f, d, disk);
+                } else if (disk)
+                        fprintf(f, "%-8s %-10" PRIu32 " %-13s %-13s %-16s %s\n", d->name, d->devid,
+                                ctl_xenbus_state_name(d->backend_state),
+                                ctl_xenbus_state_name(d->frontend_state), d->where, d->what);
+                else
+                        fprintf(f, "%-6" PRIu32 " %-18s %-16s %-16s %-13s %s\n", d->devid, d->what,
+                                d->name, d->where, ctl_xenbus_state_name(d->backend_state),
+                                ctl_xenbus_state_name(d->frontend_state));
+                first = false;
+        }
+        if (json)
+                fputs(first ? "]\n" : "\n]\n", f);
+}

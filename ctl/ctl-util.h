@@ -94,3 +94,21 @@ char *ctl_format_duration(uint64_t seconds, char *buf, size_t size);
 
 /* CLOCK_REALTIME in microseconds. */
 uint64_t ctl_now_usec(void);
+
+/* One entry of a domain's Devices property (units/org.xensup.supervisor1.xml). */
+struct ctl_device {
+        const char *kind; /* "vbd" or "vif" */
+        uint32_t devid;
+        const char *name;  /* vdev, or the vif's host interface */
+        const char *what;  /* target, or MAC */
+        const char *where; /* block device, or bridge */
+        uint32_t backend_state;
+        uint32_t frontend_state;
+};
+
+/* A XenbusState's name ("connected"), or "unknown". */
+const char *ctl_xenbus_state_name(uint32_t state);
+
+/* block-list (disks) or network-list (vifs): the devices of kind as a table, or a JSON array. */
+void ctl_print_devices(FILE *f, const struct ctl_device *devs, size_t n, const char *kind,
+                       bool json);

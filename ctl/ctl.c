@@ -61,12 +61,14 @@ static void usage(FILE *f)
               "  vcpu-set NAME N               vcpus online\n"
               "  reload                        re-read the config directory\n"
               "  monitor                       print one line per change until interrupted\n"
+              "  block-list NAME               the running instance's disks and their states\n"
+              "  network-list NAME             its network interfaces and their states\n"
               "  sim crash|reboot|poweroff|hang NAME\n"
               "                                make a simulated guest do it (--hypervisor=sim)\n"
               "\n"
               "Options:\n"
               "  --user      talk to xensupd on the session bus (xensupd --user)\n"
-              "  --json      JSON output for list and status\n"
+              "  --json      JSON output for list, status, block-list and network-list\n"
               "  -h, --help  this text\n"
               "\n"
               "NAME is a domain name or uuid.\n"
@@ -251,6 +253,41 @@ static int cmd_status(struct ctl *c, const char *name)
                 fputc('\n', stdout);
         } else
                 ctl_print_status(stdout, &info, ctl_now_usec());
+        return CTL_EXIT_OK;
+}
+
+#define CTL_DEVICES_MAX 128 /* more than a config may hold (DISKS_MAX + VIFS_MAX) */
+
+/* block-list and network-list: the domain's Devices property, those of kind. */
+static int cmd_devices(struct ctl *c, const char *name, const char *kind)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL;
+        struct ctl_device devs[CTL_DEVICES_MAX];
+        size_t n = 0;
+        int r;
+
+        r = resolve(c, name, &path);
+        if (r != CTL_EXIT_OK)
+                return r;
+        r = sd_bus_get_property(c->bus, BUS_NAME, path, BUS_DOMAIN_IFACE, "Devices", &e, &reply,
+                                "a(susssuu)");
+        if (r < 0)
+                return report_error(&e, r, NULL);
+        r = sd_bus_message_enter_container(reply, 'a', "(susssuu)");
+        while (r >= 0 && n < CTL_DEVICES_MAX) {
+                struct ctl_device *d = &devs[n];
+
+                r = sd_bus_message_read(reply, "(susssuu)", &d->kind, &d->devid, &d->name, &d->what,
+                                        &d->where, &d->backend_state, &d->frontend_state);
+                if (r <= 0)
+                        break;
+                n++;
+        }
+        if (r < 0)
+                return report_error(NULL, r, "bad reply");
+        ctl_print_devices(stdout, devs, n, kind, c->json);
         return CTL_EXIT_OK;
 }
 
@@ -559,10 +596,10 @@ int main(int argc, char *argv[])
                 const char *name;
                 int n_args;
         } commands[] = {
-                { "list", 0 },     { "status", 1 },  { "create", 1 },   { "start", 1 },
-                { "shutdown", 1 }, { "reboot", 1 },  { "destroy", 1 },  { "pause", 1 },
-                { "unpause", 1 },  { "mem-set", 2 }, { "vcpu-set", 2 }, { "reload", 0 },
-                { "monitor", 0 },  { "sim", 2 },
+                { "list", 0 },     { "status", 1 },  { "create", 1 },     { "start", 1 },
+                { "shutdown", 1 }, { "reboot", 1 },  { "destroy", 1 },    { "pause", 1 },
+                { "unpause", 1 },  { "mem-set", 2 }, { "vcpu-set", 2 },   { "reload", 0 },
+                { "monitor", 0 },  { "sim", 2 },     { "block-list", 1 }, { "network-list", 1 },
         };
         bool known = false;
 
@@ -624,6 +661,10 @@ int main(int argc, char *argv[])
                 return cmd_monitor(&c);
         if (strcmp(cmd, "sim") == 0)
                 return cmd_sim(&c, args[0], args[1]);
+        if (strcmp(cmd, "block-list") == 0)
+                return cmd_devices(&c, args[0], "vbd");
+        if (strcmp(cmd, "network-list") == 0)
+                return cmd_devices(&c, args[0], "vif");
         if (strcmp(cmd, "start") == 0)
                 return call_domain(&c, args[0], "Start", NULL);
         if (strcmp(cmd, "shutdown") == 0)

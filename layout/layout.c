@@ -9,6 +9,7 @@
  * parent's, a mkdir only for a directory nothing else creates.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <xenstore.h>
 
@@ -62,6 +64,7 @@ int layout_open(struct layout **ret, char **err_r)
         if (!l)
                 return err_setf(err_r, -ENOMEM, "out of memory");
         l->xs = TAKE_PTR(xs);
+        l->lock_fd = -1;
         *ret = TAKE_PTR(l);
         return 0;
 }
@@ -72,8 +75,25 @@ struct layout *layout_close(struct layout *l)
                 return NULL;
         if (l->xs)
                 xs_close(l->xs);
+        if (l->lock_fd >= 0)
+                close(l->lock_fd);
         free(l);
         return NULL;
+}
+
+int layout_serialize_transactions(struct layout *l, const char *lock_path, unsigned patience_ms,
+                                  char **err_r)
+{
+        int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+        if (fd < 0)
+                return err_setf(err_r, -errno, "cannot open the XenStore lock %s: %s", lock_path,
+                                strerror(errno));
+        if (l->lock_fd >= 0)
+                close(l->lock_fd);
+        l->lock_fd = fd;
+        l->patience_ms = patience_ms;
+        return 0;
 }
 
 uint64_t layout_request_count(const struct layout *l)

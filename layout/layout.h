@@ -89,6 +89,17 @@ int layout_open(struct layout **ret, char **err_r);
 /* Disconnect and free; returns NULL. NULL-safe. */
 struct layout *layout_close(struct layout *l);
 
+/*
+ * Run this handle's transactions one at a time with every other handle that names the same
+ * lock file (flock), and retry one that conflicts (EAGAIN) for up to patience_ms beyond the
+ * usual attempts: xenstored fails two transactions that create or remove children under one
+ * parent (/local/domain, /vm, a backend directory), so parallel builds, and a build beside
+ * the daemon's teardowns in a death storm, would otherwise give up. For a build child, which
+ * may wait; the daemon's own handle keeps the bounded retry.
+ */
+int layout_serialize_transactions(struct layout *l, const char *lock_path, unsigned patience_ms,
+                                  char **err_r);
+
 /* Write /vm/<uuid>, /local/domain/<domid> and the console backend in one transaction. */
 int layout_write_domain(struct layout *l, const struct layout_domain *d, char **err_r);
 

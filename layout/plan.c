@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 
 #include "common/error.h"
@@ -198,11 +199,17 @@ static void backoff(unsigned attempt)
 {
         unsigned ms = 1U << (attempt < 7 ? attempt : 6);
         struct timespec ts;
+        long ns;
 
         if (ms > LAYOUT_BACKOFF_MAX_MS)
                 ms = LAYOUT_BACKOFF_MAX_MS;
+        /*
+         * Half of it random: clients that conflicted once and waited the same would meet
+         * again at every attempt.
+         */
+        ns = (long)ms * 500000L + random() % ((long)ms * 500000L + 1);
         ts.tv_sec = 0;
-        ts.tv_nsec = (long)ms * 1000000L;
+        ts.tv_nsec = ns;
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
 }
@@ -213,9 +220,50 @@ static void backoff(unsigned attempt)
  * LAYOUT_MAX_ATTEMPTS times with a growing pause. Any other failure aborts
  * the transaction, so nothing of a failed step stays in XenStore.
  */
+static int run_transaction_unlocked(struct layout *l, step_fn step, const void *userdata,
+                                    char **err_r);
+
 int run_transaction(struct layout *l, step_fn step, const void *userdata, char **err_r)
 {
-        for (unsigned attempt = 0; attempt < LAYOUT_MAX_ATTEMPTS; attempt++) {
+        int r;
+
+        /* Other handles on the same lock (build children) wait: parallel creates all conflict. */
+        if (l->lock_fd >= 0 && flock(l->lock_fd, LOCK_EX) < 0)
+                return err_setf(err_r, -errno, "cannot take the XenStore lock: %s",
+                                strerror(errno));
+        r = run_transaction_unlocked(l, step, userdata, err_r);
+        if (l->lock_fd >= 0)
+                (void)flock(l->lock_fd, LOCK_UN);
+        return r;
+}
+
+/* Whether another attempt is allowed: the first LAYOUT_MAX_ATTEMPTS, then until the deadline. */
+static bool may_retry(const struct layout *l, unsigned attempt, uint64_t deadline_ms)
+{
+        struct timespec ts;
+
+        if (attempt < LAYOUT_MAX_ATTEMPTS)
+                return true;
+        if (l->patience_ms == 0)
+                return false;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 < deadline_ms;
+}
+
+static int run_transaction_unlocked(struct layout *l, step_fn step, const void *userdata,
+                                    char **err_r)
+{
+        uint64_t deadline_ms = 0;
+        unsigned attempt;
+
+        if (l->patience_ms) {
+                struct timespec ts;
+
+                clock_gettime(CLOCK_MONOTONIC, &ts);
+                deadline_ms =
+                    (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 + l->patience_ms;
+        }
+        for (attempt = 0; may_retry(l, attempt, deadline_ms); attempt++) {
                 xs_transaction_t t;
                 int r;
 
@@ -244,7 +292,7 @@ int run_transaction(struct layout *l, step_fn step, const void *userdata, char *
                 return 0;
         }
         return err_setf(err_r, -EAGAIN, "XenStore transaction still conflicting after %u attempts",
-                        LAYOUT_MAX_ATTEMPTS);
+                        attempt);
 }
 
 /* Run step as one transaction (run_transaction); a failure's message is prefixed with what. */

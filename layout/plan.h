@@ -29,6 +29,9 @@ struct layout {
         uint64_t hook_at; /* request number to run hook before, 0 = never */
         void (*hook)(void *userdata);
         void *hook_userdata;
+
+        int lock_fd;          /* layout_serialize_transactions(): flock()ed around each; -1 none */
+        unsigned patience_ms; /* layout_serialize_transactions(): retry EAGAIN this long */
 };
 
 /* -errno of the last failed call, or -EIO when it left none. */

@@ -25,8 +25,7 @@ static const char *device_name(const struct layout_device *dev, char buf[96])
         return buf;
 }
 
-/* The disk's identity, as attach_disks_conflict() compares it. */
-static struct attach_disk_id disk_id_of(const struct layout_device *dev)
+struct attach_disk_id attach_disk_id_of(const struct layout_device *dev)
 {
         if (dev->loop)
                 return (struct attach_disk_id){ .dev = dev->backing_dev,
@@ -136,24 +135,6 @@ int attach_teardown_others(struct builder *b, struct layout *l, const uint8_t uu
                            uint32_t live_domid, char **err_r)
 {
         return teardown_where(b, l, uuid, live_domid, true, err_r);
-}
-
-int attach_disks_of(struct layout *l, const uint8_t uuid[16], uint32_t domid,
-                    struct attach_result *res, char **err_r)
-{
-        _cleanup_free_ struct layout_device *devs = NULL;
-        size_t n = 0;
-        int r;
-
-        *res = (struct attach_result){ 0 };
-        r = layout_device_list(l, uuid, &devs, &n, err_r);
-        if (r < 0)
-                return r;
-        for (size_t i = 0; i < n && res->n_disks < DISKS_MAX; i++)
-                if (devs[i].kind == LAYOUT_DEVICE_VBD && devs[i].domid == domid &&
-                    devs[i].connected)
-                        res->disks[res->n_disks++] = disk_id_of(&devs[i]);
-        return 0;
 }
 
 /* The disk's host side: a loop device on the target (fd) for a file, the device itself else. */
@@ -273,13 +254,11 @@ static int device_of_entry(const struct domain_config *cfg, uint32_t domid, size
 }
 
 int attach_all(struct builder *b, struct layout *l, const uint8_t uuid[16], uint32_t domid,
-               const struct domain_config *cfg, const struct attach_options *o,
-               struct attach_result *res, char **err_r)
+               const struct domain_config *cfg, const struct attach_options *o, char **err_r)
 {
         size_t n = cfg->n_disks + cfg->n_vifs;
         int r = 0;
 
-        *res = (struct attach_result){ 0 };
         for (size_t i = 0; i < n; i++) {
                 struct layout_device dev;
 
@@ -288,14 +267,10 @@ int attach_all(struct builder *b, struct layout *l, const uint8_t uuid[16], uint
                         r = attach_one(b, l, uuid, o, &dev, err_r);
                 if (r < 0)
                         break;
-                if (dev.kind == LAYOUT_DEVICE_VBD && res->n_disks < DISKS_MAX)
-                        res->disks[res->n_disks++] = disk_id_of(&dev);
         }
-        if (r < 0) {
-                /* Every device added before this one goes too: nothing is left half-done. */
+        /* Every device added before this one goes too: nothing is left half-done. */
+        if (r < 0)
                 (void)attach_teardown(b, l, uuid, domid, NULL);
-                *res = (struct attach_result){ 0 };
-        }
         return r;
 }
 

@@ -29,12 +29,6 @@ struct attach_disk_id {
         bool readonly;
 };
 
-/* What a build child's attach hands back to the daemon. */
-struct attach_result {
-        unsigned n_disks;
-        struct attach_disk_id disks[DISKS_MAX];
-};
-
 /* How an attach runs. */
 struct attach_options {
         const struct creds *files_as; /* whose rights open the disk targets */
@@ -50,8 +44,7 @@ struct attach_options {
  * every device added is torn down again and *err_r names the device and the step.
  */
 int attach_all(struct builder *b, struct layout *l, const uint8_t uuid[16], uint32_t domid,
-               const struct domain_config *cfg, const struct attach_options *o,
-               struct attach_result *res, char **err_r);
+               const struct domain_config *cfg, const struct attach_options *o, char **err_r);
 
 /*
  * Tear down what uuid's records list for instance domid:
@@ -69,9 +62,8 @@ int attach_teardown(struct builder *b, struct layout *l, const uint8_t uuid[16],
 int attach_teardown_others(struct builder *b, struct layout *l, const uint8_t uuid[16],
                            uint32_t live_domid, char **err_r);
 
-/* The identities of uuid's attached disks of instance domid, from its records (adoption). */
-int attach_disks_of(struct layout *l, const uint8_t uuid[16], uint32_t domid,
-                    struct attach_result *res, char **err_r);
+/* Who the disk of a record is. */
+struct attach_disk_id attach_disk_id_of(const struct layout_device *dev);
 
 /* Two disk uses that may not run at once: the same disk, and one of them writes. */
 bool attach_disks_conflict(const struct attach_disk_id *a, const struct attach_disk_id *b);

@@ -14,6 +14,9 @@
 
 #define BUILD_JOBS_CAP 4
 
+/* How long a child retries a conflicting transaction: a death storm's teardowns pass by then. */
+#define BUILD_XENSTORE_PATIENCE_MS 30000
+
 struct build_job {
         struct build_queue *queue;
         struct build_job *next;
@@ -36,6 +39,7 @@ struct build_queue {
         void *userdata;
         unsigned device_timeout_ms;
         char default_bridge[IFNAME_MAX + 1];
+        char *lock_path;
         struct build_job *jobs; /* FIFO: running and waiting ones, oldest first */
 };
 
@@ -134,12 +138,15 @@ static int build_child_finish(const struct build_queue *q, struct builder *b,
         int r;
 
         r = layout_open(&l, err_r);
+        if (r >= 0 && q->lock_path)
+                r = layout_serialize_transactions(l, q->lock_path, BUILD_XENSTORE_PATIENCE_MS,
+                                                  err_r);
         if (r >= 0)
                 r = layout_write_domain(l, &ld, err_r);
         if (r >= 0)
                 r = builder_introduce(b, bd, err_r);
         if (r >= 0)
-                r = attach_all(b, l, cfg->uuid, bd->domid, cfg, &ao, &res->devices, err_r);
+                r = attach_all(b, l, cfg->uuid, bd->domid, cfg, &ao, err_r);
         if (r < 0) {
                 /* Devices go before the domain: backends hold its grant mappings. */
                 if (l) {
@@ -345,6 +352,17 @@ int build_queue_set_devices(struct build_queue *q, unsigned timeout_ms, const ch
         return 0;
 }
 
+int build_queue_set_lock(struct build_queue *q, const char *lock_path)
+{
+        char *copy = NULL;
+
+        if (lock_path && !(copy = strdup(lock_path)))
+                return -ENOMEM;
+        free(q->lock_path);
+        q->lock_path = copy;
+        return 0;
+}
+
 int build_queue_cancel(struct build_queue *q, void *owner)
 {
         for (struct build_job *j = q->jobs; j; j = j->next) {
@@ -398,6 +416,7 @@ struct build_queue *build_queue_free(struct build_queue *q)
         }
         sd_event_unref(q->event);
         free(q->sim_dir);
+        free(q->lock_path);
         free(q);
         return NULL;
 }

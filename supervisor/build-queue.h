@@ -41,7 +41,6 @@ struct build_result {
         bool duplicate;  /* refused: a live domain already holds the config's uuid */
         bool denied;     /* refused: its owner may not read its kernel or ramdisk */
         struct builder_domain domain;
-        struct attach_result devices; /* the disks it attached, for the sharing check */
         char message[1024];
 };
 
@@ -68,6 +67,9 @@ int build_queue_add(struct build_queue *q, void *owner, const struct domain_conf
 
 /* How builds attach devices: the wait for a backend, and a vif's bridge when it names none. */
 int build_queue_set_devices(struct build_queue *q, unsigned timeout_ms, const char *default_bridge);
+
+/* The lock file the children's XenStore transactions take, one child at a time (NULL: none). */
+int build_queue_set_lock(struct build_queue *q, const char *lock_path);
 
 /* Drop owner's build if it has not begun: 0, -EBUSY if its child runs, -ENOENT if none. */
 int build_queue_cancel(struct build_queue *q, void *owner);

@@ -194,6 +194,38 @@ static int property_config_path(sd_bus *bus, const char *path, const char *inter
                                      d->config && d->config->path ? d->config->path : "");
 }
 
+/* One device: kind, devid, its name (vdev or host interface), what it is (target or MAC),
+ * where (the block device, or the bridge), and the backend's and frontend's XenbusState. */
+static int append_device(sd_bus_message *reply, const struct domain_device *dd)
+{
+        const struct layout_device *r = &dd->rec;
+        char mac[18];
+
+        if (r->kind == LAYOUT_DEVICE_VBD)
+                return sd_bus_message_append(reply, "(susssuu)", "vbd", r->devid, r->vdev,
+                                             r->target, r->device, (uint32_t)dd->backend_state,
+                                             (uint32_t)dd->frontend_state);
+        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0], r->mac[1], r->mac[2],
+                 r->mac[3], r->mac[4], r->mac[5]);
+        return sd_bus_message_append(reply, "(susssuu)", "vif", r->devid, r->ifname, mac, r->bridge,
+                                     (uint32_t)dd->backend_state, (uint32_t)dd->frontend_state);
+}
+
+/* Devices: the running instance's disks and vifs, in the order they were attached. */
+static int property_devices(sd_bus *bus, const char *path, const char *interface,
+                            const char *property, sd_bus_message *reply, void *userdata,
+                            sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+        int r;
+
+        (void)bus, (void)path, (void)interface, (void)property, (void)error;
+        r = sd_bus_message_open_container(reply, 'a', "(susssuu)");
+        for (size_t i = 0; r >= 0 && i < d->n_devices; i++)
+                r = append_device(reply, &d->devices[i]);
+        return r < 0 ? r : sd_bus_message_close_container(reply);
+}
+
 /* ---- methods: every one mutates, so every one is authorized first ---- */
 
 static int domain_reply(sd_bus_message *msg, int r, const struct sup_error *e, sd_bus_error *error)
@@ -396,6 +428,7 @@ const sd_bus_vtable bus_domain_vtable[] = {
                         EMITS),
         SD_BUS_PROPERTY("LastActionAt", "t", NULL, offsetof(struct domain, last_action.usec),
                         EMITS),
+        SD_BUS_PROPERTY("Devices", "a(susssuu)", property_devices, 0, EMITS),
         SD_BUS_METHOD("Start", NULL, NULL, method_start, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Shutdown", SD_BUS_ARGS("s", mode, "u", timeout), SD_BUS_NO_RESULT,
                                 method_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -99,6 +99,8 @@ struct domain *domain_free(struct domain *d)
         config_free(d->running_config);
         free(d->object_path);
         free(d->failure);
+        /* Their watches go with the daemon's XenStore connection, or were removed at teardown. */
+        free(d->devices);
         free(d);
         return NULL;
 }

@@ -18,6 +18,7 @@
 #include "common/creds.h"
 #include "config/config.h"
 #include "supervisor/attach.h"
+#include "supervisor/domain-devices.h"
 #include "supervisor/outcome.h"
 
 struct manager;
@@ -90,7 +91,8 @@ struct domain {
         uint64_t restart_due;                 /* RESTART_WAIT: CLOCK_REALTIME s it is due */
 
         uint8_t vif_macs[VIFS_MAX][6]; /* the MAC kept for each vif that names none; 0: none */
-        struct attach_result disks;    /* the disks its instance holds, for the sharing check */
+        struct domain_device *devices; /* its instance's, from their records (domain-devices.h) */
+        size_t n_devices;
 
         uint64_t memory_kib; /* current target */
         unsigned vcpus;      /* vcpus online */

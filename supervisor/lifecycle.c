@@ -270,10 +270,10 @@ static void instance_devices_teardown(struct manager *m, struct domain *d)
 
         if (!d->has_domid)
                 return;
+        domain_devices_forget(m, d);
         if (attach_teardown(m->builder, m->layout, d->uuid, d->domid, &err) < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
                            "cannot tear down all its devices: %s", err ? err : "?");
-        d->disks = (struct attach_result){ 0 };
 }
 
 /*
@@ -483,25 +483,6 @@ static int on_autostart(struct manager *m, struct domain *d, const struct event_
         return 0;
 }
 
-/* The supervised domain (not d) whose instance holds one of res's disks so that d may not. */
-static const struct domain *disk_holder(const struct manager *m, const struct domain *d,
-                                        const struct attach_result *res, size_t *which_r)
-{
-        for (size_t i = 0; i < m->n_domains; i++) {
-                const struct domain *o = m->domains[i];
-
-                if (o == d || o->removed || !o->has_domid)
-                        continue;
-                for (size_t k = 0; k < res->n_disks; k++)
-                        for (size_t j = 0; j < o->disks.n_disks; j++)
-                                if (attach_disks_conflict(&res->disks[k], &o->disks.disks[j])) {
-                                        *which_r = k;
-                                        return o;
-                                }
-        }
-        return NULL;
-}
-
 /* Unpause what a child built and laid out; on failure nothing is left. */
 static int build_finish(struct manager *m, struct domain *d, const struct domain_config *cfg,
                         const struct build_result *res, struct sup_error *e)
@@ -513,19 +494,21 @@ static int build_finish(struct manager *m, struct domain *d, const struct domain
 
         d->domid = res->domain.domid;
         d->has_domid = true;
+        domain_devices_load(m, d);
         /* Checked here, on the loop, so two builds at once cannot both pass. */
-        holder = disk_holder(m, d, &res->devices, &which);
+        holder = domain_devices_disk_holder(m, d, &which);
         if (holder) {
+                char vdev[LAYOUT_DEVICE_VDEV_MAX], target[LAYOUT_DEVICE_TARGET_MAX];
+
+                snprintf(vdev, sizeof(vdev), "%s", d->devices[which].rec.vdev);
+                snprintf(target, sizeof(target), "%s", d->devices[which].rec.target);
                 instance_teardown(m, d, false);
                 return sup_outcome(e, OUTCOME_EXISTS,
                                    "%s: disk %s (%s) is in use by domain %s (domid %u), and one "
                                    "of them writes to it: two guests on one disk corrupt its "
                                    "file system",
-                                   d->name, which < cfg->n_disks ? cfg->disks[which].vdev : "?",
-                                   which < cfg->n_disks ? cfg->disks[which].target : "?",
-                                   holder->name, holder->domid);
+                                   d->name, vdev, target, holder->name, holder->domid);
         }
-        d->disks = res->devices;
         /* Renamed while it was built: the child published the name it was given. */
         if (strcmp(cfg->name, d->name) != 0)
                 (void)layout_rename(m->layout, d->domid, d->uuid, d->name, NULL);
@@ -1244,7 +1227,7 @@ static int on_adopt(struct manager *m, struct domain *d, const struct event_args
                 return adopt_without_instance(m, d, st);
         d->domid = info->domid;
         d->has_domid = true;
-        (void)attach_disks_of(m->layout, d->uuid, d->domid, &d->disks, NULL);
+        domain_devices_load(m, d);
         d->memory_kib = info->mem_kib ? info->mem_kib : d->memory_kib;
         if (!d->started_at_usec)
                 (void)layout_vm_start_time(m->layout, d->uuid, &d->started_at_usec, NULL);

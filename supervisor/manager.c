@@ -63,6 +63,12 @@ void manager_check_exit(struct manager *m)
 }
 
 /* The watch handler: one scan serves every event that was pending. */
+/* A device's backend or frontend state changed (domain-devices.c watches them). */
+static void manager_on_device_state(void *userdata, const char *path)
+{
+        domain_devices_on_path(userdata, path);
+}
+
 static int manager_scan(void *userdata)
 {
         struct manager *m = userdata;
@@ -214,6 +220,26 @@ static int manager_setup_state_dir(struct manager *m, const struct manager_optio
         return 0;
 }
 
+/* What the build children need beyond the backend: device waits, the bridge, the lock. */
+static int manager_configure_builds(struct manager *m, const struct manager_options *opts,
+                                    char **err_r)
+{
+        _cleanup_free_ char *lock = NULL;
+        int r;
+
+        r = build_queue_set_devices(m->builds,
+                                    opts->device_timeout ? opts->device_timeout * 1000
+                                                         : ATTACH_TIMEOUT_MS_DEFAULT,
+                                    opts->bridge ? opts->bridge : "xenbr0");
+        if (r < 0)
+                return err_setf(err_r, r, "--bridge: '%s' is not an interface name", opts->bridge);
+        /* In the state dir: children of one daemon, and of a daemon restarted, share it. */
+        if (asprintf(&lock, "%s/xenstore.lock", m->state_dir) < 0 ||
+            build_queue_set_lock(m->builds, lock) < 0)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        return 0;
+}
+
 int manager_new(const struct manager_options *opts, struct manager **ret, char **err_r)
 {
         _cleanup_(manager_freep) struct manager *m = NULL;
@@ -267,17 +293,15 @@ int manager_new(const struct manager_options *opts, struct manager **ret, char *
         r = watch_new(m->event, manager_scan, m, &m->watch, err_r);
         if (r < 0)
                 return r;
+        watch_set_path_handler(m->watch, manager_on_device_state);
         r = build_queue_new(m->event, &bo,
                             opts->build_jobs ? opts->build_jobs : build_queue_default_jobs(),
                             manager_on_built, m, &m->builds);
         if (r < 0)
                 return err_setf(err_r, r, "out of memory");
-        r = build_queue_set_devices(m->builds,
-                                    opts->device_timeout ? opts->device_timeout * 1000
-                                                         : ATTACH_TIMEOUT_MS_DEFAULT,
-                                    opts->bridge ? opts->bridge : "xenbr0");
+        r = manager_configure_builds(m, opts, err_r);
         if (r < 0)
-                return err_setf(err_r, r, "--bridge: '%s' is not an interface name", opts->bridge);
+                return r;
 
         r = manager_load_configs(m, err_r);
         if (r < 0)

@@ -4,7 +4,7 @@ SUPERVISOR_SRCS = supervisor/build-queue.c supervisor/domain.c supervisor/lifecy
                   supervisor/bus.c supervisor/domain-dbus.c supervisor/manager-dbus.c \
                   supervisor/sim-dbus.c supervisor/outcome.c supervisor/domain-table.c \
                   supervisor/configs.c supervisor/config-store.c supervisor/reconcile.c \
-                  supervisor/polkit.c supervisor/attach.c
+                  supervisor/polkit.c supervisor/attach.c supervisor/domain-devices.c
 
 PROGRAMS += xensupd
 xensupd_SRCS = supervisor/main.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS) \

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,13 +9,15 @@
 #include "common/error.h"
 #include "supervisor/watch.h"
 
-#define WATCH_TOKEN "xensupd"
+#define WATCH_TOKEN      "xensupd"
+#define WATCH_PATH_TOKEN "xensupd-path"
 
 struct watch {
         struct xs_handle *xsh;
         sd_event_source *io;
         sd_event_source *batch; /* deferred: runs the handler after every event is in */
         watch_handler_t handler;
+        watch_path_handler_t path_handler;
         void *userdata;
         unsigned long n_events;
 };
@@ -35,12 +39,18 @@ static int watch_on_io(sd_event_source *s, int fd, uint32_t revents, void *userd
         (void)s;
         (void)fd;
         (void)revents;
-        /* Drain everything pending; what the event said does not matter, only that one came. */
+        bool domains = false;
+
+        /* Drain everything pending; for @releaseDomain only that one came matters. */
         while ((ev = xs_check_watch(w->xsh))) {
                 w->n_events++;
+                if (strcmp(ev[XS_WATCH_TOKEN], WATCH_PATH_TOKEN) != 0)
+                        domains = true;
+                else if (w->path_handler)
+                        w->path_handler(w->userdata, ev[XS_WATCH_PATH]);
                 free(ev);
         }
-        return sd_event_source_set_enabled(w->batch, SD_EVENT_ONESHOT);
+        return domains ? sd_event_source_set_enabled(w->batch, SD_EVENT_ONESHOT) : 0;
 }
 
 static void watch_freep(struct watch **w)
@@ -98,6 +108,21 @@ struct watch *watch_free(struct watch *w)
                 xs_close(w->xsh);
         free(w);
         return NULL;
+}
+
+void watch_set_path_handler(struct watch *w, watch_path_handler_t handler)
+{
+        w->path_handler = handler;
+}
+
+int watch_add_path(struct watch *w, const char *path)
+{
+        return xs_watch(w->xsh, path, WATCH_PATH_TOKEN) ? 0 : -errno;
+}
+
+void watch_remove_path(struct watch *w, const char *path)
+{
+        (void)xs_unwatch(w->xsh, path, WATCH_PATH_TOKEN);
 }
 
 unsigned long watch_events(const struct watch *w)

@@ -60,6 +60,11 @@ start_sim || exit 1
 start_daemon --user || exit 1
 
 echo "--- README: list, sim crash web1, status web1 shows the restart"
+# The builds run in children: wait for web1's (it is what README's list shows running).
+for _ in $(seq 100); do
+        ctl list 2>/dev/null | grep -Eq "^web1 +[0-9a-f-]{36} +[0-9]+ +running " && break
+        sleep 0.1
+done
 run readme-list 0 ctl list
 check_match readme-list-web1 "$out" "^web1 +[0-9a-f-]{36} +[0-9]+ +running "
 check_match readme-list-header "$out" "^NAME +UUID +DOMID +STATE +REASON +RESTARTS"

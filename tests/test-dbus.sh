@@ -75,7 +75,7 @@ normalise "$work/mgr.xml" "$work/dom.xml" >"$work/live.txt"
 if diff -u "$work/shipped.txt" "$work/live.txt"; then pass introspection-matches-xml; else
         fail introspection-matches-xml "units/org.xensup.supervisor1.xml differs (diff above)"
 fi
-check_eq introspection-members "$(wc -l <"$work/live.txt")" 40
+check_eq introspection-members "$(wc -l <"$work/live.txt")" 41
 check introspect-object-manager grep -q 'org.freedesktop.DBus.ObjectManager' "$work/mgr.xml"
 check_match introspect-domain-children "$(bc introspect --xml-interface $SVC $MGR/domain)" \
         '<node name="web1"/>' 
@@ -104,7 +104,7 @@ want_types = {"Name": "s", "UUID": "s", "DomID": "u", "State": "s", "ShutdownRea
               "OnReboot": "s", "OnCrash": "s", "RestartCount": "u", "Failure": "s",
               "ConfigPath": "s", "StartedAt": "t", "OnWatchdog": "s", "OnSoftReset": "s",
               "RestartAt": "t", "KeptOf": "s", "LastAction": "s", "LastActionUID": "u",
-              "LastActionPID": "u", "LastActionAt": "t"}
+              "LastActionPID": "u", "LastActionAt": "t", "Devices": "a(susssuu)"}
 assert {k: v["type"] for k, v in p.items()} == want_types, p
 v = {k: x["data"] for k, x in p.items()}
 assert v["Name"] == "web1" and v["UUID"] == sys.argv[2], v
@@ -113,7 +113,7 @@ assert v["ShutdownReason"] == "none" and v["RestartCount"] == 0 and v["Failure"]
 assert v["MemoryKiB"] == 65536 and v["MaxMemoryKiB"] == 131072 and v["VCPUs"] == 1, v
 assert (v["OnPoweroff"], v["OnReboot"], v["OnCrash"]) == ("destroy", "restart", "restart"), v
 assert (v["OnWatchdog"], v["OnSoftReset"]) == ("destroy", "soft-reset"), v
-assert v["RestartAt"] == 0 and v["KeptOf"] == "", v
+assert v["RestartAt"] == 0 and v["KeptOf"] == "" and v["Devices"] == [], v
 # Started from the config directory at start-up: no person asked.
 assert (v["LastAction"], v["LastActionUID"], v["LastActionAt"]) == ("", 0, 0), v
 assert v["ConfigPath"] == sys.argv[3], v
@@ -349,7 +349,7 @@ pl = lambda m: m["payload"]["data"]
 states = [pl(m)[1]["State"]["data"] for m in find("PropertiesChanged",
           lambda m: m["path"].endswith("/web1") and "State" in pl(m)[1])]
 assert "paused" in states and "running" in states and "crashed" in states, states
-assert all(len(pl(m)[1]) == 23 for m in find("PropertiesChanged")), "not every property sent"
+assert all(len(pl(m)[1]) == 24 for m in find("PropertiesChanged")), "not every property sent"
 new = [pl(m)[0] for m in find("DomainNew")]
 assert "new1" in new and "late" in new, new
 assert [pl(m)[0] for m in find("DomainRemoved")] == ["gone"], find("DomainRemoved")

@@ -432,6 +432,47 @@ static void test_exit_codes(void **state)
         assert_int_equal(ctl_exit_code(NULL), CTL_EXIT_FAILED);
 }
 
+static const struct ctl_device devices[] = {
+        { "vbd", 51712, "xvda", "/srv/xen/web1.img", "/dev/loop0", 4, 4 },
+        { "vif", 0, "vif5.0", "00:16:3e:01:02:03", "xenbr0", 2, 1 },
+        { "vbd", 51728, "xvdb", "/dev/vg0/data", "/dev/vg0/data", 4, 3 },
+};
+
+/* block-list shows the disks only, network-list the vifs only, with the states named. */
+static void test_devices_table(void **state)
+{
+        _cleanup_free_ char *disks = NULL, *nics = NULL;
+
+        (void)state;
+        CAPTURE(disks, ctl_print_devices(f, devices, ELEMENTSOF(devices), "vbd", false));
+        assert_string_equal(disks,
+                            "VDEV     DEVID      BACKEND       FRONTEND      DEVICE           "
+                            "TARGET\n"
+                            "xvda     51712      connected     connected     /dev/loop0       "
+                            "/srv/xen/web1.img\n"
+                            "xvdb     51728      connected     initialised   /dev/vg0/data    "
+                            "/dev/vg0/data\n");
+        CAPTURE(nics, ctl_print_devices(f, devices, ELEMENTSOF(devices), "vif", false));
+        assert_non_null(strstr(nics, "0      00:16:3e:01:02:03  vif5.0           xenbr0           "
+                                     "init-wait     initialising\n"));
+        assert_null(strstr(nics, "xvda"));
+}
+
+static void test_devices_json(void **state)
+{
+        _cleanup_free_ char *nics = NULL, *none = NULL;
+
+        (void)state;
+        CAPTURE(nics, ctl_print_devices(f, devices, ELEMENTSOF(devices), "vif", true));
+        assert_string_equal(nics, "[\n{\"devid\": 0, \"interface\": \"vif5.0\", \"mac\": "
+                                  "\"00:16:3e:01:02:03\", \"bridge\": \"xenbr0\", "
+                                  "\"backend_state\": \"init-wait\", \"frontend_state\": "
+                                  "\"initialising\"}\n]\n");
+        CAPTURE(none, ctl_print_devices(f, devices, 0, "vbd", true));
+        assert_string_equal(none, "[]\n");
+        assert_string_equal(ctl_xenbus_state_name(9), "unknown");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -452,6 +493,8 @@ int main(void)
                 cmocka_unit_test(test_status_kept_and_dumping),
                 cmocka_unit_test(test_changes_restart_wait),
                 cmocka_unit_test(test_exit_codes),
+                cmocka_unit_test(test_devices_table),
+                cmocka_unit_test(test_devices_json),
         };
 
         /* The status lines print local time: make it the same everywhere. */

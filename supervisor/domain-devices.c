@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/macros.h"
+#include "supervisor/attach.h"
+#include "supervisor/bus.h"
+#include "supervisor/context.h"
+#include "supervisor/domain-devices.h"
+#include "supervisor/log.h"
+#include "supervisor/watch.h"
+
+#define STATE_PATH_MAX 128
+
+/* The backend's (which 0) or the frontend's (1) state node of a device. */
+static void state_path(const struct layout_device *dev, int which, char buf[STATE_PATH_MAX])
+{
+        const char *kind = layout_device_kind_to_string(dev->kind);
+
+        if (which == 0)
+                snprintf(buf, STATE_PATH_MAX,
+                         "/local/domain/0/backend/%s/%" PRIu32 "/%" PRIu32 "/state", kind,
+                         dev->domid, dev->devid);
+        else
+                snprintf(buf, STATE_PATH_MAX,
+                         "/local/domain/%" PRIu32 "/device/%s/%" PRIu32 "/state", dev->domid, kind,
+                         dev->devid);
+}
+
+static void device_refresh(struct manager *m, struct domain_device *dd)
+{
+        (void)layout_device_states(m->layout, &dd->rec, &dd->backend_state, &dd->frontend_state,
+                                   NULL);
+}
+
+void domain_devices_forget(struct manager *m, struct domain *d)
+{
+        for (size_t i = 0; i < d->n_devices; i++)
+                for (int which = 0; which < 2; which++) {
+                        char path[STATE_PATH_MAX];
+
+                        state_path(&d->devices[i].rec, which, path);
+                        watch_remove_path(m->watch, path);
+                }
+        free(d->devices);
+        d->devices = NULL;
+        d->n_devices = 0;
+}
+
+void domain_devices_load(struct manager *m, struct domain *d)
+{
+        _cleanup_free_ struct layout_device *recs = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0, k = 0;
+
+        domain_devices_forget(m, d);
+        if (!d->has_domid)
+                return;
+        if (layout_device_list(m->layout, d->uuid, &recs, &n, &err) < 0 || err)
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
+                           "cannot read all its device records: %s", err ? err : "?");
+        if (n == 0)
+                return;
+        d->devices = calloc(n, sizeof(*d->devices));
+        if (!d->devices)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                if (recs[i].domid != d->domid)
+                        continue;
+                d->devices[k].rec = recs[i];
+                /* The watch fires once at once: that first event reads the states. */
+                for (int which = 0; which < 2; which++) {
+                        char path[STATE_PATH_MAX];
+
+                        state_path(&recs[i], which, path);
+                        if (watch_add_path(m->watch, path) < 0)
+                                device_refresh(m, &d->devices[k]);
+                }
+                k++;
+        }
+        d->n_devices = k;
+}
+
+/* "/local/domain/0/backend/KIND/DOMID/DEVID/state" or
+ * "/local/domain/DOMID/device/KIND/DEVID/state". */
+static bool parse_state_path(const char *path, enum layout_device_kind *kind_r, uint32_t *domid_r,
+                             uint32_t *devid_r)
+{
+        char kind[4], tail[8];
+        unsigned a, b;
+        int n = 0;
+
+        if (sscanf(path, "/local/domain/0/backend/%3[a-z]/%u/%u/%7s%n", kind, &a, &b, tail, &n) ==
+                4 &&
+            path[n] == '\0' && strcmp(tail, "state") == 0) {
+                *domid_r = a;
+                *devid_r = b;
+        } else if (sscanf(path, "/local/domain/%u/device/%3[a-z]/%u/%7s%n", &a, kind, &b, tail,
+                          &n) == 4 &&
+                   path[n] == '\0' && strcmp(tail, "state") == 0) {
+                *domid_r = a;
+                *devid_r = b;
+        } else {
+                return false;
+        }
+        if (strcmp(kind, "vbd") == 0)
+                *kind_r = LAYOUT_DEVICE_VBD;
+        else if (strcmp(kind, "vif") == 0)
+                *kind_r = LAYOUT_DEVICE_VIF;
+        else
+                return false;
+        return true;
+}
+
+void domain_devices_on_path(struct manager *m, const char *path)
+{
+        enum layout_device_kind kind;
+        uint32_t domid, devid;
+
+        if (!parse_state_path(path, &kind, &domid, &devid))
+                return;
+        for (size_t i = 0; i < m->n_domains; i++) {
+                struct domain *d = m->domains[i];
+
+                if (d->removed || !d->has_domid || d->domid != domid)
+                        continue;
+                for (size_t k = 0; k < d->n_devices; k++) {
+                        struct domain_device *dd = &d->devices[k];
+                        int was_b = dd->backend_state, was_f = dd->frontend_state;
+
+                        if (dd->rec.kind != kind || dd->rec.devid != devid)
+                                continue;
+                        device_refresh(m, dd);
+                        if (dd->backend_state != was_b || dd->frontend_state != was_f)
+                                bus_domain_changed(m, d);
+                        return;
+                }
+        }
+}
+
+/* Whether instance a's disk devs conflicts with one of instance b's. */
+static bool shares_disk(const struct layout_device *dev, const struct domain *b)
+{
+        struct attach_disk_id mine = attach_disk_id_of(dev);
+
+        for (size_t j = 0; j < b->n_devices; j++) {
+                struct attach_disk_id theirs;
+
+                if (b->devices[j].rec.kind != LAYOUT_DEVICE_VBD)
+                        continue;
+                theirs = attach_disk_id_of(&b->devices[j].rec);
+                if (attach_disks_conflict(&mine, &theirs))
+                        return true;
+        }
+        return false;
+}
+
+const struct domain *domain_devices_disk_holder(const struct manager *m, const struct domain *d,
+                                                size_t *which_r)
+{
+        for (size_t i = 0; i < m->n_domains; i++) {
+                const struct domain *o = m->domains[i];
+
+                if (o == d || o->removed || !o->has_domid)
+                        continue;
+                for (size_t k = 0; k < d->n_devices; k++)
+                        if (d->devices[k].rec.kind == LAYOUT_DEVICE_VBD &&
+                            shares_disk(&d->devices[k].rec, o)) {
+                                *which_r = k;
+                                return o;
+                        }
+        }
+        return NULL;
+}

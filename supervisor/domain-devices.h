@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * domain-devices.h — the devices of a domain's running instance, as the daemon
+ * tracks them: their records (read back once the build child attached them,
+ * or at adoption) and the backend and frontend states, kept current by a
+ * watch on each, for D-Bus (the Devices property) and the sharing check.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "layout/devices.h"
+
+struct manager;
+struct domain;
+
+/* One device of the running instance. */
+struct domain_device {
+        struct layout_device rec; /* the daemon's record: what it attached */
+        int backend_state;        /* XenbusState; 0 when the node is absent */
+        int frontend_state;
+};
+
+/* Read the records of d's instance and watch their states; a failure is logged. */
+void domain_devices_load(struct manager *m, struct domain *d);
+
+/* Stop watching d's devices and forget them (they were torn down). */
+void domain_devices_forget(struct manager *m, struct domain *d);
+
+/* A watched state path fired: refresh the device it names and tell D-Bus. Others are ignored. */
+void domain_devices_on_path(struct manager *m, const char *path);
+
+/*
+ * The supervised instance, other than d, holding a disk that one of d's may not share (the same
+ * disk, and a writer on either side): that domain, *which_r the index in d->devices; NULL if
+ * none.
+ */
+const struct domain *domain_devices_disk_holder(const struct manager *m, const struct domain *d,
+                                                size_t *which_r);
