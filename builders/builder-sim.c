@@ -2,7 +2,8 @@
 /*
  * builder-sim.c — the sim backend: a client of xensup-sim's
  * hypervisor.socket (sim/hv-proto.h), and of its XenStore server for
- * xs_introduce_domain. open() starts xensup-sim when none answers in the
+ * xs_introduce_domain; the host side of devices (loop devices, bridges) is the
+ * simulator's too. open() starts xensup-sim when none answers in the
  * directory, detached in its own session so it outlives the daemon, as Xen
  * outlives a killed toolstack.
  */
@@ -12,9 +13,12 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,6 +64,20 @@ static const char *const op_names[_HV_OP_MAX] = {
         [HV_OP_FAULT] = "fault",
         [HV_OP_SET_HANDLE] = "set_handle",
         [HV_OP_FIND_HANDLE] = "find_handle",
+        [HV_OP_LOOP_ATTACH] = "loop_attach",
+        [HV_OP_LOOP_RELEASE] = "loop_release",
+        [HV_OP_VIF_PLUG] = "vif_plug",
+        [HV_OP_VIF_UNPLUG] = "vif_unplug",
+        [HV_OP_HOST_LIST] = "host_list",
+        [HV_OP_DEVICE_FAULT] = "device_fault",
+};
+
+static const char *const device_fault_names[_HV_DEVICE_FAULT_MAX] = {
+        [HV_DEVICE_FAULT_CLEAR] = "clear",
+        [HV_DEVICE_FAULT_NO_INITWAIT] = "backend-no-initwait",
+        [HV_DEVICE_FAULT_NO_CONNECT] = "frontend-no-connect",
+        [HV_DEVICE_FAULT_NO_CLOSE] = "frontend-no-close",
+        [HV_DEVICE_FAULT_DETACH] = "guest-detach",
 };
 
 static const char *const action_names[_HV_GUEST_ACTION_MAX] = {
@@ -100,6 +118,16 @@ int builder_sim_guest_action_from_string(const char *s)
 const char *builder_sim_guest_action_to_string(enum hv_guest_action a)
 {
         return TABLE_LOOKUP(action_names, a);
+}
+
+int builder_sim_device_fault_from_string(const char *s)
+{
+        return lookup(device_fault_names, ELEMENTSOF(device_fault_names), s);
+}
+
+const char *builder_sim_device_fault_to_string(enum hv_device_fault k)
+{
+        return TABLE_LOOKUP(device_fault_names, k);
 }
 
 static uint64_t now_ms(void)
@@ -228,7 +256,7 @@ static int sim_call(struct sim_backend *sb, uint16_t op, const void *req, void *
                 return err_setf(err_r, rh.result, "xensup-sim: %s failed: %s", op_names[op],
                                 strerror(-rh.result));
         }
-        if (op == HV_OP_LIST ? rh.len < (size_t)fixed : rh.len != (size_t)fixed)
+        if (hv_rep_has_entries(op) ? rh.len < (size_t)fixed : rh.len != (size_t)fixed)
                 return sim_bad_reply(sb, op_names[op], err_r);
         if (rh.len > rep_max)
                 return sim_bad_reply(sb, op_names[op], err_r);
@@ -838,6 +866,268 @@ int builder_sim_stats(struct builder *b, struct builder_sim_stats *st, char **er
         return 0;
 }
 
+/* ---- the host side of devices: the simulated loop devices and bridges ---- */
+
+/*
+ * What the block script's losetup does, on the simulated host: fstat() says what the target
+ * is, the simulator gives a regular file a loop device of its own and takes a block device as
+ * it is. The target itself is never read, so the simulator never touches it.
+ */
+static int sim_disk_attach(struct builder *b, int target_fd, bool readonly, const char *target,
+                           struct builder_disk_host *out, char **err_r)
+{
+        struct sim_backend *sb = b->data;
+        struct hv_req_loop_attach req = { 0 };
+        struct hv_rep_loop_attach rep;
+        struct stat st;
+        int r;
+
+        if (fstat(target_fd, &st) < 0)
+                return err_setf(err_r, -errno, "%s: %s", target, strerror(errno));
+        req.dev = st.st_dev;
+        req.ino = st.st_ino;
+        req.mode = st.st_mode;
+        req.readonly = readonly;
+        if (S_ISBLK(st.st_mode)) {
+                uint64_t size = 0;
+
+                /* physical-device-path is the target itself: it must fit, before anything. */
+                if (strlen(target) >= sizeof(out->device))
+                        return err_setf(err_r, -ENAMETOOLONG, "%s: name too long for blkback",
+                                        target);
+                req.rdev = st.st_rdev;
+                if (ioctl(target_fd, BLKGETSIZE64, &size) == 0)
+                        req.size = size;
+        } else
+                req.size = st.st_size > 0 ? (uint64_t)st.st_size : 0;
+        r = sim_call(sb, HV_OP_LOOP_ATTACH, &req, &rep, sizeof(rep), NULL, err_r);
+        if (r < 0)
+                return err_setf(err_r, r, "%s: %s: %s", target, op_names[HV_OP_LOOP_ATTACH],
+                                strerror(-r));
+        out->loop = S_ISREG(st.st_mode);
+        /* A loop device is major 7; a block device is its own rdev: anything else is a lie. */
+        if (out->loop ? rep.major != HV_LOOP_MAJOR
+                      : rep.major != major(st.st_rdev) || rep.minor != minor(st.st_rdev))
+                return sim_bad_reply(sb, op_names[HV_OP_LOOP_ATTACH], err_r);
+        out->major = rep.major;
+        out->minor = rep.minor;
+        if (out->loop)
+                snprintf(out->device, sizeof(out->device), "/dev/loop%u", rep.minor);
+        else
+                strcpy(out->device, target);
+        out->backing_dev = st.st_dev;
+        out->backing_ino = st.st_ino;
+        return 0;
+}
+
+static int sim_disk_release(struct builder *b, const struct builder_disk_host *h, char **err_r)
+{
+        struct hv_req_loop_release req = {
+                .minor = h->minor,
+                .dev = h->backing_dev,
+                .ino = h->backing_ino,
+        };
+        int r;
+
+        if (!h->loop)
+                return 0; /* a block device was used as it is: nothing to undo */
+        r = sim_call(b->data, HV_OP_LOOP_RELEASE, &req, NULL, 0, NULL, err_r);
+        if (r < 0)
+                return err_setf(err_r, r, "%s: %s: %s", h->device, op_names[HV_OP_LOOP_RELEASE],
+                                strerror(-r));
+        return 0;
+}
+
+static int sim_host_list(struct builder *b, uint32_t what, size_t entry_size, void **entries_r,
+                         size_t *n_r, char **err_r);
+
+/* Whether the simulated host has that bridge: VIF_PLUG's -ENODEV is either one's. */
+static bool sim_has_bridge(struct builder *b, const char *bridge)
+{
+        _cleanup_free_ struct hv_netdev_info *nd = NULL;
+        void *entries = NULL;
+        size_t n = 0;
+
+        if (sim_host_list(b, HV_HOST_NETDEVS, sizeof(*nd), &entries, &n, NULL) < 0)
+                return true; /* cannot tell: blame the interface, the likelier one */
+        nd = entries;
+        for (size_t i = 0; i < n; i++)
+                if ((nd[i].flags & HV_NETDEV_BRIDGE) && strcmp(nd[i].name, bridge) == 0)
+                        return true;
+        return false;
+}
+
+/* Copy an interface name into a request field; -EINVAL if it does not fit IFNAMSIZ. */
+static int sim_ifname(char dst[HV_IFNAME_SIZE], const char *name)
+{
+        if (!name || strlen(name) >= HV_IFNAME_SIZE)
+                return -EINVAL;
+        strcpy(dst, name);
+        return 0;
+}
+
+static int sim_vif_plug(struct builder *b, const struct builder_vif_host *v, unsigned *mtu_r,
+                        char **err_r)
+{
+        struct hv_req_vif_plug req = { .mtu = v->mtu };
+        struct hv_rep_vif_plug rep;
+        int r;
+
+        if (sim_ifname(req.ifname, v->ifname) < 0 || sim_ifname(req.bridge, v->bridge) < 0 ||
+            (v->rename && sim_ifname(req.rename, v->rename) < 0))
+                return err_setf(err_r, -EINVAL, "%s: vif-bridge online: bad interface name",
+                                v->ifname ?: "?");
+        r = sim_call(b->data, HV_OP_VIF_PLUG, &req, &rep, sizeof(rep), NULL, err_r);
+        if (r == -ENODEV && !sim_has_bridge(b, v->bridge))
+                return err_setf(err_r, r,
+                                "%s: vif-bridge online: bridge %s does not exist on this host "
+                                "(xensup does not create bridges)",
+                                v->ifname, v->bridge);
+        if (r == -ENODEV)
+                return err_setf(err_r, r, "%s: vif-bridge online: no such interface after %d ms",
+                                v->ifname, HV_VIF_WAIT_MS);
+        if (r == -EEXIST)
+                return err_setf(err_r, r, "%s: vif-bridge online: cannot rename it to %s: %s",
+                                v->ifname, v->rename, strerror(-r));
+        if (r < 0)
+                return err_setf(err_r, r, "%s: vif-bridge online into %s: %s", v->ifname, v->bridge,
+                                strerror(-r));
+        if (mtu_r)
+                *mtu_r = rep.mtu;
+        return 0;
+}
+
+static int sim_vif_unplug(struct builder *b, const char *ifname, char **err_r)
+{
+        struct hv_req_vif_unplug req = { 0 };
+        int r;
+
+        if (sim_ifname(req.ifname, ifname) < 0)
+                return err_setf(err_r, -EINVAL, "%s: vif-bridge offline: bad interface name",
+                                ifname ?: "?");
+        r = sim_call(b->data, HV_OP_VIF_UNPLUG, &req, NULL, 0, NULL, err_r);
+        if (r < 0)
+                return err_setf(err_r, r, "%s: vif-bridge offline: %s", ifname, strerror(-r));
+        return 0;
+}
+
+/* Whether a fixed-size string field of a reply holds its NUL. */
+static bool sim_string_ok(const char *s, size_t size)
+{
+        return memchr(s, 0, size) != NULL;
+}
+
+static bool sim_host_entry_ok(uint32_t what, const uint8_t *e)
+{
+        const struct hv_netdev_info *nd = (const struct hv_netdev_info *)e;
+
+        return what != HV_HOST_NETDEVS || (sim_string_ok(nd->name, sizeof(nd->name)) &&
+                                           sim_string_ok(nd->master, sizeof(nd->master)));
+}
+
+/*
+ * Every entry of a HOST_LIST, in batches. Both entry types start with their key (minor,
+ * ifindex), which must grow strictly: a bad reply cannot loop us.
+ */
+static int sim_host_list(struct builder *b, uint32_t what, size_t entry_size, void **entries_r,
+                         size_t *n_r, char **err_r)
+{
+        struct sim_backend *sb = b->data;
+        struct hv_req_host_list req = { .what = what, .first = 0, .max = HV_HOST_BATCH };
+        size_t rep_max = sizeof(struct hv_rep_host_list) + HV_HOST_BATCH * entry_size;
+        _cleanup_free_ uint8_t *rep = NULL, *all = NULL;
+        size_t n = 0, len;
+        uint32_t last = 0;
+        int r;
+
+        rep = malloc(rep_max);
+        if (!rep)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        for (;;) {
+                struct hv_rep_host_list head;
+                uint8_t *grown;
+
+                r = sim_call(sb, HV_OP_HOST_LIST, &req, rep, rep_max, &len, err_r);
+                if (r < 0)
+                        return err_setf(err_r, r, "%s: %s", op_names[HV_OP_HOST_LIST],
+                                        strerror(-r));
+                memcpy(&head, rep, sizeof(head));
+                if (head.n > req.max || len != sizeof(head) + head.n * entry_size)
+                        return sim_bad_reply(sb, op_names[HV_OP_HOST_LIST], err_r);
+                if (head.n == 0)
+                        break;
+                grown = reallocarray(all, n + head.n, entry_size);
+                if (!grown)
+                        return err_setf(err_r, -ENOMEM, "out of memory");
+                all = grown;
+                for (uint32_t i = 0; i < head.n; i++, n++) {
+                        const uint8_t *e = rep + sizeof(head) + i * entry_size;
+                        uint32_t key;
+
+                        memcpy(&key, e, sizeof(key));
+                        if (key < req.first || (n > 0 && key <= last) ||
+                            !sim_host_entry_ok(what, e))
+                                return sim_bad_reply(sb, op_names[HV_OP_HOST_LIST], err_r);
+                        last = key;
+                        memcpy(all + n * entry_size, e, entry_size);
+                }
+                if (head.n < req.max || last == UINT32_MAX)
+                        break;
+                req.first = last + 1;
+        }
+        *entries_r = TAKE_PTR(all);
+        *n_r = n;
+        return 0;
+}
+
+int builder_sim_loops(struct builder *b, struct hv_loop_info **loops_r, size_t *n_r, char **err_r)
+{
+        void *entries = NULL;
+        int r;
+
+        if (!sim_of(b))
+                return err_setf(err_r, -EOPNOTSUPP,
+                                "loop devices of the host need --hypervisor=sim");
+        r = sim_host_list(b, HV_HOST_LOOPS, sizeof(**loops_r), &entries, n_r, err_r);
+        if (r < 0)
+                return r;
+        *loops_r = entries;
+        return 0;
+}
+
+int builder_sim_netdevs(struct builder *b, struct hv_netdev_info **netdevs_r, size_t *n_r,
+                        char **err_r)
+{
+        void *entries = NULL;
+        int r;
+
+        if (!sim_of(b))
+                return err_setf(err_r, -EOPNOTSUPP, "interfaces of the host need --hypervisor=sim");
+        r = sim_host_list(b, HV_HOST_NETDEVS, sizeof(**netdevs_r), &entries, n_r, err_r);
+        if (r < 0)
+                return r;
+        *netdevs_r = entries;
+        return 0;
+}
+
+int builder_sim_device_fault(struct builder *b, enum hv_device_fault kind, uint32_t domid,
+                             enum hv_device_type type, uint32_t devid, char **err_r)
+{
+        struct hv_req_device_fault req = {
+                .kind = kind, .domid = domid, .type = type, .devid = devid
+        };
+        int r;
+
+        if (!sim_of(b))
+                return err_setf(err_r, -EOPNOTSUPP, "device faults need --hypervisor=sim");
+        r = sim_call(b->data, HV_OP_DEVICE_FAULT, &req, NULL, 0, NULL, err_r);
+        if (r < 0)
+                return err_setf(err_r, r, "device fault %s for domid %u: %s",
+                                builder_sim_device_fault_to_string(kind) ?: "?", domid,
+                                strerror(-r));
+        return 0;
+}
+
 const struct builder_ops builder_sim_ops = {
         .name = "sim",
         .open = sim_open,
@@ -854,4 +1144,8 @@ const struct builder_ops builder_sim_ops = {
         .dumpcore = sim_dumpcore,
         .set_handle = sim_set_handle,
         .find_live = sim_find_live,
+        .disk_attach = sim_disk_attach,
+        .disk_release = sim_disk_release,
+        .vif_plug = sim_vif_plug,
+        .vif_unplug = sim_vif_unplug,
 };

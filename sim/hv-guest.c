@@ -4,7 +4,8 @@
  * after run_ms, and, once dom0 introduced it to XenStore, what a Linux PV
  * guest does there (drivers/xen/manage.c): advertise control/feature-*,
  * watch control/shutdown, acknowledge a request it knows by clearing the
- * node, then shut down with that reason a moment later.
+ * node, then shut down with that reason a moment later. Its device
+ * frontends are in hv-frontend.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -162,6 +163,7 @@ static int on_boot(sd_event_source *s, void *userdata)
         if (r < 0)
                 fprintf(stderr, "xensup-sim: domid %u: cannot watch its control nodes: %s\n",
                         d->domid, strerror(-r));
+        hv_frontends_start(d);
         return 0;
 }
 
@@ -209,6 +211,8 @@ void hv_guest_resume(struct hv_domain *d)
                 (void)hv_domain_shutdown(d, (enum shutdown_reason)d->script.exit);
         else if (d->request_pending)
                 (void)hv_domain_shutdown(d, d->pending_reason);
+        else if (d->devices_dirty)
+                hv_frontends_kick(d); /* its backends moved on while it was paused */
 }
 
 void hv_guest_stop(struct hv_domain *d)
@@ -216,6 +220,7 @@ void hv_guest_stop(struct hv_domain *d)
         d->exit_timer = sd_event_source_disable_unref(d->exit_timer);
         d->ack_timer = sd_event_source_disable_unref(d->ack_timer);
         d->boot_defer = sd_event_source_disable_unref(d->boot_defer);
+        hv_frontends_stop(d);
         d->conn = xs_conn_close(d->conn);
 }
 

@@ -22,6 +22,23 @@
 #define HV_ZOMBIE_MS    1000                 /* a zombie stays dying this long after destroy */
 #define HV_ACK_DELAY_MS 100                  /* a guest shuts down this long after its request */
 #define HV_HOSTILE_MAX  (2 * XS_QUOTA_NODES) /* most nodes a hostile guest tries */
+#define HV_LOOPS_MAX    (1u << 20)           /* loop minors: the kernel's MINORMASK + 1 */
+#define HV_VIF_ABSENT   1                    /* hv_vif_plug(): no such interface (yet) */
+#define HV_XS_PATH_MAX  3072                 /* a XenStore path and its NUL, with room to spare */
+
+/* XenbusState (xen/include/public/io/xenbus.h): both ends of a device write one. */
+enum hv_xenbus_state {
+        HV_XB_UNKNOWN = 0, /* also: the node is missing or unreadable */
+        HV_XB_INITIALISING,
+        HV_XB_INITWAIT,
+        HV_XB_INITIALISED,
+        HV_XB_CONNECTED,
+        HV_XB_CLOSING,
+        HV_XB_CLOSED,
+};
+
+struct hv_frontend;
+struct hv_backend;
 
 struct hv_domain {
         struct hypervisor *hv;
@@ -64,6 +81,36 @@ struct hv_domain {
         sd_event_source *exit_timer;
         sd_event_source *ack_timer;
         sd_event_source *boot_defer;
+
+        /* Its blkfront and netfront (hv-frontend.c), once booted. */
+        struct hv_frontend *frontends;
+        bool devices_watched;                       /* its device/ subtree is watched */
+        bool devices_dirty;                         /* a change came while it could not run */
+        sd_event_source *devices_defer;             /* the next look at its devices */
+        uint8_t device_faults[_HV_DEVICE_TYPE_MAX]; /* by type: bits 1 << enum hv_device_fault */
+        uint32_t next_port;                         /* event channels its frontends allocate */
+        uint32_t next_gref;                         /* grant references they hand out */
+};
+
+/* A simulated loop device, /dev/loop<minor>. */
+struct hv_loop {
+        bool used;
+        bool readonly;
+        bool autoclear;  /* released while open: freed when the last backend lets go */
+        unsigned opened; /* backends holding it open */
+        uint64_t dev, ino, size;
+};
+
+/* A network interface of the host: a bridge, or a vif netback created. */
+struct hv_netdev {
+        struct hv_netdev *next; /* in ifindex order */
+        uint32_t ifindex;
+        char name[HV_IFNAME_SIZE];
+        char master[HV_IFNAME_SIZE]; /* its bridge, "" if none */
+        unsigned mtu;
+        bool up;
+        bool bridge;
+        uint8_t mac[6];
 };
 
 struct hv_fault {
@@ -95,6 +142,18 @@ struct hypervisor {
 
         uint64_t calls[HV_OP_SLOTS];
         struct hv_fault faults[HV_OP_SLOTS];
+
+        /* The host's devices (hv-host.c). */
+        struct hv_loop *loops; /* indexed by minor */
+        unsigned n_loops;      /* slots allocated */
+        struct hv_netdev *netdevs;
+        uint32_t next_ifindex;
+
+        /* dom0's blkback and netback (hv-backend.c), on a XenStore connection of their own. */
+        struct xs_conn *dom0;
+        struct hv_backend *backends;
+        sd_event_source *backends_defer; /* a look at backends whose guest went away */
+        uint8_t next_device_faults[_HV_DEVICE_TYPE_MAX]; /* for the next domain created */
 };
 
 /* hv-model.c: the domain table and what the hypercalls do to it. */
@@ -176,3 +235,100 @@ int hv_socket_listen(struct hypervisor *hv);
 
 /* Close every client and the listening socket. */
 void hv_socket_close(struct hypervisor *hv);
+
+/* hv-host.c: the host's loop devices, bridges and network interfaces. */
+
+/* Free every loop device and interface. */
+void hv_host_done(struct hypervisor *hv);
+
+/* LOOP_ATTACH: a loop device for a regular file, or a block device as it is. */
+int hv_loop_attach(struct hypervisor *hv, const struct hv_req_loop_attach *req,
+                   struct hv_rep_loop_attach *rep);
+
+/* LOOP_RELEASE: free the loop device if it still serves that file (0 in every other case). */
+int hv_loop_release(struct hypervisor *hv, const struct hv_req_loop_release *req);
+
+/* A backend opens /dev/loop<minor>: -ENXIO if it serves nothing. */
+int hv_loop_open(struct hypervisor *hv, uint32_t minor);
+
+/* The backend lets go of it: a loop device released meanwhile goes now. */
+void hv_loop_close(struct hypervisor *hv, uint32_t minor);
+
+/* The interface named name, or NULL. */
+struct hv_netdev *hv_netdev_find(struct hypervisor *hv, const char *name);
+
+/* netback's new interface: down, MAC fe:ff:ff:ff:ff:ff, MTU 1500; -EEXIST if the name is taken. */
+int hv_netdev_new_vif(struct hypervisor *hv, const char *name, struct hv_netdev **ret);
+
+/* The interface goes (out of its bridge with it). */
+void hv_netdev_free(struct hypervisor *hv, struct hv_netdev *n);
+
+/* VIF_PLUG: 0 and the MTU applied, a negative errno, or HV_VIF_ABSENT: no such interface yet. */
+int hv_vif_plug(struct hypervisor *hv, const struct hv_req_vif_plug *req,
+                struct hv_rep_vif_plug *rep);
+
+/* VIF_UNPLUG: down and out of its bridge; 0 if there is no such interface. */
+int hv_vif_unplug(struct hypervisor *hv, const struct hv_req_vif_unplug *req);
+
+/* HOST_LIST: one batch of loop devices or interfaces into out; its length in *len_r. */
+int hv_host_list(struct hypervisor *hv, const struct hv_req_host_list *req, uint8_t *out,
+                 size_t *len_r);
+
+/* hv-xenbus.c: XenStore as both ends of a xenbus device use it. */
+
+/* dir/name into buf; NULL if it does not fit. */
+char *hv_xs_path(char *buf, size_t size, const char *dir, const char *name);
+
+/* Whether path exists and c may read it. */
+bool hv_xs_exists(struct xs_conn *c, const char *path);
+
+/* A node holding a decimal no larger than max; -ENOENT, -EACCES or -EINVAL. */
+int hv_xs_read_uint(struct xs_conn *c, const char *path, unsigned max, unsigned *ret);
+
+/* dir/state as xenbus_read_driver_state: HV_XB_UNKNOWN when missing or not a number. */
+int hv_xs_read_state(struct xs_conn *c, const char *dir);
+
+/* Write a formatted value. */
+_printf_(3, 4) int hv_xs_printf(struct xs_conn *c, const char *path, const char *fmt, ...);
+
+/*
+ * xenbus_switch_state: write dir/state = new unless *state already is new, and never
+ * recreate a state node that is gone (the device is being torn down): -ENOENT then.
+ */
+int hv_xs_switch_state(struct xs_conn *c, const char *dir, int *state, int new_state);
+
+/* "vbd", "vif"; NULL otherwise. */
+const char *hv_device_type_to_string(enum hv_device_type t);
+
+/* hv-backend.c: dom0's blkback and netback, driven by XenStore only. */
+
+/* Open dom0's connection and watch /local/domain/0/backend, as the dom0 kernel's xenbus. */
+int hv_backends_init(struct hypervisor *hv);
+
+/* Free every backend, writing nothing: the host is going away. */
+void hv_backends_done(struct hypervisor *hv);
+
+/* A domain was destroyed: its backends look at their frontends again, from the event loop. */
+void hv_backends_domain_gone(struct hypervisor *hv);
+
+/* hv-frontend.c: the guest's blkfront and netfront, and the device faults. */
+
+/* The guest booted: watch its device/ subtree and connect what it finds there. */
+void hv_frontends_start(struct hv_domain *d);
+
+/* Look at every frontend again from the event loop (the guest runs again, or was told to). */
+void hv_frontends_kick(struct hv_domain *d);
+
+/* Forget every frontend (the guest's connection is closing). */
+void hv_frontends_stop(struct hv_domain *d);
+
+/* DEVICE_FAULT. */
+int hv_device_fault(struct hypervisor *hv, const struct hv_req_device_fault *req);
+
+/* Whether the domain's drivers of type t were told to misbehave with kind k. */
+static inline bool hv_domain_has_device_fault(const struct hv_domain *d, enum hv_device_type t,
+                                              enum hv_device_fault k)
+{
+        return d && t > HV_DEVICE_ANY && t < _HV_DEVICE_TYPE_MAX &&
+               (d->device_faults[t] & (1u << k));
+}

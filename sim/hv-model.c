@@ -199,6 +199,9 @@ int hv_domain_create(struct hypervisor *hv, const struct hv_req_create *req, str
         d->console_port = 2;
         d->store_mfn = hv->next_mfn++;
         d->console_mfn = hv->next_mfn++;
+        /* Device faults asked for "the next domain" are this one's. */
+        memcpy(d->device_faults, hv->next_device_faults, sizeof(d->device_faults));
+        memset(hv->next_device_faults, 0, sizeof(hv->next_device_faults));
         hv_domain_account(d);
 
         hv->domains[domid] = d;
@@ -298,6 +301,8 @@ int hv_domain_destroy(struct hv_domain *d)
          */
         if (introduced)
                 (void)xs_server_domain_release(hv->server, domid);
+        /* Backends whose frontend lived there are left with the toolstack's removal. */
+        hv_backends_domain_gone(hv);
         return 0;
 }
 

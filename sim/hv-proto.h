@@ -15,7 +15,8 @@
  * truncated (MSG_TRUNC), is at least a header, magic and version match,
  * header.len equals the packet's length minus the header, the op is known
  * and header.len is the exact size the op's body has (the LIST reply: its
- * fixed part plus n entries, n no more than asked for nor HV_LIST_BATCH).
+ * fixed part plus n entries, n no more than asked for nor HV_LIST_BATCH; the
+ * same for HOST_LIST with HV_HOST_BATCH).
  * Strings are fixed arrays that must hold a NUL. A request that fails any
  * of these checks gets a reply with result -EBADMSG (none if the packet was
  * truncated or shorter than a header) and the connection is closed. A
@@ -41,6 +42,39 @@
  *   FAULT        struct hv_req_fault   []
  *   SET_HANDLE   struct hv_req_handle  []
  *   FIND_HANDLE  struct hv_req_handle  struct hv_rep_find
+ *   LOOP_ATTACH  struct hv_req_loop_attach  [struct hv_rep_loop_attach]
+ *   LOOP_RELEASE struct hv_req_loop_release []
+ *   VIF_PLUG     struct hv_req_vif_plug     [struct hv_rep_vif_plug]
+ *   VIF_UNPLUG   struct hv_req_vif_unplug   []
+ *   HOST_LIST    struct hv_req_host_list    [struct hv_rep_host_list + n entries]
+ *   DEVICE_FAULT struct hv_req_device_fault []
+ *
+ * The host's side of devices, what builder_disk_attach() and friends do on a
+ * real dom0 (builders/builder.h):
+ *   LOOP_ATTACH   a regular file (mode S_IFREG) gets the lowest free minor
+ *                 of major 7, recording the file's dev, ino, size and
+ *                 readonly; a block device (S_IFBLK) is used as it is: the
+ *                 reply is its own rdev, no loop. Anything else is -EINVAL.
+ *   LOOP_RELEASE  frees the minor if it still serves that dev and ino; a
+ *                 minor that is free or serves another file is left alone
+ *                 (result 0). One a backend holds open is freed when the
+ *                 backend lets go of it (the kernel's autoclear).
+ *   VIF_PLUG      vif-bridge's "online" on netback's interface: renamed (if
+ *                 rename is not empty), MTU (mtu, or the bridge's when 0),
+ *                 enslaved to bridge, up; the reply is the MTU applied. The
+ *                 reply waits up to HV_VIF_WAIT_MS for the interface to
+ *                 appear. -ENODEV: no such interface, or no such bridge;
+ *                 -EEXIST: rename is taken; -EINVAL: a bad name or MTU.
+ *                 Nothing is changed unless everything succeeds.
+ *   VIF_UNPLUG    down and out of its bridge; 0 if the interface is gone.
+ *   HOST_LIST     the loop devices (from minor first) or the netdevs,
+ *                 bridges included (from ifindex first), at most max (1 to
+ *                 HV_HOST_BATCH) in increasing order; n in the reply.
+ *   DEVICE_FAULT  misbehaving drivers, for a domain, or for the next domain
+ *                 created when domid is 0 (see enum hv_device_fault), of one
+ *                 type or both. -ESRCH: no such domain; -EINVAL: a bad kind
+ *                 or type, or DETACH without a domid and a type; -ENODEV:
+ *                 DETACH of a device the guest's frontend does not drive.
  *
  * New ops go at the end of enum hv_op: a number once given is never reused
  * nor moved, so STATS counters and FAULT requests keep their meaning.
@@ -51,12 +85,16 @@
 #include <stdint.h>
 
 #define HV_PROTO_MAGIC   0x56485358u /* "XSHV" */
-#define HV_PROTO_VERSION 1
+#define HV_PROTO_VERSION 2           /* 2: the device ops, HV_OP_SLOTS 32 */
 #define HV_SOCKET_NAME   "hypervisor.socket"
 #define HV_MSG_MAX       (64 * 1024)     /* header included */
 #define HV_LIST_BATCH    256             /* most entries in one LIST reply */
 #define HV_NAME_MAX      DOMAIN_NAME_MAX /* a domain's name for logs, excluding the NUL */
-#define HV_OP_SLOTS      16              /* size of the per-op counter array in STATS */
+#define HV_OP_SLOTS      32              /* size of the per-op counter array in STATS */
+#define HV_HOST_BATCH    256             /* most entries in one HOST_LIST reply */
+#define HV_IFNAME_SIZE   16              /* IFNAMSIZ: an interface name and its NUL */
+#define HV_VIF_WAIT_MS   500             /* how long VIF_PLUG waits for its interface */
+#define HV_LOOP_MAJOR    7
 
 enum hv_op {
         HV_OP_STATS = 1,
@@ -73,6 +111,12 @@ enum hv_op {
         HV_OP_FAULT,
         HV_OP_SET_HANDLE,
         HV_OP_FIND_HANDLE,
+        HV_OP_LOOP_ATTACH,
+        HV_OP_LOOP_RELEASE,
+        HV_OP_VIF_PLUG,
+        HV_OP_VIF_UNPLUG,
+        HV_OP_HOST_LIST,
+        HV_OP_DEVICE_FAULT,
         _HV_OP_MAX,
 };
 
@@ -200,8 +244,9 @@ struct hv_rep_dumpcore {
 
 /*
  * FAULT: make the nth call of op from now on fail with -error, and the
- * count - 1 calls after it too. nth = 0 clears the op's fault. STATS and
- * FAULT themselves cannot be faulted. A faulted call does nothing.
+ * count - 1 calls after it too. nth = 0 clears the op's fault. STATS, FAULT
+ * and DEVICE_FAULT cannot be faulted. A faulted call does nothing (a faulted
+ * LOOP_ATTACH attaches nothing, a faulted VIF_PLUG changes no interface).
  */
 struct hv_req_fault {
         uint32_t op;    /* enum hv_op */
@@ -210,7 +255,121 @@ struct hv_req_fault {
         uint32_t count; /* consecutive failing calls, at least 1 */
 };
 
+/* LOOP_ATTACH: what builder_disk_attach() learnt from fstat() on the target. */
+struct hv_req_loop_attach {
+        uint64_t dev;  /* st_dev: the backing file's */
+        uint64_t ino;  /* st_ino */
+        uint64_t rdev; /* st_rdev, for a block device */
+        uint64_t size; /* bytes: st_size, or the block device's size (0: unknown) */
+        uint32_t mode; /* st_mode: S_IFREG gets a loop device, S_IFBLK is used as it is */
+        uint32_t readonly;
+};
+
+struct hv_rep_loop_attach {
+        uint32_t major; /* HV_LOOP_MAJOR for a loop device */
+        uint32_t minor;
+};
+
+/* LOOP_RELEASE: the loop device and the file it should still serve. */
+struct hv_req_loop_release {
+        uint32_t minor;
+        uint32_t reserved;
+        uint64_t dev;
+        uint64_t ino;
+};
+
+struct hv_req_vif_plug {
+        char ifname[HV_IFNAME_SIZE]; /* netback's interface, vif<domid>.<devid> */
+        char rename[HV_IFNAME_SIZE]; /* "": keep ifname */
+        char bridge[HV_IFNAME_SIZE];
+        uint32_t mtu; /* 0: the bridge's */
+        uint32_t reserved;
+};
+
+struct hv_rep_vif_plug {
+        uint32_t mtu; /* the MTU applied */
+        uint32_t reserved;
+};
+
+struct hv_req_vif_unplug {
+        char ifname[HV_IFNAME_SIZE];
+};
+
+enum hv_host_list_what {
+        HV_HOST_LOOPS = 1, /* entries are struct hv_loop_info */
+        HV_HOST_NETDEVS,   /* entries are struct hv_netdev_info */
+};
+
+struct hv_req_host_list {
+        uint32_t what;  /* enum hv_host_list_what */
+        uint32_t first; /* the first minor, or ifindex, to report */
+        uint32_t max;   /* 1..HV_HOST_BATCH */
+        uint32_t reserved;
+};
+
+struct hv_rep_host_list {
+        uint32_t n; /* entries that follow, in increasing minor or ifindex order */
+        uint32_t reserved;
+};
+
+#define HV_LOOP_READONLY  (1u << 0)
+#define HV_LOOP_OPEN      (1u << 1) /* a backend holds it open */
+#define HV_LOOP_AUTOCLEAR (1u << 2) /* released while open: goes with its last user */
+
+struct hv_loop_info {
+        uint32_t minor;
+        uint32_t flags; /* HV_LOOP_* */
+        uint64_t dev;   /* the backing file's st_dev and st_ino */
+        uint64_t ino;
+        uint64_t size; /* bytes */
+};
+
+#define HV_NETDEV_UP     (1u << 0)
+#define HV_NETDEV_BRIDGE (1u << 1) /* a bridge of the host, not a port */
+
+struct hv_netdev_info {
+        uint32_t ifindex;
+        uint32_t flags; /* HV_NETDEV_* */
+        uint32_t mtu;
+        uint32_t reserved;
+        char name[HV_IFNAME_SIZE];
+        char master[HV_IFNAME_SIZE]; /* the bridge it is enslaved to; "" if none */
+        uint8_t mac[8];              /* 6 bytes used */
+};
+
+enum hv_device_type {
+        HV_DEVICE_ANY = 0, /* for a fault: vbd and vif */
+        HV_DEVICE_VBD,
+        HV_DEVICE_VIF,
+        _HV_DEVICE_TYPE_MAX,
+};
+
+/*
+ * What a domain's device drivers can be made to do wrong. The first four
+ * stay set on the domain (or wait for the next domain created when domid is
+ * 0) until CLEAR; DETACH acts at once on a running guest.
+ */
+enum hv_device_fault {
+        HV_DEVICE_FAULT_CLEAR = 1,   /* back to well-behaved drivers */
+        HV_DEVICE_FAULT_NO_INITWAIT, /* no backend driver binds: no features, never state 2 */
+        HV_DEVICE_FAULT_NO_CONNECT,  /* the guest's frontend never connects (stays at 1) */
+        HV_DEVICE_FAULT_NO_CLOSE,    /* the guest's frontend ignores its backend closing */
+        HV_DEVICE_FAULT_DETACH,      /* the guest closes frontend devid on its own: 5, then 6 */
+        _HV_DEVICE_FAULT_MAX,
+};
+
+struct hv_req_device_fault {
+        uint32_t kind;  /* enum hv_device_fault */
+        uint32_t domid; /* 0: the next domain created (not for DETACH) */
+        uint32_t type;  /* enum hv_device_type; DETACH needs VBD or VIF */
+        uint32_t devid; /* DETACH: the device */
+};
+
 _Static_assert(_HV_OP_MAX <= HV_OP_SLOTS, "counter array too small");
+_Static_assert(sizeof(struct hv_rep_host_list) + HV_HOST_BATCH * sizeof(struct hv_netdev_info) +
+                       sizeof(struct hv_header) <=
+                   HV_MSG_MAX / 2,
+               "a HOST_LIST batch must fit half a message");
 _Static_assert(sizeof(struct hv_header) == 24, "header layout");
 _Static_assert(sizeof(struct hv_rep_list) + HV_LIST_BATCH * sizeof(struct hv_dominfo) +
                        sizeof(struct hv_header) <=
@@ -232,6 +391,18 @@ static inline long hv_req_size(uint16_t op)
         case HV_OP_SET_HANDLE:
         case HV_OP_FIND_HANDLE:
                 return sizeof(struct hv_req_handle);
+        case HV_OP_LOOP_ATTACH:
+                return sizeof(struct hv_req_loop_attach);
+        case HV_OP_LOOP_RELEASE:
+                return sizeof(struct hv_req_loop_release);
+        case HV_OP_VIF_PLUG:
+                return sizeof(struct hv_req_vif_plug);
+        case HV_OP_VIF_UNPLUG:
+                return sizeof(struct hv_req_vif_unplug);
+        case HV_OP_HOST_LIST:
+                return sizeof(struct hv_req_host_list);
+        case HV_OP_DEVICE_FAULT:
+                return sizeof(struct hv_req_device_fault);
         case HV_OP_UNPAUSE:
         case HV_OP_PAUSE:
         case HV_OP_SHUTDOWN:
@@ -260,6 +431,12 @@ static inline long hv_rep_size(uint16_t op)
                 return sizeof(struct hv_rep_dumpcore);
         case HV_OP_FIND_HANDLE:
                 return sizeof(struct hv_rep_find);
+        case HV_OP_LOOP_ATTACH:
+                return sizeof(struct hv_rep_loop_attach);
+        case HV_OP_VIF_PLUG:
+                return sizeof(struct hv_rep_vif_plug);
+        case HV_OP_HOST_LIST:
+                return sizeof(struct hv_rep_host_list);
         case HV_OP_UNPAUSE:
         case HV_OP_PAUSE:
         case HV_OP_SHUTDOWN:
@@ -269,8 +446,20 @@ static inline long hv_rep_size(uint16_t op)
         case HV_OP_GUEST_ACTION:
         case HV_OP_FAULT:
         case HV_OP_SET_HANDLE:
+        case HV_OP_LOOP_RELEASE:
+        case HV_OP_VIF_UNPLUG:
+        case HV_OP_DEVICE_FAULT:
                 return 0;
         default:
                 return -1;
         }
 }
+
+/* Whether a successful reply of op is its fixed part plus entries (LIST, HOST_LIST). */
+static inline int hv_rep_has_entries(uint16_t op)
+{
+        return op == HV_OP_LIST || op == HV_OP_HOST_LIST;
+}
+
+/* Whether a string field holds its NUL: a request without one is malformed. */
+#define HV_STRING_OK(field) (__builtin_memchr((field), 0, sizeof(field)) != NULL)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * hv-socket.c — DIR/hypervisor.socket: check each request (sim/hv-proto.h),
- * count it, apply an injected fault, run it against the model, reply.
+ * count it, apply an injected fault, run it against the model, reply (a
+ * VIF_PLUG whose interface is not there yet: once it is, or the wait is over).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -18,7 +19,15 @@ struct hv_client {
         int fd;
         sd_event_source *source;
         struct hv_client *next;
+
+        /* A VIF_PLUG waiting for netback's interface: its request, until when. */
+        struct hv_header wait_header;
+        struct hv_req_vif_plug wait_req;
+        uint64_t wait_until_ns;
+        sd_event_source *wait_timer;
 };
+
+#define HV_VIF_POLL_USEC 10000ull
 
 static void hv_client_free(struct hv_client *c)
 {
@@ -30,6 +39,7 @@ static void hv_client_free(struct hv_client *c)
                         break;
                 }
         hv->n_clients--;
+        sd_event_source_disable_unref(c->wait_timer);
         sd_event_source_disable_unref(c->source);
         close(c->fd);
         free(c);
@@ -92,10 +102,51 @@ static int hv_do_list(struct hypervisor *hv, const struct hv_req_list *req, uint
         return 0;
 }
 
+/* The ops that test tools use to drive the host: never faulted themselves. */
+static bool hv_op_is_control(uint16_t op)
+{
+        return op == HV_OP_STATS || op == HV_OP_FAULT || op == HV_OP_DEVICE_FAULT;
+}
+
+/* The ops whose request names an existing domain (hv_req_dom, or hv_req_handle). */
+static bool hv_op_names_domain(uint16_t op)
+{
+        switch (op) {
+        case HV_OP_UNPAUSE:
+        case HV_OP_PAUSE:
+        case HV_OP_SHUTDOWN:
+        case HV_OP_DESTROY:
+        case HV_OP_SET_MEMORY:
+        case HV_OP_SET_VCPUS:
+        case HV_OP_DUMPCORE:
+        case HV_OP_GUEST_ACTION:
+        case HV_OP_SET_HANDLE:
+                return true;
+        default:
+                return false;
+        }
+}
+
+/* The fixed-size strings of a request each hold their NUL. */
+static bool hv_req_strings_ok(uint16_t op, const void *body)
+{
+        const struct hv_req_vif_plug *plug = body;
+        const struct hv_req_vif_unplug *unplug = body;
+
+        switch (op) {
+        case HV_OP_VIF_PLUG:
+                return HV_STRING_OK(plug->ifname) && HV_STRING_OK(plug->rename) &&
+                       HV_STRING_OK(plug->bridge);
+        case HV_OP_VIF_UNPLUG:
+                return HV_STRING_OK(unplug->ifname);
+        default:
+                return true;
+        }
+}
+
 static int hv_do_fault(struct hypervisor *hv, const struct hv_req_fault *req)
 {
-        if (req->op == 0 || req->op >= _HV_OP_MAX || req->op == HV_OP_STATS ||
-            req->op == HV_OP_FAULT)
+        if (req->op == 0 || req->op >= _HV_OP_MAX || hv_op_is_control((uint16_t)req->op))
                 return -EINVAL;
         if (req->nth == 0) {
                 hv->faults[req->op] = (struct hv_fault){ 0 };
@@ -121,13 +172,12 @@ static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uin
         int r;
 
         *len_r = 0;
-        if (op != HV_OP_STATS && op != HV_OP_FAULT) {
+        if (!hv_op_is_control(op)) {
                 r = hv_fault_check(hv, op);
                 if (r < 0)
                         return r;
         }
-        if (op != HV_OP_STATS && op != HV_OP_CREATE && op != HV_OP_LIST && op != HV_OP_FAULT &&
-            op != HV_OP_FIND_HANDLE) {
+        if (hv_op_names_domain(op)) {
                 d = hv_domain_get(hv, op == HV_OP_SET_HANDLE ? rh->domid : rd->domid);
                 if (!d)
                         return -ESRCH;
@@ -209,9 +259,84 @@ static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uin
                 *len_r = sizeof(*found);
                 return 0;
         }
+        case HV_OP_LOOP_ATTACH:
+                r = hv_loop_attach(hv, body, (struct hv_rep_loop_attach *)out);
+                if (r >= 0)
+                        *len_r = sizeof(struct hv_rep_loop_attach);
+                return r;
+        case HV_OP_LOOP_RELEASE:
+                return hv_loop_release(hv, body);
+        case HV_OP_VIF_PLUG:
+                r = hv_vif_plug(hv, body, (struct hv_rep_vif_plug *)out);
+                if (r == 0)
+                        *len_r = sizeof(struct hv_rep_vif_plug);
+                return r; /* HV_VIF_ABSENT: the caller waits for the interface */
+        case HV_OP_VIF_UNPLUG:
+                return hv_vif_unplug(hv, body);
+        case HV_OP_HOST_LIST:
+                return hv_host_list(hv, body, out, len_r);
+        case HV_OP_DEVICE_FAULT:
+                return hv_device_fault(hv, body);
         default:
                 return -EBADMSG;
         }
+}
+
+static void hv_client_resume(struct hv_client *c)
+{
+        c->wait_timer = sd_event_source_disable_unref(c->wait_timer);
+        if (sd_event_source_set_enabled(c->source, SD_EVENT_ON) < 0)
+                hv_client_free(c);
+}
+
+/* Try the waiting VIF_PLUG again: answer once the interface is there or the wait is over. */
+static int on_vif_wait(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct hv_client *c = userdata;
+        struct hv_rep_vif_plug rep;
+        int r;
+
+        (void)usec;
+        r = hv_vif_plug(c->hv, &c->wait_req, &rep);
+        if (r == HV_VIF_ABSENT && hv_now_ns() < c->wait_until_ns) {
+                if (sd_event_source_set_time_relative(s, HV_VIF_POLL_USEC) >= 0 &&
+                    sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) >= 0)
+                        return 0;
+        }
+        if (r == HV_VIF_ABSENT) {
+                fprintf(stderr, "xensup-sim: %s: no such interface\n", c->wait_req.ifname);
+                r = -ENODEV;
+        }
+        if (hv_reply(c, &c->wait_header, r, &rep, sizeof(rep)) < 0) {
+                hv_client_free(c);
+                return 0;
+        }
+        hv_client_resume(c);
+        return 0;
+}
+
+/*
+ * netback creates the interface from the event loop: answer later, as the
+ * real vif_plug waits for it. The client sends nothing before this reply, so
+ * its socket is not read meanwhile.
+ */
+static bool hv_client_wait_vif(struct hv_client *c, const struct hv_header *h)
+{
+        struct hypervisor *hv = c->hv;
+        int r;
+
+        c->wait_header = *h;
+        memcpy(&c->wait_req, hv->buf + sizeof(*h), sizeof(c->wait_req));
+        c->wait_until_ns = hv_now_ns() + HV_VIF_WAIT_MS * 1000000ull;
+        r = sd_event_add_time_relative(hv->event, &c->wait_timer, CLOCK_MONOTONIC, HV_VIF_POLL_USEC,
+                                       1000, on_vif_wait, c);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(c->source, SD_EVENT_OFF);
+        if (r < 0) {
+                c->wait_timer = sd_event_source_disable_unref(c->wait_timer);
+                return hv_reply(c, h, r, NULL, 0) >= 0;
+        }
+        return true;
 }
 
 /* One packet from a client: false when the client must go. */
@@ -235,7 +360,8 @@ static bool hv_client_handle(struct hv_client *c)
         memcpy(&h, hv->buf, sizeof(h));
         want = hv_req_size(h.op);
         if (h.magic != HV_PROTO_MAGIC || h.version != HV_PROTO_VERSION || h.result != 0 ||
-            h.len != (size_t)n - sizeof(h) || want < 0 || h.len != (size_t)want) {
+            h.len != (size_t)n - sizeof(h) || want < 0 || h.len != (size_t)want ||
+            !hv_req_strings_ok(h.op, hv->buf + sizeof(h))) {
                 fprintf(stderr, "xensup-sim: hypervisor.socket: malformed request dropped\n");
                 (void)hv_reply(c, &h, -EBADMSG, NULL, 0);
                 return false;
@@ -249,6 +375,8 @@ static bool hv_client_handle(struct hv_client *c)
                            HV_MSG_MAX / 2,
                        "reply fits the second half");
         r = hv_dispatch(hv, h.op, hv->buf + sizeof(h), out, &out_len);
+        if (r == HV_VIF_ABSENT)
+                return hv_client_wait_vif(c, &h);
         return hv_reply(c, &h, r, out, out_len) >= 0;
 }
 

@@ -25,8 +25,12 @@ int hypervisor_new(sd_event *event, struct xs_server *server, const char *dir,
         r = hv_socket_listen(hv);
         if (r < 0)
                 return r;
-        if (server)
+        if (server) {
                 xs_server_set_introduce_cb(server, hv_guest_on_introduce, hv);
+                r = hv_backends_init(hv);
+                if (r < 0)
+                        return r;
+        }
         *ret = TAKE_PTR(hv);
         return 0;
 }
@@ -38,7 +42,9 @@ struct hypervisor *hypervisor_free(struct hypervisor *hv)
         if (hv->server)
                 xs_server_set_introduce_cb(hv->server, NULL, NULL);
         hv_socket_close(hv);
+        hv_backends_done(hv);
         hv_model_done(hv);
+        hv_host_done(hv);
         sd_event_unref(hv->event);
         free(hv->socket_path);
         free(hv->dir);

@@ -42,8 +42,17 @@
  * hostile (garbage in its own subtree up to its quota) or linger as a dying
  * zombie after destroy.
  *
+ * Devices, as a dom0 running Linux 6.1 and a Linux guest (hv-backend.c,
+ * hv-frontend.c, hv-host.c have the details): dom0's blkback and netback
+ * watch /local/domain/0/backend and take part in the xenbus handshake with
+ * the guest's blkfront and netfront once it booted, driven by XenStore only.
+ * The host side a hotplug script works on is simulated too: loop devices
+ * (major 7, lowest free minor), the bridges given to hypervisor_add_bridge()
+ * (MTU 1500) and the vif<domid>.<handle> interface netback creates while it
+ * has the device. Device faults make drivers misbehave (enum hv_device_fault).
+ *
  * Not modelled: HVM (the backends refuse it), suspend/resume and save, the
- * consoles, grant tables and devices.
+ * consoles, grant tables, and any I/O through the devices.
  */
 #pragma once
 
@@ -67,6 +76,9 @@ int hypervisor_new(sd_event *event, struct xs_server *server, const char *dir,
 
 /* Set the host's memory total (MiB; 0 = HV_DEFAULT_TOTAL_MIB); -EBUSY below what is in use. */
 int hypervisor_set_total_memory(struct hypervisor *hv, uint64_t mib);
+
+/* A bridge of the host's, MTU 1500, up; -EEXIST if the name is taken, -EINVAL if invalid. */
+int hypervisor_add_bridge(struct hypervisor *hv, const char *name);
 
 /* Destroy every guest, close every client, unlink the socket, free; returns NULL. NULL-safe. */
 struct hypervisor *hypervisor_free(struct hypervisor *hv);

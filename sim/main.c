@@ -95,10 +95,11 @@ static void usage(FILE *out)
 {
         fprintf(
             out,
-            "usage: xensup-sim --dir DIR [--memory-mib MIB] [--xenstore-only]\n"
+            "usage: xensup-sim --dir DIR [--memory-mib MIB] [--bridge NAME]... [--xenstore-only]\n"
             "  The simulated Xen host, in the foreground: XenStore on DIR/xenstored.socket\n"
             "  (XENSTORED_PATH=DIR/xenstored.socket xenstore-ls), pid in DIR/xensup-sim.pid,\n"
             "  the hypervisor on DIR/hypervisor.socket with MIB of host memory (default 16384).\n"
+            "  --bridge NAME: a bridge of the simulated host (repeatable; default one, xenbr0).\n"
             "  --xenstore-only: no hypervisor, the XenStore server alone (INTRODUCE accepts any\n"
             "  domid), for the server's own tests and benches.\n");
 }
@@ -109,6 +110,7 @@ int main(int argc, char **argv)
                 { "dir", required_argument, NULL, 'd' },
                 { "memory-mib", required_argument, NULL, 'm' },
                 { "xenstore-only", no_argument, NULL, 'x' },
+                { "bridge", required_argument, NULL, 'b' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -119,12 +121,23 @@ int main(int argc, char **argv)
         char *end;
         _cleanup_free_ char *sock = NULL, *pidfile = NULL, *err = NULL;
         const char *dir = NULL;
+        _cleanup_free_ const char **bridges = NULL;
+        size_t n_bridges = 0;
         bool xenstore_only = false;
         sigset_t mask;
         int c, r;
 
+        /* At most one bridge per argument: the list never outgrows argc. */
+        bridges = calloc((size_t)argc + 1, sizeof(*bridges));
+        if (!bridges) {
+                fprintf(stderr, "xensup-sim: out of memory\n");
+                return EXIT_FAILURE;
+        }
         while ((c = getopt_long(argc, argv, "d:m:xh", options, NULL)) >= 0) {
                 switch (c) {
+                case 'b':
+                        bridges[n_bridges++] = optarg;
+                        break;
                 case 'd':
                         dir = optarg;
                         break;
@@ -152,6 +165,12 @@ int main(int argc, char **argv)
                 usage(stderr);
                 return EXIT_FAILURE;
         }
+        if (xenstore_only && n_bridges > 0) {
+                fprintf(stderr, "xensup-sim: --bridge needs the hypervisor (no --xenstore-only)\n");
+                return EXIT_FAILURE;
+        }
+        if (n_bridges == 0)
+                bridges[n_bridges++] = "xenbr0";
         if (asprintf(&sock, "%s/xenstored.socket", dir) < 0 ||
             asprintf(&pidfile, "%s/xensup-sim.pid", dir) < 0) {
                 fprintf(stderr, "xensup-sim: out of memory\n");
@@ -198,6 +217,16 @@ int main(int argc, char **argv)
         if (r < 0) {
                 fprintf(stderr, "xensup-sim: hypervisor in %s: %s\n", dir, strerror(-r));
                 return EXIT_FAILURE;
+        }
+        for (size_t i = 0; hv && i < n_bridges; i++) {
+                r = hypervisor_add_bridge(hv, bridges[i]);
+                if (r < 0) {
+                        fprintf(stderr, "xensup-sim: --bridge %s: %s\n", bridges[i],
+                                r == -EEXIST   ? "given twice"
+                                : r == -EINVAL ? "not a valid interface name"
+                                               : strerror(-r));
+                        return EXIT_FAILURE;
+                }
         }
 
         r = write_pid_file(pidfile);

@@ -3,13 +3,18 @@
  * sim-tool — what the integration tests and benches ask of a running
  * xensup-sim, through the sim backend (builders/builder-sim.h): the
  * hypervisor's domain list, the per-operation call counters, guest actions
- * (one domain, or every domain at once for death storms) and fault injection.
+ * (one domain, or every domain at once for death storms), fault injection,
+ * and the simulated host's devices: loop devices, interfaces, device faults.
  *
  *   sim-tool --sim-dir DIR list
  *   sim-tool --sim-dir DIR stats [FIELD]
  *   sim-tool --sim-dir DIR guest-action DOMID ACTION
  *   sim-tool --sim-dir DIR guest-action-all ACTION [DOMID...]
  *   sim-tool --sim-dir DIR fault OP NTH ERRNO [COUNT]
+ *   sim-tool --sim-dir DIR loops
+ *   sim-tool --sim-dir DIR netdevs
+ *   sim-tool --sim-dir DIR bridges
+ *   sim-tool --sim-dir DIR fault-device KIND [DOMID [vbd|vif [DEVID]]]
  */
 #include <errno.h>
 #include <getopt.h>
@@ -46,7 +51,18 @@ static void usage(FILE *f)
                    "                                (or each DOMID given), back to back\n"
                    "  fault OP NTH ERRNO [COUNT]    fail the NTH next call of OP (and COUNT-1\n"
                    "                                after it) with ERRNO (a number or a name\n"
-                   "                                such as EIO); NTH 0 clears\n");
+                   "                                such as EIO); NTH 0 clears\n"
+                   "  loops                         the host's loop devices: MINOR DEV INO FLAGS\n"
+                   "                                (ro or rw, then open, autoclear)\n"
+                   "  netdevs                       vif interfaces: NAME BRIDGE MTU up|down MAC\n"
+                   "                                (BRIDGE - when in none)\n"
+                   "  bridges                       the host's bridges: NAME MTU\n"
+                   "  fault-device KIND [DOMID [vbd|vif [DEVID]]]\n"
+                   "                                device drivers of DOMID (0 or none: the next\n"
+                   "                                domain created), vbd, vif or both, misbehave:\n"
+                   "                                backend-no-initwait, frontend-no-connect,\n"
+                   "                                frontend-no-close, clear; guest-detach DOMID\n"
+                   "                                TYPE DEVID: the guest closes it now\n");
 }
 
 static int parse_uint(const char *s, unsigned max, unsigned *ret)
@@ -296,6 +312,95 @@ static int cmd_fault(struct builder *b, char **args, int n)
         return EXIT_SUCCESS;
 }
 
+/* One line per loop device: "MINOR DEV INO FLAGS", FLAGS ro or rw, then ,open and ,autoclear. */
+static int cmd_loops(struct builder *b)
+{
+        _cleanup_free_ struct hv_loop_info *loops = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+        int r;
+
+        r = builder_sim_loops(b, &loops, &n, &err);
+        if (r < 0)
+                return fail(r, "loops", err);
+        for (size_t i = 0; i < n; i++)
+                printf("%" PRIu32 " %" PRIu64 " %" PRIu64 " %s%s%s\n", loops[i].minor, loops[i].dev,
+                       loops[i].ino, loops[i].flags & HV_LOOP_READONLY ? "ro" : "rw",
+                       loops[i].flags & HV_LOOP_OPEN ? ",open" : "",
+                       loops[i].flags & HV_LOOP_AUTOCLEAR ? ",autoclear" : "");
+        return EXIT_SUCCESS;
+}
+
+/* One line per interface: "NAME BRIDGE MTU up|down MAC" for ports, "NAME MTU" for bridges. */
+static int cmd_netdevs(struct builder *b, bool bridges)
+{
+        _cleanup_free_ struct hv_netdev_info *nd = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+        int r;
+
+        r = builder_sim_netdevs(b, &nd, &n, &err);
+        if (r < 0)
+                return fail(r, bridges ? "bridges" : "netdevs", err);
+        for (size_t i = 0; i < n; i++) {
+                const uint8_t *m = nd[i].mac;
+
+                if (!!(nd[i].flags & HV_NETDEV_BRIDGE) != bridges)
+                        continue;
+                if (bridges)
+                        printf("%s %" PRIu32 "\n", nd[i].name, nd[i].mtu);
+                else
+                        printf("%s %s %" PRIu32 " %s %02x:%02x:%02x:%02x:%02x:%02x\n", nd[i].name,
+                               nd[i].master[0] ? nd[i].master : "-", nd[i].mtu,
+                               nd[i].flags & HV_NETDEV_UP ? "up" : "down", m[0], m[1], m[2], m[3],
+                               m[4], m[5]);
+        }
+        return EXIT_SUCCESS;
+}
+
+static int parse_device_type(const char *s, enum hv_device_type *ret)
+{
+        if (strcmp(s, "vbd") == 0)
+                *ret = HV_DEVICE_VBD;
+        else if (strcmp(s, "vif") == 0)
+                *ret = HV_DEVICE_VIF;
+        else
+                return -EINVAL;
+        return 0;
+}
+
+static int cmd_fault_device(struct builder *b, char **args, int n)
+{
+        _cleanup_free_ char *err = NULL;
+        enum hv_device_type type = HV_DEVICE_ANY;
+        unsigned domid = 0, devid = 0;
+        int kind, r;
+
+        if (n < 1 || n > 4) {
+                usage(stderr);
+                return 2;
+        }
+        kind = builder_sim_device_fault_from_string(args[0]);
+        if (kind <= 0) {
+                fprintf(stderr, "sim-tool: unknown device fault '%s'\n", args[0]);
+                return 2;
+        }
+        if ((n >= 2 && parse_uint(args[1], DOMID_FIRST_RESERVED - 1, &domid) < 0) ||
+            (n >= 3 && parse_device_type(args[2], &type) < 0) ||
+            (n == 4 && parse_uint(args[3], INT32_MAX, &devid) < 0)) {
+                fprintf(stderr, "sim-tool: fault-device: bad DOMID, TYPE or DEVID\n");
+                return 2;
+        }
+        if (kind == HV_DEVICE_FAULT_DETACH && n != 4) {
+                fprintf(stderr, "sim-tool: fault-device guest-detach needs DOMID TYPE DEVID\n");
+                return 2;
+        }
+        r = builder_sim_device_fault(b, (enum hv_device_fault)kind, domid, type, devid, &err);
+        if (r < 0)
+                return fail(r, "fault-device", err);
+        return EXIT_SUCCESS;
+}
+
 int main(int argc, char **argv)
 {
         static const struct option options[] = {
@@ -351,6 +456,14 @@ int main(int argc, char **argv)
                 return cmd_guest_action_all(b, argv[optind + 1], argv + optind + 2, n - 1);
         if (strcmp(cmd, "fault") == 0)
                 return cmd_fault(b, argv + optind + 1, n);
+        if (strcmp(cmd, "loops") == 0 && n == 0)
+                return cmd_loops(b);
+        if (strcmp(cmd, "netdevs") == 0 && n == 0)
+                return cmd_netdevs(b, false);
+        if (strcmp(cmd, "bridges") == 0 && n == 0)
+                return cmd_netdevs(b, true);
+        if (strcmp(cmd, "fault-device") == 0)
+                return cmd_fault_device(b, argv + optind + 1, n);
         usage(stderr);
         return 2;
 }

@@ -5,7 +5,9 @@
  * backend (builder_open with BUILDER_SIM) and the real libxenstore: domids,
  * host memory, pause, every guest script, control/shutdown answered or not,
  * @releaseDomain at shutdown and at death, fault injection, core files, a
- * hostile guest, malformed requests, clients dying, and the auto-spawn.
+ * hostile guest, malformed requests, clients dying, and the auto-spawn; then
+ * devices, the test acting as the toolstack: loop devices and bridges, the
+ * blkback/blkfront and netback/netfront handshakes, removal, device faults.
  */
 #include <fcntl.h>
 #include <ftw.h>
@@ -18,6 +20,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1331,6 +1334,912 @@ static void test_autospawn(void **state)
                 setenv("PATH", old_path, 1);
 }
 
+/* ---- devices: the host side, dom0's backends and the guest's frontends ---- */
+
+#define DEV_WAIT_MS  2000 /* a handshake step that must come */
+#define DEV_QUIET_MS 150  /* how long a step that must not come is given */
+
+/* dir/name in one of a few rotating buffers: enough for one assertion's arguments. */
+static const char *at(const char *dir, const char *name)
+{
+        static char bufs[4][256];
+        static unsigned next;
+        char *b = bufs[next++ % ELEMENTSOF(bufs)];
+
+        snprintf(b, sizeof(bufs[0]), "%s/%s", dir, name);
+        return b;
+}
+
+static void fe_dir(char *buf, size_t n, const char *type, uint32_t domid, uint32_t devid)
+{
+        snprintf(buf, n, "/local/domain/%u/device/%s/%u", domid, type, devid);
+}
+
+static void be_dir(char *buf, size_t n, const char *type, uint32_t domid, uint32_t devid)
+{
+        snprintf(buf, n, "/local/domain/0/backend/%s/%u/%u", type, domid, devid);
+}
+
+static char *get(const char *path)
+{
+        unsigned len;
+
+        return xs_read(fx.xs, XBT_NULL, path, &len);
+}
+
+static void put(const char *path, const char *v)
+{
+        assert_true(xs_write(fx.xs, XBT_NULL, path, v, strlen(v)));
+}
+
+/* Wait until path holds value; false when it never did within ms. */
+static bool wait_value(const char *path, const char *value, unsigned ms)
+{
+        uint64_t deadline = mono_ms() + ms;
+
+        do {
+                _cleanup_free_ char *v = get(path);
+
+                if (v && strcmp(v, value) == 0)
+                        return true;
+                sleep_ms(10);
+        } while (mono_ms() < deadline);
+        return false;
+}
+
+static void tx_write(xs_transaction_t t, const char *path, const char *v)
+{
+        assert_true(xs_write(fx.xs, t, path, v, strlen(v)));
+}
+
+static void tx_dir(xs_transaction_t t, const char *path, uint32_t owner, uint32_t reader)
+{
+        struct xs_permissions p[2] = { { .id = owner, .perms = XS_PERM_NONE },
+                                       { .id = reader, .perms = XS_PERM_READ } };
+
+        tx_write(t, path, "");
+        assert_true(xs_set_permissions(fx.xs, t, path, p, 2));
+}
+
+/*
+ * What libxl's device_disk_add / libxl__device_nic_add write, in one transaction: the
+ * frontend directory (n<domid>,r0) and the backend one (n0,r<domid>), the nodes inheriting
+ * them. omit names a backend node to leave out.
+ */
+static void add_device(uint32_t domid, const char *type, uint32_t devid, const char *omit)
+{
+        char fe[128], be[128], id[16], dom[16];
+        bool vbd = strcmp(type, "vbd") == 0;
+        const char *const be_vbd[][2] = {
+                { "dev", "xvda" },
+                { "mode", "w" },
+                { "params", "/img" },
+                { "type", "phy" },
+                { "device-type", "disk" },
+                { "removable", "0" },
+                { "script", "/etc/xen/scripts/block" },
+        };
+        const char *const be_vif[][2] = {
+                { "script", "/etc/xen/scripts/vif-bridge" },
+                { "handle", id },
+                { "mac", "00:16:3e:01:02:03" },
+                { "bridge", "xenbr0" },
+                { "type", "vif" },
+                { "hotplug-status", "" },
+        };
+
+        fe_dir(fe, sizeof(fe), type, domid, devid);
+        be_dir(be, sizeof(be), type, domid, devid);
+        snprintf(id, sizeof(id), "%u", devid);
+        snprintf(dom, sizeof(dom), "%u", domid);
+        for (;;) {
+                xs_transaction_t t = xs_transaction_start(fx.xs);
+
+                assert_true(t != XBT_NULL);
+                tx_dir(t, fe, domid, 0);
+                tx_write(t, at(fe, "backend"), be);
+                tx_write(t, at(fe, "backend-id"), "0");
+                tx_write(t, at(fe, "state"), "1");
+                if (vbd) {
+                        tx_write(t, at(fe, "virtual-device"), id);
+                        tx_write(t, at(fe, "device-type"), "disk");
+                } else {
+                        tx_write(t, at(fe, "handle"), id);
+                        tx_write(t, at(fe, "mac"), "00:16:3e:01:02:03");
+                }
+                tx_dir(t, be, 0, domid);
+                tx_write(t, at(be, "frontend"), fe);
+                tx_write(t, at(be, "frontend-id"), dom);
+                tx_write(t, at(be, "online"), "1");
+                tx_write(t, at(be, "state"), "1");
+                for (size_t i = 0; i < (vbd ? ELEMENTSOF(be_vbd) : ELEMENTSOF(be_vif)); i++) {
+                        const char *const *kv = vbd ? be_vbd[i] : be_vif[i];
+
+                        if (!omit || strcmp(kv[0], omit) != 0)
+                                tx_write(t, at(be, kv[0]), kv[1]);
+                }
+                if (xs_transaction_end(fx.xs, t, false))
+                        return;
+                assert_int_equal(errno, EAGAIN);
+        }
+}
+
+/* libxl__initiate_device_generic_remove: online 0, and Closing unless already Closed. */
+static void remove_device(const char *be, bool force, const char *fe)
+{
+        for (;;) {
+                xs_transaction_t t = xs_transaction_start(fx.xs);
+                _cleanup_free_ char *st = NULL;
+                unsigned len;
+
+                assert_true(t != XBT_NULL);
+                if (force)
+                        assert_true(xs_rm(fx.xs, t, fe));
+                tx_write(t, at(be, "online"), "0");
+                st = xs_read(fx.xs, t, at(be, "state"), &len);
+                if (!st || strcmp(st, "6") != 0)
+                        tx_write(t, at(be, "state"), "5");
+                if (xs_transaction_end(fx.xs, t, false))
+                        return;
+                assert_int_equal(errno, EAGAIN);
+        }
+}
+
+/* libxl__device_destroy: both directories go, in one transaction. */
+static void destroy_device(const char *be, const char *fe)
+{
+        for (;;) {
+                xs_transaction_t t = xs_transaction_start(fx.xs);
+
+                assert_true(t != XBT_NULL);
+                (void)xs_rm(fx.xs, t, fe);
+                (void)xs_rm(fx.xs, t, be);
+                if (xs_transaction_end(fx.xs, t, false))
+                        return;
+                assert_int_equal(errno, EAGAIN);
+        }
+}
+
+/* A disk image of kib KiB in the fixture's directory, open read-write. */
+static int make_image(const char *name, unsigned kib)
+{
+        char path[128];
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/%s", fx.dir, name);
+        fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        assert_true(fd >= 0);
+        assert_int_equal(ftruncate(fd, (off_t)kib * 1024), 0);
+        return fd;
+}
+
+/* What the block script writes once its loop device is set up. */
+static void write_physical(const char *be, const struct builder_disk_host *h)
+{
+        char pdev[32];
+
+        snprintf(pdev, sizeof(pdev), "%x:%x", h->major, h->minor);
+        put(at(be, "physical-device"), pdev);
+        put(at(be, "physical-device-path"), h->device);
+        if (h->loop)
+                put(at(be, "node"), h->device);
+        put(at(be, "hotplug-status"), "connected");
+}
+
+static bool find_loop(uint32_t minor, struct hv_loop_info *info_r)
+{
+        _cleanup_free_ struct hv_loop_info *loops = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+
+        assert_int_equal(builder_sim_loops(fx.b, &loops, &n, &err), 0);
+        for (size_t i = 0; i < n; i++)
+                if (loops[i].minor == minor) {
+                        if (info_r)
+                                *info_r = loops[i];
+                        return true;
+                }
+        return false;
+}
+
+static bool find_netdev(const char *name, struct hv_netdev_info *info_r)
+{
+        _cleanup_free_ struct hv_netdev_info *nd = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+
+        assert_int_equal(builder_sim_netdevs(fx.b, &nd, &n, &err), 0);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(nd[i].name, name) == 0) {
+                        if (info_r)
+                                *info_r = nd[i];
+                        return true;
+                }
+        return false;
+}
+
+static bool wait_netdev(const char *name, bool present, unsigned ms)
+{
+        uint64_t deadline = mono_ms() + ms;
+
+        do {
+                if (find_netdev(name, NULL) == present)
+                        return true;
+                sleep_ms(10);
+        } while (mono_ms() < deadline);
+        return false;
+}
+
+/* Created and laid out, still paused and not introduced: where devices get added. */
+static uint32_t create_laid_out(struct builder_domain *bd)
+{
+        struct domain_config c = make_config(16);
+        uint32_t domid = create(&c, bd);
+
+        write_layout(domid);
+        return domid;
+}
+
+/* Introduce and unpause: the guest boots, and its frontends with it. */
+static void start(const struct builder_domain *bd)
+{
+        _cleanup_free_ char *err = NULL;
+
+        assert_int_equal(builder_introduce(fx.b, bd, &err), 0);
+        assert_int_equal(builder_unpause(fx.b, bd->domid, &err), 0);
+        assert_true(wait_node(bd->domid, "control/feature-poweroff", "1", DEV_WAIT_MS));
+}
+
+/* A guest with a vbd whose handshake completed: both ends at 4, on loop device *h_r. */
+static uint32_t boot_with_disk(struct builder_domain *bd, const char *image, char *fe, char *be,
+                               struct builder_disk_host *h_r)
+{
+        _cleanup_free_ char *err = NULL;
+        _cleanup_close_ int fd = make_image(image, 1024);
+        uint32_t domid = create_laid_out(bd);
+
+        fe_dir(fe, 128, "vbd", domid, 51712);
+        be_dir(be, 128, "vbd", domid, 51712);
+        add_device(domid, "vbd", 51712, NULL);
+        assert_true(wait_value(at(be, "state"), "2", DEV_WAIT_MS));
+        assert_int_equal(builder_disk_attach(fx.b, fd, false, image, h_r, &err), 0);
+        write_physical(be, h_r);
+        start(bd);
+        assert_true(wait_value(at(be, "state"), "4", DEV_WAIT_MS));
+        assert_true(wait_value(at(fe, "state"), "4", DEV_WAIT_MS));
+        return domid;
+}
+
+/* Loop devices: the lowest free minor, released only while they serve the same file. */
+static void test_loop_devices(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        _cleanup_close_ int a = make_image("loop-a.img", 64), b = make_image("loop-b.img", 8);
+        _cleanup_close_ int null_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        struct builder_disk_host ha, hb, hc, stale;
+        struct hv_loop_info li;
+        struct stat st;
+        uint64_t before;
+
+        (void)state;
+        assert_int_equal(builder_disk_attach(fx.b, a, false, "loop-a.img", &ha, &err), 0);
+        assert_true(ha.loop);
+        assert_int_equal(ha.major, 7);
+        assert_int_equal(ha.minor, 0);
+        assert_string_equal(ha.device, "/dev/loop0");
+        assert_int_equal(fstat(a, &st), 0);
+        assert_int_equal(ha.backing_dev, st.st_dev);
+        assert_int_equal(ha.backing_ino, st.st_ino);
+        assert_int_equal(builder_disk_attach(fx.b, b, true, "loop-b.img", &hb, &err), 0);
+        assert_int_equal(hb.minor, 1);
+        assert_true(find_loop(0, &li));
+        assert_int_equal(li.flags, 0);
+        assert_int_equal(li.size, 64 * 1024);
+        assert_true(find_loop(1, &li));
+        assert_int_equal(li.flags, HV_LOOP_READONLY);
+        /* Released: minor 0 is the lowest free one again. */
+        assert_int_equal(builder_disk_release(fx.b, &ha, &err), 0);
+        assert_false(find_loop(0, NULL));
+        assert_int_equal(builder_disk_attach(fx.b, b, false, "loop-b.img", &hc, &err), 0);
+        assert_int_equal(hc.minor, 0);
+        /* A minor serving another file, or nothing, is left alone. */
+        assert_int_equal(builder_disk_release(fx.b, &ha, &err), 0);
+        assert_true(find_loop(0, NULL));
+        stale = ha;
+        stale.minor = 77;
+        assert_int_equal(builder_disk_release(fx.b, &stale, &err), 0);
+        /* Neither a file nor a block device. */
+        assert_true(null_fd >= 0);
+        assert_int_equal(builder_disk_attach(fx.b, null_fd, false, "/dev/null", &stale, &err),
+                         -EINVAL);
+        assert_non_null(strstr(err, "/dev/null"));
+        /* A faulted attach attaches nothing; a faulted release keeps the loop device. */
+        before = calls(HV_OP_LOOP_ATTACH);
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_LOOP_ATTACH, 1, EIO, 1, &err), 0);
+        assert_int_equal(builder_disk_attach(fx.b, a, false, "loop-a.img", &stale, &err), -EIO);
+        assert_int_equal(calls(HV_OP_LOOP_ATTACH), before + 1);
+        assert_false(find_loop(2, NULL));
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_LOOP_RELEASE, 1, EBUSY, 1, &err), 0);
+        assert_int_equal(builder_disk_release(fx.b, &hb, &err), -EBUSY);
+        assert_true(find_loop(1, NULL));
+        assert_int_equal(builder_disk_release(fx.b, &hb, &err), 0);
+        assert_int_equal(builder_disk_release(fx.b, &hc, &err), 0);
+        assert_false(find_loop(0, NULL));
+        assert_false(find_loop(1, NULL));
+        /* A block device is used as it is, when the test may open one. */
+        {
+                static const char *const candidates[] = { "/dev/loop0", "/dev/ram0", "/dev/sda",
+                                                          "/dev/vda", "/dev/nvme0n1" };
+
+                for (size_t i = 0; i < ELEMENTSOF(candidates); i++) {
+                        _cleanup_close_ int fd = open(candidates[i], O_RDONLY | O_CLOEXEC);
+                        struct builder_disk_host h;
+
+                        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode))
+                                continue;
+                        assert_int_equal(
+                            builder_disk_attach(fx.b, fd, true, candidates[i], &h, &err), 0);
+                        assert_false(h.loop);
+                        assert_int_equal(h.major, major(st.st_rdev));
+                        assert_int_equal(h.minor, minor(st.st_rdev));
+                        assert_string_equal(h.device, candidates[i]);
+                        assert_int_equal(builder_disk_release(fx.b, &h, &err), 0);
+                        break;
+                }
+        }
+}
+
+/* vif-bridge's online work on netback's interface, and its errors, nothing half-done. */
+static void test_vif_plug(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        struct builder_domain bd;
+        struct hv_netdev_info nd;
+        char fe[128], be[128], ifname[16];
+        struct builder_vif_host v = { .ifname = ifname, .bridge = "xenbr0" };
+        uint64_t t0;
+        unsigned mtu = 0;
+        uint32_t domid = create_laid_out(&bd);
+
+        (void)state;
+        fe_dir(fe, sizeof(fe), "vif", domid, 0);
+        be_dir(be, sizeof(be), "vif", domid, 0);
+        snprintf(ifname, sizeof(ifname), "vif%u.0", domid);
+        assert_false(find_netdev(ifname, NULL));
+        add_device(domid, "vif", 0, NULL);
+        /* Right after the toolstack's transaction: the plug waits for netback's interface. */
+        v.mtu = 9000;
+        assert_int_equal(builder_vif_plug(fx.b, &v, &mtu, &err), 0);
+        assert_int_equal(mtu, 9000);
+        assert_true(find_netdev(ifname, &nd));
+        assert_string_equal(nd.master, "xenbr0");
+        assert_int_equal(nd.flags, HV_NETDEV_UP);
+        assert_int_equal(nd.mtu, 9000);
+        assert_memory_equal(nd.mac, "\xfe\xff\xff\xff\xff\xff", 6);
+        assert_int_equal(builder_vif_unplug(fx.b, ifname, &err), 0);
+        assert_true(find_netdev(ifname, &nd));
+        assert_string_equal(nd.master, "");
+        assert_int_equal(nd.flags, 0);
+        /* No such bridge; the rename taken (by the bridge itself); a bad MTU: nothing changes. */
+        v.mtu = 0;
+        v.bridge = "xenbr9";
+        assert_int_equal(builder_vif_plug(fx.b, &v, &mtu, &err), -ENODEV);
+        assert_non_null(strstr(err, "bridge xenbr9 does not exist"));
+        v.bridge = "xenbr0";
+        v.rename = "xenbr0";
+        assert_int_equal(builder_vif_plug(fx.b, &v, &mtu, &err), -EEXIST);
+        v.rename = "web0";
+        v.mtu = 20;
+        assert_int_equal(builder_vif_plug(fx.b, &v, &mtu, &err), -EINVAL);
+        v.mtu = 0;
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_VIF_PLUG, 1, EPERM, 1, &err), 0);
+        assert_int_equal(builder_vif_plug(fx.b, &v, &mtu, &err), -EPERM);
+        assert_true(find_netdev(ifname, &nd));
+        assert_string_equal(nd.master, "");
+        assert_int_equal(nd.flags, 0);
+        assert_false(find_netdev("web0", NULL));
+        /* The rename, the bridge's MTU. */
+        assert_int_equal(builder_vif_plug(fx.b, &v, &mtu, &err), 0);
+        assert_int_equal(mtu, 1500);
+        assert_false(find_netdev(ifname, NULL));
+        assert_true(find_netdev("web0", &nd));
+        assert_string_equal(nd.master, "xenbr0");
+        /* An interface that never comes: -ENODEV after the short wait. */
+        t0 = mono_ms();
+        v.ifname = "vif7777.0";
+        v.rename = NULL;
+        assert_int_equal(builder_vif_plug(fx.b, &v, &mtu, &err), -ENODEV);
+        assert_true(mono_ms() - t0 >= HV_VIF_WAIT_MS - 50);
+        assert_non_null(strstr(err, "no such interface"));
+        assert_int_equal(builder_vif_unplug(fx.b, "vif7777.0", &err), 0); /* gone: fine */
+        assert_int_equal(builder_vif_unplug(fx.b, "a/b", &err), -EINVAL);
+        /* The interface goes with netback's device, out of its bridge. */
+        remove_device(be, false, fe);
+        destroy_device(be, fe);
+        assert_true(wait_netdev("web0", false, DEV_WAIT_MS));
+        destroy(domid);
+}
+
+/* blkback and blkfront: 2 at probe, 4 once physical-device is there and the guest connected. */
+static void test_vbd_handshake(void **state)
+{
+        _cleanup_free_ char *err = NULL, *ring = NULL, *sectors = NULL;
+        _cleanup_free_ struct xs_permissions *perms = NULL;
+        _cleanup_close_ int fd = make_image("vbd.img", 1024);
+        struct builder_disk_host h;
+        struct builder_domain bd;
+        struct hv_loop_info li;
+        char fe[128], be[128];
+        unsigned n = 0;
+        uint32_t domid = create_laid_out(&bd);
+
+        (void)state;
+        fe_dir(fe, sizeof(fe), "vbd", domid, 51712);
+        be_dir(be, sizeof(be), "vbd", domid, 51712);
+        add_device(domid, "vbd", 51712, NULL);
+        /* blkback's probe: its features, InitWait; the guest is not running yet. */
+        assert_true(wait_value(at(be, "state"), "2", DEV_WAIT_MS));
+        assert_true(wait_value(at(be, "feature-max-indirect-segments"), "32", 0));
+        assert_true(wait_value(at(be, "max-ring-page-order"), "4", 0));
+        assert_int_equal(builder_disk_attach(fx.b, fd, false, "vbd.img", &h, &err), 0);
+        write_physical(be, &h);
+        assert_false(wait_value(at(be, "state"), "4", DEV_QUIET_MS));
+        assert_true(wait_value(at(fe, "state"), "1", 0));
+        /* The guest boots: blkfront writes its ring as the guest, then 3; blkback connects. */
+        start(&bd);
+        assert_true(wait_value(at(be, "state"), "4", DEV_WAIT_MS));
+        assert_true(wait_value(at(fe, "state"), "4", DEV_WAIT_MS));
+        assert_true(wait_value(at(fe, "protocol"), "x86_64-abi", 0));
+        ring = get(at(fe, "ring-ref"));
+        assert_non_null(ring);
+        perms = xs_get_permissions(fx.xs, XBT_NULL, at(fe, "ring-ref"), &n);
+        assert_non_null(perms);
+        assert_int_equal(perms[0].id, domid); /* the guest's own node */
+        sectors = get(at(be, "sectors"));
+        assert_non_null(sectors);
+        assert_string_equal(sectors, "2048");
+        assert_true(wait_value(at(be, "sector-size"), "512", 0));
+        assert_true(wait_value(at(be, "feature-discard"), "1", 0));
+        assert_true(wait_value(at(be, "info"), "0", 0));
+        assert_true(find_loop(h.minor, &li));
+        assert_int_equal(li.flags, HV_LOOP_OPEN);
+        /* Released while blkback holds it: it goes with blkback. */
+        assert_int_equal(builder_disk_release(fx.b, &h, &err), 0);
+        assert_true(find_loop(h.minor, &li));
+        assert_int_equal(li.flags, HV_LOOP_OPEN | HV_LOOP_AUTOCLEAR);
+        /* Hot-unplug: online 0, Closing; blkfront closes, blkback says 6 and lets go. */
+        remove_device(be, false, fe);
+        assert_true(wait_value(at(fe, "state"), "6", DEV_WAIT_MS));
+        assert_true(wait_value(at(be, "state"), "6", DEV_WAIT_MS));
+        sleep_ms(20);
+        assert_false(find_loop(h.minor, NULL));
+        destroy_device(be, fe);
+        destroy(domid);
+}
+
+/* Without dev, blkback never starts its rings: the handshake stops below 4. */
+static void test_vbd_without_dev(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        _cleanup_close_ int fd = make_image("nodev.img", 64);
+        struct builder_disk_host h;
+        struct builder_domain bd;
+        char fe[128], be[128];
+        uint32_t domid = create_laid_out(&bd);
+
+        (void)state;
+        fe_dir(fe, sizeof(fe), "vbd", domid, 51712);
+        be_dir(be, sizeof(be), "vbd", domid, 51712);
+        add_device(domid, "vbd", 51712, "dev");
+        assert_true(wait_value(at(be, "state"), "2", DEV_WAIT_MS));
+        assert_int_equal(builder_disk_attach(fx.b, fd, false, "nodev.img", &h, &err), 0);
+        write_physical(be, &h);
+        start(&bd);
+        assert_true(wait_value(at(fe, "state"), "3", DEV_WAIT_MS));
+        assert_false(wait_value(at(be, "state"), "4", DEV_QUIET_MS));
+        /* Given dev late, it connects. */
+        put(at(be, "dev"), "xvda");
+        assert_true(wait_value(at(be, "state"), "4", DEV_WAIT_MS));
+        assert_true(wait_value(at(fe, "state"), "4", DEV_WAIT_MS));
+        destroy(domid);
+        /* The guest's domain is gone: the toolstack's removal completes without it. */
+        remove_device(be, false, fe);
+        assert_true(wait_value(at(be, "state"), "6", DEV_WAIT_MS));
+        destroy_device(be, fe);
+        assert_int_equal(builder_disk_release(fx.b, &h, &err), 0);
+        assert_false(find_loop(h.minor, NULL));
+}
+
+/* Bad values close the device (xenbus_dev_fatal); nothing else is touched. */
+static void test_vbd_bad_values(void **state)
+{
+        struct builder_domain bd;
+        char fe[128], be[128], fe2[128], be2[128];
+        uint32_t domid = create_laid_out(&bd);
+
+        (void)state;
+        fe_dir(fe, sizeof(fe), "vbd", domid, 51712);
+        be_dir(be, sizeof(be), "vbd", domid, 51712);
+        fe_dir(fe2, sizeof(fe2), "vbd", domid, 51728);
+        be_dir(be2, sizeof(be2), "vbd", domid, 51728);
+        add_device(domid, "vbd", 51712, NULL);
+        add_device(domid, "vbd", 51728, NULL);
+        assert_true(wait_value(at(be, "state"), "2", DEV_WAIT_MS));
+        assert_true(wait_value(at(be2, "state"), "2", DEV_WAIT_MS));
+        put(at(be, "physical-device"), "7:zz");
+        assert_true(wait_value(at(be, "state"), "5", DEV_WAIT_MS));
+        put(at(be2, "physical-device"), "7:fe"); /* no such loop device */
+        assert_true(wait_value(at(be2, "state"), "5", DEV_WAIT_MS));
+        /* A device directory without a state, or of an unknown type, is nobody's. */
+        put("/local/domain/0/backend/vbd/99/1/frontend", "/nowhere");
+        put("/local/domain/0/backend/qdisk/1/1/state", "1");
+        put("/local/domain/0/backend/vbd/x/y/state", "1");
+        sleep_ms(50);
+        assert_true(find(0, NULL));
+        destroy_device(be, fe);
+        destroy_device(be2, fe2);
+        assert_true(xs_rm(fx.xs, XBT_NULL, "/local/domain/0/backend/vbd/99"));
+        assert_true(xs_rm(fx.xs, XBT_NULL, "/local/domain/0/backend/vbd/x"));
+        assert_true(xs_rm(fx.xs, XBT_NULL, "/local/domain/0/backend/qdisk"));
+        destroy(domid);
+}
+
+/* netback and netfront: the interface at probe, 2, and 4 only with hotplug-status connected. */
+static void test_vif_handshake(void **state)
+{
+        _cleanup_free_ char *err = NULL, *rx = NULL;
+        struct builder_domain bd;
+        struct hv_netdev_info nd;
+        char fe[128], be[128], ifname[16];
+        struct builder_vif_host v = { .ifname = ifname, .bridge = "xenbr0" };
+        uint32_t domid = create_laid_out(&bd);
+
+        (void)state;
+        fe_dir(fe, sizeof(fe), "vif", domid, 0);
+        be_dir(be, sizeof(be), "vif", domid, 0);
+        snprintf(ifname, sizeof(ifname), "vif%u.0", domid);
+        add_device(domid, "vif", 0, NULL);
+        assert_true(wait_value(at(be, "state"), "2", DEV_WAIT_MS));
+        assert_true(wait_value(at(be, "feature-rx-copy"), "1", 0));
+        assert_true(find_netdev(ifname, &nd));
+        assert_int_equal(nd.flags, 0); /* down, in no bridge */
+        assert_string_equal(nd.master, "");
+        assert_memory_equal(nd.mac, "\xfe\xff\xff\xff\xff\xff", 6);
+        assert_int_equal(nd.mtu, 1500);
+        assert_int_equal(builder_vif_plug(fx.b, &v, NULL, &err), 0);
+        /* netfront connects, straight to 4; netback waits for hotplug-status. */
+        start(&bd);
+        assert_true(wait_value(at(fe, "state"), "4", DEV_WAIT_MS));
+        assert_true(wait_value(at(fe, "request-rx-copy"), "1", 0));
+        rx = get(at(fe, "rx-ring-ref"));
+        assert_non_null(rx);
+        assert_false(wait_value(at(be, "state"), "4", DEV_QUIET_MS));
+        put(at(be, "hotplug-status"), "connected");
+        assert_true(wait_value(at(be, "state"), "4", DEV_WAIT_MS));
+        /* Removal: both ends close, the interface goes, out of its bridge. */
+        remove_device(be, false, fe);
+        assert_true(wait_value(at(fe, "state"), "6", DEV_WAIT_MS));
+        assert_true(wait_value(at(be, "state"), "6", DEV_WAIT_MS));
+        assert_true(wait_netdev(ifname, false, DEV_WAIT_MS));
+        assert_null(get(at(be, "hotplug-status"))); /* netback_remove takes it away */
+        assert_int_equal(builder_vif_unplug(fx.b, ifname, &err), 0);
+        destroy_device(be, fe);
+        destroy(domid);
+}
+
+/* netback's probe fails without script or handle: no interface, no state change. */
+static void test_vif_without_script(void **state)
+{
+        struct builder_domain bd;
+        char fe[128], be[128], fe1[128], be1[128], ifname[16];
+        uint32_t domid = create_laid_out(&bd);
+
+        (void)state;
+        fe_dir(fe, sizeof(fe), "vif", domid, 0);
+        be_dir(be, sizeof(be), "vif", domid, 0);
+        fe_dir(fe1, sizeof(fe1), "vif", domid, 1);
+        be_dir(be1, sizeof(be1), "vif", domid, 1);
+        add_device(domid, "vif", 0, "script");
+        add_device(domid, "vif", 1, "handle");
+        start(&bd);
+        assert_false(wait_value(at(be, "state"), "2", DEV_QUIET_MS));
+        assert_true(wait_value(at(be, "state"), "1", 0));
+        assert_true(wait_value(at(be1, "state"), "1", 0));
+        assert_true(wait_value(at(fe, "state"), "1", 0));
+        snprintf(ifname, sizeof(ifname), "vif%u.0", domid);
+        assert_false(find_netdev(ifname, NULL));
+        /* Written late, script changes nothing: the device has no driver until it goes. */
+        put(at(be, "script"), "/etc/xen/scripts/vif-bridge");
+        assert_false(wait_value(at(be, "state"), "2", DEV_QUIET_MS));
+        destroy_device(be, fe);
+        destroy_device(be1, fe1);
+        destroy(domid);
+}
+
+/* Each device fault, and the faults' own errors. */
+static void test_device_faults(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        struct builder_disk_host h;
+        struct builder_domain bd;
+        char fe[128], be[128], vfe[128], vbe[128];
+        uint32_t domid;
+
+        (void)state;
+        /* No blkback for the next domain's vbds: never InitWait; its vifs are fine. */
+        assert_int_equal(
+            builder_sim_device_fault(fx.b, HV_DEVICE_FAULT_NO_INITWAIT, 0, HV_DEVICE_VBD, 0, &err),
+            0);
+        domid = create_laid_out(&bd);
+        fe_dir(fe, sizeof(fe), "vbd", domid, 51712);
+        be_dir(be, sizeof(be), "vbd", domid, 51712);
+        fe_dir(vfe, sizeof(vfe), "vif", domid, 0);
+        be_dir(vbe, sizeof(vbe), "vif", domid, 0);
+        add_device(domid, "vbd", 51712, NULL);
+        add_device(domid, "vif", 0, NULL);
+        assert_true(wait_value(at(vbe, "state"), "2", DEV_WAIT_MS));
+        assert_false(wait_value(at(be, "state"), "2", DEV_QUIET_MS));
+        destroy_device(be, fe);
+        destroy_device(vbe, vfe);
+        destroy(domid);
+        /* The fault was the next domain's only. */
+        domid = create_laid_out(&bd);
+        be_dir(be, sizeof(be), "vbd", domid, 51712);
+        fe_dir(fe, sizeof(fe), "vbd", domid, 51712);
+        add_device(domid, "vbd", 51712, NULL);
+        assert_true(wait_value(at(be, "state"), "2", DEV_WAIT_MS));
+        /* A frontend that never connects. */
+        assert_int_equal(builder_sim_device_fault(fx.b, HV_DEVICE_FAULT_NO_CONNECT, domid,
+                                                  HV_DEVICE_ANY, 0, &err),
+                         0);
+        {
+                _cleanup_close_ int fd = make_image("fault.img", 64);
+
+                assert_int_equal(builder_disk_attach(fx.b, fd, false, "fault.img", &h, &err), 0);
+        }
+        write_physical(be, &h);
+        start(&bd);
+        assert_false(wait_value(at(fe, "state"), "3", DEV_QUIET_MS));
+        assert_true(wait_value(at(be, "state"), "2", 0));
+        /* Cleared, the guest catches up. */
+        assert_int_equal(
+            builder_sim_device_fault(fx.b, HV_DEVICE_FAULT_CLEAR, domid, HV_DEVICE_ANY, 0, &err),
+            0);
+        assert_true(wait_value(at(be, "state"), "4", DEV_WAIT_MS));
+        assert_true(wait_value(at(fe, "state"), "4", DEV_WAIT_MS));
+        /* A frontend that never closes: blkback stays at 5; forced removal completes. */
+        assert_int_equal(
+            builder_sim_device_fault(fx.b, HV_DEVICE_FAULT_NO_CLOSE, domid, HV_DEVICE_VBD, 0, &err),
+            0);
+        remove_device(be, false, fe);
+        assert_true(wait_value(at(be, "state"), "5", DEV_WAIT_MS));
+        assert_false(wait_value(at(fe, "state"), "6", DEV_QUIET_MS));
+        assert_true(wait_value(at(be, "state"), "5", 0));
+        remove_device(be, true, fe);
+        assert_true(wait_value(at(be, "state"), "6", DEV_WAIT_MS));
+        {
+                struct hv_loop_info li;
+
+                sleep_ms(20);
+                assert_true(find_loop(h.minor, &li));
+                assert_int_equal(li.flags, 0); /* blkback let go of it */
+        }
+        destroy_device(be, fe);
+        assert_int_equal(builder_disk_release(fx.b, &h, &err), 0);
+        assert_false(find_loop(h.minor, NULL));
+        /* The faults' own errors. */
+        assert_int_equal(builder_sim_device_fault(fx.b, HV_DEVICE_FAULT_DETACH, domid,
+                                                  HV_DEVICE_ANY, 51712, &err),
+                         -EINVAL);
+        assert_int_equal(builder_sim_device_fault(fx.b, HV_DEVICE_FAULT_DETACH, domid,
+                                                  HV_DEVICE_VBD, 51712, &err),
+                         -ENODEV);
+        assert_int_equal(
+            builder_sim_device_fault(fx.b, HV_DEVICE_FAULT_DETACH, 0, HV_DEVICE_VBD, 51712, &err),
+            -EINVAL);
+        assert_int_equal(builder_sim_device_fault(fx.b, HV_DEVICE_FAULT_NO_CLOSE, 0x7fee,
+                                                  HV_DEVICE_ANY, 0, &err),
+                         -ESRCH);
+        assert_int_equal(builder_sim_device_fault(fx.b, 99, 0, HV_DEVICE_ANY, 0, &err), -EINVAL);
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_DEVICE_FAULT, 1, EIO, 1, &err), -EINVAL);
+        destroy(domid);
+}
+
+/* The guest detaches a disk on its own: 5, then 6; the backend follows and stays registered. */
+static void test_guest_detach(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        struct builder_disk_host h;
+        struct builder_domain bd;
+        struct hv_loop_info li;
+        char fe[128], be[128];
+        uint32_t domid = boot_with_disk(&bd, "detach.img", fe, be, &h);
+
+        (void)state;
+        assert_int_equal(builder_sim_device_fault(fx.b, HV_DEVICE_FAULT_DETACH, domid,
+                                                  HV_DEVICE_VBD, 51712, &err),
+                         0);
+        assert_true(wait_value(at(fe, "state"), "6", DEV_WAIT_MS));
+        assert_true(wait_value(at(be, "state"), "6", DEV_WAIT_MS));
+        /* online is still 1: blkback keeps the device (and its loop device) for a reconnect. */
+        assert_true(wait_value(at(be, "online"), "1", 0));
+        assert_true(find_loop(h.minor, &li));
+        assert_true(li.flags & HV_LOOP_OPEN);
+        /* The toolstack's clean-up: Closed already, so only online 0, then the directories. */
+        remove_device(be, false, fe);
+        destroy_device(be, fe);
+        sleep_ms(50);
+        assert_true(find_loop(h.minor, &li));
+        assert_int_equal(li.flags, 0);
+        assert_int_equal(builder_disk_release(fx.b, &h, &err), 0);
+        assert_false(find_loop(h.minor, NULL));
+        destroy(domid);
+}
+
+/*
+ * Removal from under the drivers and bad values from the guest: nothing crashes, nothing
+ * removed comes back, and another guest's devices carry on.
+ */
+static void test_device_races(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        struct builder_disk_host h, h2;
+        struct builder_domain bd, bd2;
+        struct hv_loop_info li;
+        char fe[128], be[128], fe2[128], be2[128], vfe[128], vbe[128], home[64];
+        uint32_t domid = boot_with_disk(&bd, "race-a.img", fe, be, &h);
+        uint32_t other = boot_with_disk(&bd2, "race-b.img", fe2, be2, &h2);
+
+        (void)state;
+        /* The backend directory alone goes: blkback lets go, and writes nothing there again. */
+        assert_true(xs_rm(fx.xs, XBT_NULL, be));
+        sleep_ms(50);
+        assert_null(get(be));
+        assert_true(find_loop(h.minor, &li));
+        assert_int_equal(li.flags, 0);
+        assert_true(wait_value(at(fe, "state"), "4", 0)); /* the guest's, left to the guest */
+        assert_int_equal(builder_disk_release(fx.b, &h, &err), 0);
+        /* A vif whose frontend says nonsense: netback closes it (the guest, paused, cannot). */
+        fe_dir(vfe, sizeof(vfe), "vif", domid, 0);
+        be_dir(vbe, sizeof(vbe), "vif", domid, 0);
+        add_device(domid, "vif", 0, NULL);
+        assert_true(wait_value(at(vfe, "state"), "4", DEV_WAIT_MS));
+        assert_int_equal(builder_pause(fx.b, domid, &err), 0);
+        put(at(vfe, "state"), "42");
+        assert_true(wait_value(at(vbe, "state"), "5", DEV_WAIT_MS));
+        assert_false(wait_value(at(vfe, "state"), "6", DEV_QUIET_MS));
+        /* Running again, the guest catches up: Closed, and netback follows. */
+        assert_int_equal(builder_unpause(fx.b, domid, &err), 0);
+        assert_true(wait_value(at(vfe, "state"), "6", DEV_WAIT_MS));
+        assert_true(wait_value(at(vbe, "state"), "6", DEV_WAIT_MS));
+        put(at(vfe, "state"), "99999999999999999999");
+        put(at(vfe, "backend"), "/local/domain/0/name");
+        /* The guest's whole home goes, devices and all; the toolstack's removal completes. */
+        snprintf(home, sizeof(home), "/local/domain/%u", domid);
+        assert_true(xs_rm(fx.xs, XBT_NULL, home));
+        remove_device(vbe, false, vfe);
+        assert_true(wait_value(at(vbe, "state"), "6", DEV_WAIT_MS));
+        sleep_ms(50);
+        assert_null(get(home));
+        destroy_device(vbe, vfe);
+        /* The other guest never noticed. */
+        assert_true(wait_value(at(be2, "state"), "4", 0));
+        assert_true(wait_value(at(fe2, "state"), "4", 0));
+        assert_true(find_loop(h2.minor, &li));
+        assert_int_equal(li.flags, HV_LOOP_OPEN);
+        /* A hostile guest in the middle of it changes nothing for its devices' backends. */
+        assert_int_equal(builder_sim_guest_action(fx.b, other, HV_GUEST_HOSTILE, &err), 0);
+        remove_device(be2, false, fe2);
+        assert_true(wait_value(at(be2, "state"), "6", DEV_WAIT_MS));
+        destroy_device(be2, fe2);
+        assert_int_equal(builder_disk_release(fx.b, &h2, &err), 0);
+        sleep_ms(20);
+        assert_false(find_loop(h2.minor, NULL));
+        destroy(domid);
+        destroy(other);
+        assert_true(find(0, NULL));
+}
+
+/* A host stopped with every kind of device alive frees them all (valgrind watches the sim). */
+static void test_teardown_with_devices(void **state)
+{
+        struct builder_options o = { .kind = BUILDER_SIM };
+        _cleanup_free_ char *err = NULL;
+        struct builder *saved_b = fx.b, *b = NULL;
+        struct xs_handle *saved_xs = fx.xs, *xs;
+        struct builder_disk_host h;
+        struct builder_domain bd;
+        char dir[] = "/tmp/test-sim-down.XXXXXX", xs_path[128], fe[128], be[128], ifname[16];
+        struct builder_vif_host v = { .ifname = ifname, .bridge = "xenbr0" };
+        uint32_t domid;
+        pid_t pid;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        pid = start_sim(dir);
+        o.sim_dir = dir;
+        assert_int_equal(builder_open(&o, &b, &err), 0);
+        snprintf(xs_path, sizeof(xs_path), "%s/xenstored.socket", dir);
+        setenv("XENSTORED_PATH", xs_path, 1);
+        xs = xs_open(XS_OPEN_SOCKETONLY);
+        assert_non_null(xs);
+        /* The helpers act on the fixture's host: point them at this one for a while. */
+        fx.b = b;
+        fx.xs = xs;
+        domid = boot_with_disk(&bd, "down.img", fe, be, &h);
+        add_device(domid, "vif", 0, NULL);
+        snprintf(ifname, sizeof(ifname), "vif%u.0", domid);
+        assert_int_equal(builder_vif_plug(fx.b, &v, NULL, &err), 0);
+        add_device(domid, "vif", 1, "script");
+        assert_int_equal(builder_disk_release(fx.b, &h, &err), 0); /* autoclear, still open */
+        fx.b = saved_b;
+        fx.xs = saved_xs;
+        xs_close(xs);
+        builder_close(b);
+        stop_sim(pid);
+        rm_rf(dir);
+        snprintf(xs_path, sizeof(xs_path), "%s/xenstored.socket", fx.dir);
+        setenv("XENSTORED_PATH", xs_path, 1);
+}
+
+/* sim-tool prints the host's devices one per line; --bridge replaces the default bridge. */
+static void test_sim_tool_devices(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        _cleanup_close_ int fd = make_image("tool.img", 64);
+        const char *build = getenv("XENSUP_BUILD");
+        struct builder_disk_host h;
+        char cmd[512], line[256];
+        char dir[] = "/tmp/test-sim-br.XXXXXX";
+        FILE *p;
+        pid_t pid;
+
+        (void)state;
+        assert_int_equal(builder_disk_attach(fx.b, fd, true, "tool.img", &h, &err), 0);
+        snprintf(cmd, sizeof(cmd), "%s/tests/sim-tool --sim-dir %s loops", build ? build : "build",
+                 fx.dir);
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        assert_non_null(fgets(line, sizeof(line), p));
+        {
+                char want[128];
+
+                snprintf(want, sizeof(want), "%u %llu %llu ro\n", h.minor,
+                         (unsigned long long)h.backing_dev, (unsigned long long)h.backing_ino);
+                assert_string_equal(line, want);
+        }
+        assert_int_equal(pclose(p), 0);
+        assert_int_equal(builder_disk_release(fx.b, &h, &err), 0);
+        snprintf(cmd, sizeof(cmd), "%s/tests/sim-tool --sim-dir %s bridges",
+                 build ? build : "build", fx.dir);
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        assert_non_null(fgets(line, sizeof(line), p));
+        assert_string_equal(line, "xenbr0 1500\n");
+        assert_null(fgets(line, sizeof(line), p));
+        assert_int_equal(pclose(p), 0);
+
+        assert_non_null(mkdtemp(dir));
+        pid = start_sim_with(dir, "--bridge=br-test");
+        snprintf(cmd, sizeof(cmd), "%s/tests/sim-tool --sim-dir %s bridges",
+                 build ? build : "build", dir);
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        assert_non_null(fgets(line, sizeof(line), p));
+        assert_string_equal(line, "br-test 1500\n");
+        assert_null(fgets(line, sizeof(line), p));
+        assert_int_equal(pclose(p), 0);
+        snprintf(cmd, sizeof(cmd), "%s/tests/sim-tool --sim-dir %s fault-device nonsense",
+                 build ? build : "build", dir);
+        assert_int_equal(WEXITSTATUS(system(cmd)), 2);
+        snprintf(cmd, sizeof(cmd),
+                 "%s/tests/sim-tool --sim-dir %s fault-device frontend-no-close 0 vif",
+                 build ? build : "build", dir);
+        assert_int_equal(WEXITSTATUS(system(cmd)), 0);
+        stop_sim(pid);
+        rm_rf(dir);
+}
+
 /* ---- the client's checks, against a fake hypervisor that breaks the protocol ---- */
 
 /* The nth LIST reply the fake sends; every one but the last is malformed. */
@@ -1507,6 +2416,18 @@ int main(void)
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_client_death),
                 cmocka_unit_test(test_autospawn),
+                cmocka_unit_test(test_loop_devices),
+                cmocka_unit_test(test_vif_plug),
+                cmocka_unit_test(test_vbd_handshake),
+                cmocka_unit_test(test_vbd_without_dev),
+                cmocka_unit_test(test_vbd_bad_values),
+                cmocka_unit_test(test_vif_handshake),
+                cmocka_unit_test(test_vif_without_script),
+                cmocka_unit_test(test_device_faults),
+                cmocka_unit_test(test_guest_detach),
+                cmocka_unit_test(test_device_races),
+                cmocka_unit_test(test_teardown_with_devices),
+                cmocka_unit_test(test_sim_tool_devices),
         };
         int r;
 
