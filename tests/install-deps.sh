@@ -9,7 +9,7 @@ packages=(
         dbus dbus-daemon dbus-bin systemd util-linux procps libxml2-utils polkitd
         valgrind clang-format cppcheck python3
         clang libclang-rt-14-dev
-        qemu-system-x86 busybox-static
+        qemu-system-x86 busybox-static iproute2
 )
 if [ "$(id -u)" -ne 0 ]; then
         echo "make deps: run as root (apt-get needs it)" >&2

@@ -19,10 +19,15 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
 mkdir -p /dev/pts /dev/shm
 mount -t devpts devpts /dev/pts
+# What udev would add: the hotplug scripts' locking stats /dev/stdin.
+ln -sf /proc/self/fd /dev/fd
+ln -sf fd/0 /dev/stdin
+ln -sf fd/1 /dev/stdout
+ln -sf fd/2 /dev/stderr
 mount -t tmpfs -o mode=755 tmpfs /run
 rm -rf /var/run
 ln -s /run /var/run
-mkdir -p /run/xen /run/xenstored /run/dbus /var/log/xen/console /var/lib/xen /root
+mkdir -p /run/xen /run/xenstored /run/dbus /run/xen-hotplug /var/log/xen/console /var/lib/xen /root
 # Kernel chatter on the console would split the XENTEST lines.
 dmesg -n 1
 
@@ -39,6 +44,31 @@ for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs; do
 done
 mkdir -p /proc/xen
 mount -t xenfs xenfs /proc/xen || die "mount xenfs failed"
+
+# Guest devices (DEVICES.md G): the vbd and vif backends, loop devices for
+# file images (loop0..7), two 8 MiB RAM disks as phy targets (/dev/ram0,
+# /dev/ram1) and the bridge. Nothing autoloads modules here (no udev), and
+# a backend whose driver is missing just waits.
+t_dev="$(cut -d' ' -f1 /proc/uptime)"
+for m in xen-blkback xen-netback loop bridge; do
+        modprobe "$m" || die "modprobe $m failed"
+done
+modprobe brd rd_nr=2 rd_size=8192 || die "modprobe brd failed"
+# xenbr0 as DEVICES.md B.4: the forward delay through sysfs (busybox's ip,
+# which this shell runs in preference to /usr/bin/ip, takes no bridge
+# options), and a fixed address, so the bridge has the link-local
+# fe80::ff:fe00:1 the guests ping.
+# The guests' vifs are its only ports: nothing leaves QEMU (-nic none).
+ip link set lo up
+if ! { ip link add name xenbr0 type bridge &&
+        echo 0 >/sys/class/net/xenbr0/bridge/forward_delay &&
+        ip link set xenbr0 address 02:00:00:00:00:01 &&
+        ip link set xenbr0 up; }; then
+        say "LOG dom0: setting up the bridge xenbr0 failed"
+fi
+# The hotplug scripts log through logger: to /var/log/messages.
+syslogd || say "LOG dom0: syslogd did not start"
+t_dev="$(echo "$(cut -d' ' -f1 /proc/uptime) $t_dev" | awk '{printf "%.2f", $1 - $2}')"
 
 args="$(cat /proc/cmdline)"
 scenarios=
@@ -75,7 +105,7 @@ xenconsoled --pid-file=/run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/c
 dbus-daemon --config-file=/etc/xentest/dbus-system.conf --fork --print-pid=3 3>/run/dbus/daemon.pid ||
         die "dbus-daemon did not start"
 
-say "BOOT dom0 up $(cut -d' ' -f1 /proc/uptime) s after the kernel started; xen $(xenstore-read /local/domain/0/name 2>/dev/null)"
+say "BOOT dom0 up $(cut -d' ' -f1 /proc/uptime) s after the kernel started (device modules and bridge $t_dev s); xen $(xenstore-read /local/domain/0/name 2>/dev/null)"
 
 for s in $scenarios; do
         f="/xentest/scenarios/$s.sh"

@@ -11,25 +11,66 @@
 #   xentest=hang      ignore control/shutdown: the kernel acknowledges the
 #                     request and runs the same helpers, which only say so,
 #                     as on a guest whose userspace is wedged
+#   xentest=watch     as wait, and report disks as they come and go
+#                     (xentest.watch=1 below)
 #   xentest.tag=WORD  echoed in the console marker line
 # Every guest prints "XENGUEST up tag=... mode=..." on hvc0 once its /init
 # runs, so the toolstack's console log can be checked.
+#
+# Devices, for any toolstack and with any of the modes above (done after
+# "up" and before the delay). xen-blkfront and xen-netfront are always
+# loaded, so the toolstack's disks and vifs connect whatever the guest does.
+#   xentest.disk=NAME[,NAME...]  ('+' separates too) for each disk: wait up
+#       to 30 s for /sys/block/NAME, read the first line at offset 0 of
+#       /dev/NAME, write "XENMARK guest TAG NAME" and a newline at offset
+#       4096, sync. Prints
+#         XENGUEST disk NAME read LINE      (LINE: printable characters only,
+#                                            "(empty)" for a blank disk)
+#         XENGUEST disk NAME wrote XENMARK guest TAG NAME
+#       or "XENGUEST disk NAME missing" / "read failed" / "write failed"
+#       (a read-only disk: the write fails).
+#   xentest.net=1  bring eth0 up, wait up to 20 s until its IPv6 link-local
+#       address is no longer tentative, ping6 -c 3 -w 10 -I eth0 the bridge
+#       (fe80::ff:fe00:1, DEVICES.md B.4; xentest.ping=ADDR to change). Prints
+#         XENGUEST net eth0 up ADDR         (ADDR: the link-local address)
+#         XENGUEST net ping ok | XENGUEST net ping failed
+#       or "XENGUEST net eth0 missing" / "XENGUEST net eth0 tentative" (DAD
+#       unfinished or failed: no ping).
+#   xentest.watch=1  poll /sys/block every 0.5 s (loop* and ram* left out)
+#       and print "XENGUEST disk NAME appeared" / "XENGUEST disk NAME gone";
+#       disks there at boot count as appearing. xentest.watch=io also does
+#       xentest.disk's read and write on each disk that appears.
+#   xentest.hold=NAME[,NAME...]  with the watch: keep each of these disks
+#       open (a process holds an fd) from when it appears, and print
+#       "XENGUEST disk NAME held open".
 /bin/busybox mkdir -p /proc /sys /dev /sbin /usr/bin /usr/sbin /tmp
 /bin/busybox --install -s
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 
-mode=wait
+mode="wait"
 delay=0
 tag=none
-for arg in $(cat /proc/cmdline); do
+disks=
+net=0
+ping_addr=fe80::ff:fe00:1
+watch=0
+hold=
+cmdline="$(cat /proc/cmdline)"
+for arg in $cmdline; do
         case "$arg" in
         xentest=*) mode="${arg#xentest=}" ;;
         xentest.delay=* | xentest_delay=*) delay="${arg#xentest?delay=}" ;;
         xentest.tag=*) tag="${arg#xentest.tag=}" ;;
+        xentest.disk=*) disks="$(echo "${arg#xentest.disk=}" | tr ',+' '  ')" ;;
+        xentest.net=*) net="${arg#xentest.net=}" ;;
+        xentest.ping=*) ping_addr="${arg#xentest.ping=}" ;;
+        xentest.watch=*) watch="${arg#xentest.watch=}" ;;
+        xentest.hold=*) hold="$(echo "${arg#xentest.hold=}" | tr ',+' '  ')" ;;
         esac
 done
+[ "$mode" = watch ] && [ "$watch" = 0 ] && watch=1
 
 echo "XENGUEST up tag=$tag mode=$mode"
 
@@ -55,6 +96,104 @@ hang)
         ;;
 esac
 
+# The PV frontends (modules: nothing autoloads them without udev or mdev).
+# A vbd or vif the toolstack configured connects once its driver is here.
+for m in xen-blkfront xen-netfront; do
+        modprobe "$m" 2>/dev/null || echo "XENGUEST modprobe $m failed"
+done
+
+# wait_for TENTHS CMD...: poll CMD every 0.1 s, at most TENTHS times.
+wait_for() {
+        n="$1"
+        shift
+        while ! "$@" 2>/dev/null; do
+                n=$((n - 1))
+                [ "$n" -gt 0 ] || return 1
+                sleep 0.1
+        done
+        return 0
+}
+
+# disk_io NAME: xentest.disk's read and write on /dev/NAME.
+disk_io() {
+        dk="$1"
+        if ! wait_for 300 test -b "/dev/$dk" -a -e "/sys/block/$dk"; then
+                echo "XENGUEST disk $dk missing"
+                return 1
+        fi
+        if dd if="/dev/$dk" of=/tmp/sector0 bs=512 count=1 2>/dev/null; then
+                line="$(tr -d '\000' </tmp/sector0 | head -n 1 | sed 's/[^ -~]//g')"
+                echo "XENGUEST disk $dk read ${line:-(empty)}"
+        else
+                echo "XENGUEST disk $dk read failed"
+        fi
+        mark="XENMARK guest $tag $dk"
+        if echo "$mark" | dd of="/dev/$dk" bs=4096 seek=1 conv=notrunc,fsync 2>/dev/null && sync; then
+                echo "XENGUEST disk $dk wrote $mark"
+        else
+                echo "XENGUEST disk $dk write failed"
+        fi
+}
+
+# net_ping: xentest.net's link-local ping to the bridge.
+net_ping() {
+        if ! wait_for 300 test -e /sys/class/net/eth0; then
+                echo "XENGUEST net eth0 missing"
+                return 1
+        fi
+        ip link set eth0 up
+        # DAD takes about a second; the address is there, flagged tentative, until then.
+        if ! wait_for 200 sh -c 'ip -6 addr show dev eth0 scope link | grep -q "inet6 fe80" &&
+                ! ip -6 addr show dev eth0 scope link | grep -q -e tentative -e dadfailed'; then
+                echo "XENGUEST net eth0 tentative"
+                return 1
+        fi
+        addr="$(ip -6 addr show dev eth0 scope link | sed -n 's/.*inet6 \(fe80[^/]*\)\/.*/\1/p' | head -n 1)"
+        echo "XENGUEST net eth0 up $addr"
+        if ping6 -c 3 -w 10 -I eth0 "$ping_addr" >/dev/null 2>&1; then
+                echo "XENGUEST net ping ok"
+        else
+                echo "XENGUEST net ping failed"
+        fi
+}
+
+# watch_disks: xentest.watch's report of disks coming and going.
+watch_disks() {
+        seen=" "
+        while :; do
+                now=" "
+                for p in /sys/block/*; do
+                        d="${p##*/}"
+                        case "$d" in loop* | ram* | "*") continue ;; esac
+                        now="$now$d "
+                done
+                for d in $now; do
+                        case "$seen" in *" $d "*) continue ;; esac
+                        echo "XENGUEST disk $d appeared"
+                        [ "$watch" = io ] && disk_io "$d"
+                        case " $hold " in
+                        *" $d "*)
+                                # A child holding an fd on the disk, as a mounted
+                                # file system would.
+                                (exec 3<"/dev/$d" && echo "XENGUEST disk $d held open" &&
+                                        while :; do sleep 3600; done) &
+                                ;;
+                        esac
+                done
+                for d in $seen; do
+                        case "$now" in *" $d "*) ;; *) echo "XENGUEST disk $d gone" ;; esac
+                done
+                seen="$now"
+                sleep 0.5
+        done
+}
+
+for d in $disks; do
+        disk_io "$d"
+done
+[ "$net" = 0 ] || net_ping
+[ "$watch" = 0 ] || watch_disks &
+
 [ "$delay" -gt 0 ] 2>/dev/null && sleep "$delay"
 
 case "$mode" in
@@ -72,8 +211,8 @@ crash)
         ;;
 esac
 
-# wait, hang, or an unknown mode: idle forever. A background sleep and wait
-# let a trapped signal run at once.
+# wait, hang, watch, or an unknown mode: idle forever. A background sleep
+# and wait let a trapped signal run at once.
 while :; do
         sleep 3600 &
         wait $!

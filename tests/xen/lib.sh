@@ -110,8 +110,9 @@ xt_console_has() { grep -q "$2" "$XT_CONSOLE_DIR/guest-$1.log" 2>/dev/null; }
 
 # --- guest configs ---
 
-# xt_guest_cmdline NAME MODE [DELAY]
-xt_guest_cmdline() { echo "console=hvc0 quiet xentest=$2 xentest.tag=$1 xentest.delay=${3:-0}"; }
+# xt_guest_cmdline NAME MODE [DELAY]; $XT_GUEST_ARGS, when set, is appended
+# (guest-init.sh's device options: "xentest.disk=xvda xentest.net=1", ...).
+xt_guest_cmdline() { echo "console=hvc0 quiet xentest=$2 xentest.tag=$1 xentest.delay=${3:-0}${XT_GUEST_ARGS:+ $XT_GUEST_ARGS}"; }
 
 # xt_guest_xl FILE NAME MODE [DELAY] [EXTRA-LINE...]: an xl.cfg for a PV test guest.
 xt_guest_xl() {
@@ -146,6 +147,92 @@ xt_guest_conf() {
                 echo "cmdline = \"$(xt_guest_cmdline "$name" "$mode" "$delay")\""
                 for l in "$@"; do echo "$l"; done
         } >"$dir/$name.conf"
+}
+
+# --- guest devices (DEVICES.md G): disks, vifs, their XenStore nodes ---
+
+# Marker lines live at 4096-byte blocks: dom0 writes one at block 0 of an
+# image, guest-init.sh's xentest.disk reads it and writes its own
+# ("XENMARK guest TAG NAME") at block 1.
+
+# xt_disk_image FILE MIB [MARKER]: a sparse image of MIB MiB (dom0's rootfs
+# is RAM), with MARKER and a newline at offset 0.
+xt_disk_image() {
+        rm -f "$1"
+        truncate -s "${2}M" "$1" || return 1
+        [ -z "${3:-}" ] || xt_disk_mark "$1" "$3" 0
+}
+
+# xt_disk_mark FILE|DEV MARKER [BLOCK]: MARKER, a newline and zeros to the
+# end of 4096-byte block BLOCK (default 0); straight to the device (O_DIRECT)
+# for a block device, so a backend reading it underneath sees it.
+xt_disk_mark() {
+        local flag=
+        [ -b "$1" ] && flag=oflag=direct
+        { echo "$2"; head -c 4096 /dev/zero; } | head -c 4096 |
+                dd of="$1" bs=4096 seek="${3:-0}" count=1 conv=notrunc,fsync $flag 2>/dev/null
+}
+
+# xt_disk_read FILE|DEV [BLOCK]: the first line of 4096-byte block BLOCK
+# (default 0), printable characters only; O_DIRECT for a block device, so
+# what a backend wrote underneath dom0's page cache is what is read.
+xt_disk_read() {
+        local flag=
+        [ -b "$1" ] && flag=iflag=direct
+        dd if="$1" bs=4096 skip="${2:-0}" count=1 $flag 2>/dev/null | tr -d '\000' | head -n 1 | sed 's/[^ -~]//g'
+}
+
+# xt_loops_in_use: the loop devices bound to a file, one "loopN FILE" a line.
+xt_loops_in_use() {
+        local f n
+        for f in /sys/block/loop*/loop/backing_file; do
+                [ -f "$f" ] || continue
+                n="${f#/sys/block/}"
+                echo "${n%%/*} $(cat "$f")"
+        done
+}
+
+# xt_vdev_devid xvdX: the vbd devid of a single-letter xvd name with no
+# partition (202<<8 | disk<<4: xvda 51712, xvdb 51728; DEVICES.md A.1).
+xt_vdev_devid() {
+        local i
+        i="$(printf '%s' "${1#xvd}" | od -An -tu1 | tr -d ' ')"
+        echo $(((202 << 8) | ((i - 97) << 4)))
+}
+
+# xt_xs_perms PATH: PATH's permissions as xenstore-ls -p shows them, without
+# the parentheses ("n5,r0"), or nothing when PATH does not exist.
+xt_xs_perms() {
+        xenstore-ls -p "${1%/*}" 2>/dev/null | grep "^${1##*/} = " | sed -n 's/.*(\([^()]*\))$/\1/p' | head -n 1
+}
+
+# xt_xs_is PATH VALUE: PATH holds VALUE.
+xt_xs_is() { [ "$(xenstore-read "$1" 2>/dev/null)" = "$2" ]; }
+
+# xt_xs_gone PATH: PATH does not exist.
+xt_xs_gone() { ! xenstore-exists "$1" 2>/dev/null; }
+
+# xt_ll_ready IFACE ADDR: IFACE has the link-local ADDR and it is no longer
+# tentative (DAD done).
+xt_ll_ready() {
+        local a
+        a="$(ip -6 addr show dev "$1" scope link 2>/dev/null | grep "inet6 $2/")" || return 1
+        case "$a" in *tentative* | *dadfailed*) return 1 ;; esac
+        return 0
+}
+
+# xt_ll_addr MAC: the EUI-64 link-local address Linux gives MAC
+# (00:16:3e:00:01:02 -> fe80::216:3eff:fe00:102).
+xt_ll_addr() {
+        local IFS=: g1
+        # shellcheck disable=SC2086 # split at the colons
+        set -- $1
+        g1=$((((0x$1 ^ 2) << 8) | 0x$2))
+        if [ "$g1" = 0 ]; then
+                printf 'fe80::%x:%x:%x\n' $(((0x$3 << 8) | 0xff)) $((0xfe00 | 0x$4)) $(((0x$5 << 8) | 0x$6))
+        else
+                printf 'fe80::%x:%x:%x:%x\n' "$g1" $(((0x$3 << 8) | 0xff)) $((0xfe00 | 0x$4)) $(((0x$5 << 8) | 0x$6))
+        fi
 }
 
 # --- xensupd ---
@@ -184,6 +271,7 @@ xt_xensupd_log() {
 # xt_field NAME KEY: one field of NAME's object in `xensupctl --json list`
 # (flat objects; strings unquoted).
 xt_field() {
+        # shellcheck disable=SC2020 # both braces become newlines
         xensupctl --json list 2>/dev/null | tr '{}' '\n\n' |
                 grep "\"name\" *: *\"$1\"" |
                 sed -n "s/.*\"$2\" *: *\"\{0,1\}\([^\",]*\)\"\{0,1\}.*/\1/p" | head -n1
@@ -245,6 +333,20 @@ xt_cleanup() {
         xenstore-list /local/domain 2>/dev/null | while read -r d; do
                 [ "$d" = 0 ] || xenstore-rm "/local/domain/$d" >/dev/null 2>&1
         done
+        # Devices left by a toolstack that died or never tore them down: with
+        # no guest left, every vbd and vif backend is stale (removing its
+        # directory makes the kernel drop the device, and the vif leaves the
+        # bridge), and so is libxl's record of them; then the loop devices.
+        for t in vbd vif; do
+                xenstore-rm "/local/domain/0/backend/$t" >/dev/null 2>&1
+        done
+        xenstore-list /libxl 2>/dev/null | while read -r d; do
+                [ "$d" = 0 ] || xenstore-rm "/libxl/$d" >/dev/null 2>&1
+        done
+        if [ -n "$(xt_loops_in_use)" ]; then
+                xt_wait 10 sh -c '! ls /sys/bus/xen-backend/devices/vbd-* >/dev/null 2>&1'
+                xt_loops_in_use | while read -r l _; do losetup -d "/dev/$l" >/dev/null 2>&1; done
+        fi
         rm -rf /var/lib/xensup /run/xensup
         rm -f "$XT_CONSOLE_DIR"/*.log
 }

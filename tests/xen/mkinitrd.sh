@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Build the two initramfs images of the real-Xen tier (cpio newc, gzip):
 #   $XEN_RUN/guest-initrd.gz  static busybox + guest-init.sh (tiny PV guests)
-#   $XEN_RUN/dom0-initrd.gz   the test dom0: busybox, the Xen kernel modules,
-#       xenstored, xenconsoled, xen-init-dom0, xenstore-utils, xl, dbus-daemon
-#       and busctl with their libraries (and libgcc_s.so.1, which glibc loads
-#       for pthread_cancel without ldd knowing), xensupd and xensupctl when
-#       $BUILD has them, the guest kernel and initramfs, and the scenarios.
+#       + the blkfront and netfront modules
+#   $XEN_RUN/dom0-initrd.gz   the test dom0: busybox, the Xen kernel modules
+#       (and the device backends, loop, brd, bridge), xenstored, xenconsoled,
+#       xen-init-dom0, xenstore-utils, xl, dbus-daemon and busctl with their
+#       libraries (and libgcc_s.so.1, which glibc loads for pthread_cancel
+#       without ldd knowing), what Debian's hotplug scripts need (bash, flock,
+#       util-linux losetup, iproute2 ip, /etc/xen/scripts), xensupd and
+#       xensupctl when $BUILD has them, the guest kernel and initramfs, and the
+#       scenarios.
 # Needs fetch.sh's cache ($XEN_CACHE). Rebuilt on every run: a few seconds.
 set -euo pipefail
 
@@ -32,6 +36,11 @@ need "$busybox" busybox-static
 need /usr/lib/xen-4.17/bin/xl xen-utils-4.17
 need /usr/bin/xenstore xenstore-utils
 need /usr/bin/dbus-daemon dbus-daemon
+# xl's hotplug scripts (DEVICES.md D, option b): Debian's own, run by bash.
+need /etc/xen/scripts/block xen-utils-common
+need /bin/bash bash
+need /usr/bin/flock util-linux
+need /sbin/losetup mount
 
 # copy_bin ROOT FILE [DEST]: FILE (as DEST) and every library ldd names.
 copy_bin() {
@@ -45,6 +54,25 @@ copy_bin() {
         done
 }
 
+# copy_mods ROOT MODULE...: kernel modules (paths under kernel/) from the
+# cached kernel package, then a busybox depmod over what ROOT holds.
+copy_mods() {
+        local root="$1" m f
+        shift
+        for m in "$@"; do
+                f="$moddir/kernel/$m.ko"
+                if [ ! -f "$cache/linux/$f" ]; then
+                        log "missing $f in $cache/linux (the kernel package fetch.sh unpacked)"
+                        exit 1
+                fi
+                mkdir -p "$root/$(dirname "$f")"
+                cp "$cache/linux/$f" "$root/$f"
+        done
+        cp "$cache/linux/$moddir/modules.order" "$cache/linux/$moddir/modules.builtin" "$root/$moddir/" 2>/dev/null || true
+        "$busybox" depmod -b "$root" "$kver"
+}
+moddir="lib/modules/$kver"
+
 # pack ROOT OUTPUT: cpio newc of ROOT, gzipped.
 pack() {
         (cd "$1" && find . | LC_ALL=C sort | "$busybox" cpio -o -H newc 2>/dev/null) | gzip -6 -n >"$2.tmp"
@@ -57,6 +85,8 @@ rm -rf "$groot"
 mkdir -p "$groot/bin" "$groot/dev" "$groot/proc" "$groot/sys"
 cp "$busybox" "$groot/bin/busybox"
 install -m 755 "$here/guest-init.sh" "$groot/init"
+# The PV frontends for xentest.disk / xentest.net (guest-init.sh loads them).
+copy_mods "$groot" drivers/block/xen-blkfront drivers/net/xen-netfront
 pack "$groot" "$out/guest-initrd.gz"
 
 # --- dom0 ---
@@ -67,15 +97,13 @@ mkdir -p "$root"/etc/{dbus-1/system.d,xentest,xen} "$root/guest" "$root/xentest/
 cp "$busybox" "$root/bin/busybox"
 install -m 755 "$here/dom0-init.sh" "$root/init"
 
-# Kernel modules for /dev/xen/{evtchn,privcmd,gntdev,gntalloc} and xenfs.
-moddir="lib/modules/$kver"
-for m in xen-evtchn xen-privcmd xen-gntdev xen-gntalloc xenfs/xenfs; do
-        f="$moddir/kernel/drivers/xen/$m.ko"
-        mkdir -p "$root/$(dirname "$f")"
-        cp "$cache/linux/$f" "$root/$f"
-done
-cp "$cache/linux/$moddir/modules.order" "$cache/linux/$moddir/modules.builtin" "$root/$moddir/" 2>/dev/null || true
-"$busybox" depmod -b "$root" "$kver"
+# Kernel modules for /dev/xen/{evtchn,privcmd,gntdev,gntalloc} and xenfs;
+# the vbd and vif backends, loop devices for file images, brd (/dev/ram0, a
+# phy target) and the bridge (with stp and llc, which depmod finds).
+copy_mods "$root" drivers/xen/xen-evtchn drivers/xen/xen-privcmd drivers/xen/xen-gntdev \
+        drivers/xen/xen-gntalloc drivers/xen/xenfs/xenfs \
+        drivers/block/xen-blkback/xen-blkback drivers/net/xen-netback/xen-netback \
+        drivers/block/loop drivers/block/brd net/bridge/bridge net/802/stp net/llc/llc
 
 for b in xenstored xenconsoled xen-init-dom0 xl xenstore-control; do
         copy_bin "$root" "/usr/lib/xen-4.17/bin/$b" "/usr/sbin/$b"
@@ -90,6 +118,28 @@ copy_bin "$root" /usr/bin/dbus-send
 copy_bin "$root" /usr/bin/busctl
 copy_bin "$root" /usr/bin/setpriv
 copy_bin "$root" /lib/x86_64-linux-gnu/libgcc_s.so.1
+
+# Debian's hotplug scripts, which xl runs for every disk and vif: bash, and
+# the util-linux and iproute2 tools whose output and options they expect
+# (busybox's losetup -a differs, busybox has no flock). The busybox applets
+# of the same names stay in /sbin; these come first on PATH (/usr before /).
+copy_bin "$root" /bin/bash /bin/bash
+copy_bin "$root" /usr/bin/flock /usr/bin/flock
+copy_bin "$root" /sbin/losetup /usr/sbin/losetup
+# iproute2 is not in every minimal Debian: without it, busybox's ip (enough
+# for vif-bridge, which uses brctl for the bridge itself) serves.
+iproute2=/bin/ip
+if [ -x "$iproute2" ]; then
+        copy_bin "$root" "$iproute2" /usr/bin/ip
+else
+        log "no $iproute2 (install iproute2): the hotplug scripts get busybox's ip"
+fi
+mkdir -p "$root/etc/xen/scripts"
+for f in block block-common.sh xen-hotplug-common.sh xen-script-common.sh hotplugpath.sh \
+        logging.sh locking.sh vif-bridge vif-common.sh xen-network-common.sh; do
+        need "/etc/xen/scripts/$f" xen-utils-common
+        cp -p "/etc/xen/scripts/$f" "$root/etc/xen/scripts/$f"
+done
 
 # xensupd and xensupctl as `make` built them (the real backend is in the
 # same binary; --hypervisor=xen selects it).
@@ -129,4 +179,4 @@ mkdir -p "$root/xentest/shared"
 cp "$src"/tests/scenarios/*.sh "$root/xentest/shared/"
 
 pack "$root" "$out/dom0-initrd.gz"
-log "$out/dom0-initrd.gz: $(du -k "$out/dom0-initrd.gz" | cut -f1) KiB"
+log "$out/dom0-initrd.gz: $(du -k "$out/dom0-initrd.gz" | cut -f1) KiB, $out/guest-initrd.gz: $(du -k "$out/guest-initrd.gz" | cut -f1) KiB"

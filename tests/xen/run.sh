@@ -95,8 +95,10 @@ cpu="${XEN_CPU:-qemu64}"
 t_boot="$(date +%s.%N)"
 # Not a process group leader (no job control here), so setsid execs QEMU
 # itself: its pid is its session and process group id.
+# -nic none: no emulated NIC at all, so the guests' vif traffic (IPv6
+# link-local on dom0's xenbr0, DEVICES.md B.4) can never leave the machine.
 setsid "$qemu" -accel "${XEN_ACCEL:-tcg,thread=multi}" -cpu "$cpu" -m "${XEN_MEM:-2048}" -smp "${XEN_SMP:-2}" \
-        -nographic -monitor none -serial stdio -no-reboot \
+        -nographic -monitor none -serial stdio -no-reboot -nic none \
         -kernel "$XEN_CACHE/xen" \
         -append "$xen_args" \
         -initrd "$XEN_CACHE/vmlinuz ${dom0_args//,/,,},$XEN_RUN/dom0-initrd.gz" \

@@ -1,9 +1,9 @@
 # The real-Xen tier: Xen 4.17 and a Debian PV dom0 booted under QEMU (software
 # emulation). Fetches what it needs into $(BUILD)/xen-cache once; every run
 # rebuilds the initramfs from $(BUILD)'s xensupd and xensupctl.
-#   make check-xen [XEN_SCENARIOS=a,b] [XEN_TIMEOUT=600]
+#   make check-xen [XEN_SCENARIOS=a,b] [XEN_TIMEOUT=900]
 #   make bench-xen                       # xl and xensupd side by side
-XEN_TIMEOUT   ?= 600
+XEN_TIMEOUT   ?= 900
 XEN_SCENARIOS ?=
 
 # These targets must not become make's default goal: whatever it was before
