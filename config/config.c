@@ -1703,6 +1703,68 @@ static int put_devices(FILE *f, const struct domain_config *c)
         return 0;
 }
 
+/* Append "KEY += { ENTRY }" to the file at path: libconfuse adds it to the list. */
+static int append_entry(const char *path, const char *key, const char *entry, char **err_r)
+{
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+        FILE *m = open_memstream(&line, &size);
+        int fd, r = 0;
+
+        if (!m)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        fprintf(m, "%s += { ", key);
+        put_quoted(m, entry);
+        fputs(" }\n", m);
+        if (ferror(m) | (fclose(m) != 0))
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        /* O_APPEND: one write lands whole at the end, whatever else appends meanwhile. */
+        fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0)
+                return err_setf(err_r, -errno, "%s: %s", path, strerror(errno));
+        if (write(fd, line, strlen(line)) != (ssize_t)strlen(line))
+                r = err_setf(err_r, -EIO, "%s: cannot append the %s entry", path, key);
+        if (close(fd) < 0 && r == 0)
+                r = err_setf(err_r, -errno, "%s: %s", path, strerror(errno));
+        return r;
+}
+
+static void write_disk_entry(FILE *f, const void *entry)
+{
+        disk_write(f, entry);
+}
+
+static void write_vif_entry(FILE *f, const void *entry)
+{
+        vif_write(f, entry);
+}
+
+/* One entry as device.c writes it (write), appended to path under key. */
+static int append_written(const char *path, const char *key, void (*write)(FILE *, const void *),
+                          const void *entry, char **err_r)
+{
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        FILE *m = open_memstream(&text, &size);
+
+        if (!m)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        write(m, entry);
+        if (ferror(m) | (fclose(m) != 0))
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        return append_entry(path, key, text, err_r);
+}
+
+int config_append_disk(const char *path, const struct disk_config *d, char **err_r)
+{
+        return append_written(path, "disk", write_disk_entry, d, err_r);
+}
+
+int config_append_vif(const char *path, const struct vif_config *v, char **err_r)
+{
+        return append_written(path, "vif", write_vif_entry, v, err_r);
+}
+
 /* What disk_parse() and vif_parse() would read back: a hand-built config may hold anything. */
 static bool devices_writable(const struct domain_config *c)
 {

@@ -193,6 +193,16 @@ unsigned config_restart_delay(const struct domain_config *c, unsigned restarts_i
 int config_to_text(const struct domain_config *c, char **text_r);
 
 /*
+ * Append one disk (vif) entry to the config file at path as "disk += { "..." }", which
+ * libconfuse adds to the file's list: a hot-plugged device kept for the next start. The rest
+ * of the file (comments included) is left as it is.
+ */
+int config_append_disk(const char *path, const struct disk_config *d, char **err_r);
+
+/* The same for a vif entry. */
+int config_append_vif(const char *path, const struct vif_config *v, char **err_r);
+
+/*
  * Replace c->path with a copy of path (NULL clears it), e.g. to name the
  * user's file on a config loaded from a stored copy. Call it before c is
  * shared: configs are otherwise immutable. Returns 0 or -ENOMEM (c unchanged).

@@ -34,6 +34,8 @@ struct ctl {
         sd_bus *bus;
         bool json;
         bool reboot;
+        bool force;   /* block-detach, network-detach */
+        bool persist; /* block-attach, network-attach */
         bool user;
         long timeout; /* -1 when not given */
 };
@@ -61,6 +63,18 @@ static void usage(FILE *f)
               "  vcpu-set NAME N               vcpus online\n"
               "  reload                        re-read the config directory\n"
               "  monitor                       print one line per change until interrupted\n"
+              "  block-attach NAME SPEC [--persist]\n"
+              "                                hot-plug a disk (xl syntax: \"vdev=xvdb, "
+              "target=/srv/x.img\");\n"
+              "                                --persist also adds it to the domain's file\n"
+              "  block-detach NAME VDEV --force\n"
+              "                                hot-unplug a disk (the guest loses what it had not "
+              "written)\n"
+              "  network-attach NAME SPEC [--persist]\n"
+              "                                hot-plug a vif (\"bridge=xenbr0\")\n"
+              "  network-detach NAME DEVID|MAC [--force]\n"
+              "                                hot-unplug a vif (forced when the guest does not "
+              "let go)\n"
               "  block-list NAME               the running instance's disks and their states\n"
               "  network-list NAME             its network interfaces and their states\n"
               "  sim crash|reboot|poweroff|hang NAME\n"
@@ -537,13 +551,15 @@ static int cmd_monitor(struct ctl *c)
 
 int main(int argc, char *argv[])
 {
-        enum { ARG_USER = 0x100, ARG_JSON, ARG_REBOOT, ARG_TIMEOUT };
+        enum { ARG_USER = 0x100, ARG_JSON, ARG_REBOOT, ARG_TIMEOUT, ARG_FORCE, ARG_PERSIST };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "user", no_argument, NULL, ARG_USER },
                 { "json", no_argument, NULL, ARG_JSON },
                 { "reboot", no_argument, NULL, ARG_REBOOT },
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "force", no_argument, NULL, ARG_FORCE },
+                { "persist", no_argument, NULL, ARG_PERSIST },
                 {},
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -562,6 +578,12 @@ int main(int argc, char *argv[])
                         break;
                 case ARG_JSON:
                         c.json = true;
+                        break;
+                case ARG_FORCE:
+                        c.force = true;
+                        break;
+                case ARG_PERSIST:
+                        c.persist = true;
                         break;
                 case ARG_REBOOT:
                         c.reboot = true;
@@ -596,10 +618,16 @@ int main(int argc, char *argv[])
                 const char *name;
                 int n_args;
         } commands[] = {
-                { "list", 0 },     { "status", 1 },  { "create", 1 },     { "start", 1 },
-                { "shutdown", 1 }, { "reboot", 1 },  { "destroy", 1 },    { "pause", 1 },
-                { "unpause", 1 },  { "mem-set", 2 }, { "vcpu-set", 2 },   { "reload", 0 },
-                { "monitor", 0 },  { "sim", 2 },     { "block-list", 1 }, { "network-list", 1 },
+                { "list", 0 },           { "status", 1 },
+                { "create", 1 },         { "start", 1 },
+                { "shutdown", 1 },       { "reboot", 1 },
+                { "destroy", 1 },        { "pause", 1 },
+                { "unpause", 1 },        { "mem-set", 2 },
+                { "vcpu-set", 2 },       { "reload", 0 },
+                { "monitor", 0 },        { "sim", 2 },
+                { "block-list", 1 },     { "network-list", 1 },
+                { "block-attach", 2 },   { "block-detach", 2 },
+                { "network-attach", 2 }, { "network-detach", 2 },
         };
         bool known = false;
 
@@ -615,6 +643,16 @@ int main(int argc, char *argv[])
         }
         if (!known) {
                 fprintf(stderr, "xensupctl: unknown command '%s' (see --help)\n", cmd);
+                return CTL_EXIT_USAGE;
+        }
+        if (c.force && strcmp(cmd, "block-detach") != 0 && strcmp(cmd, "network-detach") != 0) {
+                fprintf(stderr, "xensupctl: --force applies to block-detach and network-detach "
+                                "only\n");
+                return CTL_EXIT_USAGE;
+        }
+        if (c.persist && strcmp(cmd, "block-attach") != 0 && strcmp(cmd, "network-attach") != 0) {
+                fprintf(stderr, "xensupctl: --persist applies to block-attach and network-attach "
+                                "only\n");
                 return CTL_EXIT_USAGE;
         }
         if ((c.reboot || c.timeout >= 0) && strcmp(cmd, "shutdown") != 0) {
@@ -646,7 +684,8 @@ int main(int argc, char *argv[])
         /* A person at a terminal may answer polkit's password prompt (pkttyagent), as systemctl. */
         (void)sd_bus_set_allow_interactive_authorization(bus, isatty(STDIN_FILENO));
         /* create and start answer once the domain runs: builds may queue behind others. */
-        if (strcmp(cmd, "create") == 0 || strcmp(cmd, "start") == 0)
+        if (strcmp(cmd, "create") == 0 || strcmp(cmd, "start") == 0 || strstr(cmd, "-attach") ||
+            strstr(cmd, "-detach"))
                 sd_bus_set_method_call_timeout(bus, CTL_BUILD_TIMEOUT_USEC);
 
         if (strcmp(cmd, "list") == 0)
@@ -661,6 +700,14 @@ int main(int argc, char *argv[])
                 return cmd_monitor(&c);
         if (strcmp(cmd, "sim") == 0)
                 return cmd_sim(&c, args[0], args[1]);
+        if (strcmp(cmd, "block-attach") == 0)
+                return call_domain(&c, args[0], "AttachDisk", "sb", args[1], (int)c.persist);
+        if (strcmp(cmd, "block-detach") == 0)
+                return call_domain(&c, args[0], "DetachDisk", "sb", args[1], (int)c.force);
+        if (strcmp(cmd, "network-attach") == 0)
+                return call_domain(&c, args[0], "AttachNic", "sb", args[1], (int)c.persist);
+        if (strcmp(cmd, "network-detach") == 0)
+                return call_domain(&c, args[0], "DetachNic", "sb", args[1], (int)c.force);
         if (strcmp(cmd, "block-list") == 0)
                 return cmd_devices(&c, args[0], "vbd");
         if (strcmp(cmd, "network-list") == 0)

@@ -372,9 +372,12 @@ static int wait_watch_event(struct layout *l, unsigned ms)
         return 0;
 }
 
-/* One check of the wait: 1 when reached, 0 to wait on, or the failure. */
+/* One check of a wait: 1 when reached, 0 to wait on, or the failure. */
+typedef int (*reached_fn)(struct layout *l, const struct layout_device *dev, const char *path,
+                          int want, int *state_r, char **err_r);
+
 static int backend_reached(struct layout *l, const struct layout_device *dev, const char *path,
-                           enum xenbus_state want, int *state_r, char **err_r)
+                           int want, int *state_r, char **err_r)
 {
         char label[64];
         int r = read_state(l, path, state_r);
@@ -388,12 +391,25 @@ static int backend_reached(struct layout *l, const struct layout_device *dev, co
                 return err_setf(err_r, -EPIPE, "%s: the backend is %s", device_label(dev, label),
                                 *state_r == XENBUS_CLOSING ? "closing (state 5)"
                                                            : "closed (state 6)");
-        return *state_r >= (int)want;
+        return *state_r >= want;
 }
 
-int layout_device_wait_backend(struct layout *l, const struct layout_device *dev,
-                               enum xenbus_state want, unsigned timeout_ms, int *state_r,
-                               char **err_r)
+static int backend_closed(struct layout *l, const struct layout_device *dev, const char *path,
+                          int want, int *state_r, char **err_r)
+{
+        int r = read_state(l, path, state_r);
+
+        (void)dev;
+        if (r == -ENOENT)
+                return 1;
+        if (r < 0)
+                return err_setf(err_r, r, "cannot read %s: %s", path, strerror(-r));
+        return *state_r == want;
+}
+
+/* Watch the backend's state until reached() says so or timeout_ms pass; -ETIMEDOUT then. */
+static int wait_backend(struct layout *l, const struct layout_device *dev, reached_fn reached,
+                        int want, unsigned timeout_ms, int *state_r, char **err_r)
 {
         char be[DEVICE_PATH_MAX], path[DEVICE_PATH_MAX + 8], token[48], label[64];
         uint64_t deadline = now_ms() + timeout_ms;
@@ -412,7 +428,7 @@ int layout_device_wait_backend(struct layout *l, const struct layout_device *dev
         for (;;) {
                 uint64_t now;
 
-                r = backend_reached(l, dev, path, want, &state, err_r);
+                r = reached(l, dev, path, want, &state, err_r);
                 if (r != 0)
                         break;
                 now = now_ms();
@@ -420,8 +436,9 @@ int layout_device_wait_backend(struct layout *l, const struct layout_device *dev
                         r = err_setf(err_r, -ETIMEDOUT,
                                      "%s: the backend did not reach state %d in %u ms (it is in "
                                      "state %d)%s",
-                                     device_label(dev, label), (int)want, timeout_ms, state,
-                                     state == XENBUS_INITIALISING || state == XENBUS_UNKNOWN
+                                     device_label(dev, label), want, timeout_ms, state,
+                                     want == XENBUS_INIT_WAIT && (state == XENBUS_INITIALISING ||
+                                                                  state == XENBUS_UNKNOWN)
                                          ? "; is the backend driver loaded in dom0?"
                                          : "");
                         break;
@@ -436,6 +453,19 @@ int layout_device_wait_backend(struct layout *l, const struct layout_device *dev
         if (state_r)
                 *state_r = state;
         return r < 0 ? r : 0;
+}
+
+int layout_device_wait_backend(struct layout *l, const struct layout_device *dev,
+                               enum xenbus_state want, unsigned timeout_ms, int *state_r,
+                               char **err_r)
+{
+        return wait_backend(l, dev, backend_reached, (int)want, timeout_ms, state_r, err_r);
+}
+
+int layout_device_wait_closed(struct layout *l, const struct layout_device *dev,
+                              unsigned timeout_ms, char **err_r)
+{
+        return wait_backend(l, dev, backend_closed, XENBUS_CLOSED, timeout_ms, NULL, err_r);
 }
 
 int layout_device_states(struct layout *l, const struct layout_device *dev, int *backend_r,

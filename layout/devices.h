@@ -144,6 +144,13 @@ int layout_device_remove(struct layout *l, const uint8_t uuid[16], const struct 
 int layout_device_list(struct layout *l, const uint8_t uuid[16], struct layout_device **devs_r,
                        size_t *n_r, char **err_r);
 
+/*
+ * Wait until the backend is Closed (state 6) or its directory is gone, at most timeout_ms:
+ * 0, or -ETIMEDOUT with a message naming the device and the states it is in.
+ */
+int layout_device_wait_closed(struct layout *l, const struct layout_device *dev,
+                              unsigned timeout_ms, char **err_r);
+
 /* The backend and frontend states of a device (0 where the node is absent or malformed). */
 int layout_device_states(struct layout *l, const struct layout_device *dev, int *backend_r,
                          int *frontend_r, char **err_r);

@@ -125,6 +125,29 @@ static int teardown_where(struct builder *b, struct layout *l, const uint8_t uui
         return first;
 }
 
+int attach_detach(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                  const struct layout_device *dev, bool force, unsigned timeout_ms, bool *forced_r,
+                  char **err_r)
+{
+        _cleanup_free_ char *e = NULL;
+        char name[96];
+        int r;
+
+        *forced_r = force;
+        if (!force) {
+                /* Asked, as libxl's hot-unplug: the frontend sees Closing and closes. */
+                r = layout_device_close(l, dev, false, &e);
+                if (r >= 0)
+                        r = layout_device_wait_closed(l, dev, timeout_ms, &e);
+                if (r == -ETIMEDOUT)
+                        *forced_r = true;
+                else if (r < 0)
+                        return err_setf(err_r, r, "%s: %s", device_name(dev, name), e);
+        }
+        /* A frontend that never closes (or force) loses its directory; the backend lets go. */
+        return teardown_one(b, l, uuid, dev, err_r);
+}
+
 int attach_teardown(struct builder *b, struct layout *l, const uint8_t uuid[16], uint32_t domid,
                     char **err_r)
 {
@@ -197,8 +220,8 @@ static int bring_up(struct builder *b, struct layout *l, const uint8_t uuid[16],
  * disk's target is opened first, with its owner's rights: a file they may not use is refused
  * before anything exists.
  */
-static int attach_one(struct builder *b, struct layout *l, const uint8_t uuid[16],
-                      const struct attach_options *o, struct layout_device *dev, char **err_r)
+int attach_device(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                  const struct attach_options *o, struct layout_device *dev, char **err_r)
 {
         _cleanup_free_ char *e = NULL;
         _cleanup_close_ int fd = -1;
@@ -264,7 +287,7 @@ int attach_all(struct builder *b, struct layout *l, const uint8_t uuid[16], uint
 
                 r = device_of_entry(cfg, domid, i, o, &dev, err_r);
                 if (r >= 0)
-                        r = attach_one(b, l, uuid, o, &dev, err_r);
+                        r = attach_device(b, l, uuid, o, &dev, err_r);
                 if (r < 0)
                         break;
         }

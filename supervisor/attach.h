@@ -47,6 +47,22 @@ int attach_all(struct builder *b, struct layout *l, const uint8_t uuid[16], uint
                const struct domain_config *cfg, const struct attach_options *o, char **err_r);
 
 /*
+ * Attach one device (dev from layout_device_from_disk/_vif) to a running or paused instance:
+ * what attach_all() does for each entry. On failure nothing of it is left.
+ */
+int attach_device(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                  const struct attach_options *o, struct layout_device *dev, char **err_r);
+
+/*
+ * Hot-unplug one device (its record): unless force, ask the backend to close and wait up to
+ * timeout_ms for Closed; then (or at once with force, or when the frontend never closed:
+ * *forced_r) the forced teardown of attach_teardown(). Nothing of it is left either way.
+ */
+int attach_detach(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                  const struct layout_device *dev, bool force, unsigned timeout_ms, bool *forced_r,
+                  char **err_r);
+
+/*
  * Tear down what uuid's records list for instance domid:
  * frontend removed, backend closed, the host side released (loop device detached, vif out of
  * its bridge), then the nodes and the record. It never waits and carries on past a failure;

@@ -3,12 +3,11 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 
 #include "common/creds.h"
 #include "common/macros.h"
 #include "layout/layout.h"
+#include "supervisor/child.h"
 
 #include "supervisor/build-queue.h"
 
@@ -24,9 +23,7 @@ struct build_job {
         struct domain_config *cfg;      /* our copy: a reload may replace the owner's meanwhile */
         char name[DOMAIN_NAME_MAX + 1]; /* the name its layout publishes */
         struct creds files_as;          /* whose rights open cfg's image files and targets */
-        pid_t pid;                      /* 0 while waiting for a slot */
-        int fd;                         /* read end of the child's result pipe */
-        sd_event_source *child;
+        struct child child;             /* pid 0 while waiting for a slot */
 };
 
 struct build_queue {
@@ -59,13 +56,7 @@ static struct build_job *build_job_free(struct build_job *j)
 {
         if (!j)
                 return NULL;
-        j->child = sd_event_source_disable_unref(j->child);
-        if (j->pid > 0) {
-                kill(j->pid, SIGKILL);
-                waitpid(j->pid, NULL, 0);
-        }
-        if (j->fd >= 0)
-                close(j->fd);
+        child_stop(&j->child);
         config_free(j->cfg);
         free(j);
         return NULL;
@@ -161,21 +152,16 @@ static int build_child_finish(const struct build_queue *q, struct builder *b,
 }
 
 /* In the child: build, write the one result record, exit without touching the daemon's state. */
-static _Noreturn void build_child_run(const struct build_queue *q, const struct build_job *j,
-                                      int fd, pid_t parent)
+static int build_child_work(void *arg, int fd)
 {
+        const struct build_job *j = arg;
+        const struct build_queue *q = j->queue;
         const struct domain_config *cfg = j->cfg;
         struct builder_images img = { .kernel_fd = -1, .ramdisk_fd = -1 };
         struct build_result res = { 0 };
         struct builder *b = NULL;
         char *err = NULL;
-        sigset_t none;
 
-        /* Dies with the daemon; the next one finds what it half-built by its marker. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
-                _exit(EXIT_FAILURE);
-        sigemptyset(&none);
-        sigprocmask(SIG_SETMASK, &none, NULL);
         res.r = build_images_open(cfg, &j->files_as, &img, &err);
         res.denied = res.r == -EACCES || res.r == -EPERM;
         /* A handle of our own: libxc's hypercall buffers are not inherited across fork. */
@@ -209,29 +195,23 @@ static _Noreturn void build_child_run(const struct build_queue *q, const struct 
                 snprintf(res.message, sizeof(res.message), "%s", err ? err : strerror(-res.r));
         builder_close(b);
         free(err);
-        /* One write under PIPE_BUF is atomic: the parent reads all of it or nothing. */
-        _exit(write(fd, &res, sizeof(res)) == (ssize_t)sizeof(res) ? EXIT_SUCCESS : EXIT_FAILURE);
+        return child_write_result(fd, &res, sizeof(res)) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
 static void build_queue_start_waiting(struct build_queue *q);
 
 /* What the child reported, or a message for a child that died without a word. */
-static void build_job_read_result(const struct build_job *j, const siginfo_t *si,
+static void build_job_read_result(struct build_job *j, const siginfo_t *si,
                                   struct build_result *res)
 {
-        ssize_t n = read(j->fd, res, sizeof(*res));
+        char how[64];
 
-        if (n == (ssize_t)sizeof(*res)) {
+        if (child_read_result(&j->child, si, res, sizeof(*res), how) == 0) {
                 res->message[sizeof(res->message) - 1] = '\0';
                 return;
         }
         *res = (struct build_result){ .r = -EIO, .incomplete = true };
-        if (si->si_code == CLD_EXITED)
-                snprintf(res->message, sizeof(res->message),
-                         "the build process exited with status %d without a result", si->si_status);
-        else
-                snprintf(res->message, sizeof(res->message), "the build process was killed by %s",
-                         strsignal(si->si_status));
+        snprintf(res->message, sizeof(res->message), "the build process %s", how);
 }
 
 static int build_job_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
@@ -242,8 +222,6 @@ static int build_job_on_exit(sd_event_source *s, const siginfo_t *si, void *user
 
         (void)s;
         build_job_read_result(j, si, &res);
-        /* sd-event reaps the child after we return. */
-        j->pid = 0;
         q->running--;
         build_queue_unlink(q, j);
         q->done(j->owner, j->cfg, &res, q->userdata);
@@ -254,33 +232,10 @@ static int build_job_on_exit(sd_event_source *s, const siginfo_t *si, void *user
 
 static int build_job_spawn(struct build_queue *q, struct build_job *j)
 {
-        _cleanup_close_ int rfd = -1, wfd = -1;
-        int fds[2];
-        pid_t parent = getpid(), pid;
-        int r;
+        int r = child_start(&j->child, q->event, build_child_work, j, build_job_on_exit, j);
 
-        if (pipe2(fds, O_CLOEXEC) < 0)
-                return -errno;
-        rfd = fds[0];
-        wfd = fds[1];
-        if (fcntl(rfd, F_SETFL, O_NONBLOCK) < 0)
-                return -errno;
-        pid = fork();
-        if (pid < 0)
-                return -errno;
-        if (pid == 0) {
-                close(TAKE_FD(rfd));
-                build_child_run(q, j, wfd, parent);
-        }
-        j->pid = pid;
-        j->fd = TAKE_FD(rfd);
-        r = sd_event_add_child(q->event, &j->child, pid, WEXITED, build_job_on_exit, j);
-        if (r < 0) {
-                kill(pid, SIGKILL);
-                waitpid(pid, NULL, 0);
-                j->pid = 0;
+        if (r < 0)
                 return r;
-        }
         q->running++;
         return 0;
 }
@@ -289,7 +244,7 @@ static struct build_job *build_queue_first_waiting(const struct build_queue *q)
 {
         struct build_job *j = q->jobs;
 
-        while (j && j->pid > 0)
+        while (j && j->child.pid > 0)
                 j = j->next;
         return j;
 }
@@ -328,7 +283,7 @@ int build_queue_add(struct build_queue *q, void *owner, const struct domain_conf
                 return -ENOMEM;
         j->queue = q;
         j->owner = owner;
-        j->fd = -1;
+        j->child = (struct child)CHILD_INIT;
         j->files_as = *files_as;
         snprintf(j->name, sizeof(j->name), "%s", name ? name : cfg->name);
         j->cfg = config_dup(cfg);
@@ -368,7 +323,7 @@ int build_queue_cancel(struct build_queue *q, void *owner)
         for (struct build_job *j = q->jobs; j; j = j->next) {
                 if (j->owner != owner)
                         continue;
-                if (j->pid > 0)
+                if (j->child.pid > 0)
                         return -EBUSY;
                 build_queue_unlink(q, j);
                 build_job_free(j);

@@ -51,6 +51,9 @@ struct manager {
         struct layout *layout;
         struct watch *watch;
         struct build_queue *builds;
+        char *xs_lock_path;         /* children's XenStore transactions take it in turn */
+        unsigned device_timeout_ms; /* a backend's wait for InitWait, a hot-unplug's for Closed */
+        char default_bridge[16];    /* a vif's bridge when its entry names none */
         struct polkit_registry *polkit; /* polkit queries in flight and answered (polkit.h) */
 
         struct domain **domains; /* the table */

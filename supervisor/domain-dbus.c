@@ -12,6 +12,7 @@
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
 #include "supervisor/context.h"
+#include "supervisor/hotplug.h"
 #include "supervisor/lifecycle.h"
 
 int bus_domain_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
@@ -398,6 +399,82 @@ static int method_set_vcpus(sd_bus_message *msg, void *userdata, sd_bus_error *e
         return domain_reply(msg, r, &e, error);
 }
 
+/*
+ * AttachDisk, AttachNic: the reply waits for the device to be connected (a child does it). The
+ * caller's rights open a disk's target, as CreateDomain's files.
+ */
+static int device_attach(sd_bus_message *msg, struct domain *d, enum layout_device_kind kind,
+                         sd_bus_error *error)
+{
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        _cleanup_(bus_caller_done) struct bus_caller caller = { 0 };
+        const char *spec;
+        struct creds as;
+        int persist, r;
+
+        r = sd_bus_message_read(msg, "sb", &spec, &persist);
+        if (r < 0)
+                return r;
+        r = bus_authorize(d->manager, msg, POLKIT_ACTION_MANAGE, error, &caller);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
+        creds_from_ids(&as, caller.uid, caller.gids, caller.n_gids);
+        r = hotplug_attach(d->manager, d, kind, spec, persist, &as, bus_reply_started,
+                           sd_bus_message_ref(msg), &e);
+        if (r != 0) {
+                sd_bus_message_unref(msg);
+                return bus_reply_outcome(error, r, &e);
+        }
+        return 1;
+}
+
+/* DetachDisk, DetachNic: the reply waits for the device to be gone. */
+static int device_detach(sd_bus_message *msg, struct domain *d, enum layout_device_kind kind,
+                         sd_bus_error *error)
+{
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        const char *id;
+        int force, r;
+
+        r = sd_bus_message_read(msg, "sb", &id, &force);
+        if (r < 0)
+                return r;
+        r = bus_authorize(d->manager, msg, POLKIT_ACTION_MANAGE, error, NULL);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
+        r = hotplug_detach(d->manager, d, kind, id, force, bus_reply_started,
+                           sd_bus_message_ref(msg), &e);
+        if (r != 0) {
+                sd_bus_message_unref(msg);
+                return bus_reply_outcome(error, r, &e);
+        }
+        return 1;
+}
+
+static int method_attach_disk(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return device_attach(msg, userdata, LAYOUT_DEVICE_VBD, error);
+}
+
+static int method_detach_disk(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return device_detach(msg, userdata, LAYOUT_DEVICE_VBD, error);
+}
+
+static int method_attach_nic(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return device_attach(msg, userdata, LAYOUT_DEVICE_VIF, error);
+}
+
+static int method_detach_nic(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return device_detach(msg, userdata, LAYOUT_DEVICE_VIF, error);
+}
+
 #define EMITS SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE
 
 const sd_bus_vtable bus_domain_vtable[] = {
@@ -430,6 +507,14 @@ const sd_bus_vtable bus_domain_vtable[] = {
                         EMITS),
         SD_BUS_PROPERTY("Devices", "a(susssuu)", property_devices, 0, EMITS),
         SD_BUS_METHOD("Start", NULL, NULL, method_start, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AttachDisk", SD_BUS_ARGS("s", spec, "b", persist),
+                                SD_BUS_NO_RESULT, method_attach_disk, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DetachDisk", SD_BUS_ARGS("s", vdev, "b", force), SD_BUS_NO_RESULT,
+                                method_detach_disk, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("AttachNic", SD_BUS_ARGS("s", spec, "b", persist), SD_BUS_NO_RESULT,
+                                method_attach_nic, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("DetachNic", SD_BUS_ARGS("s", id, "b", force), SD_BUS_NO_RESULT,
+                                method_detach_nic, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Shutdown", SD_BUS_ARGS("s", mode, "u", timeout), SD_BUS_NO_RESULT,
                                 method_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reboot", NULL, NULL, method_reboot, SD_BUS_VTABLE_UNPRIVILEGED),

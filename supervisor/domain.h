@@ -23,6 +23,7 @@
 
 struct manager;
 struct domain;
+struct device_job;
 
 /* Told once when a start a person asked for ends: r != 0 and e when it failed. */
 typedef void (*domain_started_fn)(struct domain *d, int r, const struct sup_error *e,
@@ -93,6 +94,7 @@ struct domain {
         uint8_t vif_macs[VIFS_MAX][6]; /* the MAC kept for each vif that names none; 0: none */
         struct domain_device *devices; /* its instance's, from their records (domain-devices.h) */
         size_t n_devices;
+        struct device_job *device_job; /* a hot-plug or hot-unplug running (device-job.h) */
 
         uint64_t memory_kib; /* current target */
         unsigned vcpus;      /* vcpus online */

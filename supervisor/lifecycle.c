@@ -18,6 +18,7 @@
 #include "common/fs.h"
 #include "supervisor/bus.h"
 #include "supervisor/config-store.h"
+#include "supervisor/device-job.h"
 #include "supervisor/domain-table.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
@@ -270,6 +271,8 @@ static void instance_devices_teardown(struct manager *m, struct domain *d)
 
         if (!d->has_domid)
                 return;
+        /* A hot-plug in flight first: its child would race the teardown. */
+        device_job_cancel(d, "the domain stopped while its device was being attached or detached");
         domain_devices_forget(m, d);
         if (attach_teardown(m->builder, m->layout, d->uuid, d->domid, &err) < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,

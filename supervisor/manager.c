@@ -13,6 +13,7 @@
 #include "common/fs.h"
 #include "supervisor/bus.h"
 #include "supervisor/configs.h"
+#include "supervisor/device-job.h"
 #include "supervisor/domain-table.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
@@ -224,18 +225,18 @@ static int manager_setup_state_dir(struct manager *m, const struct manager_optio
 static int manager_configure_builds(struct manager *m, const struct manager_options *opts,
                                     char **err_r)
 {
-        _cleanup_free_ char *lock = NULL;
         int r;
 
-        r = build_queue_set_devices(m->builds,
-                                    opts->device_timeout ? opts->device_timeout * 1000
-                                                         : ATTACH_TIMEOUT_MS_DEFAULT,
-                                    opts->bridge ? opts->bridge : "xenbr0");
+        m->device_timeout_ms =
+            opts->device_timeout ? opts->device_timeout * 1000 : ATTACH_TIMEOUT_MS_DEFAULT;
+        snprintf(m->default_bridge, sizeof(m->default_bridge), "%s",
+                 opts->bridge ? opts->bridge : "xenbr0");
+        r = build_queue_set_devices(m->builds, m->device_timeout_ms, m->default_bridge);
         if (r < 0)
                 return err_setf(err_r, r, "--bridge: '%s' is not an interface name", opts->bridge);
         /* In the state dir: children of one daemon, and of a daemon restarted, share it. */
-        if (asprintf(&lock, "%s/xenstore.lock", m->state_dir) < 0 ||
-            build_queue_set_lock(m->builds, lock) < 0)
+        if (asprintf(&m->xs_lock_path, "%s/xenstore.lock", m->state_dir) < 0 ||
+            build_queue_set_lock(m->builds, m->xs_lock_path) < 0)
                 return err_setf(err_r, -ENOMEM, "out of memory");
         return 0;
 }
@@ -339,6 +340,9 @@ struct manager *manager_free(struct manager *m)
         for (size_t i = 0; i < m->n_domains; i++)
                 if (m->domains[i]->state == DOMAIN_STARTING)
                         lifecycle_forget_build(m->domains[i]);
+        /* So do device jobs: the records tell the next daemon what they left. */
+        for (size_t i = 0; i < m->n_domains; i++)
+                device_job_cancel(m->domains[i], "the daemon is stopping");
         /* Before the bus: its queries hold the calls and slots, which hold the bus. */
         m->polkit = polkit_registry_free(m->polkit);
         bus_close(m);
@@ -353,6 +357,7 @@ struct manager *manager_free(struct manager *m)
         sd_event_unref(m->event);
         free(m->config_dir);
         free(m->state_dir);
+        free(m->xs_lock_path);
         free(m->self_path);
         free(m);
         return NULL;

@@ -6,6 +6,8 @@
 set -euo pipefail
 
 build="${BUILD:-build}"
+# web1's disk: the build makes it; a demo run by hand before any build makes it here.
+[ -e units/examples/web1-disk.img ] || truncate -s 64M units/examples/web1-disk.img
 dir="$(mktemp -d /tmp/xensup-demo.XXXXXX)"
 bus_pid=""
 sim_pid=""
@@ -23,9 +25,11 @@ export XENSUP_LOG=stderr
 
 cat <<TXT
 xensupd on the simulator, example domains from units/examples/:
-  web1 runs until told, web2 reboots every 20 s, db1 crashes after 15 s and is
+  web1 runs until told, with a disk (a sparse image) and a vif on the simulated
+  bridge xenbr0; web2 reboots every 20 s, db1 crashes after 15 s and is
   restarted, flaky crashes every 2 s until the throttle leaves it failed.
 In another terminal:  DBUS_SESSION_BUS_ADDRESS=$addr $build/xensupctl --user list
+(and block-list web1, network-list web1)
 Ctrl-C stops the daemon (the simulated domains stop with the demo).
 TXT
 

@@ -44,6 +44,8 @@ demo_has() { demo_ctl "${@:3}" 2>/dev/null | grep -qE -- "$2"; }
 check demo-list-web1 wait_for 10 demo_has - "^web1 .* running " list
 run demo-sim-crash 0 demo_ctl sim crash web1
 check demo-status-restarted wait_for 10 demo_has - "Restarts: 1$" status web1
+# The restart's build runs in a child (devices included): running once it is done.
+wait_for 10 demo_has - "State: running" status web1
 run demo-status 0 demo_ctl status web1
 check_match demo-status-reason "$out" "Last reason: crash"
 check_match demo-status-running "$out" "State: running"
@@ -51,7 +53,8 @@ wait "$demo_pid"
 check_eq demo-exit "$?" 0
 
 # The example domains as README shows them, and a few of our own.
-cp "$src"/units/examples/*.conf "$src"/units/examples/kernel-sim "$work/conf/"
+cp "$src"/units/examples/*.conf "$src"/units/examples/kernel-sim "$src"/units/examples/*.img \
+        "$work/conf/"
 mkconf ctl1
 mkconf ctl2 autostart=false
 
@@ -71,6 +74,7 @@ check_match readme-list-header "$out" "^NAME +UUID +DOMID +STATE +REASON +RESTAR
 check readme-web1-running wait_for 10 field_is web1 state running
 run readme-sim-crash 0 ctl sim crash web1
 check readme-status-restarts wait_for 10 status_has web1 "Restarts: 1$"
+wait_for 10 status_has web1 "State: running"
 run readme-status 0 ctl status web1
 check_match readme-status-reason "$out" "Last reason: crash"
 check_match readme-status-state "$out" "State: running"

@@ -3,7 +3,8 @@
 # shared with the real-Xen tier, then the simulator-only ones (every action
 # for every reason, reload, sd_notify, the death storm, kill -9 anywhere), then
 # the supervisor core's (issue 12) on a simulated host of their own.
-# SCENARIOS="core" runs only the core ones; the default, "all", runs everything.
+# SCENARIOS="core" runs only the core ones, "devices" only the disk and vif ones; the
+# default, "all", runs everything.
 set -uo pipefail
 
 src="${XENSUP_SRC:-$(pwd)}"
@@ -39,7 +40,7 @@ for _ in $(seq 50); do [ -S "$work/sim/hypervisor.socket" ] && break; sleep 0.1;
 # check-asan it is the sanitizer build. Either way a clean stop must exit 0.
 daemon_start() {
         ${VALGRIND:-} "$build/xensupd" --hypervisor=sim --user --config-dir "$CONF_DIR" \
-                --sim-dir "$work/sim" "$@" 2>>"$work/daemon.log" &
+                --sim-dir "$work/sim" --device-timeout 5 "$@" 2>>"$work/daemon.log" &
         daemon_pid=$!
         for _ in $(seq 300); do
                 busctl --user status org.xensup.supervisor1 >/dev/null 2>&1 && return 0
@@ -73,12 +74,24 @@ daemon_stop() {
 . "$src/tests/scenarios/common.sh"
 . "$src/tests/scenarios/sim-only.sh"
 . "$src/tests/scenarios/core.sh"
+. "$src/tests/scenarios/devices.sh"
+
+# The device scenarios' view of the simulated host: its loop devices and bridge ports.
+DISK_DIR="$work/disks"
+host_loops() { "$build/tests/sim-tool" --sim-dir "$work/sim" loops; }
+bridge_ports() {
+        "$build/tests/sim-tool" --sim-dir "$work/sim" netdevs | awk -v br="$1" '$2 == br {print $1}'
+}
+sim_fault() { "$build/tests/sim-tool" --sim-dir "$work/sim" fault "$@" >/dev/null; }
+sim_device_fault() { "$build/tests/sim-tool" --sim-dir "$work/sim" fault-device "$@" >/dev/null; }
 
 case "${SCENARIOS:-all}" in
 all)
         scenario_configs
         daemon_start || exit 1
         run_common_scenarios
+        run_device_scenarios
+        run_device_fault_scenarios
         run_sim_scenarios
         daemon_stop
         run_core_scenarios # last: it replaces the simulated host with a fresh one
@@ -86,8 +99,15 @@ all)
 core)
         run_core_scenarios
         ;;
+devices)
+        scenario_configs
+        daemon_start || exit 1
+        run_device_scenarios
+        run_device_fault_scenarios
+        daemon_stop
+        ;;
 *)
-        echo "SCENARIOS: unknown '$SCENARIOS' (all or core)"
+        echo "SCENARIOS: unknown '$SCENARIOS' (all, core or devices)"
         exit 2
         ;;
 esac

@@ -1,6 +1,12 @@
 # units/: the systemd and D-Bus files and their tests (xensupctl is in ctl/).
 SHELL_TESTS += tests/test-dbus.sh tests/test-ctl.sh tests/test-polkit.sh
 
+# web1's disk in the examples: a sparse image, made by the build (it is no source).
+EXAMPLE_DISK := units/examples/web1-disk.img
+all: $(EXAMPLE_DISK)
+$(EXAMPLE_DISK):
+	truncate -s 64M $@
+
 # Where Debian puts each file. systemd and D-Bus look only in these places,
 # whatever PREFIX is, so they do not follow it; tmpfiles.d too.
 UNITDIR        ?= /lib/systemd/system

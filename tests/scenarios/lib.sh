@@ -23,7 +23,9 @@ fail() {
 # BEHAVIOUR: poweroff:N reboot:N crash:N watchdog:N soft_reset:N (exit after N s),
 # wait (obey control/shutdown), hang (ignore it). One file serves both tiers:
 # the sim { } section drives the simulator, cmdline drives the real guest.
-# SIM_BUILD_SECONDS, when set, is how long the simulator takes to build it.
+# SIM_BUILD_SECONDS, when set, is how long the simulator takes to build it;
+# GUEST_ARGS, when set, goes on the real guest's command line (guest-init.sh's
+# xentest.disk=..., xentest.net=1).
 mkconf() {
         name=$1 behaviour=$2
         shift 2
@@ -39,7 +41,7 @@ mkconf() {
                 echo "memory = ${MEMORY:-64}"
                 echo "kernel = \"$KERNEL\""
                 [ -n "${RAMDISK:-}" ] && echo "ramdisk = \"$RAMDISK\""
-                echo "cmdline = \"console=hvc0 xentest=$kind xentest_delay=$secs\""
+                echo "cmdline = \"console=hvc0 xentest=$kind xentest_delay=$secs${GUEST_ARGS:+ $GUEST_ARGS}\""
                 for kv in "$@"; do
                         case "$kv" in
                         restart.*) ;;

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * supervisor/attach.c's pure parts: the MACs a domain keeps (their record
+ * text both ways, a generated one's shape), and which two disk uses may not
+ * run at once. The handshake itself is tested end to end against xensup-sim
+ * (tests/scenarios/devices.sh) and on real Xen.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "supervisor/attach.h"
+
+static void test_macs_round_trip(void **state)
+{
+        uint8_t macs[VIFS_MAX][6] = { { 0x00, 0x16, 0x3e, 0x01, 0x02, 0x03 },
+                                      { 0 },
+                                      { 0x00, 0x16, 0x3e, 0x7f, 0xab, 0xcd } };
+        uint8_t back[VIFS_MAX][6];
+        char text[LAYOUT_VIF_MACS_MAX];
+
+        (void)state;
+        attach_macs_format(macs, text);
+        assert_string_equal(text, "00:16:3e:01:02:03,-,00:16:3e:7f:ab:cd");
+        assert_int_equal(attach_macs_parse(text, back), 0);
+        assert_memory_equal(back, macs, sizeof(macs));
+        /* None kept: the empty text, and back to none. */
+        memset(macs, 0, sizeof(macs));
+        attach_macs_format(macs, text);
+        assert_string_equal(text, "");
+        assert_int_equal(attach_macs_parse("", back), 0);
+        assert_memory_equal(back, macs, sizeof(macs));
+}
+
+static void test_macs_all_sixteen_fit(void **state)
+{
+        uint8_t macs[VIFS_MAX][6], back[VIFS_MAX][6];
+        char text[LAYOUT_VIF_MACS_MAX];
+
+        (void)state;
+        for (int i = 0; i < VIFS_MAX; i++)
+                memcpy(macs[i], (uint8_t[6]){ 0, 0x16, 0x3e, 0x7f, 0xff, (uint8_t)i }, 6);
+        attach_macs_format(macs, text);
+        assert_int_equal(strlen(text), VIFS_MAX * 18 - 1);
+        assert_int_equal(attach_macs_parse(text, back), 0);
+        assert_memory_equal(back, macs, sizeof(macs));
+}
+
+static void test_macs_bad_text_refused(void **state)
+{
+        static const char *const bad[] = {
+                "00:16:3e:01:02",       "00:16:3e:01:02:03,",
+                "00-16-3e-01-02-03",    "00:16:3e:01:02:0g",
+                ",00:16:3e:01:02:03",   "x",
+                "00:16:3e:01:02:03:04", "--",
+        };
+        uint8_t back[VIFS_MAX][6];
+
+        (void)state;
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+                if (attach_macs_parse(bad[i], back) != -EINVAL)
+                        fail_msg("'%s' was accepted", bad[i]);
+}
+
+/* Xen's OUI, the locally administered half left to others, never multicast. */
+static void test_generated_mac(void **state)
+{
+        (void)state;
+        for (int i = 0; i < 64; i++) {
+                uint8_t mac[6];
+
+                assert_int_equal(attach_generate_mac(mac), 0);
+                assert_int_equal(mac[0], 0x00);
+                assert_int_equal(mac[1], 0x16);
+                assert_int_equal(mac[2], 0x3e);
+                assert_int_equal(mac[3] & 0x80, 0);
+        }
+}
+
+static void test_disk_conflicts(void **state)
+{
+        struct layout_device file_rw = {
+                .kind = LAYOUT_DEVICE_VBD, .loop = true, .backing_dev = 0xfd01, .backing_ino = 42
+        };
+        struct layout_device file_ro = file_rw, other = file_rw,
+                             phy = { .kind = LAYOUT_DEVICE_VBD, .major = 253, .minor = 1 };
+        struct attach_disk_id a, b;
+
+        (void)state;
+        file_ro.readonly = true;
+        other.backing_ino = 43;
+        a = attach_disk_id_of(&file_rw);
+        b = attach_disk_id_of(&file_rw);
+        assert_true(attach_disks_conflict(&a, &b)); /* two writers */
+        b = attach_disk_id_of(&file_ro);
+        assert_true(attach_disks_conflict(&a, &b)); /* a writer and a reader */
+        a = attach_disk_id_of(&file_ro);
+        assert_false(attach_disks_conflict(&a, &b)); /* two readers */
+        a = attach_disk_id_of(&file_rw);
+        b = attach_disk_id_of(&other);
+        assert_false(attach_disks_conflict(&a, &b)); /* another file */
+        /* A block device is its number, not the file its node is. */
+        a = attach_disk_id_of(&phy);
+        b = attach_disk_id_of(&phy);
+        assert_true(attach_disks_conflict(&a, &b));
+        assert_int_equal(a.ino, 0);
+        b = attach_disk_id_of(&file_rw);
+        assert_false(attach_disks_conflict(&a, &b));
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_macs_round_trip),
+                cmocka_unit_test(test_macs_all_sixteen_fit),
+                cmocka_unit_test(test_macs_bad_text_refused),
+                cmocka_unit_test(test_generated_mac),
+                cmocka_unit_test(test_disk_conflicts),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
