@@ -19,7 +19,7 @@
 
 void creds_root(struct creds *c)
 {
-        *c = (struct creds){ .uid = 0, .gid = 0 };
+        *c = (struct creds){ .uid = 0, .gid = 0, .host_devices = true };
 }
 
 bool creds_is_root(const struct creds *c)
@@ -32,7 +32,7 @@ void creds_from_ids(struct creds *c, uid_t uid, const gid_t *groups, size_t n_gr
         struct passwd pw, *res = NULL;
         char buf[4096];
 
-        *c = (struct creds){ .uid = uid, .gid = GID_NOGROUP };
+        *c = (struct creds){ .uid = uid, .gid = GID_NOGROUP, .host_devices = uid == 0 };
         if (getpwuid_r(uid, &pw, buf, sizeof(buf), &res) == 0 && res)
                 c->gid = res->pw_gid;
         c->n_groups = n_groups < CREDS_GROUPS_MAX ? n_groups : CREDS_GROUPS_MAX;

@@ -23,6 +23,11 @@ struct creds {
         gid_t gid; /* primary group, from the user database (nogroup if the uid has none) */
         size_t n_groups;
         gid_t groups[CREDS_GROUPS_MAX];
+        /*
+         * May give guests the host's own devices: a block device as a disk, a bridge for a vif
+         * (the host-devices authorization; root may). File rights alone never grant it.
+         */
+        bool host_devices;
 };
 
 /* Root's creds: the daemon's own rights. */

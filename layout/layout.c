@@ -476,6 +476,7 @@ static const struct record_field state_fields[] = {
         FIELD("name", NAME, name),
         FIELD("creator_uid", UINT, creator_uid),
         FIELD("creator_groups", TEXT, creator_groups),
+        FIELD("creator_host_devices", BOOL, creator_host_devices),
         FIELD("last_action", TOKEN, last_action),
         FIELD("last_action_uid", UINT, last_action_uid),
         FIELD("last_action_pid", UINT, last_action_pid),

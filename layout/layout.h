@@ -66,7 +66,8 @@ struct layout_tool_state {
         uint8_t kept_of[16]; /* ...the uuid of the domain it was an instance of */
         char name[DOMAIN_NAME_MAX + 1]; /* ...and its name (NAME-<domid>); "" otherwise */
         uint32_t creator_uid; /* whose rights open its files: 0 (root) for the config dir's */
-        char creator_groups[LAYOUT_GROUPS_MAX];  /* ...and that caller's groups, "gid,gid"; "" */
+        char creator_groups[LAYOUT_GROUPS_MAX]; /* ...and that caller's groups, "gid,gid"; "" */
+        bool creator_host_devices;              /* ...and whether it may give guests host devices */
         char last_action[LAYOUT_STATE_NAME_MAX]; /* the last start/stop/destroy asked; "" none */
         uint32_t last_action_uid;                /* ...by this uid */
         uint32_t last_action_pid;                /* ...from this pid */

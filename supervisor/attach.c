@@ -12,6 +12,7 @@
 #include "common/error.h"
 #include "common/macros.h"
 #include "supervisor/attach.h"
+#include "supervisor/polkit.h"
 
 /* "disk xvda (vbd 51712) of domid 5", "vif 0 of domid 5": what a message names. */
 static const char *device_name(const struct layout_device *dev, char buf[96])
@@ -216,6 +217,35 @@ static int bring_up(struct builder *b, struct layout *l, const uint8_t uuid[16],
 }
 
 /*
+ * A guest gets a block device of the host, or a port on a host bridge, only from whoever may
+ * hand out host devices (root, or the host-devices authorization): file rights alone never do.
+ */
+static int check_host_devices(const struct creds *as, const struct layout_device *dev, int fd,
+                              char **err_r)
+{
+        struct stat st;
+        char name[96];
+
+        if (as->host_devices)
+                return 0;
+        if (dev->kind == LAYOUT_DEVICE_VIF)
+                return err_setf(err_r, -EACCES,
+                                "%s: a port on the host's bridge %s is a host device: uid %u needs "
+                                "the %s authorization",
+                                device_name(dev, name), dev->bridge, (unsigned)as->uid,
+                                POLKIT_ACTION_HOST_DEVICES);
+        if (fstat(fd, &st) < 0)
+                return err_setf(err_r, -errno, "%s: %s", device_name(dev, name), strerror(errno));
+        if (S_ISBLK(st.st_mode))
+                return err_setf(err_r, -EACCES,
+                                "%s: %s is a block device of the host: uid %u needs the %s "
+                                "authorization to give it to a guest",
+                                device_name(dev, name), dev->target, (unsigned)as->uid,
+                                POLKIT_ACTION_HOST_DEVICES);
+        return 0;
+}
+
+/*
  * Add and bring up one device; on failure it is torn down again and the message names it. A
  * disk's target is opened first, with its owner's rights: a file they may not use is refused
  * before anything exists.
@@ -233,6 +263,9 @@ int attach_device(struct builder *b, struct layout *l, const uint8_t uuid[16],
                 if (fd < 0)
                         return err_setf(err_r, fd, "%s: %s", device_name(dev, name), e);
         }
+        r = check_host_devices(o->files_as, dev, fd, err_r);
+        if (r < 0)
+                return r;
         r = layout_device_add(l, uuid, dev, &e);
         if (r < 0)
                 return err_setf(err_r, r, "%s: %s", device_name(dev, name), e);
@@ -356,4 +389,38 @@ int attach_macs_parse(const char *text, uint8_t macs[VIFS_MAX][6])
                         return -EINVAL;
         }
         return 0;
+}
+
+/* As root, only to know whether to ask: the build opens it as its owner, and checks again. */
+static bool target_is_block_device(const char *target)
+{
+        struct stat st;
+
+        return target && stat(target, &st) == 0 && S_ISBLK(st.st_mode);
+}
+
+bool attach_needs_host_devices(const struct domain_config *cfg)
+{
+        if (cfg->n_vifs > 0)
+                return true;
+        for (size_t i = 0; i < cfg->n_disks; i++)
+                if (target_is_block_device(cfg->disks[i].target))
+                        return true;
+        return false;
+}
+
+bool attach_spec_needs_host_devices(enum layout_device_kind kind, const char *spec)
+{
+        char error[DEVICE_ERROR_MAX];
+        struct disk_config disk;
+        bool needs;
+
+        if (kind == LAYOUT_DEVICE_VIF)
+                return true;
+        /* A spec that does not parse is refused later, with its message. */
+        if (disk_parse(spec, &disk, error) < 0)
+                return false;
+        needs = target_is_block_device(disk.target);
+        disk_config_done(&disk);
+        return needs;
 }

@@ -78,6 +78,16 @@ int attach_teardown(struct builder *b, struct layout *l, const uint8_t uuid[16],
 int attach_teardown_others(struct builder *b, struct layout *l, const uint8_t uuid[16],
                            uint32_t live_domid, char **err_r);
 
+/*
+ * Whether a start of cfg gives its guest host devices (a vif, a block device as a disk), so a
+ * caller other than root needs the host-devices authorization. Asked before the build, which
+ * refuses such a device anyway when its owner lacks it (struct creds's host_devices).
+ */
+bool attach_needs_host_devices(const struct domain_config *cfg);
+
+/* The same for one hot-plugged device of kind from spec (an xl disk or vif entry). */
+bool attach_spec_needs_host_devices(enum layout_device_kind kind, const char *spec);
+
 /* Who the disk of a record is. */
 struct attach_disk_id attach_disk_id_of(const struct layout_device *dev);
 

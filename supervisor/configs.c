@@ -279,22 +279,33 @@ int manager_reload(struct manager *m, struct sup_error *e)
 
 /* ---- CreateDomain ---- */
 
+int manager_load_created(int fd, const char *path, bool in_dir, struct domain_config **cfg_r,
+                         struct sup_error *e)
+{
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        /* From the start: a call polkit made wait is handled again with the same descriptor. */
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return sup_failure(e, LAYER_SYSTEM, -errno, "%s: %s", path, strerror(errno));
+        /* The config directory is root's: its files name what root may read. */
+        r = config_load_fd(fd, path, in_dir ? 0 : CONFIG_LOAD_CALLER_FILES, cfg_r, &err);
+        if (r == -EINVAL)
+                return sup_outcome(e, OUTCOME_INVALID_CONFIG, "%s", err ? err : path);
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r, "%s", err ? err : strerror(-r));
+        return 0;
+}
+
 int manager_create_domain(struct manager *m, const struct create_source *src,
                           domain_started_fn done, void *userdata, struct domain **ret,
                           struct sup_error *e)
 {
-        _cleanup_free_ char *err = NULL;
-        struct domain_config *cfg = NULL;
+        struct domain_config *cfg = src->cfg;
         bool in_dir = !src->creator;
         struct domain *d;
         int r;
 
-        /* The config directory is root's: its files name what root may read. */
-        r = config_load_fd(src->fd, src->path, in_dir ? 0 : CONFIG_LOAD_CALLER_FILES, &cfg, &err);
-        if (r == -EINVAL)
-                return sup_outcome(e, OUTCOME_INVALID_CONFIG, "%s", err ? err : src->path);
-        if (r < 0)
-                return sup_failure(e, LAYER_SYSTEM, r, "%s", err ? err : strerror(-r));
         r = check_identity_free(m, cfg, e);
         if (r != 0) {
                 config_free(cfg);

@@ -12,17 +12,25 @@ int manager_reload(struct manager *m, struct sup_error *e);
 
 /* What CreateDomain was handed, and by whom. */
 struct create_source {
-        int fd;           /* the config, as the caller opened it: read, never reopened */
-        const char *path; /* where the caller opened it: messages, ConfigPath, relative paths */
-        /* NULL: fd is a file of the config directory (root's); else whose rights open its files */
+        struct domain_config *cfg; /* manager_load_created()'s: taken, even on failure */
+        /* NULL: a file of the config directory (root's); else whose rights open its files */
         const struct creds *creator;
         const struct domain_last_action *by; /* the caller, for the audit trail; NULL if none */
 };
 
 /*
- * Validate the config src hands over, add it to supervision and begin its start (as
- * lifecycle_start). Outside the config directory its files are opened with the creator's
- * rights, and it keeps the config it was handed: its file is never read again.
+ * Read the config a caller hands over from fd (opened by the caller: read, never reopened),
+ * which is at path (messages, ConfigPath, relative paths); in_dir: a file of the config
+ * directory, whose paths are root's to check. InvalidConfig with every problem when it is not
+ * valid.
+ */
+int manager_load_created(int fd, const char *path, bool in_dir, struct domain_config **cfg_r,
+                         struct sup_error *e);
+
+/*
+ * Add the config src hands over to supervision and begin its start (as lifecycle_start).
+ * Outside the config directory its files are opened with the creator's rights, and it keeps
+ * the config it was handed: its file is never read again.
  */
 int manager_create_domain(struct manager *m, const struct create_source *src,
                           domain_started_fn done, void *userdata, struct domain **ret,

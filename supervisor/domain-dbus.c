@@ -9,6 +9,7 @@
 
 #include "common/macros.h"
 
+#include "supervisor/attach.h"
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
 #include "supervisor/context.h"
@@ -421,6 +422,13 @@ static int device_attach(sd_bus_message *msg, struct domain *d, enum layout_devi
         if (r == 0)
                 return 1; /* polkit is asked: the call comes back with its answer */
         creds_from_ids(&as, caller.uid, caller.gids, caller.n_gids);
+        /* A bridge port, a block device of the host: the host-devices authorization too. */
+        if (!as.host_devices && attach_spec_needs_host_devices(kind, spec)) {
+                r = bus_authorize(d->manager, msg, POLKIT_ACTION_HOST_DEVICES, error, NULL);
+                if (r <= 0)
+                        return r < 0 ? r : 1; /* 0: polkit is asked, the call comes back */
+                as.host_devices = true;
+        }
         r = hotplug_attach(d->manager, d, kind, spec, persist, &as, bus_reply_started,
                            sd_bus_message_ref(msg), &e);
         if (r != 0) {

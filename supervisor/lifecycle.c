@@ -200,6 +200,7 @@ static void domain_record(struct manager *m, struct domain *d)
                 .created = d->origin == ORIGIN_CREATED,
                 .kept = d->origin == ORIGIN_KEPT,
                 .creator_uid = d->creator.uid,
+                .creator_host_devices = d->creator.host_devices,
                 .last_action_uid = d->last_action.uid,
                 .last_action_pid = (uint32_t)d->last_action.pid,
                 .last_action_usec = d->last_action.usec,

@@ -13,6 +13,7 @@
 #include "common/macros.h"
 #include "common/text.h"
 
+#include "supervisor/attach.h"
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
 #include "supervisor/configs.h"
@@ -146,9 +147,11 @@ static int method_create_domain(sd_bus_message *msg, void *userdata, sd_bus_erro
         _cleanup_free_ char *path = NULL;
         struct manager *m = userdata;
         struct domain_last_action by = { .action = "create" };
+        struct domain_config *cfg = NULL;
         struct create_source src;
         struct creds creator;
         struct stat st;
+        bool in_dir;
         int fd, r;
 
         r = sd_bus_message_read(msg, "h", &fd);
@@ -166,11 +169,23 @@ static int method_create_domain(sd_bus_message *msg, void *userdata, sd_bus_erro
         r = handed_file_path(fd, &path, &st, error);
         if (r < 0)
                 return r;
+        in_dir = handed_file_in_config_dir(m, &st, path);
+        r = manager_load_created(fd, path, in_dir, &cfg, &e);
+        if (r != 0)
+                return bus_reply_outcome(error, r, &e);
         creds_from_ids(&creator, caller.uid, caller.gids, caller.n_gids);
+        /* A guest given the host's own devices (a bridge port, a block device) needs more. */
+        if (!in_dir && !creator.host_devices && attach_needs_host_devices(cfg)) {
+                r = bus_authorize(m, msg, POLKIT_ACTION_HOST_DEVICES, error, NULL);
+                if (r <= 0) {
+                        config_free(cfg);
+                        return r < 0 ? r : 1; /* 0: polkit is asked, the call comes back */
+                }
+                creator.host_devices = true;
+        }
         src = (struct create_source){
-                .fd = fd,
-                .path = path,
-                .creator = handed_file_in_config_dir(m, &st, path) ? NULL : &creator,
+                .cfg = cfg,
+                .creator = in_dir ? NULL : &creator,
                 .by = &by,
         };
         /* The reply waits for the build (a child process), so the loop answers others meanwhile. */

@@ -50,6 +50,8 @@ static void record_restore_people(struct domain *d, const struct layout_tool_sta
                            "its record's creator_groups is malformed; opening its files with uid "
                            "%u's primary group only",
                            (unsigned)c.uid);
+        /* The authorization it was created with, as its record says (root's always). */
+        c.host_devices = creds_is_root(&c) || st->creator_host_devices;
         d->creator = c;
         snprintf(d->last_action.action, sizeof(d->last_action.action), "%s", st->last_action);
         d->last_action.uid = st->last_action_uid;

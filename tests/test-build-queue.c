@@ -449,6 +449,31 @@ static void test_disk_target_opened_with_the_callers_rights(void **state)
         assert_false(store_has(path));
 }
 
+/*
+ * The child's own guard: a vif (a port on a host bridge) is refused to creds without the
+ * host-devices authorization, whatever reached the queue, and nothing of the domain stays.
+ */
+static void test_vif_needs_host_devices(void **state)
+{
+        struct domain_config cfg = make_config(46, DOMAIN_TYPE_PV);
+        struct vif_config vif = { .has_mac = true, .mac = { 0x00, 0x16, 0x3e, 0x01, 0x02, 0x03 } };
+        struct creds user;
+        char path[64];
+
+        (void)state;
+        creds_from_ids(&user, 1000, NULL, 0);
+        cfg.vifs = &vif;
+        cfg.n_vifs = 1;
+        assert_int_equal(build_queue_add(fx.q, &fx.out[0], &cfg, NULL, &user), 0);
+        run_until_done(1, NULL);
+        assert_int_equal(fx.out[0].r, -EACCES);
+        assert_non_null(strstr(fx.out[0].message, "org.xensup.supervisor1.host-devices"));
+        assert_non_null(strstr(fx.out[0].message, "uid 1000"));
+        assert_false(listed_paused(fx.out[0].domain.domid, cfg.uuid));
+        snprintf(path, sizeof(path), "/local/domain/0/backend/vif/%u", fx.out[0].domain.domid);
+        assert_false(store_has(path));
+}
+
 /* The child writes the domain's layout: what it built is in XenStore before it reports. */
 static void test_child_writes_the_layout(void **state)
 {
@@ -478,6 +503,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_disk_target_opened_with_the_callers_rights,
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_child_writes_the_layout, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_vif_needs_host_devices, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
