@@ -36,8 +36,54 @@ static void device_refresh(struct manager *m, struct domain_device *dd)
                                    NULL);
 }
 
+/* "disk xvda (vbd 51712)", "vif 0 (vif5.0)". */
+static const char *device_title(const struct layout_device *r, char buf[64])
+{
+        if (r->kind == LAYOUT_DEVICE_VBD)
+                snprintf(buf, 64, "disk %s (vbd %" PRIu32 ")", r->vdev, r->devid);
+        else
+                snprintf(buf, 64, "vif %" PRIu32 " (%s)", r->devid, r->ifname);
+        return buf;
+}
+
+/* Log a device's connection the first time both ends are Connected. */
+static void report_connected(const struct domain *d, struct domain_device *dd)
+{
+        char t[64];
+
+        if (dd->reported || dd->backend_state != XENBUS_CONNECTED ||
+            dd->frontend_state != XENBUS_CONNECTED)
+                return;
+        dd->reported = true;
+        log_domain(LOG_INFO, d, LOG_MID_DEVICE, NULL, "%s connected", device_title(&dd->rec, t));
+}
+
+/* The device timeout after the load: whatever has not connected by now is worth a warning. */
+static int on_connect_deadline(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct domain *d = userdata;
+
+        (void)s;
+        (void)usec;
+        d->devices_deadline = sd_event_source_disable_unref(d->devices_deadline);
+        for (size_t i = 0; i < d->n_devices; i++) {
+                struct domain_device *dd = &d->devices[i];
+                char t[64];
+
+                if (dd->reported)
+                        continue;
+                dd->reported = true;
+                log_domain(LOG_WARNING, d, LOG_MID_DEVICE, NULL,
+                           "%s has not connected: its backend is in state %d, the guest's "
+                           "frontend in state %d (4 is connected; is the guest's driver loaded?)",
+                           device_title(&dd->rec, t), dd->backend_state, dd->frontend_state);
+        }
+        return 0;
+}
+
 void domain_devices_forget(struct manager *m, struct domain *d)
 {
+        d->devices_deadline = sd_event_source_disable_unref(d->devices_deadline);
         for (size_t i = 0; i < d->n_devices; i++)
                 for (int which = 0; which < 2; which++) {
                         char path[STATE_PATH_MAX];
@@ -50,18 +96,35 @@ void domain_devices_forget(struct manager *m, struct domain *d)
         d->n_devices = 0;
 }
 
+/* Whether d's device of this kind and devid was reported already (kept across a reload). */
+static bool was_reported(const struct domain *d, const struct layout_device *r)
+{
+        for (size_t i = 0; i < d->n_devices; i++)
+                if (d->devices[i].rec.kind == r->kind && d->devices[i].rec.devid == r->devid &&
+                    d->devices[i].rec.domid == r->domid)
+                        return d->devices[i].reported;
+        return false;
+}
+
 void domain_devices_load(struct manager *m, struct domain *d)
 {
         _cleanup_free_ struct layout_device *recs = NULL;
         _cleanup_free_ char *err = NULL;
+        bool reported[DISKS_MAX + VIFS_MAX] = { false };
         size_t n = 0, k = 0;
+        bool pending = false;
 
+        /* A hot-plug reloads them all: what was reported is not reported again. */
+        if (d->has_domid && layout_device_list(m->layout, d->uuid, &recs, &n, &err) < 0)
+                n = 0;
+        for (size_t i = 0; i < n && i < ELEMENTSOF(reported); i++)
+                reported[i] = was_reported(d, &recs[i]);
         domain_devices_forget(m, d);
         if (!d->has_domid)
                 return;
-        if (layout_device_list(m->layout, d->uuid, &recs, &n, &err) < 0 || err)
+        if (err)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
-                           "cannot read all its device records: %s", err ? err : "?");
+                           "cannot read all its device records: %s", err);
         if (n == 0)
                 return;
         d->devices = calloc(n, sizeof(*d->devices));
@@ -71,6 +134,8 @@ void domain_devices_load(struct manager *m, struct domain *d)
                 if (recs[i].domid != d->domid)
                         continue;
                 d->devices[k].rec = recs[i];
+                d->devices[k].reported = i < ELEMENTSOF(reported) && reported[i];
+                pending = pending || !d->devices[k].reported;
                 /* The watch fires once at once: that first event reads the states. */
                 for (int which = 0; which < 2; which++) {
                         char path[STATE_PATH_MAX];
@@ -82,6 +147,10 @@ void domain_devices_load(struct manager *m, struct domain *d)
                 k++;
         }
         d->n_devices = k;
+        if (pending)
+                (void)sd_event_add_time_relative(m->event, &d->devices_deadline, CLOCK_MONOTONIC,
+                                                 (uint64_t)m->device_timeout_ms * 1000, 0,
+                                                 on_connect_deadline, d);
 }
 
 /* "/local/domain/0/backend/KIND/DOMID/DEVID/state" or
@@ -134,6 +203,7 @@ void domain_devices_on_path(struct manager *m, const char *path)
                         if (dd->rec.kind != kind || dd->rec.devid != devid)
                                 continue;
                         device_refresh(m, dd);
+                        report_connected(d, dd);
                         if (dd->backend_state != was_b || dd->frontend_state != was_f)
                                 bus_domain_changed(m, d);
                         return;

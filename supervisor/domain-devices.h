@@ -20,9 +20,15 @@ struct domain_device {
         struct layout_device rec; /* the daemon's record: what it attached */
         int backend_state;        /* XenbusState; 0 when the node is absent */
         int frontend_state;
+        bool reported; /* its connection (or its failure to connect) was logged */
 };
 
-/* Read the records of d's instance and watch their states; a failure is logged. */
+/*
+ * Read the records of d's instance and watch their states; a failure is logged. Each device is
+ * logged once when both ends are Connected, or with a warning when that has not happened
+ * within the device timeout (the guest runs without it: a frontend that never connects, a
+ * missing driver).
+ */
 void domain_devices_load(struct manager *m, struct domain *d);
 
 /* Stop watching d's devices and forget them (they were torn down). */

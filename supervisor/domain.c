@@ -95,6 +95,7 @@ struct domain *domain_free(struct domain *d)
                 return NULL;
         sd_event_source_disable_unref(d->timer);
         sd_event_source_disable_unref(d->dump_child);
+        sd_event_source_disable_unref(d->devices_deadline);
         config_free(d->config);
         config_free(d->running_config);
         free(d->object_path);

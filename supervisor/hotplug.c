@@ -21,6 +21,7 @@ struct hotplug_call {
         enum device_job_op op;
         enum layout_device_kind kind;
         char name[LAYOUT_DEVICE_VDEV_MAX]; /* for messages: the vdev or the vif's devid */
+        bool force;                        /* a detach forced by the caller */
         bool persist;
         struct disk_config disk; /* persist: the entry as parsed (the vif's MAC filled in) */
         struct vif_config vif;
@@ -155,10 +156,11 @@ static void hotplug_on_done(struct domain *d, const struct device_job_result *re
         if (r == 0 && c->persist)
                 r = persist_entry(d, c, &e);
         if (r == 0)
-                log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, NULL, "%s %s %s%s",
-                           kind_word(c->kind), c->name,
-                           c->op == DEVICE_JOB_ATTACH ? "attached" : "detached",
-                           res->forced ? " (forced: the frontend did not close in time)" : "");
+                log_domain(LOG_INFO, d, LOG_MID_DEVICE, NULL, "%s %s %s%s", kind_word(c->kind),
+                           c->name, c->op == DEVICE_JOB_ATTACH ? "attached" : "detached",
+                           c->force      ? " (forced, as asked)"
+                           : res->forced ? " (forced: the frontend did not close in time)"
+                                         : "");
         bus_domain_changed(m, d);
         if (c->done)
                 c->done(d, r, r != 0 ? &e : NULL, c->userdata);

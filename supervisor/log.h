@@ -21,6 +21,7 @@
 #define LOG_MID_DOMAIN_CLEANED "5e1d0c1a8f3b4c6e9a7d2b1f0e3c4a56"
 #define LOG_MID_CONFIG         "5e1d0c1a8f3b4c6e9a7d2b1f0e3c4a57"
 #define LOG_MID_AUDIT          "5e1d0c1a8f3b4c6e9a7d2b1f0e3c4a58"
+#define LOG_MID_DEVICE         "5e1d0c1a8f3b4c6e9a7d2b1f0e3c4a59"
 
 /* Log a plain message. */
 void log_msg(int prio, const char *fmt, ...) _printf_(2, 3);

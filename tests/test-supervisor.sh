@@ -78,6 +78,7 @@ daemon_stop() {
 
 # The device scenarios' view of the simulated host: its loop devices and bridge ports.
 DISK_DIR="$work/disks"
+DAEMON_LOG="$work/daemon.log"
 host_loops() { "$build/tests/sim-tool" --sim-dir "$work/sim" loops; }
 bridge_ports() {
         "$build/tests/sim-tool" --sim-dir "$work/sim" netdevs | awk -v br="$1" '$2 == br {print $1}'

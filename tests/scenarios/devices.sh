@@ -289,8 +289,8 @@ run_device_scenarios() {
 }
 
 # --- the simulator only: faults at each step of the handshake and the host side ---
-# The tier provides sim_fault OP NTH ERRNO (sim-tool fault) and sim_device_fault KIND [ARGS]
-# (sim-tool fault-device).
+# The tier provides sim_fault OP NTH ERRNO (sim-tool fault), sim_device_fault KIND [ARGS]
+# (sim-tool fault-device) and DAEMON_LOG (the daemon's log file).
 
 # create NAME from a config with one disk and one vif; expect it refused with PATTERN and
 # nothing of it left (no loop device, no backend naming its image).
@@ -379,4 +379,27 @@ run_device_fault_scenarios() {
         sim_device_fault clear
         $XSCTL destroy dfd >/dev/null 2>&1
         expect_devices_gone "$d" 0 dev-fault-destroy-nothing-left
+        # A frontend that never connects: the guest runs, and the log says which device and why.
+        sim_device_fault frontend-no-connect 0 vbd
+        mkdisk "$DISK_DIR/dfe.img" 4
+        f=$(devconf dfe wait "disk={\"format=raw, vdev=xvda, access=rw, target=$DISK_DIR/dfe.img\"}")
+        $XSCTL create "$f" >/dev/null 2>&1
+        deadline=$(($(date +%s) + 15))
+        until grep -q "dfe: disk xvda (vbd 51712) has not connected" "$DAEMON_LOG"; do
+                [ "$(date +%s)" -ge "$deadline" ] && break
+                sleep 0.2
+        done
+        if grep -q "dfe: disk xvda (vbd 51712) has not connected: its backend is in state 2" \
+                "$DAEMON_LOG"; then
+                pass dev-fault-no-connect-warned
+        else
+                fail dev-fault-no-connect-warned "no warning for dfe's disk in the log"
+        fi
+        if grep -q "dv1: disk xvda (vbd 51712) connected" "$DAEMON_LOG"; then
+                pass dev-connected-logged
+        else
+                fail dev-connected-logged "no 'connected' line for dv1's disk"
+        fi
+        sim_device_fault clear
+        destroy_when_built dfe
 }

@@ -89,6 +89,47 @@ xt_gone b1 && xt_pass "$ts-destroy"
 for i in 2 3 4 5; do ts_destroy "b$i" >/dev/null 2>&1; done
 sleep 2
 
+# --- with a disk (a file image: a loop device) and a vif on xenbr0 ---
+xt_disk_image "/tmp/bench-$ts-d1.img" 16
+ts_cfg_dev d1 wait "/tmp/bench-$ts-d1.img"
+m0="$(xt_trace_mark)"
+t0="$(xt_now)"
+if ts_create d1; then
+        xt_bench "$ts.dev-create.command-seconds" "$(xt_since "$t0")"
+else
+        xt_fail "$ts-dev-create" "the toolstack could not create d1 with a disk and a vif"
+fi
+if xt_wait 120 up_reaches d1 1; then
+        xt_bench "$ts.dev-create-to-init.seconds" "$(xt_since "$t0")"
+        xt_pass "$ts-dev-create"
+else
+        xt_fail "$ts-dev-create" "d1 never reached its /init"
+fi
+sleep 2
+xt_bench "$ts.dev-create.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+m0="$(xt_trace_mark)"
+t0="$(xt_now)"
+ts_reboot d1 >/dev/null 2>&1
+if xt_wait 120 up_reaches d1 2; then
+        xt_bench "$ts.dev-reboot-to-init.seconds" "$(xt_since "$t0")"
+        xt_pass "$ts-dev-reboot"
+else
+        xt_fail "$ts-dev-reboot" "d1 did not come back within 120 s"
+fi
+sleep 2
+xt_bench "$ts.dev-reboot.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+m0="$(xt_trace_mark)"
+t0="$(xt_now)"
+ts_destroy d1 >/dev/null 2>&1 || xt_fail "$ts-dev-destroy" "the toolstack could not destroy d1"
+xt_bench "$ts.dev-destroy.command-seconds" "$(xt_since "$t0")"
+sleep 2
+xt_bench "$ts.dev-destroy.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+if xt_wait 30 xt_gone d1 && xt_wait 30 sh -c '[ -z "$(ls /sys/block/loop*/loop/backing_file 2>/dev/null)" ]'; then
+        xt_pass "$ts-dev-destroy"
+else
+        xt_fail "$ts-dev-destroy" "d1 or its loop device is left: $(xt_loops_in_use | tr '\n' ' ')"
+fi
+
 # --- storm: 10 guests asked to reboot at once ---
 xt_log "$ts: storm: creating s0..s9"
 for i in 0 1 2 3 4 5 6 7 8 9; do

@@ -13,6 +13,11 @@ xt_on_failure() {
         xt_export xensupd.log "$XT_XENSUPD_LOG"
 }
 ts_cfg() { xt_guest_conf /tmp/xensup-bench "$1" "$2" 0 'on_reboot = "restart"' 'restart { burst = 16 interval = 60 }'; }
+ts_cfg_dev() {
+        xt_guest_conf /tmp/xensup-bench "$1" "$2" 0 'on_reboot = "restart"' \
+                'restart { burst = 16 interval = 60 }' \
+                "disk = { \"format=raw, vdev=xvda, access=rw, target=$3\" }" 'vif = { "bridge=xenbr0" }'
+}
 ts_create() { xensupctl create "/tmp/xensup-bench/$1.conf" >/dev/null 2>&1; }
 ts_reboot() { xensupctl reboot "$1"; }
 ts_destroy() { xensupctl destroy "$1"; }

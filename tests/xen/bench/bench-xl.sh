@@ -6,6 +6,11 @@ xt_export trace-head /tmp/trace-head
 
 ts=xl
 ts_cfg() { xt_guest_xl "/tmp/xl/$1.cfg" "$1" "$2"; }
+# ts_cfg_dev NAME MODE IMAGE: the same guest with a disk and a vif (Debian's hotplug scripts).
+ts_cfg_dev() {
+        xt_guest_xl "/tmp/xl/$1.cfg" "$1" "$2" 0 "disk = ['format=raw, vdev=xvda, access=rw, target=$3']" \
+                "vif = ['bridge=xenbr0']" 'on_reboot = "restart"'
+}
 ts_create() { xl create "/tmp/xl/$1.cfg" >/dev/null 2>&1; }
 ts_reboot() { xl reboot "$1"; }
 ts_destroy() { xl destroy "$1"; }
