@@ -34,23 +34,55 @@ sample_peak() {
 rss0="$(mem_rss)"
 pss0="$(mem_pss)"
 
+# bench_create NAME KEY: create NAME; the command's time, until its /init, the requests.
+bench_create() {
+        m0="$(xt_trace_mark)"
+        t0="$(xt_now)"
+        if ts_create "$1"; then
+                xt_bench "$ts.$2.command-seconds" "$(xt_since "$t0")"
+        else
+                xt_fail "$ts-$2" "the toolstack could not create $1"
+        fi
+        if xt_wait 120 up_reaches "$1" 1; then
+                xt_bench "$ts.$2-to-init.seconds" "$(xt_since "$t0")"
+                xt_pass "$ts-$2"
+        else
+                xt_fail "$ts-$2" "$1 never reached its /init"
+        fi
+        sleep 2
+        xt_bench "$ts.$2.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+}
+
+# bench_reboot NAME KEY [WRAP...]: reboot NAME, until its /init again (the wait run by WRAP).
+bench_reboot() {
+        local name="$1" key="$2"
+        shift 2
+        m0="$(xt_trace_mark)"
+        t0="$(xt_now)"
+        ts_reboot "$name" >/dev/null 2>&1
+        if "$@" xt_wait 120 up_reaches "$name" 2; then
+                xt_bench "$ts.$key-to-init.seconds" "$(xt_since "$t0")"
+                xt_pass "$ts-$key"
+        else
+                xt_fail "$ts-$key" "$name did not come back within 120 s"
+        fi
+        sleep 2
+        xt_bench "$ts.$key.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+}
+
+# bench_destroy NAME KEY: destroy NAME; the command's time, the requests.
+bench_destroy() {
+        m0="$(xt_trace_mark)"
+        t0="$(xt_now)"
+        ts_destroy "$1" >/dev/null 2>&1 || xt_fail "$ts-$2" "the toolstack could not destroy $1"
+        xt_bench "$ts.$2.command-seconds" "$(xt_since "$t0")"
+        sleep 2
+        xt_bench "$ts.$2.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+}
+
 # --- create ---
 ts_cfg b1 wait
-m0="$(xt_trace_mark)"
-t0="$(xt_now)"
-if ts_create b1; then
-        xt_bench "$ts.create.command-seconds" "$(xt_since "$t0")"
-else
-        xt_fail "$ts-create" "the toolstack could not create b1"
-fi
-if xt_wait 120 up_reaches b1 1; then
-        xt_bench "$ts.create-to-init.seconds" "$(xt_since "$t0")"
-        xt_pass "$ts-create"
-else
-        xt_fail "$ts-create" "b1 never reached its /init"
-fi
-sleep 2
-xt_bench "$ts.create.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+bench_create b1 create
 
 # --- memory per running domain: one, then five ---
 xt_bench "$ts.rss-1-domain.kib" "$(($(mem_rss) - rss0))"
@@ -65,26 +97,11 @@ xt_bench "$ts.rss-per-domain-of-5.kib" "$((($(mem_rss) - rss0) / 5))"
 xt_bench "$ts.pss-per-domain-of-5.kib" "$((($(mem_pss) - pss0) / 5))"
 
 # --- reboot → running cycle (the guest obeys control/shutdown) ---
-m0="$(xt_trace_mark)"
-t0="$(xt_now)"
-ts_reboot b1 >/dev/null 2>&1
-if sample_peak /tmp/peak xt_wait 120 up_reaches b1 2; then
-        xt_bench "$ts.reboot-to-init.seconds" "$(xt_since "$t0")"
-        xt_pass "$ts-reboot"
-else
-        xt_fail "$ts-reboot" "b1 did not come back within 120 s"
-fi
-sleep 2
-xt_bench "$ts.reboot.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+bench_reboot b1 reboot sample_peak /tmp/peak
 xt_bench "$ts.restart-peak-rss.kib" "$(cat /tmp/peak)"
 
 # --- destroy ---
-m0="$(xt_trace_mark)"
-t0="$(xt_now)"
-ts_destroy b1 >/dev/null 2>&1 || xt_fail "$ts-destroy" "the toolstack could not destroy b1"
-xt_bench "$ts.destroy.command-seconds" "$(xt_since "$t0")"
-sleep 2
-xt_bench "$ts.destroy.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+bench_destroy b1 destroy
 xt_gone b1 && xt_pass "$ts-destroy"
 for i in 2 3 4 5; do ts_destroy "b$i" >/dev/null 2>&1; done
 sleep 2
@@ -92,38 +109,9 @@ sleep 2
 # --- with a disk (a file image: a loop device) and a vif on xenbr0 ---
 xt_disk_image "/tmp/bench-$ts-d1.img" 16
 ts_cfg_dev d1 wait "/tmp/bench-$ts-d1.img"
-m0="$(xt_trace_mark)"
-t0="$(xt_now)"
-if ts_create d1; then
-        xt_bench "$ts.dev-create.command-seconds" "$(xt_since "$t0")"
-else
-        xt_fail "$ts-dev-create" "the toolstack could not create d1 with a disk and a vif"
-fi
-if xt_wait 120 up_reaches d1 1; then
-        xt_bench "$ts.dev-create-to-init.seconds" "$(xt_since "$t0")"
-        xt_pass "$ts-dev-create"
-else
-        xt_fail "$ts-dev-create" "d1 never reached its /init"
-fi
-sleep 2
-xt_bench "$ts.dev-create.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
-m0="$(xt_trace_mark)"
-t0="$(xt_now)"
-ts_reboot d1 >/dev/null 2>&1
-if xt_wait 120 up_reaches d1 2; then
-        xt_bench "$ts.dev-reboot-to-init.seconds" "$(xt_since "$t0")"
-        xt_pass "$ts-dev-reboot"
-else
-        xt_fail "$ts-dev-reboot" "d1 did not come back within 120 s"
-fi
-sleep 2
-xt_bench "$ts.dev-reboot.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
-m0="$(xt_trace_mark)"
-t0="$(xt_now)"
-ts_destroy d1 >/dev/null 2>&1 || xt_fail "$ts-dev-destroy" "the toolstack could not destroy d1"
-xt_bench "$ts.dev-destroy.command-seconds" "$(xt_since "$t0")"
-sleep 2
-xt_bench "$ts.dev-destroy.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+bench_create d1 dev-create
+bench_reboot d1 dev-reboot
+bench_destroy d1 dev-destroy
 if xt_wait 30 xt_gone d1 && xt_wait 30 sh -c '[ -z "$(ls /sys/block/loop*/loop/backing_file 2>/dev/null)" ]'; then
         xt_pass "$ts-dev-destroy"
 else
