@@ -315,7 +315,8 @@ expect_refused_clean() { # NAME PATTERN TESTNAME
 # A domain of its own (NAME), brought by reload and gone again afterwards.
 devices_persist() { # NAME
         conf="$CONF_DIR/$1.conf"
-        mkconf "$1" wait
+        # With a vif: a file of the config directory is root's, host devices included.
+        mkconf "$1" wait 'vif={"bridge=xenbr0"}'
         $XSCTL reload >/dev/null 2>&1
         $XSCTL start "$1" >/dev/null 2>&1
         expect "$1" state running 20 dev-persist-running
