@@ -24,6 +24,10 @@ mkdisk() {
 # the bridge); the simulator's guests show nothing more than their states.
 device_guest_checks() { :; }
 
+# What the tier's guest saw of a hot-plug: device_guest_saw VDEV appeared|gone (real Xen: its
+# console says so); the simulator's guests print nothing.
+device_guest_saw() { :; }
+
 # devconf NAME BEHAVIOUR [KEY=VALUE ...]: mkconf's config, written to DISK_DIR/NAME.conf.
 devconf() {
         name=$1
@@ -221,6 +225,7 @@ devices_hotplug() {
         expect_node "/local/domain/0/backend/vbd/$d/51728/state" 4 "$DEVICE_WAIT" \
                 dev-hotplug-disk-backend-4
         expect_count host_loops $((loops + 1)) dev-hotplug-disk-loop
+        device_guest_saw xvdb appeared
         out=$($XSCTL block-attach dv1 "vdev=xvda, access=ro, target=$DISK_DIR/hp.img" 2>&1)
         case "$out" in
         *"already has a disk xvda"*) pass dev-hotplug-vdev-taken ;;
@@ -242,6 +247,7 @@ devices_hotplug() {
         expect_gone "/local/domain/0/backend/vbd/$d/51728" dev-hotplug-disk-backend-gone
         expect_gone "/local/domain/$d/device/vbd/51728" dev-hotplug-disk-frontend-gone
         expect_count host_loops "$loops" dev-hotplug-disk-loop-freed
+        device_guest_saw xvdb gone
         out=$($XSCTL network-attach dv1 "bridge=xenbr0" 2>&1)
         if [ $? -eq 0 ]; then pass dev-hotplug-vif-attached; else
                 fail dev-hotplug-vif-attached "$out"; fi

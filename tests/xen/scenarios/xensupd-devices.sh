@@ -22,7 +22,7 @@ RAMDISK="$XT_GUEST_RAMDISK"
 MEMORY="$XT_GUEST_MEMORY"
 SCALE=4
 DEVICE_WAIT=30
-DEVICE_GUEST_ARGS="xentest.disk=xvda xentest.net=1"
+DEVICE_GUEST_ARGS="xentest.disk=xvda xentest.net=1 xentest.watch=1"
 export XENSUP_LOG=stderr
 
 xt_on_failure() {
@@ -93,6 +93,15 @@ device_phy_disk() {
         expect_node "$be/state" 4 "$DEVICE_WAIT" dev-phy-connected
         $XSCTL destroy dvp >/dev/null 2>&1
         expect_devices_gone "$d" 0 dev-phy-nothing-left
+}
+
+# The guest's own view of a hot-plug: guest-init.sh's watch prints each disk that comes or goes.
+device_guest_saw() {
+        if xt_wait $((15 * SCALE)) xt_console_has dv1 "XENGUEST disk $1 $2"; then
+                xt_pass "dev-guest-saw-$1-$2"
+        else
+                xt_fail "dev-guest-saw-$1-$2" "dv1's console has no 'XENGUEST disk $1 $2'"
+        fi
 }
 
 if ! xt_have_xensupd; then
