@@ -31,7 +31,7 @@ static const struct record_field vbd_fields[] = {
         FIELD("devid", UINT, devid),
         FIELD("connected", BOOL, connected),
         FIELD("vdev", TOKEN, vdev),
-        FIELD("target", PATH, target),
+        FIELD("target", TEXT, target), /* a script may take a name, not a path */
         FIELD("readonly", BOOL, readonly),
         FIELD("cdrom", BOOL, cdrom),
         FIELD("major", UINT, major),
@@ -40,6 +40,7 @@ static const struct record_field vbd_fields[] = {
         FIELD("loop", BOOL, loop),
         FIELD("backing_dev", UINT, backing_dev),
         FIELD("backing_ino", UINT, backing_ino),
+        FIELD("script", PATH, script),
 };
 
 static const struct record_field vif_fields[] = {
@@ -48,6 +49,7 @@ static const struct record_field vif_fields[] = {
         FIELD("bridge", TEXT, bridge),       FIELD("ifname", TEXT, ifname),
         FIELD("vifname", TEXT, vifname),     FIELD("mtu", UINT, mtu),
         FIELD("rate", TEXT, rate),           FIELD("ip", TEXT, ip),
+        FIELD("script", PATH, script),
 };
 
 static const struct record_schema schemas[_LAYOUT_DEVICE_KIND_MAX] = {
@@ -228,6 +230,8 @@ static void plan_vbd(struct plan *p, const struct layout_device *dev, const char
         plan_add(p, RO, dev->target, "%s/params", be);
         plan_add(p, RO, dev->cdrom ? "cdrom" : "disk", "%s/device-type", be);
         plan_add(p, RO, dev->readonly ? "0" : "1", "%s/discard-enable", be);
+        if (dev->script[0])
+                plan_add(p, RO, dev->script, "%s/script", be);
 }
 
 static void plan_vif(struct plan *p, const struct layout_device *dev, const char *fe,
@@ -254,8 +258,8 @@ static void plan_vif(struct plan *p, const struct layout_device *dev, const char
         plan_add(p, RO, val(b, "%" PRIu32, dev->domid), "%s/frontend-id", be);
         plan_add(p, RO, "1", "%s/online", be);
         plan_add(p, RO, "1", "%s/state", be);
-        /* netback's probe fails without it; no script runs: the daemon does vif-bridge's work. */
-        plan_add(p, RO, "xensupd", "%s/script", be);
+        /* netback's probe fails without it; without a script the daemon does vif-bridge's work. */
+        plan_add(p, RO, dev->script[0] ? dev->script : "xensupd", "%s/script", be);
         plan_add(p, RO, mac, "%s/mac", be);
         plan_add(p, RO, dev->bridge, "%s/bridge", be);
         plan_add(p, RO, val(b, "%" PRIu32, dev->devid), "%s/handle", be);
@@ -468,6 +472,28 @@ int layout_device_wait_closed(struct layout *l, const struct layout_device *dev,
         return wait_backend(l, dev, backend_closed, XENBUS_CLOSED, timeout_ms, NULL, err_r);
 }
 
+int layout_device_backend_node(struct layout *l, const struct layout_device *dev, const char *name,
+                               char *buf, size_t size, char **err_r)
+{
+        char be[DEVICE_PATH_MAX], path[DEVICE_PATH_MAX + 64];
+        _cleanup_free_ char *v = NULL;
+        unsigned len;
+        int r;
+
+        r = check_device(dev, "reading a backend node", err_r);
+        if (r < 0)
+                return r;
+        backend_path(dev, be);
+        snprintf(path, sizeof(path), "%s/%s", be, name);
+        r = x_read(l, XBT_NULL, path, &v, &len);
+        if (r == -ENOENT)
+                return r;
+        if (r < 0)
+                return err_setf(err_r, r, "cannot read %s: %s", path, strerror(-r));
+        snprintf(buf, size, "%.*s", (int)len, v);
+        return 0;
+}
+
 int layout_device_states(struct layout *l, const struct layout_device *dev, int *backend_r,
                          int *frontend_r, char **err_r)
 {
@@ -512,7 +538,9 @@ int layout_device_connect(struct layout *l, const uint8_t uuid[16], const struct
         if (r < 0)
                 return err_setf(err_r, r, "%s: %s", dp.what, inner);
         plan_guard(&p, "%s/state", be);
-        if (dev->kind == LAYOUT_DEVICE_VBD) {
+        if (dev->script[0]) {
+                /* The script wrote the backend's nodes, hotplug-status included. */
+        } else if (dev->kind == LAYOUT_DEVICE_VBD) {
                 /* blkback's watch takes physical-device: hex major:minor. */
                 plan_add(&p, LAYOUT_ACCESS_READ,
                          val(b, "%" PRIx32 ":%" PRIx32, dev->major, dev->minor),
@@ -524,7 +552,8 @@ int layout_device_connect(struct layout *l, const uint8_t uuid[16], const struct
                 plan_guard(&p, "%s/mtu", fe);
                 plan_add(&p, LAYOUT_ACCESS_READ, val(b, "%u", dev->mtu), "%s/mtu", fe);
         }
-        plan_add(&p, LAYOUT_ACCESS_READ, "connected", "%s/hotplug-status", be);
+        if (!dev->script[0])
+                plan_add(&p, LAYOUT_ACCESS_READ, "connected", "%s/hotplug-status", be);
         plan_add(&p, LAYOUT_ACCESS_NONE, text, "%s", dp.rec);
         return plan_run(l, &p, update_execute, dp.what, err_r);
 }

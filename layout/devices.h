@@ -45,6 +45,7 @@ enum xenbus_state {
 #define LAYOUT_DEVICE_NODE_MAX   64   /* physical-device-path with its NUL */
 #define LAYOUT_DEVICE_RATE_MAX   48   /* "bytes,usecs" with its NUL */
 #define LAYOUT_DEVICE_IP_MAX     256  /* the ip node with its NUL */
+#define LAYOUT_DEVICE_SCRIPT_MAX 256  /* a hotplug script's path with its NUL */
 
 /* One device of one instance, as the daemon's record keeps it. */
 struct layout_device {
@@ -52,6 +53,8 @@ struct layout_device {
         uint32_t domid;               /* the instance it belongs to */
         uint32_t devid;
         bool connected; /* the host side is done: hotplug-status=connected was written */
+        /* A site's hotplug script (absolute) does the host side instead; "" for the native work. */
+        char script[LAYOUT_DEVICE_SCRIPT_MAX];
 
         /* vbd */
         char vdev[LAYOUT_DEVICE_VDEV_MAX];
@@ -115,8 +118,9 @@ int layout_device_wait_backend(struct layout *l, const struct layout_device *dev
 /*
  * The host side is ready: write what the hotplug script would (vbd: physical-device,
  * physical-device-path, node for a loop device; vif: the frontend's mtu), then
- * hotplug-status = connected, and the record with connected = true, in one transaction.
- * -ENOENT when the backend is gone meanwhile.
+ * hotplug-status = connected, and the record with connected = true, in one transaction. A
+ * device with a script had those written by it: only the record is. -ENOENT when the backend
+ * is gone meanwhile.
  */
 int layout_device_connect(struct layout *l, const uint8_t uuid[16], const struct layout_device *dev,
                           char **err_r);
@@ -150,6 +154,13 @@ int layout_device_list(struct layout *l, const uint8_t uuid[16], struct layout_d
  */
 int layout_device_wait_closed(struct layout *l, const struct layout_device *dev,
                               unsigned timeout_ms, char **err_r);
+
+/*
+ * A node of the device's backend directory (dom0's; the guest may only read it), e.g. what a
+ * hotplug script wrote: 0 and the value in buf (cut to size), -ENOENT when absent.
+ */
+int layout_device_backend_node(struct layout *l, const struct layout_device *dev, const char *name,
+                               char *buf, size_t size, char **err_r);
 
 /* The backend and frontend states of a device (0 where the node is absent or malformed). */
 int layout_device_states(struct layout *l, const struct layout_device *dev, int *backend_r,

@@ -13,6 +13,7 @@
 #include "common/macros.h"
 #include "supervisor/attach.h"
 #include "supervisor/polkit.h"
+#include "supervisor/script.h"
 
 /* "disk xvda (vbd 51712) of domid 5", "vif 0 of domid 5": what a message names. */
 static const char *device_name(const struct layout_device *dev, char buf[96])
@@ -58,8 +59,12 @@ int attach_generate_mac(uint8_t mac[6])
 }
 
 /* Release the host side of dev: what its record says was set up. */
-static int host_release(struct builder *b, const struct layout_device *dev, char **err_r)
+static int host_release(struct builder *b, struct layout *l, const struct layout_device *dev,
+                        char **err_r)
 {
+        /* The site's script undoes what it did, while the backend's nodes it reads still exist. */
+        if (dev->script[0])
+                return script_run(l, dev, false, SCRIPT_REMOVE_TIMEOUT_MS, err_r);
         if (dev->kind == LAYOUT_DEVICE_VIF)
                 return builder_vif_unplug(b, dev->ifname, err_r);
         if (!dev->loop)
@@ -85,7 +90,7 @@ static int teardown_one(struct builder *b, struct layout *l, const uint8_t uuid[
 
         /* The frontend first: the backend then closes on its own and lets go of the grants. */
         r1 = layout_device_close(l, dev, true, &e1);
-        r2 = host_release(b, dev, &e2);
+        r2 = host_release(b, l, dev, &e2);
         r3 = layout_device_remove(l, uuid, dev, &e3);
         if (r1 < 0)
                 return err_setf(err_r, r1, "%s: %s", device_name(dev, name), e1);
@@ -193,6 +198,34 @@ static int vif_host_up(struct builder *b, struct layout_device *dev, char **err_
         return builder_vif_plug(b, &v, &dev->mtu, err_r);
 }
 
+/*
+ * The site's script brings it up; for a disk, what it gave blkback (physical-device) is read
+ * back for the record, so the sharing check knows the disk. Undone by its remove on failure.
+ */
+static int script_host_up(struct layout *l, struct layout_device *dev, char **err_r)
+{
+        char v[LAYOUT_DEVICE_NODE_MAX];
+        unsigned major, minor;
+        int r, n = 0;
+
+        r = script_run(l, dev, true, SCRIPT_TIMEOUT_MS, err_r);
+        if (r < 0 || dev->kind != LAYOUT_DEVICE_VBD)
+                return r;
+        if (layout_device_backend_node(l, dev, "physical-device", v, sizeof(v), NULL) < 0 ||
+            sscanf(v, "%x:%x%n", &major, &minor, &n) != 2 || v[n] != '\0') {
+                (void)script_run(l, dev, false, SCRIPT_REMOVE_TIMEOUT_MS, NULL);
+                return err_setf(err_r, -EIO,
+                                "script %s add succeeded but wrote no physical-device (hex "
+                                "major:minor) for blkback",
+                                dev->script);
+        }
+        dev->major = major;
+        dev->minor = minor;
+        if (layout_device_backend_node(l, dev, "physical-device-path", v, sizeof(v), NULL) == 0)
+                snprintf(dev->device, sizeof(dev->device), "%s", v);
+        return 0;
+}
+
 /* Bring one added device up: InitWait, the host side, connected. */
 static int bring_up(struct builder *b, struct layout *l, const uint8_t uuid[16],
                     const struct attach_options *o, int target_fd, struct layout_device *dev,
@@ -203,14 +236,18 @@ static int bring_up(struct builder *b, struct layout *l, const uint8_t uuid[16],
         r = layout_device_wait_backend(l, dev, XENBUS_INIT_WAIT, o->timeout_ms, &state, err_r);
         if (r < 0)
                 return r;
-        r = dev->kind == LAYOUT_DEVICE_VBD ? disk_host_up(b, target_fd, dev, err_r)
-                                           : vif_host_up(b, dev, err_r);
+        if (dev->script[0])
+                r = script_host_up(l, dev, err_r);
+        else if (dev->kind == LAYOUT_DEVICE_VBD)
+                r = disk_host_up(b, target_fd, dev, err_r);
+        else
+                r = vif_host_up(b, dev, err_r);
         if (r < 0)
                 return r;
         r = layout_device_connect(l, uuid, dev, err_r);
         if (r < 0) {
                 /* Not recorded as set up: release it here, or nobody would. */
-                (void)host_release(b, dev, NULL);
+                (void)host_release(b, l, dev, NULL);
                 return r;
         }
         return 0;
@@ -228,12 +265,20 @@ static int check_host_devices(const struct creds *as, const struct layout_device
 
         if (as->host_devices)
                 return 0;
+        if (dev->script[0])
+                return err_setf(err_r, -EACCES,
+                                "%s: its script %s runs as root on the host: uid %u needs the %s "
+                                "authorization",
+                                device_name(dev, name), dev->script, (unsigned)as->uid,
+                                POLKIT_ACTION_HOST_DEVICES);
         if (dev->kind == LAYOUT_DEVICE_VIF)
                 return err_setf(err_r, -EACCES,
                                 "%s: a port on the host's bridge %s is a host device: uid %u needs "
                                 "the %s authorization",
                                 device_name(dev, name), dev->bridge, (unsigned)as->uid,
                                 POLKIT_ACTION_HOST_DEVICES);
+        if (fd < 0)
+                return 0;
         if (fstat(fd, &st) < 0)
                 return err_setf(err_r, -errno, "%s: %s", device_name(dev, name), strerror(errno));
         if (S_ISBLK(st.st_mode))
@@ -258,7 +303,8 @@ int attach_device(struct builder *b, struct layout *l, const uint8_t uuid[16],
         char name[96];
         int r;
 
-        if (dev->kind == LAYOUT_DEVICE_VBD) {
+        /* With a script the target is the script's to interpret (an iSCSI name, a volume). */
+        if (dev->kind == LAYOUT_DEVICE_VBD && !dev->script[0]) {
                 fd = creds_open_target(o->files_as, "target", dev->target, !dev->readonly, &e);
                 if (fd < 0)
                         return err_setf(err_r, fd, "%s: %s", device_name(dev, name), e);
@@ -278,24 +324,30 @@ int attach_device(struct builder *b, struct layout *l, const uint8_t uuid[16],
         return 0;
 }
 
+int attach_resolve_script(const char *script, struct layout_device *dev, char **err_r)
+{
+        _cleanup_free_ char *e = NULL;
+        char name[96];
+        int r;
+
+        dev->script[0] = '\0';
+        if (!script)
+                return 0;
+        r = script_resolve(script, dev->script, &e);
+        if (r < 0)
+                return err_setf(err_r, r, "%s: %s", device_name(dev, name), e);
+        return 0;
+}
+
 /* The device a config entry makes: disks first, then vifs, each in file order. */
 static int device_of_entry(const struct domain_config *cfg, uint32_t domid, size_t i,
                            const struct attach_options *o, struct layout_device *dev, char **err_r)
 {
-        /* A site's own script must run, not be silently replaced by the native work. */
-        if (i < cfg->n_disks && cfg->disks[i].script)
-                return err_setf(err_r, -EOPNOTSUPP,
-                                "disk %s: script=%s: external block scripts are not run yet",
-                                cfg->disks[i].vdev, cfg->disks[i].script);
-        if (i >= cfg->n_disks && cfg->vifs[i - cfg->n_disks].script)
-                return err_setf(err_r, -EOPNOTSUPP,
-                                "vif %zu: script=%s: external vif scripts are not run yet",
-                                i - cfg->n_disks, cfg->vifs[i - cfg->n_disks].script);
         if (i < cfg->n_disks) {
                 if (layout_device_from_disk(dev, domid, &cfg->disks[i]) < 0)
                         return err_setf(err_r, -ENAMETOOLONG, "disk %s: target too long",
                                         cfg->disks[i].vdev);
-                return 0;
+                return attach_resolve_script(cfg->disks[i].script, dev, err_r);
         }
         const struct vif_config *v = &cfg->vifs[i - cfg->n_disks];
 
@@ -306,7 +358,7 @@ static int device_of_entry(const struct domain_config *cfg, uint32_t domid, size
                                    o->default_bridge) < 0)
                 return err_setf(err_r, -ENAMETOOLONG, "vif %zu: a name is too long",
                                 i - cfg->n_disks);
-        return 0;
+        return attach_resolve_script(v->script, dev, err_r);
 }
 
 int attach_all(struct builder *b, struct layout *l, const uint8_t uuid[16], uint32_t domid,
@@ -404,7 +456,7 @@ bool attach_needs_host_devices(const struct domain_config *cfg)
         if (cfg->n_vifs > 0)
                 return true;
         for (size_t i = 0; i < cfg->n_disks; i++)
-                if (target_is_block_device(cfg->disks[i].target))
+                if (cfg->disks[i].script || target_is_block_device(cfg->disks[i].target))
                         return true;
         return false;
 }
@@ -420,7 +472,7 @@ bool attach_spec_needs_host_devices(enum layout_device_kind kind, const char *sp
         /* A spec that does not parse is refused later, with its message. */
         if (disk_parse(spec, &disk, error) < 0)
                 return false;
-        needs = target_is_block_device(disk.target);
+        needs = disk.script || target_is_block_device(disk.target);
         disk_config_done(&disk);
         return needs;
 }

@@ -88,6 +88,9 @@ bool attach_needs_host_devices(const struct domain_config *cfg);
 /* The same for one hot-plugged device of kind from spec (an xl disk or vif entry). */
 bool attach_spec_needs_host_devices(enum layout_device_kind kind, const char *spec);
 
+/* Resolve an entry's script= (NULL: none) into dev->script (script.h's rules). */
+int attach_resolve_script(const char *script, struct layout_device *dev, char **err_r);
+
 /* Who the disk of a record is. */
 struct attach_disk_id attach_disk_id_of(const struct layout_device *dev);
 

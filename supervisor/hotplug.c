@@ -180,7 +180,17 @@ static int start_job(struct manager *m, struct domain *d, const struct device_jo
         return 0;
 }
 
-/* A disk entry as a person gave it: parsed, an absolute target, no script. */
+/* The entry's script=, resolved and checked now, so a bad one is the caller's error. */
+static int resolve_script(const char *script, struct layout_device *dev, struct sup_error *e)
+{
+        _cleanup_free_ char *err = NULL;
+
+        if (attach_resolve_script(script, dev, &err) < 0)
+                return sup_outcome(e, OUTCOME_INVALID_ARGUMENT, "%s", err);
+        return 0;
+}
+
+/* A disk entry as a person gave it: parsed, an absolute target. */
 static int prepare_disk(const struct domain *d, const char *spec, struct hotplug_call *c,
                         struct layout_device *dev, struct sup_error *e)
 {
@@ -193,10 +203,6 @@ static int prepare_disk(const struct domain *d, const char *spec, struct hotplug
                 return sup_outcome(e, OUTCOME_INVALID_ARGUMENT,
                                    "disk %s: target %s: give an absolute path", c->disk.vdev,
                                    c->disk.target);
-        if (c->disk.script)
-                return sup_outcome(e, OUTCOME_INVALID_ARGUMENT,
-                                   "disk %s: script=: external block scripts are not run yet",
-                                   c->disk.vdev);
         if (find_device(d, LAYOUT_DEVICE_VBD, c->disk.vdev))
                 return sup_outcome(e, OUTCOME_EXISTS, "%s already has a disk %s", d->name,
                                    c->disk.vdev);
@@ -206,7 +212,7 @@ static int prepare_disk(const struct domain *d, const char *spec, struct hotplug
         if (layout_device_from_disk(dev, d->domid, &c->disk) < 0)
                 return sup_outcome(e, OUTCOME_INVALID_ARGUMENT, "disk %s: target too long",
                                    c->disk.vdev);
-        return 0;
+        return resolve_script(c->disk.script, dev, e);
 }
 
 /* A vif entry as a person gave it: parsed, a MAC chosen when it names none. */
@@ -219,9 +225,6 @@ static int prepare_vif(struct manager *m, const struct domain *d, const char *sp
 
         if (vif_parse(spec, &c->vif, error) < 0)
                 return sup_outcome(e, OUTCOME_INVALID_ARGUMENT, "vif: %s", error);
-        if (c->vif.script)
-                return sup_outcome(e, OUTCOME_INVALID_ARGUMENT,
-                                   "vif: script=: external vif scripts are not run yet");
         if (count_kind(d, LAYOUT_DEVICE_VIF) >= VIFS_MAX)
                 return sup_outcome(e, OUTCOME_INVALID_ARGUMENT, "%s has %d vifs, the most allowed",
                                    d->name, VIFS_MAX);
@@ -238,7 +241,7 @@ static int prepare_vif(struct manager *m, const struct domain *d, const char *sp
         if (layout_device_from_vif(dev, d->domid, devid, &c->vif, c->vif.mac, m->default_bridge) <
             0)
                 return sup_outcome(e, OUTCOME_INVALID_ARGUMENT, "vif: a name is too long");
-        return 0;
+        return resolve_script(c->vif.script, dev, e);
 }
 
 int hotplug_attach(struct manager *m, struct domain *d, enum layout_device_kind kind,

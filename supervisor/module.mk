@@ -5,7 +5,8 @@ SUPERVISOR_SRCS = supervisor/build-queue.c supervisor/domain.c supervisor/lifecy
                   supervisor/sim-dbus.c supervisor/outcome.c supervisor/domain-table.c \
                   supervisor/configs.c supervisor/config-store.c supervisor/reconcile.c \
                   supervisor/polkit.c supervisor/attach.c supervisor/domain-devices.c \
-                  supervisor/device-job.c supervisor/hotplug.c supervisor/child.c
+                  supervisor/device-job.c supervisor/hotplug.c supervisor/child.c \
+                  supervisor/script.c
 
 PROGRAMS += xensupd
 xensupd_SRCS = supervisor/main.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS) \
@@ -15,7 +16,7 @@ TESTS += test-policy
 test-policy_SRCS = tests/test-policy.c supervisor/policy.c $(CONFIG_SRCS) $(COMMON_SRCS)
 
 TESTS += test-build-queue
-test-build-queue_SRCS = tests/test-build-queue.c supervisor/build-queue.c supervisor/attach.c supervisor/child.c \
+test-build-queue_SRCS = tests/test-build-queue.c supervisor/build-queue.c supervisor/attach.c supervisor/child.c supervisor/script.c \
                         $(BUILDERS_SRCS) $(LAYOUT_SRCS) $(CONFIG_SRCS) $(COMMON_SRCS)
 
 TESTS += test-lifecycle
@@ -32,5 +33,5 @@ demo: all
 .PHONY: demo
 
 TESTS += test-attach
-test-attach_SRCS = tests/test-attach.c supervisor/attach.c $(BUILDERS_SRCS) $(LAYOUT_SRCS) \
+test-attach_SRCS = tests/test-attach.c supervisor/attach.c supervisor/script.c $(BUILDERS_SRCS) $(LAYOUT_SRCS) \
                    $(CONFIG_SRCS) $(COMMON_SRCS)

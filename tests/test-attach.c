@@ -10,11 +10,16 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
 #include "supervisor/attach.h"
+#include "supervisor/script.h"
 
 static void test_macs_round_trip(void **state)
 {
@@ -113,6 +118,37 @@ static void test_disk_conflicts(void **state)
         assert_false(attach_disks_conflict(&a, &b));
 }
 
+/* A script runs as root: only an executable of root's that nobody else may write is taken. */
+static void test_script_resolve(void **state)
+{
+        char dir[] = "/tmp/test-attach.XXXXXX", path[LAYOUT_DEVICE_SCRIPT_MAX];
+        char file[64];
+        FILE *f;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        snprintf(file, sizeof(file), "%s/block", dir);
+        f = fopen(file, "w");
+        assert_non_null(f);
+        fputs("#!/bin/sh\n", f);
+        fclose(f);
+        assert_int_equal(chmod(file, 0755), 0);
+        if (geteuid() == 0) {
+                assert_int_equal(script_resolve(file, path, NULL), 0);
+                assert_string_equal(path, file);
+                assert_int_equal(chmod(file, 0775), 0);
+                assert_int_equal(script_resolve(file, path, NULL), -EPERM);
+                assert_int_equal(chmod(file, 0644), 0);
+                assert_int_equal(script_resolve(file, path, NULL), -EPERM);
+        }
+        /* A bare name is looked for in the scripts directory; a relative path is not taken. */
+        assert_int_equal(script_resolve("sub/block", path, NULL), -EINVAL);
+        assert_int_equal(script_resolve("no-such-script-here", path, NULL), -ENOENT);
+        assert_string_equal(path, SCRIPT_DIR "/no-such-script-here");
+        unlink(file);
+        rmdir(dir);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -121,6 +157,7 @@ int main(void)
                 cmocka_unit_test(test_macs_bad_text_refused),
                 cmocka_unit_test(test_generated_mac),
                 cmocka_unit_test(test_disk_conflicts),
+                cmocka_unit_test(test_script_resolve),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

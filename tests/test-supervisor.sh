@@ -93,6 +93,7 @@ all)
         run_common_scenarios
         run_device_scenarios
         run_device_fault_scenarios
+        run_device_script_scenarios
         run_sim_scenarios
         daemon_stop
         run_core_scenarios # last: it replaces the simulated host with a fresh one
@@ -105,6 +106,7 @@ devices)
         daemon_start || exit 1
         run_device_scenarios
         run_device_fault_scenarios
+        run_device_script_scenarios
         daemon_stop
         ;;
 *)

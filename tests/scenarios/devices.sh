@@ -410,3 +410,68 @@ run_device_fault_scenarios() {
         sim_device_fault clear
         destroy_when_built dfe
 }
+
+# --- the simulator only: a site's own hotplug scripts (script=) instead of the native work ---
+
+# mkscript NAME BODY: an executable script of root's in DISK_DIR, logging its calls to
+# DISK_DIR/scripts.log ("NAME ACTION XENBUS_PATH vif=...").
+mkscript() {
+        {
+                echo '#!/bin/sh'
+                echo "echo \"$1 \$* \$XENBUS_PATH vif=\${vif:-}\" >>$DISK_DIR/scripts.log"
+                echo 'be=/local/domain/0/$XENBUS_PATH'
+                echo "$2"
+        } >"$DISK_DIR/$1"
+        chmod 755 "$DISK_DIR/$1"
+}
+
+run_device_script_scenarios() {
+        say "device scripts"
+        mkdir -p "$DISK_DIR"
+        : >"$DISK_DIR/scripts.log"
+        mkscript blk-ok 'case "$1" in add) xenstore-write "$be/physical-device" 1:5 "$be/physical-device-path" /dev/ram5 "$be/hotplug-status" connected ;; esac'
+        mkscript blk-bad 'xenstore-write "$be/hotplug-error" "volume vg0/missing not found"; echo "lvs failed" >&2; exit 1'
+        mkscript vif-ok 'case "$1" in online) xenstore-write "$be/hotplug-status" connected ;; esac'
+        f=$(devconf dsa wait "disk={\"vdev=xvda, access=rw, script=$DISK_DIR/blk-ok, target=vg0/dsa\"}" \
+                "vif={\"bridge=xenbr0, script=$DISK_DIR/vif-ok\"}")
+        out=$($XSCTL create "$f" 2>&1)
+        if [ "$(field dsa state)" = running ]; then pass dev-script-running; else
+                fail dev-script-running "create dsa: $out"
+        fi
+        d=$(field dsa domid)
+        expect_node "/local/domain/0/backend/vbd/$d/51712/physical-device" 1:5 5 dev-script-wrote-device
+        expect_node "/local/domain/0/backend/vbd/$d/51712/script" "$DISK_DIR/blk-ok" 5 dev-script-node
+        expect_node "/local/domain/0/backend/vif/$d/0/script" "$DISK_DIR/vif-ok" 5 dev-script-vif-node
+        if grep -q "^blk-ok add backend/vbd/$d/51712 vif=\$" "$DISK_DIR/scripts.log" &&
+                grep -q "^vif-ok online type_if=vif backend/vif/$d/0 vif=vif$d.0\$" "$DISK_DIR/scripts.log"; then
+                pass dev-script-called-as-libxl
+        else
+                fail dev-script-called-as-libxl "$(tr '\n' ';' <"$DISK_DIR/scripts.log")"
+        fi
+        $XSCTL destroy dsa >/dev/null 2>&1
+        if grep -q "^blk-ok remove backend/vbd/$d/51712" "$DISK_DIR/scripts.log" &&
+                grep -q "^vif-ok offline type_if=vif backend/vif/$d/0" "$DISK_DIR/scripts.log"; then
+                pass dev-script-removed
+        else
+                fail dev-script-removed "$(tr '\n' ';' <"$DISK_DIR/scripts.log")"
+        fi
+        expect_devices_gone "$d" 0 dev-script-nothing-left
+        f=$(devconf dsb wait "disk={\"vdev=xvda, access=rw, script=$DISK_DIR/blk-bad, target=vg0/missing\"}")
+        out=$($XSCTL create "$f" 2>&1)
+        case "$out" in
+        *"blk-bad add failed (exit status 1): volume vg0/missing not found"*) pass dev-script-error-shown ;;
+        *) fail dev-script-error-shown "create dsb: $out" ;;
+        esac
+        if xenstore-ls /local/domain/0/backend/vbd 2>/dev/null | grep -q "vg0/missing"; then
+                fail dev-script-error-nothing-left "a backend of vg0/missing is left"
+        else
+                pass dev-script-error-nothing-left
+        fi
+        chmod 775 "$DISK_DIR/blk-ok"
+        f=$(devconf dsc wait "disk={\"vdev=xvda, access=rw, script=$DISK_DIR/blk-ok, target=vg0/dsc\"}")
+        out=$($XSCTL create "$f" 2>&1)
+        case "$out" in
+        *"owned by root that only root may write"*) pass dev-script-writable-refused ;;
+        *) fail dev-script-writable-refused "create dsc: $out" ;;
+        esac
+}

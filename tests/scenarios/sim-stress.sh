@@ -31,6 +31,26 @@ run = [d for d in ds if d["state"] == "running"]
 print(len(ds), len(run), sum(1 for d in run if d["restart_count"] == want))' "$1" "$2"
 }
 
+# stress_started REGEX COUNT SECONDS: until COUNT domains have been built at least once (they
+# run, or have restarted since): crash loops are never all running at one instant.
+stress_started() {
+        local deadline=$((SECONDS + $3 * SCALE)) n
+        while [ "$SECONDS" -le "$deadline" ]; do
+                n=$($XSCTL --json list 2>/dev/null | python3 -c '
+import json, re, sys
+try:
+    doms = json.load(sys.stdin)
+except ValueError:
+    doms = []
+pat = re.compile(sys.argv[1])
+print(sum(1 for d in doms if pat.fullmatch(d["name"]) and
+          (d["state"] == "running" or d["restart_count"] > 0)))' "$1")
+                [ "${n:-0}" -eq "$2" ] && return 0
+                sleep 0.2
+        done
+        return 1
+}
+
 # stress_wait REGEX RESTARTS COUNT SECONDS: until COUNT domains run with that restart_count.
 stress_wait() {
         local deadline=$((SECONDS + $4 * SCALE)) c
@@ -213,7 +233,9 @@ scenario_kill9() {
                 mkconf "k9w$i" wait
                 mkconf "k9r$i" wait on_crash='"restart"' restart.burst=16 restart.interval=1
         done
-        if ! daemon_start || ! stress_wait "$k9" 0 "$n_conf" 30; then
+        # The crash loops restart every second: each is seen built once, the others running.
+        if ! daemon_start || ! stress_wait 'k9[wr][0-9]+' 0 10 30 ||
+                ! stress_started 'k9c[0-9]+' 10 30; then
                 fail kill9-exactly-once-no-stale "the $n_conf domains did not start"
                 stress_leave "$saved" "$k9"
                 return

@@ -104,6 +104,28 @@ device_guest_saw() {
         fi
 }
 
+# A site's own script instead of the native work: Debian's /etc/xen/scripts/block (under bash,
+# as xl runs it) sets up the loop device and writes physical-device; its remove frees it.
+device_debian_script() {
+        mkdisk "$DISK_DIR/dvs.img" 8
+        f=$(devconf dvs wait "disk={\"vdev=xvda, access=rw, script=block, target=$DISK_DIR/dvs.img\"}")
+        out=$($XSCTL create "$f" 2>&1)
+        if [ "$(field dvs state)" = running ]; then xt_pass dev-debian-script-running; else
+                xt_fail dev-debian-script-running "create dvs: $out"
+                tail -n 20 /var/log/xen/xen-hotplug.log 2>/dev/null | xt_log_lines
+                return
+        fi
+        d=$(field dvs domid) be="/local/domain/0/backend/vbd/$(field dvs domid)/51712"
+        case "$(xenstore-read "$be/physical-device" 2>/dev/null)" in
+        7:*) xt_pass dev-debian-script-loop ;;
+        *) xt_fail dev-debian-script-loop "physical-device is '$(xenstore-read "$be/physical-device" 2>&1)'" ;;
+        esac
+        expect_node "$be/state" 4 "$DEVICE_WAIT" dev-debian-script-connected
+        $XSCTL destroy dvs >/dev/null 2>&1
+        xt_wait 20 sh -c "! grep -q dvs.img /sys/block/loop*/loop/backing_file 2>/dev/null"
+        expect_devices_gone "$d" 0 dev-debian-script-nothing-left
+}
+
 if ! xt_have_xensupd; then
         xt_fail start "xensupd and xensupctl are not in this initramfs (make builds them first)"
         xt_finish
@@ -117,5 +139,6 @@ daemon_start || {
 t0="$(xt_now)"
 run_device_scenarios
 device_phy_disk
+device_debian_script
 xt_bench xensupd.devices.seconds "$(xt_since "$t0")"
 xt_finish
