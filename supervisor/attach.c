@@ -209,8 +209,19 @@ static int script_host_up(struct layout *l, struct layout_device *dev, char **er
         int r, n = 0;
 
         r = script_run(l, dev, true, SCRIPT_TIMEOUT_MS, err_r);
-        if (r < 0 || dev->kind != LAYOUT_DEVICE_VBD)
+        if (r < 0)
                 return r;
+        /* netback waits for it before Connected: a script that forgot it hangs the guest's link. */
+        if (layout_device_backend_node(l, dev, "hotplug-status", v, sizeof(v), NULL) < 0 ||
+            strcmp(v, "connected") != 0) {
+                (void)script_run(l, dev, false, SCRIPT_REMOVE_TIMEOUT_MS, NULL);
+                return err_setf(err_r, -EIO,
+                                "script %s %s succeeded but did not write hotplug-status = "
+                                "connected, which the backend waits for",
+                                dev->script, dev->kind == LAYOUT_DEVICE_VBD ? "add" : "online");
+        }
+        if (dev->kind != LAYOUT_DEVICE_VBD)
+                return 0;
         if (layout_device_backend_node(l, dev, "physical-device", v, sizeof(v), NULL) < 0 ||
             sscanf(v, "%x:%x%n", &major, &minor, &n) != 2 || v[n] != '\0') {
                 (void)script_run(l, dev, false, SCRIPT_REMOVE_TIMEOUT_MS, NULL);

@@ -467,6 +467,17 @@ run_device_script_scenarios() {
         else
                 pass dev-script-error-nothing-left
         fi
+        # A vif script that does its work but withholds hotplug-status: netback would wait forever.
+        mkscript vif-mute ':'
+        f=$(devconf dsd wait "vif={\"bridge=xenbr0, script=$DISK_DIR/vif-mute\"}")
+        out=$($XSCTL create "$f" 2>&1)
+        case "$out" in
+        *"vif-mute online succeeded but did not write hotplug-status = connected"*)
+                pass dev-script-hotplug-status-withheld ;;
+        *) fail dev-script-hotplug-status-withheld "create dsd: $out" ;;
+        esac
+        if grep -q "^vif-mute offline" "$DISK_DIR/scripts.log"; then pass dev-script-withheld-undone
+        else fail dev-script-withheld-undone "no offline call: $(tr '\n' ';' <"$DISK_DIR/scripts.log")"; fi
         chmod 775 "$DISK_DIR/blk-ok"
         f=$(devconf dsc wait "disk={\"vdev=xvda, access=rw, script=$DISK_DIR/blk-ok, target=vg0/dsc\"}")
         out=$($XSCTL create "$f" 2>&1)
