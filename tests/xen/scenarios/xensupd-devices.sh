@@ -126,6 +126,56 @@ device_debian_script() {
         expect_devices_gone "$d" 0 dev-debian-script-nothing-left
 }
 
+# A guest without netfront: its vif never connects (the daemon warns), and a hot-unplug that
+# asks it to close is forced once the device timeout passes, leaving nothing.
+device_no_frontend() {
+        GUEST_ARGS="xentest.nodriver=xen-netfront"
+        f=$(devconf dvn wait 'vif={"bridge=xenbr0"}')
+        GUEST_ARGS=
+        out=$($XSCTL create "$f" 2>&1)
+        if [ "$(field dvn state)" = running ]; then xt_pass dev-nofront-running; else
+                xt_fail dev-nofront-running "create dvn: $out"
+                return
+        fi
+        d=$(field dvn domid)
+        if xt_wait $((10 * SCALE)) grep -q "dvn: vif 0 (vif$d.0) has not connected" "$XT_XENSUPD_LOG"; then
+                xt_pass dev-nofront-warned
+        else
+                xt_fail dev-nofront-warned "no 'has not connected' warning for dvn's vif"
+        fi
+        t0=$(xt_now)
+        out=$($XSCTL network-detach dvn 0 2>&1) || xt_fail dev-nofront-detach "network-detach: $out"
+        if grep -q "dvn: vif 0 detached (forced: the frontend did not close in time)" "$XT_XENSUPD_LOG"; then
+                xt_pass dev-nofront-detach-forced
+        else
+                xt_fail dev-nofront-detach-forced "after $(xt_since "$t0") s: $out"
+        fi
+        expect_gone "/local/domain/0/backend/vif/$d/0" dev-nofront-backend-gone
+        if bridge_ports xenbr0 | grep -qx "vif$d.0"; then
+                xt_fail dev-nofront-off-bridge "vif$d.0 is still on xenbr0"
+        else
+                xt_pass dev-nofront-off-bridge
+        fi
+        $XSCTL destroy dvn >/dev/null 2>&1
+}
+
+# A vif script that withholds hotplug-status: refused at once, not a link hanging in InitWait.
+device_mute_script() {
+        printf '#!/bin/sh\n:\n' >/tmp/vif-mute
+        chmod 755 /tmp/vif-mute
+        f=$(devconf dvm wait 'vif={"bridge=xenbr0, script=/tmp/vif-mute"}')
+        out=$($XSCTL create "$f" 2>&1)
+        case "$out" in
+        *"did not write hotplug-status = connected"*) xt_pass dev-mute-script-refused ;;
+        *) xt_fail dev-mute-script-refused "create dvm: $out" ;;
+        esac
+        if xenstore-ls /local/domain/0/backend/vif 2>/dev/null | grep -q "vif-mute"; then
+                xt_fail dev-mute-script-nothing-left "a backend naming vif-mute is left"
+        else
+                xt_pass dev-mute-script-nothing-left
+        fi
+}
+
 if ! xt_have_xensupd; then
         xt_fail start "xensupd and xensupctl are not in this initramfs (make builds them first)"
         xt_finish
@@ -140,5 +190,7 @@ t0="$(xt_now)"
 run_device_scenarios
 device_phy_disk
 device_debian_script
+device_no_frontend
+device_mute_script
 xt_bench xensupd.devices.seconds "$(xt_since "$t0")"
 xt_finish
