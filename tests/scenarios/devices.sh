@@ -31,6 +31,7 @@ device_guest_saw() { :; }
 # devconf NAME BEHAVIOUR [KEY=VALUE ...]: mkconf's config, written to DISK_DIR/NAME.conf.
 devconf() {
         name=$1
+        # shellcheck disable=SC2030 # CONF_DIR for mkconf in this subshell only
         (CONF_DIR="$DISK_DIR" && mkconf "$@")
         echo "$DISK_DIR/$name.conf"
 }
@@ -217,8 +218,7 @@ devices_kill9() {
 devices_hotplug() {
         d=$(field dv1 domid) loops=$(host_loops | grep -c .)
         mkdisk "$DISK_DIR/hp.img" 4
-        out=$($XSCTL block-attach dv1 "vdev=xvdb, access=rw, target=$DISK_DIR/hp.img" 2>&1)
-        if [ $? -eq 0 ]; then pass dev-hotplug-disk-attached; else
+        if out=$($XSCTL block-attach dv1 "vdev=xvdb, access=rw, target=$DISK_DIR/hp.img" 2>&1); then pass dev-hotplug-disk-attached; else
                 fail dev-hotplug-disk-attached "$out"; fi
         expect_node "/local/domain/0/backend/vbd/$d/51728/hotplug-status" connected 5 \
                 dev-hotplug-disk-connected
@@ -241,20 +241,17 @@ devices_hotplug() {
         *"needs force"*) pass dev-hotplug-detach-needs-force ;;
         *) fail dev-hotplug-detach-needs-force "$out" ;;
         esac
-        out=$($XSCTL block-detach dv1 xvdb --force 2>&1)
-        if [ $? -eq 0 ]; then pass dev-hotplug-disk-detached; else
+        if out=$($XSCTL block-detach dv1 xvdb --force 2>&1); then pass dev-hotplug-disk-detached; else
                 fail dev-hotplug-disk-detached "$out"; fi
         expect_gone "/local/domain/0/backend/vbd/$d/51728" dev-hotplug-disk-backend-gone
         expect_gone "/local/domain/$d/device/vbd/51728" dev-hotplug-disk-frontend-gone
         expect_count host_loops "$loops" dev-hotplug-disk-loop-freed
         device_guest_saw xvdb gone
-        out=$($XSCTL network-attach dv1 "bridge=xenbr0" 2>&1)
-        if [ $? -eq 0 ]; then pass dev-hotplug-vif-attached; else
+        if out=$($XSCTL network-attach dv1 "bridge=xenbr0" 2>&1); then pass dev-hotplug-vif-attached; else
                 fail dev-hotplug-vif-attached "$out"; fi
         if bridge_ports xenbr0 | grep -qx "vif$d.1"; then pass dev-hotplug-vif-on-bridge; else
                 fail dev-hotplug-vif-on-bridge "xenbr0 has: $(bridge_ports xenbr0 | tr '\n' ' ')"; fi
-        out=$($XSCTL network-detach dv1 1 2>&1)
-        if [ $? -eq 0 ]; then pass dev-hotplug-vif-detached; else
+        if out=$($XSCTL network-detach dv1 1 2>&1); then pass dev-hotplug-vif-detached; else
                 fail dev-hotplug-vif-detached "$out"; fi
         expect_gone "/local/domain/0/backend/vif/$d/1" dev-hotplug-vif-backend-gone
         if bridge_ports xenbr0 | grep -qx "vif$d.1"; then
@@ -274,9 +271,11 @@ run_device_scenarios() {
         say "devices"
         mkdir -p "$DISK_DIR"
         mkdisk "$DISK_DIR/dv1.img" 8
+        # shellcheck disable=SC2034 # read by lib.sh's mkconf
         GUEST_ARGS="${DEVICE_GUEST_ARGS:-}"
         f=$(devconf dv1 wait "disk={\"format=raw, vdev=xvda, access=rw, target=$DISK_DIR/dv1.img\"}" \
                 'vif={"bridge=xenbr0"}')
+        # shellcheck disable=SC2034 # read by lib.sh's mkconf
         GUEST_ARGS=
         out=$($XSCTL create "$f" 2>&1)
         if [ "$(field dv1 state)" = running ]; then pass dev-create-running; else
@@ -327,8 +326,7 @@ devices_persist() { # NAME
         $XSCTL start "$1" >/dev/null 2>&1
         expect "$1" state running 20 dev-persist-running
         mkdisk "$DISK_DIR/persist.img" 4
-        out=$($XSCTL block-attach "$1" --persist "vdev=xvdb, access=ro, target=$DISK_DIR/persist.img" 2>&1)
-        if [ $? -eq 0 ] && grep -q "^disk += { \"vdev=xvdb, format=raw, access=ro, target=$DISK_DIR/persist.img\" }\$" "$conf"; then
+        if out=$($XSCTL block-attach "$1" --persist "vdev=xvdb, access=ro, target=$DISK_DIR/persist.img" 2>&1) && grep -q "^disk += { \"vdev=xvdb, format=raw, access=ro, target=$DISK_DIR/persist.img\" }\$" "$conf"; then
                 pass dev-persist-appended
         else
                 fail dev-persist-appended "$out; $(tail -n 2 "$conf" | tr '\n' ' ')"
@@ -367,8 +365,7 @@ run_device_fault_scenarios() {
         d=$(field dfd domid)
         sim_device_fault frontend-no-close "$d" vif
         t0=$(date +%s)
-        out=$($XSCTL network-detach dfd 0 2>&1)
-        if [ $? -eq 0 ] && [ $(($(date +%s) - t0)) -ge 2 ]; then pass dev-fault-no-close-forced; else
+        if out=$($XSCTL network-detach dfd 0 2>&1) && [ $(($(date +%s) - t0)) -ge 2 ]; then pass dev-fault-no-close-forced; else
                 fail dev-fault-no-close-forced "network-detach: '$out' after $(($(date +%s) - t0)) s"; fi
         expect_gone "/local/domain/0/backend/vif/$d/0" dev-fault-no-close-backend-gone
         # The guest detaching on its own: the daemon shows it closed; destroy still cleans up.
