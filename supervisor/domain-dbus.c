@@ -289,6 +289,19 @@ static int domain_reboot(struct manager *m, struct domain *d, struct sup_error *
         return lifecycle_shutdown(m, d, true, 0, e);
 }
 
+/*
+ * A call answered later by bus_reply_started() (which holds msg's reference): when it failed at
+ * once, drop that reference and answer now.
+ */
+static int reply_later(sd_bus_message *msg, int r, const struct sup_error *e, sd_bus_error *error)
+{
+        if (r != 0) {
+                sd_bus_message_unref(msg);
+                return bus_reply_outcome(error, r, e);
+        }
+        return 1;
+}
+
 /* The reply waits for the build (a child process), so the loop answers others meanwhile. */
 static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
@@ -304,11 +317,7 @@ static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error
                 return 1; /* polkit is asked: the call comes back with its answer */
         r = lifecycle_start(d->manager, d, bus_reply_started, sd_bus_message_ref(msg), &e);
         domain_unnote(d, r, "start", &before);
-        if (r != 0) {
-                sd_bus_message_unref(msg);
-                return bus_reply_outcome(error, r, &e);
-        }
-        return 1;
+        return reply_later(msg, r, &e, error);
 }
 
 static int method_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -431,11 +440,7 @@ static int device_attach(sd_bus_message *msg, struct domain *d, enum layout_devi
         }
         r = hotplug_attach(d->manager, d, kind, spec, persist, &as, bus_reply_started,
                            sd_bus_message_ref(msg), &e);
-        if (r != 0) {
-                sd_bus_message_unref(msg);
-                return bus_reply_outcome(error, r, &e);
-        }
-        return 1;
+        return reply_later(msg, r, &e, error);
 }
 
 /* DetachDisk, DetachNic: the reply waits for the device to be gone. */
@@ -456,11 +461,7 @@ static int device_detach(sd_bus_message *msg, struct domain *d, enum layout_devi
                 return 1; /* polkit is asked: the call comes back with its answer */
         r = hotplug_detach(d->manager, d, kind, id, force, bus_reply_started,
                            sd_bus_message_ref(msg), &e);
-        if (r != 0) {
-                sd_bus_message_unref(msg);
-                return bus_reply_outcome(error, r, &e);
-        }
-        return 1;
+        return reply_later(msg, r, &e, error);
 }
 
 static int method_attach_disk(sd_bus_message *msg, void *userdata, sd_bus_error *error)
