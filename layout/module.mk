@@ -7,7 +7,7 @@ TESTS += test-layout-acl
 test-layout-acl_SRCS := tests/test-layout-acl.c layout/acl.c
 
 TESTS += test-layout
-test-layout_SRCS := tests/test-layout.c layout/sim-child.c $(LAYOUT_SRCS) $(CONFIG_SRCS) \
+test-layout_SRCS := tests/test-layout.c tests/xs-test.c layout/sim-child.c $(LAYOUT_SRCS) $(CONFIG_SRCS) \
                     $(COMMON_SRCS)
 
 # Figures, not a test: requests per layout step and time per creation against xensup-sim.
@@ -16,5 +16,5 @@ bench-layout_SRCS := bench/bench-layout.c layout/sim-child.c $(LAYOUT_SRCS) $(CO
                      $(COMMON_SRCS)
 
 TESTS += test-layout-devices
-test-layout-devices_SRCS := tests/test-layout-devices.c layout/sim-child.c $(LAYOUT_SRCS) \
+test-layout-devices_SRCS := tests/test-layout-devices.c tests/xs-test.c layout/sim-child.c $(LAYOUT_SRCS) \
                             $(CONFIG_SRCS) $(COMMON_SRCS)

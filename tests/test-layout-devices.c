@@ -23,6 +23,7 @@
 #include "layout/devices.h"
 #include "layout/layout.h"
 #include "layout/sim-child.h"
+#include "tests/xs-test.h"
 
 #define UUID_A "5ee01c7a-0d3b-4c52-9f1e-33406b2a9107"
 #define DOMID  5
@@ -40,7 +41,7 @@ struct fixture {
 
 static int setup(void **state)
 {
-        const char *build = getenv("BUILD");
+        const char *build = getenv("XENSUP_BUILD");
         struct disk_config disk = { .devid = 51712,
                                     .vdev = (char *)"xvda",
                                     .target = (char *)"/srv/xen/web1.img" };
@@ -74,16 +75,9 @@ static int teardown(void **state)
         return 0;
 }
 
-static char *read_node(struct xs_handle *xs, const char *path)
-{
-        unsigned len;
-
-        return xs_read(xs, XBT_NULL, path, &len);
-}
-
 static void assert_node(struct xs_handle *xs, const char *path, const char *want)
 {
-        _cleanup_free_ char *v = read_node(xs, path);
+        _cleanup_free_ char *v = xs_test_read(xs, path);
 
         if (!v || strcmp(v, want) != 0)
                 fail_msg("%s = \"%s\", want \"%s\"", path, v ? v : "(absent)", want);
@@ -91,7 +85,7 @@ static void assert_node(struct xs_handle *xs, const char *path, const char *want
 
 static void assert_absent(struct xs_handle *xs, const char *path)
 {
-        _cleanup_free_ char *v = read_node(xs, path);
+        _cleanup_free_ char *v = xs_test_read(xs, path);
 
         if (v)
                 fail_msg("%s exists (\"%s\")", path, v);
@@ -99,29 +93,11 @@ static void assert_absent(struct xs_handle *xs, const char *path)
 
 static void assert_acl(struct xs_handle *xs, const char *path, const char *want)
 {
-        unsigned n = 0;
-        _cleanup_free_ struct xs_permissions *p = xs_get_permissions(xs, XBT_NULL, path, &n);
         char buf[LAYOUT_ACL_STRLEN];
 
-        assert_non_null(p);
-        assert_int_equal(layout_acl_format(p, n, buf, sizeof(buf)), 0);
+        xs_test_acl(xs, path, buf);
         if (strcmp(buf, want) != 0)
                 fail_msg("%s has (%s), want (%s)", path, buf, want);
-}
-
-/* A client XenStore takes for guest domid (the simulator's sim-as-domain). */
-static struct xs_handle *open_guest(uint32_t domid)
-{
-        struct xs_handle *g = xs_open(XS_OPEN_SOCKETONLY);
-        char id[16];
-        char *answer;
-
-        assert_non_null(g);
-        snprintf(id, sizeof(id), "%" PRIu32, domid);
-        answer = xs_control_command(g, "sim-as-domain", id, (unsigned)strlen(id) + 1);
-        assert_non_null(answer);
-        free(answer);
-        return g;
 }
 
 static void add(struct fixture *f, const struct layout_device *dev)
@@ -192,20 +168,20 @@ static void test_guest_rights(void **state)
 
         add(f, &f->disk);
         add(f, &f->nic);
-        g = open_guest(DOMID);
+        g = xs_test_open_guest(DOMID);
         assert_true(xs_write(g, XBT_NULL, FE_VBD "/ring-ref", "8", 1));
         assert_true(xs_write(g, XBT_NULL, FE_VBD "/state", "3", 1));
         assert_false(xs_write(g, XBT_NULL, BE_VBD "/mode", "r", 1));
         assert_false(xs_write(g, XBT_NULL, BE_VBD "/physical-device", "8:0", 3));
         assert_false(xs_write(g, XBT_NULL, FE_VIF "/mtu", "9", 1));
-        v = read_node(g, BE_VBD "/params");
+        v = xs_test_read(g, BE_VBD "/params");
         assert_non_null(v);
-        assert_null(read_node(g, "/tool/xensup/" UUID_A "/device/vbd/51712"));
+        assert_null(xs_test_read(g, "/tool/xensup/" UUID_A "/device/vbd/51712"));
         /* Another guest reads neither. */
         xs_close(g);
-        g = open_guest(DOMID + 1);
-        assert_null(read_node(g, FE_VBD "/state"));
-        assert_null(read_node(g, BE_VBD "/params"));
+        g = xs_test_open_guest(DOMID + 1);
+        assert_null(xs_test_read(g, FE_VBD "/state"));
+        assert_null(xs_test_read(g, BE_VBD "/params"));
         xs_close(g);
 }
 

@@ -25,6 +25,7 @@
 #include "layout/layout-internal.h"
 #include "layout/layout.h"
 #include "layout/sim-child.h"
+#include "tests/xs-test.h"
 
 #define UUID_A "5ee01c7a-0d3b-4c52-9f1e-33406b2a9107"
 #define UUID_B "0b7e2f51-66c4-4d0e-8a39-c2d1e0f4a5b6"
@@ -168,38 +169,6 @@ static bool exists(struct xs_handle *xs, const char *path)
         return v != NULL;
 }
 
-/* Read a node as a string; NULL with errno when refused or missing. */
-static char *read_node(struct xs_handle *xs, const char *path)
-{
-        unsigned len;
-
-        return xs_read(xs, XBT_NULL, path, &len);
-}
-
-static void acl_of(struct xs_handle *xs, const char *path, char buf[LAYOUT_ACL_STRLEN])
-{
-        unsigned n = 0;
-        _cleanup_free_ struct xs_permissions *p = xs_get_permissions(xs, XBT_NULL, path, &n);
-
-        assert_non_null(p);
-        assert_int_equal(layout_acl_format(p, n, buf, LAYOUT_ACL_STRLEN), 0);
-}
-
-/* A client that XenStore takes for guest domid (the simulator's sim-as-domain). */
-static struct xs_handle *open_guest(uint32_t domid)
-{
-        struct xs_handle *g = xs_open(XS_OPEN_SOCKETONLY);
-        char id[16];
-        char *answer;
-
-        assert_non_null(g);
-        snprintf(id, sizeof(id), "%" PRIu32, domid);
-        answer = xs_control_command(g, "sim-as-domain", id, (unsigned)strlen(id) + 1);
-        assert_non_null(answer);
-        free(answer);
-        return g;
-}
-
 /* One "path = value (acl)" line per node of a subtree, depth first, in sorted order. */
 struct dump {
         char **lines;
@@ -227,7 +196,7 @@ static void dump_walk(struct xs_handle *xs, const char *path, struct dump *d)
         value = xs_read(xs, XBT_NULL, path, &len);
         if (!value)
                 return;
-        acl_of(xs, path, acl);
+        xs_test_acl(xs, path, acl);
         assert_true(asprintf(&line, "%s = \"%s\" (%s)", path, value, acl) > 0);
         dump_add(d, line);
         names = xs_directory(xs, XBT_NULL, path, &n);
@@ -407,7 +376,7 @@ static void assert_layout_of_a(struct fixture *f)
         {
                 char acl[LAYOUT_ACL_STRLEN];
 
-                acl_of(f->xs, "/local/domain/0/backend/console/5", acl);
+                xs_test_acl(f->xs, "/local/domain/0/backend/console/5", acl);
                 assert_string_equal(acl, "n0");
         }
 }
@@ -482,7 +451,7 @@ static void test_guest_rights(void **state)
         struct xs_handle *g;
 
         write_a(f);
-        g = open_guest(5);
+        g = xs_test_open_guest(5);
 
         /* It reads every node of its own subtrees and its console backend. */
         for (size_t i = 0; i < ELEMENTSOF(local_a); i++) {
@@ -490,7 +459,7 @@ static void test_guest_rights(void **state)
                 char *v;
 
                 snprintf(path, sizeof(path), "%.*s", (int)strcspn(local_a[i], " "), local_a[i]);
-                v = read_node(g, path);
+                v = xs_test_read(g, path);
                 assert_non_null(v);
                 free(v);
         }
@@ -516,7 +485,7 @@ static void test_guest_rights(void **state)
 
         /* Nothing it tried changed a read-only node. */
         {
-                _cleanup_free_ char *name = read_node(f->xs, LD "/name");
+                _cleanup_free_ char *name = xs_test_read(f->xs, LD "/name");
 
                 assert_string_equal(name, "example");
                 assert_false(exists(f->xs, LD "/new-node"));
@@ -539,8 +508,8 @@ static void test_two_domains_isolated(void **state)
         assert_true(assert_all_safe(f->xs, "/local/domain/7", 7) > 50);
         assert_true(assert_all_safe(f->xs, "/vm/" UUID_B, 7) > 10);
         assert_int_equal(assert_all_safe(f->xs, "/local/domain/0/backend/console/7", 7), 7);
-        g5 = open_guest(5);
-        g7 = open_guest(7);
+        g5 = xs_test_open_guest(5);
+        g7 = xs_test_open_guest(7);
 
         static const char *const of_b[] = {
                 "/local/domain/7",
@@ -716,7 +685,7 @@ static void test_reused_domid_starts_clean(void **state)
         struct xs_handle *g;
 
         write_b(f);
-        g = open_guest(7);
+        g = xs_test_open_guest(7);
         assert_true(xs_write(g, XBT_NULL, "/local/domain/7/data/secret", "b's", 3));
         assert_true(xs_write(g, XBT_NULL, "/local/domain/7/control/feature-s3", "1", 1));
         xs_close(g);
@@ -727,7 +696,7 @@ static void test_reused_domid_starts_clean(void **state)
         assert_false(exists(f->xs, "/local/domain/7/data/secret"));
         assert_false(exists(f->xs, "/local/domain/7/control/feature-s3"));
         {
-                _cleanup_free_ char *vm = read_node(f->xs, "/local/domain/7/vm");
+                _cleanup_free_ char *vm = xs_test_read(f->xs, "/local/domain/7/vm");
 
                 assert_string_equal(vm, VM);
         }
@@ -748,14 +717,14 @@ static void test_restart_same_vm(void **state)
         f->dom_a.domid = 6;
         write_a(f);
         {
-                _cleanup_free_ char *vm = read_node(f->xs, "/local/domain/6/vm");
+                _cleanup_free_ char *vm = xs_test_read(f->xs, "/local/domain/6/vm");
 
                 assert_string_equal(vm, VM);
         }
-        acl_of(f->xs, VM "/name", acl);
+        xs_test_acl(f->xs, VM "/name", acl);
         assert_string_equal(acl, "n0,r6");
         /* The old domid's guest has lost its read right on /vm/<uuid>. */
-        g = open_guest(5);
+        g = xs_test_open_guest(5);
         assert_false(exists(g, VM "/name"));
         xs_close(g);
 }
@@ -768,13 +737,13 @@ static void test_rename(void **state)
 
         write_a(f);
         assert_int_equal(layout_rename(f->l, 5, uuid_a, "example-5", &err), 0);
-        v = read_node(f->xs, LD "/name");
+        v = xs_test_read(f->xs, LD "/name");
         assert_string_equal(v, "example-5");
         free(v);
-        v = read_node(f->xs, VM "/name");
+        v = xs_test_read(f->xs, VM "/name");
         assert_string_equal(v, "example-5");
         free(v);
-        v = read_node(f->xs, VM "/uuid");
+        v = xs_test_read(f->xs, VM "/uuid");
         assert_string_equal(v, UUID_A);
         free(v);
 
@@ -796,27 +765,27 @@ static void test_updates(void **state)
 
         write_a(f);
         assert_int_equal(layout_set_memory(f->l, 5, uuid_a, 131072, NULL), 0);
-        v = read_node(f->xs, LD "/memory/target");
+        v = xs_test_read(f->xs, LD "/memory/target");
         assert_string_equal(v, "131072");
         free(v);
-        v = read_node(f->xs, VM "/memory");
+        v = xs_test_read(f->xs, VM "/memory");
         assert_string_equal(v, "128");
         free(v);
 
         assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 3, 4, NULL), 0);
-        v = read_node(f->xs, LD "/cpu/2/availability");
+        v = xs_test_read(f->xs, LD "/cpu/2/availability");
         assert_string_equal(v, "online");
         free(v);
-        v = read_node(f->xs, LD "/cpu/3/availability");
+        v = xs_test_read(f->xs, LD "/cpu/3/availability");
         assert_string_equal(v, "offline");
         free(v);
-        v = read_node(f->xs, LD "/vcpu_avail");
+        v = xs_test_read(f->xs, LD "/vcpu_avail");
         assert_string_equal(v, "7");
         free(v);
-        v = read_node(f->xs, LD "/online_vcpus");
+        v = xs_test_read(f->xs, LD "/online_vcpus");
         assert_string_equal(v, "3");
         free(v);
-        v = read_node(f->xs, VM "/vcpu_avail");
+        v = xs_test_read(f->xs, VM "/vcpu_avail");
         assert_string_equal(v, "3");
         free(v);
         assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 5, 4, NULL), -EINVAL);
@@ -825,41 +794,41 @@ static void test_updates(void **state)
         f->cfg_a.vcpus = 65;
         f->cfg_a.maxvcpus = VCPUS_MAX;
         write_a(f);
-        v = read_node(f->xs, LD "/vcpu_avail");
+        v = xs_test_read(f->xs, LD "/vcpu_avail");
         assert_string_equal(v, "36893488147419103231"); /* 2^65 - 1 */
         free(v);
-        v = read_node(f->xs, LD "/cpu/127/availability");
+        v = xs_test_read(f->xs, LD "/cpu/127/availability");
         assert_string_equal(v, "offline");
         free(v);
         assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 128, 128, NULL), 0);
-        v = read_node(f->xs, LD "/vcpu_avail");
+        v = xs_test_read(f->xs, LD "/vcpu_avail");
         assert_string_equal(v, "340282366920938463463374607431768211455"); /* 2^128 - 1 */
         free(v);
         assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 1, 1, NULL), 0);
-        v = read_node(f->xs, LD "/vcpu_avail");
+        v = xs_test_read(f->xs, LD "/vcpu_avail");
         assert_string_equal(v, "1");
         free(v);
         assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 64, 64, NULL), 0);
-        v = read_node(f->xs, LD "/vcpu_avail");
+        v = xs_test_read(f->xs, LD "/vcpu_avail");
         assert_string_equal(v, "18446744073709551615");
         free(v);
         assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 1, VCPUS_MAX + 1, NULL), -EINVAL);
         assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 0, 4, NULL), -EINVAL);
 
         assert_int_equal(layout_set_running(f->l, 5, false, NULL), 0);
-        v = read_node(f->xs, LD "/running");
+        v = xs_test_read(f->xs, LD "/running");
         assert_string_equal(v, "0");
         free(v);
 
         assert_int_equal(layout_request_shutdown(f->l, 5, "reboot", NULL), 0);
-        v = read_node(f->xs, LD "/control/shutdown");
+        v = xs_test_read(f->xs, LD "/control/shutdown");
         assert_string_equal(v, "reboot");
         free(v);
         /* The request keeps the node's ACL, so the guest can read and clear it. */
-        acl_of(f->xs, LD "/control/shutdown", acl);
+        xs_test_acl(f->xs, LD "/control/shutdown", acl);
         assert_string_equal(acl, "n0,b5");
-        g = open_guest(5);
-        v = read_node(g, LD "/control/shutdown");
+        g = xs_test_open_guest(5);
+        v = xs_test_read(g, LD "/control/shutdown");
         assert_string_equal(v, "reboot");
         free(v);
         assert_true(xs_write(g, XBT_NULL, LD "/control/shutdown", "", 0));
@@ -990,7 +959,7 @@ static void test_tool_state_round_trip(void **state)
         assert_int_equal(layout_state_read(f->l, uuid_a, &back, &err), 0);
         assert_record_equal(&back, &s);
         /* The text starts with its version and names every key. */
-        text = read_node(f->xs, REC);
+        text = xs_test_read(f->xs, REC);
         assert_non_null(text);
         assert_int_equal(strncmp(text, "version=2\ndomid=5\n", 18), 0);
         assert_non_null(strstr(text, "\nkept_of=" UUID_B "\n"));
@@ -1001,9 +970,9 @@ static void test_tool_state_round_trip(void **state)
         assert_memory_equal(uuids[0], uuid_a, 16);
 
         /* dom0's alone: the guest neither reads nor writes it. */
-        acl_of(f->xs, REC, acl);
+        xs_test_acl(f->xs, REC, acl);
         assert_string_equal(acl, "n0");
-        g = open_guest(5);
+        g = xs_test_open_guest(5);
         errno = 0;
         assert_false(exists(g, REC));
         assert_int_equal(errno, EACCES);
@@ -1280,7 +1249,7 @@ static void test_tool_state_escaping(void **state)
         strcpy(s.failure, failure);
         strcpy(s.config_path, "/srv/odd\\dir/new\nline.conf");
         assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
-        text = read_node(f->xs, REC);
+        text = xs_test_read(f->xs, REC);
         assert_non_null(text);
         assert_non_null(strstr(text,
                                "\nfailure=build: line one\\nback\\\\slash \\x01\\x1b[31m\\x7f "
@@ -1326,7 +1295,7 @@ static void test_tool_state_bounds(void **state)
         memset(s.last_action, 'a', sizeof(s.last_action) - 1);
         s.last_action[sizeof(s.last_action) - 1] = '\0';
         assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
-        text = read_node(f->xs, REC);
+        text = xs_test_read(f->xs, REC);
         len = strlen(text);
         print_message("longest record: %zu bytes (bound %d)\n", len, LAYOUT_STATE_WRITE_MAX);
         assert_true(len <= LAYOUT_STATE_WRITE_MAX);
@@ -1571,10 +1540,10 @@ static void assert_kept_of_a(struct fixture *f)
         assert_dump_equal(&d, vm_kept, ELEMENTSOF(vm_kept));
         dump_free(&d);
         assert_false(exists(f->xs, VM));
-        v = read_node(f->xs, LD "/vm");
+        v = xs_test_read(f->xs, LD "/vm");
         assert_string_equal(v, VMK);
         free(v);
-        v = read_node(f->xs, LD "/name");
+        v = xs_test_read(f->xs, LD "/name");
         assert_string_equal(v, "example-5");
         free(v);
 }
@@ -1600,12 +1569,12 @@ static void test_preserve_instance(void **state)
                         assert_string_equal(after.lines[i], local_before.lines[i]);
         dump_free(&local_before);
         dump_free(&after);
-        acl_of(f->xs, LD "/vm", acl);
+        xs_test_acl(f->xs, LD "/vm", acl);
         assert_string_equal(acl, "n0,r5");
-        acl_of(f->xs, LD "/name", acl);
+        xs_test_acl(f->xs, LD "/name", acl);
         assert_string_equal(acl, "n0,r5");
         /* Its guest still reads its /vm and writes none of it. */
-        g = open_guest(5);
+        g = xs_test_open_guest(5);
         assert_true(exists(g, VMK "/name"));
         errno = 0;
         assert_false(xs_write(g, XBT_NULL, VMK "/name", "evil", 4));
@@ -1650,11 +1619,11 @@ static void test_preserve_instance(void **state)
         dump_free(&before);
         dump_free(&after);
         {
-                _cleanup_free_ char *v = read_node(f->xs, "/local/domain/6/vm");
+                _cleanup_free_ char *v = xs_test_read(f->xs, "/local/domain/6/vm");
 
                 assert_string_equal(v, VM);
         }
-        acl_of(f->xs, VM "/name", acl);
+        xs_test_acl(f->xs, VM "/name", acl);
         assert_string_equal(acl, "n0,r6");
 }
 
