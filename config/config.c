@@ -700,11 +700,12 @@ static bool vif_is_duplicate(struct parse_ctx *ctx, unsigned line, size_t entry,
                 const struct vif_config *o = &ctx->vifs[i];
 
                 if (v->has_mac && o->has_mac && memcmp(v->mac, o->mac, sizeof(v->mac)) == 0) {
+                        char mac[MAC_STRLEN];
+
                         entry_error(ctx, line, KEY_VIF, entry,
-                                    "mac: %02x:%02x:%02x:%02x:%02x:%02x is entry %zu's too, at "
-                                    "line %u (allowed: one vif per MAC)",
-                                    v->mac[0], v->mac[1], v->mac[2], v->mac[3], v->mac[4],
-                                    v->mac[5], ctx->vif_entry[i], o->line);
+                                    "mac: %s is entry %zu's too, at line %u (allowed: one vif per "
+                                    "MAC)",
+                                    mac_format(v->mac, mac), ctx->vif_entry[i], o->line);
                         return true;
                 }
                 if (v->vifname && o->vifname && strcmp(v->vifname, o->vifname) == 0) {

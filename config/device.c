@@ -455,7 +455,14 @@ bool ifname_is_valid(const char *name)
         return true;
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
+const char *mac_format(const uint8_t mac[6], char buf[MAC_STRLEN])
+{
+        snprintf(buf, MAC_STRLEN, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+                 mac[4], mac[5]);
+        return buf;
+}
+
+int mac_parse(const char *s, uint8_t mac[6])
 {
         for (int i = 0; i < 6; i++) {
                 int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
@@ -472,7 +479,7 @@ static int vif_mac(struct vif_config *v, const char *value, char error[DEVICE_ER
 {
         static const uint8_t zero[6];
 
-        if (parse_mac(value, v->mac) < 0)
+        if (mac_parse(value, v->mac) < 0)
                 return bad(error, "mac", value, "6 hexadecimal octets separated by ':'");
         if (v->mac[0] & 1)
                 return bad(error, "mac", value,
@@ -718,8 +725,9 @@ void vif_write(FILE *f, const struct vif_config *v)
         const char *sep = "";
 
         if (v->has_mac) {
-                fprintf(f, "mac=%02x:%02x:%02x:%02x:%02x:%02x", v->mac[0], v->mac[1], v->mac[2],
-                        v->mac[3], v->mac[4], v->mac[5]);
+                char mac[MAC_STRLEN];
+
+                fprintf(f, "mac=%s", mac_format(v->mac, mac));
                 sep = ", ";
         }
 #define PUT(key, fmt, value)                                                                       \

@@ -96,5 +96,14 @@ bool vif_config_equal(const struct vif_config *a, const struct vif_config *b);
 /** vif_rate_bytes_per_interval() - the credit per interval, as libxl computes it. */
 uint64_t vif_rate_bytes_per_interval(const struct vif_config *v);
 
+/* Bytes of a MAC as text, "xx:xx:xx:xx:xx:xx", with its NUL. */
+#define MAC_STRLEN 18
+
+/** mac_format() - mac as lowercase "xx:xx:xx:xx:xx:xx" into buf; returns buf. */
+const char *mac_format(const uint8_t mac[6], char buf[MAC_STRLEN]);
+
+/** mac_parse() - exactly "xx:xx:xx:xx:xx:xx", hex digits of either case. 0 or -EINVAL. */
+int mac_parse(const char *s, uint8_t mac[6]);
+
 /** ifname_is_valid() - a name Linux accepts for a network interface. */
 bool ifname_is_valid(const char *name);

@@ -238,11 +238,9 @@ static void plan_vif(struct plan *p, const struct layout_device *dev, const char
                      const char *be)
 {
         const enum layout_access RO = LAYOUT_ACCESS_READ, OWN = LAYOUT_ACCESS_OWNER;
-        const uint8_t *m = dev->mac;
-        char b[32], mac[18];
+        char b[32], mac[MAC_STRLEN];
 
-        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-                 m[5]);
+        mac_format(dev->mac, mac);
         plan_add(p, OWN, NULL, "%s", fe);
         plan_add(p, OWN, be, "%s/backend", fe);
         plan_add(p, OWN, "0", "%s/backend-id", fe);

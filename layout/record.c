@@ -238,13 +238,9 @@ static void field_format(const struct record_field *f, const void *rec, char v[R
                 if (escape(p, n, v, f->size) < n)
                         v[0] = '\0';
                 break;
-        case RECORD_MAC: {
-                const uint8_t *m = (const uint8_t *)p;
-
-                snprintf(v, RECORD_VALUE_MAX, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2],
-                         m[3], m[4], m[5]);
+        case RECORD_MAC:
+                mac_format((const uint8_t *)p, v);
                 break;
-        }
         case RECORD_UUID: {
                 char u[37];
 
@@ -299,19 +295,17 @@ static int parse_reason(const char *v, size_t len, enum shutdown_reason *ret)
         return *ret == SHUTDOWN_REASON_NONE ? -EINVAL : 0;
 }
 
-/* "xx:xx:xx:xx:xx:xx" in lowercase, as field_format() writes it. */
+/* "xx:xx:xx:xx:xx:xx" in lowercase, as field_format() writes it: the canonical form only. */
 static int parse_mac(const char *v, size_t len, uint8_t mac[6])
 {
-        if (len != 17)
-                return -EINVAL;
-        for (size_t i = 0; i < 6; i++) {
-                int hi = hex_digit(v[3 * i]), lo = hex_digit(v[3 * i + 1]);
+        char buf[MAC_STRLEN], canonical[MAC_STRLEN];
 
-                if (hi < 0 || lo < 0 || (v[3 * i] >= 'A' && v[3 * i] <= 'F') ||
-                    (v[3 * i + 1] >= 'A' && v[3 * i + 1] <= 'F') || (i < 5 && v[3 * i + 2] != ':'))
-                        return -EINVAL;
-                mac[i] = (uint8_t)(hi << 4 | lo);
-        }
+        if (len != MAC_STRLEN - 1)
+                return -EINVAL;
+        memcpy(buf, v, len);
+        buf[len] = '\0';
+        if (mac_parse(buf, mac) < 0 || strcmp(mac_format(mac, canonical), buf) != 0)
+                return -EINVAL;
         return 0;
 }
 

@@ -15,16 +15,26 @@
 #include "supervisor/polkit.h"
 #include "supervisor/script.h"
 
-/* "disk xvda (vbd 51712) of domid 5", "vif 0 of domid 5": what a message names. */
-static const char *device_name(const struct layout_device *dev, char buf[96])
+const char *attach_device_name(const struct layout_device *dev, bool with_domid,
+                               char buf[ATTACH_NAME_MAX])
 {
+        char of[32] = "";
+
+        if (with_domid)
+                snprintf(of, sizeof(of), " of domid %" PRIu32, dev->domid);
         if (dev->kind == LAYOUT_DEVICE_VBD)
-                snprintf(buf, 96, "disk %s (vbd %" PRIu32 ") of domid %" PRIu32, dev->vdev,
-                         dev->devid, dev->domid);
+                snprintf(buf, ATTACH_NAME_MAX, "disk %s (vbd %" PRIu32 ")%s", dev->vdev, dev->devid,
+                         of);
         else
-                snprintf(buf, 96, "vif %" PRIu32 " (%s) of domid %" PRIu32, dev->devid, dev->ifname,
-                         dev->domid);
+                snprintf(buf, ATTACH_NAME_MAX, "vif %" PRIu32 " (%s)%s", dev->devid, dev->ifname,
+                         of);
         return buf;
+}
+
+/* The name a message of this module gives dev: with its instance. */
+static const char *device_name(const struct layout_device *dev, char buf[ATTACH_NAME_MAX])
+{
+        return attach_device_name(dev, true, buf);
 }
 
 struct attach_disk_id attach_disk_id_of(const struct layout_device *dev)
@@ -85,7 +95,7 @@ static int teardown_one(struct builder *b, struct layout *l, const uint8_t uuid[
                         const struct layout_device *dev, char **err_r)
 {
         _cleanup_free_ char *e1 = NULL, *e2 = NULL, *e3 = NULL;
-        char name[96];
+        char name[ATTACH_NAME_MAX];
         int r1, r2, r3;
 
         /* The frontend first: the backend then closes on its own and lets go of the grants. */
@@ -102,33 +112,43 @@ static int teardown_one(struct builder *b, struct layout *l, const uint8_t uuid[
 }
 
 /* Tear down the devices of uuid's records that pick() keeps; the first failure is returned. */
-static int teardown_where(struct builder *b, struct layout *l, const uint8_t uuid[16],
-                          uint32_t domid, bool all_but, char **err_r)
+int attach_teardown_devices(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                            const struct layout_device *devs, size_t n, char **err_r)
 {
-        _cleanup_free_ struct layout_device *devs = NULL;
-        _cleanup_free_ char *list_err = NULL;
-        size_t n = 0;
         int first = 0;
-        int r;
 
-        r = layout_device_list(l, uuid, &devs, &n, &list_err);
-        if (r < 0)
-                return err_setf(err_r, r, "%s", list_err);
         /* Reverse order: the vifs, then the disks, the last added first. */
         for (size_t i = n; i-- > 0;) {
                 _cleanup_free_ char *e = NULL;
+                int r = teardown_one(b, l, uuid, &devs[i], &e);
 
-                if ((devs[i].domid == domid) == all_but)
-                        continue;
-                r = teardown_one(b, l, uuid, &devs[i], &e);
                 if (r < 0 && first == 0) {
                         first = r;
                         err_setf(err_r, r, "%s", e);
                 }
         }
-        if (first == 0 && list_err)
-                return err_setf(err_r, -EBADMSG, "%s", list_err);
         return first;
+}
+
+/* Tear down the devices of uuid's records of instance domid (all_but: of every other one). */
+static int teardown_where(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                          uint32_t domid, bool all_but, char **err_r)
+{
+        _cleanup_free_ struct layout_device *devs = NULL;
+        _cleanup_free_ char *list_err = NULL;
+        size_t n = 0, k = 0;
+        int r;
+
+        r = layout_device_list(l, uuid, &devs, &n, &list_err);
+        if (r < 0)
+                return err_setf(err_r, r, "%s", list_err);
+        for (size_t i = 0; i < n; i++)
+                if ((devs[i].domid == domid) != all_but)
+                        devs[k++] = devs[i];
+        r = attach_teardown_devices(b, l, uuid, devs, k, err_r);
+        if (r == 0 && list_err)
+                return err_setf(err_r, -EBADMSG, "%s", list_err);
+        return r;
 }
 
 int attach_detach(struct builder *b, struct layout *l, const uint8_t uuid[16],
@@ -136,7 +156,7 @@ int attach_detach(struct builder *b, struct layout *l, const uint8_t uuid[16],
                   char **err_r)
 {
         _cleanup_free_ char *e = NULL;
-        char name[96];
+        char name[ATTACH_NAME_MAX];
         int r;
 
         *forced_r = force;
@@ -272,7 +292,7 @@ static int check_host_devices(const struct creds *as, const struct layout_device
                               char **err_r)
 {
         struct stat st;
-        char name[96];
+        char name[ATTACH_NAME_MAX];
 
         if (as->host_devices)
                 return 0;
@@ -311,7 +331,7 @@ int attach_device(struct builder *b, struct layout *l, const uint8_t uuid[16],
 {
         _cleanup_free_ char *e = NULL;
         _cleanup_close_ int fd = -1;
-        char name[96];
+        char name[ATTACH_NAME_MAX];
         int r;
 
         /* With a script the target is the script's to interpret (an iSCSI name, a volume). */
@@ -338,7 +358,7 @@ int attach_device(struct builder *b, struct layout *l, const uint8_t uuid[16],
 int attach_resolve_script(const char *script, struct layout_device *dev, char **err_r)
 {
         _cleanup_free_ char *e = NULL;
-        char name[96];
+        char name[ATTACH_NAME_MAX];
         int r;
 
         dev->script[0] = '\0';
@@ -411,13 +431,10 @@ void attach_macs_format(const uint8_t macs[VIFS_MAX][6], char buf[LAYOUT_VIF_MAC
         for (size_t i = 0; i < last; i++) {
                 const uint8_t *m = macs[i];
 
-                if (mac_is_zero(m))
-                        used += (size_t)snprintf(buf + used, LAYOUT_VIF_MACS_MAX - used, "%s-",
-                                                 i ? "," : "");
-                else
-                        used += (size_t)snprintf(buf + used, LAYOUT_VIF_MACS_MAX - used,
-                                                 "%s%02x:%02x:%02x:%02x:%02x:%02x", i ? "," : "",
-                                                 m[0], m[1], m[2], m[3], m[4], m[5]);
+                char mac[MAC_STRLEN];
+
+                used += (size_t)snprintf(buf + used, LAYOUT_VIF_MACS_MAX - used, "%s%s",
+                                         i ? "," : "", mac_is_zero(m) ? "-" : mac_format(m, mac));
         }
 }
 
@@ -432,20 +449,14 @@ int attach_macs_parse(const char *text, uint8_t macs[VIFS_MAX][6])
                 if (i == VIFS_MAX)
                         return -EINVAL;
                 if (!(len == 1 && *p == '-')) {
-                        char one[18];
-                        unsigned v[6];
-                        int end = 0;
+                        char one[MAC_STRLEN];
 
-                        if (len != 17)
+                        if (len != MAC_STRLEN - 1)
                                 return -EINVAL;
-                        memcpy(one, p, 17);
-                        one[17] = '\0';
-                        if (sscanf(one, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3],
-                                   &v[4], &v[5], &end) != 6 ||
-                            end != 17)
+                        memcpy(one, p, len);
+                        one[len] = '\0';
+                        if (mac_parse(one, macs[i]) < 0)
                                 return -EINVAL;
-                        for (size_t k = 0; k < 6; k++)
-                                macs[i][k] = (uint8_t)v[k];
                 }
                 p += len;
                 if (*p == ',' && *++p == '\0')

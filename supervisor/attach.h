@@ -71,6 +71,10 @@ int attach_detach(struct builder *b, struct layout *l, const uint8_t uuid[16],
 int attach_teardown(struct builder *b, struct layout *l, const uint8_t uuid[16], uint32_t domid,
                     char **err_r);
 
+/* Tear down these records' devices (as attach_teardown() does, without reading them again). */
+int attach_teardown_devices(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                            const struct layout_device *devs, size_t n, char **err_r);
+
 /*
  * Tear down what uuid's records list for every instance but live_domid (0: every instance):
  * what a daemon killed mid-way, or a build child that died, left.
@@ -90,6 +94,13 @@ bool attach_spec_needs_host_devices(enum layout_device_kind kind, const char *sp
 
 /* Resolve an entry's script= (NULL: none) into dev->script (script.h's rules). */
 int attach_resolve_script(const char *script, struct layout_device *dev, char **err_r);
+
+/* Room for attach_device_name()'s text. */
+#define ATTACH_NAME_MAX 96
+
+/* "disk xvda (vbd 51712)", "vif 0 (vif5.0)", with " of domid 5" when with_domid: for people. */
+const char *attach_device_name(const struct layout_device *dev, bool with_domid,
+                               char buf[ATTACH_NAME_MAX]);
 
 /* Who the disk of a record is. */
 struct attach_disk_id attach_disk_id_of(const struct layout_device *dev);

@@ -139,9 +139,8 @@ static int build_child_finish(const struct build_queue *q, struct builder *b,
         if (r >= 0)
                 r = attach_all(b, l, cfg->uuid, bd->domid, cfg, &ao, err_r);
         if (r < 0) {
-                /* Devices go before the domain: backends hold its grant mappings. */
+                /* attach_all() took down what it attached; now the layout and the domain. */
                 if (l) {
-                        (void)attach_teardown(b, l, cfg->uuid, bd->domid, NULL);
                         (void)layout_remove_local(l, bd->domid, NULL);
                         (void)layout_remove_vm(l, cfg->uuid, NULL);
                 }

@@ -207,9 +207,8 @@ static int append_device(sd_bus_message *reply, const struct domain_device *dd)
                 return sd_bus_message_append(reply, "(susssuu)", "vbd", r->devid, r->vdev,
                                              r->target, r->device, (uint32_t)dd->backend_state,
                                              (uint32_t)dd->frontend_state);
-        snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0], r->mac[1], r->mac[2],
-                 r->mac[3], r->mac[4], r->mac[5]);
-        return sd_bus_message_append(reply, "(susssuu)", "vif", r->devid, r->ifname, mac, r->bridge,
+        return sd_bus_message_append(reply, "(susssuu)", "vif", r->devid, r->ifname,
+                                     mac_format(r->mac, mac), r->bridge,
                                      (uint32_t)dd->backend_state, (uint32_t)dd->frontend_state);
 }
 

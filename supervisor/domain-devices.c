@@ -36,26 +36,17 @@ static void device_refresh(struct manager *m, struct domain_device *dd)
                                    NULL);
 }
 
-/* "disk xvda (vbd 51712)", "vif 0 (vif5.0)". */
-static const char *device_title(const struct layout_device *r, char buf[64])
-{
-        if (r->kind == LAYOUT_DEVICE_VBD)
-                snprintf(buf, 64, "disk %s (vbd %" PRIu32 ")", r->vdev, r->devid);
-        else
-                snprintf(buf, 64, "vif %" PRIu32 " (%s)", r->devid, r->ifname);
-        return buf;
-}
-
 /* Log a device's connection the first time both ends are Connected. */
 static void report_connected(const struct domain *d, struct domain_device *dd)
 {
-        char t[64];
+        char t[ATTACH_NAME_MAX];
 
         if (dd->reported || dd->backend_state != XENBUS_CONNECTED ||
             dd->frontend_state != XENBUS_CONNECTED)
                 return;
         dd->reported = true;
-        log_domain(LOG_INFO, d, LOG_MID_DEVICE, NULL, "%s connected", device_title(&dd->rec, t));
+        log_domain(LOG_INFO, d, LOG_MID_DEVICE, NULL, "%s connected",
+                   attach_device_name(&dd->rec, false, t));
 }
 
 /* The device timeout after the load: whatever has not connected by now is worth a warning. */
@@ -68,7 +59,7 @@ static int on_connect_deadline(sd_event_source *s, uint64_t usec, void *userdata
         d->devices_deadline = sd_event_source_disable_unref(d->devices_deadline);
         for (size_t i = 0; i < d->n_devices; i++) {
                 struct domain_device *dd = &d->devices[i];
-                char t[64];
+                char t[ATTACH_NAME_MAX];
 
                 if (dd->reported)
                         continue;
@@ -76,7 +67,8 @@ static int on_connect_deadline(sd_event_source *s, uint64_t usec, void *userdata
                 log_domain(LOG_WARNING, d, LOG_MID_DEVICE, NULL,
                            "%s has not connected: its backend is in state %d, the guest's "
                            "frontend in state %d (4 is connected; is the guest's driver loaded?)",
-                           device_title(&dd->rec, t), dd->backend_state, dd->frontend_state);
+                           attach_device_name(&dd->rec, false, t), dd->backend_state,
+                           dd->frontend_state);
         }
         return 0;
 }
@@ -106,32 +98,29 @@ static bool was_reported(const struct domain *d, const struct layout_device *r)
         return false;
 }
 
-void domain_devices_load(struct manager *m, struct domain *d)
+/*
+ * Keep the records of instance domid among recs[0..n) as d's devices, watched; a device
+ * reported before (a reload after a hot-plug) is not reported again.
+ */
+static void devices_take(struct manager *m, struct domain *d, uint32_t domid,
+                         const struct layout_device *recs, size_t n)
 {
-        _cleanup_free_ struct layout_device *recs = NULL;
-        _cleanup_free_ char *err = NULL;
         bool reported[DISKS_MAX + VIFS_MAX] = { false };
-        size_t n = 0, k = 0;
+        size_t k = 0;
         bool pending = false;
 
-        /* A hot-plug reloads them all: what was reported is not reported again. */
-        if (d->has_domid && layout_device_list(m->layout, d->uuid, &recs, &n, &err) < 0)
-                n = 0;
         for (size_t i = 0; i < n && i < ELEMENTSOF(reported); i++)
                 reported[i] = was_reported(d, &recs[i]);
         domain_devices_forget(m, d);
-        if (!d->has_domid)
-                return;
-        if (err)
-                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
-                           "cannot read all its device records: %s", err);
         if (n == 0)
                 return;
         d->devices = calloc(n, sizeof(*d->devices));
-        if (!d->devices)
+        if (!d->devices) {
+                d->devices_unknown = true;
                 return;
+        }
         for (size_t i = 0; i < n; i++) {
-                if (recs[i].domid != d->domid)
+                if (recs[i].domid != domid)
                         continue;
                 d->devices[k].rec = recs[i];
                 d->devices[k].reported = i < ELEMENTSOF(reported) && reported[i];
@@ -151,6 +140,77 @@ void domain_devices_load(struct manager *m, struct domain *d)
                 (void)sd_event_add_time_relative(m->event, &d->devices_deadline, CLOCK_MONOTONIC,
                                                  (uint64_t)m->device_timeout_ms * 1000, 0,
                                                  on_connect_deadline, d);
+}
+
+/* uuid's records; a failure is logged and leaves d's list marked unknown (teardown re-reads). */
+static int devices_read(struct manager *m, struct domain *d, struct layout_device **recs_r,
+                        size_t *n_r)
+{
+        _cleanup_free_ char *err = NULL;
+        int r = layout_device_list(m->layout, d->uuid, recs_r, n_r, &err);
+
+        d->devices_unknown = r < 0 || err;
+        if (d->devices_unknown)
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
+                           "cannot read all its device records: %s", err ? err : strerror(-r));
+        return r;
+}
+
+void domain_devices_load(struct manager *m, struct domain *d)
+{
+        _cleanup_free_ struct layout_device *recs = NULL;
+        size_t n = 0;
+
+        if (!d->has_domid || devices_read(m, d, &recs, &n) < 0)
+                n = 0;
+        devices_take(m, d, d->domid, recs, n);
+}
+
+void domain_devices_adopt(struct manager *m, struct domain *d, uint32_t live_domid)
+{
+        _cleanup_free_ struct layout_device *recs = NULL, *stale = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0, k = 0;
+
+        if (devices_read(m, d, &recs, &n) < 0 || n == 0) {
+                devices_take(m, d, live_domid, NULL, 0);
+                return;
+        }
+        /* What a daemon or child killed mid-way left of instances that are gone. */
+        stale = calloc(n, sizeof(*stale));
+        for (size_t i = 0; stale && i < n; i++)
+                if (live_domid == 0 || recs[i].domid != live_domid)
+                        stale[k++] = recs[i];
+        if (k > 0 && attach_teardown_devices(m->builder, m->layout, d->uuid, stale, k, &err) < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
+                           "cannot tear down all the devices of its gone instances: %s", err);
+        devices_take(m, d, live_domid, live_domid ? recs : NULL, live_domid ? n : 0);
+}
+
+void domain_devices_teardown(struct manager *m, struct domain *d)
+{
+        _cleanup_free_ struct layout_device *recs = NULL;
+        _cleanup_free_ char *err = NULL;
+        int r = 0;
+
+        if (d->devices_unknown) {
+                /* The list may miss some: the records say what there is. */
+                r = attach_teardown(m->builder, m->layout, d->uuid, d->domid, &err);
+        } else if (d->n_devices > 0) {
+                recs = calloc(d->n_devices, sizeof(*recs));
+                if (!recs)
+                        r = attach_teardown(m->builder, m->layout, d->uuid, d->domid, &err);
+                for (size_t i = 0; recs && i < d->n_devices; i++)
+                        recs[i] = d->devices[i].rec;
+                if (recs)
+                        r = attach_teardown_devices(m->builder, m->layout, d->uuid, recs,
+                                                    d->n_devices, &err);
+        }
+        if (r < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
+                           "cannot tear down all its devices: %s", err ? err : "?");
+        domain_devices_forget(m, d);
+        d->devices_unknown = false;
 }
 
 /* "/local/domain/0/backend/KIND/DOMID/DEVID/state" or

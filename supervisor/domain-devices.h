@@ -31,6 +31,19 @@ struct domain_device {
  */
 void domain_devices_load(struct manager *m, struct domain *d);
 
+/*
+ * At adoption: tear down the records of every instance but live_domid (0: none runs), a daemon
+ * or child killed mid-way left them; keep live_domid's as d's devices (as domain_devices_load),
+ * reading the records once for both.
+ */
+void domain_devices_adopt(struct manager *m, struct domain *d, uint32_t live_domid);
+
+/*
+ * Tear down the devices of d's instance, forced (attach_teardown_devices()), from what d knows
+ * of them, or from the records when d's list may be incomplete; then forget them.
+ */
+void domain_devices_teardown(struct manager *m, struct domain *d);
+
 /* Stop watching d's devices and forget them (they were torn down). */
 void domain_devices_forget(struct manager *m, struct domain *d);
 

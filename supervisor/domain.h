@@ -94,7 +94,8 @@ struct domain {
         uint8_t vif_macs[VIFS_MAX][6]; /* the MAC kept for each vif that names none; 0: none */
         struct domain_device *devices; /* its instance's, from their records (domain-devices.h) */
         size_t n_devices;
-        struct device_job *device_job;     /* a hot-plug or hot-unplug running (device-job.h) */
+        bool devices_unknown;          /* a read of the records failed: teardown re-reads them */
+        struct device_job *device_job; /* a hot-plug or hot-unplug running (device-job.h) */
         sd_event_source *devices_deadline; /* when unconnected devices are worth a warning */
 
         uint64_t memory_kib; /* current target */

@@ -60,12 +60,14 @@ static const struct domain_device *find_device(const struct domain *d, enum layo
                                                const char *id)
 {
         uint32_t devid = UINT32_MAX;
+        uint8_t mac[6];
+        bool by_mac = kind == LAYOUT_DEVICE_VIF && mac_parse(id, mac) == 0;
 
         if (kind == LAYOUT_DEVICE_VBD && vdev_to_devid(id, &devid) < 0)
                 return NULL;
         for (size_t i = 0; i < d->n_devices; i++) {
                 const struct layout_device *r = &d->devices[i].rec;
-                char mac[18], num[16];
+                char num[16];
 
                 if (r->kind != kind)
                         continue;
@@ -74,9 +76,7 @@ static const struct domain_device *find_device(const struct domain *d, enum layo
                 if (kind != LAYOUT_DEVICE_VIF)
                         continue;
                 snprintf(num, sizeof(num), "%" PRIu32, r->devid);
-                snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", r->mac[0], r->mac[1],
-                         r->mac[2], r->mac[3], r->mac[4], r->mac[5]);
-                if (strcmp(id, num) == 0 || strcasecmp(id, mac) == 0)
+                if (by_mac ? memcmp(mac, r->mac, 6) == 0 : strcmp(id, num) == 0)
                         return &d->devices[i];
         }
         return NULL;

@@ -268,16 +268,16 @@ static void notify_started(struct domain *d, int r, const struct sup_error *e)
 /* Tear down the instance's devices, forced: the guest is dead or about to be destroyed. */
 static void instance_devices_teardown(struct manager *m, struct domain *d)
 {
-        _cleanup_free_ char *err = NULL;
-
         if (!d->has_domid)
                 return;
-        /* A hot-plug in flight first: its child would race the teardown. */
-        device_job_cancel(d, "the domain stopped while its device was being attached or detached");
-        domain_devices_forget(m, d);
-        if (attach_teardown(m->builder, m->layout, d->uuid, d->domid, &err) < 0)
-                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
-                           "cannot tear down all its devices: %s", err ? err : "?");
+        /* A hot-plug in flight first: its child would race the teardown, and its device may
+         * be recorded but not known yet. */
+        if (device_job_running(d)) {
+                device_job_cancel(d, "the domain stopped while its device was being attached or "
+                                     "detached");
+                d->devices_unknown = true;
+        }
+        domain_devices_teardown(m, d);
 }
 
 /*
@@ -498,7 +498,9 @@ static int build_finish(struct manager *m, struct domain *d, const struct domain
 
         d->domid = res->domain.domid;
         d->has_domid = true;
-        domain_devices_load(m, d);
+        /* Only the config's devices have records: a build without any reads none. */
+        if (cfg->n_disks + cfg->n_vifs > 0)
+                domain_devices_load(m, d);
         /* Checked here, on the loop, so two builds at once cannot both pass. */
         holder = domain_devices_disk_holder(m, d, &which);
         if (holder) {
@@ -1208,8 +1210,9 @@ static int on_adopt(struct manager *m, struct domain *d, const struct event_args
         (void)e;
         if (st)
                 restore_record(d, st);
-        /* Devices of instances that are gone (a daemon or build child killed mid-way). */
-        (void)attach_teardown_others(m->builder, m->layout, d->uuid, info ? info->domid : 0, NULL);
+        /* Devices of instances that are gone (a daemon or child killed mid-way), the live one's
+         * kept. */
+        domain_devices_adopt(m, d, info ? info->domid : 0);
         if (st && st->build_in_progress) {
                 /* Killed mid-build or mid-restart: whatever exists is unfinished; build anew. */
                 if (info) {
@@ -1231,7 +1234,6 @@ static int on_adopt(struct manager *m, struct domain *d, const struct event_args
                 return adopt_without_instance(m, d, st);
         d->domid = info->domid;
         d->has_domid = true;
-        domain_devices_load(m, d);
         d->memory_kib = info->mem_kib ? info->mem_kib : d->memory_kib;
         if (!d->started_at_usec)
                 (void)layout_vm_start_time(m->layout, d->uuid, &d->started_at_usec, NULL);
