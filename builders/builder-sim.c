@@ -7,11 +7,13 @@
  * directory, detached in its own session so it outlives the daemon, as Xen
  * outlives a killed toolstack.
  */
+#include <endian.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <stdarg.h>
 #include <string.h>
 #include <linux/fs.h>
 #include <sys/file.h>
@@ -70,6 +72,9 @@ static const char *const op_names[_HV_OP_MAX] = {
         [HV_OP_VIF_UNPLUG] = "vif_unplug",
         [HV_OP_HOST_LIST] = "host_list",
         [HV_OP_DEVICE_FAULT] = "device_fault",
+        [HV_OP_SAVE] = "save",
+        [HV_OP_RESTORE] = "restore",
+        [HV_OP_RESUME] = "resume",
 };
 
 static const char *const device_fault_names[_HV_DEVICE_FAULT_MAX] = {
@@ -90,6 +95,7 @@ static const char *const action_names[_HV_GUEST_ACTION_MAX] = {
         [HV_GUEST_OBEY] = "obey",
         [HV_GUEST_ZOMBIE] = "zombie",
         [HV_GUEST_HOSTILE] = "hostile",
+        [HV_GUEST_NO_SUSPEND] = "no_suspend",
 };
 
 static int lookup(const char *const *table, size_t n, const char *s)
@@ -547,6 +553,47 @@ static void sim_close(struct builder *b)
         b->data = NULL;
 }
 
+/* What builder-xen gives xc_domain_setmaxmem: the target plus libxl's slack. */
+static uint64_t sim_maxmem_kib(const struct domain_config *cfg)
+{
+        return cfg->memory_mib * 1024 + SIM_MAXMEM_SLACK_KIB;
+}
+
+static uint32_t sim_maxvcpus(const struct domain_config *cfg)
+{
+        return cfg->maxvcpus > cfg->vcpus ? cfg->maxvcpus : cfg->vcpus;
+}
+
+/* HVM is refused as create refuses it, before anything is asked. */
+static int sim_type_check(const struct domain_config *cfg, char **err_r)
+{
+        if (cfg->type == DOMAIN_TYPE_HVM)
+                return err_setf(
+                    err_r, -EOPNOTSUPP,
+                    "%s: type \"hvm\" needs a device model, which xensup does not run yet",
+                    cfg->name);
+        return 0;
+}
+
+/* CREATE's or RESTORE's reply into out; a domid no new domain can have is a broken reply. */
+static int sim_created(struct sim_backend *sb, const struct domain_config *cfg, const char *step,
+                       const struct hv_rep_create *rep, struct builder_domain *out, char **err_r)
+{
+        if (rep->domid == 0 || rep->domid >= DOMID_FIRST_RESERVED) {
+                sim_disconnect(sb);
+                return err_setf(err_r, -EBADMSG, "%s: %s: xensup-sim returned domid %u", cfg->name,
+                                step, rep->domid);
+        }
+        *out = (struct builder_domain){
+                .domid = rep->domid,
+                .store_port = rep->store_port,
+                .store_mfn = rep->store_mfn,
+                .console_port = rep->console_port,
+                .console_mfn = rep->console_mfn,
+        };
+        return 0;
+}
+
 /* The simulator boots no image: builder_create() checked that its files are open. */
 static int sim_create(struct builder *b, const struct domain_config *cfg,
                       const struct builder_images *img, struct builder_domain *out, char **err_r)
@@ -557,19 +604,17 @@ static int sim_create(struct builder *b, const struct domain_config *cfg,
         int r;
 
         (void)img;
-        if (cfg->type == DOMAIN_TYPE_HVM)
-                return err_setf(
-                    err_r, -EOPNOTSUPP,
-                    "%s: type \"hvm\" needs a device model, which xensup does not run yet",
-                    cfg->name);
+        r = sim_type_check(cfg, err_r);
+        if (r < 0)
+                return r;
         memcpy(req.uuid, cfg->uuid, sizeof(req.uuid));
         snprintf(req.name, sizeof(req.name), "%s", cfg->name);
         req.type = (uint32_t)cfg->type;
         req.ssidref = cfg->ssidref;
         req.memory_kib = cfg->memory_mib * 1024;
-        req.maxmem_kib = req.memory_kib + SIM_MAXMEM_SLACK_KIB;
+        req.maxmem_kib = sim_maxmem_kib(cfg);
         req.vcpus = cfg->vcpus;
-        req.maxvcpus = cfg->maxvcpus > cfg->vcpus ? cfg->maxvcpus : cfg->vcpus;
+        req.maxvcpus = sim_maxvcpus(cfg);
         if (cfg->sim.present) {
                 req.script.present = 1;
                 req.script.exit =
@@ -587,19 +632,7 @@ static int sim_create(struct builder *b, const struct domain_config *cfg,
         r = sim_call(sb, HV_OP_CREATE, &req, &rep, sizeof(rep), NULL, err_r);
         if (r < 0)
                 return err_setf(err_r, r, "%s: create domain: %s", cfg->name, strerror(-r));
-        if (rep.domid == 0 || rep.domid >= DOMID_FIRST_RESERVED) {
-                sim_disconnect(sb);
-                return err_setf(err_r, -EBADMSG, "%s: create domain: xensup-sim returned domid %u",
-                                cfg->name, rep.domid);
-        }
-        *out = (struct builder_domain){
-                .domid = rep.domid,
-                .store_port = rep.store_port,
-                .store_mfn = rep.store_mfn,
-                .console_port = rep.console_port,
-                .console_mfn = rep.console_mfn,
-        };
-        return 0;
+        return sim_created(sb, cfg, "create domain", &rep, out, err_r);
 }
 
 static int sim_introduce(struct builder *b, const struct builder_domain *d, char **err_r)
@@ -821,6 +854,529 @@ static int sim_dumpcore(struct builder *b, uint32_t domid, int fd, char **err_r)
                                 strerror(-r));
         }
         return 0;
+}
+
+/* ---- save, restore, resume: the stream (builder-sim.h) ---- */
+
+#define SIM_STREAM_MARKER    UINT64_MAX
+#define SIM_STREAM_VERSION   1
+#define SIM_STREAM_XENF      0x58454E46u /* libxc's id: a real Xen's stream */
+#define SIM_PAGE_SHIFT       12
+#define SIM_PAGE_SIZE        (1u << SIM_PAGE_SHIFT)
+#define SIM_REC_END          0x00000000u
+#define SIM_REC_PAGE_DATA    0x00000001u
+#define SIM_REC_STATIC_END   0x00000010u
+#define SIM_REC_STATE        0x00010001u
+#define SIM_STATE_PIECE      24  /* bytes of the state per record: a reader joins pieces */
+#define SIM_PAGES_MIN        16  /* pages in a stream, whatever the guest's size */
+#define SIM_PAGES_MAX        256 /* 1 MiB of page data at most */
+#define SIM_PAGES_PER_RECORD 32
+#define SIM_PAGE_RECORD_MAX  (8 + SIM_PAGES_PER_RECORD * (8 + SIM_PAGE_SIZE))
+#define SIM_DOMAIN_TYPE_PV   1 /* libxc's DHDR_TYPE_X86_PV */
+#define SIM_DOMAIN_TYPE_PVH  2 /* DHDR_TYPE_X86_HVM: a PVH guest is an HVM container */
+#define SIM_OPT_BIG_ENDIAN   1u
+
+_Static_assert(sizeof(struct hv_guest_state) % 8 == 0, "state pieces tile it");
+
+struct sim_image_header {
+        uint64_t marker;
+        uint32_t id;
+        uint32_t version;
+        uint16_t options;
+        uint16_t reserved1;
+        uint32_t reserved2;
+};
+
+struct sim_domain_header {
+        uint32_t type;
+        uint16_t page_shift;
+        uint16_t reserved;
+        uint32_t state_version;
+        uint32_t state_size;
+};
+
+struct sim_record_header {
+        uint32_t type;
+        uint32_t length;
+};
+
+_Static_assert(sizeof(struct sim_image_header) + sizeof(struct sim_domain_header) ==
+                   BUILDER_SIM_STREAM_HEADERS,
+               "header layout");
+
+/* How many pages a stream of a guest with mem_kib holds, and the pfn of page i. */
+static unsigned sim_stream_pages(uint64_t mem_kib)
+{
+        uint64_t n = mem_kib / 1024;
+
+        return n < SIM_PAGES_MIN ? SIM_PAGES_MIN : n > SIM_PAGES_MAX ? SIM_PAGES_MAX : (unsigned)n;
+}
+
+static uint64_t sim_stream_pfn(uint64_t mem_kib, unsigned i)
+{
+        uint64_t stride = (mem_kib >> (SIM_PAGE_SHIFT - 10)) / sim_stream_pages(mem_kib);
+
+        return (uint64_t)i * (stride ? stride : 1);
+}
+
+/* splitmix64: the fake contents of a page, the same for the same seed and pfn. */
+static void sim_page_fill(uint64_t seed, uint64_t pfn, uint8_t *page)
+{
+        uint64_t x = seed ^ (pfn * 0xd6e8feb86659fd93ull);
+
+        for (unsigned i = 0; i < SIM_PAGE_SIZE; i += 8) {
+                uint64_t z = (x += 0x9e3779b97f4a7c15ull);
+
+                z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+                z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+                z ^= z >> 31;
+                memcpy(page + i, &z, 8);
+        }
+}
+
+static uint32_t sim_stream_type(uint32_t type)
+{
+        return type == DOMAIN_TYPE_PVH ? SIM_DOMAIN_TYPE_PVH : SIM_DOMAIN_TYPE_PV;
+}
+
+static bool host_big_endian(void)
+{
+        return htobe16(1) == 1;
+}
+
+/* Where a stream is written, and how far it got. */
+struct sim_out {
+        int fd;
+        uint64_t pos;
+};
+
+static int sim_out_write(struct sim_out *o, const void *buf, size_t len, char **err_r)
+{
+        const uint8_t *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(o->fd, p, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0) {
+                        int e = n < 0 ? errno : EIO;
+
+                        return err_setf(err_r, -e, "cannot write the stream at byte %llu: %s",
+                                        (unsigned long long)o->pos, strerror(e));
+                }
+                p += n;
+                len -= (size_t)n;
+                o->pos += (uint64_t)n;
+        }
+        return 0;
+}
+
+/* One record: its header, body and padding. */
+static int sim_out_record(struct sim_out *o, uint32_t type, const void *body, size_t len,
+                          char **err_r)
+{
+        static const uint8_t zeros[8];
+        struct sim_record_header h = { .type = type, .length = (uint32_t)len };
+        int r;
+
+        r = sim_out_write(o, &h, sizeof(h), err_r);
+        if (r >= 0 && len)
+                r = sim_out_write(o, body, len, err_r);
+        if (r >= 0 && len % 8)
+                r = sim_out_write(o, zeros, 8 - len % 8, err_r);
+        return r;
+}
+
+/* The whole stream of a guest's saved state into fd. */
+static int sim_stream_write(int fd, const struct hv_guest_state *st, char **err_r)
+{
+        struct sim_image_header ih = {
+                .marker = htobe64(SIM_STREAM_MARKER),
+                .id = htobe32(BUILDER_SIM_STREAM_ID),
+                .version = htobe32(SIM_STREAM_VERSION),
+                .options = htobe16(host_big_endian() ? SIM_OPT_BIG_ENDIAN : 0),
+        };
+        struct sim_domain_header dh = {
+                .type = sim_stream_type(st->type),
+                .page_shift = SIM_PAGE_SHIFT,
+                .state_version = HV_GUEST_STATE_VERSION,
+                .state_size = sizeof(*st),
+        };
+        _cleanup_free_ uint8_t *rec = malloc(SIM_PAGE_RECORD_MAX);
+        struct sim_out o = { .fd = fd };
+        unsigned pages = sim_stream_pages(st->mem_kib);
+        int r;
+
+        if (!rec)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        r = sim_out_write(&o, &ih, sizeof(ih), err_r);
+        if (r >= 0)
+                r = sim_out_write(&o, &dh, sizeof(dh), err_r);
+        for (size_t off = 0; r >= 0 && off < sizeof(*st); off += SIM_STATE_PIECE) {
+                size_t n =
+                    sizeof(*st) - off < SIM_STATE_PIECE ? sizeof(*st) - off : SIM_STATE_PIECE;
+                uint32_t head[2] = { (uint32_t)off, 0 };
+
+                memcpy(rec, head, sizeof(head));
+                memcpy(rec + sizeof(head), (const uint8_t *)st + off, n);
+                r = sim_out_record(&o, SIM_REC_STATE, rec, sizeof(head) + n, err_r);
+        }
+        if (r >= 0)
+                r = sim_out_record(&o, SIM_REC_STATIC_END, NULL, 0, err_r);
+        for (unsigned i = 0; r >= 0 && i < pages; i += SIM_PAGES_PER_RECORD) {
+                uint32_t count =
+                    pages - i < SIM_PAGES_PER_RECORD ? pages - i : SIM_PAGES_PER_RECORD;
+                uint32_t head[2] = { count, 0 };
+                uint8_t *data = rec + sizeof(head) + count * 8;
+
+                memcpy(rec, head, sizeof(head));
+                for (uint32_t k = 0; k < count; k++) {
+                        uint64_t pfn = sim_stream_pfn(st->mem_kib, i + k);
+
+                        memcpy(rec + sizeof(head) + k * 8, &pfn, 8);
+                        sim_page_fill(st->memory_seed, pfn, data + (size_t)k * SIM_PAGE_SIZE);
+                }
+                r = sim_out_record(&o, SIM_REC_PAGE_DATA, rec,
+                                   sizeof(head) + count * (8 + (size_t)SIM_PAGE_SIZE), err_r);
+        }
+        if (r >= 0)
+                r = sim_out_record(&o, SIM_REC_END, NULL, 0, err_r);
+        return r;
+}
+
+/* Where a stream is read from, and how far. Reads exactly what the stream holds, never more. */
+struct sim_in {
+        int fd;
+        uint64_t pos;
+};
+
+static int sim_in_read(struct sim_in *in, void *buf, size_t len, char **err_r)
+{
+        uint8_t *p = buf;
+
+        while (len > 0) {
+                ssize_t n = read(in->fd, p, len);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return err_setf(err_r, -errno, "cannot read the stream at byte %llu: %s",
+                                        (unsigned long long)in->pos, strerror(errno));
+                if (n == 0)
+                        return err_setf(err_r, -EIO, "the stream is truncated at byte %llu",
+                                        (unsigned long long)in->pos);
+                p += n;
+                len -= (size_t)n;
+                in->pos += (uint64_t)n;
+        }
+        return 0;
+}
+
+/* What a reader has put together so far. */
+struct sim_reading {
+        struct hv_guest_state st;
+        uint32_t type; /* the domain header's */
+        size_t have;   /* bytes of st read */
+        bool static_end;
+        unsigned pages, pages_seen;
+};
+
+static int sim_bad_record(char **err_r, uint64_t at, const char *fmt, ...) _printf_(3, 4);
+
+/* A record that breaks the format: "record at byte N: ..." */
+static int sim_bad_record(char **err_r, uint64_t at, const char *fmt, ...)
+{
+        _cleanup_free_ char *what = NULL;
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vasprintf(&what, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        return err_setf(err_r, -EBADMSG, "bad record at byte %llu: %s", (unsigned long long)at,
+                        what);
+}
+
+static int sim_in_headers(struct sim_in *in, struct sim_reading *rd, char **err_r)
+{
+        struct sim_image_header ih;
+        struct sim_domain_header dh;
+        int r;
+
+        r = sim_in_read(in, &ih, sizeof(ih), err_r);
+        if (r < 0)
+                return r;
+        if (be64toh(ih.marker) != SIM_STREAM_MARKER || be32toh(ih.id) != BUILDER_SIM_STREAM_ID)
+                return err_setf(err_r, -EINVAL, "not a simulator save stream%s",
+                                be64toh(ih.marker) == SIM_STREAM_MARKER &&
+                                        be32toh(ih.id) == SIM_STREAM_XENF
+                                    ? " (a libxc stream, for real Xen)"
+                                    : "");
+        if (be32toh(ih.version) != SIM_STREAM_VERSION)
+                return err_setf(err_r, -EINVAL,
+                                "simulator save stream version %u; this xensup reads version %u",
+                                be32toh(ih.version), SIM_STREAM_VERSION);
+        if (be16toh(ih.options) != (host_big_endian() ? SIM_OPT_BIG_ENDIAN : 0) || ih.reserved1 ||
+            ih.reserved2)
+                return err_setf(err_r, -EINVAL,
+                                "simulator save stream options %#x: written on another kind of "
+                                "host",
+                                be16toh(ih.options));
+        r = sim_in_read(in, &dh, sizeof(dh), err_r);
+        if (r < 0)
+                return r;
+        if ((dh.type != SIM_DOMAIN_TYPE_PV && dh.type != SIM_DOMAIN_TYPE_PVH) ||
+            dh.page_shift != SIM_PAGE_SHIFT || dh.reserved)
+                return err_setf(err_r, -EBADMSG,
+                                "bad domain header: type %u, page shift %u (expected 1 or 2, %u)",
+                                dh.type, dh.page_shift, SIM_PAGE_SHIFT);
+        if (dh.state_version != HV_GUEST_STATE_VERSION || dh.state_size != sizeof(rd->st))
+                return err_setf(err_r, -EINVAL,
+                                "the stream holds guest state version %u (%u bytes); this xensup "
+                                "reads version %u (%zu bytes)",
+                                dh.state_version, dh.state_size, HV_GUEST_STATE_VERSION,
+                                sizeof(rd->st));
+        rd->type = dh.type;
+        return 0;
+}
+
+/* A piece of the guest's state: in order, end to end, before STATIC_DATA_END. */
+static int sim_in_state(struct sim_reading *rd, uint64_t at, const uint8_t *body, uint32_t len,
+                        char **err_r)
+{
+        uint32_t head[2];
+
+        if (rd->static_end)
+                return sim_bad_record(err_r, at, "guest state after STATIC_DATA_END");
+        if (len < sizeof(head))
+                return sim_bad_record(err_r, at, "guest state of %u bytes", len);
+        memcpy(head, body, sizeof(head));
+        len -= sizeof(head);
+        if (head[0] != rd->have || head[1] != 0 || len == 0 || len > sizeof(rd->st) - rd->have)
+                return sim_bad_record(err_r, at,
+                                      "guest state piece at offset %u of %u bytes, after %zu of "
+                                      "%zu bytes",
+                                      head[0], len, rd->have, sizeof(rd->st));
+        memcpy((uint8_t *)&rd->st + rd->have, body + sizeof(head), len);
+        rd->have += len;
+        return 0;
+}
+
+static int sim_in_static_end(struct sim_reading *rd, uint64_t at, uint32_t len, char **err_r)
+{
+        if (rd->static_end || len != 0)
+                return sim_bad_record(err_r, at, "a second or non-empty STATIC_DATA_END");
+        if (rd->have != sizeof(rd->st))
+                return sim_bad_record(err_r, at, "STATIC_DATA_END after %zu of %zu bytes of state",
+                                      rd->have, sizeof(rd->st));
+        if (rd->st.version != HV_GUEST_STATE_VERSION || sim_stream_type(rd->st.type) != rd->type ||
+            rd->st.type >= _DOMAIN_TYPE_MAX)
+                return sim_bad_record(err_r, at, "guest state version %u, type %u", rd->st.version,
+                                      rd->st.type);
+        rd->static_end = true;
+        rd->pages = sim_stream_pages(rd->st.mem_kib);
+        return 0;
+}
+
+/* Pages: the ones the state says, in order, holding what was saved. */
+static int sim_in_pages(struct sim_reading *rd, uint64_t at, const uint8_t *body, uint32_t len,
+                        uint8_t *page, char **err_r)
+{
+        uint32_t head[2];
+        const uint8_t *data;
+
+        if (!rd->static_end)
+                return sim_bad_record(err_r, at, "page data before STATIC_DATA_END");
+        if (len < sizeof(head))
+                return sim_bad_record(err_r, at, "page data of %u bytes", len);
+        memcpy(head, body, sizeof(head));
+        if (head[0] == 0 || head[0] > SIM_PAGES_PER_RECORD || head[1] != 0 ||
+            len != sizeof(head) + head[0] * (8 + (size_t)SIM_PAGE_SIZE))
+                return sim_bad_record(err_r, at, "page data of %u pages in %u bytes", head[0], len);
+        if (head[0] > rd->pages - rd->pages_seen)
+                return sim_bad_record(err_r, at, "more pages than the guest's %u", rd->pages);
+        data = body + sizeof(head) + head[0] * 8;
+        for (uint32_t k = 0; k < head[0]; k++) {
+                uint64_t pfn, want = sim_stream_pfn(rd->st.mem_kib, rd->pages_seen + k);
+
+                memcpy(&pfn, body + sizeof(head) + k * 8, 8);
+                if (pfn != want)
+                        return sim_bad_record(err_r, at, "page %#llx where %#llx belongs",
+                                              (unsigned long long)pfn, (unsigned long long)want);
+                sim_page_fill(rd->st.memory_seed, pfn, page);
+                if (memcmp(page, data + (size_t)k * SIM_PAGE_SIZE, SIM_PAGE_SIZE) != 0)
+                        return sim_bad_record(err_r, at, "page %#llx does not hold what was saved",
+                                              (unsigned long long)pfn);
+        }
+        rd->pages_seen += head[0];
+        return 0;
+}
+
+/* Read and check a whole stream, up to and with its END; the guest's state into *st. */
+static int sim_stream_read(int fd, struct hv_guest_state *st, char **err_r)
+{
+        _cleanup_free_ uint8_t *body = malloc(SIM_PAGE_RECORD_MAX + 8);
+        _cleanup_free_ uint8_t *page = malloc(SIM_PAGE_SIZE);
+        struct sim_reading rd = { 0 };
+        struct sim_in in = { .fd = fd };
+        int r;
+
+        if (!body || !page)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        r = sim_in_headers(&in, &rd, err_r);
+        while (r >= 0) {
+                struct sim_record_header h;
+                uint64_t at = in.pos;
+                uint32_t padded;
+
+                r = sim_in_read(&in, &h, sizeof(h), err_r);
+                if (r < 0)
+                        break;
+                if (h.length > SIM_PAGE_RECORD_MAX)
+                        return sim_bad_record(err_r, at, "type %#x of %u bytes", h.type, h.length);
+                padded = (h.length + 7) & ~7u;
+                r = sim_in_read(&in, body, padded, err_r);
+                if (r < 0)
+                        break;
+                for (uint32_t i = h.length; i < padded; i++)
+                        if (body[i])
+                                return sim_bad_record(err_r, at, "padding that is not zero");
+                switch (h.type) {
+                case SIM_REC_STATE:
+                        r = sim_in_state(&rd, at, body, h.length, err_r);
+                        break;
+                case SIM_REC_STATIC_END:
+                        r = sim_in_static_end(&rd, at, h.length, err_r);
+                        break;
+                case SIM_REC_PAGE_DATA:
+                        r = sim_in_pages(&rd, at, body, h.length, page, err_r);
+                        break;
+                case SIM_REC_END:
+                        if (h.length != 0 || !rd.static_end || rd.pages_seen != rd.pages)
+                                return sim_bad_record(err_r, at,
+                                                      "END after %u of the guest's %u pages",
+                                                      rd.pages_seen, rd.pages);
+                        *st = rd.st;
+                        return 0;
+                default:
+                        return sim_bad_record(err_r, at, "unknown type %#x", h.type);
+                }
+        }
+        return r;
+}
+
+/* The one domain's row; -ESRCH if it is not there. */
+static int sim_domain_info(struct builder *b, uint32_t domid, struct builder_domain_info *info,
+                           char **err_r)
+{
+        struct sim_backend *sb = b->data;
+        struct hv_req_list req = { .first_domid = domid, .max = 1 };
+        struct {
+                struct hv_rep_list head;
+                struct hv_dominfo info;
+        } rep;
+        size_t len = 0;
+        int r;
+
+        r = sim_call(sb, HV_OP_LIST, &req, &rep, sizeof(rep), &len, err_r);
+        if (r < 0)
+                return err_setf(err_r, r, "domid %u: list: %s", domid, strerror(-r));
+        if (rep.head.n > 1 || len != sizeof(rep.head) + rep.head.n * sizeof(rep.info) ||
+            (rep.head.n == 1 && sim_info_from_wire(&rep.info, info) < 0))
+                return sim_bad_reply(sb, "list", err_r);
+        if (rep.head.n == 0 || info->domid != domid)
+                return err_setf(err_r, -ESRCH, "domain %u does not exist", domid);
+        return 0;
+}
+
+static int sim_save(struct builder *b, uint32_t domid, int fd, bool live,
+                    builder_suspend_fn suspend, void *data, char **err_r)
+{
+        _cleanup_free_ char *e = NULL;
+        struct builder_domain_info info;
+        struct hv_guest_state st;
+        struct builder_sigpipe sp;
+        char doing[64];
+        int r;
+
+        /* The simulator has no log-dirty tracking, as Debian's Xen: refused before anything. */
+        if (live)
+                return err_setf(err_r, -EOPNOTSUPP, "%s", BUILDER_NO_LIVE_SAVE);
+        r = suspend(data, err_r);
+        if (r < 0)
+                return r;
+        r = sim_domain_info(b, domid, &info, err_r);
+        if (r < 0)
+                return r;
+        if (info.dying || !info.shutdown || info.reason != SHUTDOWN_REASON_SUSPEND)
+                return err_setf(err_r, -EIO, "the domain has not suspended (%s)",
+                                builder_doing(&info, doing));
+        r = sim_dom_call_rep(b, HV_OP_SAVE, domid, 0, 0, &st, sizeof(st), err_r);
+        if (r < 0)
+                return r;
+        if (st.version != HV_GUEST_STATE_VERSION || st.type >= _DOMAIN_TYPE_MAX)
+                return sim_bad_reply(b->data, op_names[HV_OP_SAVE], err_r);
+        builder_sigpipe_block(&sp);
+        r = sim_stream_write(fd, &st, &e);
+        builder_sigpipe_restore(&sp);
+        if (r < 0)
+                return err_setf(err_r, r, "domid %u: save: %s", domid, e ? e : strerror(-r));
+        return 0;
+}
+
+static int sim_restore(struct builder *b, const struct domain_config *cfg, int fd,
+                       struct builder_domain *out, char **err_r)
+{
+        struct sim_backend *sb = b->data;
+        _cleanup_free_ char *e = NULL;
+        struct hv_req_restore req = { 0 };
+        struct hv_rep_create rep;
+        int r;
+
+        r = sim_type_check(cfg, err_r);
+        if (r < 0)
+                return r;
+        /* Read and check it all first: a stream that is not whole creates nothing. */
+        r = sim_stream_read(fd, &req.state, &e);
+        if (r < 0)
+                return err_setf(err_r, r, "%s: restore: %s", cfg->name, e ? e : strerror(-r));
+        if (req.state.type != (uint32_t)cfg->type)
+                return err_setf(err_r, -EINVAL, "%s: restore: the stream holds a %s guest, not %s",
+                                cfg->name, domain_type_to_string(req.state.type) ?: "?",
+                                domain_type_to_string(cfg->type) ?: "?");
+        memcpy(req.uuid, cfg->uuid, sizeof(req.uuid));
+        snprintf(req.name, sizeof(req.name), "%s", cfg->name);
+        req.type = (uint32_t)cfg->type;
+        req.ssidref = cfg->ssidref;
+        req.maxmem_kib = sim_maxmem_kib(cfg);
+        req.maxvcpus = sim_maxvcpus(cfg);
+        r = sim_call(sb, HV_OP_RESTORE, &req, &rep, sizeof(rep), NULL, err_r);
+        if (r == -ENOMEM && req.state.mem_kib > req.maxmem_kib)
+                return err_setf(err_r, r,
+                                "%s: restore: the guest holds %llu KiB, more than the %llu KiB "
+                                "its config allows",
+                                cfg->name, (unsigned long long)req.state.mem_kib,
+                                (unsigned long long)req.maxmem_kib);
+        if (r < 0)
+                return err_setf(err_r, r, "%s: restore domain: %s", cfg->name, strerror(-r));
+        return sim_created(sb, cfg, "restore domain", &rep, out, err_r);
+}
+
+static int sim_resume(struct builder *b, uint32_t domid, char **err_r)
+{
+        struct builder_domain_info info;
+        char doing[64];
+        int r;
+
+        r = sim_dom_call(b, HV_OP_RESUME, domid, 0, 0, err_r);
+        /* Say what it is doing instead, as builder-xen does. */
+        if (r == -EINVAL && sim_domain_info(b, domid, &info, NULL) >= 0)
+                return err_setf(err_r, r, "domain %u is not suspended (%s)", domid,
+                                builder_doing(&info, doing));
+        return r;
 }
 
 int builder_sim_guest_action(struct builder *b, uint32_t domid, enum hv_guest_action a,
@@ -1095,6 +1651,38 @@ int builder_sim_loops(struct builder *b, struct hv_loop_info **loops_r, size_t *
         return 0;
 }
 
+/* HOST_LIST's loop devices on the file (dev, ino): what LOOP_GET_STATUS64 tells on Linux. */
+static int sim_disk_find_loops(struct builder *b, uint64_t backing_dev, uint64_t backing_ino,
+                               struct builder_loop **loops_r, size_t *n_r, char **err_r)
+{
+        _cleanup_free_ struct hv_loop_info *all = NULL;
+        _cleanup_free_ struct builder_loop *loops = NULL;
+        void *entries = NULL;
+        size_t n_all = 0, n = 0;
+        int r;
+
+        r = sim_host_list(b, HV_HOST_LOOPS, sizeof(*all), &entries, &n_all, err_r);
+        if (r < 0)
+                return r;
+        all = entries;
+        for (size_t i = 0; i < n_all; i++) {
+                if (all[i].dev != backing_dev || all[i].ino != backing_ino)
+                        continue;
+                if (!loops && !(loops = calloc(n_all, sizeof(*loops))))
+                        return err_setf(err_r, -ENOMEM, "out of memory");
+                loops[n++] = (struct builder_loop){
+                        .major = HV_LOOP_MAJOR,
+                        .minor = all[i].minor,
+                        .readonly = all[i].flags & HV_LOOP_READONLY,
+                        /* Held by a backend, or released and going with its last user. */
+                        .busy = all[i].flags & (HV_LOOP_OPEN | HV_LOOP_AUTOCLEAR),
+                };
+        }
+        *loops_r = TAKE_PTR(loops);
+        *n_r = n;
+        return 0;
+}
+
 int builder_sim_netdevs(struct builder *b, struct hv_netdev_info **netdevs_r, size_t *n_r,
                         char **err_r)
 {
@@ -1142,10 +1730,14 @@ const struct builder_ops builder_sim_ops = {
         .set_memory = sim_set_memory,
         .set_vcpus = sim_set_vcpus,
         .dumpcore = sim_dumpcore,
+        .save = sim_save,
+        .restore = sim_restore,
+        .resume = sim_resume,
         .set_handle = sim_set_handle,
         .find_live = sim_find_live,
         .disk_attach = sim_disk_attach,
         .disk_release = sim_disk_release,
         .vif_plug = sim_vif_plug,
         .vif_unplug = sim_vif_unplug,
+        .disk_find_loops = sim_disk_find_loops,
 };

@@ -58,7 +58,7 @@ int builder_sim_device_fault_from_string(const char *s);
 const char *builder_sim_device_fault_to_string(enum hv_device_fault k);
 
 /* "crash", "reboot", "poweroff", "watchdog", "soft_reset", "hang", "obey", "hostile",
- * "zombie"; -1 if unknown. */
+ * "zombie", "no_suspend"; -1 if unknown. */
 int builder_sim_guest_action_from_string(const char *s);
 
 /* The name of a guest action; NULL if unknown. */
@@ -66,7 +66,8 @@ const char *builder_sim_guest_action_to_string(enum hv_guest_action a);
 
 /* "create", "unpause", "pause", "shutdown", "destroy", "list", "set_memory", "set_vcpus",
  * "dumpcore", "guest_action", "stats", "fault", "set_handle", "find_handle", "loop_attach",
- * "loop_release", "vif_plug", "vif_unplug", "host_list", "device_fault"; -1 if unknown. */
+ * "loop_release", "vif_plug", "vif_unplug", "host_list", "device_fault", "save", "restore",
+ * "resume"; -1 if unknown. */
 int builder_sim_op_from_string(const char *s);
 
 /* The name of an operation; NULL if unknown. */
@@ -74,3 +75,24 @@ const char *builder_sim_op_to_string(enum hv_op op);
 
 /* First line of a core file the sim backend writes. */
 #define BUILDER_SIM_CORE_MAGIC "XENSUP-SIM-CORE 1"
+
+/*
+ * The stream builder_save() writes on the simulator, shaped as libxc's stream v3
+ * (docs/specs/libxc-migration-stream.pandoc), so what is around it (a file, a pipe, a trailer
+ * after it, a failure midway) behaves as on Xen; its id is its own, so neither backend ever
+ * takes the other's stream for one of its own:
+ *   image header   u64 marker ~0, u32 id BUILDER_SIM_STREAM_ID, u32 version 1, u16 options
+ *                  (bit 0: the records are big-endian), u16 0, u32 0; big-endian, as libxc's
+ *   domain header  u32 type (1 PV, 2 PVH), u16 page shift 12, u16 0,
+ *                  u32 HV_GUEST_STATE_VERSION, u32 sizeof(struct hv_guest_state)
+ *   records        u32 type, u32 body length, the body, zeros up to a multiple of 8 bytes:
+ *     SIM_STATE        0x10001, several: u32 offset, u32 0, a piece of struct hv_guest_state
+ *     STATIC_DATA_END  0x10: empty; the state is whole by then
+ *     PAGE_DATA        1, several: u32 count (1 to 32), u32 0, count u64 pfns, count pages
+ *     END              0: empty, the last record
+ * There is one page per MiB of the guest's memory, 16 to 256 of them, their contents derived
+ * from its memory seed: a stream is big enough to fail midway, and a corrupt page is caught.
+ * builder_restore() reads it all and checks every byte before it asks for a domain.
+ */
+#define BUILDER_SIM_STREAM_ID      0x5853494Du /* "XSIM" */
+#define BUILDER_SIM_STREAM_HEADERS 40          /* bytes of the image and domain headers */

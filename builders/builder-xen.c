@@ -8,6 +8,11 @@
  * expose. The layout (XenStore) is not written here: the supervisor writes it
  * between create() and introduce().
  *
+ * Save, restore and resume are libxenguest's (DEVICES.md C.1, C.4): a restore
+ * makes the domain as a create does (libxl__domain_make, libxl__build_pre
+ * without the CPUID policy, which the stream carries) and hands it to
+ * xc_domain_restore instead of the xc_dom_* image build.
+ *
  * Every hypervisor call goes through this file only, so the tests wrap each
  * of them with -Wl,--wrap (tests/test-builder-xen.c).
  *
@@ -280,10 +285,11 @@ static uint64_t paging_pool_kib(const struct domain_config *cfg)
 
 /*
  * libxl__build_pre and libxl__arch_domain_create: limits, event channels and
- * the per-domain settings that must precede the image.
+ * the per-domain settings that must precede the image, or the stream of a
+ * restore (whose TSC record then overrides the TSC mode set here).
  */
 static int build_pre(struct xen_backend *x, const struct domain_config *cfg, uint32_t domid,
-                     struct builder_domain *out, char **err_r)
+                     bool restore, struct builder_domain *out, char **err_r)
 {
         int r, port;
 
@@ -329,6 +335,10 @@ static int build_pre(struct xen_backend *x, const struct domain_config *cfg, uin
                 if (xc_set_paging_mempool_size(x->xch, domid, paging_pool_kib(cfg) << 10) < 0)
                         return step_fail(x, err_r, "xc_set_paging_mempool_size");
         }
+
+        /* A restored guest keeps the policy it ran with: its stream's CPUID and MSR records. */
+        if (restore)
+                return 0;
 
         /* libxl__cpuid_legacy for a new domain: pae on, no itsc, no nested virt. */
         step_begin(x);
@@ -589,29 +599,77 @@ static void rollback(struct xen_backend *x, uint32_t domid, char **err_r)
         }
 }
 
-static int xen_create(struct builder *b, const struct domain_config *cfg,
-                      const struct builder_images *img, struct builder_domain *out, char **err_r)
+/* What a config must hold before anything is asked of Xen; a restore boots no kernel. */
+static int domain_check(const struct domain_config *cfg, bool restore, char **err_r)
 {
-        struct xen_backend *x = backend_of(b);
-        struct xen_domctl_createdomain create;
-        struct builder_domain d = { 0 };
-        struct host_caps caps = { 0 };
-        uint32_t domid = DOMID_INVALID;
-        int r;
-
         if (cfg->type == DOMAIN_TYPE_HVM)
                 return err_setf(err_r, -EOPNOTSUPP,
                                 "HVM guests need a device model, not supported yet; use type = "
                                 "\"pv\" or \"pvh\"");
         if (cfg->type != DOMAIN_TYPE_PV && cfg->type != DOMAIN_TYPE_PVH)
                 return err_setf(err_r, -EINVAL, "unknown domain type %d", (int)cfg->type);
-        if (!cfg->kernel)
+        if (!restore && !cfg->kernel)
                 return err_setf(err_r, -EINVAL,
                                 "no kernel: PV and PVH guests boot their kernel directly");
         if (cfg->maxvcpus == 0 || cfg->memory_mib == 0 || cfg->maxmem_mib < cfg->memory_mib)
                 return err_setf(err_r, -EINVAL, "invalid vcpus or memory");
+        return 0;
+}
 
-        r = host_caps_get(x, &caps, err_r);
+/* What fills a made domain: the image build of a create, or the stream of a restore. */
+typedef int (*domain_fill_fn)(struct xen_backend *x, const struct domain_config *cfg,
+                              uint32_t domid, const void *arg, struct builder_domain *out,
+                              char **err_r);
+
+static int fill_image(struct xen_backend *x, const struct domain_config *cfg, uint32_t domid,
+                      const void *img, struct builder_domain *out, char **err_r)
+{
+        return build_image(x, cfg, img, domid, out, err_r);
+}
+
+/*
+ * xc_domain_restore into the made domain; the ring frames are the ones the stream's guest
+ * uses. It reads exactly the stream's records, so fd is left after its END.
+ */
+static int fill_stream(struct xen_backend *x, const struct domain_config *cfg, uint32_t domid,
+                       const void *fd, struct builder_domain *out, char **err_r)
+{
+        /*
+         * Never NULL: libxenguest dereferences it at STATIC_DATA_END. Zeroed: a plain stream
+         * calls nothing else, and static_data_done is only for pre-4.14 streams, which lack
+         * the CPUID policy that xensup's own saves always carry.
+         */
+        struct restore_callbacks cb = { 0 };
+        unsigned long store_mfn = 0, console_mfn = 0;
+
+        (void)cfg;
+        step_begin(x);
+        if (xc_domain_restore(x->xch, *(const int *)fd, domid, out->store_port, &store_mfn,
+                              XEN_BACKEND_DOMID, out->console_port, &console_mfn, XEN_BACKEND_DOMID,
+                              XC_STREAM_PLAIN, &cb, -1) < 0)
+                return step_fail(x, err_r, "xc_domain_restore");
+        out->store_mfn = store_mfn;
+        out->console_mfn = console_mfn;
+        return 0;
+}
+
+/*
+ * libxl__domain_make, libxl__build_pre, then fill, then libxl__build_post: the one sequence a
+ * create and a restore share. A failure after xc_domain_create destroys the domain.
+ */
+static int domain_build(struct xen_backend *x, const struct domain_config *cfg, bool restore,
+                        domain_fill_fn fill, const void *arg, struct builder_domain *out,
+                        char **err_r)
+{
+        struct xen_domctl_createdomain create;
+        struct builder_domain d = { 0 };
+        struct host_caps caps = { 0 };
+        uint32_t domid = DOMID_INVALID;
+        int r;
+
+        r = domain_check(cfg, restore, err_r);
+        if (r >= 0)
+                r = host_caps_get(x, &caps, err_r);
         if (r < 0)
                 return r;
         createdomain_fill(cfg, &caps, &create);
@@ -621,9 +679,9 @@ static int xen_create(struct builder *b, const struct domain_config *cfg,
                 return step_fail(x, err_r, "xc_domain_create");
         d.domid = domid;
 
-        r = build_pre(x, cfg, domid, &d, err_r);
+        r = build_pre(x, cfg, domid, restore, &d, err_r);
         if (r >= 0)
-                r = build_image(x, cfg, img, domid, &d, err_r);
+                r = fill(x, cfg, domid, arg, &d, err_r);
         if (r >= 0)
                 r = build_post(x, cfg, domid, err_r);
         if (r < 0) {
@@ -633,6 +691,18 @@ static int xen_create(struct builder *b, const struct domain_config *cfg,
 
         *out = d;
         return 0;
+}
+
+static int xen_create(struct builder *b, const struct domain_config *cfg,
+                      const struct builder_images *img, struct builder_domain *out, char **err_r)
+{
+        return domain_build(backend_of(b), cfg, false, fill_image, img, out, err_r);
+}
+
+static int xen_restore(struct builder *b, const struct domain_config *cfg, int fd,
+                       struct builder_domain *out, char **err_r)
+{
+        return domain_build(backend_of(b), cfg, true, fill_stream, &fd, out, err_r);
 }
 
 static int xen_introduce(struct builder *b, const struct builder_domain *d, char **err_r)
@@ -913,6 +983,113 @@ static int xen_dumpcore(struct builder *b, uint32_t domid, int fd, char **err_r)
         return 0;
 }
 
+/* What xen_save's suspend callback needs, and what went wrong in it. */
+struct save_ctx {
+        struct xen_backend *x;
+        uint32_t domid;
+        builder_suspend_fn suspend;
+        void *data;
+        char **err_r;
+        int r; /* why the guest did not suspend, its message in *err_r; 0 if it did */
+};
+
+/*
+ * libxc's suspend callback: the caller's suspend, then the domain must be shut down for
+ * suspend. 1 when it is (libxc's "success"), else 0, keeping our error and message: libxc's
+ * own ("Domain has not been suspended") would say less.
+ */
+static int save_suspend(void *data)
+{
+        struct save_ctx *c = data;
+        struct builder_domain_info i;
+        xc_domaininfo_t info;
+        char doing[64];
+        int r;
+
+        r = c->suspend(c->data, c->err_r);
+        if (r >= 0)
+                r = domain_info_get(c->x, c->domid, &info, c->err_r);
+        if (r >= 0) {
+                info_decode(&info, &i);
+                if (i.dying || !i.shutdown || i.reason != SHUTDOWN_REASON_SUSPEND)
+                        r = err_setf(c->err_r, -EIO, "the domain has not suspended (%s)",
+                                     builder_doing(&i, doing));
+        }
+        c->r = r < 0 ? r : 0;
+        return r >= 0;
+}
+
+/*
+ * Whether the hypervisor can track domid's dirty pages: log-dirty needs shadow paging, but for
+ * an HVM container on HAP, which tracks them in its HAP tables. Asks, never touches the guest.
+ */
+static int live_save_check(struct xen_backend *x, uint32_t domid, char **err_r)
+{
+        xc_physinfo_t phys = { 0 };
+        xc_domaininfo_t info;
+        int r;
+
+        step_begin(x);
+        if (xc_physinfo(x->xch, &phys) < 0)
+                return step_fail(x, err_r, "xc_physinfo");
+        if (phys.capabilities & XEN_SYSCTL_PHYSCAP_shadow)
+                return 0;
+        r = domain_info_get(x, domid, &info, err_r);
+        if (r < 0)
+                return r;
+        if ((info.flags & XEN_DOMINF_hvm_guest) && (info.flags & XEN_DOMINF_hap))
+                return 0;
+        return err_setf(err_r, -EOPNOTSUPP, "%s", BUILDER_NO_LIVE_SAVE);
+}
+
+/* xc_domain_save, as libxl's save helper runs it; the domain is left as the save leaves it. */
+static int xen_save(struct builder *b, uint32_t domid, int fd, bool live,
+                    builder_suspend_fn suspend, void *data, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+        struct save_ctx c = {
+                .x = x, .domid = domid, .suspend = suspend, .data = data, .err_r = err_r
+        };
+        struct save_callbacks cb = { .suspend = save_suspend, .data = &c };
+        struct builder_sigpipe sp;
+        int r = 0;
+
+        if (live) {
+                r = live_save_check(x, domid, err_r);
+                if (r < 0)
+                        return r;
+        }
+        builder_sigpipe_block(&sp);
+        step_begin(x);
+        if (xc_domain_save(x->xch, fd, domid, live ? XCFLAGS_LIVE : 0, &cb, XC_STREAM_PLAIN, -1) <
+            0)
+                r = c.r < 0 ? c.r : step_fail(x, err_r, "xc_domain_save");
+        builder_sigpipe_restore(&sp);
+        return r;
+}
+
+/* libxl_domain_resume(fast=1): the cooperative resume; first, that there is a suspend to undo. */
+static int xen_resume(struct builder *b, uint32_t domid, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+        struct builder_domain_info i;
+        xc_domaininfo_t info;
+        char doing[64];
+        int r;
+
+        r = domain_info_get(x, domid, &info, err_r);
+        if (r < 0)
+                return r;
+        info_decode(&info, &i);
+        if (i.dying || !i.shutdown || i.reason != SHUTDOWN_REASON_SUSPEND)
+                return err_setf(err_r, -EINVAL, "domain %" PRIu32 " is not suspended (%s)", domid,
+                                builder_doing(&i, doing));
+        step_begin(x);
+        if (xc_domain_resume(x->xch, domid, 1) < 0)
+                return step_fail(x, err_r, "xc_domain_resume");
+        return 0;
+}
+
 /* Xen keeps no index by handle: one list, as every toolstack does. */
 static int xen_find_live(struct builder *b, const uint8_t uuid[16], uint32_t *domid_r, char **err_r)
 {
@@ -960,6 +1137,13 @@ static int xen_disk_release(struct builder *b, const struct builder_disk_host *h
         return host_loop_release(h, err_r);
 }
 
+static int xen_disk_find_loops(struct builder *b, uint64_t backing_dev, uint64_t backing_ino,
+                               struct builder_loop **loops_r, size_t *n_r, char **err_r)
+{
+        (void)b;
+        return host_loop_find(backing_dev, backing_ino, loops_r, n_r, err_r);
+}
+
 static int xen_vif_plug(struct builder *b, const struct builder_vif_host *v, unsigned *mtu_r,
                         char **err_r)
 {
@@ -987,10 +1171,14 @@ const struct builder_ops builder_xen_ops = {
         .set_memory = xen_set_memory,
         .set_vcpus = xen_set_vcpus,
         .dumpcore = xen_dumpcore,
+        .save = xen_save,
+        .restore = xen_restore,
+        .resume = xen_resume,
         .set_handle = xen_set_handle,
         .find_live = xen_find_live,
         .disk_attach = xen_disk_attach,
         .disk_release = xen_disk_release,
         .vif_plug = xen_vif_plug,
         .vif_unplug = xen_vif_unplug,
+        .disk_find_loops = xen_disk_find_loops,
 };

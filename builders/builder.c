@@ -113,6 +113,38 @@ int builder_dumpcore(struct builder *b, uint32_t domid, int fd, char **err_r)
         return b->ops->dumpcore(b, domid, fd, err_r);
 }
 
+/* A backend without an operation says so rather than crash. */
+static int not_supported(const struct builder *b, const char *what, char **err_r)
+{
+        return err_setf(err_r, -EOPNOTSUPP, "the %s backend cannot %s", b->ops->name, what);
+}
+
+int builder_save(struct builder *b, uint32_t domid, int fd, bool live, builder_suspend_fn suspend,
+                 void *data, char **err_r)
+{
+        if (!b->ops->save)
+                return not_supported(b, "save a domain", err_r);
+        if (!suspend)
+                return err_setf(err_r, -EINVAL, "domid %u: save: no way to suspend the guest",
+                                domid);
+        return b->ops->save(b, domid, fd, live, suspend, data, err_r);
+}
+
+int builder_restore(struct builder *b, const struct domain_config *cfg, int fd,
+                    struct builder_domain *out, char **err_r)
+{
+        if (!b->ops->restore)
+                return not_supported(b, "restore a domain", err_r);
+        return b->ops->restore(b, cfg, fd, out, err_r);
+}
+
+int builder_resume(struct builder *b, uint32_t domid, char **err_r)
+{
+        if (!b->ops->resume)
+                return not_supported(b, "resume a domain", err_r);
+        return b->ops->resume(b, domid, err_r);
+}
+
 int builder_find_live(struct builder *b, const uint8_t uuid[16], uint32_t *domid_r, char **err_r)
 {
         return b->ops->find_live(b, uuid, domid_r, err_r);
@@ -143,6 +175,16 @@ int builder_disk_release(struct builder *b, const struct builder_disk_host *h, c
         if (!b->ops->disk_release)
                 return no_host_devices(b, err_r);
         return b->ops->disk_release(b, h, err_r);
+}
+
+int builder_disk_find_loops(struct builder *b, uint64_t backing_dev, uint64_t backing_ino,
+                            struct builder_loop **loops_r, size_t *n_r, char **err_r)
+{
+        *loops_r = NULL;
+        *n_r = 0;
+        if (!b->ops->disk_find_loops)
+                return no_host_devices(b, err_r);
+        return b->ops->disk_find_loops(b, backing_dev, backing_ino, loops_r, n_r, err_r);
 }
 
 int builder_vif_plug(struct builder *b, const struct builder_vif_host *v, unsigned *mtu_r,

@@ -15,6 +15,11 @@
  *   builder_list()      the batch domain list the supervisor scans on @releaseDomain
  *   builder_destroy()
  *
+ * Save and restore (DEVICES.md C): builder_save() suspends the guest through
+ * the caller's callback and writes its stream, leaving it suspended for the
+ * caller to destroy or builder_resume(); builder_restore() takes the place of
+ * builder_create() for a domain that goes on from a stream.
+ *
  * A rename-restart keeps the dead instance for inspection: builder_set_handle()
  * gives it a fresh uuid first, so it and the new instance never share one.
  *
@@ -74,6 +79,14 @@ struct builder_disk_host {
         uint64_t backing_ino; /* checked before it is released */
 };
 
+/* A loop device of the host bound to a given file, as builder_disk_find_loops() finds it. */
+struct builder_loop {
+        uint32_t major;
+        uint32_t minor;
+        bool readonly;
+        bool busy; /* in use where no vbd backend shows it (mounted), or already being detached */
+};
+
 /* A vif's host side: netback's interface, enslaved to the host's bridge. */
 struct builder_vif_host {
         const char *ifname; /* netback's name for it: vif<domid>.<devid> */
@@ -81,6 +94,9 @@ struct builder_vif_host {
         const char *bridge; /* the host's bridge; never created here */
         unsigned mtu;       /* 0: the bridge's */
 };
+
+/* builder_save()'s way to bring the guest to shutdown reason suspend: 0 or a negative errno. */
+typedef int (*builder_suspend_fn)(void *data, char **err_r);
 
 /* One row of the hypervisor's domain list. */
 struct builder_domain_info {
@@ -114,6 +130,11 @@ struct builder_ops {
         int (*set_memory)(struct builder *b, uint32_t domid, uint64_t target_kib, char **err_r);
         int (*set_vcpus)(struct builder *b, uint32_t domid, unsigned n, char **err_r);
         int (*dumpcore)(struct builder *b, uint32_t domid, int fd, char **err_r);
+        int (*save)(struct builder *b, uint32_t domid, int fd, bool live,
+                    builder_suspend_fn suspend, void *data, char **err_r);
+        int (*restore)(struct builder *b, const struct domain_config *cfg, int fd,
+                       struct builder_domain *out, char **err_r);
+        int (*resume)(struct builder *b, uint32_t domid, char **err_r);
         int (*set_handle)(struct builder *b, uint32_t domid, const uint8_t uuid[16], char **err_r);
         int (*find_live)(struct builder *b, const uint8_t uuid[16], uint32_t *domid_r,
                          char **err_r);
@@ -123,6 +144,8 @@ struct builder_ops {
         int (*vif_plug)(struct builder *b, const struct builder_vif_host *v, unsigned *mtu_r,
                         char **err_r);
         int (*vif_unplug)(struct builder *b, const char *ifname, char **err_r);
+        int (*disk_find_loops)(struct builder *b, uint64_t backing_dev, uint64_t backing_ino,
+                               struct builder_loop **loops_r, size_t *n_r, char **err_r);
 };
 
 /* Open the backend opts->kind names. */
@@ -173,6 +196,35 @@ int builder_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_
 int builder_dumpcore(struct builder *b, uint32_t domid, int fd, char **err_r);
 
 /*
+ * Save domid's memory and state into fd, which the caller opened, as the backend's stream
+ * (libxc's on Xen), non-live: suspend(data) is called first (from inside xc_domain_save on
+ * Xen), then the domain must be shut down with reason suspend, else -EIO "the domain has not
+ * suspended (...)". live is refused at once with -EOPNOTSUPP, before anything touches the
+ * guest, where the hypervisor cannot track dirty pages (no shadow paging, as Debian's Xen;
+ * the simulator never can). Whatever happens, the domain is left as the suspend left it:
+ * the caller destroys or resumes it. Blocks for the whole save: call it from a child.
+ */
+int builder_save(struct builder *b, uint32_t domid, int fd, bool live, builder_suspend_fn suspend,
+                 void *data, char **err_r);
+
+/*
+ * Create a domain for cfg (its uuid, limits and type, as builder_create() does) and restore the
+ * stream read from fd into it instead of building an image: it is left paused, out filled as by
+ * builder_create() (domid, ports, the ring frames the restore returned). fd is left just after
+ * the stream's END record, so a caller may read a trailer. Nothing is left on failure, with a
+ * message naming the step (not a stream of this backend, truncated, the hypervisor's error).
+ */
+int builder_restore(struct builder *b, const struct domain_config *cfg, int fd,
+                    struct builder_domain *out, char **err_r);
+
+/*
+ * Resume a suspended domain in place (xc_domain_resume fast=1: the guest's suspend returns
+ * "cancelled" and its devices stay connected); -EINVAL if it is not suspended. XenStore is the
+ * caller's: xs_resume_domain() next, or xenstored never reports its next shutdown.
+ */
+int builder_resume(struct builder *b, uint32_t domid, char **err_r);
+
+/*
  * The guest domain that holds uuid and is not dying: 1 and its domid, 0 if none, or a negative
  * errno. A domain is its uuid: a build asks this right before its create.
  */
@@ -198,6 +250,16 @@ int builder_disk_attach(struct builder *b, int target_fd, bool readonly, const c
  * it. 0 when there is nothing left to release.
  */
 int builder_disk_release(struct builder *b, const struct builder_disk_host *h, char **err_r);
+
+/*
+ * The host's loop devices bound to the file (backing_dev, backing_ino: its st_dev and st_ino),
+ * whoever bound them, in minor order; caller frees *loops_r (NULL when none). For what a record
+ * cannot name: a loop device builder_disk_attach() bound for a build killed before its record
+ * said so, or one another toolstack's backend uses. A device that cannot be asked (gone
+ * meanwhile, no node) is left out.
+ */
+int builder_disk_find_loops(struct builder *b, uint64_t backing_dev, uint64_t backing_ino,
+                            struct builder_loop **loops_r, size_t *n_r, char **err_r);
 
 /*
  * Do vif-bridge's online work on netback's interface (waiting briefly for it to appear): link

@@ -10,6 +10,7 @@
  * the kernel's extended message when it has one. Every change is recorded as it is made, so a
  * failure puts the interface back as it was found.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/ethernet.h>
@@ -17,6 +18,7 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -195,6 +197,17 @@ int host_loop_attach(int target_fd, bool readonly, const char *target,
         return disk_use_loop_device(target_fd, readonly, target, &st, out, err_r);
 }
 
+/*
+ * Whether the loop device serves the file (dev, ino), dev an st_dev. The kernel reports its
+ * backing file's device as huge_encode_dev(), which is how stat(2) encodes st_dev on Linux too
+ * (majors below 4096, all the kernel has): both decode alike with major() and minor().
+ */
+static bool loop_backed_by(const struct loop_info64 *info, uint64_t dev, uint64_t ino)
+{
+        return major(info->lo_device) == major(dev) && minor(info->lo_device) == minor(dev) &&
+               info->lo_inode == ino;
+}
+
 /* Detach the loop device host_loop_attach() bound, if it still serves that file (host-linux.h). */
 int host_loop_release(const struct builder_disk_host *h, char **err_r)
 {
@@ -222,13 +235,186 @@ int host_loop_release(const struct builder_disk_host *h, char **err_r)
                                 strerror(errno));
         }
         /* Detached and bound again since: someone else's device now. */
-        if (info.lo_device != h->backing_dev || info.lo_inode != h->backing_ino)
+        if (!loop_backed_by(&info, h->backing_dev, h->backing_ino))
                 return 0;
 
         /* Still open (blkback closing it, or our own fd): the kernel detaches it at last close. */
         if (ioctl(fd, LOOP_CLR_FD) < 0 && errno != ENXIO)
                 return err_setf(err_r, -errno, "release %s: LOOP_CLR_FD: %s", h->device,
                                 strerror(errno));
+        return 0;
+}
+
+static void closedirp(DIR **d)
+{
+        if (*d)
+                closedir(*d);
+}
+
+/* "loopN" with N a decimal, as the loop driver names its disks in /sys/block. */
+static bool is_loop_name(const char *name, unsigned *n_r)
+{
+        char *end;
+        unsigned long n;
+
+        if (strncmp(name, "loop", 4) != 0 || name[4] < '0' || name[4] > '9')
+                return false;
+        errno = 0;
+        n = strtoul(name + 4, &end, 10);
+        if (errno || *end || n > UINT32_MAX)
+                return false;
+        *n_r = (unsigned)n;
+        return true;
+}
+
+/* The device number sysfs gives /sys/block/NAME ("major:minor"). */
+static int sysfs_devnum(int block_fd, const char *name, dev_t *dev_r)
+{
+        char path[300], buf[32];
+        _cleanup_close_ int fd = -1;
+        unsigned maj, min;
+        ssize_t n;
+        int end = 0;
+
+        snprintf(path, sizeof(path), "%s/dev", name);
+        fd = openat(block_fd, path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return -errno;
+        buf[n] = '\0';
+        if (sscanf(buf, "%u:%u%n", &maj, &min, &end) != 2 || (buf[end] && buf[end] != '\n'))
+                return -EBADMSG;
+        *dev_r = makedev(maj, min);
+        return 0;
+}
+
+/* Whether /sys/block/NAME/holders lists a device stacked on it (dm, md). */
+static bool has_holders(int block_fd, const char *name)
+{
+        _cleanup_(closedirp) DIR *d = NULL;
+        char path[300];
+        struct dirent *de;
+        int fd;
+
+        snprintf(path, sizeof(path), "%s/holders", name);
+        fd = openat(block_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        d = fdopendir(fd);
+        if (!d) {
+                close(fd);
+                return false;
+        }
+        while ((de = readdir(d)))
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        return true;
+        return false;
+}
+
+/*
+ * Whether a file system of our mount namespace is mounted from dev (mountinfo's third field).
+ * Read, not probed with an O_EXCL open: that would claim the device and fail a mount racing us.
+ */
+static bool is_mounted(dev_t dev)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *line = NULL;
+        size_t size = 0;
+
+        if (!f)
+                return false;
+        while (getline(&line, &size, f) > 0) {
+                unsigned maj, min;
+
+                if (sscanf(line, "%*u %*u %u:%u", &maj, &min) == 2 && makedev(maj, min) == dev)
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * Ask bound loop device NAME what it serves: 1 and *out when its file is (dev, ino), 0 when it
+ * serves another (or nothing by now, or it cannot be asked: no node, a node of another device).
+ */
+static int loop_query(int block_fd, const char *name, unsigned n, uint64_t dev, uint64_t ino,
+                      struct builder_loop *out)
+{
+        struct loop_info64 info = { 0 };
+        _cleanup_close_ int fd = -1;
+        char path[32];
+        struct stat st;
+        dev_t devnum;
+
+        if (sysfs_devnum(block_fd, name, &devnum) < 0)
+                return 0;
+        snprintf(path, sizeof(path), "/dev/loop%u", n);
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) || st.st_rdev != devnum)
+                return 0;
+        if (ioctl(fd, LOOP_GET_STATUS64, &info) < 0 || !loop_backed_by(&info, dev, ino))
+                return 0;
+        *out = (struct builder_loop){
+                .major = major(devnum),
+                .minor = minor(devnum),
+                .readonly = info.lo_flags & LO_FLAGS_READ_ONLY,
+                /* A mount, or a holder such as dm or md, shows in no XenStore node: never ours. */
+                .busy = (info.lo_flags & LO_FLAGS_AUTOCLEAR) || has_holders(block_fd, name) ||
+                        is_mounted(devnum),
+        };
+        return 1;
+}
+
+/* The bound loop devices serving one file (host-linux.h). */
+int host_loop_find(uint64_t backing_dev, uint64_t backing_ino, struct builder_loop **loops_r,
+                   size_t *n_r, char **err_r)
+{
+        _cleanup_(closedirp) DIR *d = opendir("/sys/block");
+        _cleanup_free_ struct builder_loop *loops = NULL;
+        size_t n = 0, allocated = 0;
+        struct dirent *de;
+
+        *loops_r = NULL;
+        *n_r = 0;
+        if (!d)
+                return err_setf(err_r, -errno, "cannot list /sys/block: %s", strerror(errno));
+        while ((errno = 0, de = readdir(d))) {
+                struct builder_loop found;
+                char bound[300];
+                unsigned num;
+
+                if (!is_loop_name(de->d_name, &num))
+                        continue;
+                /* The loop driver adds loop/ when it binds, and takes it away at the detach. */
+                snprintf(bound, sizeof(bound), "%s/loop", de->d_name);
+                if (faccessat(dirfd(d), bound, F_OK, 0) < 0)
+                        continue;
+                if (loop_query(dirfd(d), de->d_name, num, backing_dev, backing_ino, &found) <= 0)
+                        continue;
+                if (n == allocated) {
+                        size_t want = allocated ? allocated * 2 : 4;
+                        struct builder_loop *more = reallocarray(loops, want, sizeof(*loops));
+
+                        if (!more)
+                                return err_setf(err_r, -ENOMEM, "out of memory");
+                        loops = more;
+                        allocated = want;
+                }
+                loops[n++] = found;
+        }
+        if (errno)
+                return err_setf(err_r, -errno, "cannot list /sys/block: %s", strerror(errno));
+        /* readdir's order is the directory's: callers get minor order, as the simulator's. */
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = i; j > 0 && loops[j - 1].minor > loops[j].minor; j--) {
+                        struct builder_loop t = loops[j];
+
+                        loops[j] = loops[j - 1];
+                        loops[j - 1] = t;
+                }
+        *loops_r = TAKE_PTR(loops);
+        *n_r = n;
         return 0;
 }
 

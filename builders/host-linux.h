@@ -13,6 +13,8 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "builders/builder.h"
 
@@ -29,6 +31,15 @@ int host_loop_attach(int target_fd, bool readonly, const char *target,
  * another file or nothing; 0 as well for a block device or a device node that is gone.
  */
 int host_loop_release(const struct builder_disk_host *h, char **err_r);
+
+/*
+ * host_loop_find() - the bound loop devices (/sys/block/loop*) whose backing file is
+ * (backing_dev, backing_ino), by LOOP_GET_STATUS64 on each /dev/loopN; busy when it is
+ * mounted or held exclusively (an O_EXCL open fails), or autoclear (its detach is pending).
+ * Caller frees *loops_r (NULL when none).
+ */
+int host_loop_find(uint64_t backing_dev, uint64_t backing_ino, struct builder_loop **loops_r,
+                   size_t *n_r, char **err_r);
 
 /*
  * host_vif_plug() - vif-bridge's "online": wait for netback's interface, then down, rename,

@@ -16,7 +16,8 @@ BUILDER_XEN_WRAPS := xc_interface_open xc_interface_close xs_open xs_close \
 	xc_dom_translated xc_dom_release xc_sched_id xc_sched_credit_domain_set \
 	xc_sched_credit2_domain_set xc_domain_destroy xs_introduce_domain xc_domain_unpause \
 	xc_domain_pause xc_domain_shutdown xc_domain_getinfolist xc_domain_set_pod_target \
-	xc_domain_dumpcore_via_callback xc_domain_sethandle
+	xc_domain_dumpcore_via_callback xc_domain_sethandle xc_domain_save xc_domain_restore \
+	xc_domain_resume
 empty :=
 space := $(empty) $(empty)
 comma := ,

@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/fs.h"
@@ -57,4 +58,22 @@ int create_file_in_safe_dir(const char *dir, const char *name, mode_t mode, uid_
         if (fd < 0)
                 return err_setf(err_r, -errno, "%s/%s: %s", dir, name, strerror(errno));
         return fd;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+        const char *p = buf;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
 }

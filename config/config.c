@@ -53,6 +53,7 @@ enum key_id {
         KEY_ON_WATCHDOG,
         KEY_ON_SOFT_RESET,
         KEY_AUTOSTART,
+        KEY_ON_HOST_SHUTDOWN,
         KEY_CPU_WEIGHT,
         KEY_CPU_CAP,
         KEY_SSIDREF,
@@ -97,6 +98,7 @@ static const struct key_def key_defs[_KEY_MAX] = {
         [KEY_ON_WATCHDOG] = { NULL, "on_watchdog", "on_watchdog", 0, 0 },
         [KEY_ON_SOFT_RESET] = { NULL, "on_soft_reset", "on_soft_reset", 0, 0 },
         [KEY_AUTOSTART] = { NULL, "autostart", "autostart", 0, 0 },
+        [KEY_ON_HOST_SHUTDOWN] = { NULL, "on_host_shutdown", "on_host_shutdown", 0, 0 },
         /* The credit scheduler's own limits. */
         [KEY_CPU_WEIGHT] = { NULL, "cpu_weight", "cpu_weight", 1, 65535 },
         [KEY_CPU_CAP] = { NULL, "cpu_cap", "cpu_cap", 0, 100 * VCPUS_MAX },
@@ -121,14 +123,24 @@ static const struct key_def key_defs[_KEY_MAX] = {
 
 #define TOP_KEYS                                                                                   \
         "name, uuid, type, memory, maxmem, vcpus, maxvcpus, kernel, ramdisk, cmdline, "            \
-        "on_poweroff, on_reboot, on_crash, on_watchdog, on_soft_reset, autostart, cpu_weight, "    \
-        "cpu_cap, ssidref, shutdown_timeout, coredump_dir, disk, vif, restart { }, sim { }"
+        "on_poweroff, on_reboot, on_crash, on_watchdog, on_soft_reset, autostart, "                \
+        "on_host_shutdown, cpu_weight, cpu_cap, ssidref, shutdown_timeout, coredump_dir, disk, "   \
+        "vif, restart { }, sim { }"
 #define RESTART_KEYS "burst, interval, delay, max_delay"
 #define SIM_KEYS     "run_seconds, exit, on_shutdown_request, build_seconds"
 #define NAME_ALLOWED "1 to 64 characters of A-Z a-z 0-9 _ . -"
 #define TYPES        "pv, pvh"
 #define ACTIONS      "destroy, restart, preserve, rename-restart, coredump-destroy, coredump-restart"
 #define SIM_EXITS    "poweroff, reboot, crash, watchdog, soft_reset"
+
+#define HOST_SHUTDOWN_ACTIONS "save, shutdown, keep"
+static const char *const host_shutdown_action_table[_HOST_SHUTDOWN_MAX] = {
+        [HOST_SHUTDOWN_SAVE] = "save",
+        [HOST_SHUTDOWN_SHUTDOWN] = "shutdown",
+        [HOST_SHUTDOWN_KEEP] = "keep",
+};
+DEFINE_STRING_TABLE_LOOKUP(host_shutdown_action, enum host_shutdown_action,
+                           host_shutdown_action_table)
 
 /* What the parse callbacks learn; libconfuse keeps the values themselves. */
 struct parse_ctx {
@@ -474,6 +486,10 @@ static int on_str(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
                 if (a < 0 || a == ACTION_SOFT_RESET)
                         bad_value(ctx, line, k, value,
                                   ACTIONS "; soft-reset only for on_soft_reset");
+                break;
+        case KEY_ON_HOST_SHUTDOWN:
+                if (host_shutdown_action_from_string(value) < 0)
+                        bad_value(ctx, line, k, value, HOST_SHUTDOWN_ACTIONS);
                 break;
         case KEY_COREDUMP_DIR:
                 if (text_has_control(value))
@@ -828,6 +844,7 @@ static cfg_t *schema_new(struct parse_ctx *ctx)
                 CFG_STR_CB("on_watchdog", NULL, CFGF_NODEFAULT, on_str),
                 CFG_STR_CB("on_soft_reset", NULL, CFGF_NODEFAULT, on_str),
                 CFG_BOOL_CB("autostart", cfg_false, CFGF_NODEFAULT, on_bool),
+                CFG_STR_CB("on_host_shutdown", NULL, CFGF_NODEFAULT, on_str),
                 CFG_INT_CB("cpu_weight", 0, CFGF_NODEFAULT, on_int),
                 CFG_INT_CB("cpu_cap", 0, CFGF_NODEFAULT, on_int),
                 CFG_INT_CB("ssidref", 0, CFGF_NODEFAULT, on_int),
@@ -1161,6 +1178,8 @@ static int config_build(cfg_t *cfg, struct parse_ctx *ctx, struct domain_config 
         c->on_soft_reset = get_action(cfg, KEY_ON_SOFT_RESET, ACTION_SOFT_RESET);
 
         c->autostart = cfg_size(cfg, "autostart") > 0 ? cfg_getbool(cfg, "autostart") : true;
+        t = host_shutdown_action_from_string(get_str(cfg, KEY_ON_HOST_SHUTDOWN));
+        c->on_host_shutdown = t < 0 ? HOST_SHUTDOWN_SAVE : (enum host_shutdown_action)t;
         c->cpu_weight = get_uint(cfg, KEY_CPU_WEIGHT, 256);
         c->cpu_cap = get_uint(cfg, KEY_CPU_CAP, 0);
         if (!ctx->seen[KEY_CPU_CAP].bad && !ctx->seen[KEY_MAXVCPUS].bad &&
@@ -1572,8 +1591,9 @@ bool config_equal(const struct domain_config *a, const struct domain_config *b)
                a->on_poweroff == b->on_poweroff && a->on_reboot == b->on_reboot &&
                a->on_crash == b->on_crash && a->on_watchdog == b->on_watchdog &&
                a->on_soft_reset == b->on_soft_reset && a->autostart == b->autostart &&
-               a->cpu_weight == b->cpu_weight && a->cpu_cap == b->cpu_cap &&
-               a->ssidref == b->ssidref && a->shutdown_timeout == b->shutdown_timeout &&
+               a->on_host_shutdown == b->on_host_shutdown && a->cpu_weight == b->cpu_weight &&
+               a->cpu_cap == b->cpu_cap && a->ssidref == b->ssidref &&
+               a->shutdown_timeout == b->shutdown_timeout &&
                str_eq(a->coredump_dir, b->coredump_dir) && a->restart.burst == b->restart.burst &&
                a->restart.interval == b->restart.interval && a->restart.delay == b->restart.delay &&
                a->restart.max_delay == b->restart.max_delay && a->sim.present == b->sim.present &&
@@ -1808,6 +1828,7 @@ int config_to_text(const struct domain_config *c, char **text_r)
         const char *sim_exit =
             c->sim.exit == SHUTDOWN_REASON_NONE ? NULL : shutdown_reason_to_string(c->sim.exit);
         const char *sim_answer = sim_shutdown_answer_to_string(c->sim.on_shutdown);
+        const char *host_shutdown = host_shutdown_action_to_string(c->on_host_shutdown);
         _cleanup_free_ char *buf = NULL;
         _cleanup_fclose_ FILE *f = NULL; /* declared after buf: closed before buf is freed */
         size_t size = 0;
@@ -1822,6 +1843,8 @@ int config_to_text(const struct domain_config *c, char **text_r)
         for (size_t i = 0; i < ELEMENTSOF(actions); i++)
                 if (!actions[i])
                         return -EINVAL;
+        if (!host_shutdown)
+                return -EINVAL;
         if (c->sim.present && (!sim_exit || c->sim.exit == SHUTDOWN_REASON_SUSPEND || !sim_answer))
                 return -EINVAL;
         if (!devices_writable(c))
@@ -1848,6 +1871,7 @@ int config_to_text(const struct domain_config *c, char **text_r)
         put_str(f, "", "on_watchdog", actions[3]);
         put_str(f, "", "on_soft_reset", actions[4]);
         fprintf(f, "autostart = %s\n", c->autostart ? "true" : "false");
+        put_str(f, "", "on_host_shutdown", host_shutdown);
         fprintf(f, "cpu_weight = %u\n", c->cpu_weight);
         fprintf(f, "cpu_cap = %u\n", c->cpu_cap);
         fprintf(f, "ssidref = %" PRIu32 "\n", c->ssidref);

@@ -27,6 +27,24 @@
 /* Files larger than this are refused before parsing (a domain config is a few hundred bytes). */
 #define CONFIG_FILE_MAX (1024 * 1024)
 
+/*
+ * What the host's shutdown (xensup-domains.service stopping) does with a running domain
+ * (the on_host_shutdown key; libvirt-guests' ON_SHUTDOWN).
+ */
+enum host_shutdown_action {
+        HOST_SHUTDOWN_SAVE,     /* saved into the save directory, restored at the next boot */
+        HOST_SHUTDOWN_SHUTDOWN, /* asked to power off, destroyed after shutdown_timeout */
+        HOST_SHUTDOWN_KEEP,     /* left running, untouched */
+        _HOST_SHUTDOWN_MAX,
+        _HOST_SHUTDOWN_INVALID = -1, /* signed, so "< 0" works on from_string */
+};
+
+/* "save", "shutdown", "keep"; NULL if out of range. */
+const char *host_shutdown_action_to_string(enum host_shutdown_action a);
+
+/* Parse an on_host_shutdown value; -1 if unknown. */
+enum host_shutdown_action host_shutdown_action_from_string(const char *s);
+
 /* The simulator's guest script (the `sim { }` section); ignored on real Xen. */
 struct sim_script {
         bool present;                         /* a sim { } section was given */
@@ -58,6 +76,9 @@ struct domain_config {
         enum domain_action on_crash;      /* default destroy */
         enum domain_action on_watchdog;   /* default destroy */
         enum domain_action on_soft_reset; /* default soft-reset */
+
+        /* What the host's shutdown does with the domain when it is running; default save. */
+        enum host_shutdown_action on_host_shutdown;
 
         bool autostart;      /* default true */
         unsigned cpu_weight; /* credit scheduler weight, default 256 */

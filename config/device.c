@@ -820,3 +820,53 @@ uint64_t vif_rate_bytes_per_interval(const struct vif_config *v)
         /* vif_parse() made sure the product fits. */
         return v->rate_bytes_per_sec * v->rate_interval_usecs / 1000000;
 }
+
+static bool mac_is_zero(const uint8_t mac[6])
+{
+        static const uint8_t zero[6];
+
+        return memcmp(mac, zero, 6) == 0;
+}
+
+void mac_list_format(const uint8_t macs[VIFS_MAX][6], char buf[MAC_LIST_STRLEN])
+{
+        size_t last = 0, used = 0;
+
+        buf[0] = '\0';
+        for (size_t i = 0; i < VIFS_MAX; i++)
+                if (!mac_is_zero(macs[i]))
+                        last = i + 1;
+        for (size_t i = 0; i < last; i++) {
+                char mac[MAC_STRLEN];
+
+                used += (size_t)snprintf(buf + used, MAC_LIST_STRLEN - used, "%s%s", i ? "," : "",
+                                         mac_is_zero(macs[i]) ? "-" : mac_format(macs[i], mac));
+        }
+}
+
+int mac_list_parse(const char *text, uint8_t macs[VIFS_MAX][6])
+{
+        const char *p = text;
+
+        memset(macs, 0, VIFS_MAX * 6);
+        for (size_t i = 0; *p; i++) {
+                size_t len = strcspn(p, ",");
+
+                if (i == VIFS_MAX)
+                        return -EINVAL;
+                if (!(len == 1 && *p == '-')) {
+                        char one[MAC_STRLEN];
+
+                        if (len != MAC_STRLEN - 1)
+                                return -EINVAL;
+                        memcpy(one, p, len);
+                        one[len] = '\0';
+                        if (mac_parse(one, macs[i]) < 0)
+                                return -EINVAL;
+                }
+                p += len;
+                if (*p == ',' && *++p == '\0')
+                        return -EINVAL;
+        }
+        return 0;
+}

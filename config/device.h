@@ -105,5 +105,17 @@ const char *mac_format(const uint8_t mac[6], char buf[MAC_STRLEN]);
 /** mac_parse() - exactly "xx:xx:xx:xx:xx:xx", hex digits of either case. 0 or -EINVAL. */
 int mac_parse(const char *s, uint8_t mac[6]);
 
+/* Bytes of a list of MACs by vif index (mac_list_format()), with its NUL. */
+#define MAC_LIST_STRLEN (VIFS_MAX * MAC_STRLEN)
+
+/**
+ * mac_list_format() - the MAC of each vif by index, as a domain's record and a saved image
+ * keep them: "m0,m1,-,...", "-" for a vif that has none (all-zero), up to the last one.
+ */
+void mac_list_format(const uint8_t macs[VIFS_MAX][6], char buf[MAC_LIST_STRLEN]);
+
+/** mac_list_parse() - mac_list_format()'s text back into macs (zeroed first); or -EINVAL. */
+int mac_list_parse(const char *text, uint8_t macs[VIFS_MAX][6]);
+
 /** ifname_is_valid() - a name Linux accepts for a network interface. */
 bool ifname_is_valid(const char *name);

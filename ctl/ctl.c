@@ -29,6 +29,8 @@
 
 /* How long create and start wait for the daemon to build the domain (queued builds included). */
 #define CTL_BUILD_TIMEOUT_USEC (10ULL * 60 * 1000000)
+/* How long host-shutdown and host-boot wait: every domain saved or restored, a few at a time. */
+#define CTL_HOST_TIMEOUT_USEC (60ULL * 60 * 1000000)
 
 struct ctl {
         sd_bus *bus;
@@ -36,59 +38,68 @@ struct ctl {
         bool reboot;
         bool force;   /* block-detach, network-detach */
         bool persist; /* block-attach, network-attach */
+        bool live;    /* save */
         bool user;
         long timeout; /* -1 when not given */
 };
 
 static void usage(FILE *f)
 {
-        fputs("Usage: xensupctl [--user] [--json] COMMAND [ARGS]\n"
-              "\n"
-              "Control xensupd, the Xen domain supervisor, over D-Bus.\n"
-              "\n"
-              "Commands:\n"
-              "  list                          the supervised domains\n"
-              "  status NAME                   state, domid, uptime, restarts, last reason, "
-              "failure,\n"
-              "                                when a waiting restart is due\n"
-              "  create FILE                   validate a config, supervise and start it\n"
-              "  start NAME                    start a stopped, preserved or failed domain\n"
-              "  shutdown NAME [--reboot] [--timeout S]\n"
-              "                                ask the guest to stop; destroy after S seconds\n"
-              "  reboot NAME                   ask the guest to reboot\n"
-              "  destroy NAME                  destroy the domain now\n"
-              "  pause NAME | unpause NAME\n"
-              "  mem-set NAME SIZE             memory target: 512M, 2G, 1048576K (plain number: "
-              "MiB)\n"
-              "  vcpu-set NAME N               vcpus online\n"
-              "  reload                        re-read the config directory\n"
-              "  monitor                       print one line per change until interrupted\n"
-              "  block-attach NAME SPEC [--persist]\n"
-              "                                hot-plug a disk (xl syntax: \"vdev=xvdb, "
-              "target=/srv/x.img\");\n"
-              "                                --persist also adds it to the domain's file\n"
-              "  block-detach NAME VDEV --force\n"
-              "                                hot-unplug a disk (the guest loses what it had not "
-              "written)\n"
-              "  network-attach NAME SPEC [--persist]\n"
-              "                                hot-plug a vif (\"bridge=xenbr0\")\n"
-              "  network-detach NAME DEVID|MAC [--force]\n"
-              "                                hot-unplug a vif (forced when the guest does not "
-              "let go)\n"
-              "  block-list NAME               the running instance's disks and their states\n"
-              "  network-list NAME             its network interfaces and their states\n"
-              "  sim crash|reboot|poweroff|hang NAME\n"
-              "                                make a simulated guest do it (--hypervisor=sim)\n"
-              "\n"
-              "Options:\n"
-              "  --user      talk to xensupd on the session bus (xensupd --user)\n"
-              "  --json      JSON output for list, status, block-list and network-list\n"
-              "  -h, --help  this text\n"
-              "\n"
-              "NAME is a domain name or uuid.\n"
-              "Exit status: 0 ok, 1 any other error (the message says which step failed),\n"
-              "2 usage error, 3 xensupd not reachable, 4 no such domain, 5 access denied.\n",
-              f);
+        fputs(
+            "Usage: xensupctl [--user] [--json] COMMAND [ARGS]\n"
+            "\n"
+            "Control xensupd, the Xen domain supervisor, over D-Bus.\n"
+            "\n"
+            "Commands:\n"
+            "  list                          the supervised domains\n"
+            "  status NAME                   state, domid, uptime, restarts, last reason, "
+            "failure,\n"
+            "                                when a waiting restart is due\n"
+            "  create FILE                   validate a config, supervise and start it\n"
+            "  start NAME                    start a stopped, preserved or failed domain\n"
+            "  shutdown NAME [--reboot] [--timeout S]\n"
+            "                                ask the guest to stop; destroy after S seconds\n"
+            "  reboot NAME                   ask the guest to reboot\n"
+            "  destroy NAME                  destroy the domain now\n"
+            "  pause NAME | unpause NAME\n"
+            "  mem-set NAME SIZE             memory target: 512M, 2G, 1048576K (plain number: "
+            "MiB)\n"
+            "  vcpu-set NAME N               vcpus online\n"
+            "  reload                        re-read the config directory\n"
+            "  monitor                       print one line per change until interrupted\n"
+            "  block-attach NAME SPEC [--persist]\n"
+            "                                hot-plug a disk (xl syntax: \"vdev=xvdb, "
+            "target=/srv/x.img\");\n"
+            "                                --persist also adds it to the domain's file\n"
+            "  block-detach NAME VDEV --force\n"
+            "                                hot-unplug a disk (the guest loses what it had not "
+            "written)\n"
+            "  network-attach NAME SPEC [--persist]\n"
+            "                                hot-plug a vif (\"bridge=xenbr0\")\n"
+            "  network-detach NAME DEVID|MAC [--force]\n"
+            "                                hot-unplug a vif (forced when the guest does not "
+            "let go)\n"
+            "  block-list NAME               the running instance's disks and their states\n"
+            "  network-list NAME             its network interfaces and their states\n"
+            "  save NAME FILE|- [--live]     suspend the guest into a new image FILE (-: standard\n"
+            "                                output) and destroy it; Ctrl-C cancels (it runs on)\n"
+            "  restore FILE                  run the guest saved in FILE again where it was\n"
+            "  host-shutdown                 each running domain's on_host_shutdown: save it into\n"
+            "                                the save directory, shut it down, or keep it\n"
+            "  host-boot                     wait for the domains saved at the host's shutdown\n"
+            "                                to be restored; status 1 if one failed\n"
+            "  sim crash|reboot|poweroff|hang NAME\n"
+            "                                make a simulated guest do it (--hypervisor=sim)\n"
+            "\n"
+            "Options:\n"
+            "  --user      talk to xensupd on the session bus (xensupd --user)\n"
+            "  --json      JSON output for list, status, block-list and network-list\n"
+            "  -h, --help  this text\n"
+            "\n"
+            "NAME is a domain name or uuid.\n"
+            "Exit status: 0 ok, 1 any other error (the message says which step failed),\n"
+            "2 usage error, 3 xensupd not reachable, 4 no such domain, 5 access denied.\n",
+            f);
 }
 
 /* Print the message for a failed call; returns its exit code (ctl_exit_code()). */
@@ -305,28 +316,230 @@ static int cmd_devices(struct ctl *c, const char *name, const char *kind)
         return CTL_EXIT_OK;
 }
 
-static int cmd_create(struct ctl *c, const char *file)
+/*
+ * CreateDomain, RestoreDomain: FILE opened here, with our rights, and handed over: the daemon
+ * (root) reads this descriptor and never the name, so it reads only what we could. O_NONBLOCK:
+ * a FIFO must not hang us; the daemon refuses anything but a regular file.
+ */
+static int call_with_file(struct ctl *c, const char *method, const char *file)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_close_ int fd = -1;
         int r;
 
-        /*
-         * Opened here, with our rights, and handed over: the daemon (root) reads this
-         * descriptor and never the name, so it reads only what we could. O_NONBLOCK: a FIFO
-         * must not hang us; the daemon refuses anything but a regular file.
-         */
         fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 fprintf(stderr, "xensupctl: %s: %s\n", file, strerror(errno));
                 return CTL_EXIT_FAILED;
         }
-        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE,
-                               "CreateDomain", &e, &reply, "h", fd);
+        /* RestoreDomain has flags (none yet); CreateDomain has none. */
+        if (strcmp(method, "RestoreDomain") == 0)
+                r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE,
+                                       method, &e, &reply, "ht", fd, (uint64_t)0);
+        else
+                r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE,
+                                       method, &e, &reply, "h", fd);
         if (r < 0)
                 return report_error(&e, r, NULL);
         return CTL_EXIT_OK;
+}
+
+/* ---- save and restore ---- */
+
+/* A save in flight: its reply, its progress, Ctrl-C. */
+struct save_call {
+        struct ctl *ctl;
+        const char *path; /* the domain's object */
+        sd_bus_error error;
+        int r;
+        bool done;
+        bool cancelled;
+        bool tty;
+        unsigned shown; /* percent last shown */
+};
+
+static int on_save_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error)
+{
+        struct save_call *sc = userdata;
+        const sd_bus_error *e = sd_bus_message_get_error(reply);
+
+        (void)ret_error;
+        sc->done = true;
+        if (e) {
+                sc->r = -sd_bus_message_get_errno(reply);
+                sd_bus_error_copy(&sc->error, e);
+        }
+        return sd_event_exit(sd_bus_get_event(sd_bus_message_get_bus(reply)), 0);
+}
+
+/* Once a second: how much of the image is written, a bar on a terminal, a line otherwise. */
+static int on_save_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        struct save_call *sc = userdata;
+        uint64_t done = 0, total = 0;
+        const char *job = "";
+        unsigned pct;
+
+        (void)usec;
+        if (sd_bus_get_property(sc->ctl->bus, BUS_NAME, sc->path, BUS_DOMAIN_IFACE, "Progress",
+                                NULL, &reply, "(stt)") >= 0)
+                (void)sd_bus_message_read(reply, "(stt)", &job, &done, &total);
+        if (total > 0) {
+                /* The stream is a little more than the memory: 100 is for the reply. */
+                pct = done >= total ? 99 : (unsigned)(done * 100 / total);
+                if (sc->tty) {
+                        char bar[41];
+                        unsigned full = pct * 40 / 100;
+
+                        memset(bar, '#', full);
+                        memset(bar + full, '.', 40 - full);
+                        bar[40] = '\0';
+                        fprintf(stderr, "\rsaving [%s] %3u%%", bar, pct);
+                } else if (pct / 10 != sc->shown / 10) {
+                        fprintf(stderr, "saving: %u%% (%" PRIu64 " MiB written)\n", pct,
+                                done >> 20);
+                }
+                sc->shown = pct;
+        }
+        if (sd_event_source_set_time_relative(s, 1000000) < 0)
+                return 0;
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+/* Ctrl-C: the daemon is asked to cancel, and the save's own reply ends the wait. */
+static int on_save_interrupt(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        struct save_call *sc = userdata;
+
+        (void)s;
+        (void)si;
+        if (sc->cancelled)
+                return 0;
+        sc->cancelled = true;
+        if (sd_bus_call_method(sc->ctl->bus, BUS_NAME, sc->path, BUS_DOMAIN_IFACE, "CancelSave", &e,
+                               NULL, NULL) < 0)
+                fprintf(stderr, "\nxensupctl: cannot cancel: %s\n", e.message ? e.message : "");
+        return 0;
+}
+
+/* Run the Save call on a loop: progress while it lasts, Ctrl-C to cancel. */
+static int save_call_run(struct save_call *sc, int fd)
+{
+        _cleanup_(sd_event_source_unrefp) sd_event_source *tick = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *slot = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *ev = NULL;
+        sigset_t mask;
+        int r;
+
+        r = sd_event_default(&ev);
+        if (r >= 0)
+                r = sd_bus_attach_event(sc->ctl->bus, ev, SD_EVENT_PRIORITY_NORMAL);
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(ev, NULL, SIGINT, on_save_interrupt, sc);
+        if (r >= 0)
+                r = sd_event_add_signal(ev, NULL, SIGTERM, on_save_interrupt, sc);
+        if (r >= 0)
+                r = sd_event_add_time_relative(ev, &tick, CLOCK_MONOTONIC, 1000000, 0, on_save_tick,
+                                               sc);
+        if (r >= 0)
+                r = sd_bus_call_method_async(sc->ctl->bus, &slot, BUS_NAME, sc->path,
+                                             BUS_DOMAIN_IFACE, "Save", on_save_reply, sc, "ht", fd,
+                                             (uint64_t)(sc->ctl->live ? 1 : 0));
+        if (r >= 0)
+                r = sd_event_loop(ev);
+        if (sc->tty && sc->shown)
+                fputc('\n', stderr);
+        return r;
+}
+
+static int cmd_save(struct ctl *c, const char *name, const char *file)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int fd = -1;
+        struct save_call sc = { .ctl = c,
+                                .error = SD_BUS_ERROR_NULL,
+                                .tty = isatty(STDERR_FILENO) };
+        int r;
+
+        r = resolve(c, name, &path);
+        if (r != CTL_EXIT_OK)
+                return r;
+        sc.path = path;
+        if (strcmp(file, "-") == 0) {
+                /* To a pipe, as `xensupctl save web1 - | ssh host ...`; never a terminal. */
+                if (isatty(STDOUT_FILENO)) {
+                        fprintf(stderr, "xensupctl: save: refusing to write an image to a "
+                                        "terminal\n");
+                        return CTL_EXIT_USAGE;
+                }
+                fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+        } else {
+                /* A new file, ours: an image overwrites nothing, and a failed save leaves none. */
+                fd = open(file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
+        }
+        if (fd < 0) {
+                fprintf(stderr, "xensupctl: %s: %s\n", file,
+                        errno == EEXIST ? "exists; an image is always a new file"
+                                        : strerror(errno));
+                return CTL_EXIT_FAILED;
+        }
+        r = save_call_run(&sc, fd);
+        if (r >= 0 && sc.r < 0)
+                r = sc.r;
+        if (r < 0) {
+                if (strcmp(file, "-") != 0)
+                        (void)unlink(file);
+                r = report_error(&sc.error, r, NULL);
+        } else {
+                r = CTL_EXIT_OK;
+        }
+        sd_bus_error_free(&sc.error);
+        return r;
+}
+
+/* host-shutdown, host-boot: one line (or object) per domain, status 1 when one failed. */
+static int cmd_host(struct ctl *c, const char *method)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *name, *what, *message;
+        bool failed = false, first = true;
+        int r;
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE, method, &e,
+                               &reply, NULL);
+        if (r < 0)
+                return report_error(&e, r, NULL);
+        r = sd_bus_message_enter_container(reply, 'a', "(sss)");
+        if (c->json && r >= 0)
+                fputs("[", stdout);
+        while (r >= 0 && (r = sd_bus_message_read(reply, "(sss)", &name, &what, &message)) > 0) {
+                failed = failed || strcmp(what, "failed") == 0;
+                if (!c->json) {
+                        printf("%s: %s%s%s\n", name, what, message[0] ? ": " : "", message);
+                        continue;
+                }
+                printf("%s\n  {\"name\": ", first ? "" : ",");
+                ctl_json_string(stdout, name);
+                fputs(", \"result\": ", stdout);
+                ctl_json_string(stdout, what);
+                fputs(", \"message\": ", stdout);
+                ctl_json_string(stdout, message);
+                fputs("}", stdout);
+                first = false;
+        }
+        if (c->json)
+                fputs(first ? "]\n" : "\n]\n", stdout);
+        if (r < 0)
+                return report_error(NULL, r, "bad reply");
+        return failed ? CTL_EXIT_FAILED : CTL_EXIT_OK;
 }
 
 static int cmd_reload(struct ctl *c)
@@ -551,7 +764,15 @@ static int cmd_monitor(struct ctl *c)
 
 int main(int argc, char *argv[])
 {
-        enum { ARG_USER = 0x100, ARG_JSON, ARG_REBOOT, ARG_TIMEOUT, ARG_FORCE, ARG_PERSIST };
+        enum {
+                ARG_USER = 0x100,
+                ARG_JSON,
+                ARG_REBOOT,
+                ARG_TIMEOUT,
+                ARG_FORCE,
+                ARG_PERSIST,
+                ARG_LIVE
+        };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "user", no_argument, NULL, ARG_USER },
@@ -560,6 +781,7 @@ int main(int argc, char *argv[])
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
                 { "force", no_argument, NULL, ARG_FORCE },
                 { "persist", no_argument, NULL, ARG_PERSIST },
+                { "live", no_argument, NULL, ARG_LIVE },
                 {},
         };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
@@ -584,6 +806,9 @@ int main(int argc, char *argv[])
                         break;
                 case ARG_PERSIST:
                         c.persist = true;
+                        break;
+                case ARG_LIVE:
+                        c.live = true;
                         break;
                 case ARG_REBOOT:
                         c.reboot = true;
@@ -628,6 +853,8 @@ int main(int argc, char *argv[])
                 { "block-list", 1 },     { "network-list", 1 },
                 { "block-attach", 2 },   { "block-detach", 2 },
                 { "network-attach", 2 }, { "network-detach", 2 },
+                { "save", 2 },           { "restore", 1 },
+                { "host-shutdown", 0 },  { "host-boot", 0 },
         };
         bool known = false;
 
@@ -653,6 +880,10 @@ int main(int argc, char *argv[])
         if (c.persist && strcmp(cmd, "block-attach") != 0 && strcmp(cmd, "network-attach") != 0) {
                 fprintf(stderr, "xensupctl: --persist applies to block-attach and network-attach "
                                 "only\n");
+                return CTL_EXIT_USAGE;
+        }
+        if (c.live && strcmp(cmd, "save") != 0) {
+                fprintf(stderr, "xensupctl: --live applies to save only\n");
                 return CTL_EXIT_USAGE;
         }
         if ((c.reboot || c.timeout >= 0) && strcmp(cmd, "shutdown") != 0) {
@@ -685,21 +916,32 @@ int main(int argc, char *argv[])
         (void)sd_bus_set_allow_interactive_authorization(bus, isatty(STDIN_FILENO));
         /* create and start answer once the domain runs: builds may queue behind others. */
         if (strcmp(cmd, "create") == 0 || strcmp(cmd, "start") == 0 || strstr(cmd, "-attach") ||
-            strstr(cmd, "-detach"))
+            strstr(cmd, "-detach") || strcmp(cmd, "save") == 0 || strcmp(cmd, "restore") == 0)
                 sd_bus_set_method_call_timeout(bus, CTL_BUILD_TIMEOUT_USEC);
+        /* Every domain saved or restored: the unit's own timeout bounds it, not ours. */
+        if (strncmp(cmd, "host-", 5) == 0)
+                sd_bus_set_method_call_timeout(bus, CTL_HOST_TIMEOUT_USEC);
 
         if (strcmp(cmd, "list") == 0)
                 return cmd_list(&c);
         if (strcmp(cmd, "status") == 0)
                 return cmd_status(&c, args[0]);
         if (strcmp(cmd, "create") == 0)
-                return cmd_create(&c, args[0]);
+                return call_with_file(&c, "CreateDomain", args[0]);
         if (strcmp(cmd, "reload") == 0)
                 return cmd_reload(&c);
         if (strcmp(cmd, "monitor") == 0)
                 return cmd_monitor(&c);
         if (strcmp(cmd, "sim") == 0)
                 return cmd_sim(&c, args[0], args[1]);
+        if (strcmp(cmd, "save") == 0)
+                return cmd_save(&c, args[0], args[1]);
+        if (strcmp(cmd, "host-shutdown") == 0)
+                return cmd_host(&c, "HostShutdown");
+        if (strcmp(cmd, "host-boot") == 0)
+                return cmd_host(&c, "HostBoot");
+        if (strcmp(cmd, "restore") == 0)
+                return call_with_file(&c, "RestoreDomain", args[0]);
         if (strcmp(cmd, "block-attach") == 0)
                 return call_domain(&c, args[0], "AttachDisk", "sb", args[1], (int)c.persist);
         if (strcmp(cmd, "block-detach") == 0)

@@ -5,11 +5,9 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "common/error.h"
 #include "common/uuid.h"
@@ -346,34 +344,6 @@ static int read_state(struct layout *l, const char *path, int *state_r)
         return 0;
 }
 
-static uint64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/* Wait for the next event of the handle's watches, at most ms; 0 on an event or the timeout. */
-static int wait_watch_event(struct layout *l, unsigned ms)
-{
-        struct pollfd pfd = { .fd = xs_fileno(l->xs), .events = POLLIN };
-        int n;
-
-        if (pfd.fd < 0)
-                return errno_or_eio();
-        n = poll(&pfd, 1, (int)ms);
-        if (n < 0)
-                return errno == EINTR ? 0 : -errno;
-        if (n > 0) {
-                unsigned count;
-                char **ev = xs_read_watch(l->xs, &count);
-
-                free(ev);
-        }
-        return 0;
-}
-
 /* One check of a wait: 1 when reached, 0 to wait on, or the failure. */
 typedef int (*reached_fn)(struct layout *l, const struct layout_device *dev, const char *path,
                           int want, int *state_r, char **err_r);
@@ -414,7 +384,7 @@ static int wait_backend(struct layout *l, const struct layout_device *dev, reach
                         int want, unsigned timeout_ms, int *state_r, char **err_r)
 {
         char be[DEVICE_PATH_MAX], path[DEVICE_PATH_MAX + 8], token[48], label[64];
-        uint64_t deadline = now_ms() + timeout_ms;
+        uint64_t deadline = x_now_ms() + timeout_ms;
         int r, state = XENBUS_UNKNOWN;
 
         r = check_device(dev, "waiting for a backend", err_r);
@@ -433,7 +403,7 @@ static int wait_backend(struct layout *l, const struct layout_device *dev, reach
                 r = reached(l, dev, path, want, &state, err_r);
                 if (r != 0)
                         break;
-                now = now_ms();
+                now = x_now_ms();
                 if (now >= deadline) {
                         r = err_setf(err_r, -ETIMEDOUT,
                                      "%s: the backend did not reach state %d in %u ms (it is in "
@@ -445,7 +415,7 @@ static int wait_backend(struct layout *l, const struct layout_device *dev, reach
                                          : "");
                         break;
                 }
-                r = wait_watch_event(l, (unsigned)(deadline - now));
+                r = x_wait_watch(l, (unsigned)(deadline - now));
                 if (r < 0) {
                         r = err_setf(err_r, r, "waiting for %s: %s", path, strerror(-r));
                         break;
@@ -801,5 +771,100 @@ int layout_device_remove_backends(struct layout *l, enum layout_device_kind kind
         r = x_rm(l, XBT_NULL, path);
         if (r < 0)
                 return err_setf(err_r, r, "cannot remove %s: %s", path, strerror(-r));
+        return 0;
+}
+
+/* A backend node's value into buf (cut to size): 0, -ENOENT, or the read's failure. */
+static int read_backend_node(struct layout *l, const char *be, const char *name, char *buf,
+                             size_t size)
+{
+        char path[DEVICE_PATH_MAX + 32];
+        _cleanup_free_ char *v = NULL;
+        unsigned len;
+        int r;
+
+        snprintf(path, sizeof(path), "%s/%s", be, name);
+        r = x_read(l, XBT_NULL, path, &v, &len);
+        if (r < 0)
+                return r;
+        snprintf(buf, size, "%.*s", (int)len, v);
+        return 0;
+}
+
+/* Read one backend into *out: 1, 0 when it has no mode (left out), or a failure. */
+static int vbd_backend_read(struct layout *l, uint32_t domid, uint32_t devid,
+                            struct layout_vbd_backend *out, char **err_r)
+{
+        struct layout_device dev = { .kind = LAYOUT_DEVICE_VBD, .domid = domid, .devid = devid };
+        char be[DEVICE_PATH_MAX], v[LAYOUT_DEVICE_NODE_MAX];
+        unsigned major, minor;
+        int r, end = 0;
+
+        backend_path(&dev, be);
+        *out = (struct layout_vbd_backend){ .domid = domid, .devid = devid };
+        r = read_backend_node(l, be, "mode", v, sizeof(v));
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return err_setf(err_r, r, "cannot read %s/mode: %s", be, strerror(-r));
+        out->writes = strchr(v, 'w') != NULL;
+        r = read_backend_node(l, be, "physical-device", v, sizeof(v));
+        if (r < 0 && r != -ENOENT)
+                return err_setf(err_r, r, "cannot read %s/physical-device: %s", be, strerror(-r));
+        /* What blkback's watch would take; anything else opens nothing. */
+        if (r == 0 && sscanf(v, "%x:%x%n", &major, &minor, &end) == 2 && v[end] == '\0') {
+                out->has_device = true;
+                out->major = major;
+                out->minor = minor;
+                return 1;
+        }
+        r = read_backend_node(l, be, "params", out->params, sizeof(out->params));
+        if (r < 0 && r != -ENOENT)
+                return err_setf(err_r, r, "cannot read %s/params: %s", be, strerror(-r));
+        return 1;
+}
+
+int layout_vbd_backends(struct layout *l, const uint32_t *domids, size_t n_domids,
+                        struct layout_vbd_backend **bes_r, size_t *n_r, char **err_r)
+{
+        _cleanup_free_ struct layout_vbd_backend *bes = NULL;
+        size_t n = 0, allocated = 0;
+        int r;
+
+        *bes_r = NULL;
+        *n_r = 0;
+        for (size_t i = 0; i < n_domids; i++) {
+                _cleanup_free_ uint32_t *devids = NULL;
+                char dir[DEVICE_PATH_MAX];
+                size_t k = 0;
+
+                /* dom0's own disks too (xl block-attach 0): any domid a frontend can have. */
+                if (domids[i] >= DOMID_FIRST_RESERVED)
+                        return err_setf(err_r, -EINVAL,
+                                        "reading vbd backends: domid %" PRIu32 " is reserved",
+                                        domids[i]);
+                snprintf(dir, sizeof(dir), "/local/domain/0/backend/vbd/%" PRIu32, domids[i]);
+                r = list_numbers(l, dir, UINT32_MAX, &devids, &k);
+                if (r < 0)
+                        return err_setf(err_r, r, "cannot list %s: %s", dir, strerror(-r));
+                for (size_t j = 0; j < k; j++) {
+                        if (n == allocated) {
+                                size_t want = allocated ? allocated * 2 : 4;
+                                struct layout_vbd_backend *more =
+                                    reallocarray(bes, want, sizeof(*bes));
+
+                                if (!more)
+                                        return err_setf(err_r, -ENOMEM, "out of memory");
+                                bes = more;
+                                allocated = want;
+                        }
+                        r = vbd_backend_read(l, domids[i], devids[j], &bes[n], err_r);
+                        if (r < 0)
+                                return r;
+                        n += (size_t)r;
+                }
+        }
+        *bes_r = TAKE_PTR(bes);
+        *n_r = n;
         return 0;
 }

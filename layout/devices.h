@@ -173,3 +173,24 @@ int layout_device_backend_domids(struct layout *l, enum layout_device_kind kind,
 /* Remove /local/domain/0/backend/<kind>/<domid> whole: an instance that no longer exists. */
 int layout_device_remove_backends(struct layout *l, enum layout_device_kind kind, uint32_t domid,
                                   char **err_r);
+
+/* A vbd backend of dom0 as blkback reads it, whoever wrote it: xensupd, xl, a site's script. */
+struct layout_vbd_backend {
+        uint32_t domid; /* its frontend's domain */
+        uint32_t devid;
+        bool writes;     /* its mode has a 'w' */
+        bool has_device; /* physical-device holds a hex major:minor */
+        uint32_t major;
+        uint32_t minor;
+        /* Read only while physical-device is missing: a hotplug script is at work on it. */
+        char params[LAYOUT_DEVICE_TARGET_MAX];
+};
+
+/*
+ * The vbd backends of these domids (a subset of layout_device_backend_domids()'s), by domid,
+ * then devid; caller frees *bes_r (NULL when none). Each costs a read of its mode and one of
+ * physical-device, and one of params while physical-device is missing. A backend without a mode
+ * (gone meanwhile, or one blkback would never open) is left out.
+ */
+int layout_vbd_backends(struct layout *l, const uint32_t *domids, size_t n_domids,
+                        struct layout_vbd_backend **bes_r, size_t *n_r, char **err_r);

@@ -758,14 +758,13 @@ static int read_dom0_node(struct layout *l, const char *path, size_t max, char *
         return 0;
 }
 
-int layout_vm_name(struct layout *l, const uint8_t uuid[16], char *buf, size_t size, char **err_r)
+/* A dom0-written domain name at path, into buf (layout_vm_name()'s answers). */
+static int read_name(struct layout *l, const char *path, char *buf, size_t size, char **err_r)
 {
         _cleanup_free_ char *v = NULL;
-        char u[37], path[64];
         size_t n;
         int r;
 
-        snprintf(path, sizeof(path), "/vm/%s/name", uuid_to_string(uuid, u));
         r = read_dom0_node(l, path, DOMAIN_NAME_MAX, &v, err_r);
         if (r < 0)
                 return r;
@@ -777,6 +776,26 @@ int layout_vm_name(struct layout *l, const uint8_t uuid[16], char *buf, size_t s
                                 n, size);
         memcpy(buf, v, n + 1);
         return 0;
+}
+
+int layout_vm_name(struct layout *l, const uint8_t uuid[16], char *buf, size_t size, char **err_r)
+{
+        char u[37], path[64];
+
+        snprintf(path, sizeof(path), "/vm/%s/name", uuid_to_string(uuid, u));
+        return read_name(l, path, buf, size, err_r);
+}
+
+int layout_domain_name(struct layout *l, uint32_t domid, char *buf, size_t size, char **err_r)
+{
+        char path[64];
+
+        /* dom0 included: its name is Domain-0, written by xencommons. */
+        if (domid >= DOMID_FIRST_RESERVED)
+                return err_setf(err_r, -EINVAL,
+                                "reading a domain's name: domid %" PRIu32 " is reserved", domid);
+        snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/name", domid);
+        return read_name(l, path, buf, size, err_r);
 }
 
 /* Exactly what plan_domain() writes: a strict decimal, a dot, two digits. */

@@ -42,7 +42,7 @@ struct layout_domain {
 #define LAYOUT_STATE_NAME_MAX  32  /* a supervisor state name with its NUL */
 #define LAYOUT_FAILURE_MAX     512 /* a failure message with its NUL (longer ones are cut) */
 #define LAYOUT_GROUPS_MAX      256 /* a creator's group list with its NUL */
-#define LAYOUT_VIF_MACS_MAX    (VIFS_MAX * 18) /* the kept MACs "m1,m2,-,..." with its NUL */
+#define LAYOUT_VIF_MACS_MAX    MAC_LIST_STRLEN /* the kept MACs (mac_list_format()) */
 
 /* The daemon's private, dom0-only record of a domain: /tool/xensup/<uuid>. */
 struct layout_tool_state {
@@ -181,6 +181,12 @@ int layout_preserve_instance(struct layout *l, uint32_t domid, const uint8_t old
  * valid name (domain_name_is_valid), -ENOBUFS if buf is too small.
  */
 int layout_vm_name(struct layout *l, const uint8_t uuid[16], char *buf, size_t size, char **err_r);
+
+/*
+ * Read /local/domain/<domid>/name into buf, with layout_vm_name()'s checks and answers: the
+ * name of a domain another toolstack made (xl writes it as dom0's), for messages about it.
+ */
+int layout_domain_name(struct layout *l, uint32_t domid, char *buf, size_t size, char **err_r);
 
 /*
  * Read /vm/<uuid>/start_time ("<seconds>.<centiseconds>", as

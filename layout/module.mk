@@ -1,4 +1,5 @@
-LAYOUT_SRCS := layout/layout.c layout/acl.c layout/record.c layout/plan.c layout/devices.c
+LAYOUT_SRCS := layout/layout.c layout/acl.c layout/record.c layout/plan.c layout/devices.c \
+               layout/suspend.c
 
 PROGRAMS += xensup-layout-demo
 xensup-layout-demo_SRCS := layout/demo.c layout/sim-child.c $(LAYOUT_SRCS) $(CONFIG_SRCS) $(COMMON_SRCS)
@@ -17,4 +18,8 @@ bench-layout_SRCS := bench/bench-layout.c layout/sim-child.c $(LAYOUT_SRCS) $(CO
 
 TESTS += test-layout-devices
 test-layout-devices_SRCS := tests/test-layout-devices.c tests/xs-test.c layout/sim-child.c $(LAYOUT_SRCS) \
+                            $(CONFIG_SRCS) $(COMMON_SRCS)
+
+TESTS += test-layout-suspend
+test-layout-suspend_SRCS := tests/test-layout-suspend.c tests/xs-test.c layout/sim-child.c $(LAYOUT_SRCS) \
                             $(CONFIG_SRCS) $(COMMON_SRCS)

@@ -2,6 +2,7 @@
 /* plan.c — layout's request layer, transactions and plans (plan.h). */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -159,6 +160,44 @@ int x_unwatch(struct layout *l, const char *path, const char *token)
         if (r < 0)
                 return r;
         if (!xs_unwatch(l->xs, path, token))
+                return errno_or_eio();
+        return 0;
+}
+
+uint64_t x_now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int x_wait_watch(struct layout *l, unsigned ms)
+{
+        struct pollfd pfd = { .fd = xs_fileno(l->xs), .events = POLLIN };
+        int n;
+
+        if (pfd.fd < 0)
+                return errno_or_eio();
+        n = poll(&pfd, 1, (int)ms);
+        if (n < 0)
+                return errno == EINTR ? 0 : -errno;
+        if (n > 0) {
+                unsigned count;
+                char **ev = xs_read_watch(l->xs, &count);
+
+                free(ev);
+        }
+        return 0;
+}
+
+int x_resume_domain(struct layout *l, uint32_t domid)
+{
+        int r = req_begin(l);
+
+        if (r < 0)
+                return r;
+        if (!xs_resume_domain(l->xs, domid))
                 return errno_or_eio();
         return 0;
 }

@@ -71,6 +71,15 @@ int x_watch(struct layout *l, const char *path, const char *token);
 /* Remove that watch. */
 int x_unwatch(struct layout *l, const char *path, const char *token);
 
+/* CLOCK_MONOTONIC in milliseconds, for the waits' deadlines. */
+uint64_t x_now_ms(void);
+
+/* Wait for the next event of the handle's watches, at most ms; 0 on an event or the timeout. */
+int x_wait_watch(struct layout *l, unsigned ms);
+
+/* xs_resume_domain: xenstored takes the domain's store ring back after a cancelled suspend. */
+int x_resume_domain(struct layout *l, uint32_t domid);
+
 /* Start a transaction. */
 int x_transaction_start(struct layout *l, xs_transaction_t *t_r);
 

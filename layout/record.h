@@ -2,7 +2,7 @@
 /*
  * record.h — the key=value text of the daemon's dom0-only records under
  * /tool/xensup, shared by the domain record (layout.c) and the device records
- * (devices.c); only layout/ includes it.
+ * (devices.c), and by the metadata of a saved image (supervisor/image.c).
  *
  * A record is read as systemd's machine_load reads its state files:
  * "version=N" first, then key=value lines in any order; unknown keys are

@@ -6,6 +6,12 @@
  * watch control/shutdown, acknowledge a request it knows by clearing the
  * node, then shut down with that reason a moment later. Its device
  * frontends are in hv-frontend.c.
+ *
+ * Its clock (what run_ms counts) stops when it shuts down. A suspend it
+ * returns from ("cancelled", RESUME) goes on with the same clock, timers and
+ * connections; a restored guest boots as Linux resumes from a save: it goes
+ * on from the saved clock, watches its nodes again and reconnects its
+ * frontends, but leaves control/feature-* as the toolstack wrote them.
  */
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +20,7 @@
 #include "sim/hv-internal.h"
 
 #define USEC_PER_MSEC 1000ull
+#define NSEC_PER_MSEC 1000000ull
 
 static const char *const guest_features[] = { "control/feature-poweroff", "control/feature-reboot",
                                               "control/feature-suspend" };
@@ -65,6 +72,13 @@ static void on_control_shutdown(struct xs_conn *c, const char *path, const char 
         if (xs_conn_read(c, "control/shutdown", &v, &len) < 0 || len == 0)
                 return;
         why = request_reason(v);
+        if (why == SHUTDOWN_REASON_SUSPEND && d->no_suspend) {
+                /* Acknowledged, as manage.c clears it first; then the freeze never completes. */
+                (void)xs_conn_write(c, "control/shutdown", "", 0);
+                fprintf(stderr, "xensup-sim: domid %u: acknowledged suspend, not suspending\n",
+                        d->domid);
+                return;
+        }
         if (why == SHUTDOWN_REASON_NONE) {
                 /* Whoever wrote it, it goes to a log: printable characters only. */
                 for (size_t i = 0; i < len && i < 32; i++)
@@ -149,7 +163,11 @@ static int on_boot(sd_event_source *s, void *userdata)
         if (d->booted || !d->conn || !d->started || d->shutdown)
                 return 0;
         d->booted = true;
-        for (size_t i = 0; i < ELEMENTSOF(guest_features); i++) {
+        /*
+         * Linux writes its feature nodes once, when xenstore first comes up: after a
+         * restore into a fresh tree they are whatever the toolstack put there.
+         */
+        for (size_t i = 0; i < ELEMENTSOF(guest_features) && !d->restored; i++) {
                 r = xs_conn_write(d->conn, guest_features[i], "1", 1);
                 if (r < 0)
                         fprintf(stderr, "xensup-sim: domid %u: cannot write %s: %s\n", d->domid,
@@ -190,19 +208,50 @@ static int on_exit_timer(sd_event_source *s, uint64_t usec, void *userdata)
         return 0;
 }
 
-void hv_guest_start(struct hv_domain *d)
+uint64_t hv_guest_uptime_ns(const struct hv_domain *d)
 {
+        return d->uptime_ns + (d->up_since_ns ? hv_now_ns() - d->up_since_ns : 0);
+}
+
+void hv_guest_halt(struct hv_domain *d)
+{
+        d->uptime_ns = hv_guest_uptime_ns(d);
+        d->up_since_ns = 0;
+}
+
+/* The clock runs again, and the script exits after what is left of run_ms. */
+static void guest_clock_start(struct hv_domain *d)
+{
+        uint64_t run_ns, left_ns;
         int r;
 
-        if (d->script.present && d->script.run_ms > 0) {
-                r = sd_event_add_time_relative(d->hv->event, &d->exit_timer, CLOCK_MONOTONIC,
-                                               d->script.run_ms * USEC_PER_MSEC, USEC_PER_MSEC,
-                                               on_exit_timer, d);
-                if (r < 0)
-                        fprintf(stderr, "xensup-sim: domid %u: cannot arm the script: %s\n",
-                                d->domid, strerror(-r));
-        }
+        if (!d->up_since_ns)
+                d->up_since_ns = hv_now_ns();
+        if (!d->script.present || d->script.run_ms == 0 || d->exit_timer)
+                return;
+        run_ns = d->script.run_ms * NSEC_PER_MSEC;
+        left_ns = d->uptime_ns < run_ns ? run_ns - d->uptime_ns : 0;
+        r = sd_event_add_time_relative(d->hv->event, &d->exit_timer, CLOCK_MONOTONIC,
+                                       left_ns / 1000, USEC_PER_MSEC, on_exit_timer, d);
+        if (r < 0)
+                fprintf(stderr, "xensup-sim: domid %u: cannot arm the script: %s\n", d->domid,
+                        strerror(-r));
+}
+
+void hv_guest_start(struct hv_domain *d)
+{
+        guest_clock_start(d);
         guest_schedule_boot(d);
+}
+
+void hv_guest_unsuspend(struct hv_domain *d)
+{
+        /* Suspended before it ever ran: it boots at its first unpause, as any other. */
+        if (!d->started)
+                return;
+        guest_clock_start(d);
+        if (d->pause_count == 0 && d->devices_dirty)
+                hv_frontends_kick(d); /* its backends moved on while it was suspended */
 }
 
 void hv_guest_resume(struct hv_domain *d)
@@ -321,6 +370,10 @@ int hv_guest_action(struct hv_domain *d, enum hv_guest_action a)
                 return 0;
         case HV_GUEST_OBEY:
                 d->ignore_shutdown = false;
+                d->no_suspend = false;
+                return 0;
+        case HV_GUEST_NO_SUSPEND:
+                d->no_suspend = true;
                 return 0;
         case HV_GUEST_HOSTILE:
                 return guest_hostile(d);

@@ -71,9 +71,20 @@ struct hv_domain {
 
         struct hv_script script;
         bool ignore_shutdown;                /* hung: control/shutdown goes unanswered */
+        bool no_suspend;                     /* acknowledges "suspend", never suspends */
         bool exit_pending;                   /* the script's time came while paused */
         enum shutdown_reason pending_reason; /* what an acknowledged request will do */
         bool request_pending;
+
+        /*
+         * The guest's own clock, what its script's run_ms counts: up from its boot (paused
+         * time included, as a guest's clock runs while paused) until it shuts down; a
+         * suspend stops it, a resume or a restore goes on from where it stopped.
+         */
+        uint64_t uptime_ns;   /* accumulated up to up_since_ns */
+        uint64_t up_since_ns; /* CLOCK_MONOTONIC when it last started counting; 0: stopped */
+        uint64_t memory_seed; /* what its pages hold, for a save's page data */
+        bool restored;        /* built from a saved state: a restored Linux, not a fresh boot */
 
         /* The guest's side of XenStore, once dom0 introduced it. */
         struct xs_conn *conn;
@@ -210,6 +221,16 @@ void hv_domain_vcpu_online(struct hv_domain *d, unsigned vcpu, bool online);
 /* One row of the domain list. */
 void hv_domain_info(struct hv_domain *d, struct hv_dominfo *info);
 
+/* SAVE: the state of a guest shut down with reason suspend; -EINVAL otherwise. */
+int hv_domain_save(struct hv_domain *d, struct hv_guest_state *st);
+
+/* RESTORE: a paused domain holding the saved guest, or -EINVAL/-ENOMEM and nothing made. */
+int hv_domain_restore(struct hypervisor *hv, const struct hv_req_restore *req,
+                      struct hv_domain **ret);
+
+/* RESUME: a domain shut down with reason suspend runs again in place; -EINVAL otherwise. */
+int hv_domain_resume(struct hv_domain *d);
+
 /* hv-guest.c: what the guest does on its own. */
 
 /* The guest booted (first unpause): arm its script. */
@@ -217,6 +238,15 @@ void hv_guest_start(struct hv_domain *d);
 
 /* The guest went back on the cpu: act on what came due while it was paused. */
 void hv_guest_resume(struct hv_domain *d);
+
+/* The guest's clock, up to now. */
+uint64_t hv_guest_uptime_ns(const struct hv_domain *d);
+
+/* The guest shut down: its clock stops. */
+void hv_guest_halt(struct hv_domain *d);
+
+/* Its suspend hypercall returned "cancelled": clock and script go on, devices stay. */
+void hv_guest_unsuspend(struct hv_domain *d);
 
 /* Stop the guest's timers and close its XenStore connection. */
 void hv_guest_stop(struct hv_domain *d);

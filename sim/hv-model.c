@@ -12,6 +12,11 @@
 /* Frames below this look like dom0's; the fake guest frames start above. */
 #define HV_FIRST_GUEST_MFN 0x100000ull
 
+/* The device faults a saved state may carry: the ones that stay set on a domain. */
+#define HV_STATE_DEVICE_FAULTS                                                                     \
+        ((1u << HV_DEVICE_FAULT_NO_INITWAIT) | (1u << HV_DEVICE_FAULT_NO_CONNECT) |                \
+         (1u << HV_DEVICE_FAULT_NO_CLOSE))
+
 /* Xen's names for SHUTDOWN_* (xl's), for the log. */
 static const char *const reason_names[_SHUTDOWN_REASON_MAX] = {
         [SHUTDOWN_REASON_POWEROFF] = "poweroff", [SHUTDOWN_REASON_REBOOT] = "reboot",
@@ -199,6 +204,8 @@ int hv_domain_create(struct hypervisor *hv, const struct hv_req_create *req, str
         d->console_port = 2;
         d->store_mfn = hv->next_mfn++;
         d->console_mfn = hv->next_mfn++;
+        /* What its pages hold: different for every guest built, the same across a save. */
+        d->memory_seed = hv_now_ns() ^ ((uint64_t)domid << 48) ^ d->store_mfn;
         /* Device faults asked for "the next domain" are this one's. */
         memcpy(d->device_faults, hv->next_device_faults, sizeof(d->device_faults));
         memset(hv->next_device_faults, 0, sizeof(hv->next_device_faults));
@@ -250,6 +257,7 @@ int hv_domain_shutdown(struct hv_domain *d, enum shutdown_reason why)
         d->exit_pending = false;
         d->request_pending = false;
         hv_domain_account(d);
+        hv_guest_halt(d);
         fprintf(stderr, "xensup-sim: domid %u (%s) shut down: %s\n", d->domid, d->name,
                 reason_names[why]);
         d->exit_timer = sd_event_source_disable_unref(d->exit_timer);
@@ -408,4 +416,116 @@ void hv_domain_info(struct hv_domain *d, struct hv_dominfo *info)
         info->mem_kib = d->mem_kib;
         info->max_mem_kib = d->max_mem_kib;
         info->cpu_time_ns = d->cpu_ns;
+}
+
+static bool hv_domain_suspended(const struct hv_domain *d)
+{
+        return d->domid != 0 && !d->dying && d->shutdown && d->reason == SHUTDOWN_REASON_SUSPEND;
+}
+
+int hv_domain_save(struct hv_domain *d, struct hv_guest_state *st)
+{
+        /* As xc_domain_save: the guest must have suspended itself, so its state is still. */
+        if (!hv_domain_suspended(d))
+                return -EINVAL;
+        memset(st, 0, sizeof(*st));
+        st->version = HV_GUEST_STATE_VERSION;
+        st->type = d->type;
+        st->mem_kib = d->mem_kib;
+        st->uptime_ns = hv_guest_uptime_ns(d);
+        st->memory_seed = d->memory_seed;
+        for (unsigned i = 0; i < d->max_vcpus; i++)
+                if (d->vcpu_online[i])
+                        st->vcpu_online[i / 8] |= (uint8_t)(1u << (i % 8));
+        st->script = d->script;
+        st->ignore_shutdown = d->ignore_shutdown;
+        st->no_suspend = d->no_suspend;
+        memcpy(st->device_faults, d->device_faults, sizeof(st->device_faults));
+        fprintf(stderr, "xensup-sim: domid %u (%s) saved\n", d->domid, d->name);
+        return 0;
+}
+
+/* Every field of a saved state in range; its online vcpus counted into *online_r. */
+static int hv_state_check(const struct hv_req_restore *req, unsigned *online_r)
+{
+        const struct hv_guest_state *st = &req->state;
+        unsigned online = 0;
+
+        if (st->version != HV_GUEST_STATE_VERSION || st->type != req->type || req->reserved ||
+            st->ignore_shutdown > 1 || st->no_suspend > 1 || st->mem_kib == 0)
+                return -EINVAL;
+        for (size_t i = 0; i < sizeof(st->reserved); i++)
+                if (st->reserved[i])
+                        return -EINVAL;
+        for (size_t t = 0; t < ELEMENTSOF(st->device_faults); t++)
+                if (st->device_faults[t] & ~(t == HV_DEVICE_ANY ? 0u : HV_STATE_DEVICE_FAULTS))
+                        return -EINVAL;
+        if (req->maxvcpus == 0 || req->maxvcpus > HV_VCPUS_MAX)
+                return -EINVAL;
+        /* As libxc's vcpu records: vcpu0 is always there, and none beyond max_vcpus. */
+        if (!(st->vcpu_online[0] & 1))
+                return -EINVAL;
+        for (unsigned i = 0; i < HV_VCPUS_BITMAP * 8; i++) {
+                if (!(st->vcpu_online[i / 8] & (1u << (i % 8))))
+                        continue;
+                if (i >= req->maxvcpus)
+                        return -EINVAL;
+                online++;
+        }
+        /* Populating pages beyond the domain's max_pages fails on Xen with ENOMEM. */
+        if (st->mem_kib > req->maxmem_kib)
+                return -ENOMEM;
+        *online_r = online;
+        return 0;
+}
+
+int hv_domain_restore(struct hypervisor *hv, const struct hv_req_restore *req,
+                      struct hv_domain **ret)
+{
+        const struct hv_guest_state *st = &req->state;
+        struct hv_req_create c = { 0 };
+        struct hv_domain *d;
+        unsigned online = 0;
+        int r;
+
+        r = hv_state_check(req, &online);
+        if (r < 0)
+                return r;
+        /* The domain is made as any other (the toolstack's create), then holds the guest. */
+        memcpy(c.uuid, req->uuid, sizeof(c.uuid));
+        memcpy(c.name, req->name, sizeof(c.name));
+        c.type = req->type;
+        c.ssidref = req->ssidref;
+        c.memory_kib = st->mem_kib;
+        c.maxmem_kib = req->maxmem_kib;
+        c.vcpus = online;
+        c.maxvcpus = req->maxvcpus;
+        c.script = st->script;
+        r = hv_domain_create(hv, &c, &d);
+        if (r < 0)
+                return r;
+        for (unsigned i = 0; i < d->max_vcpus; i++)
+                d->vcpu_online[i] = st->vcpu_online[i / 8] & (1u << (i % 8));
+        d->uptime_ns = st->uptime_ns;
+        d->memory_seed = st->memory_seed;
+        d->ignore_shutdown = st->ignore_shutdown;
+        d->no_suspend = st->no_suspend;
+        for (size_t t = 0; t < ELEMENTSOF(d->device_faults); t++)
+                d->device_faults[t] |= st->device_faults[t];
+        d->restored = true;
+        *ret = d;
+        return 0;
+}
+
+int hv_domain_resume(struct hv_domain *d)
+{
+        /* xc_domain_resume: "not in suspended state" is EINVAL. */
+        if (!hv_domain_suspended(d))
+                return -EINVAL;
+        d->shutdown = false;
+        d->reason = SHUTDOWN_REASON_NONE;
+        hv_domain_account(d);
+        fprintf(stderr, "xensup-sim: domid %u (%s) resumed\n", d->domid, d->name);
+        hv_guest_unsuspend(d);
+        return 0;
 }

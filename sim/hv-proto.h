@@ -48,6 +48,29 @@
  *   VIF_UNPLUG   struct hv_req_vif_unplug   []
  *   HOST_LIST    struct hv_req_host_list    [struct hv_rep_host_list + n entries]
  *   DEVICE_FAULT struct hv_req_device_fault []
+ *   SAVE         struct hv_req_dom          [struct hv_guest_state]
+ *   RESTORE      struct hv_req_restore      [struct hv_rep_create]
+ *   RESUME       struct hv_req_dom          []
+ *
+ * Save and restore, what xc_domain_save/xc_domain_restore/xc_domain_resume do
+ * to a domain (the stream itself is the sim backend's: builders/builder-sim.c):
+ *   SAVE          a domain shut down with reason suspend hands over its
+ *                 guest's state, everything a restored guest needs to go on
+ *                 where it was; the domain stays as it is. -EINVAL for a
+ *                 domain that is not suspended (or dom0, or dying).
+ *   RESTORE       a new paused domain with the request's uuid, name and
+ *                 limits, holding the saved guest: once unpaused it goes on
+ *                 from its saved clock and script, reconnects to whatever
+ *                 backends its frontend directories now name and watches
+ *                 its control nodes again, without writing control/feature-*
+ *                 (a restored Linux does not). The reply is CREATE's. -EINVAL
+ *                 for a state that is not one (a bad version, a type other
+ *                 than the request's, vcpus beyond maxvcpus); -ENOMEM for
+ *                 more memory than maxmem_kib or the host has free.
+ *   RESUME        a domain shut down with reason suspend runs again in place
+ *                 (xc_domain_resume fast=1: its suspend was "cancelled"), its
+ *                 devices still connected; XenStore is not told (the
+ *                 toolstack's XS_RESUME does that). -EINVAL otherwise.
  *
  * The host's side of devices, what builder_disk_attach() and friends do on a
  * real dom0 (builders/builder.h):
@@ -85,7 +108,7 @@
 #include <stdint.h>
 
 #define HV_PROTO_MAGIC   0x56485358u /* "XSHV" */
-#define HV_PROTO_VERSION 2           /* 2: the device ops, HV_OP_SLOTS 32 */
+#define HV_PROTO_VERSION 3           /* 2: the device ops, HV_OP_SLOTS 32; 3: save/restore */
 #define HV_SOCKET_NAME   "hypervisor.socket"
 #define HV_MSG_MAX       (64 * 1024)     /* header included */
 #define HV_LIST_BATCH    256             /* most entries in one LIST reply */
@@ -95,6 +118,7 @@
 #define HV_IFNAME_SIZE   16              /* IFNAMSIZ: an interface name and its NUL */
 #define HV_VIF_WAIT_MS   500             /* how long VIF_PLUG waits for its interface */
 #define HV_LOOP_MAJOR    7
+#define HV_VCPUS_BITMAP  16 /* bytes of a vcpu bitmap: VCPUS_MAX bits */
 
 enum hv_op {
         HV_OP_STATS = 1,
@@ -117,6 +141,9 @@ enum hv_op {
         HV_OP_VIF_UNPLUG,
         HV_OP_HOST_LIST,
         HV_OP_DEVICE_FAULT,
+        HV_OP_SAVE,
+        HV_OP_RESTORE,
+        HV_OP_RESUME,
         _HV_OP_MAX,
 };
 
@@ -127,11 +154,13 @@ enum hv_guest_action {
         HV_GUEST_CRASH,
         HV_GUEST_WATCHDOG,
         HV_GUEST_SOFT_RESET,
-        HV_GUEST_HANG,    /* ignore control/shutdown from now on */
-        HV_GUEST_OBEY,    /* answer control/shutdown from now on */
-        HV_GUEST_HOSTILE, /* write hostile values into its own XenStore subtree */
-        HV_GUEST_ZOMBIE,  /* when destroyed, stay listed as dying for a second, as a
-                             domain whose pages a backend still maps */
+        HV_GUEST_HANG,       /* ignore control/shutdown from now on */
+        HV_GUEST_OBEY,       /* answer control/shutdown from now on */
+        HV_GUEST_HOSTILE,    /* write hostile values into its own XenStore subtree */
+        HV_GUEST_ZOMBIE,     /* when destroyed, stay listed as dying for a second, as a
+                                domain whose pages a backend still maps */
+        HV_GUEST_NO_SUSPEND, /* acknowledge control/shutdown = "suspend" (clear it) but never
+                                suspend, as a guest whose freeze fails */
         _HV_GUEST_ACTION_MAX,
 };
 
@@ -247,11 +276,17 @@ struct hv_rep_dumpcore {
  * count - 1 calls after it too. nth = 0 clears the op's fault. STATS, FAULT
  * and DEVICE_FAULT cannot be faulted. A faulted call does nothing (a faulted
  * LOOP_ATTACH attaches nothing, a faulted VIF_PLUG changes no interface).
+ * error HV_FAULT_NO_REPLY instead: the call is done, and its reply is never
+ * sent, as to a caller killed right after the hypervisor acted (a build
+ * child killed between LOOP_CONFIGURE and its next step); the caller waits
+ * until its own timeout, or until it is killed.
  */
+#define HV_FAULT_NO_REPLY 4096 /* above every errno */
+
 struct hv_req_fault {
         uint32_t op;    /* enum hv_op */
         uint32_t nth;   /* 1 = the next call */
-        int32_t error;  /* positive errno */
+        int32_t error;  /* positive errno, or HV_FAULT_NO_REPLY */
         uint32_t count; /* consecutive failing calls, at least 1 */
 };
 
@@ -365,7 +400,42 @@ struct hv_req_device_fault {
         uint32_t devid; /* DETACH: the device */
 };
 
+/*
+ * SAVE's reply and RESTORE's payload: a simulated guest as it was when it suspended, what
+ * a restored guest goes on from (what the pages and vcpu records of a libxc stream are to a
+ * real one). The domain around it (its uuid, name, limits, event channels, cpu time) is the
+ * new domain's own, as on Xen.
+ */
+#define HV_GUEST_STATE_VERSION 1
+
+struct hv_guest_state {
+        uint32_t version;                     /* HV_GUEST_STATE_VERSION */
+        uint32_t type;                        /* enum domain_type it was built as */
+        uint64_t mem_kib;                     /* the pages it held */
+        uint64_t uptime_ns;                   /* how long it had been up: its script's clock */
+        uint64_t memory_seed;                 /* what its pages hold (the stream's page data) */
+        uint8_t vcpu_online[HV_VCPUS_BITMAP]; /* bit n: vcpu n was up; vcpu0 always is */
+        struct hv_script script;              /* its sim { } script, going on */
+        uint8_t ignore_shutdown;              /* hung: control/shutdown goes unanswered */
+        uint8_t no_suspend;                   /* acknowledges a suspend request, never suspends */
+        uint8_t device_faults[_HV_DEVICE_TYPE_MAX]; /* its drivers' faults, as hv_domain's */
+        uint8_t reserved[3];                        /* 0 */
+};
+
+struct hv_req_restore {
+        uint8_t uuid[16];
+        char name[HV_NAME_MAX + 8]; /* NUL-terminated, for logs only */
+        uint32_t type;              /* enum domain_type: the config's; must be the state's */
+        uint32_t ssidref;
+        uint64_t maxmem_kib; /* xc_domain_setmaxmem's limit: the state must fit it */
+        uint32_t maxvcpus;   /* xc_domain_max_vcpus: every vcpu the state had up must exist */
+        uint32_t reserved;
+        struct hv_guest_state state;
+};
+
 _Static_assert(_HV_OP_MAX <= HV_OP_SLOTS, "counter array too small");
+_Static_assert(HV_VCPUS_BITMAP * 8 >= VCPUS_MAX, "a bit per vcpu");
+_Static_assert(sizeof(struct hv_guest_state) == 64, "guest state layout");
 _Static_assert(sizeof(struct hv_rep_host_list) + HV_HOST_BATCH * sizeof(struct hv_netdev_info) +
                        sizeof(struct hv_header) <=
                    HV_MSG_MAX / 2,
@@ -403,6 +473,8 @@ static inline long hv_req_size(uint16_t op)
                 return sizeof(struct hv_req_host_list);
         case HV_OP_DEVICE_FAULT:
                 return sizeof(struct hv_req_device_fault);
+        case HV_OP_RESTORE:
+                return sizeof(struct hv_req_restore);
         case HV_OP_UNPAUSE:
         case HV_OP_PAUSE:
         case HV_OP_SHUTDOWN:
@@ -411,6 +483,8 @@ static inline long hv_req_size(uint16_t op)
         case HV_OP_SET_VCPUS:
         case HV_OP_DUMPCORE:
         case HV_OP_GUEST_ACTION:
+        case HV_OP_SAVE:
+        case HV_OP_RESUME:
                 return sizeof(struct hv_req_dom);
         default:
                 return -1;
@@ -424,7 +498,10 @@ static inline long hv_rep_size(uint16_t op)
         case HV_OP_STATS:
                 return sizeof(struct hv_rep_stats);
         case HV_OP_CREATE:
+        case HV_OP_RESTORE:
                 return sizeof(struct hv_rep_create);
+        case HV_OP_SAVE:
+                return sizeof(struct hv_guest_state);
         case HV_OP_LIST:
                 return sizeof(struct hv_rep_list);
         case HV_OP_DUMPCORE:
@@ -449,6 +526,7 @@ static inline long hv_rep_size(uint16_t op)
         case HV_OP_LOOP_RELEASE:
         case HV_OP_VIF_UNPLUG:
         case HV_OP_DEVICE_FAULT:
+        case HV_OP_RESUME:
                 return 0;
         default:
                 return -1;

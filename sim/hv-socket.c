@@ -121,6 +121,8 @@ static bool hv_op_names_domain(uint16_t op)
         case HV_OP_DUMPCORE:
         case HV_OP_GUEST_ACTION:
         case HV_OP_SET_HANDLE:
+        case HV_OP_SAVE:
+        case HV_OP_RESUME:
                 return true;
         default:
                 return false;
@@ -152,7 +154,7 @@ static int hv_do_fault(struct hypervisor *hv, const struct hv_req_fault *req)
                 hv->faults[req->op] = (struct hv_fault){ 0 };
                 return 0;
         }
-        if (req->error <= 0 || req->error > 4095)
+        if (req->error <= 0 || (req->error > 4095 && req->error != HV_FAULT_NO_REPLY))
                 return -EINVAL;
         hv->faults[req->op] = (struct hv_fault){
                 .countdown = req->nth,
@@ -162,9 +164,27 @@ static int hv_do_fault(struct hypervisor *hv, const struct hv_req_fault *req)
         return 0;
 }
 
-/* Run a checked request; its reply body goes to out (HV_MSG_MAX bytes). */
+/* CREATE's and RESTORE's reply: what the toolstack needs of a new domain. Its length. */
+static size_t hv_rep_created(const struct hv_domain *d, uint8_t *out, const char *how)
+{
+        struct hv_rep_create *rep = (struct hv_rep_create *)out;
+
+        memset(rep, 0, sizeof(*rep));
+        rep->domid = d->domid;
+        rep->store_port = d->store_port;
+        rep->store_mfn = d->store_mfn;
+        rep->console_port = d->console_port;
+        rep->console_mfn = d->console_mfn;
+        fprintf(stderr, "xensup-sim: %s domid %u (%s)\n", how, d->domid, d->name);
+        return sizeof(*rep);
+}
+
+/*
+ * Run a checked request; its reply body goes to out (HV_MSG_MAX bytes). *withhold_r: a
+ * HV_FAULT_NO_REPLY fault took this call, which runs but must not be answered.
+ */
 static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uint8_t *out,
-                       size_t *len_r)
+                       size_t *len_r, bool *withhold_r)
 {
         const struct hv_req_dom *rd = body;
         const struct hv_req_handle *rh = body;
@@ -172,9 +192,12 @@ static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uin
         int r;
 
         *len_r = 0;
+        *withhold_r = false;
         if (!hv_op_is_control(op)) {
                 r = hv_fault_check(hv, op);
-                if (r < 0)
+                if (r == -HV_FAULT_NO_REPLY)
+                        *withhold_r = true;
+                else if (r < 0)
                         return r;
         }
         if (hv_op_names_domain(op)) {
@@ -196,22 +219,11 @@ static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uin
                 *len_r = sizeof(*st);
                 return 0;
         }
-        case HV_OP_CREATE: {
-                struct hv_rep_create *rep = (struct hv_rep_create *)out;
-
+        case HV_OP_CREATE:
                 r = hv_domain_create(hv, body, &d);
-                if (r < 0)
-                        return r;
-                memset(rep, 0, sizeof(*rep));
-                rep->domid = d->domid;
-                rep->store_port = d->store_port;
-                rep->store_mfn = d->store_mfn;
-                rep->console_port = d->console_port;
-                rep->console_mfn = d->console_mfn;
-                *len_r = sizeof(*rep);
-                fprintf(stderr, "xensup-sim: created domid %u (%s)\n", d->domid, d->name);
-                return 0;
-        }
+                if (r >= 0)
+                        *len_r = hv_rep_created(d, out, "created");
+                return r;
         case HV_OP_UNPAUSE:
                 return hv_domain_unpause(d);
         case HV_OP_PAUSE:
@@ -277,6 +289,18 @@ static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uin
                 return hv_host_list(hv, body, out, len_r);
         case HV_OP_DEVICE_FAULT:
                 return hv_device_fault(hv, body);
+        case HV_OP_SAVE:
+                r = hv_domain_save(d, (struct hv_guest_state *)out);
+                if (r >= 0)
+                        *len_r = sizeof(struct hv_guest_state);
+                return r;
+        case HV_OP_RESTORE:
+                r = hv_domain_restore(hv, body, &d);
+                if (r >= 0)
+                        *len_r = hv_rep_created(d, out, "restored");
+                return r;
+        case HV_OP_RESUME:
+                return hv_domain_resume(d);
         default:
                 return -EBADMSG;
         }
@@ -346,6 +370,7 @@ static bool hv_client_handle(struct hv_client *c)
         struct hv_header h;
         uint8_t *out;
         size_t out_len = 0;
+        bool withhold;
         ssize_t n;
         long want;
         int r;
@@ -371,10 +396,18 @@ static bool hv_client_handle(struct hv_client *c)
         out = hv->buf + HV_MSG_MAX / 2;
         _Static_assert(sizeof(struct hv_header) + sizeof(struct hv_req_create) <= HV_MSG_MAX / 2,
                        "request fits the first half");
+        _Static_assert(sizeof(struct hv_header) + sizeof(struct hv_req_restore) <= HV_MSG_MAX / 2,
+                       "request fits the first half");
         _Static_assert(sizeof(struct hv_rep_list) + HV_LIST_BATCH * sizeof(struct hv_dominfo) <=
                            HV_MSG_MAX / 2,
                        "reply fits the second half");
-        r = hv_dispatch(hv, h.op, hv->buf + sizeof(h), out, &out_len);
+        r = hv_dispatch(hv, h.op, hv->buf + sizeof(h), out, &out_len, &withhold);
+        if (withhold) {
+                /* The caller blocks on a reply that never comes; the connection stays theirs. */
+                fprintf(stderr, "xensup-sim: op %u done, its reply withheld (fault)\n",
+                        (unsigned)h.op);
+                return true;
+        }
         if (r == HV_VIF_ABSENT)
                 return hv_client_wait_vif(c, &h);
         return hv_reply(c, &h, r, out, out_len) >= 0;

@@ -39,8 +39,16 @@
  * it exit with a reason after run_seconds of running (a paused guest exits
  * when next unpaused). At run time it can be told (enum hv_guest_action) to
  * power off, reboot, crash, hit the watchdog, soft-reset, hang, obey, turn
- * hostile (garbage in its own subtree up to its quota) or linger as a dying
- * zombie after destroy.
+ * hostile (garbage in its own subtree up to its quota), linger as a dying
+ * zombie after destroy, or acknowledge suspend requests without suspending.
+ *
+ * Save and restore, as libxenguest does them to a suspended domain: SAVE
+ * hands over a suspended guest's state (its clock, script, faults, memory,
+ * vcpus), RESTORE builds a new paused domain that goes on from it (as a
+ * restored Linux: it reconnects its frontends to the new backends and
+ * watches its nodes again, writing no control/feature-*), RESUME lets a
+ * suspended domain run on in place with its devices connected. The stream
+ * those travel in is the sim backend's (builders/builder-sim.c).
  *
  * Devices, as a dom0 running Linux 6.1 and a Linux guest (hv-backend.c,
  * hv-frontend.c, hv-host.c have the details): dom0's blkback and netback
@@ -51,8 +59,9 @@
  * (MTU 1500) and the vif<domid>.<handle> interface netback creates while it
  * has the device. Device faults make drivers misbehave (enum hv_device_fault).
  *
- * Not modelled: HVM (the backends refuse it), suspend/resume and save, the
- * consoles, grant tables, and any I/O through the devices.
+ * Not modelled: HVM (the backends refuse it), live save (no log-dirty
+ * tracking, as Debian's Xen without shadow paging), the consoles, grant
+ * tables, and any I/O through the devices.
  */
 #pragma once
 

@@ -14,6 +14,10 @@ TESTS += test-sim-hypervisor
 test-sim-hypervisor_SRCS = tests/test-sim-hypervisor.c $(HV_SRCS) $(XS_SERVER_SRCS) \
 	$(BUILDERS_SRCS) $(CONFIG_SRCS) $(COMMON_SRCS)
 
+# Save, restore and resume through the sim backend, against a real xensup-sim.
+TESTS += test-sim-save
+test-sim-save_SRCS = tests/test-sim-save.c $(BUILDERS_SRCS) $(CONFIG_SRCS) $(COMMON_SRCS)
+
 TESTS += test-xs-server
 test-xs-server_SRCS := tests/test-xs-server.c $(XS_SERVER_SRCS) $(COMMON_SRCS)
 SHELL_TESTS += tests/test-xenstore-utils.sh tests/run-test-xenstore.sh

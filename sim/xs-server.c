@@ -1480,9 +1480,18 @@ bool xs_server_domain_is_introduced(struct xs_server *s, uint32_t domid)
 
 int xs_server_domain_shutdown(struct xs_server *s, uint32_t domid)
 {
+        struct xs_domain *d;
+
         if (!xs_server_domain_is_introduced(s, domid))
                 return -ENOENT;
-        s->store.domains[domid]->shutdown = true;
+        d = s->store.domains[domid];
+        /*
+         * xenstored's check_domain notices a shutdown once: a domain resumed from a suspend
+         * without XS_RESUME never fires @releaseDomain at its next shutdown.
+         */
+        if (d->shutdown)
+                return 0;
+        d->shutdown = true;
         fire_special(s, "@releaseDomain");
         return 0;
 }

@@ -83,7 +83,10 @@ void xs_server_set_introduce_cb(struct xs_server *s, xs_introduce_cb cb, void *u
  */
 int xs_server_connect_domain(struct xs_server *s, uint32_t domid, struct xs_conn **conn_r);
 
-/* The domain shut down (not yet dead): fire @releaseDomain, as xenstored on VIRQ_DOM_EXC. */
+/*
+ * The domain shut down (not yet dead): fire @releaseDomain, as xenstored on VIRQ_DOM_EXC,
+ * the first time only; XS_RESUME (xs_resume_domain) clears that, so the next one fires.
+ */
 int xs_server_domain_shutdown(struct xs_server *s, uint32_t domid);
 
 /*

@@ -39,7 +39,8 @@ static const char *device_name(const struct layout_device *dev, char buf[ATTACH_
 
 struct attach_disk_id attach_disk_id_of(const struct layout_device *dev)
 {
-        if (dev->loop)
+        /* A file's record carries its identity from the add on, before any loop device. */
+        if (dev->loop || (!dev->connected && dev->backing_ino != 0))
                 return (struct attach_disk_id){ .dev = dev->backing_dev,
                                                 .ino = dev->backing_ino,
                                                 .readonly = dev->readonly };
@@ -50,6 +51,21 @@ struct attach_disk_id attach_disk_id_of(const struct layout_device *dev)
 bool attach_disks_conflict(const struct attach_disk_id *a, const struct attach_disk_id *b)
 {
         return a->dev == b->dev && a->ino == b->ino && !(a->readonly && b->readonly);
+}
+
+bool attach_backend_conflicts(const struct attach_disk_id *mine,
+                              const struct layout_vbd_backend *be, const struct builder_loop *loops,
+                              size_t n_loops)
+{
+        bool same = false;
+
+        if (!be->has_device)
+                return false;
+        if (mine->ino == 0)
+                same = makedev(be->major, be->minor) == mine->dev;
+        for (size_t i = 0; mine->ino != 0 && i < n_loops && !same; i++)
+                same = loops[i].major == be->major && loops[i].minor == be->minor;
+        return same && (be->writes || !mine->readonly);
 }
 
 int attach_generate_mac(uint8_t mac[6])
@@ -68,15 +84,169 @@ int attach_generate_mac(uint8_t mac[6])
         return 0;
 }
 
+/*
+ * Whether dev's record may leave a loop device it does not name: a file disk of the native
+ * work that is not connected. The build binds the loop device (LOOP_CONFIGURE) before the
+ * connect writes it into the record, so a build or device job killed in between leaves one
+ * that only the file it serves can find.
+ */
+static bool may_have_unrecorded_loop(const struct layout_device *dev)
+{
+        return dev->kind == LAYOUT_DEVICE_VBD && !dev->script[0] && !dev->connected && !dev->loop &&
+               dev->backing_ino != 0;
+}
+
+/* Mark the loop device (major, minor) of loops[0..n) claimed, if it is one of them. */
+static void loop_claim(const struct builder_loop *loops, bool *claimed, size_t n, uint32_t major,
+                       uint32_t minor)
+{
+        for (size_t i = 0; i < n; i++)
+                if (loops[i].major == major && loops[i].minor == minor)
+                        claimed[i] = true;
+}
+
+/*
+ * The loop devices every vbd backend names (anyone's: xl's too), and whether one still waits
+ * for its hotplug script on dev's target: that one may own a loop device nobody names yet.
+ */
+static int claims_of_backends(struct layout *l, const struct layout_device *dev,
+                              const struct builder_loop *loops, bool *claimed, size_t n,
+                              bool *pending_r, char **err_r)
+{
+        _cleanup_free_ struct layout_vbd_backend *bes = NULL;
+        _cleanup_free_ uint32_t *domids = NULL;
+        size_t n_domids = 0, n_bes = 0;
+        int r;
+
+        r = layout_device_backend_domids(l, LAYOUT_DEVICE_VBD, &domids, &n_domids, err_r);
+        if (r >= 0)
+                r = layout_vbd_backends(l, domids, n_domids, &bes, &n_bes, err_r);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n_bes; i++) {
+                if (bes[i].domid == dev->domid && bes[i].devid == dev->devid)
+                        continue; /* dev's own, being torn down */
+                if (bes[i].has_device)
+                        loop_claim(loops, claimed, n, bes[i].major, bes[i].minor);
+                else if (strcmp(bes[i].params, dev->target) == 0)
+                        *pending_r = true;
+        }
+        return 0;
+}
+
+/*
+ * The loop devices our records name, and whether another record of ours on dev's file is not
+ * connected yet (its build may have bound the loop device it has not written down).
+ */
+static int claims_of_records(struct layout *l, const uint8_t uuid[16],
+                             const struct layout_device *dev, const struct builder_loop *loops,
+                             bool *claimed, size_t n, bool *pending_r, char **err_r)
+{
+        _cleanup_free_ uint8_t(*uuids)[16] = NULL;
+        size_t n_uuids = 0;
+        int r;
+
+        r = layout_list_states(l, &uuids, &n_uuids, err_r);
+        if (r < 0)
+                return r;
+        for (size_t u = 0; u < n_uuids; u++) {
+                _cleanup_free_ struct layout_device *recs = NULL;
+                size_t n_recs = 0;
+
+                /* A record that does not read back claims nothing it could prove. */
+                r = layout_device_list(l, uuids[u], &recs, &n_recs, NULL);
+                if (r < 0)
+                        return err_setf(err_r, r, "cannot read the device records: %s",
+                                        strerror(-r));
+                for (size_t i = 0; i < n_recs; i++) {
+                        const struct layout_device *o = &recs[i];
+
+                        if (o->kind != LAYOUT_DEVICE_VBD ||
+                            (memcmp(uuids[u], uuid, 16) == 0 && o->devid == dev->devid))
+                                continue;
+                        if (o->connected && o->loop)
+                                loop_claim(loops, claimed, n, o->major, o->minor);
+                        else if (may_have_unrecorded_loop(o) &&
+                                 o->backing_dev == dev->backing_dev &&
+                                 o->backing_ino == dev->backing_ino)
+                                *pending_r = true;
+                }
+        }
+        return 0;
+}
+
+/*
+ * Free what a killed build or device job bound for dev and could not write down (see
+ * may_have_unrecorded_loop()): each loop device on dev's file that nothing claims, neither a
+ * vbd backend nor a record of ours, nor a use XenStore does not show (a mount). Read-only
+ * sharing makes several loop devices on one file legitimate, so they are told apart by who
+ * names them. When another use of the file is half-way, one of them may be its: none is
+ * freed then (-EBUSY, saying so), rather than the wrong one. XenStore is read only when the
+ * host has a loop device on the file at all.
+ */
+static int release_unrecorded_loops(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                                    const struct layout_device *dev, char **err_r)
+{
+        _cleanup_free_ struct builder_loop *loops = NULL;
+        _cleanup_free_ bool *claimed = NULL;
+        bool pending = false, unclaimed = false;
+        size_t n = 0;
+        int r;
+
+        r = builder_disk_find_loops(b, dev->backing_dev, dev->backing_ino, &loops, &n, err_r);
+        if (r < 0 || n == 0)
+                return r;
+        claimed = calloc(n, sizeof(*claimed));
+        if (!claimed)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        r = claims_of_backends(l, dev, loops, claimed, n, &pending, err_r);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++)
+                unclaimed = unclaimed || (!claimed[i] && !loops[i].busy);
+        /* The backends name them all, as they do but for a leftover: no record need be read. */
+        if (!unclaimed)
+                return 0;
+        if (!pending) {
+                r = claims_of_records(l, uuid, dev, loops, claimed, n, &pending, err_r);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct builder_disk_host h = {
+                        .major = loops[i].major,
+                        .minor = loops[i].minor,
+                        .loop = true,
+                        .backing_dev = dev->backing_dev,
+                        .backing_ino = dev->backing_ino,
+                };
+
+                if (claimed[i] || loops[i].busy)
+                        continue;
+                snprintf(h.device, sizeof(h.device), "/dev/loop%" PRIu32, loops[i].minor);
+                if (pending)
+                        return err_setf(err_r, -EBUSY,
+                                        "%s on %s is left bound: another use of that file is "
+                                        "being set up and may own it",
+                                        h.device, dev->target);
+                r = builder_disk_release(b, &h, err_r);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* Release the host side of dev: what its record says was set up. */
-static int host_release(struct builder *b, struct layout *l, const struct layout_device *dev,
-                        char **err_r)
+static int host_release(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                        const struct layout_device *dev, char **err_r)
 {
         /* The site's script undoes what it did, while the backend's nodes it reads still exist. */
         if (dev->script[0])
                 return script_run(l, dev, false, SCRIPT_REMOVE_TIMEOUT_MS, err_r);
         if (dev->kind == LAYOUT_DEVICE_VIF)
                 return builder_vif_unplug(b, dev->ifname, err_r);
+        if (may_have_unrecorded_loop(dev))
+                return release_unrecorded_loops(b, l, uuid, dev, err_r);
         if (!dev->loop)
                 return 0;
         struct builder_disk_host h = {
@@ -100,7 +270,7 @@ static int teardown_one(struct builder *b, struct layout *l, const uint8_t uuid[
 
         /* The frontend first: the backend then closes on its own and lets go of the grants. */
         r1 = layout_device_close(l, dev, true, &e1);
-        r2 = host_release(b, l, dev, &e2);
+        r2 = host_release(b, l, uuid, dev, &e2);
         r3 = layout_device_remove(l, uuid, dev, &e3);
         if (r1 < 0)
                 return err_setf(err_r, r1, "%s: %s", device_name(dev, name), e1);
@@ -278,7 +448,7 @@ static int bring_up(struct builder *b, struct layout *l, const uint8_t uuid[16],
         r = layout_device_connect(l, uuid, dev, err_r);
         if (r < 0) {
                 /* Not recorded as set up: release it here, or nobody would. */
-                (void)host_release(b, l, dev, NULL);
+                (void)host_release(b, l, uuid, dev, NULL);
                 return r;
         }
         return 0;
@@ -322,6 +492,27 @@ static int check_host_devices(const struct creds *as, const struct layout_device
 }
 
 /*
+ * A file's st_dev and st_ino go into the record from the add on, before any loop device: what
+ * finds the loop device a build killed before its connect leaves (release_unrecorded_loops()).
+ * A block device's number is recorded at the connect, as it is.
+ */
+static int record_file_identity(int fd, struct layout_device *dev, char **err_r)
+{
+        struct stat st;
+        char name[ATTACH_NAME_MAX];
+
+        if (fd < 0)
+                return 0;
+        if (fstat(fd, &st) < 0)
+                return err_setf(err_r, -errno, "%s: %s", device_name(dev, name), strerror(errno));
+        if (S_ISREG(st.st_mode)) {
+                dev->backing_dev = st.st_dev;
+                dev->backing_ino = st.st_ino;
+        }
+        return 0;
+}
+
+/*
  * Add and bring up one device; on failure it is torn down again and the message names it. A
  * disk's target is opened first, with its owner's rights: a file they may not use is refused
  * before anything exists.
@@ -343,12 +534,18 @@ int attach_device(struct builder *b, struct layout *l, const uint8_t uuid[16],
         r = check_host_devices(o->files_as, dev, fd, err_r);
         if (r < 0)
                 return r;
+        r = record_file_identity(fd, dev, err_r);
+        if (r < 0)
+                return r;
         r = layout_device_add(l, uuid, dev, &e);
         if (r < 0)
                 return err_setf(err_r, r, "%s: %s", device_name(dev, name), e);
         r = bring_up(b, l, uuid, o, fd, dev, &e);
         if (r < 0) {
                 (void)layout_device_close(l, dev, true, NULL);
+                /* A loop device bound without an answer (a host side that timed out) goes too. */
+                if (may_have_unrecorded_loop(dev))
+                        (void)release_unrecorded_loops(b, l, uuid, dev, NULL);
                 (void)layout_device_remove(l, uuid, dev, NULL);
                 return err_setf(err_r, r, "%s: %s", device_name(dev, name), e ? e : strerror(-r));
         }
@@ -411,58 +608,6 @@ int attach_all(struct builder *b, struct layout *l, const uint8_t uuid[16], uint
         if (r < 0)
                 (void)attach_teardown(b, l, uuid, domid, NULL);
         return r;
-}
-
-static bool mac_is_zero(const uint8_t mac[6])
-{
-        static const uint8_t zero[6];
-
-        return memcmp(mac, zero, 6) == 0;
-}
-
-void attach_macs_format(const uint8_t macs[VIFS_MAX][6], char buf[LAYOUT_VIF_MACS_MAX])
-{
-        size_t last = 0, used = 0;
-
-        buf[0] = '\0';
-        for (size_t i = 0; i < VIFS_MAX; i++)
-                if (!mac_is_zero(macs[i]))
-                        last = i + 1;
-        for (size_t i = 0; i < last; i++) {
-                const uint8_t *m = macs[i];
-
-                char mac[MAC_STRLEN];
-
-                used += (size_t)snprintf(buf + used, LAYOUT_VIF_MACS_MAX - used, "%s%s",
-                                         i ? "," : "", mac_is_zero(m) ? "-" : mac_format(m, mac));
-        }
-}
-
-int attach_macs_parse(const char *text, uint8_t macs[VIFS_MAX][6])
-{
-        const char *p = text;
-
-        memset(macs, 0, VIFS_MAX * 6);
-        for (size_t i = 0; *p; i++) {
-                size_t len = strcspn(p, ",");
-
-                if (i == VIFS_MAX)
-                        return -EINVAL;
-                if (!(len == 1 && *p == '-')) {
-                        char one[MAC_STRLEN];
-
-                        if (len != MAC_STRLEN - 1)
-                                return -EINVAL;
-                        memcpy(one, p, len);
-                        one[len] = '\0';
-                        if (mac_parse(one, macs[i]) < 0)
-                                return -EINVAL;
-                }
-                p += len;
-                if (*p == ',' && *++p == '\0')
-                        return -EINVAL;
-        }
-        return 0;
 }
 
 /* As root, only to know whether to ask: the build opens it as its owner, and checks again. */

@@ -11,6 +11,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "builders/builder.h"
@@ -65,8 +66,10 @@ int attach_detach(struct builder *b, struct layout *l, const uint8_t uuid[16],
 /*
  * Tear down what uuid's records list for instance domid:
  * frontend removed, backend closed, the host side released (loop device detached, vif out of
- * its bridge), then the nodes and the record. It never waits and carries on past a failure;
- * the first failure is returned with its message.
+ * its bridge), then the nodes and the record. A file disk's record that is not connected frees
+ * the loop device a killed build may have bound for it without writing it down: each one on
+ * its file that no vbd backend nor record names. It never waits and carries on past a
+ * failure; the first failure is returned with its message.
  */
 int attach_teardown(struct builder *b, struct layout *l, const uint8_t uuid[16], uint32_t domid,
                     char **err_r);
@@ -108,15 +111,14 @@ struct attach_disk_id attach_disk_id_of(const struct layout_device *dev);
 /* Two disk uses that may not run at once: the same disk, and one of them writes. */
 bool attach_disks_conflict(const struct attach_disk_id *a, const struct attach_disk_id *b);
 
+/*
+ * Whether another toolstack's vbd backend uses disk mine in a way the two may not share: its
+ * physical-device is mine's block device, or one of loops (the host's loop devices on mine's
+ * file, builder_disk_find_loops()), and one of the two writes.
+ */
+bool attach_backend_conflicts(const struct attach_disk_id *mine,
+                              const struct layout_vbd_backend *be, const struct builder_loop *loops,
+                              size_t n_loops);
+
 /* A MAC for a vif that names none: Xen's 00:16:3e, then three random bytes (as libxl). */
 int attach_generate_mac(uint8_t mac[6]);
-
-/*
- * The MACs a domain keeps for its vifs, by index, as its record holds them: "m0,m1,-,...",
- * "-" for a vif that has none kept (all-zero), up to the last kept one. buf has
- * LAYOUT_VIF_MACS_MAX bytes.
- */
-void attach_macs_format(const uint8_t macs[VIFS_MAX][6], char buf[LAYOUT_VIF_MACS_MAX]);
-
-/* Read that text back into macs (zeroed first); -EINVAL for anything else. */
-int attach_macs_parse(const char *text, uint8_t macs[VIFS_MAX][6]);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +8,9 @@
 #include "common/creds.h"
 #include "common/macros.h"
 #include "layout/layout.h"
+#include "layout/suspend.h"
 #include "supervisor/child.h"
+#include "supervisor/image.h"
 
 #include "supervisor/build-queue.h"
 
@@ -23,7 +26,9 @@ struct build_job {
         struct domain_config *cfg;      /* our copy: a reload may replace the owner's meanwhile */
         char name[DOMAIN_NAME_MAX + 1]; /* the name its layout publishes */
         struct creds files_as;          /* whose rights open cfg's image files and targets */
-        struct child child;             /* pid 0 while waiting for a slot */
+        int image_fd; /* a restore: the saved image, at its stream; -1 for a build */
+        struct layout_guest_features features; /* a restore: what the guest had written */
+        struct child child;                    /* pid 0 while waiting for a slot */
 };
 
 struct build_queue {
@@ -57,6 +62,7 @@ static struct build_job *build_job_free(struct build_job *j)
         if (!j)
                 return NULL;
         child_stop(&j->child);
+        closep(&j->image_fd);
         config_free(j->cfg);
         free(j);
         return NULL;
@@ -107,13 +113,13 @@ static int build_images_open(const struct domain_config *cfg, const struct creds
  * is ready to unpause. On failure everything is undone, the domain included.
  */
 static int build_child_finish(const struct build_queue *q, struct builder *b,
-                              const struct domain_config *cfg, const char *name,
-                              const struct creds *as, struct build_result *res, char **err_r)
+                              const struct build_job *j, struct build_result *res, char **err_r)
 {
+        const struct domain_config *cfg = j->cfg;
         const struct builder_domain *bd = &res->domain;
         struct layout_domain ld = {
                 .cfg = cfg,
-                .name = name,
+                .name = j->name,
                 .domid = bd->domid,
                 .store_port = bd->store_port,
                 .store_mfn = bd->store_mfn,
@@ -121,7 +127,7 @@ static int build_child_finish(const struct build_queue *q, struct builder *b,
                 .console_mfn = bd->console_mfn,
         };
         struct attach_options ao = {
-                .files_as = as,
+                .files_as = &j->files_as,
                 .timeout_ms = q->device_timeout_ms,
                 .default_bridge = q->default_bridge,
         };
@@ -134,6 +140,9 @@ static int build_child_finish(const struct build_queue *q, struct builder *b,
                                                   err_r);
         if (r >= 0)
                 r = layout_write_domain(l, &ld, err_r);
+        /* Linux writes them once, at its first boot: a restored guest would look featureless. */
+        if (r >= 0 && j->image_fd >= 0)
+                r = layout_write_guest_features(l, bd->domid, &j->features, err_r);
         if (r >= 0)
                 r = builder_introduce(b, bd, err_r);
         if (r >= 0)
@@ -150,6 +159,21 @@ static int build_child_finish(const struct build_queue *q, struct builder *b,
         return r;
 }
 
+/* In the child: the domain from the image's stream, its trailer checked; nothing left on failure.
+ */
+static int build_child_restore(struct builder *b, const struct build_job *j,
+                               struct builder_domain *out, char **err_r)
+{
+        int r = builder_restore(b, j->cfg, j->image_fd, out, err_r);
+
+        if (r < 0)
+                return r;
+        r = image_read_finish(j->image_fd, err_r);
+        if (r < 0)
+                (void)builder_destroy(b, out->domid, NULL);
+        return r;
+}
+
 /* In the child: build, write the one result record, exit without touching the daemon's state. */
 static int build_child_work(void *arg, int fd)
 {
@@ -161,7 +185,9 @@ static int build_child_work(void *arg, int fd)
         struct builder *b = NULL;
         char *err = NULL;
 
-        res.r = build_images_open(cfg, &j->files_as, &img, &err);
+        /* A restore loads no kernel: the image holds the guest's memory. */
+        if (j->image_fd < 0)
+                res.r = build_images_open(cfg, &j->files_as, &img, &err);
         res.denied = res.r == -EACCES || res.r == -EPERM;
         /* A handle of our own: libxc's hypercall buffers are not inherited across fork. */
         if (res.r >= 0)
@@ -182,11 +208,13 @@ static int build_child_work(void *arg, int fd)
                                  uuid_to_string(cfg->uuid, u), holder);
                 }
         }
-        if (res.r >= 0)
+        if (res.r >= 0 && j->image_fd >= 0)
+                res.r = build_child_restore(b, j, &res.domain, &err);
+        else if (res.r >= 0)
                 res.r = builder_create(b, cfg, &img, &res.domain, &err);
         builder_images_close(&img);
         if (res.r >= 0) {
-                res.r = build_child_finish(q, b, cfg, j->name, &j->files_as, &res, &err);
+                res.r = build_child_finish(q, b, j, &res, &err);
                 /* A target its owner may not open is theirs to fix, not a retry's. */
                 res.denied = res.r == -EACCES || res.r == -EPERM;
         }
@@ -269,8 +297,10 @@ static void build_queue_start_waiting(struct build_queue *q)
         }
 }
 
-int build_queue_add(struct build_queue *q, void *owner, const struct domain_config *cfg,
-                    const char *name, const struct creds *files_as)
+/* Queue a job: a build (image_fd -1) or a restore from image_fd. */
+static int build_queue_add_job(struct build_queue *q, void *owner, const struct domain_config *cfg,
+                               const char *name, const struct creds *files_as, int image_fd,
+                               const struct layout_guest_features *features)
 {
         struct build_job *j, **tail;
 
@@ -283,11 +313,20 @@ int build_queue_add(struct build_queue *q, void *owner, const struct domain_conf
         j->queue = q;
         j->owner = owner;
         j->child = (struct child)CHILD_INIT;
+        j->image_fd = -1;
+        if (image_fd >= 0) {
+                j->image_fd = fcntl(image_fd, F_DUPFD_CLOEXEC, 3);
+                if (j->image_fd < 0) {
+                        free(j);
+                        return -errno;
+                }
+                j->features = *features;
+        }
         j->files_as = *files_as;
         snprintf(j->name, sizeof(j->name), "%s", name ? name : cfg->name);
         j->cfg = config_dup(cfg);
         if (!j->cfg) {
-                free(j);
+                build_job_free(j);
                 return -ENOMEM;
         }
         for (tail = &q->jobs; *tail; tail = &(*tail)->next)
@@ -295,6 +334,38 @@ int build_queue_add(struct build_queue *q, void *owner, const struct domain_conf
         *tail = j;
         build_queue_start_waiting(q);
         return 0;
+}
+
+int build_queue_add(struct build_queue *q, void *owner, const struct domain_config *cfg,
+                    const char *name, const struct creds *files_as)
+{
+        return build_queue_add_job(q, owner, cfg, name, files_as, -1, NULL);
+}
+
+int build_queue_add_restore(struct build_queue *q, void *owner, const struct domain_config *cfg,
+                            const char *name, const struct creds *files_as, int image_fd,
+                            const struct layout_guest_features *features)
+{
+        return build_queue_add_job(q, owner, cfg, name, files_as, image_fd, features);
+}
+
+int build_queue_restore_progress(const struct build_queue *q, const void *owner, uint64_t *done,
+                                 uint64_t *total)
+{
+        for (const struct build_job *j = q->jobs; j; j = j->next) {
+                struct stat st;
+                off_t at;
+
+                if (j->owner != owner || j->image_fd < 0)
+                        continue;
+                /* The child reads through the same open file: its offset is ours to read. */
+                at = lseek(j->image_fd, 0, SEEK_CUR);
+                *done = at > 0 ? (uint64_t)at : 0;
+                *total =
+                    fstat(j->image_fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+                return 0;
+        }
+        return -ENOENT;
 }
 
 int build_queue_set_devices(struct build_queue *q, unsigned timeout_ms, const char *default_bridge)

@@ -30,6 +30,7 @@
 #include "builders/builder.h"
 #include "common/creds.h"
 #include "config/config.h"
+#include "layout/suspend.h"
 #include "supervisor/attach.h"
 
 struct build_queue;
@@ -64,6 +65,22 @@ struct build_queue *build_queue_free(struct build_queue *q);
  */
 int build_queue_add(struct build_queue *q, void *owner, const struct domain_config *cfg,
                     const char *name, const struct creds *files_as);
+
+/*
+ * Restore instead of building: the child creates the domain from the image read from image_fd
+ * (positioned at its libxc stream; the queue keeps a duplicate, whose offset it shares), then
+ * lays it out as a build does, with the guest's features, and attaches cfg's devices anew.
+ */
+int build_queue_add_restore(struct build_queue *q, void *owner, const struct domain_config *cfg,
+                            const char *name, const struct creds *files_as, int image_fd,
+                            const struct layout_guest_features *features);
+
+/*
+ * How far owner's restore has read its image: *done bytes of *total (a regular file's size);
+ * -ENOENT when no restore of owner's runs.
+ */
+int build_queue_restore_progress(const struct build_queue *q, const void *owner, uint64_t *done,
+                                 uint64_t *total);
 
 /* How builds attach devices: the wait for a backend, and a vif's bridge when it names none. */
 int build_queue_set_devices(struct build_queue *q, unsigned timeout_ms, const char *default_bridge);

@@ -328,6 +328,14 @@ void bus_domain_changed(struct manager *m, struct domain *d)
         (void)sd_bus_emit_properties_changed_strv(m->bus, d->object_path, BUS_DOMAIN_IFACE, NULL);
 }
 
+void bus_domain_progress(struct manager *m, struct domain *d)
+{
+        if (!m || !m->bus || d->removed)
+                return;
+        (void)sd_bus_emit_properties_changed(m->bus, d->object_path, BUS_DOMAIN_IFACE, "Progress",
+                                             NULL);
+}
+
 void bus_domain_added(struct manager *m, struct domain *d)
 {
         if (!m || !m->bus)

@@ -22,6 +22,9 @@ int bus_domain_path(const char *name, char **ret);
 /* Emit PropertiesChanged for every Domain property. */
 void bus_domain_changed(struct manager *m, struct domain *d);
 
+/* The domain's Progress changed (a save or restore moved on): PropertiesChanged for it alone. */
+void bus_domain_progress(struct manager *m, struct domain *d);
+
 /* Emit DomainNew and InterfacesAdded. */
 void bus_domain_added(struct manager *m, struct domain *d);
 

@@ -21,23 +21,6 @@ static int store_path(const char *state_dir, const uint8_t uuid[16], const char 
         return 0;
 }
 
-/* Write all of text to fd; 0 or a negative errno. */
-static int write_all(int fd, const char *text, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, text, len);
-
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                text += n;
-                len -= (size_t)n;
-        }
-        return 0;
-}
-
 int config_store_save(const char *state_dir, const struct domain_config *c, char **err_r)
 {
         _cleanup_free_ char *dir = NULL, *path = NULL, *tmp = NULL, *text = NULL;

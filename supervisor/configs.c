@@ -8,9 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/fs.h"
 #include "supervisor/bus.h"
 #include "supervisor/config-store.h"
 #include "supervisor/configs.h"
@@ -327,6 +330,130 @@ int manager_create_domain(struct manager *m, const struct create_source *src,
         if (ret)
                 *ret = d;
         return 0;
+}
+
+/* ---- RestoreDomain ---- */
+
+void saved_image_done(struct saved_image *img)
+{
+        image_meta_done(&img->meta);
+        img->cfg = config_free(img->cfg);
+}
+
+/* The config text an image carries, parsed as a kept config (its kernel is not needed). */
+static int image_config_load(const struct saved_image *img, struct domain_config **cfg_r,
+                             struct sup_error *e)
+{
+        _cleanup_close_ int fd = memfd_create("xensup-image-config", MFD_CLOEXEC);
+        _cleanup_free_ char *err = NULL;
+        size_t len = strlen(img->meta.config_text);
+        int r;
+
+        if (fd < 0 || write_all(fd, img->meta.config_text, len) < 0 || lseek(fd, 0, SEEK_SET) < 0)
+                return sup_failure(e, LAYER_SYSTEM, -errno, "%s: %s", img->path, strerror(errno));
+        r = config_load_fd(fd, img->path, CONFIG_LOAD_KEPT, cfg_r, &err);
+        if (r == -EINVAL)
+                return sup_outcome(e, OUTCOME_INVALID_CONFIG,
+                                   "%s: the config saved in the image is not valid here:\n%s",
+                                   img->path, err ? err : "");
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r, "%s: %s", img->path,
+                                   err ? err : strerror(-r));
+        return 0;
+}
+
+int manager_load_image(struct manager *m, int fd, const char *path, struct saved_image *img,
+                       struct sup_error *e)
+{
+        _cleanup_free_ char *err = NULL;
+        struct stat st;
+        int r;
+
+        *img = (struct saved_image){ .path = path };
+        /* Read on the loop: a pipe could stall it, a regular file cannot. */
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return sup_outcome(e, OUTCOME_INVALID_ARGUMENT, "%s: an image is a regular file",
+                                   path);
+        /* From the start: a call polkit made wait is handled again with the same descriptor. */
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return sup_failure(e, LAYER_SYSTEM, -errno, "%s: %s", path, strerror(errno));
+        r = image_read_start(fd, &img->meta, &err);
+        if (r < 0)
+                return sup_outcome(e, OUTCOME_INVALID_ARGUMENT, "%s: %s", path,
+                                   err ? err : strerror(-r));
+        if (strcmp(img->meta.hypervisor, builder_name(m->builder)) != 0) {
+                r = sup_outcome(e, OUTCOME_INVALID_ARGUMENT,
+                                "%s: the image was saved on the %s hypervisor; this daemon runs "
+                                "on %s",
+                                path, img->meta.hypervisor, builder_name(m->builder));
+                saved_image_done(img);
+                return r;
+        }
+        r = image_config_load(img, &img->cfg, e);
+        if (r == 0 && memcmp(img->cfg->uuid, img->meta.uuid, 16) != 0)
+                r = sup_outcome(e, OUTCOME_INVALID_ARGUMENT,
+                                "%s: the image's config and its header give different uuids", path);
+        /* The guest comes back with the memory it had (a mem-set moved it), within its max. */
+        if (r == 0 && img->meta.memory_kib / 1024 <= img->cfg->maxmem_mib)
+                img->cfg->memory_mib = (img->meta.memory_kib + 1023) / 1024;
+        if (r != 0)
+                saved_image_done(img);
+        return r;
+}
+
+int manager_restore_domain(struct manager *m, const struct saved_image *img, int fd,
+                           const struct creds *creator, const struct domain_last_action *by,
+                           domain_started_fn done, void *userdata, struct domain **ret,
+                           struct sup_error *e)
+{
+        struct restore_source src = {
+                .cfg = img->cfg,
+                .fd = fd,
+                .features = img->meta.features,
+                .image = img->path,
+                .files_as = creator,
+        };
+        struct domain *d = manager_find_uuid(m, img->cfg->uuid);
+        bool added = false;
+        int r;
+
+        if (!d) {
+                /* Nobody supervises it: a transient domain, as CreateDomain makes. */
+                struct domain_config *cfg = config_dup(img->cfg);
+
+                if (!cfg)
+                        return sup_failure(e, LAYER_SYSTEM, -ENOMEM, "out of memory");
+                r = check_identity_free(m, cfg, e);
+                if (r != 0) {
+                        config_free(cfg);
+                        return r;
+                }
+                r = add_config(m, cfg, ORIGIN_CREATED, &d);
+                if (r < 0)
+                        return sup_failure(e, LAYER_SYSTEM, r, "out of memory");
+                d->creator = *creator;
+                added = true;
+        }
+        /*
+         * An image's config is its writer's word: only root restores over a domain of the
+         * config directory (root's), and only its creator over a created one.
+         */
+        if (!added && !creds_is_root(creator) &&
+            (d->origin != ORIGIN_CREATED || d->creator.uid != creator->uid))
+                return sup_outcome(e, OUTCOME_DENIED,
+                                   "%s: domain %s is %s; uid %u may not restore an image over it",
+                                   img->path, d->name,
+                                   d->origin == ORIGIN_CREATED ? "another user's"
+                                                               : "of the config directory (root's)",
+                                   (unsigned)creator->uid);
+        if (by)
+                d->last_action = *by;
+        r = lifecycle_restore(m, d, &src, done, userdata, e);
+        if (r != 0 && added)
+                manager_drop_domain(m, d);
+        if (r == 0 && ret)
+                *ret = d;
+        return r;
 }
 
 /* ---- the configs of the directory at start-up ---- */

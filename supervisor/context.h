@@ -21,6 +21,7 @@
 #include "supervisor/outcome.h"
 
 struct build_queue;
+struct host;
 struct polkit_registry;
 struct watch;
 
@@ -37,6 +38,8 @@ struct manager_options {
         unsigned build_jobs;     /* domain builds running at once; 0 = one per CPU, up to 4 */
         unsigned device_timeout; /* s a backend may take to reach InitWait; 0 = libxl's 10 */
         const char *bridge;      /* a vif's bridge when its entry names none; NULL = xenbr0 */
+        unsigned save_timeout;   /* s a guest has to take a suspend, and to suspend; 0 = 60 */
+        const char *save_dir;    /* the host's shutdown saves here; NULL = STATE_DIR/save */
         uint64_t (*clock)(void); /* CLOCK_REALTIME seconds; NULL = the real clock (tests fake it) */
 };
 
@@ -51,10 +54,13 @@ struct manager {
         struct layout *layout;
         struct watch *watch;
         struct build_queue *builds;
-        char *xs_lock_path;         /* children's XenStore transactions take it in turn */
-        unsigned device_timeout_ms; /* a backend's wait for InitWait, a hot-unplug's for Closed */
-        char default_bridge[16];    /* a vif's bridge when its entry names none */
+        char *xs_lock_path;           /* children's XenStore transactions take it in turn */
+        unsigned device_timeout_ms;   /* a backend's wait for InitWait, a hot-unplug's for Closed */
+        char default_bridge[16];      /* a vif's bridge when its entry names none */
+        unsigned save_ack_timeout_ms; /* --save-timeout; 0: the save's own defaults */
         struct polkit_registry *polkit; /* polkit queries in flight and answered (polkit.h) */
+        struct host *host;              /* the host's shutdown and boot (host.h); NULL: none */
+        char *save_dir;                 /* where the host's shutdown saves domains */
 
         struct domain **domains; /* the table */
         size_t n_domains;
@@ -64,6 +70,8 @@ struct manager {
         bool exiting;              /* SIGTERM: waiting for builds (and domains) to finish */
         sd_event_source *gc_event; /* frees domains marked for removal, outside any caller */
         sd_event_source *exit_timer;
+        sd_event_source
+            *exit_check; /* exiting: whether what it waits for is done, after each event */
 };
 
 /* CLOCK_REALTIME in seconds (the fake clock of tests when one is set). */

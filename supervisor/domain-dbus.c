@@ -4,8 +4,11 @@
  * /org/xensup/supervisor1/domain/<escaped name>, served by a fallback vtable.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/macros.h"
 
@@ -408,6 +411,97 @@ static int method_set_vcpus(sd_bus_message *msg, void *userdata, sd_bus_error *e
         return domain_reply(msg, r, &e, error);
 }
 
+/* Save's flags. */
+#define SAVE_FLAG_LIVE (UINT64_C(1) << 0)
+
+/* The descriptor Save was handed must take the image: open for writing, not a directory. */
+static int check_image_target(int fd, sd_bus_error *error)
+{
+        int flags = fcntl(fd, F_GETFL);
+        struct stat st;
+
+        if (flags < 0 || fstat(fd, &st) < 0)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                         "the image file descriptor: %s", strerror(errno));
+        if ((flags & O_ACCMODE) == O_RDONLY || (flags & O_PATH))
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                         "the image file descriptor is not open for writing");
+        if (!S_ISREG(st.st_mode) && !S_ISFIFO(st.st_mode) && !S_ISSOCK(st.st_mode))
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                         "the image file descriptor is neither a regular file, "
+                                         "a pipe nor a socket");
+        return 0;
+}
+
+/* The reply waits for the save (a child process): the domain is gone by then, or runs on. */
+static int method_save(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        struct domain *d = userdata;
+        struct domain_last_action before;
+        struct save_job_spec spec = {
+                .ack_timeout_ms = SAVE_ACK_TIMEOUT_MS_DEFAULT,
+                .suspend_timeout_ms = SAVE_SUSPEND_TIMEOUT_MS_DEFAULT,
+        };
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "ht", &spec.fd, &flags);
+        if (r < 0)
+                return r;
+        if (flags & ~SAVE_FLAG_LIVE)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                         "unknown Save flags 0x%" PRIx64 " (known: 0x1, live)",
+                                         flags & ~SAVE_FLAG_LIVE);
+        spec.live = flags & SAVE_FLAG_LIVE;
+        r = check_image_target(spec.fd, error);
+        if (r < 0)
+                return r;
+        r = domain_authorize(d, msg, "save", &before, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
+        if (d->manager->save_ack_timeout_ms)
+                spec.ack_timeout_ms = spec.suspend_timeout_ms = d->manager->save_ack_timeout_ms;
+        r = lifecycle_save(d->manager, d, &spec, bus_reply_started, sd_bus_message_ref(msg), &e);
+        domain_unnote(d, r, "save", &before);
+        return reply_later(msg, r, &e, error);
+}
+
+static int method_cancel_save(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return domain_call(msg, userdata, lifecycle_cancel_save, NULL, error);
+}
+
+/*
+ * Progress: the long operation running ("save", "restore", "" for none), its bytes done and
+ * what it is expected to come to (a save: the guest's memory; a restore: the image's size).
+ */
+static int property_progress(sd_bus *bus, const char *path, const char *interface,
+                             const char *property, sd_bus_message *reply, void *userdata,
+                             sd_bus_error *error)
+{
+        const struct domain *d = userdata;
+        uint64_t done = 0, total = 0;
+        const char *job = "";
+
+        (void)bus;
+        (void)path;
+        (void)interface;
+        (void)property;
+        (void)error;
+        if (save_job_running(d)) {
+                job = "save";
+                done = save_job_written(d);
+                total = d->memory_kib * 1024;
+        } else if (d->state == DOMAIN_RESTORING &&
+                   build_queue_restore_progress(d->manager->builds, d, &done, &total) == 0) {
+                job = "restore";
+        }
+        return sd_bus_message_append(reply, "(stt)", job, done, total);
+}
+
 /*
  * AttachDisk, AttachNic: the reply waits for the device to be connected (a child does it). The
  * caller's rights open a disk's target, as CreateDomain's files.
@@ -514,7 +608,11 @@ const sd_bus_vtable bus_domain_vtable[] = {
         SD_BUS_PROPERTY("LastActionAt", "t", NULL, offsetof(struct domain, last_action.usec),
                         EMITS),
         SD_BUS_PROPERTY("Devices", "a(susssuu)", property_devices, 0, EMITS),
+        SD_BUS_PROPERTY("Progress", "(stt)", property_progress, 0, EMITS),
         SD_BUS_METHOD("Start", NULL, NULL, method_start, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Save", SD_BUS_ARGS("h", image, "t", flags), SD_BUS_NO_RESULT,
+                                method_save, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("CancelSave", NULL, NULL, method_cancel_save, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AttachDisk", SD_BUS_ARGS("s", spec, "b", persist),
                                 SD_BUS_NO_RESULT, method_attach_disk, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("DetachDisk", SD_BUS_ARGS("s", vdev, "b", force), SD_BUS_NO_RESULT,

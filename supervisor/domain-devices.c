@@ -5,11 +5,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/error.h"
 #include "common/macros.h"
 #include "supervisor/attach.h"
 #include "supervisor/bus.h"
 #include "supervisor/context.h"
 #include "supervisor/domain-devices.h"
+#include "supervisor/domain-table.h"
 #include "supervisor/log.h"
 #include "supervisor/watch.h"
 
@@ -176,14 +178,24 @@ void domain_devices_adopt(struct manager *m, struct domain *d, uint32_t live_dom
                 devices_take(m, d, live_domid, NULL, 0);
                 return;
         }
-        /* What a daemon or child killed mid-way left of instances that are gone. */
+        /*
+         * What a daemon or child killed mid-way left: the devices of instances that are gone,
+         * and a device of the live one that never connected (a hot-plug killed half-way).
+         */
         stale = calloc(n, sizeof(*stale));
-        for (size_t i = 0; stale && i < n; i++)
-                if (live_domid == 0 || recs[i].domid != live_domid)
-                        stale[k++] = recs[i];
+        if (stale) {
+                size_t kept = 0;
+
+                for (size_t i = 0; i < n; i++)
+                        if (live_domid == 0 || recs[i].domid != live_domid || !recs[i].connected)
+                                stale[k++] = recs[i];
+                        else
+                                recs[kept++] = recs[i];
+                n = kept;
+        }
         if (k > 0 && attach_teardown_devices(m->builder, m->layout, d->uuid, stale, k, &err) < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
-                           "cannot tear down all the devices of its gone instances: %s", err);
+                           "cannot tear down all the devices left half-done: %s", err);
         devices_take(m, d, live_domid, live_domid ? recs : NULL, live_domid ? n : 0);
 }
 
@@ -288,20 +300,154 @@ static bool shares_disk(const struct layout_device *dev, const struct domain *b)
         return false;
 }
 
-const struct domain *domain_devices_disk_holder(const struct manager *m, const struct domain *d,
-                                                size_t *which_r)
+/* The disks of d a check looks at: d->devices[from..to). */
+struct disk_range {
+        size_t from, to;
+};
+
+/* The supervised instance, other than d, holding a disk of the range that it may not share. */
+static bool supervised_holder(const struct manager *m, const struct domain *d,
+                              struct disk_range range, struct domain_disk_holder *h)
 {
         for (size_t i = 0; i < m->n_domains; i++) {
                 const struct domain *o = m->domains[i];
 
                 if (o == d || o->removed || !o->has_domid)
                         continue;
-                for (size_t k = 0; k < d->n_devices; k++)
+                for (size_t k = range.from; k < range.to; k++)
                         if (d->devices[k].rec.kind == LAYOUT_DEVICE_VBD &&
                             shares_disk(&d->devices[k].rec, o)) {
-                                *which_r = k;
-                                return o;
+                                *h = (struct domain_disk_holder){ .which = k,
+                                                                  .domain = o,
+                                                                  .domid = o->domid };
+                                snprintf(h->who, sizeof(h->who), "domain %s (domid %u)", o->name,
+                                         o->domid);
+                                return true;
                         }
         }
-        return NULL;
+        return false;
+}
+
+/*
+ * The domids with vbd backends that are no instance of ours: not supervised, and not a build of
+ * ours in flight either (its handle is a supervised uuid; the finish of that build checks its
+ * disks against ours). Into domids[0..*n_r), in place; the hypervisor is asked only when one is
+ * not supervised.
+ */
+static int foreign_domids(struct manager *m, const struct domain *d, uint32_t *domids, size_t *n_r,
+                          char **err_r)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        size_t n_infos = 0, k = 0;
+        bool listed = false;
+        int r;
+
+        for (size_t i = 0; i < *n_r; i++) {
+                const struct builder_domain_info *info;
+
+                if (domids[i] == d->domid || manager_domid_is_ours(m, domids[i]))
+                        continue;
+                if (!listed) {
+                        r = manager_list(m, &infos, &n_infos);
+                        if (r < 0)
+                                return err_setf(err_r, r, "cannot list the domains: %s",
+                                                strerror(-r));
+                        listed = true;
+                }
+                info = manager_find_info(infos, n_infos, domids[i]);
+                if (info && manager_find_uuid(m, info->handle))
+                        continue;
+                domids[k++] = domids[i];
+        }
+        *n_r = k;
+        return 0;
+}
+
+/* Describe a holder of another toolstack's: its domid, and the name its toolstack gave it. */
+static void foreign_describe(struct manager *m, size_t which, uint32_t domid,
+                             struct domain_disk_holder *h)
+{
+        char name[DOMAIN_NAME_MAX + 1];
+
+        *h = (struct domain_disk_holder){ .which = which, .domid = domid };
+        /* Only for the message: a name that does not read (or is not dom0's) is left out. */
+        if (layout_domain_name(m->layout, domid, name, sizeof(name), NULL) >= 0)
+                snprintf(h->who, sizeof(h->who),
+                         "domid %u (name %s), which xensupd does not supervise", domid, name);
+        else
+                snprintf(h->who, sizeof(h->who), "domid %u, which xensupd does not supervise",
+                         domid);
+}
+
+/*
+ * A domain xensupd does not supervise (xl's) whose vbd backend shares a disk of d's: its
+ * physical-device is d's block device, or a loop device on d's file. One XenStore request when
+ * every backend is ours; the backends of the others and the host's loop devices only then.
+ */
+static int foreign_holder(struct manager *m, const struct domain *d, struct disk_range range,
+                          struct domain_disk_holder *h, char **err_r)
+{
+        _cleanup_free_ struct layout_vbd_backend *bes = NULL;
+        _cleanup_free_ uint32_t *domids = NULL;
+        size_t n_domids = 0, n_bes = 0;
+        int r;
+
+        r = layout_device_backend_domids(m->layout, LAYOUT_DEVICE_VBD, &domids, &n_domids, err_r);
+        if (r >= 0)
+                r = foreign_domids(m, d, domids, &n_domids, err_r);
+        if (r >= 0 && n_domids > 0)
+                r = layout_vbd_backends(m->layout, domids, n_domids, &bes, &n_bes, err_r);
+        if (r < 0 || n_bes == 0)
+                return r;
+        for (size_t k = range.from; k < range.to; k++) {
+                const struct layout_device *rec = &d->devices[k].rec;
+                struct attach_disk_id mine = attach_disk_id_of(rec);
+                _cleanup_free_ struct builder_loop *loops = NULL;
+                size_t n_loops = 0;
+
+                if (rec->kind != LAYOUT_DEVICE_VBD)
+                        continue;
+                /* Another's loop device on our file: known only by what the host says it serves. */
+                if (mine.ino != 0) {
+                        r = builder_disk_find_loops(m->builder, mine.dev, mine.ino, &loops,
+                                                    &n_loops, err_r);
+                        if (r < 0)
+                                return r;
+                }
+                for (size_t i = 0; i < n_bes; i++)
+                        if (attach_backend_conflicts(&mine, &bes[i], loops, n_loops)) {
+                                foreign_describe(m, k, bes[i].domid, h);
+                                return 1;
+                        }
+        }
+        return 0;
+}
+
+/* The supervised holder first (no request), then another toolstack's. */
+static int find_holder(struct manager *m, const struct domain *d, struct disk_range range,
+                       struct domain_disk_holder *h, char **err_r)
+{
+        bool any_disk = false;
+
+        for (size_t k = range.from; k < range.to; k++)
+                any_disk = any_disk || d->devices[k].rec.kind == LAYOUT_DEVICE_VBD;
+        if (!any_disk)
+                return 0;
+        if (supervised_holder(m, d, range, h))
+                return 1;
+        return foreign_holder(m, d, range, h, err_r);
+}
+
+int domain_devices_disk_holder(struct manager *m, const struct domain *d,
+                               struct domain_disk_holder *h, char **err_r)
+{
+        return find_holder(m, d, (struct disk_range){ 0, d->n_devices }, h, err_r);
+}
+
+int domain_devices_disk_holder_of(struct manager *m, const struct domain *d, size_t which,
+                                  struct domain_disk_holder *h, char **err_r)
+{
+        if (which >= d->n_devices)
+                return 0;
+        return find_holder(m, d, (struct disk_range){ which, which + 1 }, h, err_r);
 }

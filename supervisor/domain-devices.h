@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "layout/devices.h"
 
@@ -50,10 +51,25 @@ void domain_devices_forget(struct manager *m, struct domain *d);
 /* A watched state path fired: refresh the device it names and tell D-Bus. Others are ignored. */
 void domain_devices_on_path(struct manager *m, const char *path);
 
+/* Who holds a disk that one of a domain's may not share. */
+struct domain_disk_holder {
+        size_t which;                   /* the disk of d: its index in d->devices */
+        const struct domain *domain;    /* a supervised holder; NULL for another toolstack's */
+        uint32_t domid;                 /* the holder's */
+        char who[DOMAIN_NAME_MAX + 80]; /* "domain web1 (domid 5)", "domid 9 (name x), which ..." */
+};
+
 /*
- * The supervised instance, other than d, holding a disk that one of d's may not share (the same
- * disk, and a writer on either side): that domain, *which_r the index in d->devices; NULL if
- * none.
+ * Whether another domain holds a disk one of d's instance may not share (the same disk, a
+ * writer on either side): 1 and *h, 0 if none, or a negative errno with a message when XenStore
+ * or the host's loop devices cannot be read. A supervised holder first, from what the daemon
+ * knows of its devices; then any other domain (xl's), from the vbd backends of XenStore. Asked
+ * on the daemon's loop, so two builds of ours never both pass; costs one XenStore request
+ * (the backends' domids) when no other toolstack has a disk.
  */
-const struct domain *domain_devices_disk_holder(const struct manager *m, const struct domain *d,
-                                                size_t *which_r);
+int domain_devices_disk_holder(struct manager *m, const struct domain *d,
+                               struct domain_disk_holder *h, char **err_r);
+
+/* The same for one disk of d: d->devices[which] (a disk just hot-plugged). */
+int domain_devices_disk_holder_of(struct manager *m, const struct domain *d, size_t which,
+                                  struct domain_disk_holder *h, char **err_r);

@@ -20,13 +20,17 @@ static const char *const domain_state_table[_DOMAIN_STATE_MAX] = {
         [DOMAIN_DYING] = "dying",
         [DOMAIN_PRESERVED] = "preserved",
         [DOMAIN_FAILED] = "failed",
+        [DOMAIN_SAVING] = "saving",
+        [DOMAIN_SUSPENDED] = "suspended",
+        [DOMAIN_RESTORING] = "restoring",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(domain_state, enum domain_state, domain_state_table)
 
 bool domain_is_active(const struct domain *d)
 {
-        return d->has_domid || d->state == DOMAIN_STARTING || d->state == DOMAIN_RESTART_WAIT;
+        return d->has_domid || d->state == DOMAIN_STARTING || d->state == DOMAIN_RESTORING ||
+               d->state == DOMAIN_RESTART_WAIT;
 }
 
 const struct domain_config *domain_live_config(const struct domain *d)
@@ -96,6 +100,7 @@ struct domain *domain_free(struct domain *d)
         if (!d)
                 return NULL;
         sd_event_source_disable_unref(d->timer);
+        sd_event_source_disable_unref(d->progress_timer);
         sd_event_source_disable_unref(d->dump_child);
         sd_event_source_disable_unref(d->devices_deadline);
         config_free(d->config);

@@ -24,6 +24,7 @@
 struct manager;
 struct domain;
 struct device_job;
+struct save_job;
 
 /* Told once when a start a person asked for ends: r != 0 and e when it failed. */
 typedef void (*domain_started_fn)(struct domain *d, int r, const struct sup_error *e,
@@ -43,6 +44,9 @@ enum domain_state {
         DOMAIN_DYING,         /* destroyed; the hypervisor is still tearing it down */
         DOMAIN_PRESERVED,     /* dead and kept for inspection */
         DOMAIN_FAILED,        /* a start failed or the restart throttle gave up; see failure */
+        DOMAIN_SAVING,        /* a save asked the guest to suspend; waiting for it */
+        DOMAIN_SUSPENDED,     /* the guest suspended; its memory is being saved */
+        DOMAIN_RESTORING,     /* an image is being restored into a new instance */
         _DOMAIN_STATE_MAX,
         _DOMAIN_STATE_INVALID = -1,
 };
@@ -96,6 +100,8 @@ struct domain {
         size_t n_devices;
         bool devices_unknown;          /* a read of the records failed: teardown re-reads them */
         struct device_job *device_job; /* a hot-plug or hot-unplug running (device-job.h) */
+        struct save_job *save_job;     /* SAVING, SUSPENDED: the save running (save-job.h) */
+        enum domain_state saved_from;  /* ...and the state it returns to when the save fails */
         sd_event_source *devices_deadline; /* when unconnected devices are worth a warning */
 
         uint64_t memory_kib; /* current target */
@@ -106,10 +112,12 @@ struct domain {
         uint64_t shutdown_deadline; /* ...until then (CLOCK_REALTIME s) */
 
         sd_event_source *timer;            /* SHUTTING_DOWN's timeout or RESTART_WAIT's backoff */
+        sd_event_source *progress_timer;   /* SAVING, SUSPENDED, RESTORING: Progress, each second */
         sd_event_source *dump_child;       /* DUMPING: the core dump process */
         enum domain_action pending_action; /* DUMPING: applied when the dump ends... */
         bool pending_counted;              /* ...counting toward the throttle or not */
 
+        bool boot_image; /* the host booted with an image of it saved: restored, not autostarted */
         bool build_by_person;         /* STARTING for Start or CreateDomain: failure ends failed */
         domain_started_fn on_started; /* who waits for that build, if anyone */
         void *on_started_userdata;

@@ -20,6 +20,7 @@ struct hotplug_call {
         void *userdata;
         enum device_job_op op;
         enum layout_device_kind kind;
+        uint32_t devid;                    /* an attach: the device's */
         char name[LAYOUT_DEVICE_VDEV_MAX]; /* for messages: the vdev or the vif's devid */
         bool force;                        /* a detach forced by the caller */
         bool persist;
@@ -120,20 +121,49 @@ static int persist_entry(const struct domain *d, const struct hotplug_call *c, s
 static int check_shared(struct manager *m, struct domain *d, const struct hotplug_call *c,
                         struct sup_error *e)
 {
-        const struct domain *holder;
+        _cleanup_free_ char *err = NULL;
+        struct domain_disk_holder holder;
         size_t which = 0;
         bool forced;
+        int r;
 
-        holder = domain_devices_disk_holder(m, d, &which);
-        if (!holder)
+        /* The disk just attached, only: the others passed when they came. */
+        while (which < d->n_devices && !(d->devices[which].rec.kind == LAYOUT_DEVICE_VBD &&
+                                         d->devices[which].rec.devid == c->devid))
+                which++;
+        r = domain_devices_disk_holder_of(m, d, which, &holder, &err);
+        if (r == 0)
                 return 0;
         (void)attach_detach(m->builder, m->layout, d->uuid, &d->devices[which].rec, true, 0,
                             &forced, NULL);
         domain_devices_load(m, d);
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r,
+                                   "%s: disk %s is detached again: cannot tell whether it is in "
+                                   "use elsewhere: %s",
+                                   d->name, c->name, err ? err : strerror(-r));
         return sup_outcome(e, OUTCOME_EXISTS,
-                           "%s: disk %s is in use by domain %s (domid %u), and one of them "
-                           "writes to it: two guests on one disk corrupt its file system",
-                           d->name, c->name, holder->name, holder->domid);
+                           "%s: disk %s is in use by %s, and one of them writes to it: two guests "
+                           "on one disk corrupt its file system",
+                           d->name, c->name, holder.who);
+}
+
+/*
+ * An attach whose process died half-way (killed, or the daemon's kill -9 took it) left its
+ * device's record unconnected: tear that down too, with the loop device it may have bound.
+ */
+static void drop_unfinished(struct manager *m, struct domain *d, const struct hotplug_call *c)
+{
+        for (size_t i = 0; i < d->n_devices; i++) {
+                const struct layout_device *rec = &d->devices[i].rec;
+                bool forced;
+
+                if (rec->kind != c->kind || rec->devid != c->devid || rec->connected)
+                        continue;
+                (void)attach_detach(m->builder, m->layout, d->uuid, rec, true, 0, &forced, NULL);
+                domain_devices_load(m, d);
+                return;
+        }
 }
 
 static void hotplug_on_done(struct domain *d, const struct device_job_result *res, void *userdata)
@@ -151,6 +181,8 @@ static void hotplug_on_done(struct domain *d, const struct device_job_result *re
                 r = sup_failure(&e, LAYER_HYPERVISOR, res->r, "%s: %s", d->name, res->message);
         if (res->r != -ECANCELED)
                 domain_devices_load(m, d);
+        if (r != 0 && res->r != -ECANCELED && c->op == DEVICE_JOB_ATTACH)
+                drop_unfinished(m, d, c);
         if (r == 0 && c->op == DEVICE_JOB_ATTACH && c->kind == LAYOUT_DEVICE_VBD)
                 r = check_shared(m, d, c, &e);
         if (r == 0 && c->persist)
@@ -273,6 +305,7 @@ int hotplug_attach(struct manager *m, struct domain *d, enum layout_device_kind 
                 hotplug_call_free(c);
                 return r;
         }
+        c->devid = job.dev.devid;
         return start_job(m, d, &job, c, e);
 }
 

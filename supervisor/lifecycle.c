@@ -23,6 +23,7 @@
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
 #include "supervisor/policy.h"
+#include "supervisor/save-job.h"
 
 enum domain_event {
         EVENT_START,
@@ -42,6 +43,10 @@ enum domain_event {
         EVENT_SET_MEMORY,
         EVENT_SET_VCPUS,
         EVENT_ADOPT,
+        EVENT_SAVE,
+        EVENT_SAVED,
+        EVENT_RESTORE,
+        EVENT_FAIL,
         _EVENT_MAX,
 };
 
@@ -63,6 +68,10 @@ static const char *const event_names[_EVENT_MAX] = {
         [EVENT_SET_MEMORY] = "set-memory",
         [EVENT_SET_VCPUS] = "set-vcpus",
         [EVENT_ADOPT] = "adopt",
+        [EVENT_SAVE] = "save",
+        [EVENT_SAVED] = "saved",
+        [EVENT_RESTORE] = "restore",
+        [EVENT_FAIL] = "fail",
 };
 
 /* What an event carries; each handler reads its own fields. */
@@ -78,6 +87,10 @@ struct event_args {
         unsigned timeout;                       /* shutdown */
         uint64_t kib;                           /* set-memory */
         unsigned vcpus;                         /* set-vcpus */
+        const struct save_job_spec *save;       /* save */
+        const struct save_job_result *saved;    /* saved */
+        const struct restore_source *restore;   /* restore */
+        const char *why;                        /* fail */
 };
 
 typedef int (*event_handler)(struct manager *m, struct domain *d, const struct event_args *a,
@@ -115,6 +128,16 @@ static int on_set_vcpus(struct manager *, struct domain *, const struct event_ar
                         struct sup_error *);
 static int on_adopt(struct manager *, struct domain *, const struct event_args *,
                     struct sup_error *);
+static int on_save(struct manager *, struct domain *, const struct event_args *,
+                   struct sup_error *);
+static int on_save_died(struct manager *, struct domain *, const struct event_args *,
+                        struct sup_error *);
+static int on_saved(struct manager *, struct domain *, const struct event_args *,
+                    struct sup_error *);
+static int on_restore(struct manager *, struct domain *, const struct event_args *,
+                      struct sup_error *);
+static int on_fail(struct manager *, struct domain *, const struct event_args *,
+                   struct sup_error *);
 
 static const struct transition {
         unsigned from; /* a mask of S(state) */
@@ -124,24 +147,31 @@ static const struct transition {
         { S(STOPPED) | S(FAILED) | S(PRESERVED), EVENT_START, on_start },
         { S(STOPPED), EVENT_AUTOSTART, on_autostart },
         { S(RESTART_WAIT), EVENT_RESTART_DUE, on_autostart },
-        { S(STARTING), EVENT_BUILT, on_built },
+        { S(STARTING) | S(RESTORING), EVENT_BUILT, on_built },
         { S(RUNNING), EVENT_PAUSE, on_pause },
         { S(PAUSED), EVENT_UNPAUSE, on_pause },
         { S(RUNNING) | S(PAUSED), EVENT_SEEN, on_seen },
         { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN), EVENT_SHUTDOWN, on_shutdown },
         { S(SHUTTING_DOWN), EVENT_SHUTDOWN_TIMEOUT, on_shutdown_timeout },
         { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN), EVENT_DIED, on_died },
+        { S(SAVING) | S(SUSPENDED), EVENT_DIED, on_save_died },
         { S(DUMPING), EVENT_DUMPED, on_dumped },
-        { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(DYING), EVENT_GONE,
-          on_gone },
-        { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(DYING), EVENT_DYING,
-          on_dying },
+        { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(DYING) | S(SAVING) |
+              S(SUSPENDED),
+          EVENT_GONE, on_gone },
+        { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(DYING) | S(SAVING) |
+              S(SUSPENDED),
+          EVENT_DYING, on_dying },
         { S(STARTING) | S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(RESTART_WAIT) |
-              S(DYING),
+              S(DYING) | S(SAVING) | S(SUSPENDED) | S(RESTORING),
           EVENT_DESTROY, on_destroy },
         { S(RUNNING) | S(PAUSED), EVENT_SET_MEMORY, on_set_memory },
         { S(RUNNING) | S(PAUSED), EVENT_SET_VCPUS, on_set_vcpus },
         { S(STOPPED), EVENT_ADOPT, on_adopt },
+        { S(RUNNING) | S(PAUSED), EVENT_SAVE, on_save },
+        { S(SAVING) | S(SUSPENDED), EVENT_SAVED, on_saved },
+        { S(STOPPED) | S(FAILED), EVENT_RESTORE, on_restore },
+        { S(STOPPED), EVENT_FAIL, on_fail },
 };
 
 /* States that last: the record keeps them. The others pass within one loop iteration. */
@@ -220,11 +250,41 @@ static void domain_record(struct manager *m, struct domain *d)
         }
         creds_groups_format(&d->creator, st.creator_groups, sizeof(st.creator_groups));
         snprintf(st.last_action, sizeof(st.last_action), "%s", d->last_action.action);
-        attach_macs_format(d->vif_macs, st.vif_macs);
+        mac_list_format(d->vif_macs, st.vif_macs);
         r = layout_state_write(m->layout, d->uuid, &st, &err);
         if (r < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
                            "cannot record state in XenStore: %s", err ? err : strerror(-r));
+}
+
+#define PROGRESS_USEC 1000000ULL /* how often a save's or restore's Progress is sent */
+
+static bool state_has_progress(enum domain_state s)
+{
+        return s == DOMAIN_SAVING || s == DOMAIN_SUSPENDED || s == DOMAIN_RESTORING;
+}
+
+static int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+        struct domain *d = userdata;
+
+        (void)usec;
+        bus_domain_progress(d->manager, d);
+        if (sd_event_source_set_time_relative(s, PROGRESS_USEC) >= 0)
+                (void)sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+        return 0;
+}
+
+/* A save's or restore's Progress goes out each second while it lasts (a missed one is harmless). */
+static void progress_follow(struct manager *m, struct domain *d, enum domain_state s)
+{
+        if (!state_has_progress(s)) {
+                d->progress_timer = sd_event_source_disable_unref(d->progress_timer);
+                return;
+        }
+        if (!d->progress_timer)
+                (void)sd_event_add_time_relative(m->event, &d->progress_timer, CLOCK_MONOTONIC,
+                                                 PROGRESS_USEC, 0, on_progress_timer, d);
 }
 
 /* Move to a state: the only write of d->state. Persists, tells D-Bus and the STATUS line. */
@@ -233,6 +293,7 @@ static void domain_enter(struct manager *m, struct domain *d, enum domain_state 
         /* The one timer belongs to the state that armed it. */
         if (s != d->state)
                 d->timer = sd_event_source_disable_unref(d->timer);
+        progress_follow(m, d, s);
         d->state = s;
         if (state_is_recorded(s))
                 domain_record(m, d);
@@ -263,6 +324,15 @@ static void notify_started(struct domain *d, int r, const struct sup_error *e)
         d->on_started_userdata = NULL;
         if (fn)
                 fn(d, r, e, userdata);
+}
+
+/* A save whose domain is going anyway: its child is stopped and its caller told why. */
+static void save_abandon(struct domain *d, const char *why)
+{
+        if (!save_job_running(d))
+                return;
+        save_job_abandon(d);
+        notify_started(d, OUTCOME_INVALID_STATE, &(struct sup_error){ .message = (char *)why });
 }
 
 /* Tear down the instance's devices, forced: the guest is dead or about to be destroyed. */
@@ -395,10 +465,22 @@ static int build_config(struct domain *d, struct domain_config **ret)
         return 0;
 }
 
+/* Keep d's config as its last good one, so a restarted daemon knows it; once per config. */
+static void config_keep(struct manager *m, struct domain *d)
+{
+        _cleanup_free_ char *err = NULL;
+
+        if (d->stored_generation == d->config_generation)
+                return;
+        if (config_store_save(m->state_dir, d->config, &err) < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL, "cannot keep its config: %s", err);
+        else
+                d->stored_generation = d->config_generation;
+}
+
 static int build_begin(struct manager *m, struct domain *d, bool by_person, bool keep_old,
                        struct sup_error *e)
 {
-        _cleanup_free_ char *err = NULL;
         struct domain_config *cfg = NULL;
         int r;
 
@@ -407,14 +489,7 @@ static int build_begin(struct manager *m, struct domain *d, bool by_person, bool
         if (r < 0)
                 return sup_failure(e, LAYER_SYSTEM, r, "%s: cannot prepare the build: %s", d->name,
                                    strerror(-r));
-        /* Kept once per config: a restart of an unchanged one writes nothing. */
-        if (d->stored_generation != d->config_generation) {
-                if (config_store_save(m->state_dir, d->config, &err) < 0)
-                        log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
-                                   "cannot keep its config: %s", err);
-                else
-                        d->stored_generation = d->config_generation;
-        }
+        config_keep(m, d);
         d->build_by_person = by_person;
         domain_enter(m, d, DOMAIN_STARTING);
         if (keep_old)
@@ -428,10 +503,27 @@ static int build_begin(struct manager *m, struct domain *d, bool by_person, bool
         return 0;
 }
 
+/* A domain is its uuid: 0 when no live domain holds d's, else why d must not run another copy. */
+static int uuid_held_elsewhere(struct manager *m, struct domain *d, const char *doing,
+                               struct sup_error *e)
+{
+        uint32_t holder;
+        int r = builder_find_live(m->builder, d->uuid, &holder, NULL);
+
+        if (r < 0)
+                return sup_failure(e, LAYER_HYPERVISOR, r, "%s: cannot list domains: %s", d->name,
+                                   strerror(-r));
+        if (r > 0)
+                return sup_outcome(e, OUTCOME_EXISTS,
+                                   "uuid %s of %s is already held by domid %u, which is not "
+                                   "supervised here; not %s a second copy",
+                                   d->uuid_string, d->name, holder, doing);
+        return 0;
+}
+
 static int on_start(struct manager *m, struct domain *d, const struct event_args *a,
                     struct sup_error *e)
 {
-        uint32_t holder;
         int r;
 
         if (d->origin == ORIGIN_KEPT || d->config_gone)
@@ -442,15 +534,9 @@ static int on_start(struct manager *m, struct domain *d, const struct event_args
                                    "the daemon is stopping; start %s after it", d->name);
         if (d->state == DOMAIN_PRESERVED)
                 instance_teardown(m, d, false);
-        r = builder_find_live(m->builder, d->uuid, &holder, NULL);
-        if (r < 0)
-                return sup_failure(e, LAYER_HYPERVISOR, r, "%s: cannot list domains: %s", d->name,
-                                   strerror(-r));
-        if (r > 0)
-                return sup_outcome(e, OUTCOME_EXISTS,
-                                   "uuid %s of %s is already held by domid %u, which is not "
-                                   "supervised here; not starting a second copy",
-                                   d->uuid_string, d->name, holder);
+        r = uuid_held_elsewhere(m, d, "starting", e);
+        if (r != 0)
+                return r;
         /* A person starting it resets the throttle. */
         d->window_start = 0;
         d->window_count = 0;
@@ -492,8 +578,7 @@ static int build_finish(struct manager *m, struct domain *d, const struct domain
                         const struct build_result *res, struct sup_error *e)
 {
         _cleanup_free_ char *err = NULL;
-        const struct domain *holder;
-        size_t which = 0;
+        struct domain_disk_holder holder;
         int r;
 
         d->domid = res->domain.domid;
@@ -502,18 +587,23 @@ static int build_finish(struct manager *m, struct domain *d, const struct domain
         if (cfg->n_disks + cfg->n_vifs > 0)
                 domain_devices_load(m, d);
         /* Checked here, on the loop, so two builds at once cannot both pass. */
-        holder = domain_devices_disk_holder(m, d, &which);
-        if (holder) {
+        r = domain_devices_disk_holder(m, d, &holder, &err);
+        if (r < 0) {
+                instance_teardown(m, d, false);
+                return sup_failure(e, LAYER_SYSTEM, r,
+                                   "%s: cannot tell whether its disks are in use elsewhere: %s",
+                                   d->name, err ? err : strerror(-r));
+        }
+        if (r > 0) {
                 char vdev[LAYOUT_DEVICE_VDEV_MAX], target[LAYOUT_DEVICE_TARGET_MAX];
 
-                snprintf(vdev, sizeof(vdev), "%s", d->devices[which].rec.vdev);
-                snprintf(target, sizeof(target), "%s", d->devices[which].rec.target);
+                snprintf(vdev, sizeof(vdev), "%s", d->devices[holder.which].rec.vdev);
+                snprintf(target, sizeof(target), "%s", d->devices[holder.which].rec.target);
                 instance_teardown(m, d, false);
                 return sup_outcome(e, OUTCOME_EXISTS,
-                                   "%s: disk %s (%s) is in use by domain %s (domid %u), and one "
-                                   "of them writes to it: two guests on one disk corrupt its "
-                                   "file system",
-                                   d->name, vdev, target, holder->name, holder->domid);
+                                   "%s: disk %s (%s) is in use by %s, and one of them writes to "
+                                   "it: two guests on one disk corrupt its file system",
+                                   d->name, vdev, target, holder.who);
         }
         /* Renamed while it was built: the child published the name it was given. */
         if (strcmp(cfg->name, d->name) != 0)
@@ -562,6 +652,7 @@ static int on_built(struct manager *m, struct domain *d, const struct event_args
 {
         _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
         const struct build_result *res = a->result;
+        bool restore = d->state == DOMAIN_RESTORING;
         int r;
 
         (void)e_unused;
@@ -572,16 +663,16 @@ static int on_built(struct manager *m, struct domain *d, const struct event_args
         } else if (res->denied) {
                 r = sup_outcome(&e, OUTCOME_DENIED, "%s: %s", d->name, res->message);
         } else {
-                r = sup_failure(&e, LAYER_HYPERVISOR, res->r, "%s: start failed: %s", d->name,
-                                res->message);
+                r = sup_failure(&e, LAYER_HYPERVISOR, res->r, "%s: %s failed: %s", d->name,
+                                restore ? "restore" : "start", res->message);
                 /* A build process that died mid-way may have left a paused, unfinished domain. */
                 if (res->incomplete)
                         destroy_build_leftovers(m, d->uuid);
         }
         if (r == 0) {
                 domain_enter(m, d, DOMAIN_RUNNING);
-                log_domain(LOG_INFO, d, LOG_MID_DOMAIN_STARTED, "start", "started as domid %u",
-                           d->domid);
+                log_domain(LOG_INFO, d, LOG_MID_DOMAIN_STARTED, restore ? "restore" : "start",
+                           "%s as domid %u", restore ? "restored" : "started", d->domid);
                 notify_started(d, 0, NULL);
                 /* Started while the daemon stops its domains: this one too. */
                 if (m->exiting && m->opts.stop_domains)
@@ -597,7 +688,8 @@ static int on_built(struct manager *m, struct domain *d, const struct event_args
                  * The caller has the error; a created domain that never ran leaves no trace,
                  * unless a dead build child may have left a domain that its record must find.
                  */
-                if (d->build_by_person && d->origin == ORIGIN_CREATED && !res->incomplete)
+                if (d->build_by_person && d->origin == ORIGIN_CREATED && !res->incomplete &&
+                    !restore)
                         manager_drop_domain(m, d);
                 return 0;
         }
@@ -1052,13 +1144,14 @@ static int on_destroy(struct manager *m, struct domain *d, const struct event_ar
                       struct sup_error *e)
 {
         (void)a;
-        if (d->state == DOMAIN_STARTING) {
+        if (d->state == DOMAIN_STARTING || d->state == DOMAIN_RESTORING) {
                 /* A build not begun is dropped; one whose child runs must finish first. */
                 if (build_queue_cancel(m->builds, d) < 0)
                         return sup_outcome(e, OUTCOME_INVALID_STATE,
-                                           "domain %s is being built; destroy it once it is "
+                                           "domain %s is being %s; destroy it once it is "
                                            "running",
-                                           d->name);
+                                           d->name,
+                                           d->state == DOMAIN_STARTING ? "built" : "restored");
                 log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "destroy",
                            "destroyed while waiting for its build");
                 domain_enter(m, d, DOMAIN_STOPPED);
@@ -1070,6 +1163,7 @@ static int on_destroy(struct manager *m, struct domain *d, const struct event_ar
         if (d->has_domid)
                 log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "destroy", "destroying domid %u",
                            d->domid);
+        save_abandon(d, "the domain was destroyed while it was being saved");
         instance_teardown(m, d, false);
         domain_enter(m, d, DOMAIN_STOPPED);
         domain_leave_if_unowned(m, d);
@@ -1097,6 +1191,7 @@ static int on_dying(struct manager *m, struct domain *d, const struct event_args
 {
         (void)a;
         (void)e;
+        save_abandon(d, "the domain was destroyed while it was being saved");
         domain_enter(m, d, DOMAIN_DYING);
         /*
          * xenstored fired @releaseDomain when the domain was destroyed; a domain whose pages are
@@ -1115,6 +1210,7 @@ static int on_gone(struct manager *m, struct domain *d, const struct event_args 
         (void)e;
         /* Destroyed behind our back (xl destroy): nothing to apply, only to clean. */
         log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_STOPPED, NULL, "domid %u is gone", d->domid);
+        save_abandon(d, "the domain vanished while it was being saved");
         layout_remove_local(m->layout, d->domid, NULL);
         d->has_domid = false;
         d->shutdown_requested = false;
@@ -1151,7 +1247,7 @@ static void restore_record(struct domain *d, const struct layout_tool_state *st)
 
         /* The generated MACs are the domain's for good: a bad list is not a reason to change them.
          */
-        if (attach_macs_parse(st->vif_macs, macs) == 0)
+        if (mac_list_parse(st->vif_macs, macs) == 0)
                 memcpy(d->vif_macs, macs, sizeof(macs));
         d->restart_count = st->restart_count;
         d->window_start = st->restart_window_start;
@@ -1191,12 +1287,64 @@ static int adopt_without_instance(struct manager *m, struct domain *d,
         /*
          * Autostart is for a host that just booted: xenstored starts empty, so no record. A record
          * means this daemon ran here before and the domain was stopped on purpose (its action, or
-         * a person), so it stays stopped.
+         * a person), so it stays stopped. One the host saved is restored instead (host.h).
          */
-        if (!st && d->config->autostart && d->origin == ORIGIN_CONFIG_DIR && !d->config_gone)
+        if (!st && d->config->autostart && d->origin == ORIGIN_CONFIG_DIR && !d->config_gone &&
+            !d->boot_image)
                 return lifecycle_dispatch(m, d, EVENT_AUTOSTART, &(struct event_args){}, NULL);
         if (d->config_gone)
                 manager_drop_domain(m, d);
+        return 0;
+}
+
+/*
+ * The daemon died while saving: a suspended guest is resumed (whatever the image holds, the
+ * caller never heard of a save), a request the guest has not taken is withdrawn. *info is
+ * updated to what the guest is now.
+ */
+static void adopt_interrupted_save(struct manager *m, struct domain *d,
+                                   struct builder_domain_info *info)
+{
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (!(info->shutdown && info->reason == SHUTDOWN_REASON_SUSPEND)) {
+                (void)layout_withdraw_suspend(m->layout, info->domid, NULL);
+                return;
+        }
+        r = builder_resume(m->builder, info->domid, &err);
+        if (r >= 0)
+                r = layout_resume_domain(m->layout, info->domid, &err);
+        if (r < 0) {
+                log_domain(LOG_ERR, d, LOG_MID_DOMAIN_FAILED, "save",
+                           "its save was interrupted and domid %u cannot be resumed: %s",
+                           info->domid, err ? err : strerror(-r));
+                return;
+        }
+        info->shutdown = false;
+        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_ADOPTED, "save",
+                   "its save was interrupted by a daemon restart; domid %u resumed", info->domid);
+}
+
+/*
+ * The daemon died while restoring: an instance still paused was never handed over and goes (its
+ * devices went with domain_devices_adopt()); the image is the caller's to restore again.
+ */
+static int adopt_interrupted_restore(struct manager *m, struct domain *d,
+                                     const struct builder_domain_info *info)
+{
+        if (info && !info->paused)
+                return 1; /* unpaused just before the daemon died: it runs, adopt it */
+        if (info) {
+                log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_CLEANED, "destroy",
+                           "domid %u was left half-restored; destroying it", info->domid);
+                d->domid = info->domid;
+                d->has_domid = true;
+                instance_teardown(m, d, false);
+        }
+        domain_fail(m, d,
+                    "its restore was interrupted by a daemon restart; restore its image "
+                    "again");
         return 0;
 }
 
@@ -1206,6 +1354,7 @@ static int on_adopt(struct manager *m, struct domain *d, const struct event_args
         const struct layout_tool_state *st = a->record;
         const struct builder_domain_info *info = a->info;
         enum domain_state was = st ? domain_state_from_string(st->state) : _DOMAIN_STATE_INVALID;
+        struct builder_domain_info seen;
 
         (void)e;
         if (st)
@@ -1213,6 +1362,13 @@ static int on_adopt(struct manager *m, struct domain *d, const struct event_args
         /* Devices of instances that are gone (a daemon or child killed mid-way), the live one's
          * kept. */
         domain_devices_adopt(m, d, info ? info->domid : 0);
+        if (was == DOMAIN_RESTORING && adopt_interrupted_restore(m, d, info) == 0)
+                return 0;
+        if ((was == DOMAIN_SAVING || was == DOMAIN_SUSPENDED) && info) {
+                seen = *info;
+                adopt_interrupted_save(m, d, &seen);
+                info = &seen;
+        }
         if (st && st->build_in_progress) {
                 /* Killed mid-build or mid-restart: whatever exists is unfinished; build anew. */
                 if (info) {
@@ -1249,6 +1405,142 @@ static int on_adopt(struct manager *m, struct domain *d, const struct event_args
         domain_enter(m, d, info->paused ? DOMAIN_PAUSED : DOMAIN_RUNNING);
         /* A domain that died while we were away gets its action now. */
         lifecycle_observe(m, d, info);
+        return 0;
+}
+
+/* ---- save and restore ---- */
+
+static void on_save_job_done(struct domain *d, const struct save_job_result *res, void *userdata)
+{
+        struct manager *m = userdata;
+
+        (void)lifecycle_dispatch(m, d, EVENT_SAVED, &(struct event_args){ .saved = res }, NULL);
+}
+
+static int on_save(struct manager *m, struct domain *d, const struct event_args *a,
+                   struct sup_error *e)
+{
+        int r;
+
+        if (device_job_running(d))
+                return sup_outcome(e, OUTCOME_INVALID_STATE,
+                                   "domain %s has a device being attached or detached; save it "
+                                   "once that is done",
+                                   d->name);
+        r = save_job_start(m, d, a->save, on_save_job_done, m);
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r, "%s: cannot start the save: %s", d->name,
+                                   strerror(-r));
+        d->saved_from = d->state;
+        d->on_started = a->done;
+        d->on_started_userdata = a->userdata;
+        domain_enter(m, d, DOMAIN_SAVING);
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "save", "saving domid %u%s", d->domid,
+                   a->save->live ? " (live)" : "");
+        return 0;
+}
+
+/* The watch saw it stop while saving: suspended is the save's progress, anything else its end. */
+static int on_save_died(struct manager *m, struct domain *d, const struct event_args *a,
+                        struct sup_error *e)
+{
+        (void)e;
+        if (a->reason == SHUTDOWN_REASON_SUSPEND && d->state == DOMAIN_SAVING)
+                domain_enter(m, d, DOMAIN_SUSPENDED);
+        return 0;
+}
+
+/*
+ * A save that did not finish (why: the save's message): a suspended guest runs on in place
+ * (xc_domain_resume fast, then xs_resume_domain: its devices stay connected), the rest is what
+ * the hypervisor says.
+ */
+static void save_undo(struct manager *m, struct domain *d, const char *why)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        const struct builder_domain_info *info = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+        int r;
+
+        if (manager_list(m, &infos, &n) >= 0)
+                info = manager_find_info(infos, n, d->domid);
+        if (info && info->shutdown && info->reason == SHUTDOWN_REASON_SUSPEND) {
+                r = builder_resume(m->builder, d->domid, &err);
+                if (r >= 0)
+                        r = layout_resume_domain(m->layout, d->domid, &err);
+                if (r < 0) {
+                        _cleanup_free_ char *failure = NULL;
+
+                        if (asprintf(&failure, "%s; and it could not be resumed: %s", why,
+                                     err ? err : strerror(-r)) < 0)
+                                failure = NULL;
+                        domain_set_failure(d, failure ? failure : why);
+                        domain_enter(m, d, DOMAIN_PRESERVED);
+                        log_domain(LOG_ERR, d, LOG_MID_DOMAIN_FAILED, "save", "left suspended: %s",
+                                   d->failure);
+                        return;
+                }
+                log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_ACTION, "save",
+                           "save failed (%s); resumed, it runs on", why);
+                domain_enter(m, d, d->saved_from == DOMAIN_PAUSED ? DOMAIN_PAUSED : DOMAIN_RUNNING);
+                return;
+        }
+        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_ACTION, "save", "save failed: %s", why);
+        domain_enter(m, d, info && info->paused ? DOMAIN_PAUSED : DOMAIN_RUNNING);
+        /* It died another way meanwhile, or is gone: that gets its own handling now. */
+        lifecycle_observe(m, d, info);
+}
+
+static int on_saved(struct manager *m, struct domain *d, const struct event_args *a,
+                    struct sup_error *e_unused)
+{
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        const struct save_job_result *res = a->saved;
+        int r;
+
+        (void)e_unused;
+        if (res->r >= 0) {
+                log_domain(LOG_INFO, d, LOG_MID_DOMAIN_STOPPED, "save", "saved; domid %u destroyed",
+                           d->domid);
+                d->shutdown_reason = SHUTDOWN_REASON_SUSPEND;
+                instance_teardown(m, d, false);
+                domain_enter(m, d, DOMAIN_STOPPED);
+                notify_started(d, 0, NULL);
+                domain_leave_if_unowned(m, d);
+                return 0;
+        }
+        r = sup_failure(&e, LAYER_HYPERVISOR, res->r, "%s: save failed: %s", d->name, res->message);
+        save_undo(m, d, res->message);
+        notify_started(d, r, &e);
+        return 0;
+}
+
+static int on_restore(struct manager *m, struct domain *d, const struct event_args *a,
+                      struct sup_error *e)
+{
+        const struct restore_source *src = a->restore;
+        int r;
+
+        if (m->exiting)
+                return sup_outcome(e, OUTCOME_INVALID_STATE,
+                                   "the daemon is stopping; restore %s after it", d->name);
+        r = uuid_held_elsewhere(m, d, "restoring", e);
+        if (r != 0)
+                return r;
+        /* The caller's rights, never the domain's: the image's config is whatever it wrote. */
+        r = build_queue_add_restore(m->builds, d, src->cfg, d->name, src->files_as, src->fd,
+                                    &src->features);
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r, "%s: cannot queue the restore: %s", d->name,
+                                   strerror(-r));
+        config_keep(m, d);
+        d->build_by_person = true;
+        d->on_started = a->done;
+        d->on_started_userdata = a->userdata;
+        domain_set_failure(d, NULL);
+        domain_enter(m, d, DOMAIN_RESTORING);
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "restore", "restoring from %s", src->image);
         return 0;
 }
 
@@ -1296,6 +1588,45 @@ int lifecycle_set_memory(struct manager *m, struct domain *d, uint64_t kib, stru
 int lifecycle_set_vcpus(struct manager *m, struct domain *d, unsigned n, struct sup_error *e)
 {
         return lifecycle_dispatch(m, d, EVENT_SET_VCPUS, &(struct event_args){ .vcpus = n }, e);
+}
+
+static int on_fail(struct manager *m, struct domain *d, const struct event_args *a,
+                   struct sup_error *e)
+{
+        (void)e;
+        domain_fail(m, d, a->why);
+        return 0;
+}
+
+int lifecycle_save(struct manager *m, struct domain *d, const struct save_job_spec *spec,
+                   domain_started_fn done, void *userdata, struct sup_error *e)
+{
+        return lifecycle_dispatch(
+            m, d, EVENT_SAVE,
+            &(struct event_args){ .save = spec, .done = done, .userdata = userdata }, e);
+}
+
+int lifecycle_cancel_save(struct manager *m, struct domain *d, struct sup_error *e)
+{
+        (void)m;
+        if (!save_job_running(d))
+                return sup_outcome(e, OUTCOME_INVALID_STATE, "domain %s is %s: no save to cancel",
+                                   d->name, domain_state_to_string(d->state));
+        save_job_cancel(d, "cancelled");
+        return 0;
+}
+
+void lifecycle_fail(struct manager *m, struct domain *d, const char *why)
+{
+        (void)lifecycle_dispatch(m, d, EVENT_FAIL, &(struct event_args){ .why = why }, NULL);
+}
+
+int lifecycle_restore(struct manager *m, struct domain *d, const struct restore_source *src,
+                      domain_started_fn done, void *userdata, struct sup_error *e)
+{
+        return lifecycle_dispatch(
+            m, d, EVENT_RESTORE,
+            &(struct event_args){ .restore = src, .done = done, .userdata = userdata }, e);
 }
 
 void lifecycle_adopt(struct manager *m, struct domain *d, const struct builder_domain_info *info,

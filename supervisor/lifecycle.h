@@ -30,15 +30,29 @@
  *                                                 restart-wait, starting or failed
  * dumping                            dumped       the pending action, as for died
  * running, paused, shutting-down,
- *   preserved, dying                 gone         stopped
+ *   preserved, dying, saving,
+ *   suspended                        gone         stopped
  * running, paused, shutting-down,
- *   preserved, dying                 dying        dying (looked at again every second)
+ *   preserved, dying, saving,
+ *   suspended                        dying        dying (looked at again every second)
  * starting (queued), running,
  *   paused, shutting-down,
- *   preserved, restart-wait, dying   destroy      stopped
+ *   preserved, restart-wait, dying,
+ *   saving, suspended, restoring     destroy      stopped (the save's child is stopped; a
+ *                                                 restore's must finish first)
  * running, paused                    set-memory,
  *                                    set-vcpus    (unchanged)
  * stopped                            adopt        what the record and the hypervisor say
+ * running, paused                    save         saving (control/shutdown = suspend)
+ * saving, suspended                  died         suspended (reason suspend; others wait for
+ *                                                 the save to fail)
+ * saving, suspended                  saved        stopped (destroyed); on failure resumed in
+ *                                                 place: running or paused, or its death's
+ *                                                 action
+ * stopped, failed                    restore      restoring (built from the image in a child)
+ * restoring                          built        running; on failure failed, never retried nor
+ *                                                 cold-booted
+ * stopped                            fail         failed (its saved image cannot be restored)
  */
 /* clang-format on */
 
@@ -55,8 +69,19 @@
 
 #include "builders/builder.h"
 #include "layout/layout.h"
+#include "layout/suspend.h"
 #include "supervisor/build-queue.h"
 #include "supervisor/context.h"
+#include "supervisor/save-job.h"
+
+/* What a restore restores: the image's config and its descriptor, positioned at the stream. */
+struct restore_source {
+        const struct domain_config *cfg; /* the config it was saved with (the build copies it) */
+        int fd;                          /* the build keeps a duplicate */
+        struct layout_guest_features features;
+        const char *image;            /* its name, for messages */
+        const struct creds *files_as; /* who asked: its rights open the image config's files */
+};
 
 /* A person starts the domain: 0 once its build is queued; done(userdata) when it ends. */
 int lifecycle_start(struct manager *m, struct domain *d, domain_started_fn done, void *userdata,
@@ -83,6 +108,20 @@ int lifecycle_set_memory(struct manager *m, struct domain *d, uint64_t kib, stru
 
 /* Set the online vcpus, 1..the running instance's maxvcpus. */
 int lifecycle_set_vcpus(struct manager *m, struct domain *d, unsigned n, struct sup_error *e);
+
+/* Save the running instance into spec->fd; done(userdata) when it is saved (and destroyed). */
+int lifecycle_save(struct manager *m, struct domain *d, const struct save_job_spec *spec,
+                   domain_started_fn done, void *userdata, struct sup_error *e);
+
+/* Stop a save in progress: the guest is resumed, its caller told it was cancelled. */
+int lifecycle_cancel_save(struct manager *m, struct domain *d, struct sup_error *e);
+
+/* Restore src's image into a new instance of d; done(userdata) once it runs. */
+int lifecycle_restore(struct manager *m, struct domain *d, const struct restore_source *src,
+                      domain_started_fn done, void *userdata, struct sup_error *e);
+
+/* A stopped domain that must not start by itself (its saved image failed): failed, with why. */
+void lifecycle_fail(struct manager *m, struct domain *d, const char *why);
 
 /* What the hypervisor's list says of an active domain; info NULL = it is gone. */
 void lifecycle_observe(struct manager *m, struct domain *d, const struct builder_domain_info *info);

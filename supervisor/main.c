@@ -37,6 +37,10 @@ static void usage(FILE *f)
               "                         (default 10)\n"
               "  --bridge NAME          the bridge of a vif whose entry names none (default\n"
               "                         xenbr0)\n"
+              "  --save-timeout S       how long a guest being saved may take to acknowledge the\n"
+              "                         suspend request, and then to suspend (default 60)\n"
+              "  --save-dir DIR         where the host's shutdown saves domains, restored at its\n"
+              "                         boot (default STATE_DIR/save)\n"
               "  --check-config FILE... validate configs: print FILE: ok or the errors; exit 0/1\n"
               "  -h, --help             this text\n",
               f);
@@ -172,6 +176,7 @@ static int parse_either(const char *option, const char *arg, const char *first, 
 
 #define BUILD_JOBS_MAX     64
 #define DEVICE_TIMEOUT_MAX 600
+#define SAVE_TIMEOUT_MAX   3600
 
 static int parse_build_jobs(const char *s, unsigned *ret)
 {
@@ -183,13 +188,12 @@ static int parse_build_jobs(const char *s, unsigned *ret)
         return 0;
 }
 
-static int parse_device_timeout(const char *s, unsigned *ret)
+/* A timeout option's seconds, 1 to max. */
+static int parse_seconds(const char *option, const char *s, unsigned max, unsigned *ret)
 {
-        if (parse_uint(s, DEVICE_TIMEOUT_MAX, ret) < 0 || *ret < 1) {
-                fprintf(stderr,
-                        "xensupd: --device-timeout: '%s' is not a number of seconds "
-                        "from 1 to %d\n",
-                        s, DEVICE_TIMEOUT_MAX);
+        if (parse_uint(s, max, ret) < 0 || *ret < 1) {
+                fprintf(stderr, "xensupd: %s: '%s' is not a number of seconds from 1 to %u\n",
+                        option, s, max);
                 return -EINVAL;
         }
         return 0;
@@ -215,6 +219,8 @@ int main(int argc, char **argv)
                 ARG_JOBS,
                 ARG_DEVICE_TIMEOUT,
                 ARG_BRIDGE,
+                ARG_SAVE_TIMEOUT,
+                ARG_SAVE_DIR,
                 ARG_CHECK,
                 ARG_DUMP
         };
@@ -231,6 +237,8 @@ int main(int argc, char **argv)
                 { "build-jobs", required_argument, NULL, ARG_JOBS },
                 { "device-timeout", required_argument, NULL, ARG_DEVICE_TIMEOUT },
                 { "bridge", required_argument, NULL, ARG_BRIDGE },
+                { "save-timeout", required_argument, NULL, ARG_SAVE_TIMEOUT },
+                { "save-dir", required_argument, NULL, ARG_SAVE_DIR },
                 { "check-config", no_argument, NULL, ARG_CHECK },
                 { "dump-core", no_argument, NULL, ARG_DUMP },
                 { "help", no_argument, NULL, 'h' },
@@ -286,8 +294,17 @@ int main(int argc, char **argv)
                                 return 2;
                         break;
                 case ARG_DEVICE_TIMEOUT:
-                        if (parse_device_timeout(optarg, &o.device_timeout) < 0)
+                        if (parse_seconds("--device-timeout", optarg, DEVICE_TIMEOUT_MAX,
+                                          &o.device_timeout) < 0)
                                 return 2;
+                        break;
+                case ARG_SAVE_TIMEOUT:
+                        if (parse_seconds("--save-timeout", optarg, SAVE_TIMEOUT_MAX,
+                                          &o.save_timeout) < 0)
+                                return 2;
+                        break;
+                case ARG_SAVE_DIR:
+                        o.save_dir = optarg;
                         break;
                 case ARG_BRIDGE:
                         if (!ifname_is_valid(optarg)) {

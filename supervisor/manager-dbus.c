@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "supervisor/configs.h"
 #include "supervisor/context.h"
 #include "supervisor/domain-table.h"
+#include "supervisor/host.h"
 
 /* DomID as the bus shows it: UINT32_MAX when the domain has none. */
 static uint32_t domain_bus_domid(const struct domain *d)
@@ -140,6 +142,45 @@ static void create_domain_replied(struct domain *d, int r, const struct sup_erro
         sd_bus_reply_method_return(call, "o", d->object_path);
 }
 
+/*
+ * A call that hands over a file (CreateDomain, RestoreDomain): may the caller manage, who it is
+ * (by: the audit trail's), and the file's path. 1 to go on, 0 while polkit is asked (the call
+ * comes back), < 0 with error set.
+ */
+static int authorize_with_file(struct manager *m, sd_bus_message *msg, int fd,
+                               struct bus_caller *caller, struct domain_last_action *by,
+                               char **path_r, struct stat *st_r, sd_bus_error *error)
+{
+        int r = bus_authorize(m, msg, POLKIT_ACTION_MANAGE, error, caller);
+
+        if (r <= 0)
+                return r;
+        by->uid = caller->uid;
+        by->pid = caller->pid;
+        by->usec = manager_now(m) * 1000000ULL;
+        /* Read from the caller's descriptor only: it opened the file with its own rights. */
+        r = handed_file_path(fd, path_r, st_r, error);
+        return r < 0 ? r : 1;
+}
+
+/*
+ * A guest given the host's own devices (a bridge port, a block device) needs more than manage:
+ * 1 when creator has it (now set) or cfg needs none, 0 while polkit is asked, < 0 refused.
+ */
+static int authorize_host_devices(struct manager *m, sd_bus_message *msg,
+                                  const struct domain_config *cfg, struct creds *creator,
+                                  sd_bus_error *error)
+{
+        int r;
+
+        if (creator->host_devices || !attach_needs_host_devices(cfg))
+                return 1;
+        r = bus_authorize(m, msg, POLKIT_ACTION_HOST_DEVICES, error, NULL);
+        if (r > 0)
+                creator->host_devices = true;
+        return r;
+}
+
 static int method_create_domain(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(bus_caller_done) struct bus_caller caller = { 0 };
@@ -157,31 +198,19 @@ static int method_create_domain(sd_bus_message *msg, void *userdata, sd_bus_erro
         r = sd_bus_message_read(msg, "h", &fd);
         if (r < 0)
                 return r;
-        r = bus_authorize(m, msg, POLKIT_ACTION_MANAGE, error, &caller);
-        if (r < 0)
-                return r;
-        if (r == 0)
-                return 1; /* polkit is asked: the call comes back with its answer */
-        by.uid = caller.uid;
-        by.pid = caller.pid;
-        by.usec = manager_now(m) * 1000000ULL;
-        /* Read from the caller's descriptor only: it opened the file with its own rights. */
-        r = handed_file_path(fd, &path, &st, error);
-        if (r < 0)
-                return r;
+        r = authorize_with_file(m, msg, fd, &caller, &by, &path, &st, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit is asked, the call comes back */
         in_dir = handed_file_in_config_dir(m, &st, path);
         r = manager_load_created(fd, path, in_dir, &cfg, &e);
         if (r != 0)
                 return bus_reply_outcome(error, r, &e);
         creds_from_ids(&creator, caller.uid, caller.gids, caller.n_gids);
-        /* A guest given the host's own devices (a bridge port, a block device) needs more. */
-        if (!in_dir && !creator.host_devices && attach_needs_host_devices(cfg)) {
-                r = bus_authorize(m, msg, POLKIT_ACTION_HOST_DEVICES, error, NULL);
-                if (r <= 0) {
-                        config_free(cfg);
-                        return r < 0 ? r : 1; /* 0: polkit is asked, the call comes back */
-                }
-                creator.host_devices = true;
+        /* The config directory is root's: its files may name the host's devices. */
+        r = in_dir ? 1 : authorize_host_devices(m, msg, cfg, &creator, error);
+        if (r <= 0) {
+                config_free(cfg);
+                return r < 0 ? r : 1; /* 0: polkit is asked, the call comes back */
         }
         src = (struct create_source){
                 .cfg = cfg,
@@ -196,6 +225,101 @@ static int method_create_domain(sd_bus_message *msg, void *userdata, sd_bus_erro
                 return bus_reply_outcome(error, r, &e);
         }
         return 1;
+}
+
+/* RestoreDomain's flags: none yet; the argument keeps the method's signature for them. */
+static int method_restore_domain(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(bus_caller_done) struct bus_caller caller = { 0 };
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        _cleanup_(saved_image_done) struct saved_image img = { 0 };
+        _cleanup_free_ char *path = NULL;
+        struct manager *m = userdata;
+        struct domain_last_action by = { .action = "restore" };
+        struct creds creator;
+        struct stat st;
+        uint64_t flags;
+        int fd, r;
+
+        r = sd_bus_message_read(msg, "ht", &fd, &flags);
+        if (r < 0)
+                return r;
+        if (flags != 0)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                         "unknown RestoreDomain flags 0x%" PRIx64 " (none known)",
+                                         flags);
+        r = authorize_with_file(m, msg, fd, &caller, &by, &path, &st, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit is asked, the call comes back */
+        r = manager_load_image(m, fd, path, &img, &e);
+        if (r != 0)
+                return bus_reply_outcome(error, r, &e);
+        creds_from_ids(&creator, caller.uid, caller.gids, caller.n_gids);
+        /* The image's config is the caller's word: its devices are checked as CreateDomain's. */
+        r = authorize_host_devices(m, msg, img.cfg, &creator, error);
+        if (r <= 0)
+                return r < 0 ? r : 1; /* 0: polkit is asked, the call comes back */
+        r = manager_restore_domain(m, &img, fd, &creator, &by, create_domain_replied,
+                                   sd_bus_message_ref(msg), NULL, &e);
+        if (r != 0) {
+                sd_bus_message_unref(msg);
+                return bus_reply_outcome(error, r, &e);
+        }
+        return 1;
+}
+
+/* HostShutdown's and HostBoot's deferred reply (userdata: the call): what became of each domain. */
+static void host_replied(struct manager *m, const struct host_result *results, size_t n,
+                         void *userdata)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *call = userdata;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        (void)m;
+        r = sd_bus_message_new_method_return(call, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(sss)");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = sd_bus_message_append(reply, "(sss)", results[i].name, results[i].what,
+                                          results[i].message);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_send(NULL, reply, NULL);
+        if (r < 0)
+                (void)sd_bus_reply_method_errnof(call, -r, "cannot send the results: %m");
+}
+
+/* A host call: authorized as any mutating one, answered once every domain is dealt with. */
+static int host_call(sd_bus_message *msg, struct manager *m,
+                     int (*start)(struct manager *m, host_done_fn done, void *userdata),
+                     const char *what, sd_bus_error *error)
+{
+        int r = bus_authorize(m, msg, POLKIT_ACTION_MANAGE, error, NULL);
+
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
+        r = start(m, host_replied, sd_bus_message_ref(msg));
+        if (r < 0) {
+                sd_bus_message_unref(msg);
+                return sd_bus_error_setf(
+                    error, r == -EBUSY ? BUS_ERROR_INVALID_STATE : SD_BUS_ERROR_FAILED, "%s: %s",
+                    what, r == -EBUSY ? "one is already in progress" : strerror(-r));
+        }
+        return 1;
+}
+
+static int method_host_shutdown(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return host_call(msg, userdata, host_shutdown_start, "the host's shutdown", error);
+}
+
+static int method_host_boot(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return host_call(msg, userdata, host_boot_wait, "waiting for the host's boot", error);
 }
 
 static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -224,6 +348,13 @@ const sd_bus_vtable bus_manager_vtable[] = {
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("CreateDomain", SD_BUS_ARGS("h", config), SD_BUS_RESULT("o", path),
                                 method_create_domain, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("RestoreDomain", SD_BUS_ARGS("h", image, "t", flags),
+                                SD_BUS_RESULT("o", path), method_restore_domain,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("HostShutdown", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sss)", results),
+                                method_host_shutdown, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("HostBoot", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sss)", results),
+                                method_host_boot, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("DomainNew", SD_BUS_ARGS("s", name, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("DomainRemoved", SD_BUS_ARGS("s", name, "o", path), 0),

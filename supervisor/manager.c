@@ -14,6 +14,8 @@
 #include "supervisor/bus.h"
 #include "supervisor/configs.h"
 #include "supervisor/device-job.h"
+#include "supervisor/host.h"
+#include "supervisor/save-job.h"
 #include "supervisor/domain-table.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
@@ -54,9 +56,18 @@ static bool manager_any_active(const struct manager *m)
         return false;
 }
 
+/* Whether a save runs: a stopping daemon lets it end, or its guest would stay suspended. */
+static bool manager_any_saving(const struct manager *m)
+{
+        for (size_t i = 0; i < m->n_domains; i++)
+                if (save_job_running(m->domains[i]))
+                        return true;
+        return false;
+}
+
 void manager_check_exit(struct manager *m)
 {
-        if (!m->exiting || build_queue_running(m->builds) > 0)
+        if (!m->exiting || build_queue_running(m->builds) > 0 || manager_any_saving(m))
                 return;
         if (m->opts.stop_domains && manager_any_active(m))
                 return;
@@ -113,6 +124,13 @@ static int manager_on_exit_timeout(sd_event_source *s, uint64_t usec, void *user
         return sd_event_exit(m->event, 0);
 }
 
+static int manager_on_exit_check(sd_event_source *s, void *userdata)
+{
+        (void)s;
+        manager_check_exit(userdata);
+        return 0;
+}
+
 static int manager_on_term(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
         struct manager *m = userdata;
@@ -147,6 +165,9 @@ static int manager_on_term(sd_event_source *s, const struct signalfd_siginfo *si
                         build_queue_running(m->builds));
         }
         manager_check_exit(m);
+        /* A save's end (a child's exit) may be the last thing waited for: looked at after each. */
+        if (!m->exit_check)
+                (void)sd_event_add_post(m->event, &m->exit_check, manager_on_exit_check, m);
         return sd_event_add_time_relative(m->event, &m->exit_timer, CLOCK_MONOTONIC,
                                           EXIT_STOP_TIMEOUT_USEC, 0, manager_on_exit_timeout, m);
 }
@@ -216,6 +237,11 @@ static int manager_setup_state_dir(struct manager *m, const struct manager_optio
                 r = asprintf(&m->state_dir, "%s/state", o->sim_dir) < 0 ? -ENOMEM : 0;
         else
                 r = (m->state_dir = strdup("/var/lib/xensup")) ? 0 : -ENOMEM;
+        /* The host's saves: /var/lib/xensup/save by default, as xendomains' /var/lib/xen/save. */
+        if (r >= 0 && o->save_dir)
+                r = (m->save_dir = strdup(o->save_dir)) ? 0 : -ENOMEM;
+        else if (r >= 0)
+                r = asprintf(&m->save_dir, "%s/save", m->state_dir) < 0 ? -ENOMEM : 0;
         if (r < 0)
                 return err_setf(err_r, r, "out of memory");
         return 0;
@@ -229,6 +255,7 @@ static int manager_configure_builds(struct manager *m, const struct manager_opti
 
         m->device_timeout_ms =
             opts->device_timeout ? opts->device_timeout * 1000 : ATTACH_TIMEOUT_MS_DEFAULT;
+        m->save_ack_timeout_ms = opts->save_timeout * 1000;
         snprintf(m->default_bridge, sizeof(m->default_bridge), "%s",
                  opts->bridge ? opts->bridge : "xenbr0");
         r = build_queue_set_devices(m->builds, m->device_timeout_ms, m->default_bridge);
@@ -343,6 +370,10 @@ struct manager *manager_free(struct manager *m)
         /* So do device jobs: the records tell the next daemon what they left. */
         for (size_t i = 0; i < m->n_domains; i++)
                 device_job_cancel(m->domains[i], "the daemon is stopping");
+        /* A save cancelled resumes its guest on the loop's handles, before they close. */
+        for (size_t i = 0; i < m->n_domains; i++)
+                save_job_cancel(m->domains[i], "the daemon is stopping");
+        host_free(m);
         /* Before the bus: its queries hold the calls and slots, which hold the bus. */
         m->polkit = polkit_registry_free(m->polkit);
         bus_close(m);
@@ -354,9 +385,11 @@ struct manager *manager_free(struct manager *m)
         builder_close(m->builder);
         sd_event_source_disable_unref(m->gc_event);
         sd_event_source_disable_unref(m->exit_timer);
+        sd_event_source_disable_unref(m->exit_check);
         sd_event_unref(m->event);
         free(m->config_dir);
         free(m->state_dir);
+        free(m->save_dir);
         free(m->xs_lock_path);
         free(m->self_path);
         free(m);

@@ -6,7 +6,8 @@ SUPERVISOR_SRCS = supervisor/build-queue.c supervisor/domain.c supervisor/lifecy
                   supervisor/configs.c supervisor/config-store.c supervisor/reconcile.c \
                   supervisor/polkit.c supervisor/attach.c supervisor/domain-devices.c \
                   supervisor/device-job.c supervisor/hotplug.c supervisor/child.c \
-                  supervisor/script.c
+                  supervisor/script.c supervisor/save-job.c supervisor/image.c \
+                  supervisor/host.c
 
 PROGRAMS += xensupd
 xensupd_SRCS = supervisor/main.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS) \
@@ -17,6 +18,7 @@ test-policy_SRCS = tests/test-policy.c supervisor/policy.c $(CONFIG_SRCS) $(COMM
 
 TESTS += test-build-queue
 test-build-queue_SRCS = tests/test-build-queue.c supervisor/build-queue.c supervisor/attach.c supervisor/child.c supervisor/script.c \
+                        supervisor/image.c \
                         $(BUILDERS_SRCS) $(LAYOUT_SRCS) $(CONFIG_SRCS) $(COMMON_SRCS)
 
 TESTS += test-lifecycle

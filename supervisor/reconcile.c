@@ -16,6 +16,7 @@
 #include "supervisor/configs.h"
 #include "supervisor/context.h"
 #include "supervisor/domain-table.h"
+#include "supervisor/host.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/log.h"
 #include "supervisor/reconcile.h"
@@ -326,6 +327,8 @@ int manager_reconcile(struct manager *m)
         if (r < 0)
                 return r;
         restore_records(m, infos, n);
+        /* The host booted with domains it saved: those are restored, not autostarted. */
+        host_boot_scan(m);
         /* Stale entries first: the snapshot knows nothing of what the loop below builds. */
         remove_stale_nodes(m, infos, n);
         remove_stale_vms(m, infos, n);
@@ -335,6 +338,7 @@ int manager_reconcile(struct manager *m)
                         reconcile_domain(m, m->domains[i], infos, n);
         /* After the domains: adoption frees what their records list, these are the rest. */
         remove_stale_backends(m, infos, n);
+        host_boot_restore(m);
         report_foreign(m);
         prune_config_store(m);
         return 0;

@@ -28,10 +28,12 @@ static int method_sim_guest_action(sd_bus_message *msg, void *userdata, sd_bus_e
                 return r;
         a = builder_sim_guest_action_from_string(action);
         if (a < 0)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                         "unknown guest action '%s' (allowed: poweroff, reboot, "
-                                         "crash, watchdog, soft_reset, hang, obey, hostile)",
-                                         action);
+                return sd_bus_error_setf(
+                    error, BUS_ERROR_INVALID_ARGUMENT,
+                    "unknown guest action '%s' (allowed: poweroff, reboot, "
+                    "crash, watchdog, soft_reset, hang, obey, hostile, zombie, "
+                    "no_suspend)",
+                    action);
         r = bus_authorize(m, msg, POLKIT_ACTION_MANAGE, error, NULL);
         if (r < 0)
                 return r;

@@ -1,3 +1,7 @@
 # tests/: the real-Xen tier's make targets live with its scripts.
 include tests/xen/xen.mk
 include tests/fuzz/module.mk
+
+# The saved-image format (supervisor/image.c) on its own: files, pipes, hostile bytes.
+TESTS += test-image
+test-image_SRCS := tests/test-image.c supervisor/image.c layout/record.c $(CONFIG_SRCS) $(COMMON_SRCS)

@@ -12,11 +12,14 @@
  *   sim-tool --sim-dir DIR guest-action-all ACTION [DOMID...]
  *   sim-tool --sim-dir DIR fault OP NTH ERRNO [COUNT]
  *   sim-tool --sim-dir DIR loops
+ *   sim-tool --sim-dir DIR loop-attach PATH [ro]
+ *   sim-tool --sim-dir DIR loop-detach MINOR
  *   sim-tool --sim-dir DIR netdevs
  *   sim-tool --sim-dir DIR bridges
  *   sim-tool --sim-dir DIR fault-device KIND [DOMID [vbd|vif [DEVID]]]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -51,9 +54,13 @@ static void usage(FILE *f)
                    "                                (or each DOMID given), back to back\n"
                    "  fault OP NTH ERRNO [COUNT]    fail the NTH next call of OP (and COUNT-1\n"
                    "                                after it) with ERRNO (a number or a name\n"
-                   "                                such as EIO); NTH 0 clears\n"
+                   "                                such as EIO; noreply: do it, never answer);\n"
+                   "                                NTH 0 clears\n"
                    "  loops                         the host's loop devices: MINOR DEV INO FLAGS\n"
                    "                                (ro or rw, then open, autoclear)\n"
+                   "  loop-attach PATH [ro]         bind a loop device to a file, as another\n"
+                   "                                toolstack's losetup would; prints its MINOR\n"
+                   "  loop-detach MINOR             detach it again\n"
                    "  netdevs                       vif interfaces: NAME BRIDGE MTU up|down MAC\n"
                    "                                (BRIDGE - when in none)\n"
                    "  bridges                       the host's bridges: NAME MTU\n"
@@ -301,7 +308,11 @@ static int cmd_fault(struct builder *b, char **args, int n)
                 fprintf(stderr, "sim-tool: unknown operation '%s'\n", args[0]);
                 return 2;
         }
-        if (parse_uint(args[1], UINT_MAX, &nth) < 0 || parse_errno(args[2], &error) < 0 ||
+        if (strcmp(args[2], "noreply") == 0)
+                error = HV_FAULT_NO_REPLY;
+        else if (parse_errno(args[2], &error) < 0)
+                error = 0;
+        if (parse_uint(args[1], UINT_MAX, &nth) < 0 || error == 0 ||
             (n == 4 && (parse_uint(args[3], UINT_MAX, &count) < 0 || count == 0))) {
                 fprintf(stderr, "sim-tool: fault: bad NTH, ERRNO or COUNT\n");
                 return 2;
@@ -329,6 +340,66 @@ static int cmd_loops(struct builder *b)
                        loops[i].flags & HV_LOOP_OPEN ? ",open" : "",
                        loops[i].flags & HV_LOOP_AUTOCLEAR ? ",autoclear" : "");
         return EXIT_SUCCESS;
+}
+
+/* Bind a loop device to PATH (read-only with "ro"), as xl's block script would; print its minor. */
+static int cmd_loop_attach(struct builder *b, char **args, int n)
+{
+        _cleanup_free_ char *err = NULL;
+        _cleanup_close_ int fd = -1;
+        struct builder_disk_host h;
+        bool ro = n == 2 && strcmp(args[1], "ro") == 0;
+        int r;
+
+        if (n < 1 || n > 2 || (n == 2 && !ro)) {
+                usage(stderr);
+                return 2;
+        }
+        fd = open(args[0], (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+        if (fd < 0)
+                return fail(-errno, "loop-attach", NULL);
+        r = builder_disk_attach(b, fd, ro, args[0], &h, &err);
+        if (r < 0)
+                return fail(r, "loop-attach", err);
+        if (!h.loop) {
+                fprintf(stderr, "sim-tool: loop-attach: %s is no regular file\n", args[0]);
+                return EXIT_FAILURE;
+        }
+        printf("%" PRIu32 "\n", h.minor);
+        return EXIT_SUCCESS;
+}
+
+/* Detach loop device MINOR, whatever file it serves. */
+static int cmd_loop_detach(struct builder *b, const char *minor_s)
+{
+        _cleanup_free_ struct hv_loop_info *loops = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+        unsigned minor;
+        int r;
+
+        if (parse_uint(minor_s, UINT32_MAX, &minor) < 0) {
+                usage(stderr);
+                return 2;
+        }
+        r = builder_sim_loops(b, &loops, &n, &err);
+        if (r < 0)
+                return fail(r, "loop-detach", err);
+        for (size_t i = 0; i < n; i++) {
+                struct builder_disk_host h = { .major = HV_LOOP_MAJOR,
+                                               .minor = minor,
+                                               .loop = true,
+                                               .backing_dev = loops[i].dev,
+                                               .backing_ino = loops[i].ino };
+
+                if (loops[i].minor != minor)
+                        continue;
+                snprintf(h.device, sizeof(h.device), "/dev/loop%u", minor);
+                r = builder_disk_release(b, &h, &err);
+                return r < 0 ? fail(r, "loop-detach", err) : EXIT_SUCCESS;
+        }
+        fprintf(stderr, "sim-tool: loop-detach: no loop device %u\n", minor);
+        return EXIT_FAILURE;
 }
 
 /* One line per interface: "NAME BRIDGE MTU up|down MAC" for ports, "NAME MTU" for bridges. */
@@ -458,6 +529,10 @@ int main(int argc, char **argv)
                 return cmd_fault(b, argv + optind + 1, n);
         if (strcmp(cmd, "loops") == 0 && n == 0)
                 return cmd_loops(b);
+        if (strcmp(cmd, "loop-attach") == 0)
+                return cmd_loop_attach(b, argv + optind + 1, n);
+        if (strcmp(cmd, "loop-detach") == 0 && n == 1)
+                return cmd_loop_detach(b, argv[optind + 1]);
         if (strcmp(cmd, "netdevs") == 0 && n == 0)
                 return cmd_netdevs(b, false);
         if (strcmp(cmd, "bridges") == 0 && n == 0)

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * supervisor/attach.c's pure parts: the MACs a domain keeps (their record
- * text both ways, a generated one's shape), and which two disk uses may not
- * run at once. The handshake itself is tested end to end against xensup-sim
- * (tests/scenarios/devices.sh) and on real Xen.
+ * text both ways, a generated one's shape), which two disk uses may not run
+ * at once, and which other toolstack's backend uses one of ours. The handshake
+ * itself is tested end to end against xensup-sim (tests/scenarios/devices.sh)
+ * and on real Xen.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -30,15 +32,15 @@ static void test_macs_round_trip(void **state)
         char text[LAYOUT_VIF_MACS_MAX];
 
         (void)state;
-        attach_macs_format(macs, text);
+        mac_list_format(macs, text);
         assert_string_equal(text, "00:16:3e:01:02:03,-,00:16:3e:7f:ab:cd");
-        assert_int_equal(attach_macs_parse(text, back), 0);
+        assert_int_equal(mac_list_parse(text, back), 0);
         assert_memory_equal(back, macs, sizeof(macs));
         /* None kept: the empty text, and back to none. */
         memset(macs, 0, sizeof(macs));
-        attach_macs_format(macs, text);
+        mac_list_format(macs, text);
         assert_string_equal(text, "");
-        assert_int_equal(attach_macs_parse("", back), 0);
+        assert_int_equal(mac_list_parse("", back), 0);
         assert_memory_equal(back, macs, sizeof(macs));
 }
 
@@ -50,9 +52,9 @@ static void test_macs_all_sixteen_fit(void **state)
         (void)state;
         for (int i = 0; i < VIFS_MAX; i++)
                 memcpy(macs[i], (uint8_t[6]){ 0, 0x16, 0x3e, 0x7f, 0xff, (uint8_t)i }, 6);
-        attach_macs_format(macs, text);
+        mac_list_format(macs, text);
         assert_int_equal(strlen(text), VIFS_MAX * 18 - 1);
-        assert_int_equal(attach_macs_parse(text, back), 0);
+        assert_int_equal(mac_list_parse(text, back), 0);
         assert_memory_equal(back, macs, sizeof(macs));
 }
 
@@ -68,7 +70,7 @@ static void test_macs_bad_text_refused(void **state)
 
         (void)state;
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-                if (attach_macs_parse(bad[i], back) != -EINVAL)
+                if (mac_list_parse(bad[i], back) != -EINVAL)
                         fail_msg("'%s' was accepted", bad[i]);
 }
 
@@ -118,6 +120,65 @@ static void test_disk_conflicts(void **state)
         assert_false(attach_disks_conflict(&a, &b));
 }
 
+/* A record added but not connected is its file already: what the leftover scan and checks use. */
+static void test_unconnected_record_is_its_file(void **state)
+{
+        struct layout_device added = { .kind = LAYOUT_DEVICE_VBD,
+                                       .backing_dev = 0xfd01,
+                                       .backing_ino = 42 };
+        struct layout_device connected = added;
+        struct attach_disk_id id;
+
+        (void)state;
+        id = attach_disk_id_of(&added);
+        assert_true(id.dev == 0xfd01 && id.ino == 42);
+        /* Connected without a loop device: the block device the script or target gave. */
+        connected.connected = true;
+        connected.major = 8;
+        connected.minor = 1;
+        id = attach_disk_id_of(&connected);
+        assert_true(id.dev == makedev(8, 1) && id.ino == 0);
+}
+
+/* xl's backends: a block device is its number; a file is one of the loop devices on it. */
+static void test_backend_conflicts(void **state)
+{
+        const struct builder_loop loops[] = { { .major = 7, .minor = 3 },
+                                              { .major = 7, .minor = 5, .readonly = true } };
+        struct attach_disk_id phy_rw = { .dev = makedev(253, 1) }, phy_ro = phy_rw;
+        struct attach_disk_id file_rw = { .dev = 0xfd01, .ino = 42 }, file_ro = file_rw;
+        struct layout_vbd_backend be = {
+                .domid = 9, .devid = 51712, .has_device = true, .major = 253, .minor = 1
+        };
+
+        (void)state;
+        phy_ro.readonly = true;
+        file_ro.readonly = true;
+        /* rw conflicts with any other use; ro shares with ro. */
+        assert_true(attach_backend_conflicts(&phy_rw, &be, NULL, 0));
+        assert_false(attach_backend_conflicts(&phy_ro, &be, NULL, 0));
+        be.writes = true;
+        assert_true(attach_backend_conflicts(&phy_ro, &be, NULL, 0));
+        be.minor = 2; /* another device */
+        assert_false(attach_backend_conflicts(&phy_rw, &be, NULL, 0));
+        /* Our file: the backend's device is one of the loop devices the host has on it. */
+        be.major = 7;
+        be.minor = 5;
+        assert_true(attach_backend_conflicts(&file_ro, &be, loops, 2));
+        assert_false(attach_backend_conflicts(&file_ro, &be, loops, 1));
+        be.writes = false;
+        assert_false(attach_backend_conflicts(&file_ro, &be, loops, 2));
+        assert_true(attach_backend_conflicts(&file_rw, &be, loops, 2));
+        /* A loop device's number is no block device of ours, nor our file when not on it. */
+        assert_false(attach_backend_conflicts(&phy_rw, &be, loops, 2));
+        be.minor = 4;
+        assert_false(attach_backend_conflicts(&file_rw, &be, loops, 2));
+        /* A backend still waiting for its script uses nothing yet. */
+        be = (struct layout_vbd_backend){ .domid = 9, .devid = 51712, .writes = true };
+        assert_false(attach_backend_conflicts(&file_rw, &be, loops, 2));
+        assert_false(attach_backend_conflicts(&phy_rw, &be, NULL, 0));
+}
+
 /* A script runs as root: only an executable of root's that nobody else may write is taken. */
 static void test_script_resolve(void **state)
 {
@@ -157,6 +218,8 @@ int main(void)
                 cmocka_unit_test(test_macs_bad_text_refused),
                 cmocka_unit_test(test_generated_mac),
                 cmocka_unit_test(test_disk_conflicts),
+                cmocka_unit_test(test_unconnected_record_is_its_file),
+                cmocka_unit_test(test_backend_conflicts),
                 cmocka_unit_test(test_script_resolve),
         };
 

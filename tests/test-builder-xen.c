@@ -4,7 +4,9 @@
  * xc_* / xc_dom_* / xs_* call it makes is wrapped (-Wl,--wrap, see
  * builders/module.mk), recorded with its key arguments, and can be made to
  * fail. Checks the exact PV and PVH build sequences, a failure at each call in
- * turn with its rollback, and the decoding and batching of the domain list.
+ * turn with its rollback, and the decoding and batching of the domain list; the
+ * same for save (the suspend callback inside xc_domain_save), restore (the
+ * create's domain without its image) and resume.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -26,6 +28,7 @@
 #include <xen/hvm/params.h>
 
 #include "builders/builder-internal.h"
+#include "common/error.h"
 #include "common/macros.h"
 
 #define FAKE_DOMID     7
@@ -62,6 +65,8 @@ static struct fake {
 
         uint32_t physcaps;
         int sched_id;
+
+        int io_fd; /* the descriptor a save or restore is handed */
 
         xc_domaininfo_t *domains; /* what getinfolist serves, sorted by id */
         size_t n_domains;
@@ -668,6 +673,76 @@ int __wrap_xc_domain_sethandle(xc_interface *xch, uint32_t domid, xen_domain_han
         assert_ptr_equal(xch, FAKE_XCH);
         record("xc_domain_sethandle %" PRIu32 " %s", domid, uuid_hex(handle, u));
         return fail_here("xc_domain_sethandle") ? -1 : 0;
+}
+
+/*
+ * libxc's save: the suspend callback (a plain stream needs one), then the pages. Two fallible
+ * points: the start (before any callback, as for an unknown domain) and the pages' write.
+ */
+int __wrap_xc_domain_save(xc_interface *xch, int io_fd, uint32_t dom, uint32_t flags,
+                          struct save_callbacks *cb, xc_stream_type_t stream_type, int recv_fd);
+int __wrap_xc_domain_save(xc_interface *xch, int io_fd, uint32_t dom, uint32_t flags,
+                          struct save_callbacks *cb, xc_stream_type_t stream_type, int recv_fd)
+{
+        int ok;
+
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_int_equal(io_fd, F.io_fd);
+        assert_non_null(cb);
+        record("xc_domain_save %" PRIu32 " flags=%#x stream=%d recv_fd=%d precopy=%s postcopy=%s "
+               "checkpoint=%s",
+               dom, flags, (int)stream_type, recv_fd, cb->precopy_policy ? "set" : "none",
+               cb->postcopy ? "set" : "none", cb->checkpoint ? "set" : "none");
+        if (fail_here("xc_domain_save"))
+                return -1;
+        assert_non_null(cb->suspend);
+        ok = cb->suspend(cb->data);
+        record("  suspend returned %d", ok);
+        if (!ok) {
+                errno = EINVAL; /* libxc: "save callback suspend() failed" */
+                return -1;
+        }
+        return fail_here("xc_domain_save (pages)") ? -1 : 0;
+}
+
+#define RESTORED_STORE_MFN   0xabc01
+#define RESTORED_CONSOLE_MFN 0xabc02
+
+int __wrap_xc_domain_restore(xc_interface *xch, int io_fd, uint32_t dom, unsigned int store_evtchn,
+                             unsigned long *store_mfn, uint32_t store_domid,
+                             unsigned int console_evtchn, unsigned long *console_mfn,
+                             uint32_t console_domid, xc_stream_type_t stream_type,
+                             struct restore_callbacks *callbacks, int send_back_fd);
+int __wrap_xc_domain_restore(xc_interface *xch, int io_fd, uint32_t dom, unsigned int store_evtchn,
+                             unsigned long *store_mfn, uint32_t store_domid,
+                             unsigned int console_evtchn, unsigned long *console_mfn,
+                             uint32_t console_domid, xc_stream_type_t stream_type,
+                             struct restore_callbacks *callbacks, int send_back_fd)
+{
+        static const struct restore_callbacks zero;
+
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_live(dom);
+        assert_int_equal(io_fd, F.io_fd);
+        /* libxenguest dereferences it at STATIC_DATA_END. */
+        assert_non_null(callbacks);
+        record("xc_domain_restore %" PRIu32 " store=%u/%" PRIu32 " console=%u/%" PRIu32
+               " stream=%d callbacks=%s send_back_fd=%d",
+               dom, store_evtchn, store_domid, console_evtchn, console_domid, (int)stream_type,
+               memcmp(callbacks, &zero, sizeof(zero)) == 0 ? "zeroed" : "set", send_back_fd);
+        if (fail_here("xc_domain_restore"))
+                return -1;
+        *store_mfn = RESTORED_STORE_MFN;
+        *console_mfn = RESTORED_CONSOLE_MFN;
+        return 0;
+}
+
+int __wrap_xc_domain_resume(xc_interface *xch, uint32_t domid, int fast);
+int __wrap_xc_domain_resume(xc_interface *xch, uint32_t domid, int fast)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_domain_resume %" PRIu32 " fast=%d", domid, fast);
+        return fail_here("xc_domain_resume") ? -1 : 0;
 }
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -1614,6 +1689,375 @@ static void test_find_live(void **state)
         close_backend(&b);
 }
 
+/* ---- save, restore, resume ---------------------------------------------- */
+
+#define SAVE_FD      42 /* the fake never touches it: only that it is the one handed over */
+#define SUSPENDED    (XEN_DOMINF_shutdown | (SHUTDOWN_suspend << XEN_DOMINF_shutdownshift))
+#define RUNNING      XEN_DOMINF_running
+#define SAVED_DOMID  7
+#define RESTORE_FAIL -1
+
+/* The caller's suspend: what the supervisor's would do to the guest, recorded in the log. */
+struct fake_suspend {
+        uint32_t flags_after; /* the domain's flags once it ran; 0: unchanged */
+        int r;                /* what it returns */
+        unsigned calls;
+};
+
+static int fake_suspend_fn(void *data, char **err_r)
+{
+        struct fake_suspend *s = data;
+
+        record("suspend callback");
+        s->calls++;
+        if (s->flags_after)
+                for (size_t i = 0; i < F.n_domains; i++)
+                        if (F.domains[i].domain == SAVED_DOMID)
+                                F.domains[i].flags = s->flags_after;
+        if (s->r < 0)
+                return err_setf(err_r, s->r, "the guest did not acknowledge");
+        return 0;
+}
+
+static int save(struct builder *b, bool live, struct fake_suspend *s, char **err_r)
+{
+        return builder_xen_ops.save(b, SAVED_DOMID, SAVE_FD, live, fake_suspend_fn, s, err_r);
+}
+
+/* A plain save: libxc calls the suspend, which the backend checks worked, then the pages. */
+static void test_save_sequence(void **state)
+{
+        static const char *const seq[] = {
+                "xc_domain_save 7 flags=0 stream=0 recv_fd=-1 precopy=none postcopy=none "
+                "checkpoint=none",
+                "suspend callback",
+                "xc_domain_getinfolist 7 1",
+                "  suspend returned 1",
+        };
+        struct fake_suspend s = { .flags_after = SUSPENDED };
+        _cleanup_free_ char *err = NULL;
+        struct builder b;
+
+        (void)state;
+        add_domain(SAVED_DOMID, RUNNING);
+        F.io_fd = SAVE_FD;
+        b = open_backend();
+        assert_int_equal(save(&b, false, &s, &err), 0);
+        assert_null(err);
+        assert_int_equal(s.calls, 1);
+        /* Left suspended: neither destroyed nor resumed, whatever the caller does next. */
+        assert_log(seq, ELEMENTSOF(seq));
+        close_backend(&b);
+}
+
+/* A suspend that returns 0 while the guest runs on: -EIO with our words; libxc gives up. */
+static void test_save_not_suspended(void **state)
+{
+        static const struct {
+                uint32_t flags;
+                const char *doing;
+        } cases[] = {
+                { RUNNING, "it is running" },
+                { XEN_DOMINF_paused, "it is paused" },
+                { XEN_DOMINF_shutdown | (SHUTDOWN_crash << XEN_DOMINF_shutdownshift),
+                  "it shut down for crash" },
+                { XEN_DOMINF_dying | SUSPENDED, "it is dying" },
+        };
+        static const char *const seq[] = {
+                "xc_domain_save 7 flags=0 stream=0 recv_fd=-1 precopy=none postcopy=none "
+                "checkpoint=none",
+                "suspend callback",
+                "xc_domain_getinfolist 7 1",
+                "  suspend returned 0",
+        };
+
+        (void)state;
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                struct fake_suspend s = { .flags_after = cases[i].flags };
+                _cleanup_free_ char *err = NULL;
+                struct builder b;
+                char want[128];
+
+                reset_between_runs();
+                add_domain(SAVED_DOMID, RUNNING);
+                F.io_fd = SAVE_FD;
+                b = open_backend();
+                assert_int_equal(save(&b, false, &s, &err), -EIO);
+                snprintf(want, sizeof(want), "the domain has not suspended (%s)", cases[i].doing);
+                assert_string_equal(err, want);
+                assert_log(seq, ELEMENTSOF(seq));
+                close_backend(&b);
+        }
+}
+
+/* The caller's suspend failing is its error and message, unchanged; nothing is asked after. */
+static void test_save_suspend_fails(void **state)
+{
+        static const char *const seq[] = {
+                "xc_domain_save 7 flags=0 stream=0 recv_fd=-1 precopy=none postcopy=none "
+                "checkpoint=none",
+                "suspend callback",
+                "  suspend returned 0",
+        };
+        struct fake_suspend s = { .r = -ETIMEDOUT };
+        _cleanup_free_ char *err = NULL;
+        struct builder b;
+
+        (void)state;
+        add_domain(SAVED_DOMID, RUNNING);
+        F.io_fd = SAVE_FD;
+        b = open_backend();
+        assert_int_equal(save(&b, false, &s, &err), -ETIMEDOUT);
+        assert_string_equal(err, "the guest did not acknowledge");
+        assert_log(seq, ELEMENTSOF(seq));
+        close_backend(&b);
+}
+
+/* Each fallible step of a save failing: its errno, a message naming it, nothing undone. */
+static void test_save_fail_each_call(void **state)
+{
+        static const char *const steps[] = { "xc_domain_save", "xc_domain_getinfolist",
+                                             "xc_domain_save" };
+
+        (void)state;
+        for (size_t k = 0; k < ELEMENTSOF(steps); k++) {
+                struct fake_suspend s = { .flags_after = SUSPENDED };
+                _cleanup_free_ char *err = NULL;
+                struct builder b;
+                char want[128];
+
+                reset_between_runs();
+                add_domain(SAVED_DOMID, RUNNING);
+                F.io_fd = SAVE_FD;
+                F.fail_errno = k == 2 ? EPIPE : EXDEV;
+                b = open_backend();
+                F.fail_at = (int)k;
+                assert_int_equal(save(&b, false, &s, &err), -F.fail_errno);
+                snprintf(want, sizeof(want), "%s failed: %s", steps[k], strerror(F.fail_errno));
+                assert_string_equal(err, want);
+                assert_int_equal(s.calls, k == 0 ? 0 : 1);
+                for (size_t i = 0; i < F.n_log; i++)
+                        assert_false(starts_with(F.log[i], "xc_domain_destroy") ||
+                                     starts_with(F.log[i], "xc_domain_resume"));
+                close_backend(&b);
+        }
+}
+
+/* Live: refused before the guest is touched where Xen has no shadow paging, but on HAP. */
+static void test_save_live(void **state)
+{
+        static const char *const refused[] = { "xc_physinfo", "xc_domain_getinfolist 7 1" };
+        struct fake_suspend s = { .flags_after = SUSPENDED };
+        _cleanup_free_ char *err = NULL;
+        struct builder b;
+
+        (void)state;
+        add_domain(SAVED_DOMID, RUNNING); /* PV */
+        F.io_fd = SAVE_FD;
+        b = open_backend();
+        assert_int_equal(save(&b, true, &s, &err), -EOPNOTSUPP);
+        assert_string_equal(err, BUILDER_NO_LIVE_SAVE);
+        assert_non_null(strstr(err, "log-dirty"));
+        assert_non_null(strstr(err, "shadow paging"));
+        assert_int_equal(s.calls, 0);
+        assert_log(refused, ELEMENTSOF(refused));
+        close_backend(&b);
+
+        /* An HVM container on HAP tracks dirty pages without shadow paging. */
+        reset_between_runs();
+        add_domain(SAVED_DOMID, RUNNING | XEN_DOMINF_hvm_guest | XEN_DOMINF_hap);
+        F.io_fd = SAVE_FD;
+        b = open_backend();
+        assert_int_equal(save(&b, true, &s, &err), 0);
+        assert_string_equal(F.log[2], "xc_domain_save 7 flags=0x1 stream=0 recv_fd=-1 "
+                                      "precopy=none postcopy=none checkpoint=none");
+        close_backend(&b);
+
+        /* With shadow paging, any guest: libxc's own precopy policy, XCFLAGS_LIVE. */
+        reset_between_runs();
+        add_domain(SAVED_DOMID, RUNNING);
+        F.io_fd = SAVE_FD;
+        F.physcaps |= XEN_SYSCTL_PHYSCAP_shadow;
+        b = open_backend();
+        s.calls = 0;
+        assert_int_equal(save(&b, true, &s, &err), 0);
+        assert_string_equal(F.log[0], "xc_physinfo");
+        assert_string_equal(F.log[1], "xc_domain_save 7 flags=0x1 stream=0 recv_fd=-1 "
+                                      "precopy=none postcopy=none checkpoint=none");
+        assert_int_equal(s.calls, 1);
+        close_backend(&b);
+}
+
+static const char *const pv_restore_sequence[] = {
+        "xc_physinfo",
+        "xc_domain_create domid=0x7ff4 handle=" HANDLE " ssidref=0 flags=0 iommu=0 max_vcpus=2 "
+        "max_evtchn_port=1023 grant_frames=-1 maptrack_frames=-1 grant_opts=0x2 vmtrace=0 "
+        "cpupool=0 emu=0 misc=0",
+        "xc_domain_max_vcpus 7 2",
+        "xc_domain_setmaxmem 7 132096",
+        "xc_evtchn_alloc_unbound 7 0",
+        "xc_evtchn_alloc_unbound 7 0",
+        "xc_domain_set_memmap_limit 7 262144",
+        "xc_domain_set_tsc_info 7 0 0 0 0",
+        "xc_domain_restore 7 store=1/0 console=2/0 stream=0 callbacks=zeroed send_back_fd=-1",
+        "xc_sched_id",
+        "xc_sched_credit2_domain_set 7 weight=512 cap=50",
+};
+
+static const char *const pvh_restore_sequence[] = {
+        "xc_physinfo",
+        "xc_domain_create domid=0x7ff4 handle=" HANDLE " ssidref=3 flags=0x3 iommu=0 max_vcpus=2 "
+        "max_evtchn_port=1023 grant_frames=-1 maptrack_frames=-1 grant_opts=0x2 vmtrace=0 "
+        "cpupool=0 emu=0x1 misc=0",
+        "xc_domain_max_vcpus 7 2",
+        "xc_domain_setmaxmem 7 263168",
+        "xc_evtchn_alloc_unbound 7 0",
+        "xc_evtchn_alloc_unbound 7 0",
+        "xc_hvm_param_set 7 10 1",
+        "xc_domain_set_tsc_info 7 0 0 0 0",
+        "xc_set_paging_mempool_size 7 4194304",
+        "xc_domain_restore 7 store=1/0 console=2/0 stream=0 callbacks=zeroed send_back_fd=-1",
+};
+
+/*
+ * The create's domain, limits and event channels, but no CPUID policy (the stream's) and no
+ * image: xc_domain_restore in its place, then the scheduler. No kernel is needed.
+ */
+static void test_restore_sequence(void **state)
+{
+        struct domain_config cfg;
+        struct builder b;
+        struct builder_domain d = { 0 };
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        config_pv(&cfg);
+        cfg.kernel = NULL;
+        cfg.ramdisk = NULL;
+        F.io_fd = SAVE_FD;
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.restore(&b, &cfg, SAVE_FD, &d, &err), 0);
+        assert_null(err);
+        assert_log(pv_restore_sequence, ELEMENTSOF(pv_restore_sequence));
+        assert_int_equal(d.domid, FAKE_DOMID);
+        assert_int_equal(d.store_port, 1);
+        assert_int_equal(d.console_port, 2);
+        /* The rings the restored guest uses: what the restore returned. */
+        assert_int_equal(d.store_mfn, RESTORED_STORE_MFN);
+        assert_int_equal(d.console_mfn, RESTORED_CONSOLE_MFN);
+        assert_true(F.domain_live);
+        assert_int_equal(F.allocate_ok, 0);
+        close_backend(&b);
+
+        reset_between_runs();
+        config_pvh(&cfg);
+        F.io_fd = SAVE_FD;
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.restore(&b, &cfg, SAVE_FD, &d, &err), 0);
+        assert_log(pvh_restore_sequence, ELEMENTSOF(pvh_restore_sequence));
+        assert_int_equal(d.store_mfn, RESTORED_STORE_MFN);
+        close_backend(&b);
+}
+
+/* Every call of a restore failing in turn: its error, then only the domain's destroy. */
+static void test_restore_fail_each_call(void **state)
+{
+        static const struct {
+                void (*config)(struct domain_config *);
+                const char *const *seq;
+                size_t n;
+        } kinds[] = {
+                { config_pv, pv_restore_sequence, ELEMENTSOF(pv_restore_sequence) },
+                { config_pvh, pvh_restore_sequence, ELEMENTSOF(pvh_restore_sequence) },
+        };
+
+        (void)state;
+        for (size_t t = 0; t < ELEMENTSOF(kinds); t++)
+                for (size_t k = 0; k < kinds[t].n; k++) {
+                        struct domain_config cfg;
+                        struct builder b;
+                        struct builder_domain d = { .domid = 0xdead };
+                        _cleanup_free_ char *err = NULL;
+                        bool created = k > 1; /* after xc_domain_create */
+                        const char *call;
+
+                        reset_between_runs();
+                        kinds[t].config(&cfg);
+                        F.io_fd = SAVE_FD;
+                        b = open_backend();
+                        F.fail_at = (int)k;
+                        assert_int_equal(builder_xen_ops.restore(&b, &cfg, SAVE_FD, &d, &err),
+                                         -EXDEV);
+                        call = F.failed_call;
+                        assert_non_null(call);
+                        assert_true(starts_with(kinds[t].seq[k], call));
+                        assert_true(starts_with(err, call));
+                        assert_non_null(strstr(err, strerror(EXDEV)));
+                        /* Up to the failing call as a restore goes, then the destroy alone. */
+                        assert_int_equal(F.n_log, k + 1 + created);
+                        for (size_t i = 0; i <= k; i++)
+                                assert_string_equal(F.log[i], kinds[t].seq[i]);
+                        if (created)
+                                assert_string_equal(F.log[k + 1], "xc_domain_destroy 7");
+                        assert_int_equal(F.destroy_calls, created);
+                        assert_false(F.domain_live);
+                        assert_int_equal(F.evtchn_live, 0);
+                        assert_int_equal(d.domid, 0xdead);
+                        close_backend(&b);
+                }
+}
+
+/* A restore refuses what a create refuses, before any hypercall. */
+static void test_restore_rejects(void **state)
+{
+        struct domain_config cfg;
+        struct builder b;
+        struct builder_domain d = { 0 };
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        config_pv(&cfg);
+        cfg.type = DOMAIN_TYPE_HVM;
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.restore(&b, &cfg, SAVE_FD, &d, &err), -EOPNOTSUPP);
+        cfg.type = DOMAIN_TYPE_PV;
+        cfg.maxmem_mib = 64;
+        assert_int_equal(builder_xen_ops.restore(&b, &cfg, SAVE_FD, &d, &err), -EINVAL);
+        assert_int_equal(F.n_log, 0);
+        close_backend(&b);
+}
+
+/* Resume is the cooperative one (fast=1), and only for a domain that is suspended. */
+static void test_resume(void **state)
+{
+        static const char *const seq[] = { "xc_domain_getinfolist 7 1",
+                                           "xc_domain_resume 7 fast=1" };
+        static const char *const refused[] = { "xc_domain_getinfolist 7 1" };
+        _cleanup_free_ char *err = NULL;
+        struct builder b;
+
+        (void)state;
+        add_domain(SAVED_DOMID, SUSPENDED);
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.resume(&b, SAVED_DOMID, &err), 0);
+        assert_log(seq, ELEMENTSOF(seq));
+
+        clear_log();
+        F.fallible_seen = 0;
+        F.fail_at = 1;
+        assert_int_equal(builder_xen_ops.resume(&b, SAVED_DOMID, &err), -EXDEV);
+        assert_true(starts_with(err, "xc_domain_resume failed: "));
+
+        clear_log();
+        F.fail_at = NO_FAILURE;
+        F.domains[0].flags = RUNNING;
+        assert_int_equal(builder_xen_ops.resume(&b, SAVED_DOMID, &err), -EINVAL);
+        assert_string_equal(err, "domain 7 is not suspended (it is running)");
+        assert_log(refused, ELEMENTSOF(refused));
+        assert_int_equal(builder_xen_ops.resume(&b, 8, &err), -ESRCH);
+        close_backend(&b);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -1644,6 +2088,15 @@ int main(void)
                 T(test_list_batches),
                 T(test_list_failure),
                 T(test_find_live),
+                T(test_save_sequence),
+                T(test_save_not_suspended),
+                T(test_save_suspend_fails),
+                T(test_save_fail_each_call),
+                T(test_save_live),
+                T(test_restore_sequence),
+                T(test_restore_fail_each_call),
+                T(test_restore_rejects),
+                T(test_resume),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -351,6 +351,7 @@ static void test_defaults(void **state)
         assert_int_equal(c->on_crash, ACTION_DESTROY);
         assert_int_equal(c->on_watchdog, ACTION_DESTROY);
         assert_int_equal(c->on_soft_reset, ACTION_SOFT_RESET);
+        assert_int_equal(c->on_host_shutdown, HOST_SHUTDOWN_SAVE);
         assert_true(c->autostart);
         assert_int_equal(c->cpu_weight, 256);
         assert_int_equal(c->cpu_cap, 0);
@@ -439,6 +440,95 @@ static void test_value_spellings(void **state)
                 assert_int_equal(load_text(text, &c, &errors), 0);
                 assert_int_equal(c->on_soft_reset, a);
         }
+}
+
+/* ---- on_host_shutdown ---- */
+
+static void test_host_shutdown_table(void **state)
+{
+        (void)state;
+        for (int i = 0; i < _HOST_SHUTDOWN_MAX; i++)
+                assert_int_equal(
+                    host_shutdown_action_from_string(host_shutdown_action_to_string(i)), i);
+        assert_string_equal(host_shutdown_action_to_string(HOST_SHUTDOWN_SAVE), "save");
+        assert_string_equal(host_shutdown_action_to_string(HOST_SHUTDOWN_SHUTDOWN), "shutdown");
+        assert_string_equal(host_shutdown_action_to_string(HOST_SHUTDOWN_KEEP), "keep");
+        assert_null(host_shutdown_action_to_string(_HOST_SHUTDOWN_MAX));
+        assert_null(host_shutdown_action_to_string(_HOST_SHUTDOWN_INVALID));
+        assert_int_equal(host_shutdown_action_from_string("Save"), -1);
+        assert_int_equal(host_shutdown_action_from_string("destroy"), -1);
+        assert_int_equal(host_shutdown_action_from_string(""), -1);
+        assert_int_equal(host_shutdown_action_from_string(NULL), -1);
+}
+
+static void test_host_shutdown_default(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL, *zero = NULL;
+        _cleanup_free_ char *errors = NULL;
+
+        (void)state;
+        assert_int_equal(load_text("name = a\n" KERNEL "autostart = false\n", &c, &errors), 0);
+        assert_null(errors);
+        assert_int_equal(c->on_host_shutdown, HOST_SHUTDOWN_SAVE);
+        /* A hand-built (zeroed) config means the default too. */
+        zero = calloc(1, sizeof(*zero));
+        assert_non_null(zero);
+        assert_int_equal(zero->on_host_shutdown, HOST_SHUTDOWN_SAVE);
+}
+
+static void test_host_shutdown_values(void **state)
+{
+        char text[256];
+
+        (void)state;
+        for (int a = 0; a < _HOST_SHUTDOWN_MAX; a++) {
+                static const char *const forms[] = { "%s", "\"%s\"", "'%s'" };
+
+                for (size_t i = 0; i < ELEMENTSOF(forms); i++) {
+                        _cleanup_(config_freep) struct domain_config *c = NULL;
+                        _cleanup_free_ char *errors = NULL;
+                        char value[32];
+
+                        snprintf(value, sizeof(value), forms[i], host_shutdown_action_to_string(a));
+                        snprintf(text, sizeof(text), "name = a\n" KERNEL "on_host_shutdown = %s\n",
+                                 value);
+                        if (load_text(text, &c, &errors) != 0)
+                                fail_msg("refused:\n%s\n%s", text, errors);
+                        assert_int_equal(c->on_host_shutdown, a);
+                }
+        }
+}
+
+static void test_host_shutdown_unknown(void **state)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        _cleanup_free_ char *errors = NULL, *expected = NULL;
+
+        (void)state;
+        /* The whole line: file, line, key, the value and every allowed one. */
+        assert_int_equal(load_text("name = a\n" KERNEL "\non_host_shutdown = x\n", &c, &errors),
+                         -EINVAL);
+        assert_null(c);
+        assert_true(asprintf(&expected,
+                             "%s/t.conf:4: on_host_shutdown: bad value 'x' (allowed: save, "
+                             "shutdown, keep)",
+                             tmpdir) > 0);
+        assert_string_equal(errors, expected);
+
+        expect_error("name = a\n" KERNEL "on_host_shutdown = Save\n", 3, "on_host_shutdown",
+                     "bad value 'Save' (allowed: save, shutdown, keep)");
+        expect_error("name = a\n" KERNEL "on_host_shutdown = destroy\n", 3, "on_host_shutdown",
+                     "bad value 'destroy' (allowed: save, shutdown, keep)");
+        expect_error("name = a\n" KERNEL "on_host_shutdown = \"\"\n", 3, "on_host_shutdown",
+                     "bad value '' (allowed: save, shutdown, keep)");
+        /* The file's bytes are escaped in the message. */
+        expect_error("name = a\n" KERNEL "on_host_shutdown = \"ke\\x01p\"\n", 3, "on_host_shutdown",
+                     "bad value 'ke\\x01p'");
+        expect_error("name = a\n" KERNEL "on_host_shutdown = keep\non_host_shutdown = save\n", 4,
+                     "on_host_shutdown", "set twice (first at line 3)");
+        /* A typo of the key is an unknown key, and the allowed keys name it. */
+        expect_error("name = a\n" KERNEL "on_host_shutdwn = save\n", 3, "on_host_shutdwn",
+                     "autostart, on_host_shutdown, cpu_weight");
 }
 
 static void test_error_kinds(void **state)
@@ -1136,6 +1226,9 @@ static void test_dup_equal(void **state)
         d->restart.max_delay++;
         assert_false(config_equal(c, d));
         d->restart.max_delay = c->restart.max_delay;
+        d->on_host_shutdown = HOST_SHUTDOWN_KEEP;
+        assert_false(config_equal(c, d));
+        d->on_host_shutdown = c->on_host_shutdown;
         assert_true(config_equal(c, d));
         assert_null(config_free(NULL));
         assert_null(config_dup(NULL));
@@ -1381,7 +1474,8 @@ static void test_to_text_files(void **state)
         assert_non_null(strstr(text, "\ntype = \"pv\"\nmemory = 128\nmaxmem = 128\nvcpus = 1\n"
                                      "maxvcpus = 1\n"));
         assert_non_null(strstr(text, "\non_poweroff = \"destroy\"\non_reboot = \"restart\"\n"));
-        assert_non_null(strstr(text, "\non_soft_reset = \"soft-reset\"\nautostart = true\n"));
+        assert_non_null(strstr(text, "\non_soft_reset = \"soft-reset\"\nautostart = true\n"
+                                     "on_host_shutdown = \"save\"\n"));
         assert_non_null(strstr(text, "\ncoredump_dir = \"/var/lib/xen/dump\"\n"));
         assert_non_null(strstr(text, "restart {\n        burst = 5\n        interval = 60\n"
                                      "        delay = 0\n        max_delay = 0\n}\n"));
@@ -1564,6 +1658,42 @@ static void test_to_text_refused(void **state)
         c->kernel = NULL;
         assert_int_equal(config_to_text(c, &text), -EINVAL);
         assert_null(text);
+}
+
+static void test_host_shutdown_to_text(void **state)
+{
+        char text[256], line[64], *out;
+
+        (void)state;
+        for (int a = 0; a < _HOST_SHUTDOWN_MAX; a++) {
+                _cleanup_(config_freep) struct domain_config *c = NULL, *d = NULL;
+
+                snprintf(text, sizeof(text), "name = a\n" KERNEL "on_host_shutdown = %s\n",
+                         host_shutdown_action_to_string(a));
+                c = load_ok(text);
+                out = round_trip(c);
+                /* Written explicitly, the default included, after autostart. */
+                snprintf(line, sizeof(line), "\nautostart = true\non_host_shutdown = \"%s\"\n",
+                         host_shutdown_action_to_string(a));
+                assert_non_null(strstr(out, line));
+                free(out);
+
+                /* It counts for config_equal, and config_dup keeps it. */
+                d = config_dup(c);
+                assert_non_null(d);
+                assert_int_equal(d->on_host_shutdown, a);
+                assert_true(config_equal(c, d));
+                d->on_host_shutdown = (a + 1) % _HOST_SHUTDOWN_MAX;
+                assert_false(config_equal(c, d));
+
+                /* What no file could say is refused. */
+                out = NULL;
+                c->on_host_shutdown = _HOST_SHUTDOWN_MAX;
+                assert_int_equal(config_to_text(c, &out), -EINVAL);
+                c->on_host_shutdown = _HOST_SHUTDOWN_INVALID;
+                assert_int_equal(config_to_text(c, &out), -EINVAL);
+                assert_null(out);
+        }
 }
 
 static void test_set_path(void **state)
@@ -2120,6 +2250,10 @@ int main(void)
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_derived_defaults),
                 cmocka_unit_test(test_value_spellings),
+                cmocka_unit_test(test_host_shutdown_table),
+                cmocka_unit_test(test_host_shutdown_default),
+                cmocka_unit_test(test_host_shutdown_values),
+                cmocka_unit_test(test_host_shutdown_unknown),
                 cmocka_unit_test(test_error_kinds),
                 cmocka_unit_test(test_env_substitution_refused),
                 cmocka_unit_test(test_syntax_errors),
@@ -2152,6 +2286,7 @@ int main(void)
                 cmocka_unit_test(test_to_text_actions),
                 cmocka_unit_test(test_to_text_uuid),
                 cmocka_unit_test(test_to_text_refused),
+                cmocka_unit_test(test_host_shutdown_to_text),
                 cmocka_unit_test(test_vdev_numbers),
                 cmocka_unit_test(test_disk_forms),
                 cmocka_unit_test(test_disk_errors),

@@ -75,7 +75,7 @@ normalise "$work/mgr.xml" "$work/dom.xml" >"$work/live.txt"
 if diff -u "$work/shipped.txt" "$work/live.txt"; then pass introspection-matches-xml; else
         fail introspection-matches-xml "units/org.xensup.supervisor1.xml differs (diff above)"
 fi
-check_eq introspection-members "$(wc -l <"$work/live.txt")" 45
+check_eq introspection-members "$(wc -l <"$work/live.txt")" 51
 check introspect-object-manager grep -q 'org.freedesktop.DBus.ObjectManager' "$work/mgr.xml"
 check_match introspect-domain-children "$(bc introspect --xml-interface $SVC $MGR/domain)" \
         '<node name="web1"/>' 
@@ -104,7 +104,8 @@ want_types = {"Name": "s", "UUID": "s", "DomID": "u", "State": "s", "ShutdownRea
               "OnReboot": "s", "OnCrash": "s", "RestartCount": "u", "Failure": "s",
               "ConfigPath": "s", "StartedAt": "t", "OnWatchdog": "s", "OnSoftReset": "s",
               "RestartAt": "t", "KeptOf": "s", "LastAction": "s", "LastActionUID": "u",
-              "LastActionPID": "u", "LastActionAt": "t", "Devices": "a(susssuu)"}
+              "LastActionPID": "u", "LastActionAt": "t", "Devices": "a(susssuu)",
+              "Progress": "(stt)"}
 assert {k: v["type"] for k, v in p.items()} == want_types, p
 v = {k: x["data"] for k, x in p.items()}
 assert v["Name"] == "web1" and v["UUID"] == sys.argv[2], v
@@ -114,6 +115,7 @@ assert v["MemoryKiB"] == 65536 and v["MaxMemoryKiB"] == 131072 and v["VCPUs"] ==
 assert (v["OnPoweroff"], v["OnReboot"], v["OnCrash"]) == ("destroy", "restart", "restart"), v
 assert (v["OnWatchdog"], v["OnSoftReset"]) == ("destroy", "soft-reset"), v
 assert v["RestartAt"] == 0 and v["KeptOf"] == "" and v["Devices"] == [], v
+assert v["Progress"] == ["", 0, 0], v
 # Started from the config directory at start-up: no person asked.
 assert (v["LastAction"], v["LastActionUID"], v["LastActionAt"]) == ("", 0, 0), v
 assert v["ConfigPath"] == sys.argv[3], v
@@ -161,6 +163,24 @@ out=$(dsd "$idle" $DIF.Pause)
 check_match pause-stopped-invalid-state "$out" "^Error $ERR.InvalidState: "
 out=$(dsd "$idle" $DIF.Destroy)
 check_match destroy-stopped-invalid-state "$out" "^Error $ERR.InvalidState: "
+
+echo "--- Save, RestoreDomain and the host calls: their refusals"
+out=$("$build/tests/bus-create" --user --save "$web1" --flags 2 --as-is 3 3>"$work/flags.xsave" 2>&1)
+check_match save-unknown-flags "$out" "unknown Save flags 0x2"
+out=$("$build/tests/bus-create" --user --save "$web1" --as-is 3 3<"$work/flags.xsave" 2>&1)
+check_match save-fd-read-only "$out" "not open for writing"
+out=$(dsd "$idle" $DIF.CancelSave)
+check_match cancel-save-none-invalid-state "$out" "^Error $ERR.InvalidState: .*no save to cancel"
+out=$("$build/tests/bus-create" --user --restore --as-is 3 3</dev/null 2>&1)
+check_match restore-not-regular "$out" "not a regular file"
+echo "not an image" >"$work/text.xsave"
+out=$("$build/tests/bus-create" --user --restore "$work/text.xsave" 2>&1)
+check_match restore-not-image "$out" "not a xensup saved image"
+out=$("$build/tests/bus-create" --user --restore --flags 1 "$work/text.xsave" 2>&1)
+check_match restore-unknown-flags "$out" "unknown RestoreDomain flags"
+out=$(bc call $SVC $MGR $MIF HostBoot 2>&1)
+check_eq host-boot-nothing "$out" "a(sss) 0"
+check_eq progress-idle "$(bc get-property $SVC "$web1" $DIF Progress)" '(stt) "" 0 0'
 
 old=$(prop "$web2" DomID)
 dsd "$web2" $DIF.Reboot >/dev/null
@@ -297,6 +317,19 @@ out=$(as_daemon dbus-send --session --print-reply --dest=$SVC "$web1" $DIF.SetMe
         uint64:90112 2>&1)
 check_match admin-group-allowed "$out" "method return"
 check admin-group-took-effect wait_for 5 prop_is "$web1" MemoryKiB 90112
+# An image's config is its writer's word: the admin group may not restore one over a domain of
+# the config directory (root's rights would open what it names); root may.
+dsd "$web2" $DIF.Start >/dev/null
+wait_for 10 prop_is "$web2" State running
+out=$("$build/tests/bus-create" --user --save "$web2" "$work/elsewhere/web2.xsave" 2>&1)
+check_match save-web2 "$out" "method return"
+chmod 644 "$work/elsewhere/web2.xsave"
+out=$(as_daemon "$build/tests/bus-create" --user --restore "$work/elsewhere/web2.xsave" 2>&1)
+check_match restore-config-dir-admin-denied "$out" \
+        "^Error $ERR.AccessDenied: .*web2 is of the config directory.*uid 1 may not restore"
+check_match restore-config-dir-root "$("$build/tests/bus-create" --user --restore \
+        "$work/elsewhere/web2.xsave" 2>&1)" "^object path $web2"
+check restore-web2-running wait_for 10 prop_is "$web2" State running
 echo "--- audit: every decided mutating call is logged with its caller's uid and pid"
 # audited NAME LINE COMMAND...: run one process (no shell function: its pid must be the caller's)
 # in the background, so that its pid is known; the daemon's log must hold LINE, its PID replaced.
@@ -349,7 +382,7 @@ pl = lambda m: m["payload"]["data"]
 states = [pl(m)[1]["State"]["data"] for m in find("PropertiesChanged",
           lambda m: m["path"].endswith("/web1") and "State" in pl(m)[1])]
 assert "paused" in states and "running" in states and "crashed" in states, states
-assert all(len(pl(m)[1]) == 24 for m in find("PropertiesChanged")), "not every property sent"
+assert all(len(pl(m)[1]) == 25 for m in find("PropertiesChanged")), "not every property sent"
 new = [pl(m)[0] for m in find("DomainNew")]
 assert "new1" in new and "late" in new, new
 assert [pl(m)[0] for m in find("DomainRemoved")] == ["gone"], find("DomainRemoved")

@@ -906,6 +906,98 @@ static void test_loop_refuses_other_files(void **state)
         assert_non_null(strstr(err, dir));
 }
 
+/* Find the entry of minor among loops[0..n); NULL if absent. */
+static const struct builder_loop *loop_entry(const struct builder_loop *loops, size_t n,
+                                             uint32_t minor)
+{
+        for (size_t i = 0; i < n; i++)
+                if (loops[i].minor == minor)
+                        return &loops[i];
+        return NULL;
+}
+
+/*
+ * Every loop device on a file is found by the file alone, whoever bound it (our attach, a
+ * losetup of someone else's), in minor order and with its mode; one on another file is not.
+ */
+static void test_loop_find(void **state)
+{
+        struct builder_disk_host rw, ro, other;
+        _cleanup_free_ char *err = NULL;
+        struct builder_loop *loops = NULL;
+        char a[PATH_MAX], b[PATH_MAX], byhand[32] = "";
+        const struct builder_loop *e;
+        struct stat st;
+        size_t n = 99;
+        int fa, fb;
+
+        (void)state;
+        require_loop();
+        fa = sparse_file("a.img", O_RDWR, a);
+        fb = sparse_file("b.img", O_RDWR, b);
+        assert_int_equal(fstat(fa, &st), 0);
+        assert_int_equal(host_loop_attach(fa, false, a, &rw, &err), 0);
+        assert_int_equal(host_loop_attach(fa, true, a, &ro, &err), 0);
+        assert_int_equal(host_loop_attach(fb, false, b, &other, &err), 0);
+        /* As another toolstack's losetup: no name we gave it, nothing but the file it serves. */
+        {
+                _cleanup_close_ int ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
+                int free_minor = ctl >= 0 ? ioctl(ctl, LOOP_CTL_GET_FREE) : -1;
+
+                if (free_minor >= 0) {
+                        snprintf(byhand, sizeof(byhand), "/dev/loop%d", free_minor);
+                        if (bind_by_hand(byhand, fa) < 0)
+                                byhand[0] = '\0';
+                }
+        }
+        close(fa);
+        close(fb);
+
+        assert_int_equal(host_loop_find(st.st_dev, st.st_ino, &loops, &n, &err), 0);
+        assert_null(err);
+        print_message("%zu loop devices on %s\n", n, a);
+        assert_int_equal(n, byhand[0] ? 3 : 2);
+        for (size_t i = 1; i < n; i++)
+                assert_true(loops[i - 1].minor < loops[i].minor);
+        e = loop_entry(loops, n, rw.minor);
+        assert_non_null(e);
+        assert_int_equal(e->major, LOOP_MAJOR_NR);
+        assert_false(e->readonly);
+        assert_false(e->busy);
+        e = loop_entry(loops, n, ro.minor);
+        assert_non_null(e);
+        assert_true(e->readonly);
+        assert_false(e->busy);
+        assert_null(loop_entry(loops, n, other.minor));
+        free(loops);
+        loops = NULL;
+
+        /* Released while a user holds it open: on its way out, never one to free again. */
+        {
+                _cleanup_close_ int user = open(rw.device, O_RDONLY | O_CLOEXEC);
+
+                assert_true(user >= 0);
+                assert_int_equal(host_loop_release(&rw, &err), 0);
+                assert_int_equal(host_loop_find(st.st_dev, st.st_ino, &loops, &n, &err), 0);
+                e = loop_entry(loops, n, rw.minor);
+                assert_non_null(e);
+                assert_true(e->busy);
+                free(loops);
+                loops = NULL;
+        }
+        assert_true(wait_unbound(rw.device));
+        assert_int_equal(host_loop_release(&ro, &err), 0);
+        assert_true(wait_unbound(ro.device));
+        if (byhand[0]) {
+                detach(byhand);
+                assert_true(wait_unbound(byhand));
+        }
+        assert_int_equal(host_loop_find(st.st_dev, st.st_ino, &loops, &n, &err), 0);
+        assert_int_equal(n, 0);
+        assert_null(loops);
+        assert_int_equal(host_loop_release(&other, &err), 0);
+}
+
 static void test_loop_release_nothing(void **state)
 {
         struct builder_disk_host phy = { .major = 8, .minor = 0, .device = "/dev/sda" };
@@ -944,6 +1036,7 @@ int main(void)
                 cmocka_unit_test_teardown(test_loop_release_while_open, loop_teardown),
                 cmocka_unit_test_teardown(test_loop_block_device_as_is, loop_teardown),
                 cmocka_unit_test_teardown(test_loop_attach_concurrently, loop_teardown),
+                cmocka_unit_test_teardown(test_loop_find, loop_teardown),
                 cmocka_unit_test(test_loop_refuses_other_files),
                 cmocka_unit_test(test_loop_release_nothing),
         };

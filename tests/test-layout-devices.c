@@ -388,6 +388,79 @@ static void test_backend_domids_and_removal(void **state)
         assert_absent(f->xs, "/local/domain/0/backend/vbd/5");
 }
 
+/* Write node = value as dom0 (what xl's toolstack and block script write). */
+static void xs_put(struct xs_handle *xs, const char *path, const char *value)
+{
+        if (!xs_write(xs, XBT_NULL, path, value, strlen(value)))
+                fail_msg("cannot write %s", path);
+}
+
+/*
+ * Every vbd backend as blkback reads it, ours and another toolstack's alike: its mode, its
+ * physical-device once there is one (params while not), none without a mode; and the name of
+ * another toolstack's domain, only when dom0 alone may write it.
+ */
+static void test_vbd_backends(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ struct layout_vbd_backend *bes = NULL;
+        _cleanup_free_ uint32_t *ids = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct layout_device d = f->disk;
+        struct xs_permissions guest_writes[] = { { .id = 0, .perms = XS_PERM_NONE },
+                                                 { .id = 9, .perms = XS_PERM_WRITE } };
+        char name[DOMAIN_NAME_MAX + 1];
+        size_t n = 0, n_ids = 0;
+        uint64_t before;
+
+        add(f, &f->disk); /* ours, its host side not done yet: params tell what it is for */
+        xs_put(f->xs, "/local/domain/0/backend/vbd/9/51712/mode", "r");
+        xs_put(f->xs, "/local/domain/0/backend/vbd/9/51712/physical-device", "fd:1");
+        xs_put(f->xs, "/local/domain/0/backend/vbd/9/51728/params", "/srv/no-mode.img");
+        xs_put(f->xs, "/local/domain/0/backend/vbd/9/51744/mode", "w");
+        xs_put(f->xs, "/local/domain/0/backend/vbd/9/51744/physical-device", "junk");
+        xs_put(f->xs, "/local/domain/0/backend/vbd/9/51744/params", "/srv/xl.img");
+        assert_int_equal(layout_device_backend_domids(f->l, LAYOUT_DEVICE_VBD, &ids, &n_ids, &err),
+                         0);
+        assert_int_equal(n_ids, 2);
+        before = layout_request_count(f->l);
+        assert_int_equal(layout_vbd_backends(f->l, ids, n_ids, &bes, &n, &err), 0);
+        /* Per domid its directory; per backend mode, physical-device, params if that is missing. */
+        assert_int_equal(layout_request_count(f->l) - before, 2 + 3 + 2 + 1 + 3);
+        assert_int_equal(n, 3);
+        assert_true(bes[0].domid == 5 && bes[0].devid == 51712 && bes[0].writes);
+        assert_false(bes[0].has_device);
+        assert_string_equal(bes[0].params, "/srv/xen/web1.img");
+        assert_true(bes[1].domid == 9 && bes[1].devid == 51712 && !bes[1].writes);
+        assert_true(bes[1].has_device && bes[1].major == 0xfd && bes[1].minor == 1);
+        assert_string_equal(bes[1].params, "");
+        assert_true(bes[2].devid == 51744 && bes[2].writes && !bes[2].has_device);
+        assert_string_equal(bes[2].params, "/srv/xl.img");
+        free(bes);
+        bes = NULL;
+
+        /* Connected: the device, and params no longer read. */
+        d.major = 7;
+        d.minor = 12;
+        d.loop = true;
+        strcpy(d.device, "/dev/loop12");
+        assert_int_equal(layout_device_connect(f->l, uuid_a, &d, &err), 0);
+        assert_int_equal(layout_vbd_backends(f->l, ids, 1, &bes, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_true(bes[0].has_device && bes[0].major == 7 && bes[0].minor == 12);
+        assert_string_equal(bes[0].params, "");
+
+        xs_put(f->xs, "/local/domain/9/name", "xlguest");
+        assert_int_equal(layout_domain_name(f->l, 9, name, sizeof(name), &err), 0);
+        assert_string_equal(name, "xlguest");
+        assert_true(xs_set_permissions(f->xs, XBT_NULL, "/local/domain/9/name", guest_writes, 2));
+        assert_int_equal(layout_domain_name(f->l, 9, name, sizeof(name), NULL), -EPERM);
+        assert_int_equal(layout_domain_name(f->l, 10, name, sizeof(name), NULL), -ENOENT);
+        xs_put(f->xs, "/local/domain/0/name", "Domain-0");
+        assert_int_equal(layout_domain_name(f->l, 0, name, sizeof(name), &err), 0);
+        assert_string_equal(name, "Domain-0");
+}
+
 /* What one device costs in requests (layout/README.md's table). */
 static void test_request_counts(void **state)
 {
@@ -428,6 +501,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_bad_record_skipped, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_vif_name_and_rate, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_backend_domids_and_removal, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_vbd_backends, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_request_counts, setup, teardown),
         };
 

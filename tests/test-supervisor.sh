@@ -3,8 +3,8 @@
 # shared with the real-Xen tier, then the simulator-only ones (every action
 # for every reason, reload, sd_notify, the death storm, kill -9 anywhere), then
 # the supervisor core's (issue 12) on a simulated host of their own.
-# SCENARIOS="core" runs only the core ones, "devices" only the disk and vif ones; the
-# default, "all", runs everything.
+# SCENARIOS="core" runs only the core ones, "devices" only the disk and vif ones, "save"
+# only save and restore; the default, "all", runs everything.
 set -uo pipefail
 
 src="${XENSUP_SRC:-$(pwd)}"
@@ -40,7 +40,7 @@ for _ in $(seq 50); do [ -S "$work/sim/hypervisor.socket" ] && break; sleep 0.1;
 # check-asan it is the sanitizer build. Either way a clean stop must exit 0.
 daemon_start() {
         ${VALGRIND:-} "$build/xensupd" --hypervisor=sim --user --config-dir "$CONF_DIR" \
-                --sim-dir "$work/sim" --device-timeout 5 "$@" 2>>"$work/daemon.log" &
+                --sim-dir "$work/sim" --device-timeout 5 --save-timeout 3 "$@" 2>>"$work/daemon.log" &
         daemon_pid=$!
         for _ in $(seq 300); do
                 busctl --user status org.xensup.supervisor1 >/dev/null 2>&1 && return 0
@@ -75,9 +75,12 @@ daemon_stop() {
 . "$src/tests/scenarios/sim-only.sh"
 . "$src/tests/scenarios/core.sh"
 . "$src/tests/scenarios/devices.sh"
+. "$src/tests/scenarios/save.sh"
+. "$src/tests/scenarios/host.sh"
 
 # The device scenarios' view of the simulated host: its loop devices and bridge ports.
 DISK_DIR="$work/disks"
+SAVE_DIR="$work/save"
 DAEMON_LOG="$work/daemon.log"
 host_loops() { "$build/tests/sim-tool" --sim-dir "$work/sim" loops; }
 bridge_ports() {
@@ -85,6 +88,9 @@ bridge_ports() {
 }
 sim_fault() { "$build/tests/sim-tool" --sim-dir "$work/sim" fault "$@" >/dev/null; }
 sim_device_fault() { "$build/tests/sim-tool" --sim-dir "$work/sim" fault-device "$@" >/dev/null; }
+sim_loop_attach() { "$build/tests/sim-tool" --sim-dir "$work/sim" loop-attach "$@"; }
+sim_loop_detach() { "$build/tests/sim-tool" --sim-dir "$work/sim" loop-detach "$@" >/dev/null; }
+daemon_children() { ps -o pid= --ppid "$daemon_pid"; }
 
 case "${SCENARIOS:-all}" in
 all)
@@ -94,9 +100,14 @@ all)
         run_device_scenarios
         run_device_fault_scenarios
         run_device_script_scenarios
+        run_save_scenarios
+        run_save_fault_scenarios
+        run_save_kill9_scenarios
         run_sim_scenarios
         daemon_stop
-        run_core_scenarios # last: it replaces the simulated host with a fresh one
+        # Last: these replace the simulated host with fresh ones.
+        run_host_scenarios
+        run_core_scenarios
         ;;
 core)
         run_core_scenarios
@@ -109,8 +120,17 @@ devices)
         run_device_script_scenarios
         daemon_stop
         ;;
+save)
+        scenario_configs
+        daemon_start || exit 1
+        run_save_scenarios
+        run_save_fault_scenarios
+        run_save_kill9_scenarios
+        daemon_stop
+        run_host_scenarios
+        ;;
 *)
-        echo "SCENARIOS: unknown '$SCENARIOS' (all, core or devices)"
+        echo "SCENARIOS: unknown '$SCENARIOS' (all, core, devices or save)"
         exit 2
         ;;
 esac

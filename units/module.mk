@@ -26,6 +26,9 @@ define INSTALL_EXTRA
 	sed 's|/usr/sbin/xensupd|$(PREFIX)/sbin/xensupd|g' units/xensupd.service \
 	  >$(DESTDIR)$(UNITDIR)/xensupd.service
 	chmod 644 $(DESTDIR)$(UNITDIR)/xensupd.service
+	sed 's|/usr/bin/xensupctl|$(PREFIX)/bin/xensupctl|g' units/xensup-domains.service \
+	  >$(DESTDIR)$(UNITDIR)/xensup-domains.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/xensup-domains.service
 	install -m 644 units/org.xensup.supervisor1.conf $(DESTDIR)$(DBUS_SYSTEMD)/
 	sed 's|/usr/sbin/xensupd|$(PREFIX)/sbin/xensupd|g' units/org.xensup.supervisor1.service \
 	  >$(DESTDIR)$(DBUS_SERVICES)/org.xensup.supervisor1.service

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * bus-create — the integration tests' raw CreateDomain client (dbus-send and
- * busctl cannot pass a file descriptor). It hands xensupd a descriptor the
- * test chose and prints the reply as dbus-send does: "object path PATH", or
- * "Error NAME: MESSAGE" (exit 1).
+ * bus-create — the integration tests' raw client of the calls that take a file
+ * descriptor (dbus-send and busctl cannot pass one): CreateDomain, and with
+ * --restore RestoreDomain or with --save OBJECT that domain's Save (their flags
+ * --flags N, default 0). It hands xensupd a descriptor the test chose and prints
+ * the reply as dbus-send does: "object path PATH" ("method return" for Save),
+ * or "Error NAME: MESSAGE" (exit 1).
  *
- *   bus-create [--user] FILE          FILE opened for reading, as xensupctl does
+ *   bus-create [--user] FILE          FILE opened for reading (for writing with --save)
  *   bus-create [--user] --as-is FD    an inherited descriptor, whatever it is
  *   bus-create [--user] --loop N FILE the same call N times; prints each reply
  */
@@ -22,19 +24,37 @@
 #include "common/bus-names.h"
 #include "common/macros.h"
 
-static int create_once(sd_bus *bus, int fd)
+/* Which call: CreateDomain, RestoreDomain, or save's Domain.Save. */
+struct call {
+        bool restore;
+        const char *save; /* the domain's object path */
+        uint64_t flags;
+};
+
+static int call_once(sd_bus *bus, const struct call *c, int fd)
 {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         const char *path;
         int r;
 
-        r = sd_bus_call_method(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE, "CreateDomain",
-                               &e, &reply, "h", fd);
+        if (c->save)
+                r = sd_bus_call_method(bus, BUS_NAME, c->save, BUS_DOMAIN_IFACE, "Save", &e, &reply,
+                                       "ht", fd, c->flags);
+        else if (c->restore)
+                r = sd_bus_call_method(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE,
+                                       "RestoreDomain", &e, &reply, "ht", fd, c->flags);
+        else
+                r = sd_bus_call_method(bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE,
+                                       "CreateDomain", &e, &reply, "h", fd);
         if (r < 0) {
                 printf("Error %s: %s\n", e.name ? e.name : "(none)",
                        e.message ? e.message : strerror(-r));
                 return 1;
+        }
+        if (c->save) {
+                printf("method return\n");
+                return 0;
         }
         r = sd_bus_message_read(reply, "o", &path);
         if (r < 0) {
@@ -49,6 +69,7 @@ int main(int argc, char **argv)
 {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         bool user = false, as_is = false;
+        struct call c = { 0 };
         unsigned long loops = 1;
         int i = 1, fd, r, rc = 0;
 
@@ -59,11 +80,19 @@ int main(int argc, char **argv)
                         as_is = true;
                 else if (strcmp(argv[i], "--loop") == 0 && i + 1 < argc)
                         loops = strtoul(argv[++i], NULL, 10);
+                else if (strcmp(argv[i], "--restore") == 0)
+                        c.restore = true;
+                else if (strcmp(argv[i], "--save") == 0 && i + 1 < argc)
+                        c.save = argv[++i];
+                else if (strcmp(argv[i], "--flags") == 0 && i + 1 < argc)
+                        c.flags = strtoull(argv[++i], NULL, 0);
                 else
                         break;
         }
         if (i != argc - 1 || loops == 0) {
-                fprintf(stderr, "usage: bus-create [--user] [--loop N] FILE | --as-is FD\n");
+                fprintf(stderr,
+                        "usage: bus-create [--user] [--restore | --save OBJECT] [--flags N] "
+                        "[--loop N] FILE | --as-is FD\n");
                 return 2;
         }
         r = user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
@@ -72,14 +101,15 @@ int main(int argc, char **argv)
                 return 2;
         }
         for (unsigned long n = 0; n < loops; n++) {
-                fd = as_is ? atoi(argv[i])
-                           : open(argv[i], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                fd = as_is    ? atoi(argv[i])
+                     : c.save ? open(argv[i], O_WRONLY | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600)
+                              : open(argv[i], O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
                 if (fd < 0) {
                         printf("Error (open): %s: %s\n", argv[i], strerror(errno));
                         rc = 1;
                         continue;
                 }
-                rc |= create_once(bus, fd);
+                rc |= call_once(bus, &c, fd);
                 if (!as_is)
                         close(fd);
         }

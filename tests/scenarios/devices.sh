@@ -295,7 +295,30 @@ run_device_scenarios() {
 
 # --- the simulator only: faults at each step of the handshake and the host side ---
 # The tier provides sim_fault OP NTH ERRNO (sim-tool fault), sim_device_fault KIND [ARGS]
-# (sim-tool fault-device) and DAEMON_LOG (the daemon's log file).
+# (sim-tool fault-device), sim_loop_attach PATH [ro] and sim_loop_detach MINOR (a loop device
+# as another toolstack's losetup binds it), daemon_children (the daemon's child processes, one
+# pid a line) and DAEMON_LOG (the daemon's log file).
+
+# wait_count WHAT N SECONDS: poll until the command's output has N lines.
+wait_count() {
+        deadline=$(($(date +%s) + $3 * SCALE))
+        while [ "$(date +%s)" -le "$deadline" ]; do
+                [ "$($1 | grep -c .)" -eq "$2" ] && return 0
+                sleep 0.1
+        done
+        return 1
+}
+
+# The minor of the loop device a backend names (its physical-device, hex 7:N), "" if none.
+backend_loop_minor() { # BACKEND_PATH
+        pd=$(xenstore-read "$1/physical-device" 2>/dev/null) || return 0
+        case "$pd" in 7:*) echo $((0x${pd#7:})) ;; esac
+}
+
+# Kill the daemon's children (its build or device process) with SIGKILL, by pid.
+kill_daemon_children() {
+        for p in $(daemon_children); do kill -9 "$p" 2>/dev/null; done
+}
 
 # create NAME from a config with one disk and one vif; expect it refused with PATTERN and
 # nothing of it left (no loop device, no backend naming its image).
@@ -344,6 +367,125 @@ devices_persist() { # NAME
         destroy_when_built "$1"
         rm -f "$conf"
         $XSCTL reload >/dev/null 2>&1
+}
+
+# A disk another toolstack's domain (xl's) uses, as its backend nodes show it (written here as
+# xl would, for a domid nobody supervises): a loop device on the same file, as its block
+# script binds one. One writer per disk still: rw conflicts with any other use, ro shares with
+# ro, and the refusal names the holder by domid and name; a hot-plug is held to the same.
+devices_foreign_sharing() {
+        mkdisk "$DISK_DIR/xl.img" 4
+        minor=$(sim_loop_attach "$DISK_DIR/xl.img")
+        be=/local/domain/0/backend/vbd/900/51712
+        xenstore-write /local/domain/900/name xlguest
+        xenstore-write "$be/state" 4 "$be/frontend-id" 900 "$be/params" "$DISK_DIR/xl.img" \
+                "$be/type" phy "$be/mode" w "$be/physical-device" "7:$(printf %x "$minor")"
+        f=$(devconf dxa wait "disk={\"format=raw, vdev=xvda, access=ro, target=$DISK_DIR/xl.img\"}")
+        out=$($XSCTL create "$f" 2>&1)
+        case "$out" in
+        *"in use by domid 900 (name xlguest), which xensupd does not supervise"*)
+                pass dev-foreign-writer-refused ;;
+        *) fail dev-foreign-writer-refused "create dxa: $out" ;;
+        esac
+        expect_count host_loops 1 dev-foreign-refused-no-loop
+        xenstore-write "$be/mode" r
+        if out=$($XSCTL create "$f" 2>&1); then pass dev-foreign-readers-share; else
+                fail dev-foreign-readers-share "create dxa: $out"; fi
+        expect_count host_loops 2 dev-foreign-readers-two-loops
+        out=$($XSCTL block-attach dxa "vdev=xvdb, access=rw, target=$DISK_DIR/xl.img" 2>&1)
+        case "$out" in
+        *"disk xvdb is in use by domid 900 (name xlguest)"*) pass dev-foreign-hotplug-refused ;;
+        *) fail dev-foreign-hotplug-refused "block-attach dxa: $out" ;;
+        esac
+        if $XSCTL block-list dxa 2>&1 | grep -q xvdb; then
+                fail dev-foreign-hotplug-detached "$($XSCTL block-list dxa 2>&1)"
+        else
+                pass dev-foreign-hotplug-detached
+        fi
+        destroy_when_built dxa
+        g=$(devconf dxb wait "disk={\"format=raw, vdev=xvda, access=rw, target=$DISK_DIR/xl.img\"}")
+        out=$($XSCTL create "$g" 2>&1)
+        case "$out" in
+        *"in use by domid 900 (name xlguest)"*) pass dev-foreign-reader-refuses-writer ;;
+        *) fail dev-foreign-reader-refuses-writer "create dxb: $out" ;;
+        esac
+        # Gone, xl's domain no longer holds it: the same start passes.
+        xenstore-rm /local/domain/0/backend/vbd/900
+        xenstore-rm /local/domain/900
+        sim_loop_detach "$minor"
+        if out=$($XSCTL create "$g" 2>&1); then pass dev-foreign-gone-allowed; else
+                fail dev-foreign-gone-allowed "create dxb: $out"; fi
+        destroy_when_built dxb
+        expect_count host_loops 0 dev-foreign-nothing-left
+}
+
+# The build process killed between its LOOP_CONFIGURE and the connect that writes the loop
+# device into the disk's record (the simulator does the LOOP_ATTACH, then withholds its
+# reply): whoever cleans up finds the loop device by its file and frees it, but not the one a
+# read-only sharer's backend names. Once with the daemon alive (the child killed), once with
+# the daemon killed with it and started again; then a hot-plug's process, the same way.
+devices_killed_after_loop() {
+        mkdisk "$DISK_DIR/dfk.img" 4
+        f=$(devconf dfk1 wait "disk={\"format=raw, vdev=xvda, access=ro, target=$DISK_DIR/dfk.img\"}")
+        $XSCTL create "$f" >/dev/null 2>&1
+        keep=$(backend_loop_minor "/local/domain/0/backend/vbd/$(field dfk1 domid)/51712")
+        g=$(devconf dfk2 wait "disk={\"format=raw, vdev=xvda, access=ro, target=$DISK_DIR/dfk.img\"}")
+        sim_fault loop_attach 1 noreply
+        $XSCTL create "$g" >/dev/null 2>&1 &
+        ctl=$!
+        if wait_count host_loops 2 10; then pass dev-killed-child-bound; else
+                fail dev-killed-child-bound "loops: $(host_loops | tr '\n' ';')"; fi
+        kill_daemon_children
+        wait "$ctl"
+        if wait_count host_loops 1 10; then pass dev-killed-child-loop-freed; else
+                fail dev-killed-child-loop-freed "loops: $(host_loops | tr '\n' ';')"; fi
+        if [ -n "$keep" ] && host_loops | grep -q "^$keep "; then pass dev-killed-sharer-kept; else
+                fail dev-killed-sharer-kept "dfk1's loop$keep; loops: $(host_loops | tr '\n' ';')"; fi
+        if xenstore-ls /local/domain/0/backend/vbd 2>/dev/null | grep -c "dfk.img" | grep -qx 1; then
+                pass dev-killed-child-backend-gone
+        else
+                fail dev-killed-child-backend-gone "$(xenstore-ls /local/domain/0/backend/vbd 2>&1 | grep -c dfk.img) backends of dfk.img"
+        fi
+        destroy_when_built dfk2
+        destroy_when_built dfk1
+        expect_count host_loops 0 dev-killed-child-nothing-left
+
+        h=$(devconf dfk3 wait "disk={\"format=raw, vdev=xvda, access=rw, target=$DISK_DIR/dfk.img\"}")
+        sim_fault loop_attach 1 noreply
+        $XSCTL create "$h" >/dev/null 2>&1 &
+        ctl=$!
+        wait_count host_loops 1 10
+        daemon_kill9
+        wait "$ctl"
+        daemon_start
+        # Adopted half-built: torn down (the leftover loop device freed), then built anew.
+        expect dfk3 state running 20 dev-killed-daemon-rebuilt
+        d=$(field dfk3 domid)
+        mine=$(backend_loop_minor "/local/domain/0/backend/vbd/$d/51712")
+        if [ "$(host_loops | grep -c .)" -eq 1 ] && host_loops | grep -q "^$mine "; then
+                pass dev-killed-daemon-loop-freed
+        else
+                fail dev-killed-daemon-loop-freed "dfk3's loop$mine; loops: $(host_loops | tr '\n' ';')"
+        fi
+
+        # A hot-plug's device process killed at the same point: its record and loop go too.
+        mkdisk "$DISK_DIR/dfk-hp.img" 4
+        sim_fault loop_attach 1 noreply
+        $XSCTL block-attach dfk3 "vdev=xvdb, access=rw, target=$DISK_DIR/dfk-hp.img" >/dev/null 2>&1 &
+        ctl=$!
+        wait_count host_loops 2 10
+        kill_daemon_children
+        wait "$ctl"
+        if wait_count host_loops 1 10; then pass dev-killed-hotplug-loop-freed; else
+                fail dev-killed-hotplug-loop-freed "loops: $(host_loops | tr '\n' ';')"; fi
+        if $XSCTL block-list dfk3 2>&1 | grep -q xvdb; then
+                fail dev-killed-hotplug-record-gone "$($XSCTL block-list dfk3 2>&1)"
+        else
+                pass dev-killed-hotplug-record-gone
+        fi
+        expect_gone "/local/domain/0/backend/vbd/$d/51728" dev-killed-hotplug-backend-gone
+        $XSCTL destroy dfk3 >/dev/null 2>&1
+        expect_count host_loops 0 dev-killed-nothing-left
 }
 
 run_device_fault_scenarios() {
@@ -406,6 +548,8 @@ run_device_fault_scenarios() {
         fi
         sim_device_fault clear
         destroy_when_built dfe
+        devices_foreign_sharing
+        devices_killed_after_loop
 }
 
 # --- the simulator only: a site's own hotplug scripts (script=) instead of the native work ---

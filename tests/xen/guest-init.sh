@@ -43,6 +43,9 @@
 #   xentest.hold=NAME[,NAME...]  with the watch: keep each of these disks
 #       open (a process holds an fd) from when it appears, and print
 #       "XENGUEST disk NAME held open".
+#   xentest.heartbeat=1  print "XENGUEST beat N" every second, N counting up
+#       from 1 in memory: a saved and restored guest goes on counting (and
+#       prints no second "up" line), a cold-booted one starts again.
 /bin/busybox mkdir -p /proc /sys /dev /sbin /usr/bin /usr/sbin /tmp
 /bin/busybox --install -s
 mount -t proc proc /proc
@@ -58,6 +61,7 @@ ping_addr=fe80::ff:fe00:1
 watch=0
 hold=
 nodrivers=
+heartbeat=0
 cmdline="$(cat /proc/cmdline)"
 for arg in $cmdline; do
         case "$arg" in
@@ -70,6 +74,7 @@ for arg in $cmdline; do
         xentest.watch=*) watch="${arg#xentest.watch=}" ;;
         xentest.hold=*) hold="$(echo "${arg#xentest.hold=}" | tr ',+' '  ')" ;;
         xentest.nodriver=*) nodrivers="$(echo "${arg#xentest.nodriver=}" | tr ',+' '  ')" ;;
+        xentest.heartbeat=*) heartbeat="${arg#xentest.heartbeat=}" ;;
         esac
 done
 [ "$mode" = watch ] && [ "$watch" = 0 ] && watch=1
@@ -197,6 +202,16 @@ for d in $disks; do
 done
 [ "$net" = 0 ] || net_ping
 [ "$watch" = 0 ] || watch_disks &
+if [ "$heartbeat" != 0 ]; then
+        (
+                n=0
+                while :; do
+                        n=$((n + 1))
+                        echo "XENGUEST beat $n"
+                        sleep 1
+                done
+        ) &
+fi
 
 [ "$delay" -gt 0 ] 2>/dev/null && sleep "$delay"
 

@@ -239,8 +239,8 @@ xt_ll_addr() {
 
 xt_have_xensupd() { [ -x /usr/sbin/xensupd ] && [ -x /usr/bin/xensupctl ]; }
 
-# xt_xensupd_start CONFIG-DIR: start the daemon on the real hypervisor and
-# wait until it answers on the system bus.
+# xt_xensupd_start CONFIG-DIR [ARG...]: start the daemon on the real hypervisor
+# (with the extra arguments) and wait until it answers on the system bus.
 xt_xensupd_start() {
         if ! xt_have_xensupd; then
                 xt_fail start "xensupd and xensupctl are not in this initramfs (build them before make check-xen)"
@@ -248,8 +248,10 @@ xt_xensupd_start() {
         fi
         mkdir -p /var/lib/xensup
         # As the shipped unit runs it: group xensup drives it (user xsadmin is in it).
-        xensupd --hypervisor=xen --admin-group=xensup --config-dir "$1" \
-                --state-dir /var/lib/xensup >>"$XT_XENSUPD_LOG" 2>&1 &
+        dir="$1"
+        shift
+        xensupd --hypervisor=xen --admin-group=xensup --config-dir "$dir" \
+                --state-dir /var/lib/xensup "$@" >>"$XT_XENSUPD_LOG" 2>&1 &
         echo $! >/run/xentest-xensupd.pid
         # It builds the autostart domains (~3 s each under emulation) before
         # its first answer.

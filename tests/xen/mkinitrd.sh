@@ -108,6 +108,8 @@ copy_mods "$root" drivers/xen/xen-evtchn drivers/xen/xen-privcmd drivers/xen/xen
 for b in xenstored xenconsoled xen-init-dom0 xl xenstore-control; do
         copy_bin "$root" "/usr/lib/xen-4.17/bin/$b" "/usr/sbin/$b"
 done
+# xl save and restore run libxc's stream in this helper, where libxl looks for it.
+copy_bin "$root" /usr/lib/xen-4.17/bin/libxl-save-helper /usr/lib/xen-4.17/bin/libxl-save-helper
 # xenstore-utils: one binary that acts by the name it is called.
 copy_bin "$root" /usr/bin/xenstore /usr/bin/xenstore
 for n in ls read write rm list exists chmod watch; do

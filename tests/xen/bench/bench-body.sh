@@ -1,5 +1,6 @@
 # The bench body, sourced by bench-xl.sh and bench-xensupd.sh (one per
 # toolstack, in the same boot). The caller defines ts (the label), ts_create CFG-NAME, ts_reboot NAME, ts_destroy NAME,
+# ts_save NAME FILE, ts_restore FILE,
 # ts_pids (the toolstack's processes) and ts_cfg NAME MODE (writes the
 # guest's config). A guest counts as back when its console log shows one
 # more "XENGUEST up" (its /init ran): the same test for both, and one that
@@ -117,6 +118,38 @@ if xt_wait 30 xt_gone d1 && xt_wait 30 sh -c '[ -z "$(ls /sys/block/loop*/loop/b
 else
         xt_fail "$ts-dev-destroy" "d1 or its loop device is left: $(xt_loops_in_use | tr '\n' ' ')"
 fi
+
+# --- save and restore (non-live) of the guest with a disk and a vif, once its /init ran ---
+xt_disk_image "/tmp/bench-$ts-sv.img" 16
+ts_cfg_dev sv1 wait "/tmp/bench-$ts-sv.img"
+ts_create sv1 >/dev/null 2>&1
+if xt_wait 120 up_reaches sv1 1; then
+        m0="$(xt_trace_mark)"
+        t0="$(xt_now)"
+        if ts_save sv1 "/tmp/bench-$ts-sv1.save" >/dev/null 2>&1; then
+                xt_bench "$ts.save.command-seconds" "$(xt_since "$t0")"
+                xt_bench "$ts.save.image-kib" "$(($(stat -c %s "/tmp/bench-$ts-sv1.save") / 1024))"
+                sleep 2
+                xt_bench "$ts.save.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+                m0="$(xt_trace_mark)"
+                t0="$(xt_now)"
+                if ts_restore "/tmp/bench-$ts-sv1.save" >/dev/null 2>&1; then
+                        xt_bench "$ts.restore.command-seconds" "$(xt_since "$t0")"
+                        xt_pass "$ts-save-restore"
+                else
+                        xt_fail "$ts-save-restore" "the toolstack could not restore sv1"
+                fi
+                sleep 2
+                xt_bench "$ts.restore.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+        else
+                xt_fail "$ts-save-restore" "the toolstack could not save sv1"
+        fi
+else
+        xt_fail "$ts-save-restore" "sv1 never reached its /init"
+fi
+ts_destroy sv1 >/dev/null 2>&1
+rm -f "/tmp/bench-$ts-sv1.save" "/tmp/bench-$ts-sv.img"
+sleep 2
 
 # --- storm: 10 guests asked to reboot at once ---
 xt_log "$ts: storm: creating s0..s9"

@@ -21,6 +21,8 @@ ts_cfg_dev() {
 ts_create() { xensupctl create "/tmp/xensup-bench/$1.conf" >/dev/null 2>&1; }
 ts_reboot() { xensupctl reboot "$1"; }
 ts_destroy() { xensupctl destroy "$1"; }
+ts_save() { xensupctl save "$1" "$2"; }
+ts_restore() { xensupctl restore "$1"; }
 # The daemon and its build processes: those hold the image while it is built.
 ts_pids() {
         local p

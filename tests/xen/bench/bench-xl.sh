@@ -14,5 +14,7 @@ ts_cfg_dev() {
 ts_create() { xl create "/tmp/xl/$1.cfg" >/dev/null 2>&1; }
 ts_reboot() { xl reboot "$1"; }
 ts_destroy() { xl destroy "$1"; }
+ts_save() { xl save "$1" "$2"; }
+ts_restore() { xl restore "$1"; }
 ts_pids() { pidof xl; }
 . /xentest/scenarios/bench-body.sh
