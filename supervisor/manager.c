@@ -365,7 +365,8 @@ struct manager *manager_free(struct manager *m)
         /* Builds die with us; their markers make the next daemon redo them. */
         m->builds = build_queue_free(m->builds);
         for (size_t i = 0; i < m->n_domains; i++)
-                if (m->domains[i]->state == DOMAIN_STARTING)
+                if (m->domains[i]->state == DOMAIN_STARTING ||
+                    m->domains[i]->state == DOMAIN_RESTORING)
                         lifecycle_forget_build(m->domains[i]);
         /* So do device jobs: the records tell the next daemon what they left. */
         for (size_t i = 0; i < m->n_domains; i++)

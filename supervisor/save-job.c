@@ -137,7 +137,7 @@ static int save_job_work(const struct save_job *j, struct save_job_result *res, 
         return r;
 }
 
-/* In the child: the save, its one result record; a failed save leaves no partial image. */
+/* In the child: the save, its one result record (the parent cuts a failed image away). */
 static int save_job_child(void *arg, int fd)
 {
         const struct save_job *j = arg;
@@ -145,11 +145,8 @@ static int save_job_child(void *arg, int fd)
         char *err = NULL;
 
         res.r = save_job_work(j, &res, &err);
-        if (res.r < 0) {
+        if (res.r < 0)
                 snprintf(res.message, sizeof(res.message), "%s", err ? err : strerror(-res.r));
-                if (j->start >= 0)
-                        (void)!ftruncate(j->spec.fd, j->start);
-        }
         free(err);
         return child_write_result(fd, &res, sizeof(res)) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }

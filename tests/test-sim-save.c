@@ -959,6 +959,8 @@ static void test_restore_bad_streams(void **state)
                 _cleanup_close_ int fd = memfd_with(stream, len);
                 size_t before = n_domains();
 
+                free(err);
+                err = NULL;
                 assert_int_equal(builder_sim_fault(fx.b, HV_OP_RESTORE, 1, EIO, 1, &err), 0);
                 assert_int_equal(builder_restore(fx.b, &c, fd, &rd, &err), -EIO);
                 assert_int_equal(n_domains(), before);
@@ -977,24 +979,19 @@ static void test_restore_bad_streams(void **state)
                 destroy(rd.domid);
         }
         {
-                int p[2], status;
+                /* A pipe large enough for the whole stream: written at once, no writer process
+                 * (a forked one would be leak-checked by valgrind with the parent's heap). */
                 char tail[16] = "";
-                pid_t writer;
+                int p[2];
 
                 assert_int_equal(pipe2(p, O_CLOEXEC), 0);
-                writer = fork();
-                assert_true(writer >= 0);
-                if (writer == 0) {
-                        close(p[0]);
-                        _exit(write(p[1], bad, len + 8) == (ssize_t)(len + 8) ? 0 : 1);
-                }
+                assert_true(fcntl(p[1], F_SETPIPE_SZ, (int)(len + 8 + 4096)) >= (int)(len + 8));
+                assert_int_equal(write(p[1], bad, len + 8), (ssize_t)(len + 8));
                 close(p[1]);
                 assert_int_equal(builder_restore(fx.b, &c, p[0], &rd, &err), 0);
                 assert_int_equal(read(p[0], tail, sizeof(tail)), 8);
                 assert_memory_equal(tail, "TRAILER!", 8);
                 close(p[0]);
-                assert_int_equal(waitpid(writer, &status, 0), writer);
-                assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
                 destroy(rd.domid);
         }
 }

@@ -15,6 +15,11 @@ save_guest_continued() { :; }
 # What the tier notes of the guest right before it is saved (real Xen: its last heartbeat).
 save_before() { :; }
 
+# A figure of the tier's: the time from save_clock_start to save_clock_stop KEY (real Xen: a
+# XENTEST BENCH line beside xl's; the simulator keeps none).
+save_clock_start() { :; }
+save_clock_stop() { :; }
+
 # Wait until NAME's guest is far enough in its boot to be saved (real Xen: a kernel publishes
 # its p2m for the tools only in its page-table set-up; libxc's save refuses before that).
 save_guest_ready() { :; }
@@ -52,15 +57,19 @@ save_restore_roundtrip() {
         d=$(field sv1 domid) uuid=$(field sv1 uuid)
         mac=$(xenstore-read "/local/domain/0/backend/vif/$d/0/mac" 2>/dev/null)
         save_before sv1
+        save_clock_start
         if out=$($XSCTL save sv1 "$SAVE_DIR/sv1.xsave" 2>&1); then pass save-ok; else
                 fail save-ok "$out"
                 return
         fi
+        save_clock_stop save-with-devices
         save_checks sv1 "$d" "$SAVE_DIR/sv1.xsave"
+        save_clock_start
         if out=$($XSCTL restore "$SAVE_DIR/sv1.xsave" 2>&1); then pass restore-ok; else
                 fail restore-ok "$out"
                 return
         fi
+        save_clock_stop restore-with-devices
         expect sv1 state running 10 restore-running
         n=$(field sv1 domid)
         if [ -n "$n" ] && [ "$n" != "$d" ]; then pass restore-new-domid; else

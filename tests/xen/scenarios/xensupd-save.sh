@@ -80,6 +80,9 @@ save_guest_continued() {
         fi
 }
 
+save_clock_start() { save_t0=$(xt_now); }
+save_clock_stop() { xt_bench "xensupd.$1.seconds" "$(xt_since "$save_t0")"; }
+
 # The heartbeat as the save began: the shared round trip calls save after this hook.
 save_before() { SAVED_BEAT=$(last_beat "$1"); }
 

@@ -32,4 +32,26 @@ else
 fi
 xl destroy sv >/dev/null 2>&1
 rm -f /tmp/xl/sv.save
+
+# The same with a disk and a vif (Debian's hotplug scripts), the figures xensupd's are beside.
+xt_disk_image /tmp/xl/svd.img 16
+xt_guest_xl /tmp/xl/svd.cfg svd wait 0 "disk = ['format=raw, vdev=xvda, access=rw, target=/tmp/xl/svd.img']" \
+        "vif = ['bridge=xenbr0']"
+xl create /tmp/xl/svd.cfg >/dev/null 2>&1 || xt_fail xl-save-devices "xl create failed"
+xt_wait 60 xt_console_has svd "XENGUEST up"
+t0="$(xt_now)"
+if xl save svd /tmp/xl/svd.save >/tmp/xl/save.out 2>&1; then
+        xt_bench xl.save-with-devices.seconds "$(xt_since "$t0")"
+        t0="$(xt_now)"
+        if xl restore /tmp/xl/svd.save >/tmp/xl/restore.out 2>&1; then
+                xt_bench xl.restore-with-devices.seconds "$(xt_since "$t0")"
+                xt_pass xl-save-devices
+        else
+                xt_fail xl-save-devices "restore: $(tail -n 5 /tmp/xl/restore.out | tr '\n' ' ')"
+        fi
+else
+        xt_fail xl-save-devices "save: $(tail -n 5 /tmp/xl/save.out | tr '\n' ' ')"
+fi
+xl destroy svd >/dev/null 2>&1
+rm -f /tmp/xl/svd.save /tmp/xl/svd.img
 xt_finish
