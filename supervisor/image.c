@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/bytes.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include "common/macros.h"
@@ -144,34 +145,6 @@ uint32_t image_crc32(const void *buf, size_t len)
                 crc = (crc >> 4) ^ table[crc & 0xf];
         }
         return ~crc;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-        v = htobe32(v);
-        memcpy(p, &v, 4);
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-        v = htobe64(v);
-        memcpy(p, &v, 8);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-        uint32_t v;
-
-        memcpy(&v, p, 4);
-        return be32toh(v);
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-        uint64_t v;
-
-        memcpy(&v, p, 8);
-        return be64toh(v);
 }
 
 /* A libxl record header, in the host's order (what LIBXL_OPT_HOST declares). */

@@ -27,6 +27,7 @@
 
 #include <cmocka.h>
 
+#include "common/bytes.h"
 #include "common/fs.h"
 #include "common/macros.h"
 #include "common/uuid.h"
@@ -39,40 +40,6 @@ static const char xl_magic[32] = "Xen saved domain, xl format\n \0 \r";
 /* ---- a fake libxc stream: valid for verify-stream-v2, its length a multiple of 8 ---- */
 
 static uint8_t fake_stream[88];
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-        v = htole32(v);
-        memcpy(p, &v, 4);
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-        v = htobe32(v);
-        memcpy(p, &v, 4);
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-        v = htobe64(v);
-        memcpy(p, &v, 8);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-        uint32_t v;
-
-        memcpy(&v, p, 4);
-        return be32toh(v);
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-        uint64_t v;
-
-        memcpy(&v, p, 8);
-        return be64toh(v);
-}
 
 /* Image header v3, x86 PV domain header, STATIC_DATA_END, X86_TSC_INFO and END. */
 static void make_fake_stream(void)
