@@ -318,6 +318,13 @@ static int shutdown_entries(struct manager *m, struct host_run *run)
                 memcpy(en->uuid, d->uuid, 16);
                 snprintf(en->result.name, sizeof(en->result.name), "%s", d->name);
                 a = domain_live_config(d)->on_host_shutdown;
+                /*
+                 * The boot restores as root, and the image does not say whose the domain was:
+                 * another user's created domain is shut down, never reopened with root's rights.
+                 */
+                if (a == HOST_SHUTDOWN_SAVE && d->origin == ORIGIN_CREATED &&
+                    !creds_is_root(&d->creator))
+                        a = HOST_SHUTDOWN_SHUTDOWN;
                 if (a == HOST_SHUTDOWN_KEEP) {
                         entry_finish(en, "kept", "left running (on_host_shutdown = keep)");
                 } else if (a == HOST_SHUTDOWN_SHUTDOWN) {
