@@ -91,11 +91,13 @@ xt_domid() { xl domid "$1" 2>/dev/null; }
 # xt_xl_state NAME: xl's six state flags (r b p s c d) of NAME, or nothing.
 xt_xl_state() { xl list "$1" 2>/dev/null | awk 'NR == 2 {print $5}'; }
 
-# xt_running NAME: NAME exists and is running or blocked (a restart counts
-# only once the new domain really runs, not when its domid appears).
+# xt_running NAME: NAME exists and runs: running, blocked, or runnable and
+# waiting for a CPU ("------", which a loaded emulated host shows often), but
+# not paused, shut down, crashed or dying (a restart counts only once the new
+# domain really runs, not when its domid appears).
 xt_running() {
         case "$(xt_xl_state "$1")" in
-        r* | ?b*) return 0 ;;
+        ??----) return 0 ;;
         esac
         return 1
 }

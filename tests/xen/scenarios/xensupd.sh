@@ -242,11 +242,14 @@ fi
 expect rr1 state running 60 rr-live-running
 live="$(field rr1 domid)"
 xensupctl destroy "rr1-$first" >/dev/null 2>&1 || xt_fail rr-kept-destroyed "xensupctl destroy rr1-$first failed"
-if xt_wait 20 sh -c "! xl list $first >/dev/null 2>&1" && xenstore-exists "/vm/$uuid" &&
-        [ "$(xl_uuid "$live")" = "$uuid" ] && xt_running rr1; then
+rr_kept_gone() {
+        ! xl list "$first" >/dev/null 2>&1 && xenstore-exists "/vm/$uuid" &&
+                [ "$(xl_uuid "$live")" = "$uuid" ] && xt_running rr1
+}
+if xt_wait 20 rr_kept_gone; then
         xt_pass rr-kept-destroyed
 else
-        xt_fail rr-kept-destroyed "domid $first: '$(xt_xl_state "rr1-$first")'; /vm/$uuid or rr1 ($live) gone"
+        xt_fail rr-kept-destroyed "domid $first: '$(xt_xl_state "rr1-$first")'; /vm/$uuid: $(xenstore-exists "/vm/$uuid" && echo kept || echo gone); rr1 ($live): uuid '$(xl_uuid "$live")', state '$(xt_xl_state rr1)'"
 fi
 xensupctl destroy rr1 >/dev/null 2>&1
 rm -f "$CONF_DIR/rr1.conf"
