@@ -84,6 +84,9 @@ static void usage(FILE *f)
             "  save NAME FILE|- [--live]     suspend the guest into a new image FILE (-: standard\n"
             "                                output) and destroy it; Ctrl-C cancels (it runs on)\n"
             "  restore FILE                  run the guest saved in FILE again where it was\n"
+            "  migrate NAME localhost [--live]\n"
+            "                                move the guest into a new domain of this host (same\n"
+            "                                uuid, new domid); Ctrl-C cancels (it runs on)\n"
             "  host-shutdown                 each running domain's on_host_shutdown: save it into\n"
             "                                the save directory, shut it down, or keep it\n"
             "  host-boot                     wait for the domains saved at the host's shutdown\n"
@@ -347,10 +350,13 @@ static int call_with_file(struct ctl *c, const char *method, const char *file)
 
 /* ---- save and restore ---- */
 
-/* A save in flight: its reply, its progress, Ctrl-C. */
+/* A save or migration in flight: its reply, its progress, Ctrl-C. */
 struct save_call {
         struct ctl *ctl;
         const char *path; /* the domain's object */
+        const char *host; /* a migration's destination; NULL for a save */
+        const char *verb; /* "saving", "migrating" */
+        unsigned seconds; /* how long it has run */
         sd_bus_error error;
         int r;
         bool done;
@@ -383,10 +389,16 @@ static int on_save_tick(sd_event_source *s, uint64_t usec, void *userdata)
         unsigned pct;
 
         (void)usec;
+        sc->seconds++;
         if (sd_bus_get_property(sc->ctl->bus, BUS_NAME, sc->path, BUS_DOMAIN_IFACE, "Progress",
                                 NULL, &reply, "(stt)") >= 0)
                 (void)sd_bus_message_read(reply, "(stt)", &job, &done, &total);
-        if (total > 0) {
+        if (total > 0 && done == 0 && sc->host) {
+                /* A migration's socket has no offset: how long, not how far. */
+                if (sc->tty)
+                        fprintf(stderr, "\r%s to %s: %u s", sc->verb, sc->host, sc->seconds);
+                sc->shown = 1;
+        } else if (total > 0) {
                 /* The stream is a little more than the memory: 100 is for the reply. */
                 pct = done >= total ? 99 : (unsigned)(done * 100 / total);
                 if (sc->tty) {
@@ -396,9 +408,9 @@ static int on_save_tick(sd_event_source *s, uint64_t usec, void *userdata)
                         memset(bar, '#', full);
                         memset(bar + full, '.', 40 - full);
                         bar[40] = '\0';
-                        fprintf(stderr, "\rsaving [%s] %3u%%", bar, pct);
+                        fprintf(stderr, "\r%s [%s] %3u%%", sc->verb, bar, pct);
                 } else if (pct / 10 != sc->shown / 10) {
-                        fprintf(stderr, "saving: %u%% (%" PRIu64 " MiB written)\n", pct,
+                        fprintf(stderr, "%s: %u%% (%" PRIu64 " MiB written)\n", sc->verb, pct,
                                 done >> 20);
                 }
                 sc->shown = pct;
@@ -425,7 +437,7 @@ static int on_save_interrupt(sd_event_source *s, const struct signalfd_siginfo *
         return 0;
 }
 
-/* Run the Save call on a loop: progress while it lasts, Ctrl-C to cancel. */
+/* Run the Save (into fd) or Migrate call on a loop: progress while it lasts, Ctrl-C to cancel. */
 static int save_call_run(struct save_call *sc, int fd)
 {
         _cleanup_(sd_event_source_unrefp) sd_event_source *tick = NULL;
@@ -448,7 +460,11 @@ static int save_call_run(struct save_call *sc, int fd)
         if (r >= 0)
                 r = sd_event_add_time_relative(ev, &tick, CLOCK_MONOTONIC, 1000000, 0, on_save_tick,
                                                sc);
-        if (r >= 0)
+        if (r >= 0 && sc->host)
+                r = sd_bus_call_method_async(sc->ctl->bus, &slot, BUS_NAME, sc->path,
+                                             BUS_DOMAIN_IFACE, "Migrate", on_save_reply, sc, "st",
+                                             sc->host, (uint64_t)(sc->ctl->live ? 1 : 0));
+        else if (r >= 0)
                 r = sd_bus_call_method_async(sc->ctl->bus, &slot, BUS_NAME, sc->path,
                                              BUS_DOMAIN_IFACE, "Save", on_save_reply, sc, "ht", fd,
                                              (uint64_t)(sc->ctl->live ? 1 : 0));
@@ -463,9 +479,9 @@ static int cmd_save(struct ctl *c, const char *name, const char *file)
 {
         _cleanup_free_ char *path = NULL;
         _cleanup_close_ int fd = -1;
-        struct save_call sc = { .ctl = c,
-                                .error = SD_BUS_ERROR_NULL,
-                                .tty = isatty(STDERR_FILENO) };
+        struct save_call sc = {
+                .ctl = c, .verb = "saving", .error = SD_BUS_ERROR_NULL, .tty = isatty(STDERR_FILENO)
+        };
         int r;
 
         r = resolve(c, name, &path);
@@ -500,6 +516,29 @@ static int cmd_save(struct ctl *c, const char *name, const char *file)
         } else {
                 r = CTL_EXIT_OK;
         }
+        sd_bus_error_free(&sc.error);
+        return r;
+}
+
+/* migrate NAME localhost: the reply comes once the incoming instance runs (or the source does). */
+static int cmd_migrate(struct ctl *c, const char *name, const char *host)
+{
+        _cleanup_free_ char *path = NULL;
+        struct save_call sc = { .ctl = c,
+                                .host = host,
+                                .verb = "migrating",
+                                .error = SD_BUS_ERROR_NULL,
+                                .tty = isatty(STDERR_FILENO) };
+        int r;
+
+        r = resolve(c, name, &path);
+        if (r != CTL_EXIT_OK)
+                return r;
+        sc.path = path;
+        r = save_call_run(&sc, -1);
+        if (r >= 0 && sc.r < 0)
+                r = sc.r;
+        r = r < 0 ? report_error(&sc.error, r, NULL) : CTL_EXIT_OK;
         sd_bus_error_free(&sc.error);
         return r;
 }
@@ -854,7 +893,8 @@ int main(int argc, char *argv[])
                 { "block-attach", 2 },   { "block-detach", 2 },
                 { "network-attach", 2 }, { "network-detach", 2 },
                 { "save", 2 },           { "restore", 1 },
-                { "host-shutdown", 0 },  { "host-boot", 0 },
+                { "migrate", 2 },        { "host-shutdown", 0 },
+                { "host-boot", 0 },
         };
         bool known = false;
 
@@ -882,8 +922,8 @@ int main(int argc, char *argv[])
                                 "only\n");
                 return CTL_EXIT_USAGE;
         }
-        if (c.live && strcmp(cmd, "save") != 0) {
-                fprintf(stderr, "xensupctl: --live applies to save only\n");
+        if (c.live && strcmp(cmd, "save") != 0 && strcmp(cmd, "migrate") != 0) {
+                fprintf(stderr, "xensupctl: --live applies to save and migrate only\n");
                 return CTL_EXIT_USAGE;
         }
         if ((c.reboot || c.timeout >= 0) && strcmp(cmd, "shutdown") != 0) {
@@ -916,7 +956,8 @@ int main(int argc, char *argv[])
         (void)sd_bus_set_allow_interactive_authorization(bus, isatty(STDIN_FILENO));
         /* create and start answer once the domain runs: builds may queue behind others. */
         if (strcmp(cmd, "create") == 0 || strcmp(cmd, "start") == 0 || strstr(cmd, "-attach") ||
-            strstr(cmd, "-detach") || strcmp(cmd, "save") == 0 || strcmp(cmd, "restore") == 0)
+            strstr(cmd, "-detach") || strcmp(cmd, "save") == 0 || strcmp(cmd, "restore") == 0 ||
+            strcmp(cmd, "migrate") == 0)
                 sd_bus_set_method_call_timeout(bus, CTL_BUILD_TIMEOUT_USEC);
         /* Every domain saved or restored: the unit's own timeout bounds it, not ours. */
         if (strncmp(cmd, "host-", 5) == 0)
@@ -936,6 +977,8 @@ int main(int argc, char *argv[])
                 return cmd_sim(&c, args[0], args[1]);
         if (strcmp(cmd, "save") == 0)
                 return cmd_save(&c, args[0], args[1]);
+        if (strcmp(cmd, "migrate") == 0)
+                return cmd_migrate(&c, args[0], args[1]);
         if (strcmp(cmd, "host-shutdown") == 0)
                 return cmd_host(&c, "HostShutdown");
         if (strcmp(cmd, "host-boot") == 0)

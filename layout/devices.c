@@ -85,8 +85,9 @@ static void record_path(const uint8_t uuid[16], const struct layout_device *dev,
 {
         char u[37];
 
-        snprintf(buf, DEVICE_PATH_MAX, "/tool/xensup/%s/device/%s/%" PRIu32,
-                 uuid_to_string(uuid, u), layout_device_kind_to_string(dev->kind), dev->devid);
+        snprintf(buf, DEVICE_PATH_MAX, "/tool/xensup/%s%s/device/%s/%" PRIu32,
+                 uuid_to_string(uuid, u), dev->incoming ? "/incoming" : "",
+                 layout_device_kind_to_string(dev->kind), dev->devid);
 }
 
 /* "vbd 51712 of domid 5", for messages. */
@@ -674,7 +675,7 @@ static int device_record_read(struct layout *l, const char *path, struct layout_
                               char **err_r)
 {
         _cleanup_free_ char *text = NULL, *inner = NULL;
-        struct layout_device d = { .kind = dev->kind };
+        struct layout_device d = { .kind = dev->kind, .incoming = dev->incoming };
         uint32_t devid = dev->devid;
         unsigned len;
         int r;
@@ -697,8 +698,9 @@ static int device_record_read(struct layout *l, const char *path, struct layout_
         return 0;
 }
 
-int layout_device_list(struct layout *l, const uint8_t uuid[16], struct layout_device **devs_r,
-                       size_t *n_r, char **err_r)
+/* The records under /tool/xensup/<uuid>[/incoming]/device, vbds first, each by devid. */
+static int device_list(struct layout *l, const uint8_t uuid[16], bool incoming,
+                       struct layout_device **devs_r, size_t *n_r, char **err_r)
 {
         _cleanup_free_ struct layout_device *devs = NULL;
         size_t n = 0, allocated = 0;
@@ -712,13 +714,15 @@ int layout_device_list(struct layout *l, const uint8_t uuid[16], struct layout_d
                 char dir[DEVICE_PATH_MAX];
                 size_t k;
 
-                snprintf(dir, sizeof(dir), "/tool/xensup/%s/device/%s", uuid_to_string(uuid, u),
+                snprintf(dir, sizeof(dir), "/tool/xensup/%s%s/device/%s", uuid_to_string(uuid, u),
+                         incoming ? "/incoming" : "",
                          layout_device_kind_to_string((enum layout_device_kind)kind));
                 r = list_numbers(l, dir, UINT32_MAX, &ids, &k);
                 if (r < 0)
                         return err_setf(err_r, r, "cannot list %s: %s", dir, strerror(-r));
                 for (size_t i = 0; i < k; i++) {
                         struct layout_device d = { .kind = (enum layout_device_kind)kind,
+                                                   .incoming = incoming,
                                                    .devid = ids[i] };
                         char path[DEVICE_PATH_MAX];
 
@@ -741,6 +745,49 @@ int layout_device_list(struct layout *l, const uint8_t uuid[16], struct layout_d
         *devs_r = TAKE_PTR(devs);
         *n_r = n;
         return 0;
+}
+
+int layout_device_list(struct layout *l, const uint8_t uuid[16], struct layout_device **devs_r,
+                       size_t *n_r, char **err_r)
+{
+        return device_list(l, uuid, false, devs_r, n_r, err_r);
+}
+
+int layout_device_list_incoming(struct layout *l, const uint8_t uuid[16],
+                                struct layout_device **devs_r, size_t *n_r, char **err_r)
+{
+        return device_list(l, uuid, true, devs_r, n_r, err_r);
+}
+
+int layout_device_commit_incoming(struct layout *l, const uint8_t uuid[16],
+                                  const struct layout_device *devs, size_t n, char **err_r)
+{
+        _cleanup_(plan_donep) struct plan p = { 0 };
+        char u[37], what[96];
+
+        uuid_to_string(uuid, u);
+        snprintf(what, sizeof(what), "committing the incoming devices of %s", u);
+        plan_remove(&p, "/tool/xensup/%s/incoming", u);
+        for (size_t i = 0; i < n; i++) {
+                char text[DEVICE_RECORD_WRITE_MAX + 1], path[DEVICE_PATH_MAX];
+                _cleanup_free_ char *inner = NULL;
+                struct layout_device own = devs[i];
+                int r;
+
+                own.incoming = false;
+                r = device_record_format(&own, text, &inner);
+                if (r < 0)
+                        return err_setf(err_r, r, "%s: %s", what, inner);
+                record_path(uuid, &own, path);
+                plan_add(&p, LAYOUT_ACCESS_NONE, text, "%s", path);
+        }
+        return plan_run(l, &p, plan_execute, what, err_r);
+}
+
+int layout_device_remove_incoming(struct layout *l, const uint8_t uuid[16], char **err_r)
+{
+        /* A commit of no records: incoming/ goes, nothing is written. */
+        return layout_device_commit_incoming(l, uuid, NULL, 0, err_r);
 }
 
 int layout_device_backend_domids(struct layout *l, enum layout_device_kind kind,

@@ -8,6 +8,8 @@
  *   /local/domain/<domid>/device/<kind>/<devid>            the frontend, the guest's
  *   /local/domain/0/backend/<kind>/<domid>/<devid>         the backend, dom0's (guest reads)
  *   /tool/xensup/<uuid>/device/<kind>/<devid>              the daemon's trusted record
+ *   /tool/xensup/<uuid>/incoming/device/<kind>/<devid>     ...of a localhost migration's
+ *                                                          incoming instance, until it commits
  *
  * The record is what the daemon believes about a device: which instance it
  * belongs to, its target, loop device, MAC, bridge and host interface. Nothing
@@ -50,7 +52,8 @@ enum xenbus_state {
 /* One device of one instance, as the daemon's record keeps it. */
 struct layout_device {
         enum layout_device_kind kind; /* from the record's path, not its text */
-        uint32_t domid;               /* the instance it belongs to */
+        bool incoming;  /* ...which is incoming/: a migration's incoming instance (same devids) */
+        uint32_t domid; /* the instance it belongs to */
         uint32_t devid;
         bool connected; /* the host side is done: hotplug-status=connected was written */
         /* A site's hotplug script (absolute) does the host side instead; "" for the native work. */
@@ -147,6 +150,21 @@ int layout_device_remove(struct layout *l, const uint8_t uuid[16], const struct 
  */
 int layout_device_list(struct layout *l, const uint8_t uuid[16], struct layout_device **devs_r,
                        size_t *n_r, char **err_r);
+
+/* The same for the records of uuid's incoming instance (incoming/), each with incoming set. */
+int layout_device_list_incoming(struct layout *l, const uint8_t uuid[16],
+                                struct layout_device **devs_r, size_t *n_r, char **err_r);
+
+/*
+ * A migration commits: the incoming instance's records devs[0..n) (layout_device_list_incoming's)
+ * become uuid's own and incoming/ goes, in one transaction. The previous instance's records must
+ * be gone by then (torn down): a record of the same devid is overwritten.
+ */
+int layout_device_commit_incoming(struct layout *l, const uint8_t uuid[16],
+                                  const struct layout_device *devs, size_t n, char **err_r);
+
+/* Remove uuid's incoming/ whole (its devices torn down: a migration that did not commit). */
+int layout_device_remove_incoming(struct layout *l, const uint8_t uuid[16], char **err_r);
 
 /*
  * Wait until the backend is Closed (state 6) or its directory is gone, at most timeout_ms:

@@ -168,6 +168,36 @@ static int check_vcpus(unsigned online, unsigned maxvcpus, const char *what, cha
         return 0;
 }
 
+/* /vm/<uuid>: what the domain was configured with; read-only for the guest. */
+static void plan_vm(struct plan *p, const struct layout_domain *d, const char *vm, const char *uuid,
+                    unsigned online, unsigned maxvcpus, uint64_t start)
+{
+        const struct domain_config *c = d->cfg;
+        const enum layout_access RO = LAYOUT_ACCESS_READ;
+        char b[32];
+
+        plan_add(p, RO, NULL, "%s", vm);
+        plan_add(p, RO, uuid, "%s/uuid", vm);
+        plan_add(p, RO, d->name, "%s/name", vm);
+        plan_add(p, RO, val(b, "%" PRIu32, c->ssidref), "%s/ssidref", vm);
+        plan_add(p, RO, domain_action_to_string(c->on_poweroff), "%s/on_poweroff", vm);
+        plan_add(p, RO, domain_action_to_string(c->on_reboot), "%s/on_reboot", vm);
+        plan_add(p, RO, domain_action_to_string(c->on_crash), "%s/on_crash", vm);
+        plan_add(p, RO, val(b, "%u", maxvcpus), "%s/vcpus", vm);
+        plan_add(p, RO, val(b, "%u", online), "%s/vcpu_avail", vm);
+        plan_add(p, RO, val(b, "%" PRIu64, c->memory_mib), "%s/memory", vm);
+        plan_add(p, RO, ostype_of(c->type), "%s/image/ostype", vm);
+        if (c->kernel)
+                plan_add(p, RO, c->kernel, "%s/image/kernel", vm);
+        if (c->cmdline)
+                plan_add(p, RO, c->cmdline, "%s/image/cmdline", vm);
+        if (c->ramdisk)
+                plan_add(p, RO, c->ramdisk, "%s/image/ramdisk", vm);
+        plan_add(p, RO,
+                 val(b, "%" PRIu64 ".%02u", start / 1000000, (unsigned)(start % 1000000 / 10000)),
+                 "%s/start_time", vm);
+}
+
 /* Describe everything a new domain has in XenStore (layout/README.md has the table). */
 static void plan_domain(struct plan *p, const struct layout_domain *d, const char *uuid,
                         unsigned online, unsigned maxvcpus)
@@ -191,30 +221,11 @@ static void plan_domain(struct plan *p, const struct layout_domain *d, const cha
 
         /* A reused domid or a restarted uuid starts from nothing (XSA-322, XSA-419). */
         plan_remove(p, "%s", dom);
-        plan_remove(p, "%s", vm);
+        if (!d->keep_vm)
+                plan_remove(p, "%s", vm);
         plan_remove(p, "/local/domain/0/backend/console/%" PRIu32, d->domid);
-
-        /* /vm/<uuid>: what the domain was configured with; read-only for the guest. */
-        plan_add(p, RO, NULL, "%s", vm);
-        plan_add(p, RO, uuid, "%s/uuid", vm);
-        plan_add(p, RO, d->name, "%s/name", vm);
-        plan_add(p, RO, val(b, "%" PRIu32, c->ssidref), "%s/ssidref", vm);
-        plan_add(p, RO, domain_action_to_string(c->on_poweroff), "%s/on_poweroff", vm);
-        plan_add(p, RO, domain_action_to_string(c->on_reboot), "%s/on_reboot", vm);
-        plan_add(p, RO, domain_action_to_string(c->on_crash), "%s/on_crash", vm);
-        plan_add(p, RO, val(b, "%u", maxvcpus), "%s/vcpus", vm);
-        plan_add(p, RO, val(b, "%u", online), "%s/vcpu_avail", vm);
-        plan_add(p, RO, val(b, "%" PRIu64, c->memory_mib), "%s/memory", vm);
-        plan_add(p, RO, ostype_of(c->type), "%s/image/ostype", vm);
-        if (c->kernel)
-                plan_add(p, RO, c->kernel, "%s/image/kernel", vm);
-        if (c->cmdline)
-                plan_add(p, RO, c->cmdline, "%s/image/cmdline", vm);
-        if (c->ramdisk)
-                plan_add(p, RO, c->ramdisk, "%s/image/ramdisk", vm);
-        plan_add(p, RO,
-                 val(b, "%" PRIu64 ".%02u", start / 1000000, (unsigned)(start % 1000000 / 10000)),
-                 "%s/start_time", vm);
+        if (!d->keep_vm)
+                plan_vm(p, d, vm, uuid, online, maxvcpus, start);
 
         /* /local/domain/<domid>: the running instance; read-only for the guest... */
         plan_add(p, RO, NULL, "%s", dom);
@@ -482,6 +493,8 @@ static const struct record_field state_fields[] = {
         FIELD("last_action_pid", UINT, last_action_pid),
         FIELD("last_action_usec", UINT, last_action_usec),
         FIELD("vif_macs", TEXT, vif_macs),
+        FIELD("migrate_to", DOMID, migrate_to),
+        FIELD("migrate_committed", BOOL, migrate_committed),
 };
 
 static const struct record_schema state_schema = {

@@ -35,6 +35,9 @@ struct layout_domain {
         uint64_t console_mfn;
         uint64_t
             start_time_usec; /* CLOCK_REALTIME of the build for /vm/<uuid>/start_time; 0 = now */
+        /* Another instance of the uuid runs and owns /vm/<uuid> (a localhost migration's
+         * source): the new one only points at it, and nothing of /vm is written or removed. */
+        bool keep_vm;
 };
 
 /* Longest config path a record keeps (with its NUL); a longer one is not remembered. */
@@ -73,6 +76,8 @@ struct layout_tool_state {
         uint32_t last_action_pid;                /* ...from this pid */
         uint64_t last_action_usec;               /* ...at this CLOCK_REALTIME usec */
         char vif_macs[LAYOUT_VIF_MACS_MAX];      /* generated MACs by vif index, "-" where none */
+        uint32_t migrate_to;    /* state migrating: the incoming instance's domid, 0 unknown */
+        bool migrate_committed; /* ...and the incoming one is the domain now: the source goes */
 };
 
 /*

@@ -300,16 +300,20 @@ int attach_teardown_devices(struct builder *b, struct layout *l, const uint8_t u
         return first;
 }
 
-/* Tear down the devices of uuid's records of instance domid (all_but: of every other one). */
+/*
+ * Tear down the devices of uuid's records (incoming: its incoming instance's) of instance domid
+ * (all_but: of every other one).
+ */
 static int teardown_where(struct builder *b, struct layout *l, const uint8_t uuid[16],
-                          uint32_t domid, bool all_but, char **err_r)
+                          bool incoming, uint32_t domid, bool all_but, char **err_r)
 {
         _cleanup_free_ struct layout_device *devs = NULL;
         _cleanup_free_ char *list_err = NULL;
         size_t n = 0, k = 0;
         int r;
 
-        r = layout_device_list(l, uuid, &devs, &n, &list_err);
+        r = incoming ? layout_device_list_incoming(l, uuid, &devs, &n, &list_err)
+                     : layout_device_list(l, uuid, &devs, &n, &list_err);
         if (r < 0)
                 return err_setf(err_r, r, "%s", list_err);
         for (size_t i = 0; i < n; i++)
@@ -347,13 +351,24 @@ int attach_detach(struct builder *b, struct layout *l, const uint8_t uuid[16],
 int attach_teardown(struct builder *b, struct layout *l, const uint8_t uuid[16], uint32_t domid,
                     char **err_r)
 {
-        return teardown_where(b, l, uuid, domid, false, err_r);
+        return teardown_where(b, l, uuid, false, domid, false, err_r);
+}
+
+int attach_teardown_incoming(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                             char **err_r)
+{
+        int r = teardown_where(b, l, uuid, true, 0, true, err_r);
+
+        /* Their parents (incoming/device/<kind>) are left by the removals: the tree goes. */
+        if (r >= 0)
+                r = layout_device_remove_incoming(l, uuid, err_r);
+        return r;
 }
 
 int attach_teardown_others(struct builder *b, struct layout *l, const uint8_t uuid[16],
                            uint32_t live_domid, char **err_r)
 {
-        return teardown_where(b, l, uuid, live_domid, true, err_r);
+        return teardown_where(b, l, uuid, false, live_domid, true, err_r);
 }
 
 /* The disk's host side: a loop device on the target (fd) for a file, the device itself else. */
@@ -599,6 +614,7 @@ int attach_all(struct builder *b, struct layout *l, const uint8_t uuid[16], uint
                 struct layout_device dev;
 
                 r = device_of_entry(cfg, domid, i, o, &dev, err_r);
+                dev.incoming = o->incoming;
                 if (r >= 0)
                         r = attach_device(b, l, uuid, o, &dev, err_r);
                 if (r < 0)
@@ -606,7 +622,7 @@ int attach_all(struct builder *b, struct layout *l, const uint8_t uuid[16], uint
         }
         /* Every device added before this one goes too: nothing is left half-done. */
         if (r < 0)
-                (void)attach_teardown(b, l, uuid, domid, NULL);
+                (void)teardown_where(b, l, uuid, o->incoming, domid, false, NULL);
         return r;
 }
 

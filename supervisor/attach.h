@@ -35,6 +35,7 @@ struct attach_options {
         const struct creds *files_as; /* whose rights open the disk targets */
         unsigned timeout_ms;          /* per wait for a backend */
         const char *default_bridge;   /* a vif without bridge= */
+        bool incoming; /* a migration's incoming instance: its records go to incoming/ */
 };
 
 /*
@@ -77,6 +78,10 @@ int attach_teardown(struct builder *b, struct layout *l, const uint8_t uuid[16],
 /* Tear down these records' devices (as attach_teardown() does, without reading them again). */
 int attach_teardown_devices(struct builder *b, struct layout *l, const uint8_t uuid[16],
                             const struct layout_device *devs, size_t n, char **err_r);
+
+/* Tear down every device of uuid's incoming records (a migration that did not commit). */
+int attach_teardown_incoming(struct builder *b, struct layout *l, const uint8_t uuid[16],
+                             char **err_r);
 
 /*
  * Tear down what uuid's records list for every instance but live_domid (0: every instance):

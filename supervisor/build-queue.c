@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/creds.h"
+#include "common/error.h"
 #include "common/macros.h"
 #include "layout/layout.h"
 #include "layout/suspend.h"
@@ -28,7 +29,9 @@ struct build_job {
         struct creds files_as;          /* whose rights open cfg's image files and targets */
         int image_fd; /* a restore: the saved image, at its stream; -1 for a build */
         struct layout_guest_features features; /* a restore: what the guest had written */
-        struct child child;                    /* pid 0 while waiting for a slot */
+        bool incoming;         /* a migration's incoming instance: image_fd is at the header */
+        uint32_t source_domid; /* ...and the one other instance of cfg's uuid that may run */
+        struct child child;    /* pid 0 while waiting for a slot */
 };
 
 struct build_queue {
@@ -125,11 +128,13 @@ static int build_child_finish(const struct build_queue *q, struct builder *b,
                 .store_mfn = bd->store_mfn,
                 .console_port = bd->console_port,
                 .console_mfn = bd->console_mfn,
+                .keep_vm = j->incoming,
         };
         struct attach_options ao = {
                 .files_as = &j->files_as,
                 .timeout_ms = q->device_timeout_ms,
                 .default_bridge = q->default_bridge,
+                .incoming = j->incoming,
         };
         struct layout *l = NULL;
         int r;
@@ -151,7 +156,8 @@ static int build_child_finish(const struct build_queue *q, struct builder *b,
                 /* attach_all() took down what it attached; now the layout and the domain. */
                 if (l) {
                         (void)layout_remove_local(l, bd->domid, NULL);
-                        (void)layout_remove_vm(l, cfg->uuid, NULL);
+                        if (!j->incoming)
+                                (void)layout_remove_vm(l, cfg->uuid, NULL);
                 }
                 (void)builder_destroy(b, bd->domid, NULL);
         }
@@ -159,12 +165,33 @@ static int build_child_finish(const struct build_queue *q, struct builder *b,
         return r;
 }
 
+/*
+ * In the child, for an incoming instance: the header the source's save writes first, which must
+ * be of this domain; its guest features are the ones the layout writes.
+ */
+static int build_child_read_header(struct build_job *j, char **err_r)
+{
+        _cleanup_(image_meta_done) struct image_meta meta = { 0 };
+        int r = image_read_start(j->image_fd, &meta, err_r);
+
+        if (r < 0)
+                return r;
+        if (memcmp(meta.uuid, j->cfg->uuid, 16) != 0)
+                return err_setf(err_r, -EBADMSG, "the stream is of another domain (%s)", meta.name);
+        j->features = meta.features;
+        return 0;
+}
+
 /* In the child: the domain from the image's stream, its trailer checked; nothing left on failure.
  */
-static int build_child_restore(struct builder *b, const struct build_job *j,
-                               struct builder_domain *out, char **err_r)
+static int build_child_restore(struct builder *b, struct build_job *j, struct builder_domain *out,
+                               char **err_r)
 {
-        int r = builder_restore(b, j->cfg, j->image_fd, out, err_r);
+        int r = j->incoming ? build_child_read_header(j, err_r) : 0;
+
+        if (r < 0)
+                return r;
+        r = builder_restore(b, j->cfg, j->image_fd, out, err_r);
 
         if (r < 0)
                 return r;
@@ -174,10 +201,32 @@ static int build_child_restore(struct builder *b, const struct build_job *j,
         return r;
 }
 
+/*
+ * The live domain that already holds cfg's uuid (1 and *holder_r), but the job's source when it
+ * is an incoming instance; 0 if none. An error is left to the create.
+ */
+static int uuid_holder(struct builder *b, const struct build_job *j, uint32_t *holder_r)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        size_t n = 0;
+
+        if (!j->incoming)
+                return builder_find_live(b, j->cfg->uuid, holder_r, NULL);
+        if (builder_list(b, &infos, &n, NULL) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++)
+                if (infos[i].domid != 0 && infos[i].domid != j->source_domid && !infos[i].dying &&
+                    memcmp(infos[i].handle, j->cfg->uuid, 16) == 0) {
+                        *holder_r = infos[i].domid;
+                        return 1;
+                }
+        return 0;
+}
+
 /* In the child: build, write the one result record, exit without touching the daemon's state. */
 static int build_child_work(void *arg, int fd)
 {
-        const struct build_job *j = arg;
+        struct build_job *j = arg;
         const struct build_queue *q = j->queue;
         const struct domain_config *cfg = j->cfg;
         struct builder_images img = { .kernel_fd = -1, .ramdisk_fd = -1 };
@@ -196,7 +245,7 @@ static int build_child_work(void *arg, int fd)
                 uint32_t holder = 0;
 
                 /* The last guard before a create: an error here is left to the create. */
-                if (builder_find_live(b, cfg->uuid, &holder, NULL) > 0) {
+                if (uuid_holder(b, j, &holder) > 0) {
                         char u[37];
 
                         res.r = -EEXIST;
@@ -297,10 +346,11 @@ static void build_queue_start_waiting(struct build_queue *q)
         }
 }
 
-/* Queue a job: a build (image_fd -1) or a restore from image_fd. */
+/* Queue a job: a build (image_fd -1) or a restore from image_fd; *ret_r the job. */
 static int build_queue_add_job(struct build_queue *q, void *owner, const struct domain_config *cfg,
                                const char *name, const struct creds *files_as, int image_fd,
-                               const struct layout_guest_features *features)
+                               const struct layout_guest_features *features,
+                               struct build_job **ret_r)
 {
         struct build_job *j, **tail;
 
@@ -320,7 +370,8 @@ static int build_queue_add_job(struct build_queue *q, void *owner, const struct 
                         free(j);
                         return -errno;
                 }
-                j->features = *features;
+                if (features)
+                        j->features = *features;
         }
         j->files_as = *files_as;
         snprintf(j->name, sizeof(j->name), "%s", name ? name : cfg->name);
@@ -332,21 +383,60 @@ static int build_queue_add_job(struct build_queue *q, void *owner, const struct 
         for (tail = &q->jobs; *tail; tail = &(*tail)->next)
                 ;
         *tail = j;
-        build_queue_start_waiting(q);
+        if (ret_r)
+                *ret_r = j;
         return 0;
 }
 
 int build_queue_add(struct build_queue *q, void *owner, const struct domain_config *cfg,
                     const char *name, const struct creds *files_as)
 {
-        return build_queue_add_job(q, owner, cfg, name, files_as, -1, NULL);
+        int r = build_queue_add_job(q, owner, cfg, name, files_as, -1, NULL, NULL);
+
+        if (r >= 0)
+                build_queue_start_waiting(q);
+        return r;
 }
 
 int build_queue_add_restore(struct build_queue *q, void *owner, const struct domain_config *cfg,
                             const char *name, const struct creds *files_as, int image_fd,
                             const struct layout_guest_features *features)
 {
-        return build_queue_add_job(q, owner, cfg, name, files_as, image_fd, features);
+        int r = build_queue_add_job(q, owner, cfg, name, files_as, image_fd, features, NULL);
+
+        if (r >= 0)
+                build_queue_start_waiting(q);
+        return r;
+}
+
+int build_queue_add_incoming(struct build_queue *q, void *owner, const struct domain_config *cfg,
+                             const char *name, const struct creds *files_as, int stream_fd,
+                             uint32_t source_domid)
+{
+        struct build_job *j = NULL;
+        int r = build_queue_add_job(q, owner, cfg, name, files_as, stream_fd, NULL, &j);
+
+        if (r < 0)
+                return r;
+        j->incoming = true;
+        j->source_domid = source_domid;
+        build_queue_start_waiting(q);
+        return 0;
+}
+
+int build_queue_abort(struct build_queue *q, void *owner)
+{
+        for (struct build_job *j = q->jobs; j; j = j->next) {
+                if (j->owner != owner)
+                        continue;
+                if (j->child.pid > 0)
+                        q->running--;
+                build_queue_unlink(q, j);
+                build_job_free(j);
+                build_queue_start_waiting(q);
+                return 0;
+        }
+        return -ENOENT;
 }
 
 int build_queue_restore_progress(const struct build_queue *q, const void *owner, uint64_t *done,

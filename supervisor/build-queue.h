@@ -76,6 +76,23 @@ int build_queue_add_restore(struct build_queue *q, void *owner, const struct dom
                             const struct layout_guest_features *features);
 
 /*
+ * A localhost migration's incoming instance of cfg: a restore whose stream_fd carries the whole
+ * image as the source's save writes it (the child reads and checks the header, which must be of
+ * cfg's uuid), for which source_domid is the one other live domain of the uuid allowed, whose
+ * layout leaves /vm/<uuid> to the source, and whose device records go to the uuid's incoming/.
+ * It ends paused, published as name.
+ */
+int build_queue_add_incoming(struct build_queue *q, void *owner, const struct domain_config *cfg,
+                             const char *name, const struct creds *files_as, int stream_fd,
+                             uint32_t source_domid);
+
+/*
+ * Drop owner's job, killing its child if it runs, without calling back (a migration that is
+ * aborted): what a killed child left is the caller's to clean. 0, or -ENOENT if none.
+ */
+int build_queue_abort(struct build_queue *q, void *owner);
+
+/*
  * How far owner's restore has read its image: *done bytes of *total (a regular file's size);
  * -ENOENT when no restore of owner's runs.
  */

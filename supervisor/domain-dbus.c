@@ -433,28 +433,38 @@ static int check_image_target(int fd, sd_bus_error *error)
         return 0;
 }
 
+/* Save's and Migrate's spec from their flags (method names them) and the daemon's timeouts. */
+static int save_spec_init(const struct domain *d, const char *method, uint64_t flags,
+                          struct save_job_spec *spec, sd_bus_error *error)
+{
+        if (flags & ~SAVE_FLAG_LIVE)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                         "unknown %s flags 0x%" PRIx64 " (known: 0x1, live)",
+                                         method, flags & ~SAVE_FLAG_LIVE);
+        spec->live = flags & SAVE_FLAG_LIVE;
+        spec->ack_timeout_ms = SAVE_ACK_TIMEOUT_MS_DEFAULT;
+        spec->suspend_timeout_ms = SAVE_SUSPEND_TIMEOUT_MS_DEFAULT;
+        if (d->manager->save_ack_timeout_ms)
+                spec->ack_timeout_ms = spec->suspend_timeout_ms = d->manager->save_ack_timeout_ms;
+        return 0;
+}
+
 /* The reply waits for the save (a child process): the domain is gone by then, or runs on. */
 static int method_save(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
         struct domain *d = userdata;
         struct domain_last_action before;
-        struct save_job_spec spec = {
-                .ack_timeout_ms = SAVE_ACK_TIMEOUT_MS_DEFAULT,
-                .suspend_timeout_ms = SAVE_SUSPEND_TIMEOUT_MS_DEFAULT,
-        };
+        struct save_job_spec spec = { .fd = -1 };
         uint64_t flags;
         int r;
 
         r = sd_bus_message_read(msg, "ht", &spec.fd, &flags);
         if (r < 0)
                 return r;
-        if (flags & ~SAVE_FLAG_LIVE)
-                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
-                                         "unknown Save flags 0x%" PRIx64 " (known: 0x1, live)",
-                                         flags & ~SAVE_FLAG_LIVE);
-        spec.live = flags & SAVE_FLAG_LIVE;
-        r = check_image_target(spec.fd, error);
+        r = save_spec_init(d, "Save", flags, &spec, error);
+        if (r >= 0)
+                r = check_image_target(spec.fd, error);
         if (r < 0)
                 return r;
         r = domain_authorize(d, msg, "save", &before, error);
@@ -462,10 +472,40 @@ static int method_save(sd_bus_message *msg, void *userdata, sd_bus_error *error)
                 return r;
         if (r == 0)
                 return 1; /* polkit is asked: the call comes back with its answer */
-        if (d->manager->save_ack_timeout_ms)
-                spec.ack_timeout_ms = spec.suspend_timeout_ms = d->manager->save_ack_timeout_ms;
         r = lifecycle_save(d->manager, d, &spec, bus_reply_started, sd_bus_message_ref(msg), &e);
         domain_unnote(d, r, "save", &before);
+        return reply_later(msg, r, &e, error);
+}
+
+/* The reply waits for the migration: the incoming instance runs by then, or the source runs on. */
+static int method_migrate(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        struct domain *d = userdata;
+        struct domain_last_action before;
+        struct save_job_spec spec = { .fd = -1 };
+        const char *host;
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(msg, "st", &host, &flags);
+        if (r < 0)
+                return r;
+        r = save_spec_init(d, "Migrate", flags, &spec, error);
+        if (r < 0)
+                return r;
+        if (strcmp(host, "localhost") != 0)
+                return sd_bus_error_setf(error, BUS_ERROR_INVALID_ARGUMENT,
+                                         "cannot migrate to '%s': only localhost is supported "
+                                         "(the incoming instance is built on this host)",
+                                         host);
+        r = domain_authorize(d, msg, "migrate", &before, error);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
+        r = lifecycle_migrate(d->manager, d, &spec, bus_reply_started, sd_bus_message_ref(msg), &e);
+        domain_unnote(d, r, "migrate", &before);
         return reply_later(msg, r, &e, error);
 }
 
@@ -491,7 +531,11 @@ static int property_progress(sd_bus *bus, const char *path, const char *interfac
         (void)interface;
         (void)property;
         (void)error;
-        if (save_job_running(d)) {
+        if (d->state == DOMAIN_MIGRATING) {
+                /* A socket has no offset to read: the guest's memory is all that is known. */
+                job = "migrate";
+                total = d->memory_kib * 1024;
+        } else if (save_job_running(d)) {
                 job = "save";
                 done = save_job_written(d);
                 total = d->memory_kib * 1024;
@@ -612,6 +656,8 @@ const sd_bus_vtable bus_domain_vtable[] = {
         SD_BUS_METHOD("Start", NULL, NULL, method_start, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Save", SD_BUS_ARGS("h", image, "t", flags), SD_BUS_NO_RESULT,
                                 method_save, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Migrate", SD_BUS_ARGS("s", host, "t", flags), SD_BUS_NO_RESULT,
+                                method_migrate, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("CancelSave", NULL, NULL, method_cancel_save, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("AttachDisk", SD_BUS_ARGS("s", spec, "b", persist),
                                 SD_BUS_NO_RESULT, method_attach_disk, SD_BUS_VTABLE_UNPRIVILEGED),

@@ -23,6 +23,7 @@ static const char *const domain_state_table[_DOMAIN_STATE_MAX] = {
         [DOMAIN_SAVING] = "saving",
         [DOMAIN_SUSPENDED] = "suspended",
         [DOMAIN_RESTORING] = "restoring",
+        [DOMAIN_MIGRATING] = "migrating",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(domain_state, enum domain_state, domain_state_table)

@@ -47,6 +47,7 @@ enum domain_state {
         DOMAIN_SAVING,        /* a save asked the guest to suspend; waiting for it */
         DOMAIN_SUSPENDED,     /* the guest suspended; its memory is being saved */
         DOMAIN_RESTORING,     /* an image is being restored into a new instance */
+        DOMAIN_MIGRATING,     /* saved into an incoming instance on this host (localhost) */
         _DOMAIN_STATE_MAX,
         _DOMAIN_STATE_INVALID = -1,
 };
@@ -102,6 +103,10 @@ struct domain {
         struct device_job *device_job; /* a hot-plug or hot-unplug running (device-job.h) */
         struct save_job *save_job;     /* SAVING, SUSPENDED: the save running (save-job.h) */
         enum domain_state saved_from;  /* ...and the state it returns to when the save fails */
+        bool migrate_sent;       /* MIGRATING: the save into the incoming instance ended well */
+        bool incoming_built;     /* ...the incoming instance is restored, paused, incoming_domid */
+        uint32_t incoming_domid; /* ...its domid */
+        bool migrate_committed;  /* ...it is the domain now: the source is being destroyed */
         sd_event_source *devices_deadline; /* when unconnected devices are worth a warning */
 
         uint64_t memory_kib; /* current target */
@@ -112,7 +117,7 @@ struct domain {
         uint64_t shutdown_deadline; /* ...until then (CLOCK_REALTIME s) */
 
         sd_event_source *timer;            /* SHUTTING_DOWN's timeout or RESTART_WAIT's backoff */
-        sd_event_source *progress_timer;   /* SAVING, SUSPENDED, RESTORING: Progress, each second */
+        sd_event_source *progress_timer;   /* SAVING, ..., MIGRATING: Progress, each second */
         sd_event_source *dump_child;       /* DUMPING: the core dump process */
         enum domain_action pending_action; /* DUMPING: applied when the dump ends... */
         bool pending_counted;              /* ...counting toward the throttle or not */

@@ -16,6 +16,9 @@
 
 #include "common/error.h"
 #include "common/fs.h"
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "supervisor/bus.h"
 #include "supervisor/config-store.h"
 #include "supervisor/device-job.h"
@@ -47,6 +50,7 @@ enum domain_event {
         EVENT_SAVED,
         EVENT_RESTORE,
         EVENT_FAIL,
+        EVENT_MIGRATE,
         _EVENT_MAX,
 };
 
@@ -72,6 +76,7 @@ static const char *const event_names[_EVENT_MAX] = {
         [EVENT_SAVED] = "saved",
         [EVENT_RESTORE] = "restore",
         [EVENT_FAIL] = "fail",
+        [EVENT_MIGRATE] = "migrate",
 };
 
 /* What an event carries; each handler reads its own fields. */
@@ -87,7 +92,7 @@ struct event_args {
         unsigned timeout;                       /* shutdown */
         uint64_t kib;                           /* set-memory */
         unsigned vcpus;                         /* set-vcpus */
-        const struct save_job_spec *save;       /* save */
+        const struct save_job_spec *save;       /* save, migrate */
         const struct save_job_result *saved;    /* saved */
         const struct restore_source *restore;   /* restore */
         const char *why;                        /* fail */
@@ -138,6 +143,12 @@ static int on_restore(struct manager *, struct domain *, const struct event_args
                       struct sup_error *);
 static int on_fail(struct manager *, struct domain *, const struct event_args *,
                    struct sup_error *);
+static int on_migrate(struct manager *, struct domain *, const struct event_args *,
+                      struct sup_error *);
+static int on_migrate_sent(struct manager *, struct domain *, const struct event_args *,
+                           struct sup_error *);
+static int on_migrate_received(struct manager *, struct domain *, const struct event_args *,
+                               struct sup_error *);
 
 static const struct transition {
         unsigned from; /* a mask of S(state) */
@@ -154,16 +165,16 @@ static const struct transition {
         { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN), EVENT_SHUTDOWN, on_shutdown },
         { S(SHUTTING_DOWN), EVENT_SHUTDOWN_TIMEOUT, on_shutdown_timeout },
         { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN), EVENT_DIED, on_died },
-        { S(SAVING) | S(SUSPENDED), EVENT_DIED, on_save_died },
+        { S(SAVING) | S(SUSPENDED) | S(MIGRATING), EVENT_DIED, on_save_died },
         { S(DUMPING), EVENT_DUMPED, on_dumped },
         { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(DYING) | S(SAVING) |
-              S(SUSPENDED),
+              S(SUSPENDED) | S(MIGRATING),
           EVENT_GONE, on_gone },
         { S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(DYING) | S(SAVING) |
-              S(SUSPENDED),
+              S(SUSPENDED) | S(MIGRATING),
           EVENT_DYING, on_dying },
         { S(STARTING) | S(RUNNING) | S(PAUSED) | S(SHUTTING_DOWN) | S(PRESERVED) | S(RESTART_WAIT) |
-              S(DYING) | S(SAVING) | S(SUSPENDED) | S(RESTORING),
+              S(DYING) | S(SAVING) | S(SUSPENDED) | S(RESTORING) | S(MIGRATING),
           EVENT_DESTROY, on_destroy },
         { S(RUNNING) | S(PAUSED), EVENT_SET_MEMORY, on_set_memory },
         { S(RUNNING) | S(PAUSED), EVENT_SET_VCPUS, on_set_vcpus },
@@ -172,6 +183,9 @@ static const struct transition {
         { S(SAVING) | S(SUSPENDED), EVENT_SAVED, on_saved },
         { S(STOPPED) | S(FAILED), EVENT_RESTORE, on_restore },
         { S(STOPPED), EVENT_FAIL, on_fail },
+        { S(RUNNING) | S(PAUSED), EVENT_MIGRATE, on_migrate },
+        { S(MIGRATING), EVENT_SAVED, on_migrate_sent },
+        { S(MIGRATING), EVENT_BUILT, on_migrate_received },
 };
 
 /* States that last: the record keeps them. The others pass within one loop iteration. */
@@ -234,6 +248,8 @@ static void domain_record(struct manager *m, struct domain *d)
                 .last_action_uid = d->last_action.uid,
                 .last_action_pid = (uint32_t)d->last_action.pid,
                 .last_action_usec = d->last_action.usec,
+                .migrate_to = d->state == DOMAIN_MIGRATING ? d->incoming_domid : 0,
+                .migrate_committed = d->state == DOMAIN_MIGRATING && d->migrate_committed,
         };
         const char *path = d->config ? d->config->path : NULL;
         _cleanup_free_ char *err = NULL;
@@ -261,7 +277,8 @@ static void domain_record(struct manager *m, struct domain *d)
 
 static bool state_has_progress(enum domain_state s)
 {
-        return s == DOMAIN_SAVING || s == DOMAIN_SUSPENDED || s == DOMAIN_RESTORING;
+        return s == DOMAIN_SAVING || s == DOMAIN_SUSPENDED || s == DOMAIN_RESTORING ||
+               s == DOMAIN_MIGRATING;
 }
 
 static int on_progress_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -326,12 +343,21 @@ static void notify_started(struct domain *d, int r, const struct sup_error *e)
                 fn(d, r, e, userdata);
 }
 
-/* A save whose domain is going anyway: its child is stopped and its caller told why. */
-static void save_abandon(struct domain *d, const char *why)
+static void migration_drop_incoming(struct manager *m, struct domain *d);
+
+/*
+ * A save or a migration whose domain is going anyway: its children are stopped (a migration's
+ * incoming instance destroyed) and its caller told why.
+ */
+static void save_abandon(struct manager *m, struct domain *d, const char *why)
 {
-        if (!save_job_running(d))
+        bool migrating = d->state == DOMAIN_MIGRATING;
+
+        if (!save_job_running(d) && !migrating)
                 return;
         save_job_abandon(d);
+        if (migrating)
+                migration_drop_incoming(m, d);
         notify_started(d, OUTCOME_INVALID_STATE, &(struct sup_error){ .message = (char *)why });
 }
 
@@ -1163,7 +1189,7 @@ static int on_destroy(struct manager *m, struct domain *d, const struct event_ar
         if (d->has_domid)
                 log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "destroy", "destroying domid %u",
                            d->domid);
-        save_abandon(d, "the domain was destroyed while it was being saved");
+        save_abandon(m, d, "the domain was destroyed while it was being saved");
         instance_teardown(m, d, false);
         domain_enter(m, d, DOMAIN_STOPPED);
         domain_leave_if_unowned(m, d);
@@ -1191,7 +1217,7 @@ static int on_dying(struct manager *m, struct domain *d, const struct event_args
 {
         (void)a;
         (void)e;
-        save_abandon(d, "the domain was destroyed while it was being saved");
+        save_abandon(m, d, "the domain was destroyed while it was being saved");
         domain_enter(m, d, DOMAIN_DYING);
         /*
          * xenstored fired @releaseDomain when the domain was destroyed; a domain whose pages are
@@ -1210,7 +1236,7 @@ static int on_gone(struct manager *m, struct domain *d, const struct event_args 
         (void)e;
         /* Destroyed behind our back (xl destroy): nothing to apply, only to clean. */
         log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_STOPPED, NULL, "domid %u is gone", d->domid);
-        save_abandon(d, "the domain vanished while it was being saved");
+        save_abandon(m, d, "the domain vanished while it was being saved");
         layout_remove_local(m->layout, d->domid, NULL);
         d->has_domid = false;
         d->shutdown_requested = false;
@@ -1326,6 +1352,71 @@ static void adopt_interrupted_save(struct manager *m, struct domain *d,
                    "its save was interrupted by a daemon restart; domid %u resumed", info->domid);
 }
 
+/* Destroy domid, an instance of d that must not run on, its devices (d's records) first. */
+static void adopt_destroy_instance(struct manager *m, struct domain *d, uint32_t domid,
+                                   const char *why)
+{
+        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_CLEANED, "destroy", "domid %u %s; destroying it",
+                   domid, why);
+        (void)attach_teardown(m->builder, m->layout, d->uuid, domid, NULL);
+        builder_destroy(m->builder, domid, NULL);
+        layout_remove_local(m->layout, domid, NULL);
+}
+
+/*
+ * The daemon died while migrating: exactly one instance runs on, as the record's marker says.
+ * Committed: the incoming one (given the domain's name, its records the domain's, unpaused)
+ * and the source goes. Not: the source (resumed if it suspended) and the incoming one goes.
+ * Returns the instance to adopt, in *seen, or NULL when none is left.
+ */
+static const struct builder_domain_info *
+adopt_interrupted_migration(struct manager *m, struct domain *d, const struct layout_tool_state *st,
+                            struct builder_domain_info *seen)
+{
+        _cleanup_free_ struct builder_domain_info *infos = NULL;
+        const struct builder_domain_info *source, *incoming;
+        _cleanup_free_ struct layout_device *devs = NULL;
+        size_t n = 0, n_devs = 0;
+
+        if (manager_list(m, &infos, &n) < 0)
+                return NULL;
+        source = manager_find_info(infos, n, st->domid);
+        incoming = st->migrate_to ? manager_find_info(infos, n, st->migrate_to) : NULL;
+        if (source && memcmp(source->handle, d->uuid, 16) != 0)
+                source = NULL;
+        if (incoming && memcmp(incoming->handle, d->uuid, 16) != 0)
+                incoming = NULL;
+        if (st->migrate_committed && incoming) {
+                if (source)
+                        adopt_destroy_instance(m, d, source->domid,
+                                               "was migrated away (the migration had committed)");
+                else
+                        (void)attach_teardown_others(m->builder, m->layout, d->uuid, 0, NULL);
+                if (layout_device_list_incoming(m->layout, d->uuid, &devs, &n_devs, NULL) >= 0 &&
+                    n_devs > 0)
+                        (void)layout_device_commit_incoming(m->layout, d->uuid, devs, n_devs, NULL);
+                (void)layout_rename(m->layout, incoming->domid, d->uuid, d->name, NULL);
+                *seen = *incoming;
+                if (seen->paused && builder_unpause(m->builder, seen->domid, NULL) >= 0)
+                        seen->paused = false;
+                log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_ADOPTED, "migrate",
+                           "its migration had committed when the daemon restarted; domid %u "
+                           "runs on",
+                           seen->domid);
+                return seen;
+        }
+        (void)attach_teardown_incoming(m->builder, m->layout, d->uuid, NULL);
+        for (size_t i = 0; i < n; i++)
+                if (infos[i].domid != 0 && infos[i].domid != st->domid && !infos[i].dying &&
+                    memcmp(infos[i].handle, d->uuid, 16) == 0)
+                        adopt_destroy_instance(m, d, infos[i].domid, "was left half-migrated-to");
+        if (!source)
+                return NULL;
+        *seen = *source;
+        adopt_interrupted_save(m, d, seen);
+        return seen;
+}
+
 /*
  * The daemon died while restoring: an instance still paused was never handed over and goes (its
  * devices went with domain_devices_adopt()); the image is the caller's to restore again.
@@ -1359,6 +1450,8 @@ static int on_adopt(struct manager *m, struct domain *d, const struct event_args
         (void)e;
         if (st)
                 restore_record(d, st);
+        if (was == DOMAIN_MIGRATING)
+                info = adopt_interrupted_migration(m, d, st, &seen);
         /* Devices of instances that are gone (a daemon or child killed mid-way), the live one's
          * kept. */
         domain_devices_adopt(m, d, info ? info->domid : 0);
@@ -1451,11 +1544,11 @@ static int on_save_died(struct manager *m, struct domain *d, const struct event_
 }
 
 /*
- * A save that did not finish (why: the save's message): a suspended guest runs on in place
- * (xc_domain_resume fast, then xs_resume_domain: its devices stay connected), the rest is what
- * the hypervisor says.
+ * A save or migration (op) that did not finish (why: its message): a suspended guest runs on in
+ * place (xc_domain_resume fast, then xs_resume_domain: its devices stay connected), the rest is
+ * what the hypervisor says.
  */
-static void save_undo(struct manager *m, struct domain *d, const char *why)
+static void save_undo(struct manager *m, struct domain *d, const char *op, const char *why)
 {
         _cleanup_free_ struct builder_domain_info *infos = NULL;
         const struct builder_domain_info *info = NULL;
@@ -1477,16 +1570,16 @@ static void save_undo(struct manager *m, struct domain *d, const char *why)
                                 failure = NULL;
                         domain_set_failure(d, failure ? failure : why);
                         domain_enter(m, d, DOMAIN_PRESERVED);
-                        log_domain(LOG_ERR, d, LOG_MID_DOMAIN_FAILED, "save", "left suspended: %s",
+                        log_domain(LOG_ERR, d, LOG_MID_DOMAIN_FAILED, op, "left suspended: %s",
                                    d->failure);
                         return;
                 }
-                log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_ACTION, "save",
-                           "save failed (%s); resumed, it runs on", why);
+                log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_ACTION, op,
+                           "%s failed (%s); resumed, it runs on", op, why);
                 domain_enter(m, d, d->saved_from == DOMAIN_PAUSED ? DOMAIN_PAUSED : DOMAIN_RUNNING);
                 return;
         }
-        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_ACTION, "save", "save failed: %s", why);
+        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_ACTION, op, "%s failed: %s", op, why);
         domain_enter(m, d, info && info->paused ? DOMAIN_PAUSED : DOMAIN_RUNNING);
         /* It died another way meanwhile, or is gone: that gets its own handling now. */
         lifecycle_observe(m, d, info);
@@ -1511,7 +1604,7 @@ static int on_saved(struct manager *m, struct domain *d, const struct event_args
                 return 0;
         }
         r = sup_failure(&e, LAYER_HYPERVISOR, res->r, "%s: save failed: %s", d->name, res->message);
-        save_undo(m, d, res->message);
+        save_undo(m, d, "save", res->message);
         notify_started(d, r, &e);
         return 0;
 }
@@ -1541,6 +1634,181 @@ static int on_restore(struct manager *m, struct domain *d, const struct event_ar
         domain_set_failure(d, NULL);
         domain_enter(m, d, DOMAIN_RESTORING);
         log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "restore", "restoring from %s", src->image);
+        return 0;
+}
+
+/* ---- localhost migration ---- */
+
+/* What the incoming instance is called until it commits (xl's "--incoming"). */
+static void incoming_name(const struct domain *d, char name[DOMAIN_NAME_MAX + 1])
+{
+        static const char suffix[] = "--incoming";
+
+        snprintf(name, DOMAIN_NAME_MAX + 1, "%.*s%s", (int)(DOMAIN_NAME_MAX - (sizeof(suffix) - 1)),
+                 d->name, suffix);
+}
+
+/*
+ * Whatever of the incoming instance exists goes: its restore child, its devices (incoming/
+ * records), the domain itself. The source is d's own domid, which the leftover sweep spares.
+ */
+static void migration_drop_incoming(struct manager *m, struct domain *d)
+{
+        _cleanup_free_ char *err = NULL;
+
+        if (m->builds)
+                (void)build_queue_abort(m->builds, d);
+        if (attach_teardown_incoming(m->builder, m->layout, d->uuid, &err) < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "migrate",
+                           "cannot tear down the incoming instance's devices: %s", err);
+        destroy_build_leftovers(m, d->uuid);
+        d->migrate_sent = false;
+        d->incoming_built = false;
+        d->incoming_domid = 0;
+        d->migrate_committed = false;
+}
+
+/* A migration that did not commit: the incoming instance goes, the source runs on where it was. */
+static void migrate_fail(struct manager *m, struct domain *d, int r, const char *why)
+{
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        int q;
+
+        save_job_abandon(d);
+        migration_drop_incoming(m, d);
+        q = sup_failure(&e, LAYER_HYPERVISOR, r, "%s: migration failed: %s", d->name, why);
+        save_undo(m, d, "migration", why);
+        notify_started(d, q, &e);
+}
+
+static int on_migrate(struct manager *m, struct domain *d, const struct event_args *a,
+                      struct sup_error *e)
+{
+        struct save_job_spec spec = *a->save;
+        char name[DOMAIN_NAME_MAX + 1];
+        int sv[2], r;
+
+        if (m->exiting)
+                return sup_outcome(e, OUTCOME_INVALID_STATE,
+                                   "the daemon is stopping; migrate %s after it", d->name);
+        if (device_job_running(d))
+                return sup_outcome(e, OUTCOME_INVALID_STATE,
+                                   "domain %s has a device being attached or detached; migrate "
+                                   "it once that is done",
+                                   d->name);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+                return sup_failure(e, LAYER_SYSTEM, -errno, "%s: cannot migrate: %s", d->name,
+                                   strerror(errno));
+        /* The incoming instance is the running one's twin: its config, its MACs, its owner. */
+        incoming_name(d, name);
+        r = build_queue_add_incoming(m->builds, d, domain_live_config(d), name, &d->creator, sv[1],
+                                     d->domid);
+        spec.fd = sv[0];
+        if (r >= 0) {
+                r = save_job_start(m, d, &spec, on_save_job_done, m);
+                if (r < 0)
+                        (void)build_queue_abort(m->builds, d);
+        }
+        /* Each job keeps its own end; the loop coordinates them, so no EOF is waited for. */
+        close(sv[0]);
+        close(sv[1]);
+        if (r < 0)
+                return sup_failure(e, LAYER_SYSTEM, r, "%s: cannot start the migration: %s",
+                                   d->name, strerror(-r));
+        d->saved_from = d->state;
+        d->migrate_sent = false;
+        d->incoming_built = false;
+        d->incoming_domid = 0;
+        d->migrate_committed = false;
+        d->on_started = a->done;
+        d->on_started_userdata = a->userdata;
+        domain_enter(m, d, DOMAIN_MIGRATING);
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "migrate",
+                   "migrating domid %u to localhost%s", d->domid, spec.live ? " (live)" : "");
+        return 0;
+}
+
+/*
+ * Both halves are done: the incoming instance becomes the domain. The record says so first, so
+ * a daemon killed from here on keeps the incoming instance and destroys the source; then the
+ * source's devices and domain go (its /vm/<uuid> is the incoming one's), the incoming records
+ * become the domain's, and the new instance takes the name and runs.
+ */
+static void migrate_commit(struct manager *m, struct domain *d)
+{
+        _cleanup_free_ struct layout_device *devs = NULL;
+        struct domain_config *running = TAKE_PTR(d->running_config);
+        uint32_t source = d->domid;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+        int r;
+
+        d->migrate_committed = true;
+        domain_record(m, d);
+        instance_teardown(m, d, true);
+        r = layout_device_list_incoming(m->layout, d->uuid, &devs, &n, &err);
+        if (r >= 0 && n > 0)
+                r = layout_device_commit_incoming(m->layout, d->uuid, devs, n, &err);
+        if (r < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "migrate",
+                           "cannot take over the incoming devices' records: %s", err);
+        free(TAKE_PTR(err));
+        d->domid = d->incoming_domid;
+        d->has_domid = true;
+        d->running_config = running;
+        if (n > 0)
+                domain_devices_load(m, d);
+        (void)layout_rename(m->layout, d->domid, d->uuid, d->name, NULL);
+        r = d->saved_from == DOMAIN_PAUSED ? 0 : builder_unpause(m->builder, d->domid, &err);
+        d->migrate_committed = false;
+        d->incoming_built = false;
+        d->migrate_sent = false;
+        d->incoming_domid = 0;
+        if (r < 0) {
+                log_domain(LOG_ERR, d, LOG_MID_DOMAIN_FAILED, "migrate",
+                           "migrated to domid %u, which cannot be unpaused: %s", d->domid,
+                           err ? err : strerror(-r));
+                domain_enter(m, d, DOMAIN_PAUSED);
+        } else {
+                domain_enter(m, d, d->saved_from == DOMAIN_PAUSED ? DOMAIN_PAUSED : DOMAIN_RUNNING);
+        }
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_STARTED, "migrate",
+                   "migrated from domid %u to domid %u", source, d->domid);
+        notify_started(d, 0, NULL);
+}
+
+/* The source's save into the incoming instance ended. */
+static int on_migrate_sent(struct manager *m, struct domain *d, const struct event_args *a,
+                           struct sup_error *e)
+{
+        (void)e;
+        if (a->saved->r < 0) {
+                migrate_fail(m, d, a->saved->r, a->saved->message);
+                return 0;
+        }
+        d->migrate_sent = true;
+        if (d->incoming_built)
+                migrate_commit(m, d);
+        return 0;
+}
+
+/* The incoming instance's restore ended: paused and laid out, or nothing of it is left. */
+static int on_migrate_received(struct manager *m, struct domain *d, const struct event_args *a,
+                               struct sup_error *e)
+{
+        const struct build_result *res = a->result;
+
+        (void)e;
+        if (res->r < 0) {
+                migrate_fail(m, d, res->r, res->message);
+                return 0;
+        }
+        d->incoming_domid = res->domain.domid;
+        d->incoming_built = true;
+        /* The record knows the incoming domid before anything depends on it. */
+        domain_record(m, d);
+        if (d->migrate_sent)
+                migrate_commit(m, d);
         return 0;
 }
 
@@ -1608,12 +1876,24 @@ int lifecycle_save(struct manager *m, struct domain *d, const struct save_job_sp
 
 int lifecycle_cancel_save(struct manager *m, struct domain *d, struct sup_error *e)
 {
-        (void)m;
+        /* A migration whose save is done may still wait for its incoming instance. */
+        if (d->state == DOMAIN_MIGRATING) {
+                migrate_fail(m, d, -ECANCELED, "cancelled");
+                return 0;
+        }
         if (!save_job_running(d))
                 return sup_outcome(e, OUTCOME_INVALID_STATE, "domain %s is %s: no save to cancel",
                                    d->name, domain_state_to_string(d->state));
         save_job_cancel(d, "cancelled");
         return 0;
+}
+
+int lifecycle_migrate(struct manager *m, struct domain *d, const struct save_job_spec *spec,
+                      domain_started_fn done, void *userdata, struct sup_error *e)
+{
+        return lifecycle_dispatch(
+            m, d, EVENT_MIGRATE,
+            &(struct event_args){ .save = spec, .done = done, .userdata = userdata }, e);
 }
 
 void lifecycle_fail(struct manager *m, struct domain *d, const char *why)

@@ -31,21 +31,24 @@
  * dumping                            dumped       the pending action, as for died
  * running, paused, shutting-down,
  *   preserved, dying, saving,
- *   suspended                        gone         stopped
+ *   suspended, migrating             gone         stopped (a migration's incoming instance
+ *                                                 goes)
  * running, paused, shutting-down,
  *   preserved, dying, saving,
- *   suspended                        dying        dying (looked at again every second)
+ *   suspended, migrating             dying        dying (looked at again every second)
  * starting (queued), running,
  *   paused, shutting-down,
  *   preserved, restart-wait, dying,
- *   saving, suspended, restoring     destroy      stopped (the save's child is stopped; a
- *                                                 restore's must finish first)
+ *   saving, suspended, restoring,
+ *   migrating                        destroy      stopped (the save's child is stopped, a
+ *                                                 migration's incoming instance destroyed;
+ *                                                 a restore's must finish first)
  * running, paused                    set-memory,
  *                                    set-vcpus    (unchanged)
  * stopped                            adopt        what the record and the hypervisor say
  * running, paused                    save         saving (control/shutdown = suspend)
- * saving, suspended                  died         suspended (reason suspend; others wait for
- *                                                 the save to fail)
+ * saving, suspended, migrating       died         suspended (reason suspend; others wait for
+ *                                                 the save to fail; migrating stays)
  * saving, suspended                  saved        stopped (destroyed); on failure resumed in
  *                                                 place: running or paused, or its death's
  *                                                 action
@@ -53,6 +56,12 @@
  * restoring                          built        running; on failure failed, never retried nor
  *                                                 cold-booted
  * stopped                            fail         failed (its saved image cannot be restored)
+ * running, paused                    migrate      migrating (saved into an incoming instance
+ *                                                 restored beside it, paused)
+ * migrating                          saved,
+ *                                    built        when both ended well: the incoming instance
+ *                                                 is the domain, running or paused as before;
+ *                                                 on a failure it goes and the source runs on
  */
 /* clang-format on */
 
@@ -113,7 +122,15 @@ int lifecycle_set_vcpus(struct manager *m, struct domain *d, unsigned n, struct 
 int lifecycle_save(struct manager *m, struct domain *d, const struct save_job_spec *spec,
                    domain_started_fn done, void *userdata, struct sup_error *e);
 
-/* Stop a save in progress: the guest is resumed, its caller told it was cancelled. */
+/*
+ * Migrate the running instance to this host (localhost): a save (spec, but its fd) streamed
+ * into an incoming instance built beside it, which then replaces it; done(userdata) once the
+ * incoming one runs, or the source runs on after a failure.
+ */
+int lifecycle_migrate(struct manager *m, struct domain *d, const struct save_job_spec *spec,
+                      domain_started_fn done, void *userdata, struct sup_error *e);
+
+/* Stop a save or a migration in progress: the guest is resumed, its caller told so. */
 int lifecycle_cancel_save(struct manager *m, struct domain *d, struct sup_error *e);
 
 /* Restore src's image into a new instance of d; done(userdata) once it runs. */

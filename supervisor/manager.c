@@ -362,6 +362,10 @@ struct manager *manager_free(struct manager *m)
 {
         if (!m)
                 return NULL;
+        /* A migration in flight is undone while its incoming instance's child can be stopped. */
+        for (size_t i = 0; i < m->n_domains; i++)
+                if (m->domains[i]->state == DOMAIN_MIGRATING)
+                        (void)lifecycle_cancel_save(m, m->domains[i], NULL);
         /* Builds die with us; their markers make the next daemon redo them. */
         m->builds = build_queue_free(m->builds);
         for (size_t i = 0; i < m->n_domains; i++)

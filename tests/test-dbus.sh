@@ -75,7 +75,7 @@ normalise "$work/mgr.xml" "$work/dom.xml" >"$work/live.txt"
 if diff -u "$work/shipped.txt" "$work/live.txt"; then pass introspection-matches-xml; else
         fail introspection-matches-xml "units/org.xensup.supervisor1.xml differs (diff above)"
 fi
-check_eq introspection-members "$(wc -l <"$work/live.txt")" 51
+check_eq introspection-members "$(wc -l <"$work/live.txt")" 52
 check introspect-object-manager grep -q 'org.freedesktop.DBus.ObjectManager' "$work/mgr.xml"
 check_match introspect-domain-children "$(bc introspect --xml-interface $SVC $MGR/domain)" \
         '<node name="web1"/>' 
@@ -178,6 +178,12 @@ out=$("$build/tests/bus-create" --user --restore "$work/text.xsave" 2>&1)
 check_match restore-not-image "$out" "not a xensup saved image"
 out=$("$build/tests/bus-create" --user --restore --flags 1 "$work/text.xsave" 2>&1)
 check_match restore-unknown-flags "$out" "unknown RestoreDomain flags"
+out=$(dsd "$web1" $DIF.Migrate string:otherhost uint64:0)
+check_match migrate-other-host "$out" "^Error $ERR.InvalidArgument: cannot migrate to 'otherhost': only localhost"
+out=$(dsd "$web1" $DIF.Migrate string:localhost uint64:2)
+check_match migrate-unknown-flags "$out" "^Error $ERR.InvalidArgument: unknown Migrate flags 0x2"
+out=$(dsd "$idle" $DIF.Migrate string:localhost uint64:0)
+check_match migrate-stopped-invalid-state "$out" "^Error $ERR.InvalidState: domain idle is stopped: cannot migrate"
 out=$(bc call $SVC $MGR $MIF HostBoot 2>&1)
 check_eq host-boot-nothing "$out" "a(sss) 0"
 check_eq progress-idle "$(bc get-property $SVC "$web1" $DIF Progress)" '(stt) "" 0 0'

@@ -76,6 +76,7 @@ daemon_stop() {
 . "$src/tests/scenarios/core.sh"
 . "$src/tests/scenarios/devices.sh"
 . "$src/tests/scenarios/save.sh"
+. "$src/tests/scenarios/migrate.sh"
 . "$src/tests/scenarios/host.sh"
 
 # The device scenarios' view of the simulated host: its loop devices and bridge ports.
@@ -91,6 +92,7 @@ sim_device_fault() { "$build/tests/sim-tool" --sim-dir "$work/sim" fault-device 
 sim_loop_attach() { "$build/tests/sim-tool" --sim-dir "$work/sim" loop-attach "$@"; }
 sim_loop_detach() { "$build/tests/sim-tool" --sim-dir "$work/sim" loop-detach "$@" >/dev/null; }
 daemon_children() { ps -o pid= --ppid "$daemon_pid"; }
+uuid_instances() { "$build/tests/sim-tool" --sim-dir "$work/sim" list | awk -v u="$1" '$1 != 0 && $2 == u && $3 !~ /dying/'; }
 
 case "${SCENARIOS:-all}" in
 all)
@@ -103,6 +105,8 @@ all)
         run_save_scenarios
         run_save_fault_scenarios
         run_save_kill9_scenarios
+        run_migrate_scenarios
+        run_migrate_fault_scenarios
         run_sim_scenarios
         daemon_stop
         # Last: these replace the simulated host with fresh ones.
@@ -120,17 +124,26 @@ devices)
         run_device_script_scenarios
         daemon_stop
         ;;
+migrate)
+        scenario_configs
+        daemon_start || exit 1
+        run_migrate_scenarios
+        run_migrate_fault_scenarios
+        daemon_stop
+        ;;
 save)
         scenario_configs
         daemon_start || exit 1
         run_save_scenarios
         run_save_fault_scenarios
         run_save_kill9_scenarios
+        run_migrate_scenarios
+        run_migrate_fault_scenarios
         daemon_stop
         run_host_scenarios
         ;;
 *)
-        echo "SCENARIOS: unknown '$SCENARIOS' (all, core, devices or save)"
+        echo "SCENARIOS: unknown '$SCENARIOS' (all, core, devices, save or migrate)"
         exit 2
         ;;
 esac

@@ -1,4 +1,4 @@
-# XENTEST_TIMEOUT=480
+# XENTEST_TIMEOUT=660
 # shellcheck shell=sh
 # xensupd's save and restore on real Xen: the scenarios shared with the
 # simulator tier (tests/scenarios/save.sh: save with a disk and a vif, the image's
@@ -8,12 +8,16 @@
 # at once (Debian's Xen has no shadow paging); a target that fails midway; a
 # guest that never acknowledges, Ctrl-C and kill -9 mid-save), and what only a
 # real guest shows: its heartbeat counter goes on after the restore, with no
-# second /init, and it reads and writes its disk again.
+# second /init, and it reads and writes its disk again. Then localhost migration
+# (tests/scenarios/migrate.sh): a new domid with the same uuid and /vm/<uuid>, the
+# old instance's devices and loop device freed, the counter going on; --live
+# refused with the guest untouched.
 
 # shellcheck disable=SC1091,SC2034 # dom0's paths; the variables the shared scenarios read
 . /xentest/shared/lib.sh
 . /xentest/shared/devices.sh
 . /xentest/shared/save.sh
+. /xentest/shared/migrate.sh
 
 pass() { xt_pass "$1"; }
 fail() { xt_fail "$1" "$2"; }
@@ -45,6 +49,8 @@ daemon_kill9() {
 
 host_loops() { xt_loops_in_use; }
 bridge_ports() { ls "/sys/class/net/$1/brif" 2>/dev/null; }
+# Xen's live domains of a uuid, "domid uuid" each (xl list -v: ID in column 2, UUID in 7).
+uuid_instances() { xl list -v 2>/dev/null | awk -v u="$1" 'NR > 1 && $2 != 0 && $7 == u {print $2, $7}'; }
 
 # A real kernel acknowledges a suspend request in the kernel: only a paused guest does not.
 save_unresponsive_guest() {
@@ -60,25 +66,38 @@ save_guest_ready() {
                 xt_fail "save-$1-booted" "no 'XENGUEST up' on $1's console"
 }
 
-# The last heartbeat the guest's console shows, 0 if none.
-last_beat() {
-        sed -n 's/.*XENGUEST beat \([0-9]*\).*/\1/p' "$XT_CONSOLE_DIR/guest-$1.log" 2>/dev/null |
-                tail -n 1 | grep . || echo 0
+# NAME's console logs: xenconsoled names a log after the domain's name when it opens the
+# console, so a migrated guest goes on in the incoming instance's (NAME--incoming), as with xl.
+console_logs() { ls "$XT_CONSOLE_DIR/guest-$1.log" "$XT_CONSOLE_DIR/guest-$1--incoming.log" 2>/dev/null; }
+# Their text, in that order (nothing when there is none yet).
+console_text() {
+        # shellcheck disable=SC2046 # one word per log
+        cat /dev/null $(console_logs "$1") 2>/dev/null
 }
 
-# After the restore the counter goes on from where it was, and /init ran once.
-save_guest_continued() {
+# The last heartbeat the guest's consoles show, 0 if none.
+last_beat() {
+        console_text "$1" | sed -n 's/.*XENGUEST beat \([0-9]*\).*/\1/p' |
+                sort -n | tail -n 1 | grep . || echo 0
+}
+
+beat_above() { [ "$(last_beat "$1")" -gt "$2" ]; }
+
+# After a restore or migration (TESTNAME) the counter goes on from where it was; /init ran once.
+guest_continued() { # NAME TESTNAME
         before=$SAVED_BEAT
-        xt_wait $((10 * SCALE)) sh -c "[ \"\$(sed -n 's/.*XENGUEST beat \([0-9]*\).*/\1/p' $XT_CONSOLE_DIR/guest-$1.log | tail -n 1)\" -gt $before ]"
+        xt_wait $((10 * SCALE)) beat_above "$1" "$before"
         now=$(last_beat "$1")
-        ups=$(grep -c "XENGUEST up" "$XT_CONSOLE_DIR/guest-$1.log" 2>/dev/null)
+        ups=$(console_text "$1" | grep -c "XENGUEST up")
         if [ "$now" -gt "$before" ] && [ "$ups" -eq 1 ]; then
-                xt_pass save-guest-counter-continues
+                xt_pass "$2"
         else
-                xt_fail save-guest-counter-continues "beat $before before the save, $now after; $ups 'up' lines"
-                grep XENGUEST "$XT_CONSOLE_DIR/guest-$1.log" 2>/dev/null | tail -n 8 | xt_log_lines
+                xt_fail "$2" "beat $before before, $now after; $ups 'up' lines"
+                console_text "$1" | grep XENGUEST | tail -n 8 | xt_log_lines
         fi
 }
+save_guest_continued() { guest_continued "$1" save-guest-counter-continues; }
+migrate_guest_continued() { guest_continued "$1" migrate-guest-counter-continues; }
 
 save_clock_start() { save_t0=$(xt_now); }
 save_clock_stop() { xt_bench "xensupd.$1.seconds" "$(xt_since "$save_t0")"; }
@@ -100,6 +119,7 @@ t0="$(xt_now)"
 # shellcheck disable=SC2034 # read by lib.sh's mkconf
 GUEST_ARGS="xentest.heartbeat=1"
 run_save_scenarios
+run_migrate_scenarios
 # shellcheck disable=SC2034
 GUEST_ARGS=
 run_save_fault_scenarios
