@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <xenstore.h>
 
 #include "builders/builder-sim.h"
 #include "common/macros.h"
@@ -590,6 +591,78 @@ static void test_half_kept_instance_removed(void **state)
         builder_close(b);
 }
 
+/*
+ * What a daemon killed mid-migration leaves, two live instances of t14's uuid (the twin's handle
+ * set to it) and t14's record marking the migration, committed or not: the next daemon keeps
+ * exactly one, the incoming one (renamed t14) after the commit, else the source.
+ */
+static void interrupted_migration(bool committed)
+{
+        struct builder_options o = { .kind = BUILDER_SIM, .sim_dir = fx.dir };
+        _cleanup_free_ char *err = NULL, *name = NULL, *path = NULL;
+        struct layout_tool_state st;
+        struct builder *b = NULL;
+        struct layout *l = NULL;
+        struct xs_handle *xs;
+        uint32_t source, incoming, holder = 0, left = 0;
+        uint8_t uuid[16], twin[16];
+        unsigned len = 0;
+
+        write_conf("t14", NULL);
+        write_conf("t14twin", NULL);
+        manager_start();
+        run_until("t14", DOMAIN_RUNNING);
+        run_until("t14twin", DOMAIN_RUNNING);
+        source = dom("t14")->domid;
+        incoming = dom("t14twin")->domid;
+        memcpy(uuid, dom("t14")->uuid, 16);
+        memcpy(twin, dom("t14twin")->uuid, 16);
+        manager_stop();
+        assert_int_equal(builder_open(&o, &b, &err), 0);
+        assert_int_equal(layout_open(&l, &err), 0);
+        assert_int_equal(builder_set_handle(b, incoming, uuid, &err), 0);
+        assert_int_equal(layout_state_remove(l, twin, &err), 0);
+        assert_int_equal(asprintf(&path, "%s/t14twin.conf", fx.conf) > 0, true);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(layout_state_read(l, uuid, &st, &err), 0);
+        strcpy(st.state, "migrating");
+        st.migrate_to = incoming;
+        st.migrate_committed = committed;
+        assert_int_equal(layout_state_write(l, uuid, &st, &err), 0);
+        manager_start();
+        run_until("t14", DOMAIN_RUNNING);
+        assert_int_equal(dom("t14")->domid, committed ? incoming : source);
+        assert_int_equal(builder_find_live(b, uuid, &holder, &err), 1);
+        assert_int_equal(holder, committed ? incoming : source);
+        assert_int_equal(builder_find_live(b, twin, &left, &err), 0);
+        /* The one left runs under the domain's name; the record no longer marks a migration. */
+        free(path);
+        assert_int_equal(asprintf(&path, "/local/domain/%u/name", holder) > 0, true);
+        xs = xs_open(0);
+        assert_non_null(xs);
+        name = xs_read(xs, XBT_NULL, path, &len);
+        xs_close(xs);
+        assert_non_null(name);
+        assert_string_equal(name, "t14");
+        assert_int_equal(layout_state_read(l, uuid, &st, &err), 0);
+        assert_string_equal(st.state, "running");
+        assert_int_equal(st.migrate_to, 0);
+        layout_close(l);
+        builder_close(b);
+}
+
+static void test_migration_committed_keeps_incoming(void **state)
+{
+        (void)state;
+        interrupted_migration(true);
+}
+
+static void test_migration_uncommitted_keeps_source(void **state)
+{
+        (void)state;
+        interrupted_migration(false);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -606,6 +679,10 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_gone_and_dying_behind_our_back, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_half_kept_instance_removed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_migration_committed_keeps_incoming, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_migration_uncommitted_keeps_source, setup,
+                                                teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -23,6 +23,7 @@ ts_reboot() { xensupctl reboot "$1"; }
 ts_destroy() { xensupctl destroy "$1"; }
 ts_save() { xensupctl save "$1" "$2"; }
 ts_restore() { xensupctl restore "$1"; }
+ts_migrate() { timeout 120 xensupctl migrate "$1" localhost; }
 # The daemon and its build processes: those hold the image while it is built.
 ts_pids() {
         local p
