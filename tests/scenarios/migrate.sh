@@ -122,19 +122,17 @@ migrate_disk_domain() {
         d=$(field "$1" domid) uuid=$(field "$1" uuid)
 }
 
-# migrate_stuck NAME: NAME's migration in the background, its incoming instance waiting for a
-# disk backend that never comes (the source suspended meanwhile); $bg is the xensupctl.
+# migrate_stuck NAME: NAME's migration in the background, its incoming instance stopped right
+# after it bound its disk's loop device (the simulator never answers that request; the source
+# is suspended by then); $bg is the xensupctl. The fault counts requests, not domains, so the
+# config directory's guests restarting meanwhile cannot take it (they have no disk).
 migrate_stuck() {
-        sim_device_fault backend-no-initwait 0 vbd
+        sim_fault loop_attach 1 noreply
         $XSCTL migrate "$1" localhost >"$SAVE_DIR/$1.out" 2>&1 &
         bg=$!
+        if wait_count host_loops 2 10; then pass "migrate-$1-incoming-bound"; else
+                fail "migrate-$1-incoming-bound" "loops: $(host_loops | tr '\n' ';')"; fi
         wait_field "$1" state migrating 10
-        # The incoming side has a domain and is waiting for its backend.
-        for _ in $(seq 50); do
-                [ "$(uuid_instances "$uuid" | grep -c .)" -ge 2 ] && break
-                sleep 0.1
-        done
-        sleep 0.5
 }
 
 # After a migration that did not happen (PREFIX names the tests): NAME runs as domid $d, the
@@ -156,13 +154,13 @@ expect_migrate_said() { # NAME PATTERN TESTNAME
         esac
 }
 
-# The incoming side's process dies mid-way: it is cleaned, the source resumed in place.
+# The incoming side's process dies mid-way: it is cleaned (the loop device it bound but never
+# wrote down freed), the source resumed in place.
 migrate_incoming_killed() {
         migrate_disk_domain mg4
         migrate_stuck mg4
-        for pid in $(daemon_children); do kill -9 "$pid" 2>/dev/null; done
+        kill_daemon_children
         wait "$bg" 2>/dev/null
-        sim_device_fault clear
         expect_migrate_said mg4 "migration failed" migrate-killed-error
         expect_source_runs mg4 migrate-killed
         expect_node "/local/domain/0/backend/vbd/$d/51712/state" 4 5 migrate-killed-disk-kept
@@ -175,7 +173,6 @@ migrate_cancelled() {
         migrate_stuck mg5
         kill -INT "$bg" 2>/dev/null
         wait "$bg" 2>/dev/null
-        sim_device_fault clear
         expect_migrate_said mg5 cancelled migrate-cancel-error
         expect_source_runs mg5 migrate-cancel
         $XSCTL destroy mg5 >/dev/null 2>&1
@@ -188,7 +185,6 @@ migrate_kill9() {
         migrate_stuck mg6
         daemon_kill9
         wait "$bg" 2>/dev/null
-        sim_device_fault clear
         daemon_start
         expect_source_runs mg6 migrate-kill9
         # It still dies as it should: resumed, its watches work.
