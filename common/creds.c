@@ -178,3 +178,14 @@ int creds_groups_parse(struct creds *c, const char *text)
         *c = parsed;
         return 0;
 }
+
+int creds_from_saved(struct creds *c, uid_t uid, const char *groups, bool host_devices)
+{
+        int r = 0;
+
+        creds_from_ids(c, uid, NULL, 0);
+        if (!creds_is_root(c))
+                r = creds_groups_parse(c, groups);
+        c->host_devices = creds_is_root(c) || host_devices;
+        return r;
+}

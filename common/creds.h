@@ -64,3 +64,10 @@ void creds_groups_format(const struct creds *c, char *buf, size_t size);
 
 /* Parse creds_groups_format()'s text into c's groups; -EINVAL if it is not such a list. */
 int creds_groups_parse(struct creds *c, const char *text);
+
+/*
+ * Creds as a record or image the daemon wrote keeps them: uid, its groups' text and the
+ * host-devices right (root's always). -EINVAL when groups is malformed: c then has the primary
+ * group only (fewer rights, never more).
+ */
+int creds_from_saved(struct creds *c, uid_t uid, const char *groups, bool host_devices);

@@ -318,13 +318,6 @@ static int shutdown_entries(struct manager *m, struct host_run *run)
                 memcpy(en->uuid, d->uuid, 16);
                 snprintf(en->result.name, sizeof(en->result.name), "%s", d->name);
                 a = domain_live_config(d)->on_host_shutdown;
-                /*
-                 * The boot restores as root, and the image does not say whose the domain was:
-                 * another user's created domain is shut down, never reopened with root's rights.
-                 */
-                if (a == HOST_SHUTDOWN_SAVE && d->origin == ORIGIN_CREATED &&
-                    !creds_is_root(&d->creator))
-                        a = HOST_SHUTDOWN_SHUTDOWN;
                 if (a == HOST_SHUTDOWN_KEEP) {
                         entry_finish(en, "kept", "left running (on_host_shutdown = keep)");
                 } else if (a == HOST_SHUTDOWN_SHUTDOWN) {
@@ -423,7 +416,7 @@ static void boot_restore_one(struct manager *m, struct host_run *run, const uint
         struct domain_last_action by = { .action = "restore", .usec = manager_now(m) * 1000000ULL };
         struct host_entry *en = &run->entries[run->n++];
         struct domain *d = manager_find_uuid(m, uuid);
-        struct creds root;
+        struct creds creator;
         int r;
 
         *en = (struct host_entry){ .run = run, .step = STEP_WAITING };
@@ -441,8 +434,14 @@ static void boot_restore_one(struct manager *m, struct host_run *run, const uint
                    : manager_load_image(m, fd, path, &img, &e);
         if (r == 0) {
                 snprintf(en->result.name, sizeof(en->result.name), "%s", img.meta.name);
-                creds_root(&root);
-                r = manager_restore_domain(m, &img, fd, &root, &by, boot_restored, en, NULL, &e);
+                /* The daemon wrote this image into its own directory: its creator is believed. */
+                if (creds_from_saved(&creator, img.meta.creator_uid, img.meta.creator_groups,
+                                     img.meta.creator_host_devices) < 0)
+                        log_msg(LOG_WARNING,
+                                "host boot: %s: malformed creator_groups; restoring with uid %u's "
+                                "primary group only",
+                                path, (unsigned)creator.uid);
+                r = manager_restore_domain(m, &img, fd, &creator, &by, boot_restored, en, NULL, &e);
                 if (r == 0)
                         return;
         }

@@ -8,8 +8,9 @@
  * default) saves it into the save directory as <uuid>.xsave (a few at once,
  * as builds run; written as .part and renamed once whole), and a save that
  * fails shuts the domain down instead; "shutdown" asks the guest to power off
- * (destroyed after its shutdown_timeout); "keep" leaves it running. A domain a user
- * other than root created is shut down rather than saved: the boot restores as root.
+ * (destroyed after its shutdown_timeout); "keep" leaves it running. The image says whose
+ * the domain is (image.h's creator), so the boot restores another user's created domain
+ * with that user's rights, as it ran.
  *
  * Boot: when the daemon starts on a fresh XenStore (no record of a domain:
  * the host booted), each image of the save directory is restored before

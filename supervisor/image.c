@@ -100,6 +100,9 @@ struct meta_record {
         struct layout_guest_features features;
         char vif_macs[LAYOUT_VIF_MACS_MAX];
         char config_path[LAYOUT_CONFIG_PATH_MAX];
+        uint32_t creator_uid;
+        char creator_groups[LAYOUT_GROUPS_MAX];
+        bool creator_host_devices;
 };
 
 #define FIELD(k, t, member) RECORD_FIELD(struct meta_record, k, RECORD_##t, member)
@@ -117,6 +120,9 @@ static const struct record_field meta_fields[] = {
         FIELD("feature_suspend", TOKEN, features.suspend),
         FIELD("vif_macs", TEXT, vif_macs),
         FIELD("config_path", PATH, config_path),
+        FIELD("creator_uid", UINT, creator_uid),
+        FIELD("creator_groups", TEXT, creator_groups),
+        FIELD("creator_host_devices", BOOL, creator_host_devices),
 };
 
 static const struct record_schema meta_schema = {
@@ -293,7 +299,7 @@ static int meta_check(const struct image_meta *m, bool reading, char **err_r)
         int r;
 
         if (!HAS_NUL(m->name) || !HAS_NUL(m->hypervisor) || !HAS_NUL(m->xen_version) ||
-            !HAS_NUL(m->config_path))
+            !HAS_NUL(m->config_path) || !HAS_NUL(m->creator_groups))
                 return err_setf(err_r, -EINVAL, "a string field is not NUL-terminated");
         if (!m->name[0])
                 return err_setf(err_r, -EINVAL, "name: missing (required: the domain's name)");
@@ -353,6 +359,8 @@ static void meta_to_record(const struct image_meta *m, uint64_t now, struct meta
                 .memory_kib = m->memory_kib,
                 .vcpus = m->vcpus,
                 .features = m->features,
+                .creator_uid = m->creator_uid,
+                .creator_host_devices = m->creator_host_devices,
         };
         /* meta_check() saw every string NUL-terminated in an array of the same size. */
         strcpy(rec->name, m->name);
@@ -361,6 +369,7 @@ static void meta_to_record(const struct image_meta *m, uint64_t now, struct meta
         strcpy(rec->xen_version, m->xen_version);
         mac_list_format(m->vif_macs, rec->vif_macs);
         strcpy(rec->config_path, m->config_path);
+        strcpy(rec->creator_groups, m->creator_groups);
 }
 
 /* The fields of a parsed record into m; -EINVAL when vif_macs is malformed. */
@@ -375,6 +384,9 @@ static int record_to_meta(const struct meta_record *rec, struct image_meta *m)
         m->vcpus = rec->vcpus;
         m->features = rec->features;
         strcpy(m->config_path, rec->config_path);
+        m->creator_uid = rec->creator_uid;
+        strcpy(m->creator_groups, rec->creator_groups);
+        m->creator_host_devices = rec->creator_host_devices;
         return macs_parse(rec->vif_macs, m->vif_macs);
 }
 

@@ -36,7 +36,8 @@
  * the format version):
  *   1 RECORD  exactly once: "version=1" and key=value lines (layout/record.h's codec): name,
  *             uuid, hypervisor, xen_version, save_time_usec, memory_kib, vcpus,
- *             feature_poweroff, feature_reboot, feature_suspend, vif_macs, config_path
+ *             feature_poweroff, feature_reboot, feature_suspend, vif_macs, config_path,
+ *             creator_uid, creator_groups, creator_host_devices (absent: root's)
  *   2 CONFIG  exactly once: the config file's text as the domain runs with it, raw bytes
  *             (no NUL), at most CONFIG_FILE_MAX: a record value is one escaped line of at most
  *             RECORD_VALUE_MAX bytes in a fixed array, and a config is multi-line and larger
@@ -79,6 +80,12 @@ struct image_meta {
         struct layout_guest_features features;       /* control/feature-*: "", "0" or "1" */
         uint8_t vif_macs[VIFS_MAX][6];               /* the kept MAC of each vif; 0: none */
         char config_path[LAYOUT_CONFIG_PATH_MAX];    /* the file it ran from; "" if none */
+        /* Whose rights its files are opened with (struct creds), as the daemon's record keeps
+         * them; believed only from the daemon's own save directory (the host's boot), never
+         * from a caller's file. An image without them is root's. */
+        uint32_t creator_uid;
+        char creator_groups[LAYOUT_GROUPS_MAX]; /* "gid,gid"; "" */
+        bool creator_host_devices;
         char *config_text;      /* owned: the config's text, NUL-terminated; required */
         char **disks;           /* owned: NULL-terminated disk specs (disk_write()'s); NULL: none */
         uint64_t stream_length; /* read: the stream's length the header gives; 0 unknown */

@@ -44,15 +44,12 @@ static void record_restore_people(struct domain *d, const struct layout_tool_sta
 {
         struct creds c;
 
-        creds_from_ids(&c, st->creator_uid, NULL, 0);
         /* A list we cannot read gives no groups: fewer rights, never more. */
-        if (!creds_is_root(&c) && creds_groups_parse(&c, st->creator_groups) < 0)
+        if (creds_from_saved(&c, st->creator_uid, st->creator_groups, st->creator_host_devices) < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
                            "its record's creator_groups is malformed; opening its files with uid "
                            "%u's primary group only",
                            (unsigned)c.uid);
-        /* The authorization it was created with, as its record says (root's always). */
-        c.host_devices = creds_is_root(&c) || st->creator_host_devices;
         d->creator = c;
         snprintf(d->last_action.action, sizeof(d->last_action.action), "%s", st->last_action);
         d->last_action.uid = st->last_action_uid;

@@ -233,6 +233,9 @@ static int image_meta_for_domain(const struct domain *d, const char *hypervisor,
         snprintf(meta->hypervisor, sizeof(meta->hypervisor), "%s", hypervisor);
         if (d->config && d->config->path && strlen(d->config->path) < sizeof(meta->config_path))
                 strcpy(meta->config_path, d->config->path);
+        meta->creator_uid = (uint32_t)d->creator.uid;
+        creds_groups_format(&d->creator, meta->creator_groups, sizeof(meta->creator_groups));
+        meta->creator_host_devices = d->creator.host_devices;
         /* The build gave every vif its MAC: the restored guest's devices come back with them. */
         for (size_t i = 0; i < cfg->n_vifs && i < VIFS_MAX; i++)
                 if (cfg->vifs[i].has_mac)

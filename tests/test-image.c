@@ -89,6 +89,10 @@ static void sample_meta(struct image_meta *m)
         strcpy(m->hypervisor, "sim");
         strcpy(m->xen_version, "4.17.3-pre");
         strcpy(m->config_path, "/etc/xensup/domains.d/web1.conf");
+        /* Another user's domain: whose rights the host's boot restores it with. */
+        m->creator_uid = 1000;
+        strcpy(m->creator_groups, "100,1000,27");
+        m->creator_host_devices = true;
         /* Several KiB over many lines, with quotes, tabs and non-ASCII: a config as it is. */
         fputs("name = \"web1\"\nuuid = \"0d6f2e0a-3c55-4b8e-9a41-6c1d2b7e8f90\"\n", f);
         fputs("type = \"pv\"\nmemory = 256\nvcpus = 2\nkernel = \"/boot/vmlinuz\"\n", f);
@@ -120,6 +124,9 @@ static void assert_meta_equal(const struct image_meta *a, const struct image_met
         assert_memory_equal(&a->features, &b->features, sizeof(a->features));
         assert_memory_equal(a->vif_macs, b->vif_macs, sizeof(a->vif_macs));
         assert_string_equal(a->config_path, b->config_path);
+        assert_int_equal(a->creator_uid, b->creator_uid);
+        assert_string_equal(a->creator_groups, b->creator_groups);
+        assert_int_equal(a->creator_host_devices, b->creator_host_devices);
         assert_string_equal(a->config_text, b->config_text);
         assert_true(!a->disks == !b->disks);
         for (; a->disks && a->disks[n]; n++) {
@@ -757,6 +764,34 @@ static void test_missing_fields(void **state)
         expect_record_refused("version", "2", "version: 2 is not the version");
 }
 
+/* An image of a xensup before the creator keys (or of root's domain) is root's. */
+static void test_creator_absent_is_root(void **state)
+{
+        _cleanup_free_ char *a = record_with("creator_uid", NULL), *cfg = good_section(2);
+        _cleanup_free_ char *b = NULL, *rec = NULL, *err = NULL;
+        _cleanup_free_ uint8_t *img = NULL;
+        _cleanup_(image_meta_done) struct image_meta m = { 0 };
+        struct section s[2] = { { 1, NULL, 0 }, { 2, cfg, strlen(cfg) } };
+        size_t len;
+        char *p;
+
+        (void)state;
+        /* record_with() edits the good record: drop the other two keys from its output. */
+        b = strdup(a);
+        assert_non_null(b);
+        rec = calloc(1, strlen(b) + 1);
+        assert_non_null(rec);
+        for (char *line = strtok_r(b, "\n", &p); line; line = strtok_r(NULL, "\n", &p))
+                if (strncmp(line, "creator_", 8) != 0)
+                        strcat(strcat(rec, line), "\n");
+        s[0] = (struct section){ 1, rec, strlen(rec) };
+        img = craft(s, ELEMENTSOF(s), &len);
+        assert_int_equal(read_bytes(img, len, &m, &err), 0);
+        assert_int_equal(m.creator_uid, 0);
+        assert_string_equal(m.creator_groups, "");
+        assert_false(m.creator_host_devices);
+}
+
 static void test_malformed_fields(void **state)
 {
         (void)state;
@@ -1257,6 +1292,7 @@ int main(void)
                 cmocka_unit_test(test_libxl_framing),
                 cmocka_unit_test(test_end_record),
                 cmocka_unit_test(test_missing_fields),
+                cmocka_unit_test(test_creator_absent_is_root),
                 cmocka_unit_test(test_malformed_fields),
                 cmocka_unit_test(test_sections),
                 cmocka_unit_test(test_oversize),

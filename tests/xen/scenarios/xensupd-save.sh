@@ -1,4 +1,4 @@
-# XENTEST_TIMEOUT=660
+# XENTEST_TIMEOUT=780
 # shellcheck shell=sh
 # xensupd's save and restore on real Xen: the scenarios shared with the
 # simulator tier (tests/scenarios/save.sh: save with a disk and a vif, the image's
@@ -11,7 +11,9 @@
 # second /init, and it reads and writes its disk again. Then localhost migration
 # (tests/scenarios/migrate.sh): a new domid with the same uuid and /vm/<uuid>, the
 # old instance's devices and loop device freed, the counter going on; --live
-# refused with the guest untouched.
+# refused with the guest untouched. Last, the host's shutdown and boot: a domain
+# saved by host-shutdown is restored by the next boot (its counter going on),
+# one shut down is autostarted.
 
 # shellcheck disable=SC1091,SC2034 # dom0's paths; the variables the shared scenarios read
 . /xentest/shared/lib.sh
@@ -105,6 +107,107 @@ save_clock_stop() { xt_bench "xensupd.$1.seconds" "$(xt_since "$save_t0")"; }
 # The heartbeat as the save began: the shared round trip calls save after this hook.
 save_before() { SAVED_BEAT=$(last_beat "$1"); }
 
+# --- a migration whose processes are killed once the incoming domain exists (DEVICES.md's
+# test plan 9): the incoming domain goes, the source is resumed under its own name ---
+no_domain() { ! xl domid "$1" >/dev/null 2>&1; }
+
+migrate_killed_midway() {
+        mkdisk "$DISK_DIR/mg.img" 8
+        $XSCTL create "$(devconf mg7 wait "disk={\"format=raw, vdev=xvda, access=rw, target=$DISK_DIR/mg.img\"}")" >/dev/null 2>&1
+        expect mg7 state running 60 migrate-mg7-running
+        save_guest_ready mg7
+        d=$(field mg7 domid) uuid=$(field mg7 uuid)
+        $XSCTL migrate mg7 localhost >"$SAVE_DIR/mg7.out" 2>&1 &
+        bg=$!
+        if xt_wait $((30 * SCALE)) xt_domid mg7--incoming; then
+                xt_pass migrate-killed-incoming-seen
+        else
+                xt_fail migrate-killed-incoming-seen "no mg7--incoming in xl list: $(xl list | tr '\n' '|')"
+        fi
+        # shellcheck disable=SC2046 # one pid per word
+        kill -9 $(cat /proc/"$(xt_xensupd_pid)"/task/*/children 2>/dev/null) 2>/dev/null
+        wait "$bg" 2>/dev/null
+        if grep -q "migration failed" "$SAVE_DIR/mg7.out"; then xt_pass migrate-killed-error; else
+                xt_fail migrate-killed-error "xensupctl: $(cat "$SAVE_DIR/mg7.out")"; fi
+        expect_source_runs mg7 migrate-killed
+        if xt_wait 20 no_domain mg7--incoming &&
+                [ "$(xt_domid mg7)" = "$d" ] && xt_running mg7; then
+                xt_pass migrate-killed-source-named
+        else
+                xt_fail migrate-killed-source-named "xl: $(xl list | tr '\n' '|')"
+        fi
+        SAVED_BEAT=$(last_beat mg7)
+        guest_continued mg7 migrate-killed-counter-continues
+        $XSCTL destroy mg7 >/dev/null 2>&1
+        expect_count host_loops 0 migrate-killed-nothing-left
+}
+
+# --- the host's shutdown and boot (xensup-domains.service's calls), on real Xen ---
+# A host's reboot keeps /var/lib/xensup (the save directory) but starts xenstored empty: the
+# daemon stopped, /tool/xensup removed (no record: this is a boot) and the daemon started again
+# give the boot what a rebooted host would.
+daemon_stop() {
+        pid="$(xt_xensupd_pid)"
+        [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null
+        xt_wait 60 sh -c "! kill -0 $pid 2>/dev/null"
+}
+
+host_shutdown_boot() {
+        mkdisk "$DISK_DIR/hb1.img" 8
+        GUEST_ARGS="xentest.heartbeat=1" mkconf hb1 wait \
+                "disk={\"format=raw, vdev=xvda, access=rw, target=$DISK_DIR/hb1.img\"}" \
+                'vif={"bridge=xenbr0"}'
+        mkconf hb2 wait on_host_shutdown='"shutdown"'
+        $XSCTL reload >/dev/null 2>&1
+        $XSCTL start hb1 >/dev/null 2>&1
+        $XSCTL start hb2 >/dev/null 2>&1
+        expect hb1 state running 60 host-hb1-running
+        expect hb2 state running 60 host-hb2-running
+        save_guest_ready hb1
+        d=$(field hb1 domid) uuid=$(field hb1 uuid)
+        SAVED_BEAT=$(last_beat hb1)
+        out=$($XSCTL host-shutdown 2>&1)
+        if echo "$out" | grep -q "^hb1: saved: /var/lib/xensup/save/$uuid.xsave" &&
+                echo "$out" | grep -q "^hb2: shut down"; then
+                xt_pass host-shutdown-results
+        else
+                xt_fail host-shutdown-results "$(echo "$out" | tr '\n' '|')"
+        fi
+        if [ -s "/var/lib/xensup/save/$uuid.xsave" ] && ! xl list "$d" >/dev/null 2>&1 &&
+                [ -z "$(xt_domid hb2)" ]; then
+                xt_pass host-shutdown-all-down
+        else
+                xt_fail host-shutdown-all-down "image: $(find /var/lib/xensup/save -type f 2>&1 | tr '\n' '|'); xl: $(xl list | tr '\n' '|')"
+        fi
+        expect_devices_gone "$d" 0 host-shutdown-devices-gone
+        daemon_stop
+        xenstore-rm /tool/xensup 2>/dev/null
+        daemon_start || return 1
+        out=$($XSCTL host-boot 2>&1)
+        if echo "$out" | grep -q "^hb1: restored"; then xt_pass host-boot-results; else
+                xt_fail host-boot-results "$(echo "$out" | tr '\n' '|')"; fi
+        expect hb1 state running 30 host-boot-hb1-running
+        n=$(field hb1 domid)
+        if [ -n "$n" ] && [ "$n" != "$d" ] && [ "$(field hb1 uuid)" = "$uuid" ]; then
+                xt_pass host-boot-same-uuid
+        else
+                xt_fail host-boot-same-uuid "domid $d -> '$n', uuid $(field hb1 uuid)"
+        fi
+        guest_continued hb1 host-boot-counter-continues
+        expect_node "/local/domain/0/backend/vbd/$n/51712/state" 4 "$DEVICE_WAIT" host-boot-disk-again
+        if [ -e "/var/lib/xensup/save/$uuid.xsave" ]; then
+                xt_fail host-boot-image-removed "$uuid.xsave is left"
+        else
+                xt_pass host-boot-image-removed
+        fi
+        # hb2 was shut down, not saved: the boot autostarts it, as a fresh host would.
+        expect hb2 state running 60 host-boot-hb2-autostarted
+        $XSCTL destroy hb1 >/dev/null 2>&1
+        $XSCTL destroy hb2 >/dev/null 2>&1
+        rm -f "$CONF_DIR/hb1.conf" "$CONF_DIR/hb2.conf"
+        $XSCTL reload >/dev/null 2>&1
+}
+
 if ! xt_have_xensupd; then
         xt_fail start "xensupd and xensupctl are not in this initramfs (make builds them first)"
         xt_finish
@@ -120,6 +223,8 @@ t0="$(xt_now)"
 GUEST_ARGS="xentest.heartbeat=1"
 run_save_scenarios
 run_migrate_scenarios
+migrate_killed_midway
+host_shutdown_boot
 # shellcheck disable=SC2034
 GUEST_ARGS=
 run_save_fault_scenarios
