@@ -1352,6 +1352,27 @@ static void adopt_interrupted_save(struct manager *m, struct domain *d,
                    "its save was interrupted by a daemon restart; domid %u resumed", info->domid);
 }
 
+/*
+ * A committed migration's incoming records become d's own (the source's are torn down by then):
+ * how many there were, a failure logged. Serves the commit and a daemon restarted after it.
+ */
+static size_t incoming_records_take_over(struct manager *m, struct domain *d)
+{
+        _cleanup_free_ struct layout_device *devs = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+        int r;
+
+        r = layout_device_list_incoming(m->layout, d->uuid, &devs, &n, &err);
+        if (r >= 0 && n > 0)
+                r = layout_device_commit_incoming(m->layout, d->uuid, devs, n, &err);
+        if (r < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "migrate",
+                           "cannot take over the incoming devices' records: %s",
+                           err ? err : strerror(-r));
+        return n;
+}
+
 /* Destroy domid, an instance of d that must not run on, its devices (d's records) first. */
 static void adopt_destroy_instance(struct manager *m, struct domain *d, uint32_t domid,
                                    const char *why)
@@ -1375,8 +1396,7 @@ adopt_interrupted_migration(struct manager *m, struct domain *d, const struct la
 {
         _cleanup_free_ struct builder_domain_info *infos = NULL;
         const struct builder_domain_info *source, *incoming;
-        _cleanup_free_ struct layout_device *devs = NULL;
-        size_t n = 0, n_devs = 0;
+        size_t n = 0;
 
         if (manager_list(m, &infos, &n) < 0)
                 return NULL;
@@ -1392,9 +1412,7 @@ adopt_interrupted_migration(struct manager *m, struct domain *d, const struct la
                                                "was migrated away (the migration had committed)");
                 else
                         (void)attach_teardown_others(m->builder, m->layout, d->uuid, 0, NULL);
-                if (layout_device_list_incoming(m->layout, d->uuid, &devs, &n_devs, NULL) >= 0 &&
-                    n_devs > 0)
-                        (void)layout_device_commit_incoming(m->layout, d->uuid, devs, n_devs, NULL);
+                (void)incoming_records_take_over(m, d);
                 (void)layout_rename(m->layout, incoming->domid, d->uuid, d->name, NULL);
                 *seen = *incoming;
                 if (seen->paused && builder_unpause(m->builder, seen->domid, NULL) >= 0)
@@ -1736,23 +1754,16 @@ static int on_migrate(struct manager *m, struct domain *d, const struct event_ar
  */
 static void migrate_commit(struct manager *m, struct domain *d)
 {
-        _cleanup_free_ struct layout_device *devs = NULL;
         struct domain_config *running = TAKE_PTR(d->running_config);
         uint32_t source = d->domid;
         _cleanup_free_ char *err = NULL;
-        size_t n = 0;
+        size_t n;
         int r;
 
         d->migrate_committed = true;
         domain_record(m, d);
         instance_teardown(m, d, true);
-        r = layout_device_list_incoming(m->layout, d->uuid, &devs, &n, &err);
-        if (r >= 0 && n > 0)
-                r = layout_device_commit_incoming(m->layout, d->uuid, devs, n, &err);
-        if (r < 0)
-                log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "migrate",
-                           "cannot take over the incoming devices' records: %s", err);
-        free(TAKE_PTR(err));
+        n = incoming_records_take_over(m, d);
         d->domid = d->incoming_domid;
         d->has_domid = true;
         d->running_config = running;
