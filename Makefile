@@ -6,6 +6,7 @@
 
 PREFIX      ?= /usr/local
 DESTDIR     ?=
+VERSION     := 0.1.0
 BUILD       ?= build
 CC          ?= gcc
 SANITIZE    ?=
@@ -19,6 +20,7 @@ CMOCKA_LIBS  = $(shell pkg-config --libs cmocka)
 
 CFLAGS      ?= -O2 -g
 CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
+               -DXENSUP_VERSION='"$(VERSION)"' \
                -fno-strict-aliasing -fstack-protector-strong -MMD -MP
 LDFLAGS     += -Wl,--as-needed
 ifneq ($(SANITIZE),)

@@ -172,12 +172,14 @@ void ctl_domain_list_freep(struct ctl_domain_list *l)
 
 int ctl_parse_size_kib(const char *s, uint64_t *kib_r)
 {
+        /* xl's units; b is bytes, rounded down (xl shifts them right by 10). */
         static const struct {
                 char unit;
-                unsigned shift; /* KiB = value << shift */
-        } units[] = { { 'k', 0 }, { 'm', 10 }, { 'g', 20 }, { 't', 30 } };
+                int shift; /* KiB = value << shift, or >> -shift */
+        } units[] = { { 'b', -10 }, { 'k', 0 }, { 'm', 10 }, { 'g', 20 }, { 't', 30 } };
         unsigned long long v;
-        unsigned shift = 10; /* a plain number is MiB, as xl mem-set */
+        int shift = 10; /* a plain number is MiB, as xl mem-set */
+        uint64_t kib;
         char *end;
 
         if (!s || !isdigit((unsigned char)s[0]))
@@ -196,13 +198,26 @@ int ctl_parse_size_kib(const char *s, uint64_t *kib_r)
                         return -EINVAL;
                 shift = units[i].shift;
                 end++;
-                if (strcasecmp(end, "ib") != 0 && strcasecmp(end, "b") != 0 && *end)
+                /* "MiB", "GB": what people write; xl takes the letter alone. */
+                if (*end &&
+                    (shift < 0 || (strcasecmp(end, "ib") != 0 && strcasecmp(end, "b") != 0)))
                         return -EINVAL;
         }
-        if (v == 0 || v > (UINT64_MAX >> shift))
+        if (shift < 0)
+                kib = (uint64_t)v >> -shift;
+        else if (v > (UINT64_MAX >> shift))
                 return -EINVAL;
-        *kib_r = (uint64_t)v << shift;
+        else
+                kib = (uint64_t)v << shift;
+        if (kib == 0)
+                return -EINVAL;
+        *kib_r = kib;
         return 0;
+}
+
+bool ctl_is_domid(const char *s)
+{
+        return s && *s && strspn(s, "0123456789") == strlen(s);
 }
 
 void ctl_json_string(FILE *f, const char *s)
@@ -236,20 +251,24 @@ void ctl_json_string(FILE *f, const char *s)
         fputc('"', f);
 }
 
+/* A property's value in JSON: a string, a number, or null for "no domid", "never started". */
+static void print_json_value(FILE *f, const struct ctl_domain *d, const struct ctl_property *p)
+{
+        if (p->is_string)
+                ctl_json_string(f, string_of(d, p));
+        else if ((strcmp(p->bus, "DomID") == 0 && number_of(d, p) == CTL_DOMID_NONE) ||
+                 (strcmp(p->bus, "StartedAt") == 0 && number_of(d, p) == 0))
+                fputs("null", f);
+        else
+                fprintf(f, "%llu", (unsigned long long)number_of(d, p));
+}
+
 void ctl_print_domain_json(FILE *f, const struct ctl_domain *d)
 {
         fputc('{', f);
         for (size_t i = 0; i < ELEMENTSOF(properties); i++) {
-                const struct ctl_property *p = &properties[i];
-
-                fprintf(f, "%s\"%s\": ", i ? ", " : "", p->json);
-                if (p->is_string)
-                        ctl_json_string(f, string_of(d, p));
-                else if ((strcmp(p->bus, "DomID") == 0 && number_of(d, p) == CTL_DOMID_NONE) ||
-                         (strcmp(p->bus, "StartedAt") == 0 && number_of(d, p) == 0))
-                        fputs("null", f);
-                else
-                        fprintf(f, "%llu", (unsigned long long)number_of(d, p));
+                fprintf(f, "%s\"%s\": ", i ? ", " : "", properties[i].json);
+                print_json_value(f, d, &properties[i]);
         }
         fputs(", \"object_path\": ", f);
         ctl_json_string(f, d->path ? d->path : "");
@@ -407,7 +426,27 @@ void ctl_print_status(FILE *f, const struct ctl_domain *d, uint64_t now_usec)
                 fprintf(f, "  Last action: -\n");
 }
 
-void ctl_print_changes(FILE *f, const struct ctl_domain *old, const struct ctl_domain *now)
+/* The start of a monitor line: "TIME " or {"time": TIME, "name": NAME, "event": EVENT. */
+static void print_monitor_head(FILE *f, const char *time, const char *name, const char *event,
+                               bool json)
+{
+        if (!json) {
+                if (time)
+                        fprintf(f, "%s ", time);
+                fprintf(f, "%s:", name);
+                return;
+        }
+        fputs("{\"time\": ", f);
+        ctl_json_string(f, time ? time : "");
+        fputs(", \"name\": ", f);
+        ctl_json_string(f, name);
+        fputs(", \"event\": ", f);
+        ctl_json_string(f, event);
+}
+
+/* A change line: the properties that differ between old and now; nothing if none does. */
+static void print_change_line(FILE *f, const char *time, const struct ctl_domain *old,
+                              const struct ctl_domain *now, bool json)
 {
         bool any = false;
 
@@ -419,9 +458,12 @@ void ctl_print_changes(FILE *f, const struct ctl_domain *old, const struct ctl_d
                                  : number_of(old, p) == number_of(now, p))
                         continue;
                 if (!any)
-                        fprintf(f, "%s:", now->name ? now->name : "?");
+                        print_monitor_head(f, time, now->name ? now->name : "?", "changed", json);
                 any = true;
-                if (p->is_string) {
+                if (json) {
+                        fprintf(f, ", \"%s\": ", p->json);
+                        print_json_value(f, now, p);
+                } else if (p->is_string) {
                         fprintf(f, " %s=", p->json);
                         /* quoted when it has spaces, so the line stays parseable */
                         if (strpbrk(string_of(now, p), " \t\"") || !*string_of(now, p))
@@ -438,7 +480,68 @@ void ctl_print_changes(FILE *f, const struct ctl_domain *old, const struct ctl_d
                 }
         }
         if (any)
-                fputc('\n', f);
+                fputs(json ? "}\n" : "\n", f);
+}
+
+void ctl_print_changes(FILE *f, const struct ctl_domain *old, const struct ctl_domain *now)
+{
+        print_change_line(f, NULL, old, now, false);
+}
+
+char *ctl_format_timestamp(uint64_t usec, char buf[static CTL_TIMESTAMP_MAX])
+{
+        time_t t = (time_t)(usec / 1000000);
+        struct tm tm;
+        long off;
+        size_t n;
+
+        buf[0] = '\0';
+        if (!localtime_r(&t, &tm))
+                return buf;
+        n = strftime(buf, CTL_TIMESTAMP_MAX, "%Y-%m-%dT%H:%M:%S", &tm);
+        /* strftime's %z has no colon (+0100); ISO 8601's extended form has one. */
+        off = tm.tm_gmtoff;
+        snprintf(buf + n, CTL_TIMESTAMP_MAX - n, ".%03u%c%02ld:%02ld",
+                 (unsigned)(usec / 1000 % 1000), off < 0 ? '-' : '+', labs(off) / 3600,
+                 labs(off) / 60 % 60);
+        return buf;
+}
+
+void ctl_print_monitor_state(FILE *f, const char *time, const struct ctl_domain *d, bool json)
+{
+        static const char *const shown[] = { "State", "DomID" };
+
+        print_monitor_head(f, time, d->name ? d->name : "?", "state", json);
+        for (size_t i = 0; i < ELEMENTSOF(shown); i++) {
+                const struct ctl_property *p = property_by_bus_name(shown[i]);
+
+                if (json) {
+                        fprintf(f, ", \"%s\": ", p->json);
+                        print_json_value(f, d, p);
+                } else if (p->is_string)
+                        fprintf(f, " %s=%s", p->json, *string_of(d, p) ? string_of(d, p) : "?");
+                else if (number_of(d, p) == CTL_DOMID_NONE)
+                        fprintf(f, " %s=none", p->json);
+                else
+                        fprintf(f, " %s=%llu", p->json, (unsigned long long)number_of(d, p));
+        }
+        fputs(json ? "}\n" : "\n", f);
+}
+
+void ctl_print_monitor_event(FILE *f, const char *time, const char *name, const char *event,
+                             bool json)
+{
+        print_monitor_head(f, time, name, event, json);
+        if (json)
+                fputs("}\n", f);
+        else
+                fprintf(f, " %s\n", event);
+}
+
+void ctl_print_monitor_changes(FILE *f, const char *time, const struct ctl_domain *old,
+                               const struct ctl_domain *now, bool json)
+{
+        print_change_line(f, time, old, now, json);
 }
 
 const char *ctl_xenbus_state_name(uint32_t state)

@@ -65,8 +65,19 @@ struct ctl_domain *ctl_domain_list_add(struct ctl_domain_list *l);
 /* Free a list and everything in it (for _cleanup_). */
 void ctl_domain_list_freep(struct ctl_domain_list *l);
 
-/* Parse a memory size: 512M, 2G, 1048576K, 1T, an optional "iB"/"B"; plain = MiB. 0 or -EINVAL. */
+/* What ctl_parse_size_kib() takes, for help texts and error messages. */
+#define CTL_SIZE_SYNTAX                                                                            \
+        "a whole number with a unit: b (bytes, rounded down to KiB as xl does), k, m, g or t "     \
+        "(KiB, MiB, GiB, TiB; either case; 512MiB, 2GB too), or none for MiB; at least 1 KiB"
+
+/*
+ * Parse a memory size as xl's parse_mem_size_kb(): 1073741824b, 1048576K, 512M, 2G, 1T, any
+ * case, a plain number MiB; beyond xl, "B"/"iB" after k, m, g or t. 0 or -EINVAL.
+ */
 int ctl_parse_size_kib(const char *s, uint64_t *kib_r);
+
+/* Whether s is a domid as a person types it: decimal digits only. */
+bool ctl_is_domid(const char *s);
 
 /* Write s as a JSON string literal (quotes included, control characters escaped). */
 void ctl_json_string(FILE *f, const char *s);
@@ -88,6 +99,29 @@ void ctl_print_status(FILE *f, const struct ctl_domain *d, uint64_t now_usec);
 
 /* "NAME: key=value ..." for every property that differs; nothing if none does. */
 void ctl_print_changes(FILE *f, const struct ctl_domain *old, const struct ctl_domain *now);
+
+/* Room for ctl_format_timestamp()'s text: 2026-12-03T07:12:01.123+01:00 and a NUL. */
+#define CTL_TIMESTAMP_MAX 40
+
+/* A CLOCK_REALTIME usec as ISO 8601 local time with milliseconds and the UTC offset. */
+char *ctl_format_timestamp(uint64_t usec, char buf[static CTL_TIMESTAMP_MAX]);
+
+/*
+ * The lines of `xensupctl monitor`, each after a timestamp (time): a domain's state when first
+ * seen ("TIME web1: state=running domid=3"), an event of the manager ("TIME new1: added"), and
+ * what changed (ctl_print_changes(); nothing if nothing did). With json, one object per line
+ * instead: {"time": TIME, "name": ..., "event": "state"|"added"|"removed"|"changed", and the
+ * fields by their JSON keys}.
+ */
+void ctl_print_monitor_state(FILE *f, const char *time, const struct ctl_domain *d, bool json);
+
+/* An event of the manager's (added, removed) as a monitor line; see ctl_print_monitor_state(). */
+void ctl_print_monitor_event(FILE *f, const char *time, const char *name, const char *event,
+                             bool json);
+
+/* What changed between old and now as a monitor line; see ctl_print_monitor_state(). */
+void ctl_print_monitor_changes(FILE *f, const char *time, const struct ctl_domain *old,
+                               const struct ctl_domain *now, bool json);
 
 /* Format a duration in seconds as "1d 2h 3min 4s" into buf. */
 char *ctl_format_duration(uint64_t seconds, char *buf, size_t size);

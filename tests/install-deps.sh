@@ -7,7 +7,7 @@ packages=(
         libxen-dev libconfuse-dev libsystemd-dev libcmocka-dev libmnl-dev
         xenstore-utils xen-utils-4.17
         dbus dbus-daemon dbus-bin systemd util-linux procps libxml2-utils polkitd
-        valgrind clang-format cppcheck python3
+        valgrind clang-format cppcheck python3 bash-completion
         clang libclang-rt-14-dev
         qemu-system-x86 busybox-static iproute2
 )

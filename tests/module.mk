@@ -5,3 +5,4 @@ include tests/fuzz/module.mk
 # The saved-image format (supervisor/image.c) on its own: files, pipes, hostile bytes.
 TESTS += test-image
 test-image_SRCS := tests/test-image.c supervisor/image.c layout/record.c $(CONFIG_SRCS) $(COMMON_SRCS)
+SHELL_TESTS += tests/test-completion.sh

@@ -197,7 +197,7 @@ echo "--- create, reload, monitor"
 $XSCTL --user monitor >"$work/monitor.out" 2>&1 &
 mon_pid=$!
 # subscribed once it has printed where every domain stands
-check monitor-ready wait_for 10 grep -q "^web2: state=" "$work/monitor.out"
+check monitor-ready wait_for 10 grep -q " web2: state=" "$work/monitor.out"
 mkdir -p "$work/elsewhere"
 chmod 755 "$work/elsewhere"
 mkconf new1
@@ -224,7 +224,10 @@ sleep 0.5
 kill -INT "$mon_pid"
 wait "$mon_pid"
 check_eq monitor-exit-on-sigint "$?" 0
-mon=$(cat "$work/monitor.out")
+# each line begins with its local time, ISO 8601 with milliseconds and offset
+ts='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}[+-][0-9]{2}:[0-9]{2}'
+check_eq monitor-every-line-timed "$(grep -Evc "^$ts " "$work/monitor.out")" 0
+mon=$(sed -E "s/^$ts //" "$work/monitor.out")
 check_match monitor-initial "$mon" "^web1: state=running domid=[0-9]+$"
 check_match monitor-added "$mon" "^new1: added$"
 check_match monitor-new-running "$mon" "^new1: .*state=running"
