@@ -4,8 +4,6 @@
 #   SHELL_TESTS += tests/x.sh                (run after the cmocka binaries)
 # Objects are shared by every program and test that lists the same source.
 
-PREFIX      ?= /usr/local
-DESTDIR     ?=
 VERSION     := 0.1.0
 BUILD       ?= build
 CC          ?= gcc
@@ -20,7 +18,7 @@ CMOCKA_LIBS  = $(shell pkg-config --libs cmocka)
 
 CFLAGS      ?= -O2 -g
 CFLAGS      += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -I. $(PKG_CFLAGS) \
-               -DXENSUP_VERSION='"$(VERSION)"' \
+               -DXENSUP_VERSION='"$(VERSION)"' -DXENSUP_LIBEXECDIR='"$(LIBEXECDIR)"' \
                -fno-strict-aliasing -fstack-protector-strong -MMD -MP
 LDFLAGS     += -Wl,--as-needed
 ifneq ($(SANITIZE),)
@@ -34,6 +32,8 @@ PROGRAMS    :=
 TESTS       :=
 SHELL_TESTS :=
 
+# Where `make install` puts each file (units/module.mk and doc/module.mk add theirs).
+include install.mk
 include $(sort $(wildcard */module.mk))
 
 all: $(addprefix $(BUILD)/,$(PROGRAMS))
@@ -42,7 +42,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
 define PROGRAM_template
 $(BUILD)/$(1): $$(call obj,$$($(1)_SRCS))
@@ -59,7 +59,7 @@ $(foreach t,$(TESTS),$(eval $(call TEST_template,$(t))))
 tests: all $(addprefix $(BUILD)/tests/,$(TESTS))
 
 # make check: every cmocka binary, then every shell/integration test.
-check: tests
+check: tests deps-test
 	BUILD=$(BUILD) VALGRIND="$(VALGRIND)" tests/run-tests.sh \
 	  $(addprefix $(BUILD)/tests/,$(TESTS)) $(SHELL_TESTS)
 
@@ -72,12 +72,15 @@ VALGRIND_CMD := valgrind --quiet --error-exitcode=99 --leak-check=full \
 check-valgrind:
 	$(MAKE) BUILD=build-valgrind VALGRIND="$(VALGRIND_CMD)" check
 
+# make deps: what building needs; each test target brings what it needs besides.
 deps:
-	tests/install-deps.sh
+	tests/install-deps.sh build
+deps-%:
+	tests/install-deps.sh $*
 
 # cppcheck does not model __attribute__((cleanup)), so it reports every
 # _cleanup_ variable as a leak; leaks are the job of check-asan and check-valgrind.
-lint:
+lint: deps-test
 	clang-format --dry-run --Werror $$(git ls-files '*.c' '*.h')
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance,portability \
 	  --inline-suppr --suppress=missingIncludeSystem --suppress=memleak \
@@ -86,19 +89,9 @@ lint:
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/bin
-	install -m 755 $(BUILD)/xensupd $(DESTDIR)$(PREFIX)/sbin/xensupd
-	install -m 755 $(BUILD)/xensup-sim $(DESTDIR)$(PREFIX)/sbin/xensup-sim
-	install -m 755 $(BUILD)/xensupctl $(DESTDIR)$(PREFIX)/bin/xensupctl
-	install -d $(DESTDIR)/etc/xensup/domains.d
-	# The examples are the simulator's; on a Xen host they would start as real domains.
-	install -d $(DESTDIR)$(PREFIX)/share/doc/xensup/examples
-	install -m 644 units/examples/* $(DESTDIR)$(PREFIX)/share/doc/xensup/examples/
-	$(INSTALL_EXTRA)
-
 clean:
 	rm -rf build build-asan build-valgrind
 
-.PHONY: all tests check check-asan check-valgrind deps lint format install clean
+.PHONY: all tests check check-asan check-valgrind deps deps-run deps-test deps-xen deps-package \
+	lint format clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -9,11 +9,13 @@
  */
 #include <endian.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <linux/fs.h>
 #include <sys/file.h>
@@ -29,6 +31,7 @@
 
 #include "builders/builder-internal.h"
 #include "builders/builder-sim.h"
+#include "common/debug.h"
 #include "common/error.h"
 
 #define SIM_BINARY         "xensup-sim"
@@ -212,8 +215,8 @@ static int sim_bad_reply(struct sim_backend *sb, const char *what, char **err_r)
  * most); *rep_len_r its length. A reply that breaks the protocol closes the
  * connection, so a late reply can never be taken for the next one.
  */
-static int sim_call(struct sim_backend *sb, uint16_t op, const void *req, void *rep, size_t rep_max,
-                    size_t *rep_len_r, char **err_r)
+static int sim_request(struct sim_backend *sb, uint16_t op, const void *req, void *rep,
+                       size_t rep_max, size_t *rep_len_r, char **err_r)
 {
         struct hv_header h = {
                 .magic = HV_PROTO_MAGIC,
@@ -273,6 +276,20 @@ static int sim_call(struct sim_backend *sb, uint16_t op, const void *req, void *
         return 0;
 }
 
+/* sim_request(), and at debug level each call with its outcome and time (common/debug.h). */
+static int sim_call(struct sim_backend *sb, uint16_t op, const void *req, void *rep, size_t rep_max,
+                    size_t *rep_len_r, char **err_r)
+{
+        bool debug = debug_enabled();
+        uint64_t start = debug ? now_ms() : 0;
+        int r = sim_request(sb, op, req, rep, rep_max, rep_len_r, err_r);
+
+        if (debug)
+                debug_printf("hypervisor call %s (seq %" PRIu32 "): %s (%" PRIu64 " ms)",
+                             op_names[op], sb->seq, r < 0 ? strerror(-r) : "ok", now_ms() - start);
+        return r;
+}
+
 static struct sim_backend *sim_of(struct builder *b)
 {
         return b->ops == &builder_sim_ops ? b->data : NULL;
@@ -306,21 +323,27 @@ static int mkdir_parents(const char *dir)
         return 0;
 }
 
-/* xensup-sim beside the running binary, if there is one there. */
-static char *sim_binary_beside_self(void)
+/* xensup-sim beside this binary (the build tree), else in the install's libexec; NULL: PATH. */
+static char *sim_binary_path(void)
 {
         char self[PATH_MAX];
         ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
         char *slash, *p;
 
-        if (n <= 0)
-                return NULL;
-        self[n] = 0;
-        slash = strrchr(self, '/');
-        if (!slash)
-                return NULL;
-        *slash = 0;
-        p = sim_path(self, SIM_BINARY);
+        if (n > 0) {
+                self[n] = 0;
+                slash = strrchr(self, '/');
+                if (slash) {
+                        *slash = 0;
+                        /* In the build tree xensup-sim sits beside xensupd. */
+                        p = sim_path(self, SIM_BINARY);
+                        if (!p || access(p, X_OK) == 0)
+                                return p;
+                        free(p);
+                }
+        }
+        /* Installed, it lives in the package's libexec directory, off PATH. */
+        p = sim_path(XENSUP_LIBEXECDIR, SIM_BINARY);
         if (p && access(p, X_OK) < 0) {
                 free(p);
                 return NULL;
@@ -349,7 +372,7 @@ static void spawn_actionsp(posix_spawn_file_actions_t **fa)
  */
 static int sim_spawn(const struct sim_backend *sb, char **err_r)
 {
-        _cleanup_free_ char *beside = sim_binary_beside_self();
+        _cleanup_free_ char *beside = sim_binary_path();
         _cleanup_free_ char *log = sim_path(sb->dir, SIM_LOG);
         char *argv[] = { (char *)"setsid", (char *)"--fork", beside ?: (char *)SIM_BINARY,
                          (char *)"--dir",  sb->dir,          NULL };

@@ -34,6 +34,7 @@
 
 #include "builders/builder-internal.h"
 #include "builders/host-linux.h"
+#include "common/debug.h"
 #include "common/error.h"
 
 /* libxl's LIBXL_MAXMEM_CONSTANT: slack above the target for the guest's own allocations (KiB). */
@@ -96,6 +97,9 @@ static struct xen_backend *backend_of(struct builder *b)
 {
         return b->data;
 }
+
+/* A hypervisor call, at xensupd --log-level=debug (common/debug.h). */
+#define xen_debug(fmt, ...) debug_printf("hypervisor call " fmt, ##__VA_ARGS__)
 
 /* Start a hypervisor step: forget earlier errors so a failure reports its own. */
 static void step_begin(struct xen_backend *x)
@@ -590,6 +594,7 @@ static int build_post(struct xen_backend *x, const struct domain_config *cfg, ui
 /* Undo a half-built domain; its event channels and memory go with it. */
 static void rollback(struct xen_backend *x, uint32_t domid, char **err_r)
 {
+        xen_debug("xc_domain_destroy(%" PRIu32 ") (rolling back a failed build)", domid);
         step_begin(x);
         if (xc_domain_destroy(x->xch, domid) < 0) {
                 int e = errno > 0 ? errno : EIO;
@@ -643,6 +648,7 @@ static int fill_stream(struct xen_backend *x, const struct domain_config *cfg, u
         unsigned long store_mfn = 0, console_mfn = 0;
 
         (void)cfg;
+        xen_debug("xc_domain_restore(%" PRIu32 ")", domid);
         step_begin(x);
         if (xc_domain_restore(x->xch, *(const int *)fd, domid, out->store_port, &store_mfn,
                               XEN_BACKEND_DOMID, out->console_port, &console_mfn, XEN_BACKEND_DOMID,
@@ -674,10 +680,12 @@ static int domain_build(struct xen_backend *x, const struct domain_config *cfg, 
                 return r;
         createdomain_fill(cfg, &caps, &create);
         /* An invalid domid asks Xen to choose one. */
+        xen_debug("xc_domain_create (%s, %s)", cfg->name, restore ? "restore" : "build");
         step_begin(x);
         if (xc_domain_create(x->xch, &domid, &create) < 0)
                 return step_fail(x, err_r, "xc_domain_create");
         d.domid = domid;
+        xen_debug("xc_domain_create: domid %" PRIu32, domid);
 
         r = build_pre(x, cfg, domid, restore, &d, err_r);
         if (r >= 0)
@@ -709,6 +717,7 @@ static int xen_introduce(struct builder *b, const struct builder_domain *d, char
 {
         struct xen_backend *x = backend_of(b);
 
+        xen_debug("xs_introduce_domain(%" PRIu32 ")", d->domid);
         errno = 0;
         if (!xs_introduce_domain(x->xsh, d->domid, d->store_mfn, d->store_port)) {
                 int e = errno > 0 ? errno : EIO;
@@ -722,6 +731,7 @@ static int xen_unpause(struct builder *b, uint32_t domid, char **err_r)
 {
         struct xen_backend *x = backend_of(b);
 
+        xen_debug("xc_domain_unpause(%" PRIu32 ")", domid);
         step_begin(x);
         if (xc_domain_unpause(x->xch, domid) < 0)
                 return step_fail(x, err_r, "xc_domain_unpause");
@@ -732,6 +742,7 @@ static int xen_pause(struct builder *b, uint32_t domid, char **err_r)
 {
         struct xen_backend *x = backend_of(b);
 
+        xen_debug("xc_domain_pause(%" PRIu32 ")", domid);
         step_begin(x);
         if (xc_domain_pause(x->xch, domid) < 0)
                 return step_fail(x, err_r, "xc_domain_pause");
@@ -788,6 +799,7 @@ static int xen_shutdown(struct builder *b, uint32_t domid, enum shutdown_reason 
 
         if (code < 0)
                 return err_setf(err_r, -EINVAL, "invalid shutdown reason %d", (int)why);
+        xen_debug("xc_domain_shutdown(%" PRIu32 ", %d)", domid, code);
         step_begin(x);
         if (xc_domain_shutdown(x->xch, domid, code) < 0)
                 return step_fail(x, err_r, "xc_domain_shutdown");
@@ -798,6 +810,7 @@ static int xen_destroy(struct builder *b, uint32_t domid, char **err_r)
 {
         struct xen_backend *x = backend_of(b);
 
+        xen_debug("xc_domain_destroy(%" PRIu32 ")", domid);
         step_begin(x);
         if (xc_domain_destroy(x->xch, domid) < 0)
                 return step_fail(x, err_r, "xc_domain_destroy");
@@ -848,6 +861,7 @@ static int xen_list(struct builder *b, struct builder_domain_info **infos_r, siz
         for (;;) {
                 int got;
 
+                xen_debug("xc_domain_getinfolist(%" PRIu32 ", %d)", first, XEN_LIST_BATCH);
                 step_begin(x);
                 got = xc_domain_getinfolist(x->xch, first, XEN_LIST_BATCH, batch);
                 if (got < 0)
@@ -918,6 +932,8 @@ static int xen_set_memory(struct builder *b, uint32_t domid, uint64_t target_kib
                 return r;
 
         /* libxl_set_memory_target with enforce: max pages follow the target. */
+        xen_debug("xc_domain_setmaxmem(%" PRIu32 ", %" PRIu64 " KiB)", domid,
+                  target_kib + XEN_MAXMEM_SLACK_KIB);
         step_begin(x);
         if (xc_domain_setmaxmem(x->xch, domid, target_kib + XEN_MAXMEM_SLACK_KIB) < 0)
                 return step_fail(x, err_r, "xc_domain_setmaxmem");
@@ -977,6 +993,7 @@ static int xen_dumpcore(struct builder *b, uint32_t domid, int fd, char **err_r)
 {
         struct xen_backend *x = backend_of(b);
 
+        xen_debug("xc_domain_dumpcore_via_callback(%" PRIu32 ")", domid);
         step_begin(x);
         if (xc_domain_dumpcore_via_callback(x->xch, domid, &fd, xen_dump_write) < 0)
                 return step_fail(x, err_r, "xc_domain_dumpcore_via_callback");
@@ -1060,6 +1077,7 @@ static int xen_save(struct builder *b, uint32_t domid, int fd, bool live,
                         return r;
         }
         builder_sigpipe_block(&sp);
+        xen_debug("xc_domain_save(%" PRIu32 "%s)", domid, live ? ", live" : "");
         step_begin(x);
         if (xc_domain_save(x->xch, fd, domid, live ? XCFLAGS_LIVE : 0, &cb, XC_STREAM_PLAIN, -1) <
             0)
@@ -1084,6 +1102,7 @@ static int xen_resume(struct builder *b, uint32_t domid, char **err_r)
         if (i.dying || !i.shutdown || i.reason != SHUTDOWN_REASON_SUSPEND)
                 return err_setf(err_r, -EINVAL, "domain %" PRIu32 " is not suspended (%s)", domid,
                                 builder_doing(&i, doing));
+        xen_debug("xc_domain_resume(%" PRIu32 ")", domid);
         step_begin(x);
         if (xc_domain_resume(x->xch, domid, 1) < 0)
                 return step_fail(x, err_r, "xc_domain_resume");
@@ -1117,6 +1136,7 @@ static int xen_set_handle(struct builder *b, uint32_t domid, const uint8_t uuid[
 
         _Static_assert(sizeof(handle) == 16, "a Xen domain handle is the 16 uuid bytes");
         memcpy(handle, uuid, sizeof(handle));
+        xen_debug("xc_domain_sethandle(%" PRIu32 ")", domid);
         step_begin(x);
         if (xc_domain_sethandle(x->xch, domid, handle) < 0)
                 return step_fail(x, err_r, "xc_domain_sethandle");

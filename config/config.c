@@ -7,7 +7,10 @@
  * error names the right line) and records it, and never aborts the parse, so
  * one run reports every bad value. Checks that need several keys run after
  * the parse, with the lines the callbacks recorded. Only syntax errors and
- * unknown keys stop the parser (libconfuse cannot resume after them).
+ * unknown keys stop the parser (libconfuse cannot resume after them), so a scan
+ * of our own (keyscan()) finds every key first: the unknown ones after the one
+ * libconfuse stopped at are reported too, with xensup's name for an xl.cfg(5)
+ * key, and xl's [ ] lists are named and read as { } so the keys after them count.
  */
 #include <confuse.h>
 #include <dirent.h>
@@ -142,6 +145,14 @@ static const char *const host_shutdown_action_table[_HOST_SHUTDOWN_MAX] = {
 DEFINE_STRING_TABLE_LOOKUP(host_shutdown_action, enum host_shutdown_action,
                            host_shutdown_action_table)
 
+/* A key keyscan() found that the schema does not know. */
+struct unknown_key {
+        unsigned line;
+        const char *section; /* NULL at top level */
+        char *name;          /* as written (a quoted key keeps its escapes) */
+        bool xl_list;        /* not unknown: a known key given xl's [ ] list */
+};
+
 /* What the parse callbacks learn; libconfuse keeps the values themselves. */
 struct parse_ctx {
         const char *path; /* as messages name the file */
@@ -162,6 +173,12 @@ struct parse_ctx {
         size_t n_vifs, vif_items;
         size_t disk_entry[DISKS_MAX]; /* the entry number of each of disks[] */
         size_t vif_entry[VIFS_MAX];
+        /*
+         * Every key of the file the schema does not know, in file order, as keyscan() read
+         * them: libconfuse stops at the first, and the rest are reported from here.
+         */
+        struct unknown_key *unknown;
+        size_t n_unknown, unknown_done; /* those before unknown_done were reported or passed */
 };
 
 /*
@@ -242,6 +259,93 @@ static void bad_value(struct parse_ctx *ctx, unsigned line, int k, const char *v
                   escape(shown, sizeof(shown), value, VALUE_SHOWN_MAX), allowed);
 }
 
+/* xl.cfg(5) keys that xensup spells otherwise: their unknown key's message says how. */
+static const struct {
+        const char *xl, *hint;
+} key_hints[] = {
+        { "extra", "xensup calls it cmdline" },
+        { "root", "xensup has no root: it is part of cmdline, as xl makes it (cmdline = "
+                  "\"root=ROOT EXTRA\")" },
+        { "cap", "xensup calls it cpu_cap" },
+        { "weight", "xensup calls it cpu_weight" },
+        { "builder", "xensup calls it type (" TYPES ")" },
+        { "pvh", "xensup says type = \"pvh\"" },
+};
+
+/* "FILE:LINE: KEY: unknown key ..." with the keys allowed there, or the xensup name of an xl key.
+ */
+static void unknown_key_error(struct parse_ctx *ctx, unsigned line, const char *section,
+                              const char *key)
+{
+        char shown[SHOWN_SIZE];
+
+        escape(shown, sizeof(shown), key, VALUE_SHOWN_MAX);
+        for (size_t i = 0; !section && i < ELEMENTSOF(key_hints); i++)
+                if (strcmp(key, key_hints[i].xl) == 0) {
+                        ctx_error(ctx, line, shown, "unknown key; %s", key_hints[i].hint);
+                        return;
+                }
+        ctx_error(ctx, line, shown, "unknown key (allowed%s%s: %s)", section ? " in " : "",
+                  section ? section : "",
+                  !section                          ? TOP_KEYS
+                  : strcmp(section, "restart") == 0 ? RESTART_KEYS
+                                                    : SIM_KEYS);
+}
+
+static void keyscan_error(struct parse_ctx *ctx, const struct unknown_key *u)
+{
+        char shown[SHOWN_SIZE];
+
+        if (!u->xl_list) {
+                unknown_key_error(ctx, u->line, u->section, u->name);
+                return;
+        }
+        ctx_error(ctx, u->line, escape(shown, sizeof(shown), u->name, VALUE_SHOWN_MAX),
+                  "xl's [ ] list (allowed: { ... }; xensupctl import-xl converts an xl.cfg "
+                  "file)");
+}
+
+/* Report the [ ] lists keyscan() found before line that are not reported yet. */
+static void report_xl_lists_before(struct parse_ctx *ctx, unsigned line)
+{
+        for (size_t i = ctx->unknown_done; i < ctx->n_unknown && ctx->unknown[i].line < line; i++) {
+                if (ctx->unknown[i].xl_list)
+                        keyscan_error(ctx, &ctx->unknown[i]);
+                ctx->unknown_done = i + 1;
+        }
+}
+
+/*
+ * libconfuse stopped at line (at key, when it was an unknown key; else NULL): report the
+ * unknown keys keyscan() found after that point, which libconfuse never reached.
+ */
+static void report_unknown_after(struct parse_ctx *ctx, unsigned line, const char *key)
+{
+        size_t i;
+
+        report_xl_lists_before(ctx, line);
+        i = ctx->unknown_done;
+        if (key) {
+                size_t j = i;
+
+                /* Past the one libconfuse reported, or every one of its line. */
+                while (j < ctx->n_unknown && ctx->unknown[j].line == line &&
+                       strcmp(ctx->unknown[j].name, key) != 0)
+                        j++;
+                if (j < ctx->n_unknown && ctx->unknown[j].line == line)
+                        i = j + 1;
+                else
+                        while (i < ctx->n_unknown && ctx->unknown[i].line == line)
+                                i++;
+        } else {
+                while (i < ctx->n_unknown && ctx->unknown[i].line == line)
+                        i++;
+        }
+        for (; i < ctx->n_unknown; i++)
+                keyscan_error(ctx, &ctx->unknown[i]);
+        ctx->unknown_done = ctx->n_unknown;
+}
+
 static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
 {
         struct parse_ctx *ctx = ctx_of(cfg);
@@ -264,17 +368,16 @@ static void on_cfg_error(cfg_t *cfg, const char *fmt, va_list ap)
                                   "syntax error: empty key name ('|' is not part of a key)");
                         return;
                 }
-                ctx_error(
-                    ctx, (unsigned)cfg->line, escape(shown, sizeof(shown), key, VALUE_SHOWN_MAX),
-                    "unknown key (allowed%s%s: %s)", section ? " in " : "", section ? section : "",
-                    !section                          ? TOP_KEYS
-                    : strcmp(section, "restart") == 0 ? RESTART_KEYS
-                                                      : SIM_KEYS);
+                report_xl_lists_before(ctx, (unsigned)cfg->line);
+                unknown_key_error(ctx, (unsigned)cfg->line, section, key);
+                report_unknown_after(ctx, (unsigned)cfg->line, key);
                 return;
         }
         vsnprintf(msg, sizeof(msg), fmt, ap);
+        report_xl_lists_before(ctx, (unsigned)cfg->line);
         ctx_error(ctx, (unsigned)cfg->line, section, "syntax error: %s",
                   escape(shown, sizeof(shown), msg, sizeof(msg)));
+        report_unknown_after(ctx, (unsigned)cfg->line, NULL);
 }
 
 /*
@@ -541,6 +644,8 @@ static int list_item_begin(cfg_t *cfg, cfg_opt_t *opt, size_t items, struct pars
         *ctx_r = ctx;
         if (!ctx)
                 return -1;
+        /* In file order: an xl list's own problem before its entries'. */
+        report_xl_lists_before(ctx, (unsigned)cfg->line + 1);
         k = key_of(cfg, opt);
         if (k < 0)
                 return k;
@@ -1046,6 +1151,266 @@ substitution:
         return -EINVAL;
 }
 
+/* ---- every key of the file ---- */
+
+/* keyscan()'s tokens; the text has been through prescan(), so comments are blanks. */
+enum ks_token {
+        KS_END,
+        KS_WORD,
+        KS_STRING,
+        KS_ASSIGN,
+        KS_OPEN,
+        KS_CLOSE,
+        KS_COMMA,
+        KS_PAREN,
+        KS_PAREN_CLOSE,
+        KS_SEMICOLON,
+        KS_OTHER
+};
+
+struct keyscan {
+        char *p;
+        unsigned line;
+        char *tok; /* the last token's text and length */
+        size_t len;
+        unsigned tok_line;
+};
+
+/*
+ * As libconfuse's lexer cuts an unquoted word, but for ';': to libconfuse a part of a word,
+ * here xl's separator of settings, so that the keys of an xl.cfg file after one are found.
+ */
+static bool ks_word_char(const char *p)
+{
+        return *p && !strchr(" \t\n\r#\"'={}(),;", *p) && !(p[0] == '+' && p[1] == '=');
+}
+
+static enum ks_token ks_next(struct keyscan *ks)
+{
+        char *p = ks->p;
+
+        for (; *p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'; p++)
+                if (*p == '\n')
+                        ks->line++;
+        ks->tok = p;
+        ks->tok_line = ks->line;
+        ks->len = 1;
+        ks->p = p + 1;
+        switch (*p) {
+        case '\0':
+                ks->p = p;
+                return KS_END;
+        case '=':
+                return KS_ASSIGN;
+        case '{':
+                return KS_OPEN;
+        case '}':
+                return KS_CLOSE;
+        case ',':
+                return KS_COMMA;
+        case '(':
+                return KS_PAREN;
+        case ')':
+                return KS_PAREN_CLOSE;
+        case ';':
+                return KS_SEMICOLON;
+        case '+':
+                if (p[1] == '=') {
+                        ks->p = p + 2;
+                        return KS_ASSIGN;
+                }
+                break;
+        case '"':
+        case '\'':
+                /* prescan() refused unterminated strings. */
+                for (p++; *p && *p != *ks->tok; p++) {
+                        if (*p == '\\' && p[1])
+                                p++;
+                        if (*p == '\n')
+                                ks->line++;
+                }
+                ks->p = *p ? p + 1 : p;
+                ks->tok++;
+                ks->len = (size_t)(p - ks->tok);
+                return KS_STRING;
+        default:
+                break;
+        }
+        if (!ks_word_char(p))
+                return KS_OTHER;
+        while (ks_word_char(p))
+                p++;
+        ks->p = p;
+        ks->len = (size_t)(p - ks->tok);
+        return KS_WORD;
+}
+
+/* Record a key the schema does not know (in section, NULL at top level). */
+static int ks_note(struct parse_ctx *ctx, const char *section, const char *name, size_t len,
+                   unsigned line, bool xl_list)
+{
+        struct unknown_key *u;
+        bool known = false;
+
+        /* Empty keys and section paths ("restart|burst") are libconfuse's to report. */
+        if (len == 0 || memchr(name, '|', len))
+                return 0;
+        for (int k = 0; k < _KEY_MAX && !known; k++) {
+                const struct key_def *d = &key_defs[k];
+
+                known = strlen(d->name) == len && memcmp(d->name, name, len) == 0 &&
+                        !d->section == !section && (!section || strcmp(d->section, section) == 0);
+        }
+        if (known && !xl_list)
+                return 0;
+        if (!known)
+                xl_list = false;
+        u = realloc(ctx->unknown, (ctx->n_unknown + 1) * sizeof(*u));
+        if (!u)
+                return -ENOMEM;
+        ctx->unknown = u;
+        u = &ctx->unknown[ctx->n_unknown];
+        u->name = strndup(name, len);
+        if (!u->name)
+                return -ENOMEM;
+        u->line = line;
+        u->section = section;
+        u->xl_list = xl_list;
+        ctx->n_unknown++;
+        return 0;
+}
+
+/*
+ * A value after '=': a word, a string, a { } list, or xl's [ ] list (to libconfuse, words
+ * that begin with '[' and end with ']'). An xl list is turned into braces in the text
+ * (*xl_list_r set), so that libconfuse reads its entries and the keys after it.
+ */
+static bool ks_value(struct keyscan *ks, bool *xl_list_r)
+{
+        enum ks_token t = ks_next(ks);
+
+        *xl_list_r = false;
+        /* A word "[" or "[]": to libconfuse "[x]" is a word like any other. */
+        if (t == KS_WORD && ks->tok[0] == '[' &&
+            (ks->len == 1 || (ks->len == 2 && ks->tok[1] == ']'))) {
+                char *open = ks->tok;
+
+                /* Up to a word that ends with ']' (the opening one too, unless it is "["). */
+                while (t != KS_WORD || ks->tok[ks->len - 1] != ']' ||
+                       (ks->tok == open && ks->len == 1)) {
+                        t = ks_next(ks);
+                        if (t != KS_WORD && t != KS_STRING && t != KS_COMMA)
+                                return false;
+                }
+                *xl_list_r = true;
+                /*
+                 * Only "[" and "]" standing alone become braces: a ']' ending a word could make
+                 * a comment of what follows the brace, or end the word elsewhere.
+                 */
+                if (open != ks->tok && ks->len != 1)
+                        return true;
+                *open = '{';
+                ks->tok[ks->len - 1] = '}';
+                return true;
+        }
+        if (t == KS_WORD || t == KS_STRING)
+                return true;
+        if (t != KS_OPEN)
+                return false;
+        for (;;) {
+                t = ks_next(ks);
+                if (t == KS_CLOSE)
+                        return true;
+                if (t != KS_WORD && t != KS_STRING && t != KS_COMMA)
+                        return false;
+        }
+}
+
+/*
+ * The statements of one block: the file (section NULL, top) or a section's body, whose keys
+ * are recorded when known is set (an unknown section's are not: the section is the error).
+ * Returns 1 at the block's end, 0 where the text is no longer what libconfuse would read
+ * (libconfuse reports that), or -ENOMEM.
+ */
+static int ks_block(struct parse_ctx *ctx, struct keyscan *ks, const char *section, bool top,
+                    bool known, unsigned depth)
+{
+        for (;;) {
+                enum ks_token t = ks_next(ks), t2;
+                const char *name = ks->tok, *sub;
+                size_t len = ks->len;
+                unsigned line = ks->tok_line;
+                bool xl_list = false;
+                int r;
+
+                if (t == KS_END)
+                        return top ? 1 : 0;
+                if (t == KS_CLOSE)
+                        return top ? 0 : 1;
+                if (t == KS_SEMICOLON)
+                        continue;
+                if (t != KS_WORD && t != KS_STRING)
+                        return 0;
+                t2 = ks_next(ks);
+                if (t2 == KS_ASSIGN) {
+                        if (!ks_value(ks, &xl_list))
+                                return 0;
+                } else if (t2 == KS_PAREN) {
+                        do
+                                t2 = ks_next(ks);
+                        while (t2 != KS_PAREN_CLOSE && t2 != KS_END);
+                        if (t2 == KS_END)
+                                return 0;
+                } else if (t2 == KS_OPEN || t2 == KS_WORD || t2 == KS_STRING) {
+                        /* A section, titled or not: ours are restart { } and sim { }. */
+                        if (t2 != KS_OPEN && ks_next(ks) != KS_OPEN)
+                                return 0;
+                        sub = NULL;
+                        if (top && t2 == KS_OPEN && len == strlen("restart") &&
+                            memcmp(name, "restart", len) == 0)
+                                sub = "restart";
+                        if (top && t2 == KS_OPEN && len == strlen("sim") &&
+                            memcmp(name, "sim", len) == 0)
+                                sub = "sim";
+                        if (known && !sub &&
+                            (r = ks_note(ctx, section, name, len, line, false)) < 0)
+                                return r;
+                        if (depth > 8)
+                                return 0;
+                        r = ks_block(ctx, ks, sub, false, known && sub, depth + 1);
+                        if (r <= 0)
+                                return r;
+                        continue;
+                } else {
+                        return 0;
+                }
+                if (known && (r = ks_note(ctx, section, name, len, line, xl_list)) < 0)
+                        return r;
+        }
+}
+
+/*
+ * Find every key of buf (after prescan()) that the schema does not know, into ctx->unknown:
+ * libconfuse stops at the first unknown key, and a person fixing a file (an xl.cfg above all)
+ * wants them all at once. Where the text stops being libconfuse's syntax the scan stops too.
+ */
+static int keyscan(struct parse_ctx *ctx, char *buf)
+{
+        struct keyscan ks = { .p = buf, .line = 1 };
+        int r = ks_block(ctx, &ks, NULL, true, true, 0);
+
+        return r < 0 ? r : 0;
+}
+
+static void ctx_unknown_free(struct parse_ctx *ctx)
+{
+        for (size_t i = 0; i < ctx->n_unknown; i++)
+                free(ctx->unknown[i].name);
+        free(ctx->unknown);
+        ctx->unknown = NULL;
+        ctx->n_unknown = ctx->unknown_done = 0;
+}
+
 /* The absolute directory of a file, without resolving symlinks. */
 static char *dir_of(const char *path)
 {
@@ -1266,11 +1631,15 @@ static int load(struct parse_ctx *ctx, const char *path, int fd, struct domain_c
         r = prescan(ctx, buf, &open_line);
         if (r < 0)
                 return r;
+        r = keyscan(ctx, buf);
+        if (r < 0)
+                return r;
         cfg = schema_new(ctx);
         if (!cfg)
                 return -ENOMEM;
         errno = 0;
         r = cfg_parse_buf(cfg, buf);
+        report_xl_lists_before(ctx, UINT_MAX);
         if (ctx->fatal < 0)
                 return ctx->fatal;
         if (r != CFG_SUCCESS) {
@@ -1340,6 +1709,7 @@ int config_load_fd(int fd, const char *path, unsigned flags, struct domain_confi
         } else
                 r = load(&ctx, path, fd, ret);
         ctx_devices_free(&ctx);
+        ctx_unknown_free(&ctx);
         errors = ctx.errors;
         if (r < 0 && errors_r && errors) {
                 free(*errors_r);
@@ -1654,7 +2024,7 @@ int config_set_path(struct domain_config *c, const char *path)
  * and '$' (which could start "${VAR}") behind a backslash, every other byte
  * outside printable ASCII as \xNN, so the text is one ASCII line per key.
  */
-static void put_quoted(FILE *f, const char *s)
+void config_put_quoted(FILE *f, const char *s)
 {
         fputc('"', f);
         for (; *s; s++) {
@@ -1673,7 +2043,7 @@ static void put_quoted(FILE *f, const char *s)
 static void put_str(FILE *f, const char *indent, const char *key, const char *value)
 {
         fprintf(f, "%s%s = ", indent, key);
-        put_quoted(f, value);
+        config_put_quoted(f, value);
         fputc('\n', f);
 }
 
@@ -1688,7 +2058,7 @@ static int put_entry(FILE *f, FILE *m, char **text, bool last)
         if (ferror(m) | (fclose(m) != 0))
                 return -ENOMEM;
         fputs("        ", f);
-        put_quoted(f, *text);
+        config_put_quoted(f, *text);
         fputs(last ? "\n" : ",\n", f);
         return 0;
 }
@@ -1735,7 +2105,7 @@ static int append_entry(const char *path, const char *key, const char *entry, ch
         if (!m)
                 return err_setf(err_r, -ENOMEM, "out of memory");
         fprintf(m, "%s += { ", key);
-        put_quoted(m, entry);
+        config_put_quoted(m, entry);
         fputs(" }\n", m);
         if (ferror(m) | (fclose(m) != 0))
                 return err_setf(err_r, -ENOMEM, "out of memory");

@@ -229,3 +229,9 @@ int config_append_vif(const char *path, const struct vif_config *v, char **err_r
  * shared: configs are otherwise immutable. Returns 0 or -ENOMEM (c unchanged).
  */
 int config_set_path(struct domain_config *c, const char *path);
+
+/*
+ * Write s to f double-quoted, escaped so that libconfuse reads s back ('"', '\' and '$'
+ * behind a backslash, other bytes outside printable ASCII as \xNN): one line, whatever s holds.
+ */
+void config_put_quoted(FILE *f, const char *s);

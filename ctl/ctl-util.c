@@ -40,6 +40,58 @@ int ctl_exit_code(const char *error_name)
         return CTL_EXIT_FAILED;
 }
 
+/*
+ * The value of key="value" in dbus-daemon's refusal (interface="org.xensup.supervisor1.Domain"
+ * member="Destroy"), into buf; false when the text has none.
+ */
+static bool denial_field(const char *message, const char *key, char *buf, size_t size)
+{
+        size_t klen = strlen(key);
+
+        for (const char *p = message; p && (p = strstr(p, key)); p += klen) {
+                const char *v = p + klen, *end;
+
+                /* a whole key: at the start or after a space, then =" */
+                if ((p != message && p[-1] != ' ') || strncmp(v, "=\"", 2) != 0)
+                        continue;
+                v += 2;
+                end = strchr(v, '"');
+                if (!end || (size_t)(end - v) >= size)
+                        return false;
+                memcpy(buf, v, (size_t)(end - v));
+                buf[end - v] = '\0';
+                return true;
+        }
+        return false;
+}
+
+void ctl_print_denied(FILE *f, const char *error_name, const char *message, const char *command,
+                      char *const *args, int n_args)
+{
+        char iface[256], member[256];
+
+        fprintf(f, "xensupctl: permission denied: %s", command ? command : "");
+        for (int i = 0; i < n_args; i++)
+                fprintf(f, " %s", args[i]);
+        if (error_name && strcmp(error_name, BUS_ERROR_ACCESS_DENIED) == 0) {
+                fprintf(f, ": %s\n", message && *message ? message : "refused by xensupd");
+                return;
+        }
+        /* The bus refused it before xensupd saw it: its policy lets others send only what it lists.
+         */
+        fputs(": the D-Bus policy refused ", f);
+        if (denial_field(message, "member", member, sizeof(member))) {
+                if (denial_field(message, "interface", iface, sizeof(iface)))
+                        fprintf(f, "%s.", iface);
+                fputs(member, f);
+        } else
+                fputs("the call", f);
+        fputs(" before xensupd saw it; call as root, or allow it in a policy file "
+              "(xensup's is org.xensup.supervisor1.conf in /usr/share/dbus-1/system.d; "
+              "local ones in /etc/dbus-1/system.d)\n",
+              f);
+}
+
 /* Every property: its bus name, its JSON key, and where it lives. */
 static const struct ctl_property {
         const char *bus;

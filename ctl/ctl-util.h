@@ -23,6 +23,15 @@ enum {
 /* The exit code for a D-Bus error name (NULL: a local failure, CTL_EXIT_FAILED). */
 int ctl_exit_code(const char *error_name);
 
+/*
+ * A refused call (ctl_exit_code() CTL_EXIT_DENIED) for a person: "xensupctl: permission denied:
+ * COMMAND ARGS...: " then, for xensupd's own refusal, its message (it names the polkit action
+ * and how to be granted it); for the bus's refusal, which method its policy refused and where
+ * that policy lives, never dbus-daemon's raw "Rejected send message, ..." text.
+ */
+void ctl_print_denied(FILE *f, const char *error_name, const char *message, const char *command,
+                      char *const *args, int n_args);
+
 /* DomID's value on the bus when the domain has none. */
 #define CTL_DOMID_NONE UINT32_MAX
 

@@ -29,7 +29,9 @@
 #include "common/macros.h"
 #include "common/parse.h"
 
+#include "ctl/console.h"
 #include "ctl/ctl-util.h"
+#include "ctl/import-xl.h"
 
 #ifndef XENSUP_VERSION
 #define XENSUP_VERSION "0.0"
@@ -96,18 +98,27 @@ struct ctl {
         bool persist; /* block-attach, network-attach */
         bool live;    /* save, migrate */
         bool user;
+        const char *command; /* the command's name and its arguments, for a refusal's message */
+        char **args;
+        int n_args;
         long timeout;   /* -1 when not given */
         uint64_t kib;   /* mem-set's SIZE, parsed before the bus */
         unsigned vcpus; /* vcpu-set's N */
 };
 
-/* Print the message for a failed call; returns its exit code (ctl_exit_code()). */
-static int report_error(const sd_bus_error *e, int r, const char *what)
+/*
+ * Print the message for a failed call of the command c runs on args (a refusal names them);
+ * returns its exit code (ctl_exit_code()).
+ */
+static int report_error_on(const struct ctl *c, char *const *args, int n_args,
+                           const sd_bus_error *e, int r, const char *what)
 {
         const char *msg = e && e->message ? e->message : strerror(-r);
         int code = ctl_exit_code(e ? e->name : NULL);
 
-        if (code == CTL_EXIT_NO_DAEMON)
+        if (code == CTL_EXIT_DENIED)
+                ctl_print_denied(stderr, e->name, e->message, c->command, args, n_args);
+        else if (code == CTL_EXIT_NO_DAEMON)
                 fprintf(stderr, "xensupctl: xensupd is not running (%s)\n", msg);
         else if (e && e->name &&
                  (strcmp(e->name, SD_BUS_ERROR_UNKNOWN_INTERFACE) == 0 ||
@@ -120,6 +131,12 @@ static int report_error(const sd_bus_error *e, int r, const char *what)
         else
                 fprintf(stderr, "xensupctl: %s\n", msg);
         return code;
+}
+
+/* Print the message for a failed call of the command c runs; returns its exit code. */
+static int report_error(const struct ctl *c, const sd_bus_error *e, int r, const char *what)
+{
+        return report_error_on(c, c->args, c->n_args, e, r, what);
 }
 
 /* Read a GetAll reply into info; unknown properties are skipped. */
@@ -201,7 +218,7 @@ static int get_domain(struct ctl *c, const char *path, struct ctl_domain *info)
 
         r = fetch_domain(c, path, info, &e);
         if (r < 0)
-                return report_error(&e, r, sd_bus_error_is_set(&e) ? NULL : "bad reply");
+                return report_error(c, &e, r, sd_bus_error_is_set(&e) ? NULL : "bad reply");
         return CTL_EXIT_OK;
 }
 
@@ -220,23 +237,23 @@ static int list_domains(struct ctl *c, bool details, struct ctl_domain_list *lis
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE, "ListDomains",
                                &e, &reply, NULL);
         if (r < 0)
-                return report_error(&e, r, NULL);
+                return report_error(c, &e, r, NULL);
         r = sd_bus_message_enter_container(reply, 'a', "(ssuso)");
         if (r < 0)
-                return report_error(NULL, r, "bad reply");
+                return report_error(c, NULL, r, "bad reply");
         while ((r = sd_bus_message_read(reply, "(ssuso)", &name, &uuid, &domid, &state, &path)) >
                0) {
                 _cleanup_(sd_bus_error_free) sd_bus_error ge = SD_BUS_ERROR_NULL;
                 struct ctl_domain *info = ctl_domain_list_add(list);
 
                 if (!info)
-                        return report_error(NULL, -ENOMEM, NULL);
+                        return report_error(c, NULL, -ENOMEM, NULL);
                 if (!details) {
                         info->path = strdup(path);
                         if (!info->path || ctl_domain_set_string(info, "Name", name) < 0 ||
                             ctl_domain_set_string(info, "UUID", uuid) < 0 ||
                             ctl_domain_set_string(info, "State", state) < 0)
-                                return report_error(NULL, -ENOMEM, NULL);
+                                return report_error(c, NULL, -ENOMEM, NULL);
                         ctl_domain_set_number(info, "DomID", domid);
                         continue;
                 }
@@ -246,13 +263,13 @@ static int list_domains(struct ctl *c, bool details, struct ctl_domain_list *lis
                         continue;
                 if (sd_bus_error_is_set(&ge) && ctl_exit_code(ge.name) != CTL_EXIT_NO_DOMAIN &&
                     ctl_exit_code(ge.name) != CTL_EXIT_FAILED)
-                        return report_error(&ge, r, NULL);
+                        return report_error(c, &ge, r, NULL);
                 /* removed between the two calls */
                 list->n--;
                 ctl_domain_clear(info);
         }
         if (r < 0)
-                return report_error(NULL, r, "bad reply");
+                return report_error(c, NULL, r, "bad reply");
         return CTL_EXIT_OK;
 }
 
@@ -273,11 +290,11 @@ static int resolve_named(struct ctl *c, const char *arg, char **path_r, char **n
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE, "GetDomain",
                                &e, &reply, "s", arg);
         if (r < 0 && (!ctl_is_domid(arg) || ctl_exit_code(e.name) != CTL_EXIT_NO_DOMAIN))
-                return report_error(&e, r, NULL);
+                return report_error(c, &e, r, NULL);
         if (r >= 0) {
                 r = sd_bus_message_read(reply, "o", &path);
                 if (r < 0)
-                        return report_error(NULL, r, "bad reply");
+                        return report_error(c, NULL, r, "bad reply");
         } else {
                 /* Not a name: a domid, looked up among ListDomains' (none has CTL_DOMID_NONE). */
                 r = list_domains(c, false, &list);
@@ -300,11 +317,11 @@ static int resolve_named(struct ctl *c, const char *arg, char **path_r, char **n
         }
         *path_r = strdup(path);
         if (!*path_r)
-                return report_error(NULL, -ENOMEM, NULL);
+                return report_error(c, NULL, -ENOMEM, NULL);
         if (name_r && !(*name_r = strdup(name))) {
                 free(*path_r);
                 *path_r = NULL;
-                return report_error(NULL, -ENOMEM, NULL);
+                return report_error(c, NULL, -ENOMEM, NULL);
         }
         return CTL_EXIT_OK;
 }
@@ -392,7 +409,7 @@ static int cmd_devices(struct ctl *c, const char *name, const char *kind)
         r = sd_bus_get_property(c->bus, BUS_NAME, path, BUS_DOMAIN_IFACE, "Devices", &e, &reply,
                                 "a(susssuu)");
         if (r < 0)
-                return report_error(&e, r, NULL);
+                return report_error(c, &e, r, NULL);
         r = sd_bus_message_enter_container(reply, 'a', "(susssuu)");
         while (r >= 0 && n < CTL_DEVICES_MAX) {
                 struct ctl_device *d = &devs[n];
@@ -404,7 +421,7 @@ static int cmd_devices(struct ctl *c, const char *name, const char *kind)
                 n++;
         }
         if (r < 0)
-                return report_error(NULL, r, "bad reply");
+                return report_error(c, NULL, r, "bad reply");
         ctl_print_devices(stdout, devs, n, kind, c->json);
         return CTL_EXIT_OK;
 }
@@ -434,7 +451,7 @@ static int call_with_file(struct ctl *c, const char *method, const char *file)
                 r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE,
                                        method, &e, &reply, "h", fd);
         if (r < 0)
-                return report_error(&e, r, NULL);
+                return report_error(c, &e, r, NULL);
         return CTL_EXIT_OK;
 }
 
@@ -604,7 +621,7 @@ static int cmd_save(struct ctl *c, const struct command *cmd, char **args)
         if (r < 0) {
                 if (strcmp(file, "-") != 0)
                         (void)unlink(file);
-                r = report_error(&sc.error, r, NULL);
+                r = report_error(c, &sc.error, r, NULL);
         } else {
                 r = CTL_EXIT_OK;
         }
@@ -631,7 +648,7 @@ static int cmd_migrate(struct ctl *c, const struct command *cmd, char **args)
         r = save_call_run(&sc, -1);
         if (r >= 0 && sc.r < 0)
                 r = sc.r;
-        r = r < 0 ? report_error(&sc.error, r, NULL) : CTL_EXIT_OK;
+        r = r < 0 ? report_error(c, &sc.error, r, NULL) : CTL_EXIT_OK;
         sd_bus_error_free(&sc.error);
         return r;
 }
@@ -649,7 +666,7 @@ static int cmd_host(struct ctl *c, const struct command *cmd, char **args)
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE, cmd->method,
                                &e, &reply, NULL);
         if (r < 0)
-                return report_error(&e, r, NULL);
+                return report_error(c, &e, r, NULL);
         r = sd_bus_message_enter_container(reply, 'a', "(sss)");
         if (c->json && r >= 0)
                 fputs("[", stdout);
@@ -671,7 +688,7 @@ static int cmd_host(struct ctl *c, const struct command *cmd, char **args)
         if (c->json)
                 fputs(first ? "]\n" : "\n]\n", stdout);
         if (r < 0)
-                return report_error(NULL, r, "bad reply");
+                return report_error(c, NULL, r, "bad reply");
         return failed ? CTL_EXIT_FAILED : CTL_EXIT_OK;
 }
 
@@ -685,7 +702,7 @@ static int cmd_reload(struct ctl *c, const struct command *cmd, char **args)
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE, "Reload", &e,
                                NULL, NULL);
         if (r < 0)
-                return report_error(&e, r, NULL);
+                return report_error(c, &e, r, NULL);
         return CTL_EXIT_OK;
 }
 
@@ -704,17 +721,17 @@ static int call_domain(struct ctl *c, const char *name, const char *method, cons
                 return r;
         r = sd_bus_message_new_method_call(c->bus, &call, BUS_NAME, path, BUS_DOMAIN_IFACE, method);
         if (r < 0)
-                return report_error(NULL, r, NULL);
+                return report_error(c, NULL, r, NULL);
         if (types) {
                 va_start(ap, types);
                 r = sd_bus_message_appendv(call, types, ap);
                 va_end(ap);
                 if (r < 0)
-                        return report_error(NULL, r, NULL);
+                        return report_error(c, NULL, r, NULL);
         }
         r = sd_bus_call(c->bus, call, 0, &e, &reply);
         if (r < 0)
-                return report_error(&e, r, NULL);
+                return report_error(c, &e, r, NULL);
         return CTL_EXIT_OK;
 }
 
@@ -733,7 +750,7 @@ static int cmd_sim(struct ctl *c, const struct command *cmd, char **args)
         r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_SIM_IFACE, "GuestAction", &e,
                                NULL, "ss", name, action);
         if (r < 0)
-                return report_error(&e, r, "sim");
+                return report_error(c, &e, r, "sim");
         return CTL_EXIT_OK;
 }
 
@@ -765,6 +782,106 @@ static int cmd_network_list(struct ctl *c, const struct command *cmd, char **arg
 {
         (void)cmd;
         return cmd_devices(c, args[0], "vif");
+}
+
+/* One GetHistory entry: a table row, or a JSON object (first: no comma before it). */
+static void print_history_entry(const struct ctl *c, bool first, uint64_t usec, const char *event,
+                                const char *reason, const char *action, const char *by)
+{
+        char time[CTL_TIMESTAMP_MAX];
+
+        ctl_format_timestamp(usec, time);
+        if (!c->json) {
+                printf("%-29s  %-9s %-10s %-16s %s\n", time, event, *reason ? reason : "-",
+                       *action ? action : "-", by);
+                return;
+        }
+        printf("%s{\"time\": ", first ? "" : ", ");
+        ctl_json_string(stdout, time);
+        printf(", \"usec\": %" PRIu64 ", \"event\": ", usec);
+        ctl_json_string(stdout, event);
+        fputs(", \"reason\": ", stdout);
+        ctl_json_string(stdout, reason);
+        fputs(", \"action\": ", stdout);
+        ctl_json_string(stdout, action);
+        fputs(", \"by\": ", stdout);
+        ctl_json_string(stdout, by);
+        fputs("}", stdout);
+}
+
+/* history NAME: the domain's last starts and stops, oldest first. */
+static int cmd_history(struct ctl *c, const struct command *cmd, char **args)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL;
+        const char *event, *reason, *action, *by;
+        bool first = true;
+        uint64_t usec;
+        int r;
+
+        (void)cmd;
+        r = resolve(c, args[0], &path);
+        if (r != CTL_EXIT_OK)
+                return r;
+        r = sd_bus_call_method(c->bus, BUS_NAME, path, BUS_DOMAIN_IFACE, "GetHistory", &e, &reply,
+                               NULL);
+        if (r < 0)
+                return report_error(c, &e, r, NULL);
+        r = sd_bus_message_enter_container(reply, 'a', "(tssss)");
+        if (r < 0)
+                return report_error(c, NULL, r, "history");
+        if (c->json)
+                fputs("[", stdout);
+        else
+                printf("%-29s  %-9s %-10s %-16s %s\n", "TIME", "EVENT", "REASON", "ACTION", "BY");
+        while ((r = sd_bus_message_read(reply, "(tssss)", &usec, &event, &reason, &action, &by)) >
+               0) {
+                print_history_entry(c, first, usec, event, reason, action, by);
+                first = false;
+        }
+        if (c->json)
+                fputs("]\n", stdout);
+        if (r < 0)
+                return report_error(c, NULL, r, "history");
+        return CTL_EXIT_OK;
+}
+
+/* console NAME: the daemon opens the pty (polkit decides), we relay the terminal to it. */
+static int cmd_console(struct ctl *c, const struct command *cmd, char **args)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_free_ char *path = NULL, *name = NULL, *banner = NULL;
+        _cleanup_close_ int fd = -1;
+        bool closed;
+        int r, console;
+
+        (void)cmd;
+        r = resolve_named(c, args[0], &path, &name);
+        if (r != CTL_EXIT_OK)
+                return r;
+        r = sd_bus_call_method(c->bus, BUS_NAME, path, BUS_DOMAIN_IFACE, "OpenConsole", &e, &reply,
+                               NULL);
+        if (r < 0)
+                return report_error(c, &e, r, NULL);
+        r = sd_bus_message_read(reply, "h", &console);
+        if (r >= 0) {
+                /* The reply owns its descriptor. */
+                fd = fcntl(console, F_DUPFD_CLOEXEC, 3);
+                r = fd < 0 ? -errno : 0;
+        }
+        if (r < 0)
+                return report_error(c, NULL, r, "console");
+        if (isatty(STDIN_FILENO) &&
+            asprintf(&banner, "xensupctl: connected to %s's console; Ctrl-] leaves\r\n", name) < 0)
+                return report_error(c, NULL, -ENOMEM, "console");
+        r = console_relay(fd, banner, &closed);
+        if (r < 0)
+                return report_error(c, NULL, r, "console");
+        if (closed)
+                fprintf(stderr, "\r\nxensupctl: %s's console closed: the domain stopped\r\n", name);
+        return CTL_EXIT_OK;
 }
 
 static int cmd_mem_set(struct ctl *c, const struct command *cmd, char **args)
@@ -908,7 +1025,9 @@ static int on_shutdown_reply(sd_bus_message *reply, void *userdata, sd_bus_error
         t->replied = true;
         t->call = sd_bus_slot_unref(t->call);
         if (e)
-                target_finish(t->run, t, report_error(e, -sd_bus_message_get_errno(reply), NULL));
+                target_finish(t->run, t,
+                              report_error_on(t->run->ctl, &t->info.name, 1, e,
+                                              -sd_bus_message_get_errno(reply), NULL));
         else if (!t->run->ctl->wait)
                 target_finish(t->run, t, CTL_EXIT_OK);
         else if (t->settled >= 0)
@@ -1010,7 +1129,7 @@ static int shutdown_targets(struct ctl *c, char **args, struct ctl_domain_list *
                 return r;
         info = ctl_domain_list_add(list);
         if (!info)
-                return report_error(NULL, -ENOMEM, NULL);
+                return report_error(c, NULL, -ENOMEM, NULL);
         return get_domain(c, path, info);
 }
 
@@ -1034,7 +1153,7 @@ static int cmd_shutdown(struct ctl *c, const struct command *cmd, char **args)
                 return r;
         sr.targets = calloc(list.n, sizeof(*sr.targets));
         if (!sr.targets)
-                return report_error(NULL, -ENOMEM, NULL);
+                return report_error(c, NULL, -ENOMEM, NULL);
         /* The list's domains move into the targets. */
         for (size_t i = 0; i < list.n; i++) {
                 sr.targets[i] =
@@ -1050,7 +1169,7 @@ static int cmd_shutdown(struct ctl *c, const struct command *cmd, char **args)
         if (r >= 0)
                 r = sd_bus_attach_event(c->bus, ev, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
-                return report_error(NULL, r, "event loop");
+                return report_error(c, NULL, r, "event loop");
         /* Subscribed before the first call, so no change is missed. */
         if (c->wait) {
                 r = sd_bus_match_signal(c->bus, &sr.matches[0], BUS_NAME, NULL,
@@ -1065,12 +1184,12 @@ static int cmd_shutdown(struct ctl *c, const struct command *cmd, char **args)
                             c->bus, &sr.matches[2], "org.freedesktop.DBus.Local", NULL,
                             "org.freedesktop.DBus.Local", "Disconnected", on_disconnect, NULL);
                 if (r < 0)
-                        return report_error(NULL, r, "cannot subscribe to signals");
+                        return report_error(c, NULL, r, "cannot subscribe to signals");
                 r = sd_event_add_time_relative(ev, &timer, CLOCK_MONOTONIC,
                                                (uint64_t)sr.wait_seconds * 1000000, 0,
                                                on_shutdown_timeout, &sr);
                 if (r < 0)
-                        return report_error(NULL, r, "timer");
+                        return report_error(c, NULL, r, "timer");
         }
         for (size_t i = 0; i < sr.n; i++) {
                 struct shutdown_target *t = &sr.targets[i];
@@ -1079,12 +1198,12 @@ static int cmd_shutdown(struct ctl *c, const struct command *cmd, char **args)
                                              BUS_DOMAIN_IFACE, "Shutdown", on_shutdown_reply, t,
                                              "su", mode, timeout);
                 if (r < 0)
-                        target_finish(&sr, t, report_error(NULL, r, t->info.name));
+                        target_finish(&sr, t, report_error(c, NULL, r, t->info.name));
         }
         if (sr.left > 0) {
                 r = sd_event_loop(ev);
                 if (r < 0)
-                        return report_error(NULL, r, "event loop");
+                        return report_error(c, NULL, r, "event loop");
                 if (r > 0)
                         return r;
         }
@@ -1166,6 +1285,29 @@ static int on_properties_changed(sd_bus_message *msg, void *userdata, sd_bus_err
         return 0;
 }
 
+/*
+ * A new domain: where it stands, as for those there at the start (a stopped one may never
+ * change). Not if its first PropertiesChanged came first and told it; one gone meanwhile is
+ * left to its DomainRemoved.
+ */
+static int monitor_learn(struct monitor *mon, const char *path)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(ctl_domain_clear) struct ctl_domain now = { 0 };
+        struct ctl_domain *known = monitor_find(mon, path);
+        char time[CTL_TIMESTAMP_MAX];
+
+        if ((known && known->name) || fetch_domain(mon->ctl, path, &now, &e) < 0)
+                return 0;
+        if (!known && !(known = ctl_domain_list_add(&mon->known)))
+                return -ENOMEM;
+        ctl_domain_clear(known);
+        *known = now;
+        memset(&now, 0, sizeof(now));
+        ctl_print_monitor_state(stdout, monitor_time(time), known, mon->ctl->json);
+        return 0;
+}
+
 static int on_domain_signal(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         struct monitor *mon = userdata;
@@ -1185,9 +1327,9 @@ static int on_domain_signal(sd_bus_message *msg, void *userdata, sd_bus_error *e
                         free(old->path);
                         old->path = NULL;
                 }
+                return 0;
         }
-        /* A new domain is learnt from its first PropertiesChanged. */
-        return 0;
+        return monitor_learn(mon, path);
 }
 
 static int cmd_monitor(struct ctl *c, const struct command *cmd, char **args)
@@ -1203,7 +1345,7 @@ static int cmd_monitor(struct ctl *c, const struct command *cmd, char **args)
         setvbuf(stdout, NULL, _IOLBF, 0);
         r = sd_event_default(&ev);
         if (r < 0)
-                return report_error(NULL, r, "event loop");
+                return report_error(c, NULL, r, "event loop");
         sigemptyset(&mask);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGTERM);
@@ -1213,10 +1355,10 @@ static int cmd_monitor(struct ctl *c, const struct command *cmd, char **args)
         if (r >= 0)
                 r = sd_event_add_signal(ev, NULL, SIGTERM, NULL, NULL);
         if (r < 0)
-                return report_error(NULL, r, "signals");
+                return report_error(c, NULL, r, "signals");
         r = sd_bus_attach_event(c->bus, ev, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0)
-                return report_error(NULL, r, "event loop");
+                return report_error(c, NULL, r, "event loop");
 
         /* Subscribe first, then read the current state, so no change is missed between. */
         r = sd_bus_match_signal(c->bus, &mon.matches[0], BUS_NAME, NULL,
@@ -1233,7 +1375,7 @@ static int cmd_monitor(struct ctl *c, const struct command *cmd, char **args)
                                         "org.freedesktop.DBus.Local", "Disconnected", on_disconnect,
                                         NULL);
         if (r < 0)
-                return report_error(NULL, r, "cannot subscribe to signals");
+                return report_error(c, NULL, r, "cannot subscribe to signals");
 
         r = list_domains(c, true, &mon.known);
         if (r != CTL_EXIT_OK)
@@ -1243,7 +1385,7 @@ static int cmd_monitor(struct ctl *c, const struct command *cmd, char **args)
                 ctl_print_monitor_state(stdout, time, &mon.known.items[i], c->json);
 
         code = sd_event_loop(ev);
-        return code < 0 ? report_error(NULL, code, "event loop") : code;
+        return code < 0 ? report_error(c, NULL, code, "event loop") : code;
 }
 
 /* ---- the commands ---- */
@@ -1280,6 +1422,14 @@ static int check_shutdown(struct ctl *c, char **args, int n_args)
         else
                 return CTL_EXIT_OK;
         return CTL_EXIT_USAGE;
+}
+
+static void print_wrapped(FILE *f, size_t col, size_t indent, const char *text);
+
+/* import-xl reads files and talks to no daemon: ctl/import-xl.c parses its options. */
+static int cmd_import_xl(int argc, char **argv)
+{
+        return import_xl_main(argc, argv, print_wrapped);
 }
 
 static const struct command commands[] = {
@@ -1370,6 +1520,37 @@ static const struct command commands[] = {
             .max_args = 1,
             .run = cmd_method,
             .method = "Destroy",
+        },
+        {
+            .name = "history",
+            .synopsis = "NAME [--json]",
+            .summary = "its last starts and stops: when, why, what followed, who",
+            .help = "Print the domain's last starts and stops (8 at most, oldest first, kept "
+                    "in its record, so a restarted xensupd still has them): TIME (local, ISO "
+                    "8601 with ms), EVENT (started, restored, stopped, failed, destroyed, saved, "
+                    "migrated), REASON (the guest's shutdown reason when it stopped: poweroff, "
+                    "reboot, crash, watchdog, soft_reset, suspend), ACTION (what its on_* action "
+                    "made of it: restart, destroy, preserve...) and BY (uid N for a caller, "
+                    "guest when the guest stopped itself, xensupd for an autostart, a restart "
+                    "or the host's shutdown). With --json, an array of objects with those keys "
+                    "in lower case and usec.",
+            .options = OPT(JSON),
+            .min_args = 1,
+            .max_args = 1,
+            .run = cmd_history,
+        },
+        {
+            .name = "console",
+            .synopsis = "NAME",
+            .summary = "attach to the guest's console (Ctrl-] leaves)",
+            .help = "Attach the terminal to the guest's primary console, the pty xenconsoled "
+                    "serves it on, as xl console does: every key goes to the guest, Ctrl-C "
+                    "too, until Ctrl-] (or the end of standard input). xensupd opens the pty "
+                    "for the caller, so whoever may control the domain may attach. When the "
+                    "domain stops the console closes and the command returns (status 0).",
+            .min_args = 1,
+            .max_args = 1,
+            .run = cmd_console,
         },
         {
             .name = "pause",
@@ -1584,6 +1765,15 @@ static const struct command commands[] = {
             .run = cmd_host,
             .method = "HostBoot",
             .call_timeout = CTL_HOST_TIMEOUT_USEC,
+        },
+        {
+            .name = "import-xl",
+            .synopsis = IMPORT_XL_SYNOPSIS,
+            .summary = IMPORT_XL_SUMMARY,
+            .help = IMPORT_XL_HELP,
+            .min_args = 1,
+            .max_args = INT_MAX,
+            .main = cmd_import_xl,
         },
         {
             .name = "sim",
@@ -1823,8 +2013,23 @@ static int set_option(struct ctl *c, enum ctl_option o, const char *arg)
 /* What was asked besides running a command. */
 enum ctl_ask { ASK_RUN, ASK_HELP, ASK_VERSION };
 
+/* What getopt refused (opt '?' or ':'), said by xensupctl: getopt's own text begins with argv[0].
+ */
+static void print_refused_option(int opt, const char *arg)
+{
+        if (opt == ':')
+                fprintf(stderr, "xensupctl: option '%s' requires an argument\n", arg);
+        else if (optopt >= CTL_OPT_VAL(0))
+                fprintf(stderr, "xensupctl: option '%.*s' takes no argument\n",
+                        (int)strcspn(arg, "="), arg);
+        else if (optopt)
+                fprintf(stderr, "xensupctl: invalid option -- '%c'\n", optopt);
+        else
+                fprintf(stderr, "xensupctl: unrecognized option '%s'\n", arg);
+}
+
 /*
- * The options of argv into c (getopt's optstring: "+h" stops at the command); an exit code,
+ * The options of argv into c (getopt's optstring: "+:h" stops at the command); an exit code,
  * or -1 when getopt refused one (its message printed).
  */
 static int parse_options(struct ctl *c, int argc, char **argv, const char *optstring,
@@ -1834,6 +2039,7 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
         int opt, r;
 
         long_options(opts);
+        opterr = 0;
         while ((opt = getopt_long(argc, argv, optstring, opts, NULL)) >= 0) {
                 if (opt == 'h')
                         *ask = ASK_HELP;
@@ -1843,8 +2049,10 @@ static int parse_options(struct ctl *c, int argc, char **argv, const char *optst
                         r = set_option(c, (enum ctl_option)(opt - CTL_OPT_VAL(0)), optarg);
                         if (r != CTL_EXIT_OK)
                                 return r;
-                } else
-                        return -1; /* getopt has said what it refused */
+                } else {
+                        print_refused_option(opt, argv[optind - 1]);
+                        return -1;
+                }
         }
         return CTL_EXIT_OK;
 }
@@ -1890,7 +2098,7 @@ int main(int argc, char *argv[])
         int n_sub, r;
 
         /* The options before the command... */
-        r = parse_options(&c, argc, argv, "+h", &ask);
+        r = parse_options(&c, argc, argv, "+:h", &ask);
         if (r < 0)
                 usage(stderr);
         if (r != CTL_EXIT_OK)
@@ -1923,11 +2131,11 @@ int main(int argc, char *argv[])
         n_sub = argc - optind;
         sub = calloc((size_t)n_sub + 1, sizeof(*sub));
         if (!sub)
-                return report_error(NULL, -ENOMEM, NULL);
+                return report_error(&c, NULL, -ENOMEM, NULL);
         sub[0] = argv[0];
         memcpy(sub + 1, argv + optind + 1, (size_t)(n_sub - 1) * sizeof(*sub));
         optind = 0;
-        r = parse_options(&c, n_sub, sub, "h", &ask);
+        r = parse_options(&c, n_sub, sub, ":h", &ask);
         if (r < 0)
                 fprintf(stderr, "Try 'xensupctl %s --help'.\n", cmd->name);
         if (r != CTL_EXIT_OK)
@@ -1945,6 +2153,9 @@ int main(int argc, char *argv[])
                 r = cmd->check(&c, sub + optind, n_sub - optind);
         if (r != CTL_EXIT_OK)
                 return r;
+        c.command = cmd->name;
+        c.args = sub + optind;
+        c.n_args = n_sub - optind;
 
         r = c.user ? sd_bus_open_user(&bus) : sd_bus_open_system(&bus);
         if (r < 0) {

@@ -10,8 +10,8 @@
 # The commands, as xensupctl's usage() lists them (tests/test-completion.sh
 # checks that every one --help names is here).
 _xensupctl_commands() {
-        printf '%s\n' list status create start shutdown reboot destroy pause unpause \
-                mem-set vcpu-set reload monitor block-attach block-detach network-attach \
+        printf '%s\n' list status history create start console shutdown reboot destroy pause \
+                unpause mem-set vcpu-set reload monitor block-attach block-detach network-attach \
                 network-detach block-list network-list save restore migrate host-shutdown \
                 host-boot sim import-xl
 }
@@ -21,7 +21,8 @@ _xensupctl_commands() {
 # domain named before; host; action: a simulated guest's; "-": nothing to offer.
 _xensupctl_arg_kinds() {
         case $1 in
-        status | start | shutdown | reboot | destroy | pause | unpause | block-list | network-list)
+        status | history | start | console | shutdown | reboot | destroy | pause | unpause | \
+                block-list | network-list)
                 echo name ;;
         mem-set | vcpu-set | block-attach | network-attach) echo name - ;;
         block-detach) echo name vdev ;;
@@ -37,12 +38,12 @@ _xensupctl_arg_kinds() {
 # _xensupctl_options COMMAND: the options it takes after it (every one takes --help).
 _xensupctl_options() {
         case $1 in
-        list | status | block-list | network-list | monitor) echo --json ;;
+        list | status | history | block-list | network-list | monitor) echo --json ;;
         shutdown) echo --reboot --timeout --wait --all ;;
         block-attach | network-attach) echo --persist ;;
         block-detach | network-detach) echo --force ;;
         save | migrate) echo --live ;;
-        import-xl) echo -o --force ;;
+        import-xl) echo --output-dir -o --force ;;
         esac
         echo --help
 }
@@ -97,7 +98,7 @@ _xensupctl() {
                 case $w in
                 --user) user=(--user) ;;
                 --all) all=true ;;
-                --timeout | -o) ((i++)) ;;
+                --timeout | -o | --output-dir) ((i++)) ;;
                 -?*) ;;
                 *) if [[ -z $cmd ]]; then cmd=$w; else args+=("$w"); fi ;;
                 esac
@@ -107,7 +108,7 @@ _xensupctl() {
 
         case $prev in
         --timeout) return ;;
-        -o) [[ $cmd == import-xl ]] && { _xensupctl_files "$cur"; return; } ;;
+        -o | --output-dir) [[ $cmd == import-xl ]] && { _xensupctl_files "$cur"; return; } ;;
         esac
 
         if [[ $cur == -* ]]; then

@@ -493,6 +493,7 @@ static const struct record_field state_fields[] = {
         FIELD("last_action_pid", UINT, last_action_pid),
         FIELD("last_action_usec", UINT, last_action_usec),
         FIELD("vif_macs", TEXT, vif_macs),
+        FIELD("history", TEXT, history),
         FIELD("migrate_to", DOMID, migrate_to),
         FIELD("migrate_committed", BOOL, migrate_committed),
 };
@@ -809,6 +810,46 @@ int layout_domain_name(struct layout *l, uint32_t domid, char *buf, size_t size,
                                 "reading a domain's name: domid %" PRIu32 " is reserved", domid);
         snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/name", domid);
         return read_name(l, path, buf, size, err_r);
+}
+
+/* What xenconsoled writes: a pty of devpts, "/dev/pts/" and a decimal. */
+static bool console_tty_is_valid(const char *v)
+{
+        static const char prefix[] = "/dev/pts/";
+        const char *n;
+
+        if (strncmp(v, prefix, strlen(prefix)) != 0)
+                return false;
+        n = v + strlen(prefix);
+        return *n && strlen(n) <= 10 && strspn(n, "0123456789") == strlen(n);
+}
+
+int layout_console_tty(struct layout *l, uint32_t domid, char *buf, size_t size, char **err_r)
+{
+        _cleanup_free_ char *v = NULL;
+        char path[64];
+        int r;
+
+        r = check_domid(domid, "reading a domain's console", err_r);
+        if (r < 0)
+                return r;
+        snprintf(path, sizeof(path), "/local/domain/%" PRIu32 "/console/tty", domid);
+        /* The node is dom0's (plan_domain() makes it, xenconsoled fills it): the guest's
+         * own nodes could name another guest's console, or any file. */
+        r = read_dom0_node(l, path, LAYOUT_TTY_MAX, &v, err_r);
+        if (r < 0)
+                return r;
+        if (!*v)
+                return err_setf(err_r, -EAGAIN,
+                                "%s is empty: xenconsoled has not opened the "
+                                "console yet",
+                                path);
+        if (!console_tty_is_valid(v))
+                return record_bad_value(err_r, path, v, strlen(v));
+        if (strlen(v) >= size)
+                return err_setf(err_r, -ENOBUFS, "%s does not fit %zu bytes", path, size);
+        strcpy(buf, v);
+        return 0;
 }
 
 /* Exactly what plan_domain() writes: a strict decimal, a dot, two digits. */

@@ -46,6 +46,7 @@ struct layout_domain {
 #define LAYOUT_FAILURE_MAX     512 /* a failure message with its NUL (longer ones are cut) */
 #define LAYOUT_GROUPS_MAX      256 /* a creator's group list with its NUL */
 #define LAYOUT_VIF_MACS_MAX    MAC_LIST_STRLEN /* the kept MACs (mac_list_format()) */
+#define LAYOUT_HISTORY_MAX     704 /* the domain's last starts and stops (supervisor/history.h) */
 
 /* The daemon's private, dom0-only record of a domain: /tool/xensup/<uuid>. */
 struct layout_tool_state {
@@ -76,6 +77,7 @@ struct layout_tool_state {
         uint32_t last_action_pid;                /* ...from this pid */
         uint64_t last_action_usec;               /* ...at this CLOCK_REALTIME usec */
         char vif_macs[LAYOUT_VIF_MACS_MAX];      /* generated MACs by vif index, "-" where none */
+        char history[LAYOUT_HISTORY_MAX];        /* its last starts and stops; "" none */
         uint32_t migrate_to;    /* state migrating: the incoming instance's domid, 0 unknown */
         bool migrate_committed; /* ...and the incoming one is the domain now: the source goes */
 };
@@ -86,8 +88,8 @@ struct layout_tool_state {
  * bytes; it reads up to LAYOUT_STATE_READ_MAX, leaving room for keys a later
  * daemon adds. Both stay well under XenStore's 4096-byte payload.
  */
-#define LAYOUT_STATE_WRITE_MAX 2880
-#define LAYOUT_STATE_READ_MAX  3584
+#define LAYOUT_STATE_WRITE_MAX 3648
+#define LAYOUT_STATE_READ_MAX  3968
 
 /* Connect to XenStore (XENSTORED_PATH is honoured by libxenstore). */
 int layout_open(struct layout **ret, char **err_r);
@@ -192,6 +194,17 @@ int layout_vm_name(struct layout *l, const uint8_t uuid[16], char *buf, size_t s
  * name of a domain another toolstack made (xl writes it as dom0's), for messages about it.
  */
 int layout_domain_name(struct layout *l, uint32_t domid, char *buf, size_t size, char **err_r);
+
+/* Longest console/tty value xenconsoled writes, "/dev/pts/" and a 32-bit decimal. */
+#define LAYOUT_TTY_MAX 19
+
+/*
+ * Read /local/domain/<domid>/console/tty, the pty xenconsoled serves the guest's console on,
+ * into buf (at least LAYOUT_TTY_MAX + 1 bytes), with layout_vm_name()'s refusal of a node a
+ * guest may write: -EAGAIN while it is empty (xenconsoled has not seen the domain yet),
+ * -EBADMSG unless it is "/dev/pts/N", -ENOENT without a console.
+ */
+int layout_console_tty(struct layout *l, uint32_t domid, char *buf, size_t size, char **err_r);
 
 /*
  * Read /vm/<uuid>/start_time ("<seconds>.<centiseconds>", as

@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <time.h>
 
+#include "common/debug.h"
 #include "common/error.h"
 #include "layout/plan.h"
 
@@ -337,8 +338,15 @@ static int run_transaction_unlocked(struct layout *l, step_fn step, const void *
 /* Run step as one transaction (run_transaction); a failure's message is prefixed with what. */
 int run_step(struct layout *l, const char *what, step_fn step, const void *userdata, char **err_r)
 {
+        /* Every step passes here, so each transaction gets its debug line (common/debug.h). */
+        bool debug = debug_enabled();
+        uint64_t requests = l->requests, start = debug ? debug_now_ms() : 0;
         int r = run_transaction(l, step, userdata, err_r);
 
+        if (debug)
+                debug_printf("XenStore transaction %s: %s (%" PRIu64 " requests, %" PRIu64 " ms)",
+                             what, r < 0 ? strerror(-r) : "ok", l->requests - requests,
+                             debug_now_ms() - start);
         if (r < 0 && err_r) {
                 _cleanup_free_ char *inner = TAKE_PTR(*err_r);
 

@@ -163,6 +163,8 @@ static int on_boot(sd_event_source *s, void *userdata)
         if (d->booted || !d->conn || !d->started || d->shutdown)
                 return 0;
         d->booted = true;
+        hv_console_printf(d, "xensup-sim: %s %s (domid %u)\r\n", d->name,
+                          d->restored ? "resumed" : "booted", d->domid);
         /*
          * Linux writes its feature nodes once, when xenstore first comes up: after a
          * restore into a fresh tree they are whatever the toolstack put there.
@@ -270,6 +272,7 @@ void hv_guest_stop(struct hv_domain *d)
         d->ack_timer = sd_event_source_disable_unref(d->ack_timer);
         d->boot_defer = sd_event_source_disable_unref(d->boot_defer);
         hv_frontends_stop(d);
+        hv_console_close(d);
         d->conn = xs_conn_close(d->conn);
 }
 
@@ -402,6 +405,10 @@ int hv_guest_on_introduce(struct xs_server *s, uint32_t domid, uint64_t mfn, uin
         r = xs_server_connect_domain(s, domid, &d->conn);
         if (r < 0)
                 return r;
+        /* xenconsoled's @introduceDomain: the domain gets its console's pty. */
+        r = hv_console_open(d);
+        if (r < 0)
+                fprintf(stderr, "xensup-sim: domid %u: no console: %s\n", domid, strerror(-r));
         guest_schedule_boot(d);
         return 0;
 }

@@ -39,6 +39,7 @@ enum hv_xenbus_state {
 
 struct hv_frontend;
 struct hv_backend;
+struct hv_console;
 
 struct hv_domain {
         struct hypervisor *hv;
@@ -88,7 +89,8 @@ struct hv_domain {
 
         /* The guest's side of XenStore, once dom0 introduced it. */
         struct xs_conn *conn;
-        bool booted; /* feature nodes written, control/shutdown watched */
+        struct hv_console *console; /* xenconsoled's pty for it, once introduced (hv-console.c) */
+        bool booted;                /* feature nodes written, control/shutdown watched */
         sd_event_source *exit_timer;
         sd_event_source *ack_timer;
         sd_event_source *boot_defer;
@@ -257,6 +259,17 @@ int hv_guest_action(struct hv_domain *d, enum hv_guest_action a);
 /* The server's INTRODUCE hook: open the guest's connection. */
 int hv_guest_on_introduce(struct xs_server *s, uint32_t domid, uint64_t mfn, uint32_t port,
                           void *userdata);
+
+/* hv-console.c: xenconsoled's pty for each introduced domain, and the guest's console. */
+
+/* Open the domain's pty and write its path to console/tty; 0 if there is one already. */
+int hv_console_open(struct hv_domain *d);
+
+/* The guest prints on its console (nothing if it has none). */
+_printf_(2, 3) void hv_console_printf(struct hv_domain *d, const char *fmt, ...);
+
+/* Close the domain's pty (a client reading it sees its end). */
+void hv_console_close(struct hv_domain *d);
 
 /* hv-socket.c: hypervisor.socket. */
 

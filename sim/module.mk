@@ -7,7 +7,7 @@ xensup-sim_SRCS := sim/main.c $(XS_SERVER_SRCS) $(COMMON_SRCS)
 
 # The simulated hypervisor (sim/hypervisor.h) and its hypervisor.socket.
 HV_SRCS := sim/hypervisor.c sim/hv-model.c sim/hv-guest.c sim/hv-socket.c sim/hv-host.c \
-	sim/hv-xenbus.c sim/hv-backend.c sim/hv-frontend.c
+	sim/hv-xenbus.c sim/hv-backend.c sim/hv-frontend.c sim/hv-console.c
 xensup-sim_SRCS += $(HV_SRCS)
 
 TESTS += test-sim-hypervisor

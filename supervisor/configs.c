@@ -122,7 +122,7 @@ static int add_config(struct manager *m, struct domain_config *cfg, enum domain_
 static void log_config_errors(const char *errors)
 {
         if (errors)
-                log_msg(LOG_ERR, "invalid configuration:\n%s", errors);
+                log_event(LOG_ERR, LOG_MID_CONFIG_INVALID, "invalid configuration:\n%s", errors);
 }
 
 /* A file of the new set for a domain we supervise (same uuid): rename, then a new next start. */
@@ -167,7 +167,7 @@ static void config_missing(struct manager *m, struct domain *d, bool file_names_
                            path);
         } else if (file_exists(path)) {
                 /* Still there but now bad (reported above): keep the last good version. */
-                log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
+                log_domain(LOG_WARNING, d, LOG_MID_CONFIG_INVALID, NULL,
                            "%s is invalid; keeping the last good config", path);
                 return;
         }
@@ -244,7 +244,8 @@ int manager_reload(struct manager *m, struct sup_error *e)
                 struct domain *d = match_config(m, set.items[i], &why);
 
                 if (why.message) {
-                        log_msg(LOG_ERR, "%s; not supervised", why.message);
+                        log_event(LOG_ERR, LOG_MID_CONFIG_INVALID, "%s; not supervised",
+                                  why.message);
                         set.items[i] = config_free(set.items[i]);
                         continue;
                 }
@@ -266,7 +267,8 @@ int manager_reload(struct manager *m, struct sup_error *e)
                 if (!cfg)
                         continue;
                 if (check_identity_free(m, cfg, &why) != 0) {
-                        log_msg(LOG_ERR, "%s; not supervised", why.message ? why.message : "");
+                        log_event(LOG_ERR, LOG_MID_CONFIG_INVALID, "%s; not supervised",
+                                  why.message ? why.message : "");
                         config_free(cfg);
                         continue;
                 }

@@ -13,6 +13,7 @@
 #include "common/macros.h"
 
 #include "supervisor/attach.h"
+#include "supervisor/console.h"
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
 #include "supervisor/context.h"
@@ -230,7 +231,32 @@ static int property_devices(sd_bus *bus, const char *path, const char *interface
         return r < 0 ? r : sd_bus_message_close_container(reply);
 }
 
-/* ---- methods: every one mutates, so every one is authorized first ---- */
+/* GetHistory, anyone's to read as the properties are: (usec, event, reason, action, who). */
+static int method_get_history(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const struct domain *d = userdata;
+        int r;
+
+        (void)error;
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(tssss)");
+        for (size_t i = 0; r >= 0 && i < d->history.n; i++) {
+                const struct history_entry *e = &d->history.entries[i];
+                char who[24];
+
+                r = sd_bus_message_append(
+                    reply, "(tssss)", e->usec, e->event,
+                    e->reason == SHUTDOWN_REASON_NONE ? "" : shutdown_reason_to_string(e->reason),
+                    e->action, history_actor_to_string(e, who, sizeof(who)));
+        }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
+/* ---- methods that change something: each is authorized first ---- */
 
 static int domain_reply(sd_bus_message *msg, int r, const struct sup_error *e, sd_bus_error *error)
 {
@@ -371,6 +397,25 @@ static int method_pause(sd_bus_message *msg, void *userdata, sd_bus_error *error
 static int method_unpause(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
         return domain_call(msg, userdata, lifecycle_unpause, NULL, error);
+}
+
+/* The console's pty, opened here: the caller needs polkit's yes, not a right to /dev/pts. */
+static int method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        _cleanup_close_ int fd = -1;
+        struct domain *d = userdata;
+        int r;
+
+        r = bus_authorize(d->manager, msg, POLKIT_ACTION_MANAGE, error, NULL);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
+        r = console_open(d->manager, d, &fd, &e);
+        if (r != 0)
+                return bus_reply_outcome(error, r, &e);
+        return sd_bus_reply_method_return(msg, "h", fd);
 }
 
 static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error)
@@ -673,6 +718,10 @@ const sd_bus_vtable bus_domain_vtable[] = {
         SD_BUS_METHOD("Destroy", NULL, NULL, method_destroy, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Pause", NULL, NULL, method_pause, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Unpause", NULL, NULL, method_unpause, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetHistory", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(tssss)", history),
+                                method_get_history, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("OpenConsole", SD_BUS_NO_ARGS, SD_BUS_RESULT("h", console),
+                                method_open_console, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetMemory", SD_BUS_ARGS("t", kib), SD_BUS_NO_RESULT,
                                 method_set_memory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetVCPUs", SD_BUS_ARGS("u", n), SD_BUS_NO_RESULT, method_set_vcpus,

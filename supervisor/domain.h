@@ -19,6 +19,7 @@
 #include "config/config.h"
 #include "supervisor/attach.h"
 #include "supervisor/domain-devices.h"
+#include "supervisor/history.h"
 #include "supervisor/outcome.h"
 
 struct manager;
@@ -84,6 +85,7 @@ struct domain {
         uint8_t kept_of[16];  /* ORIGIN_KEPT: the uuid of the domain it was an instance of */
         struct creds creator; /* whose rights open its files: root, or CreateDomain's caller */
         struct domain_last_action last_action;
+        struct history history; /* its last starts and stops, kept in its record */
 
         uint32_t domid; /* valid when has_domid */
         bool has_domid;
@@ -138,6 +140,9 @@ struct domain *domain_free(struct domain *d);
 
 /* Replace the config the next start builds from (takes cfg). */
 void domain_set_config(struct domain *d, struct domain_config *cfg);
+
+/* The last action of a domain the host's shutdown saved or stopped (by the daemon, for it). */
+#define HOST_SHUTDOWN_ACTION "host-shutdown"
 
 /* Note who asked for a start, stop or destroy (action: "start", ...), at usec (CLOCK_REALTIME). */
 void domain_note_action(struct domain *d, const char *action, uid_t uid, pid_t pid, uint64_t usec);

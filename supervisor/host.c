@@ -133,6 +133,12 @@ static void shutdown_saved(struct domain *d, int r, const struct sup_error *e, v
         }
 }
 
+/* The stop is the host's, not the last caller's: LastAction and the history say so. */
+static void host_note_action(struct manager *m, struct domain *d)
+{
+        domain_note_action(d, HOST_SHUTDOWN_ACTION, 0, 0, manager_now(m) * 1000000ULL);
+}
+
 /* Begin en's save into a .part file, renamed once the image is whole. */
 static int shutdown_save_begin(struct manager *m, struct domain *d, struct host_entry *en,
                                char **err_r)
@@ -155,6 +161,7 @@ static int shutdown_save_begin(struct manager *m, struct domain *d, struct host_
         if (fd < 0)
                 return err_setf(err_r, -errno, "%s: %s", part, strerror(errno));
         en->save_r = 1;
+        host_note_action(m, d);
         r = lifecycle_save(m, d, &spec, shutdown_saved, en, &e);
         if (r != 0) {
                 (void)unlink(part);
@@ -188,8 +195,10 @@ static void shutdown_save_end(struct manager *m, struct host_entry *en)
 static void shutdown_stop(struct manager *m, struct domain *d, struct host_entry *en)
 {
         _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
-        int r = lifecycle_shutdown(m, d, false, 0, &e);
+        int r;
 
+        host_note_action(m, d);
+        r = lifecycle_shutdown(m, d, false, 0, &e);
         if (r != 0) {
                 entry_finish(en, "failed", "cannot shut it down: %s",
                              e.message ? e.message : strerror(-r));
@@ -288,7 +297,8 @@ static int shutdown_tick(sd_event_source *s, uint64_t usec, void *userdata)
         (void)usec;
         shutdown_step(run);
         if (run_count(run, STEP_DONE) == run->n) {
-                log_msg(LOG_INFO, "host shutdown: done (%u saved)", run_count(run, STEP_DONE));
+                log_event(LOG_INFO, LOG_MID_HOST_SHUTDOWN, "host shutdown: done (%u saved)",
+                          run_count(run, STEP_DONE));
                 run_finish(run);
                 run->manager->host->shutdown = host_run_free(run);
                 return 0;
@@ -354,7 +364,8 @@ int host_shutdown_start(struct manager *m, host_done_fn done, void *userdata)
                 host_run_free(run);
                 return r;
         }
-        log_msg(LOG_INFO, "host shutdown: %zu running domains, saved into %s", run->n, m->save_dir);
+        log_event(LOG_INFO, LOG_MID_HOST_SHUTDOWN,
+                  "host shutdown: %zu running domains, saved into %s", run->n, m->save_dir);
         h->shutdown = run;
         return 0;
 }
@@ -367,7 +378,7 @@ static void boot_check_done(struct host *h)
 
         if (!run || run->finished || run_count(run, STEP_DONE) != run->n)
                 return;
-        log_msg(LOG_INFO, "host boot: every saved domain restored or failed");
+        log_event(LOG_INFO, LOG_MID_HOST_BOOT, "host boot: every saved domain restored or failed");
         run->done = h->boot_done;
         run->userdata = h->boot_userdata;
         h->boot_done = NULL;
@@ -446,7 +457,8 @@ static void boot_restore_one(struct manager *m, struct host_run *run, const uint
                         return;
         }
         entry_finish(en, "failed", "%s (the image is kept)", e.message ? e.message : strerror(-r));
-        log_msg(LOG_ERR, "host boot: not restoring %s: %s", path, en->result.message);
+        log_event(LOG_ERR, LOG_MID_RESTORE_FAILED, "host boot: not restoring %s: %s", path,
+                  en->result.message);
         /* Its domain waits for a person, never cold-booted over what the image holds. */
         if (d)
                 lifecycle_fail(m, d, en->result.message);
@@ -510,8 +522,8 @@ void host_boot_restore(struct manager *m)
                 return;
         }
         run->manager = m;
-        log_msg(LOG_INFO, "host boot: restoring %zu saved domains from %s", h->n_boot_images,
-                m->save_dir);
+        log_event(LOG_INFO, LOG_MID_HOST_BOOT, "host boot: restoring %zu saved domains from %s",
+                  h->n_boot_images, m->save_dir);
         for (size_t i = 0; i < h->n_boot_images; i++)
                 boot_restore_one(m, run, h->boot_images[i]);
         h->boot = run;

@@ -267,6 +267,7 @@ static void domain_record(struct manager *m, struct domain *d)
         creds_groups_format(&d->creator, st.creator_groups, sizeof(st.creator_groups));
         snprintf(st.last_action, sizeof(st.last_action), "%s", d->last_action.action);
         mac_list_format(d->vif_macs, st.vif_macs);
+        history_format(&d->history, st.history);
         r = layout_state_write(m->layout, d->uuid, &st, &err);
         if (r < 0)
                 log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, NULL,
@@ -324,8 +325,26 @@ static void domain_set_failure(struct domain *d, const char *why)
         d->failure = why ? strdup(why) : NULL;
 }
 
+/* The caller of the call a step follows (d->last_action) when by_caller, else the daemon. */
+static enum history_actor history_actor_of(const struct domain *d, bool by_caller)
+{
+        /* The host's shutdown is the daemon's doing, whoever called last. */
+        if (!by_caller || strcmp(d->last_action.action, HOST_SHUTDOWN_ACTION) == 0)
+                return HISTORY_BY_XENSUPD;
+        return HISTORY_BY_UID;
+}
+
+/* An entry of d's history, now (history.h). */
+static void history_note(struct manager *m, struct domain *d, const char *event,
+                         enum shutdown_reason reason, const char *action, enum history_actor by)
+{
+        history_add(&d->history, manager_now(m) * 1000000ULL, event, reason, action, by,
+                    d->last_action.uid);
+}
+
 static void domain_fail(struct manager *m, struct domain *d, const char *why)
 {
+        history_note(m, d, "failed", SHUTDOWN_REASON_NONE, NULL, HISTORY_BY_XENSUPD);
         domain_set_failure(d, why);
         domain_enter(m, d, DOMAIN_FAILED);
         log_domain(LOG_ERR, d, LOG_MID_DOMAIN_FAILED, NULL, "failed: %s", why);
@@ -427,7 +446,7 @@ static void reread_config(struct domain *d)
         if (d->origin != ORIGIN_CONFIG_DIR || d->config_gone || !d->config->path)
                 return;
         if (config_load_file(d->config->path, &fresh, &err) < 0) {
-                log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
+                log_domain(LOG_WARNING, d, LOG_MID_CONFIG_INVALID, NULL,
                            "config no longer valid, starting with the last good one:\n%s",
                            err ? err : "");
                 return;
@@ -696,9 +715,12 @@ static int on_built(struct manager *m, struct domain *d, const struct event_args
                         destroy_build_leftovers(m, d->uuid);
         }
         if (r == 0) {
+                history_note(m, d, restore ? "restored" : "started", SHUTDOWN_REASON_NONE, NULL,
+                             history_actor_of(d, d->build_by_person));
                 domain_enter(m, d, DOMAIN_RUNNING);
-                log_domain(LOG_INFO, d, LOG_MID_DOMAIN_STARTED, restore ? "restore" : "start",
-                           "%s as domid %u", restore ? "restored" : "started", d->domid);
+                log_domain(LOG_INFO, d, restore ? LOG_MID_RESTORE_DONE : LOG_MID_DOMAIN_STARTED,
+                           restore ? "restore" : "start", "%s as domid %u",
+                           restore ? "restored" : "started", d->domid);
                 notify_started(d, 0, NULL);
                 /* Started while the daemon stops its domains: this one too. */
                 if (m->exiting && m->opts.stop_domains)
@@ -720,7 +742,7 @@ static int on_built(struct manager *m, struct domain *d, const struct event_args
                 return 0;
         }
         domain_set_failure(d, e.message);
-        log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_ACTION, "restart", "%s; trying again",
+        log_domain(LOG_WARNING, d, LOG_MID_DOMAIN_RESTARTING, "restart", "%s; trying again",
                    d->failure ? d->failure : "start failed");
         restart_begin(m, d, ACTION_RESTART, true, true);
         return 0;
@@ -937,9 +959,15 @@ static int on_died(struct manager *m, struct domain *d, const struct event_args 
         (void)e;
         d->shutdown_reason = a->reason;
         act = policy_action_for(d->config, a->reason, d->shutdown_requested, d->shutdown_reboot);
+        /* A stop a caller asked for is theirs; any other the guest's own. */
+        history_note(m, d, "stopped", a->reason, domain_action_to_string(act),
+                     d->shutdown_requested ? history_actor_of(d, true) : HISTORY_BY_GUEST);
         domain_enter(m, d, a->reason == SHUTDOWN_REASON_CRASH ? DOMAIN_CRASHED : DOMAIN_SHUTDOWN);
-        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_STOPPED, domain_action_to_string(act),
-                   "domid %u stopped (%s); action %s", d->domid,
+        log_domain(LOG_NOTICE, d,
+                   a->reason == SHUTDOWN_REASON_CRASH || a->reason == SHUTDOWN_REASON_WATCHDOG
+                       ? LOG_MID_DOMAIN_CRASHED
+                       : LOG_MID_DOMAIN_STOPPED,
+                   domain_action_to_string(act), "domid %u stopped (%s); action %s", d->domid,
                    shutdown_reason_to_string(a->reason), domain_action_to_string(act));
         /*
          * A dead guest's devices serve nobody: freed now, whatever the action, so a kept or
@@ -1159,7 +1187,7 @@ static void restart_begin(struct manager *m, struct domain *d, enum domain_actio
                 (void)lifecycle_dispatch(m, d, EVENT_RESTART_DUE, &(struct event_args){}, NULL);
                 return;
         }
-        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "restart",
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_RESTARTING, "restart",
                    "restarting in %u s (restart %u within %u s)", delay, d->window_count,
                    c->restart.interval);
 }
@@ -1170,6 +1198,9 @@ static int on_destroy(struct manager *m, struct domain *d, const struct event_ar
                       struct sup_error *e)
 {
         (void)a;
+        /* Destroy is a caller's (Destroy) unless the daemon destroys for its own reasons. */
+        enum history_actor by = history_actor_of(d, strcmp(d->last_action.action, "destroy") == 0);
+
         if (d->state == DOMAIN_STARTING || d->state == DOMAIN_RESTORING) {
                 /* A build not begun is dropped; one whose child runs must finish first. */
                 if (build_queue_cancel(m->builds, d) < 0)
@@ -1180,6 +1211,7 @@ static int on_destroy(struct manager *m, struct domain *d, const struct event_ar
                                            d->state == DOMAIN_STARTING ? "built" : "restored");
                 log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "destroy",
                            "destroyed while waiting for its build");
+                history_note(m, d, "destroyed", SHUTDOWN_REASON_NONE, NULL, by);
                 domain_enter(m, d, DOMAIN_STOPPED);
                 notify_started(
                     d, OUTCOME_INVALID_STATE,
@@ -1191,6 +1223,7 @@ static int on_destroy(struct manager *m, struct domain *d, const struct event_ar
                            d->domid);
         save_abandon(m, d, "the domain was destroyed while it was being saved");
         instance_teardown(m, d, false);
+        history_note(m, d, "destroyed", SHUTDOWN_REASON_NONE, NULL, by);
         domain_enter(m, d, DOMAIN_STOPPED);
         domain_leave_if_unowned(m, d);
         return 0;
@@ -1566,6 +1599,12 @@ static int on_save_died(struct manager *m, struct domain *d, const struct event_
  * place (xc_domain_resume fast, then xs_resume_domain: its devices stay connected), the rest is
  * what the hypervisor says.
  */
+/* The MESSAGE_ID of a save's or a migration's failure (op: save_undo()'s). */
+static const char *save_failed_mid(const char *op)
+{
+        return strcmp(op, "migration") == 0 ? LOG_MID_MIGRATE_FAILED : LOG_MID_SAVE_FAILED;
+}
+
 static void save_undo(struct manager *m, struct domain *d, const char *op, const char *why)
 {
         _cleanup_free_ struct builder_domain_info *infos = NULL;
@@ -1588,16 +1627,16 @@ static void save_undo(struct manager *m, struct domain *d, const char *op, const
                                 failure = NULL;
                         domain_set_failure(d, failure ? failure : why);
                         domain_enter(m, d, DOMAIN_PRESERVED);
-                        log_domain(LOG_ERR, d, LOG_MID_DOMAIN_FAILED, op, "left suspended: %s",
+                        log_domain(LOG_ERR, d, save_failed_mid(op), op, "left suspended: %s",
                                    d->failure);
                         return;
                 }
-                log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_ACTION, op,
+                log_domain(LOG_NOTICE, d, save_failed_mid(op), op,
                            "%s failed (%s); resumed, it runs on", op, why);
                 domain_enter(m, d, d->saved_from == DOMAIN_PAUSED ? DOMAIN_PAUSED : DOMAIN_RUNNING);
                 return;
         }
-        log_domain(LOG_NOTICE, d, LOG_MID_DOMAIN_ACTION, op, "%s failed: %s", op, why);
+        log_domain(LOG_NOTICE, d, save_failed_mid(op), op, "%s failed: %s", op, why);
         domain_enter(m, d, info && info->paused ? DOMAIN_PAUSED : DOMAIN_RUNNING);
         /* It died another way meanwhile, or is gone: that gets its own handling now. */
         lifecycle_observe(m, d, info);
@@ -1612,7 +1651,9 @@ static int on_saved(struct manager *m, struct domain *d, const struct event_args
 
         (void)e_unused;
         if (res->r >= 0) {
-                log_domain(LOG_INFO, d, LOG_MID_DOMAIN_STOPPED, "save", "saved; domid %u destroyed",
+                history_note(m, d, "saved", SHUTDOWN_REASON_NONE, NULL,
+                             history_actor_of(d, strcmp(d->last_action.action, "save") == 0));
+                log_domain(LOG_INFO, d, LOG_MID_SAVE_DONE, "save", "saved; domid %u destroyed",
                            d->domid);
                 d->shutdown_reason = SHUTDOWN_REASON_SUSPEND;
                 instance_teardown(m, d, false);
@@ -1775,15 +1816,16 @@ static void migrate_commit(struct manager *m, struct domain *d)
         d->incoming_built = false;
         d->migrate_sent = false;
         d->incoming_domid = 0;
+        history_note(m, d, "migrated", SHUTDOWN_REASON_NONE, NULL, history_actor_of(d, true));
         if (r < 0) {
-                log_domain(LOG_ERR, d, LOG_MID_DOMAIN_FAILED, "migrate",
+                log_domain(LOG_ERR, d, LOG_MID_MIGRATE_FAILED, "migrate",
                            "migrated to domid %u, which cannot be unpaused: %s", d->domid,
                            err ? err : strerror(-r));
                 domain_enter(m, d, DOMAIN_PAUSED);
         } else {
                 domain_enter(m, d, d->saved_from == DOMAIN_PAUSED ? DOMAIN_PAUSED : DOMAIN_RUNNING);
         }
-        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_STARTED, "migrate",
+        log_domain(LOG_INFO, d, LOG_MID_MIGRATE_DONE, "migrate",
                    "migrated from domid %u to domid %u", source, d->domid);
         notify_started(d, 0, NULL);
 }

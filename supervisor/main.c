@@ -41,6 +41,9 @@ static void usage(FILE *f)
               "                         suspend request, and then to suspend (default 60)\n"
               "  --save-dir DIR         where the host's shutdown saves domains, restored at its\n"
               "                         boot (default STATE_DIR/save)\n"
+              "  --log-level=LEVEL      emerg, alert, crit, err, warning, notice, info (the\n"
+              "                         default) or debug (each hypervisor call and XenStore\n"
+              "                         transaction too), or 0 to 7\n"
               "  --check-config FILE... validate configs: print FILE: ok or the errors; exit 0/1\n"
               "  -h, --help             this text\n",
               f);
@@ -222,7 +225,8 @@ int main(int argc, char **argv)
                 ARG_SAVE_TIMEOUT,
                 ARG_SAVE_DIR,
                 ARG_CHECK,
-                ARG_DUMP
+                ARG_DUMP,
+                ARG_LOG_LEVEL
         };
         static const struct option options[] = {
                 { "hypervisor", required_argument, NULL, ARG_HV },
@@ -241,6 +245,7 @@ int main(int argc, char **argv)
                 { "save-dir", required_argument, NULL, ARG_SAVE_DIR },
                 { "check-config", no_argument, NULL, ARG_CHECK },
                 { "dump-core", no_argument, NULL, ARG_DUMP },
+                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -254,7 +259,7 @@ int main(int argc, char **argv)
         struct manager *m = NULL;
         _cleanup_free_ char *err = NULL;
         bool check = false, dump = false, second;
-        int c, r;
+        int c, r, log_level = -1;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
@@ -321,6 +326,14 @@ int main(int argc, char **argv)
                 case ARG_DUMP:
                         dump = true;
                         break;
+                case ARG_LOG_LEVEL:
+                        log_level = log_level_from_string(optarg);
+                        if (log_level < 0) {
+                                fprintf(stderr, "xensupd: --log-level: '%s' is not one of %s\n",
+                                        optarg, LOG_LEVEL_NAMES);
+                                return 2;
+                        }
+                        break;
                 case 'h':
                         usage(stdout);
                         return 0;
@@ -336,6 +349,8 @@ int main(int argc, char **argv)
                 }
                 return check_config(argv + optind, argc - optind);
         }
+        /* Before anything logs: the level, and the notice if journald is missing, come first. */
+        log_setup(log_level);
         bo = (struct builder_options){ .kind = o.hypervisor, .sim_dir = o.sim_dir };
         if (dump) {
                 if (argc - optind != 4) {

@@ -120,7 +120,8 @@ static int manager_on_exit_timeout(sd_event_source *s, uint64_t usec, void *user
 
         (void)s;
         (void)usec;
-        log_msg(LOG_WARNING, "domains or builds did not finish in time; exiting and leaving them");
+        log_event(LOG_WARNING, LOG_MID_DAEMON_STOPPING,
+                  "domains or builds did not finish in time; exiting and leaving them");
         return sd_event_exit(m->event, 0);
 }
 
@@ -152,7 +153,8 @@ static int manager_on_term(sd_event_source *s, const struct signalfd_siginfo *si
                         lifecycle_forget_build(d);
         }
         if (m->opts.stop_domains && manager_any_active(m)) {
-                log_msg(LOG_INFO, "stopping: shutting the running domains down");
+                log_event(LOG_INFO, LOG_MID_DAEMON_STOPPING,
+                          "stopping: shutting the running domains down");
                 for (size_t i = 0; i < m->n_domains; i++) {
                         struct domain *d = m->domains[i];
 
@@ -161,8 +163,11 @@ static int manager_on_term(sd_event_source *s, const struct signalfd_siginfo *si
                                 lifecycle_shutdown(m, d, false, 0, NULL);
                 }
         } else if (build_queue_running(m->builds) > 0) {
-                log_msg(LOG_INFO, "stopping once the builds in progress (%u) have finished",
-                        build_queue_running(m->builds));
+                log_event(LOG_INFO, LOG_MID_DAEMON_STOPPING,
+                          "stopping once the builds in progress (%u) have finished",
+                          build_queue_running(m->builds));
+        } else {
+                log_event(LOG_INFO, LOG_MID_DAEMON_STOPPING, "stopping; the domains run on");
         }
         manager_check_exit(m);
         /* A save's end (a child's exit) may be the last thing waited for: looked at after each. */
@@ -354,7 +359,8 @@ int manager_run(struct manager *m)
         m->ready = true;
         sd_notify(false, "READY=1");
         manager_update_status(m);
-        log_msg(LOG_INFO, "supervising %zu domains on %s", m->n_domains, builder_name(m->builder));
+        log_event(LOG_INFO, LOG_MID_DAEMON_STARTED, "supervising %zu domains on %s", m->n_domains,
+                  builder_name(m->builder));
         return sd_event_loop(m->event);
 }
 

@@ -7,7 +7,7 @@ SUPERVISOR_SRCS = supervisor/build-queue.c supervisor/domain.c supervisor/lifecy
                   supervisor/polkit.c supervisor/attach.c supervisor/domain-devices.c \
                   supervisor/device-job.c supervisor/hotplug.c supervisor/child.c \
                   supervisor/script.c supervisor/save-job.c supervisor/image.c \
-                  supervisor/host.c
+                  supervisor/host.c supervisor/console.c supervisor/history.c
 
 PROGRAMS += xensupd
 xensupd_SRCS = supervisor/main.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS) \
@@ -26,10 +26,11 @@ test-lifecycle_SRCS = tests/test-lifecycle.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $
                       $(BUILDERS_SRCS) $(COMMON_SRCS)
 
 SHELL_TESTS += tests/test-supervisor.sh
+SHELL_TESTS += tests/test-logs.sh
 
 # README's first command: the daemon on the simulator with the example domains,
 # on a private session bus, printing what it does until Ctrl-C.
-demo: all
+demo: all deps-run
 	tests/demo.sh
 
 .PHONY: demo
@@ -37,3 +38,6 @@ demo: all
 TESTS += test-attach
 test-attach_SRCS = tests/test-attach.c supervisor/attach.c supervisor/script.c $(BUILDERS_SRCS) $(LAYOUT_SRCS) \
                    $(CONFIG_SRCS) $(COMMON_SRCS)
+
+TESTS += test-history-record
+test-history-record_SRCS = tests/test-history-record.c supervisor/history.c $(COMMON_SRCS)

@@ -55,6 +55,9 @@ static void record_restore_people(struct domain *d, const struct layout_tool_sta
         d->last_action.uid = st->last_action_uid;
         d->last_action.pid = (pid_t)st->last_action_pid;
         d->last_action.usec = st->last_action_usec;
+        if (history_parse(st->history, &d->history) < 0)
+                log_domain(LOG_WARNING, d, LOG_MID_CONFIG, NULL,
+                           "its record's history is malformed; it starts anew");
 }
 
 /* Supervise again, from its record, a domain that no file of the directory brought. */

@@ -5,10 +5,22 @@
 # DEMO_SECONDS=N stops it after N seconds (for scripts and CI).
 set -euo pipefail
 
-build="${BUILD:-build}"
-# web1's disk: the build makes it; a demo run by hand before any build makes it here.
-[ -e units/examples/web1-disk.img ] || truncate -s 64M units/examples/web1-disk.img
+here="$(cd "$(dirname "$0")" && pwd)"
+if [ -d "$here/../units/examples" ]; then
+        # In the tree: what the build made.
+        build="${BUILD:-build}"
+        xensupd="$build/xensupd" xensupctl="$build/xensupctl" examples="$here/../units/examples"
+else
+        # Installed by the xensup-sim package (make install-sim rewrites these paths).
+        xensupd=/usr/sbin/xensupd xensupctl=/usr/bin/xensupctl
+        examples=/usr/share/xensup-sim/examples
+fi
 dir="$(mktemp -d /tmp/xensup-demo.XXXXXX)"
+# The examples run from a copy: web1's disk is written to, and an installed
+# examples directory is read-only.
+mkdir "$dir/examples"
+cp "$examples"/*.conf "$examples"/kernel-sim "$dir/examples/"
+truncate -s 64M "$dir/examples/web1-disk.img"
 bus_pid=""
 sim_pid=""
 cleanup() {
@@ -24,23 +36,23 @@ export DBUS_SESSION_BUS_ADDRESS="$addr"
 export XENSUP_LOG=stderr
 
 cat <<TXT
-xensupd on the simulator, example domains from units/examples/:
+xensupd on the simulator, example domains from $examples:
   web1 runs until told, with a disk (a sparse image) and a vif on the simulated
   bridge xenbr0; web2 reboots every 20 s, db1 crashes after 15 s and is
   restarted, flaky crashes every 2 s until the throttle leaves it failed.
-In another terminal:  DBUS_SESSION_BUS_ADDRESS=$addr $build/xensupctl --user list
+In another terminal:  DBUS_SESSION_BUS_ADDRESS=$addr $xensupctl --user list
 (and block-list web1, network-list web1)
 Ctrl-C stops the daemon (the simulated domains stop with the demo).
 TXT
 
-args=(--hypervisor=sim --user --config-dir units/examples --sim-dir "$dir/sim")
+args=(--hypervisor=sim --user --config-dir "$dir/examples" --sim-dir "$dir/sim")
 if [ -n "${DEMO_SECONDS:-}" ]; then
-        "$build/xensupd" "${args[@]}" &
+        "$xensupd" "${args[@]}" &
         daemon=$!
         sleep "$DEMO_SECONDS"
-        "$build/xensupctl" --user list || true
+        "$xensupctl" --user list || true
         kill -TERM "$daemon"
         wait "$daemon"
 else
-        "$build/xensupd" "${args[@]}"
+        "$xensupd" "${args[@]}"
 fi

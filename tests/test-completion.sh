@@ -47,7 +47,7 @@ complete_is() {
 
 # The commands as ctl/ctl.c's usage() lists them, and import-xl; sorted as complete_is sorts.
 export LC_ALL=C
-all_commands=$(tr ' ' '\n' <<<"list status create start shutdown reboot destroy pause unpause mem-set
+all_commands=$(tr ' ' '\n' <<<"list status history create start console shutdown reboot destroy pause unpause mem-set
 vcpu-set reload monitor block-attach block-detach network-attach network-detach block-list
 network-list save restore migrate host-shutdown host-boot sim import-xl" | sort | paste -sd' ')
 
@@ -74,7 +74,7 @@ static_cases() {
         complete_is migrate-options "--help --live" xensupctl migrate web1 localhost --
         complete_is monitor-options "--help --json" xensupctl monitor --
         complete_is list-options "--help --json" xensupctl list -
-        complete_is import-xl-options "--force --help -o" xensupctl import-xl -
+        complete_is import-xl-options "--force --help --output-dir -o" xensupctl import-xl -
         complete_is reboot-options "--help" xensupctl reboot web1 -
         complete_is sim-actions "crash hang poweroff reboot" xensupctl sim ""
         complete_is sim-action-prefix "poweroff" xensupctl sim p
@@ -97,6 +97,7 @@ file_cases() {
         complete_is import-xl-files "a.conf b.conf notes.txt sub" xensupctl import-xl ""
         complete_is import-xl-more-files "a.conf b.conf notes.txt sub" xensupctl import-xl a.conf ""
         complete_is import-xl-output "sub" xensupctl import-xl -o s
+        complete_is import-xl-output-long "sub" xensupctl import-xl --output-dir s
         complete_is import-xl-after-output "a.conf" xensupctl import-xl -o sub a
         complete_is create-one-file "" xensupctl create a.conf ""
         cd "$here" || return

@@ -742,6 +742,96 @@ static void test_all_problems_reported(void **state)
         assert_int_equal(count_lines(errors), 7);
 }
 
+/* Load text that must fail with n error lines; returns them (the caller frees). */
+static char *expect_errors(const char *text, unsigned n)
+{
+        _cleanup_(config_freep) struct domain_config *c = NULL;
+        char *errors = NULL;
+
+        if (load_text(text, &c, &errors) != -EINVAL)
+                fail_msg("loading did not fail for:\n%s", text);
+        assert_null(c);
+        if (count_lines(errors) != n)
+                fail_msg("%u error lines, not %u, for:\n%s\nerrors:\n%s", count_lines(errors), n,
+                         text, errors ? errors : "(none)");
+        return errors;
+}
+
+/* libconfuse stops at the first unknown key; every one is reported, each with its line. */
+static void test_every_unknown_key(void **state)
+{
+        _cleanup_free_ char *e1 = NULL, *e2 = NULL, *e3 = NULL, *e4 = NULL, *e5 = NULL, *e6 = NULL,
+                            *e7 = NULL, *expect = NULL;
+
+        (void)state;
+        e1 = expect_errors("name = a\n" KERNEL "extra = \"quiet\"\ncap = 50\nbogus = 1\n"
+                           "restart {\n  zap = 1\n}\nweight = 512\n",
+                           5);
+        assert_error_line(e1, "t.conf", 3, "extra", "unknown key; xensup calls it cmdline");
+        assert_error_line(e1, "t.conf", 4, "cap", "unknown key; xensup calls it cpu_cap");
+        assert_error_line(e1, "t.conf", 5, "bogus", "unknown key (allowed: name, uuid,");
+        assert_error_line(e1, "t.conf", 7, "zap",
+                          "unknown key (allowed in restart: burst, interval, delay, max_delay)");
+        assert_error_line(e1, "t.conf", 9, "weight", "unknown key; xensup calls it cpu_weight");
+        /* In file order, each line whole: the first is the one libconfuse itself stopped at. */
+        assert_true(asprintf(&expect,
+                             "%s/t.conf:3: extra: unknown key; xensup calls it cmdline\n"
+                             "%s/t.conf:4: cap: unknown key; xensup calls it cpu_cap\n",
+                             tmpdir, tmpdir) > 0);
+        assert_memory_equal(e1, expect, strlen(expect));
+
+        /* The other hints, for keys xl spells otherwise. */
+        e2 = expect_errors("name = a\n" KERNEL "root = \"/dev/xvda1 ro\"\nbuilder = generic\n"
+                           "pvh = 1\n",
+                           3);
+        assert_error_line(e2, "t.conf", 3, "root",
+                          "unknown key; xensup has no root: it is part of cmdline, as xl makes "
+                          "it (cmdline = \"root=ROOT EXTRA\")");
+        assert_error_line(e2, "t.conf", 4, "builder",
+                          "unknown key; xensup calls it type (pv, pvh)");
+        assert_error_line(e2, "t.conf", 5, "pvh", "unknown key; xensup says type = \"pvh\"");
+
+        /* xl's [ ] lists are named, and the keys after them are still found. */
+        e3 = expect_errors("name = a\n" KERNEL "vif = [ 'bridge=xenbr0',\n  '' ]\nsdl = 1\n", 2);
+        assert_error_line(e3, "t.conf", 3, "vif",
+                          "xl's [ ] list (allowed: { ... }; xensupctl import-xl converts an "
+                          "xl.cfg file)");
+        assert_error_line(e3, "t.conf", 5, "sdl", "unknown key (allowed: name,");
+
+        /* Several on one line, after xl's ';' too. */
+        e4 = expect_errors("name = a\n" KERNEL "localtime = 1; serial = 'pty' usb = 1\n", 3);
+        assert_error_line(e4, "t.conf", 3, "localtime", "unknown key");
+        assert_error_line(e4, "t.conf", 3, "serial", "unknown key");
+        assert_error_line(e4, "t.conf", 3, "usb", "unknown key");
+
+        /* An unknown section is one error, whatever it holds; the keys after it are found. */
+        e5 = expect_errors("name = a\n" KERNEL "extras {\n  a = 1\n}\nfoo = 2\n", 2);
+        assert_error_line(e5, "t.conf", 3, "extras", "unknown key");
+        assert_error_line(e5, "t.conf", 6, "foo", "unknown key");
+
+        /* Bad values before the first unknown key are reported too, in file order. */
+        e6 = expect_errors("name = a\n" KERNEL "memory = lots\nfoo = 1\nbar = 2\n", 3);
+        assert_error_line(e6, "t.conf", 3, "memory", "bad value 'lots'");
+        assert_error_line(e6, "t.conf", 4, "foo", "unknown key");
+        assert_error_line(e6, "t.conf", 5, "bar", "unknown key");
+        assert_true(strstr(e6, "memory") < strstr(e6, "foo"));
+
+        /* "[x]" is one word to libconfuse, a value like any other; "[]" is xl's empty list. */
+        {
+                _cleanup_(config_freep) struct domain_config *c = NULL;
+                _cleanup_free_ char *errors = NULL, *e8 = NULL;
+
+                assert_int_equal(load_text("name = a\n" KERNEL "cmdline = [x]\n", &c, &errors), 0);
+                assert_string_equal(c->cmdline, "[x]");
+                e8 = expect_errors("name = a\n" KERNEL "disk = []\n", 1);
+                assert_error_line(e8, "t.conf", 3, "disk", "xl's [ ] list");
+        }
+
+        /* A hint is for a top-level key only: "cap" in a section is just unknown there. */
+        e7 = expect_errors("name = a\n" KERNEL "sim {\n cap = 1\n}\n", 1);
+        assert_error_line(e7, "t.conf", 4, "cap", "unknown key (allowed in sim: run_seconds");
+}
+
 static void test_empty_file(void **state)
 {
         _cleanup_(config_freep) struct domain_config *c = NULL;
@@ -2260,6 +2350,7 @@ int main(void)
                 cmocka_unit_test(test_empty_key),
                 cmocka_unit_test(test_comments_and_lines),
                 cmocka_unit_test(test_all_problems_reported),
+                cmocka_unit_test(test_every_unknown_key),
                 cmocka_unit_test(test_empty_file),
                 cmocka_unit_test(test_load_kept_skips_file_checks),
                 cmocka_unit_test(test_binary_file),

@@ -235,6 +235,181 @@ check_match monitor-reload-added "$mon" "^late: added$"
 check_match monitor-paused "$mon" "^late: state=paused$"
 check_match monitor-unpaused "$mon" "^late: state=running$"
 
+echo "--- issue 16: --version, COMMAND --help, options a command does not take"
+want_version=$(sed -n -E 's/^VERSION[[:space:]]*:?=[[:space:]]*([^[:space:]]+).*/\1/p' "$src/Makefile")
+run version 0 ctl --version
+check_eq version-output "$out" "xensupctl $want_version"
+run version-no-daemon-needed 0 env DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent $XSCTL --version
+check_eq version-no-daemon-output "$out" "xensupctl $want_version"
+run status-help 0 ctl status --help
+check_eq status-help-usage "$(head -1 <<<"$out")" "Usage: xensupctl status NAME [--json]"
+check_match status-help-json "$out" "^  --json +JSON output$"
+check_match status-help-name "$out" "^NAME is a domain's name, uuid or domid"
+run shutdown-help 0 ctl shutdown --help
+check_eq shutdown-help-usage "$(head -1 <<<"$out")" \
+        "Usage: xensupctl shutdown NAME|--all [--reboot] [--timeout S] [--wait]"
+check_match shutdown-help-wait "$out" "^  --wait +return once the domain has stopped"
+check_match shutdown-help-all "$out" "^  --all +every running or paused domain"
+# --help wins over missing arguments; -h is the same
+run shutdown-help-short 0 ctl shutdown -h
+check_eq shutdown-help-short-usage "$(head -1 <<<"$out")" \
+        "Usage: xensupctl shutdown NAME|--all [--reboot] [--timeout S] [--wait]"
+run help-lists-info 0 ctl --help
+check_match help-lists-version "$out" "^  --version +xensupctl's version$"
+run unknown-option 2 ctl status web1 --frobnicate
+check_eq unknown-option-message "$out" "xensupctl: unrecognized option '--frobnicate'
+Try 'xensupctl status --help'."
+run missing-option-argument 2 ctl shutdown web1 --timeout
+check_eq missing-option-argument-message "$out" "xensupctl: option '--timeout' requires an argument
+Try 'xensupctl shutdown --help'."
+run option-takes-no-argument 2 ctl --json=yes list
+check_match option-takes-no-argument-message "$out" "^xensupctl: option '--json' takes no argument$"
+run other-commands-option 2 ctl status web1 --wait
+check_eq other-commands-option-message "$out" "xensupctl: --wait applies to shutdown only"
+run all-and-name 2 ctl shutdown web1 --all
+check_eq all-and-name-message "$out" "xensupctl: shutdown: NAME and --all exclude each other"
+run shutdown-no-name 2 ctl shutdown
+check_eq shutdown-no-name-message "$out" \
+        "xensupctl: shutdown takes NAME or --all (see 'xensupctl shutdown --help')"
+
+echo "--- issue 16: a domain by name, uuid or domid"
+run status-json-by-name 0 ctl --json status web1
+by_name=$out
+run status-json-by-uuid 0 ctl --json status "$(json_field web1 uuid)"
+check_eq status-uuid-same "$out" "$by_name"
+web1_domid=$(json_field web1 domid)
+run status-json-by-domid 0 ctl --json status "$web1_domid"
+check_eq status-domid-same "$out" "$by_name"
+run status-text-by-domid 0 ctl status "$web1_domid"
+check_match status-text-by-domid-name "$(head -1 <<<"$out")" "^web1 \([0-9a-f-]{36}\)$"
+run pause-by-domid 0 ctl pause "$web1_domid"
+check pause-by-domid-paused wait_for 5 field_is web1 state paused
+run unpause-by-uuid 0 ctl unpause "$(json_field web1 uuid)"
+check unpause-by-uuid-running wait_for 5 field_is web1 state running
+run no-such-domid 4 ctl status 99999
+check_eq no-such-domid-message "$out" \
+        "xensupctl: no such domain: 99999 (no domain has that name, uuid or domid)"
+# A domain named by web1's domid, not running: the name wins over the domid it spells.
+mkconf "$web1_domid" autostart=false
+run digits-reload 0 ctl reload
+check digits-known wait_for 10 field_is "$web1_domid" state stopped
+run digits-name-wins 0 ctl --json status "$web1_domid"
+check_eq digits-name-wins-name "$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["name"])' "$out")" \
+        "$web1_domid"
+rm "$work/conf/$web1_domid.conf"
+run digits-removed 0 ctl reload
+check digits-gone wait_for 10 bash -c "! $XSCTL --user status '$web1_domid' 2>/dev/null | grep -q '^$web1_domid '"
+run digits-domid-again 0 ctl --json status "$web1_domid"
+check_eq digits-domid-again-same "$out" "$by_name"
+
+echo "--- issue 16: mem-set with every xl suffix; status shows the target"
+# web1: memory 256 MiB, maxmem 512 MiB
+run mem-set-512M 0 ctl mem-set web1 512M
+check mem-set-512M-kib wait_for 5 field_is web1 memory_kib 524288
+run mem-set-300000K 0 ctl mem-set web1 300000K
+check mem-set-300000K-kib wait_for 5 field_is web1 memory_kib 300000
+run mem-set-bytes 0 ctl mem-set web1 536870912b
+check mem-set-bytes-kib wait_for 5 field_is web1 memory_kib 524288
+run mem-set-lower-k 0 ctl mem-set web1 262144k
+check mem-set-lower-k-kib wait_for 5 field_is web1 memory_kib 262144
+run mem-set-bytes-upper 0 ctl mem-set web1 314572800B
+check mem-set-bytes-upper-kib wait_for 5 field_is web1 memory_kib 307200
+run mem-set-mib 0 ctl mem-set web1 400MiB
+check mem-set-mib-kib wait_for 5 field_is web1 memory_kib 409600
+run status-shows-target 0 ctl status web1
+check_match status-shows-target-line "$out" "^       Memory: 409600 KiB \(max 524288 KiB\)$"
+run mem-set-0.5G 2 ctl mem-set web1 0.5G
+check_eq mem-set-0.5G-message "$out" \
+        "xensupctl: mem-set: invalid size '0.5G' (valid: a whole number with a unit: b (bytes, rounded down to KiB as xl does), k, m, g or t (KiB, MiB, GiB, TiB; either case; 512MiB, 2GB too), or none for MiB; at least 1 KiB)"
+run mem-set-bad-suffix 2 ctl mem-set web1 512X
+check_match mem-set-bad-suffix-message "$out" "^xensupctl: mem-set: invalid size '512X' \(valid: "
+run mem-set-under-kib 2 ctl mem-set web1 1023b
+run mem-set-bytes-suffix 2 ctl mem-set web1 512bB
+run mem-set-1T-over-max 1 ctl mem-set web1 1T
+check_match mem-set-1T-message "$out" "^xensupctl: .*out of range"
+check_eq mem-set-refused-unchanged "$(json_field web1 memory_kib)" 409600
+run mem-set-back 0 ctl mem-set web1 256
+check mem-set-back-kib wait_for 5 field_is web1 memory_kib 262144
+
+echo "--- issue 16: shutdown --wait"
+run wait-start 0 ctl start ctl2
+check_eq wait-start-running "$(json_field ctl2 state)" running
+run shutdown-wait 0 ctl shutdown ctl2 --wait
+check_eq shutdown-wait-empty "$out" ""
+# no wait_for: stopped when the command returns
+check_eq shutdown-wait-stopped "$(json_field ctl2 state)" stopped
+check_eq shutdown-wait-reason "$(json_field ctl2 shutdown_reason)" poweroff
+run shutdown-wait-stopped-again 1 ctl shutdown ctl2 --wait
+run wait-start-2 0 ctl start ctl2
+before_domid=$(json_field ctl2 domid)
+before_restarts=$(json_field ctl2 restart_count)
+run shutdown-reboot-wait 0 ctl shutdown ctl2 --reboot --wait
+check_eq shutdown-reboot-wait-running "$(json_field ctl2 state)" running
+check_eq shutdown-reboot-wait-restarted "$(json_field ctl2 restart_count)" $((before_restarts + 1))
+check shutdown-reboot-wait-new-domid test "$(json_field ctl2 domid)" != "$before_domid"
+# A guest that ignores the request is destroyed after --timeout: stopped, status 0.
+run wait-hang 0 ctl sim hang ctl2
+start_s=$(date +%s)
+run shutdown-wait-hung 0 ctl shutdown ctl2 --wait --timeout 2
+check shutdown-wait-hung-took-timeout test $(($(date +%s) - start_s)) -ge 2
+check_eq shutdown-wait-hung-stopped "$(json_field ctl2 state)" stopped
+# A guest that crashes instead of stopping (on_crash=restart): status 1, the reason said.
+run wait-start-3 0 ctl start ctl2
+run wait-hang-2 0 ctl sim hang ctl2
+(ctl shutdown ctl2 --wait --timeout 30 >"$work/wait-crash.out" 2>&1; echo $? >"$work/wait-crash.rc") &
+wait_crash_pid=$!
+check wait-crash-asked wait_for 10 field_is ctl2 state shutting-down
+run wait-crash-sim 0 ctl sim crash ctl2
+wait "$wait_crash_pid"
+check_eq shutdown-wait-crash-exit "$(cat "$work/wait-crash.rc")" 1
+check_eq shutdown-wait-crash-message "$(cat "$work/wait-crash.out")" \
+        "xensupctl: ctl2: restarted instead of stopping (reason crash)"
+check wait-crash-running-again wait_for 10 field_is ctl2 state running
+
+echo "--- issue 16: monitor --json"
+$XSCTL --user --json monitor >"$work/monitor.json" 2>"$work/monitor-json.err" &
+mon_pid=$!
+check monitor-json-ready wait_for 10 grep -q '"name": "web1", "event": "state"' "$work/monitor.json"
+run monitor-json-pause 0 ctl pause web1
+check monitor-json-paused wait_for 5 field_is web1 state paused
+run monitor-json-unpause 0 ctl unpause web1
+check monitor-json-running wait_for 5 field_is web1 state running
+mkconf mon1 autostart=false
+run monitor-json-reload 0 ctl reload
+check monitor-json-mon1 wait_for 10 field_is mon1 state stopped
+rm "$work/conf/mon1.conf"
+run monitor-json-reload-2 0 ctl reload
+check monitor-json-removed wait_for 10 grep -q '"name": "mon1", "event": "removed"' "$work/monitor.json"
+kill -INT "$mon_pid"
+wait "$mon_pid"
+check_eq monitor-json-exit "$?" 0
+check_eq monitor-json-no-stderr "$(cat "$work/monitor-json.err")" ""
+check monitor-json-lines python3 - "$work/monitor.json" <<'PY'
+import json, re, sys
+ts = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d$")
+lines = open(sys.argv[1]).read().splitlines()
+assert lines, "no output"
+objs = []
+for n, line in enumerate(lines, 1):
+    o = json.loads(line)  # every line one object
+    assert isinstance(o, dict), (n, line)
+    assert list(o)[:3] == ["time", "name", "event"], (n, line)
+    assert ts.match(o["time"]), (n, line)
+    assert o["event"] in ("state", "added", "removed", "changed"), (n, line)
+    objs.append(o)
+def has(**kv):
+    return any(all(o.get(k) == v for k, v in kv.items()) for o in objs)
+w = [o for o in objs if o["name"] == "web1" and o["event"] == "state"][0]
+assert w["state"] == "running" and isinstance(w["domid"], int), w
+assert set(w) == {"time", "name", "event", "state", "domid"}, w
+assert has(name="web1", event="changed", state="paused"), objs
+assert has(name="web1", event="changed", state="running"), objs
+added = [o for o in objs if o["name"] == "mon1" and o["event"] == "added"]
+assert len(added) == 1 and set(added[0]) == {"time", "name", "event"}, added
+assert has(name="mon1", event="state", state="stopped", domid=None), objs
+assert has(name="mon1", event="removed"), objs
+PY
+
 echo "--- errors, usage and exit codes"
 run no-such-domain 4 ctl status web9
 check_eq no-such-domain-message "$out" "xensupctl: no such domain: web9"
@@ -253,9 +428,42 @@ check_match help-exit-other "$out" "1 any other error"
 # failed to in CI's checkout under /root (exit 126); the daemon's check is the
 # thing under test here, not the client's memory.
 run denied 5 as_nobody "$build/xensupctl" --user pause web1
+# xensupd's refusal, after the command it refused: its text names the polkit action and how.
 check_match denied-message "$out" \
-        "^xensupctl: uid 65534 is not authorized for org.xensup.supervisor1.manage: .*--admin-group"
+        "^xensupctl: permission denied: pause web1: uid 65534 is not authorized for org.xensup.supervisor1.manage: .*--admin-group"
+check_eq denied-one-line "$(wc -l <<<"$out")" 1
+run denied-by-domid 5 as_nobody "$build/xensupctl" --user shutdown "$(json_field web1 domid)" --wait
+check_match denied-by-domid-message "$out" \
+        "^xensupctl: permission denied: shutdown web1: uid 65534 is not authorized for org.xensup.supervisor1.manage: "
 run denied-read-ok 0 as_nobody "$build/xensupctl" --user status web1
+echo "--- issue 16: shutdown --all --wait"
+# every running or paused domain, one of them ignoring the request (destroyed after --timeout)
+run all-destroy-db1 0 ctl destroy db1
+run all-hang-ctl2 0 ctl sim hang ctl2
+run all-pause-web1 0 ctl pause web1
+check all-web1-paused wait_for 5 field_is web1 state paused
+running_now() {
+        ctl --json list | python3 -c '
+import json, sys
+print(" ".join(sorted(d["name"] for d in json.load(sys.stdin) if d["state"] in ("running", "paused"))))'
+}
+before_all=$(running_now)
+check all-some-running test -n "$before_all"
+start_s=$(date +%s)
+run shutdown-all-wait 0 ctl shutdown --all --wait --timeout 2
+check_eq shutdown-all-wait-output "$out" ""
+check shutdown-all-took-timeout test $(($(date +%s) - start_s)) -ge 2
+# no wait_for: each stopped (or, transient, forgotten) when the command returns
+check shutdown-all-each-stopped python3 -c '
+import json, sys
+states = {d["name"]: d["state"] for d in json.loads(sys.argv[1])}
+bad = {n: states[n] for n in sys.argv[2].split() if n in states and states[n] != "stopped"}
+assert not bad, bad' "$(ctl --json list)" "$before_all"
+check_eq shutdown-all-web1 "$(json_field web1 state)" stopped
+check_eq shutdown-all-ctl2 "$(json_field ctl2 state)" stopped
+check_eq shutdown-all-web1-reason "$(json_field web1 shutdown_reason)" poweroff
+run shutdown-all-nothing 0 ctl shutdown --all --wait
+check_eq shutdown-all-nothing-output "$out" ""
 stop_daemon
 run no-daemon 3 ctl list
 check_match no-daemon-message "$out" "^xensupctl: xensupd is not running"

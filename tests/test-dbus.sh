@@ -75,7 +75,7 @@ normalise "$work/mgr.xml" "$work/dom.xml" >"$work/live.txt"
 if diff -u "$work/shipped.txt" "$work/live.txt"; then pass introspection-matches-xml; else
         fail introspection-matches-xml "units/org.xensup.supervisor1.xml differs (diff above)"
 fi
-check_eq introspection-members "$(wc -l <"$work/live.txt")" 52
+check_eq introspection-members "$(wc -l <"$work/live.txt")" 54
 check introspect-object-manager grep -q 'org.freedesktop.DBus.ObjectManager' "$work/mgr.xml"
 check_match introspect-domain-children "$(bc introspect --xml-interface $SVC $MGR/domain)" \
         '<node name="web1"/>' 
@@ -595,47 +595,76 @@ root="$work/root"
 if make -s -o all -C "$src" BUILD="$build" DESTDIR="$root" PREFIX=/usr install \
         >"$work/install.log" 2>&1
 then pass make-install; else fail make-install "$(tail -5 "$work/install.log")"; fi
-for f in /lib/systemd/system/xensupd.service \
+unitdir=/usr/lib/systemd/system
+for f in $unitdir/xensupd.service $unitdir/xensup-domains.service \
         /usr/share/dbus-1/system.d/org.xensup.supervisor1.conf \
         /usr/share/dbus-1/system-services/org.xensup.supervisor1.service \
         /usr/share/dbus-1/interfaces/org.xensup.supervisor1.xml \
         /usr/lib/tmpfiles.d/xensup.conf /usr/lib/sysusers.d/xensup.conf \
         /usr/share/polkit-1/actions/org.xensup.supervisor1.policy \
         /usr/share/polkit-1/rules.d/org.xensup.supervisor1.rules \
+        /usr/lib/systemd/catalog/xensup.catalog /etc/default/xensupd \
+        /usr/share/man/man8/xensupd.8 /usr/share/man/man1/xensupctl.1 \
+        /usr/share/man/man5/xensup.conf.5 /usr/share/bash-completion/completions/xensupctl \
+        /usr/share/doc/xensup/examples/web1.conf /usr/share/xensup-sim/examples/kernel-sim \
+        /usr/share/xensup-sim/examples/web1.conf \
+        /usr/libexec/xensup/xensup-sim /usr/libexec/xensup/xensup-demo \
         /usr/sbin/xensupd /usr/bin/xensupctl; do
         check "installed $f" test -s "$root$f"
 done
-check_eq unit-execstart "$(grep ^ExecStart= "$root/lib/systemd/system/xensupd.service")" \
-        "ExecStart=/usr/sbin/xensupd --hypervisor=xen --admin-group=xensup"
+check etc-domains-dir test -d "$root/etc/xensup/domains.d"
+# The simulator is no command of a production host: nothing of it on PATH.
+check_eq sim-off-path "$(ls "$root/usr/sbin" "$root/usr/bin" | grep -c sim)" 0
+check_eq demo-names-installed-paths "$(grep -c '/usr/share/xensup-sim/examples\|/usr/sbin/xensupd' \
+        "$root/usr/libexec/xensup/xensup-demo")" 2
+# Installed elsewhere, every path in the units follows.
+if make -s -o all -C "$src" BUILD="$build" DESTDIR="$work/root-local" install >"$work/install.log" 2>&1
+then pass make-install-local; else fail make-install-local "$(tail -5 "$work/install.log")"; fi
+check_eq unit-execstart-local "$(grep ^ExecStart= \
+        "$work/root-local/usr/local/lib/systemd/system/xensupd.service")" \
+        'ExecStart=/usr/local/sbin/xensupd --hypervisor=xen --admin-group=xensup $XENSUPD_ARGS'
+check_eq demo-names-local "$(grep -c '/usr/local/share/xensup-sim/examples' \
+        "$work/root-local/usr/local/libexec/xensup/xensup-demo")" 1
+check_eq unit-execstart "$(grep ^ExecStart= "$root$unitdir/xensupd.service")" \
+        'ExecStart=/usr/sbin/xensupd --hypervisor=xen --admin-group=xensup $XENSUPD_ARGS'
+check_eq unit-environment "$(grep ^EnvironmentFile= "$root$unitdir/xensupd.service")" \
+        "EnvironmentFile=-/etc/default/xensupd"
 check_eq activation-names-unit "$(grep ^SystemdService= \
         "$root/usr/share/dbus-1/system-services/org.xensup.supervisor1.service")" \
         "SystemdService=xensupd.service"
-check_eq unit-busname "$(grep ^BusName= "$root/lib/systemd/system/xensupd.service")" \
+check_eq unit-busname "$(grep ^BusName= "$root$unitdir/xensupd.service")" \
         "BusName=org.xensup.supervisor1"
 # What verify needs in the root besides our files: the targets and /bin/kill (ExecReload).
 mkdir -p "$root/bin"
 cp /bin/kill "$root/bin/kill"
-cp -P /lib/systemd/system/*.target /lib/systemd/system/dbus.s* "$root/lib/systemd/system/" 2>/dev/null
-out=$(timeout 60 systemd-analyze verify --root="$root" /lib/systemd/system/xensupd.service 2>&1)
+cp -P /lib/systemd/system/*.target /lib/systemd/system/dbus.s* "$root$unitdir/" 2>/dev/null
+# --man=no: verify would look for the units' man pages on this host, not in the root; each
+# Documentation=man: page is looked for where the install put it instead.
+out=$(timeout 60 systemd-analyze verify --man=no --root="$root" $unitdir/xensupd.service \
+        $unitdir/xensup-domains.service 2>&1)
 rc=$?
 if [ $rc -eq 0 ] && [ -z "$out" ]; then pass systemd-analyze-verify; else
         fail systemd-analyze-verify "rc=$rc: $out"
 fi
+for page in $(sed -n 's/^Documentation=//p' "$root$unitdir"/xensup*.service | tr ' ' '\n' |
+        sed -n 's/^man:\([a-z.]*\)(\([0-9]\))$/\2\/\1.\2/p' | sort -u); do
+        check "unit-documentation-installed ${page#*/}" test -s "$root/usr/share/man/man$page"
+done
 # verify must be able to fail: a typo is caught.
 sed 's/^DeviceAllow=\/dev\/xen\/privcmd rw/DeviceAllow=\/dev\/xen\/privcmd rwz/' \
-        "$root/lib/systemd/system/xensupd.service" >"$root/lib/systemd/system/typo.service"
-out=$(timeout 60 systemd-analyze verify --root="$root" /lib/systemd/system/typo.service 2>&1)
+        "$root$unitdir/xensupd.service" >"$root$unitdir/typo.service"
+out=$(timeout 60 systemd-analyze verify --man=no --root="$root" $unitdir/typo.service 2>&1)
 check_match systemd-analyze-catches-typo "$out" "Invalid device rights"
-rm -f "$root/lib/systemd/system/typo.service"
+rm -f "$root$unitdir/typo.service"
 # systemd's own hardening score, offline: 0 (locked down) to 10 (exposed).
 out=$(timeout 60 systemd-analyze security --offline=true --root="$root" --threshold=40 \
         xensupd.service 2>&1)
 rc=$?
 echo "$out" | grep "Overall exposure"
 if [ $rc -eq 0 ]; then pass unit-exposure-below-4; else fail unit-exposure-below-4 "$(echo "$out" | tail -1)"; fi
-check_match unit-no-private-devices "$(cat "$root/lib/systemd/system/xensupd.service")" \
+check_match unit-no-private-devices "$(cat "$root$unitdir/xensupd.service")" \
         "DevicePolicy=closed"
-check unit-keeps-dev-xen bash -c "! grep -q '^PrivateDevices=yes' $root/lib/systemd/system/xensupd.service"
+check unit-keeps-dev-xen bash -c "! grep -q '^PrivateDevices=yes' $root$unitdir/xensupd.service"
 tmproot="$work/tmproot"
 mkdir -p "$tmproot"
 out=$(systemd-tmpfiles --root="$tmproot" --create "$root/usr/lib/tmpfiles.d/xensup.conf" 2>&1)
@@ -643,6 +672,17 @@ check_eq tmpfiles-clean "$out" ""
 check tmpfiles-dirs test -d "$tmproot/var/lib/xensup" -a -d "$tmproot/etc/xensup/domains.d" \
         -a -d "$tmproot/run/xensup"
 check_eq tmpfiles-state-mode "$(stat -c %a "$tmproot/var/lib/xensup")" 700
+# "Each method is named" (the policy's own comment): one missing would be root's alone.
+check_eq policy-names-every-method "$(python3 - "$src/units/org.xensup.supervisor1.xml" \
+        "$src/units/org.xensup.supervisor1.conf" <<'PY'
+import sys, xml.etree.ElementTree as ET
+api = {(i.get("name"), m.get("name")) for i in ET.parse(sys.argv[1]).getroot().iter("interface")
+       if i.get("name").startswith("org.xensup.") for m in i.iter("method")}
+allowed = {(a.get("send_interface"), a.get("send_member"))
+           for a in ET.parse(sys.argv[2]).getroot().iter("allow")}
+print(*sorted(f"{i}.{m}" for i, m in api - allowed))
+PY
+)" ""
 check xml-wellformed xmllint --noout "$src/units/org.xensup.supervisor1.xml" \
         "$src/units/org.xensup.supervisor1.conf" \
         "$root/usr/share/polkit-1/actions/org.xensup.supervisor1.policy"

@@ -902,6 +902,8 @@ static struct layout_tool_state full_record(void)
                 .creator_uid = 1000,
                 .creator_groups = "1000,27,100",
                 .last_action = "destroy",
+                .history = "1700000000000000 started - - xensupd;1700000060000000 stopped crash "
+                           "restart guest",
                 .last_action_uid = 1000,
                 .last_action_pid = 4242,
                 .last_action_usec = UINT64_C(1700000070125000),
@@ -938,6 +940,7 @@ static void assert_record_equal(const struct layout_tool_state *a,
         assert_int_equal(a->last_action_uid, b->last_action_uid);
         assert_int_equal(a->last_action_pid, b->last_action_pid);
         assert_true(a->last_action_usec == b->last_action_usec);
+        assert_string_equal(a->history, b->history);
 }
 
 /* Every field written and read back; the record is dom0-only, listed, and removed. */
@@ -1000,6 +1003,8 @@ static void test_tool_state_any_order(void **state)
         memset(&back, 0xAA, sizeof(back));
         assert_int_equal(read_text(f,
                                    "version=2\n"
+                                   "history=1700000000000000 started - - xensupd;"
+                                   "1700000060000000 stopped crash restart guest\n"
                                    "last_action_usec=1700000070125000\n"
                                    "last_action_pid=4242\n"
                                    "last_action_uid=1000\n"
@@ -1294,6 +1299,8 @@ static void test_tool_state_bounds(void **state)
         s.creator_groups[sizeof(s.creator_groups) - 1] = '\0';
         memset(s.last_action, 'a', sizeof(s.last_action) - 1);
         s.last_action[sizeof(s.last_action) - 1] = '\0';
+        memset(s.history, 'h', sizeof(s.history) - 1);
+        s.history[sizeof(s.history) - 1] = '\0';
         assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
         text = xs_test_read(f->xs, REC);
         len = strlen(text);

@@ -213,37 +213,8 @@ wait $sleeper 2>/dev/null
 stop_daemon
 
 echo "--- --polkit=no: polkit is never asked, the admin group decides; the audit's journal fields"
-# A journald stand-in for xensupd alone: in a mount namespace of its own, /run/systemd/journal
-# is a directory of the test's where a listener turns the native protocol's datagrams into JSON.
-mkdir -p "$work/journal"
-python3 - "$work/journal/socket" "$work/journal.jsonl" <<'PY' &
-import json, os, socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(sys.argv[1])
-os.chmod(sys.argv[1], 0o666)
-with open(sys.argv[2], "a") as out:
-    while True:
-        data, entry, i = s.recv(1 << 20), {}, 0
-        while i < len(data):
-            nl = data.index(b"\n", i)
-            if b"=" in data[i:nl]:
-                k, v = data[i:nl].split(b"=", 1)
-                i = nl + 1
-            else:  # KEY\n, 64-bit little-endian length, value, \n
-                k, n = data[i:nl], int.from_bytes(data[nl + 1:nl + 9], "little")
-                v, i = data[nl + 9:nl + 9 + n], nl + 9 + n + 1
-            entry[k.decode()] = v.decode(errors="replace")
-        out.write(json.dumps(entry) + "\n")
-        out.flush()
-PY
-journal_pid=$!
-check journal-listening wait_for 5 test -S "$work/journal/socket"
-cat >"$work/in-journal-ns" <<'SH'
-#!/bin/sh
-mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/journal &&
-        mount --bind "$XENSUP_TEST_JOURNAL" /run/systemd/journal && exec "$@"
-SH
-chmod 755 "$work/in-journal-ns"
+check journal-listening start_journal_standin
+write_journal_ns
 saved_valgrind=${VALGRIND:-}
 VALGRIND="unshare -m $work/in-journal-ns ${VALGRIND:-}" XENSUP_LOG=journal \
         XENSUP_TEST_JOURNAL="$work/journal" start_daemon "" --polkit=no --admin-group=daemon ||
@@ -279,7 +250,9 @@ check journal-audit-fields python3 - "$work/journal.jsonl" "$allowed_pid" "$refu
         "$root_pid" <<'PY'
 import json, sys
 entries = [json.loads(l) for l in open(sys.argv[1])]
-audit = [e for e in entries if e.get("MESSAGE_ID") == "5e1d0c1a8f3b4c6e9a7d2b1f0e3c4a58"]
+# An allowed call's audit line, and a refused one's (LOG_MID_AUDIT, LOG_MID_CALLER_DENIED).
+ids = {"allowed": "5e1d0c1a8f3b4c6e9a7d2b1f0e3c4a58", "refused": "d8fc6fe45eed4bf7bb4f8196d44b1220"}
+audit = [e for e in entries if e.get("MESSAGE_ID") in ids.values()]
 def one(pid):
     got = [e for e in audit if e.get("XENSUP_CALLER_PID") == pid]
     assert len(got) == 1, (pid, got, audit)
@@ -287,13 +260,14 @@ def one(pid):
 a, r, root = one(sys.argv[2]), one(sys.argv[3]), one(sys.argv[4])
 assert a["MESSAGE"] == "SetMemory of web1 by uid 1 (pid %s)" % sys.argv[2], a
 assert (a["PRIORITY"], a["XENSUP_CALLER_UID"], a["XENSUP_METHOD"]) == ("5", "1", "SetMemory"), a
-assert (a["XENSUP_ACTION"], a["XENSUP_DECISION"]) == ("org.xensup.supervisor1.manage", "admin-group"), a
-assert a["DOMAIN_NAME"] == "web1" and len(a["DOMAIN_UUID"]) == 36 and a["DOMID"].isdigit(), a
-assert "SHUTDOWN_REASON" in a, a
+assert (a["XENSUP_POLKIT_ACTION"], a["XENSUP_DECISION"]) == ("org.xensup.supervisor1.manage", "admin-group"), a
+assert a["XENSUP_DOMAIN"] == "web1" and len(a["XENSUP_UUID"]) == 36 and a["XENSUP_DOMID"].isdigit(), a
+assert "XENSUP_REASON" in a and a["MESSAGE_ID"] == ids["allowed"], a
 assert r["MESSAGE"] == "Pause of web1 by uid 65534 (pid %s) refused" % sys.argv[3], r
 assert (r["PRIORITY"], r["XENSUP_CALLER_UID"], r["XENSUP_DECISION"]) == ("4", "65534", "refused"), r
+assert r["MESSAGE_ID"] == ids["refused"], r
 assert root["MESSAGE"] == "Reload by uid 0 (pid %s)" % sys.argv[4], root
-assert root["XENSUP_DECISION"] == "root" and "DOMAIN_NAME" not in root, root
+assert root["XENSUP_DECISION"] == "root" and "XENSUP_DOMAIN" not in root, root
 PY
 
 echo "--- a polkit error is a refusal, even for the admin group; polkitd gone: the fallback"

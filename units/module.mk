@@ -7,35 +7,26 @@ all: $(EXAMPLE_DISK)
 $(EXAMPLE_DISK):
 	truncate -s 64M $@
 
-# Where Debian puts each file. systemd and D-Bus look only in these places,
-# whatever PREFIX is, so they do not follow it; tmpfiles.d too.
-UNITDIR        ?= /lib/systemd/system
-DBUS_SYSTEMD   ?= /usr/share/dbus-1/system.d
-DBUS_SERVICES  ?= /usr/share/dbus-1/system-services
-DBUS_IFACES    ?= /usr/share/dbus-1/interfaces
-TMPFILESDIR    ?= /usr/lib/tmpfiles.d
-SYSUSERSDIR    ?= /usr/lib/sysusers.d
-# polkit reads its actions and rules here only (supervisor/polkit.h names the rules file).
-POLKIT_ACTIONS ?= /usr/share/polkit-1/actions
-POLKIT_RULES   ?= /usr/share/polkit-1/rules.d
-
-define INSTALL_EXTRA
+# The systemd, D-Bus, polkit and journal files; install.mk says where each goes.
+UNIT_FILES := xensupd.service xensup-domains.service
+install-units:
 	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(DBUS_SYSTEMD) $(DESTDIR)$(DBUS_SERVICES) \
 	  $(DESTDIR)$(DBUS_IFACES) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSUSERSDIR) \
-	  $(DESTDIR)$(POLKIT_ACTIONS) $(DESTDIR)$(POLKIT_RULES)
-	sed 's|/usr/sbin/xensupd|$(PREFIX)/sbin/xensupd|g' units/xensupd.service \
-	  >$(DESTDIR)$(UNITDIR)/xensupd.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/xensupd.service
-	sed 's|/usr/bin/xensupctl|$(PREFIX)/bin/xensupctl|g' units/xensup-domains.service \
-	  >$(DESTDIR)$(UNITDIR)/xensup-domains.service
-	chmod 644 $(DESTDIR)$(UNITDIR)/xensup-domains.service
-	install -m 644 units/org.xensup.supervisor1.conf $(DESTDIR)$(DBUS_SYSTEMD)/
-	sed 's|/usr/sbin/xensupd|$(PREFIX)/sbin/xensupd|g' units/org.xensup.supervisor1.service \
+	  $(DESTDIR)$(POLKIT_ACTIONS) $(DESTDIR)$(POLKIT_RULES) $(DESTDIR)$(CATALOGDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/default
+	for f in $(UNIT_FILES); do \
+	  $(INSTALL_PATHS_SED) units/$$f >$(DESTDIR)$(UNITDIR)/$$f && chmod 644 $(DESTDIR)$(UNITDIR)/$$f; \
+	done
+	$(INSTALL_PATHS_SED) units/org.xensup.supervisor1.service \
 	  >$(DESTDIR)$(DBUS_SERVICES)/org.xensup.supervisor1.service
 	chmod 644 $(DESTDIR)$(DBUS_SERVICES)/org.xensup.supervisor1.service
+	install -m 644 units/org.xensup.supervisor1.conf $(DESTDIR)$(DBUS_SYSTEMD)/
 	install -m 644 units/org.xensup.supervisor1.xml $(DESTDIR)$(DBUS_IFACES)/
 	install -m 644 units/xensup.conf $(DESTDIR)$(TMPFILESDIR)/xensup.conf
 	install -m 644 units/xensup-sysusers.conf $(DESTDIR)$(SYSUSERSDIR)/xensup.conf
 	install -m 644 units/org.xensup.supervisor1.policy $(DESTDIR)$(POLKIT_ACTIONS)/
 	install -m 644 units/org.xensup.supervisor1.rules $(DESTDIR)$(POLKIT_RULES)/
-endef
+	install -m 644 units/xensup.catalog $(DESTDIR)$(CATALOGDIR)/xensup.catalog
+	install -m 644 units/xensupd.default $(DESTDIR)$(SYSCONFDIR)/default/xensupd
+
+.PHONY: install-units

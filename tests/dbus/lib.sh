@@ -171,6 +171,50 @@ wait_for() {
         return 1
 }
 
+# start_journal_standin: a journald stand-in for xensupd alone. In a mount namespace of its own
+# (in-journal-ns, written by write_journal_ns), /run/systemd/journal is $work/journal, where
+# this listener turns the native protocol's datagrams into JSON lines in $work/journal.jsonl.
+# Sets journal_pid; succeeds once the socket is there.
+start_journal_standin() {
+        mkdir -p "$work/journal"
+        python3 - "$work/journal/socket" "$work/journal.jsonl" <<'PY' &
+import json, os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+with open(sys.argv[2], "a") as out:
+    while True:
+        data, entry, i = s.recv(1 << 20), {}, 0
+        while i < len(data):
+            nl = data.index(b"\n", i)
+            if b"=" in data[i:nl]:
+                k, v = data[i:nl].split(b"=", 1)
+                i = nl + 1
+            else:  # KEY\n, 64-bit little-endian length, value, \n
+                k, n = data[i:nl], int.from_bytes(data[nl + 1:nl + 9], "little")
+                v, i = data[nl + 9:nl + 9 + n], nl + 9 + n + 1
+            entry[k.decode()] = v.decode(errors="replace")
+        out.write(json.dumps(entry) + "\n")
+        out.flush()
+PY
+        journal_pid=$!
+        wait_for 5 test -S "$work/journal/socket"
+}
+
+# write_journal_ns: $work/in-journal-ns CMD..., run under unshare -m: a private /run/systemd
+# with $XENSUP_TEST_JOURNAL (when set) as its journal directory, then CMD.
+write_journal_ns() {
+        cat >"$work/in-journal-ns" <<'SH'
+#!/bin/sh
+mount -t tmpfs tmpfs /run/systemd && mkdir /run/systemd/journal || exit 1
+if [ -n "$XENSUP_TEST_JOURNAL" ]; then
+        mount --bind "$XENSUP_TEST_JOURNAL" /run/systemd/journal || exit 1
+fi
+exec "$@"
+SH
+        chmod 755 "$work/in-journal-ns"
+}
+
 summary() {
         echo "=== $1: $failures failed"
         if [ "$failures" -ne 0 ]; then

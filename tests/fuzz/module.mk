@@ -24,7 +24,7 @@ $(FUZZ_DIR)/fuzz-config: $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(fuzz_config_SRCS))
 # copy is kept between runs, so fuzz-config-merge can pick from it. A crash,
 # leak or timeout makes libFuzzer exit non-zero and save the input in
 # $(FUZZ_DIR)/artifacts/.
-fuzz-config: $(FUZZ_DIR)/fuzz-config
+fuzz-config: $(FUZZ_DIR)/fuzz-config | deps-test
 	@mkdir -p $(FUZZ_WORK) $(FUZZ_DIR)/artifacts
 	cp $(FUZZ_CORPUS)/* $(FUZZ_WORK)/
 	UBSAN_OPTIONS=print_stacktrace=1 $< $(FUZZ_OPTS) -max_total_time=$(FUZZ_SECONDS) \

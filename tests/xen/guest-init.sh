@@ -15,7 +15,8 @@
 #                     (xentest.watch=1 below)
 #   xentest.tag=WORD  echoed in the console marker line
 # Every guest prints "XENGUEST up tag=... mode=..." on hvc0 once its /init
-# runs, so the toolstack's console log can be checked.
+# runs, so the toolstack's console log can be checked, and answers each line
+# typed on its console with "XENGUEST console read LINE".
 #
 # Devices, for any toolstack and with any of the modes above (done after
 # "up" and before the delay). xen-blkfront and xen-netfront are always
@@ -80,6 +81,8 @@ done
 [ "$mode" = watch ] && [ "$watch" = 0 ] && watch=1
 
 echo "XENGUEST up tag=$tag mode=$mode"
+# Each line typed on the console (xensupctl console), answered on a line of its own.
+(while read -r line; do echo "XENGUEST console read $line"; done) </dev/console &
 
 # The kernel answers control/shutdown by running /sbin/poweroff ("poweroff",
 # "halt") or /sbin/reboot ("reboot") as usermode helpers (orderly_poweroff,

@@ -10,11 +10,11 @@ XEN_SCENARIOS ?=
 # this file is restored after it.
 xen_saved_goal := $(.DEFAULT_GOAL)
 
-check-xen: all
+check-xen: all deps-xen
 	BUILD=$(BUILD) tests/xen/run.sh --timeout $(XEN_TIMEOUT) \
 	  $(if $(XEN_SCENARIOS),--scenarios $(XEN_SCENARIOS))
 
-bench-xen: all
+bench-xen: all deps-xen
 	BUILD=$(BUILD) tests/xen/bench.sh --timeout 900
 
 .PHONY: check-xen bench-xen

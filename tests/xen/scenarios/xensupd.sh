@@ -105,6 +105,33 @@ else
         ls -l "$XT_CONSOLE_DIR" | xt_log_lines
 fi
 
+# xensupctl console through xenconsoled's pty, which the daemon opens (console/tty, dom0's
+# node) and hands over: a line sent reaches the guest's /init, whose answer comes back. Standard
+# input is a FIFO, so the end of it (closing fd 3) ends the command.
+rm -f /tmp/console.in /tmp/console.out
+mkfifo /tmp/console.in
+xensupctl console up1 </tmp/console.in >/tmp/console.out 2>&1 &
+console_pid=$!
+exec 3>/tmp/console.in
+echo "hello-console" >&3
+if xt_wait 30 grep -q "XENGUEST console read hello-console" /tmp/console.out; then
+        xt_pass console-attach
+else
+        xt_fail console-attach "xensupctl console up1 showed: $(head -c 300 /tmp/console.out)"
+fi
+exec 3>&-
+if xt_wait 10 sh -c "! kill -0 $console_pid 2>/dev/null" && wait "$console_pid"; then
+        xt_pass console-leaves-at-eof
+else
+        kill "$console_pid" 2>/dev/null
+        xt_fail console-leaves-at-eof "xensupctl console up1 still ran, or failed: $(cat /tmp/console.out)"
+fi
+tty="$(xenstore-read "/local/domain/$domid/console/tty" 2>/dev/null)"
+case "$tty" in
+/dev/pts/[0-9]*) xt_pass console-tty-from-xenconsoled ;;
+*) xt_fail console-tty-from-xenconsoled "console/tty is '$tty'" ;;
+esac
+
 # Every running domain the daemon reports is one Xen runs, under that domid.
 for d in up1 up2 obey1 hang1 ctl1; do
         id="$(field "$d" domid)"
