@@ -225,7 +225,8 @@ static int note_cmp(const void *a, const void *b)
 /* Print the file's notes in line order; the file's own ones (line 0) last. */
 static void notes_print(struct xl_file *f)
 {
-        qsort(f->notes, f->n_notes, sizeof(*f->notes), note_cmp);
+        if (f->n_notes > 1) /* qsort may not be given a NULL array, even empty */
+                qsort(f->notes, f->n_notes, sizeof(*f->notes), note_cmp);
         for (size_t i = 0; i < f->n_notes; i++)
                 if (f->notes[i].line > 0)
                         fprintf(stderr, "%s:%u: %s\n", f->shown, f->notes[i].line,
