@@ -42,7 +42,7 @@ int console_open(struct manager *m, struct domain *d, int *fd_r, struct sup_erro
         if (r < 0)
                 return sup_failure(e, LAYER_XENSTORE, r, "%s's console: %s", d->name,
                                    err ? err : strerror(-r));
-        fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC);
+        fd = open(tty, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
                 return sup_failure(e, LAYER_SYSTEM, -errno, "%s's console: cannot open %s: %s",
                                    d->name, tty, strerror(errno));
