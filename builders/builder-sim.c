@@ -78,7 +78,24 @@ static const char *const op_names[_HV_OP_MAX] = {
         [HV_OP_SAVE] = "save",
         [HV_OP_RESTORE] = "restore",
         [HV_OP_RESUME] = "resume",
+        [HV_OP_PHYSINFO] = "physinfo",
+        [HV_OP_VCPU_INFO] = "vcpu_info",
+        [HV_OP_VCPU_PIN] = "vcpu_pin",
 };
+
+/* The wire's cpu maps and host strings are the builder's, so they are copied as they are. */
+_Static_assert(sizeof(struct hv_cpumap) == sizeof(struct builder_cpumap) &&
+                   HV_CPUS_MAX == BUILDER_CPUS_MAX,
+               "cpu map layout");
+_Static_assert(sizeof(((struct hv_rep_physinfo *)0)->version) ==
+                       sizeof(((struct builder_host_info *)0)->version) &&
+                   sizeof(((struct hv_rep_physinfo *)0)->capabilities) ==
+                       sizeof(((struct builder_host_info *)0)->capabilities) &&
+                   sizeof(((struct hv_rep_physinfo *)0)->virt_caps) ==
+                       sizeof(((struct builder_host_info *)0)->virt_caps) &&
+                   sizeof(((struct hv_rep_physinfo *)0)->scheduler) ==
+                       sizeof(((struct builder_host_info *)0)->scheduler),
+               "host strings");
 
 static const char *const device_fault_names[_HV_DEVICE_FAULT_MAX] = {
         [HV_DEVICE_FAULT_CLEAR] = "clear",
@@ -721,13 +738,25 @@ static int sim_destroy(struct builder *b, uint32_t domid, char **err_r)
         return sim_dom_call(b, HV_OP_DESTROY, domid, 0, 0, err_r);
 }
 
+/* XEN_DOMCTL_max_mem with libxl's slack above kib, the memory what names ("memory target"). */
+static int sim_max_mem(struct builder *b, uint32_t domid, const char *what, uint64_t kib,
+                       char **err_r)
+{
+        if (kib == 0 || kib > UINT64_MAX / 2)
+                return err_setf(err_r, -EINVAL, "%s %llu KiB out of range", what,
+                                (unsigned long long)kib);
+        return sim_dom_call(b, HV_OP_SET_MEMORY, domid, 0, kib + SIM_MAXMEM_SLACK_KIB, err_r);
+}
+
 static int sim_set_memory(struct builder *b, uint32_t domid, uint64_t target_kib, char **err_r)
 {
-        if (target_kib == 0 || target_kib > UINT64_MAX / 2)
-                return err_setf(err_r, -EINVAL, "memory target %llu KiB out of range",
-                                (unsigned long long)target_kib);
-        return sim_dom_call(b, HV_OP_SET_MEMORY, domid, 0, target_kib + SIM_MAXMEM_SLACK_KIB,
-                            err_r);
+        return sim_max_mem(b, domid, "memory target", target_kib, err_r);
+}
+
+/* The same hypercall as a target's: only the guest's balloon driver tells the two apart. */
+static int sim_set_max_memory(struct builder *b, uint32_t domid, uint64_t max_kib, char **err_r)
+{
+        return sim_max_mem(b, domid, "memory maximum", max_kib, err_r);
 }
 
 static int sim_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_r)
@@ -1739,6 +1768,167 @@ int builder_sim_device_fault(struct builder *b, enum hv_device_fault kind, uint3
         return 0;
 }
 
+/* ---- the host's cpus and the domains' vcpus ---- */
+
+/* PHYSINFO, its reply checked: a host with no cpu or more free memory than it has is a lie. */
+static int sim_physinfo(struct builder *b, struct hv_rep_physinfo *info, char **err_r)
+{
+        int r;
+
+        r = sim_call(b->data, HV_OP_PHYSINFO, NULL, info, sizeof(*info), NULL, err_r);
+        if (r < 0)
+                return err_setf(err_r, r, "%s: %s", op_names[HV_OP_PHYSINFO], strerror(-r));
+        if (info->nr_cpus == 0 || info->nr_cpus > HV_CPUS_MAX || info->nr_nodes == 0 ||
+            info->cores_per_socket == 0 || info->threads_per_core == 0 ||
+            info->free_kib > info->total_kib ||
+            !sim_string_ok(info->version, sizeof(info->version)) ||
+            !sim_string_ok(info->capabilities, sizeof(info->capabilities)) ||
+            !sim_string_ok(info->virt_caps, sizeof(info->virt_caps)) ||
+            !sim_string_ok(info->scheduler, sizeof(info->scheduler)))
+                return sim_bad_reply(b->data, op_names[HV_OP_PHYSINFO], err_r);
+        return 0;
+}
+
+static int sim_host_info(struct builder *b, struct builder_host_info *out, char **err_r)
+{
+        struct hv_rep_physinfo info;
+        int r;
+
+        r = sim_physinfo(b, &info, err_r);
+        if (r < 0)
+                return r;
+        memcpy(out->version, info.version, sizeof(out->version));
+        memcpy(out->capabilities, info.capabilities, sizeof(out->capabilities));
+        memcpy(out->virt_caps, info.virt_caps, sizeof(out->virt_caps));
+        memcpy(out->scheduler, info.scheduler, sizeof(out->scheduler));
+        out->nr_cpus = info.nr_cpus;
+        out->nr_nodes = info.nr_nodes;
+        out->cores_per_socket = info.cores_per_socket;
+        out->threads_per_core = info.threads_per_core;
+        out->cpu_khz = info.cpu_khz;
+        out->total_kib = info.total_kib;
+        out->free_kib = info.free_kib;
+        return 0;
+}
+
+/* -ESRCH said the way every backend says it. */
+static int sim_no_domain(int r, uint32_t domid, char **err_r)
+{
+        return r == -ESRCH ? err_setf(err_r, r, "domain %u does not exist", domid) : r;
+}
+
+/*
+ * VCPU_INFO about one vcpu, its reply checked against the protocol (sim/hv-proto.h): the vcpu
+ * asked for, known flags that agree, a cpu of its hard map (so that map is not empty),
+ * max_vcpu_id in range.
+ */
+static int sim_vcpu_info(struct builder *b, uint32_t domid, unsigned vcpu,
+                         struct hv_rep_vcpu_info *info, char **err_r)
+{
+        const uint32_t known = HV_VCPU_ONLINE | HV_VCPU_RUNNING | HV_VCPU_BLOCKED;
+        int r;
+
+        r = sim_dom_call_rep(b, HV_OP_VCPU_INFO, domid, vcpu, 0, info, sizeof(*info), err_r);
+        if (r < 0)
+                return sim_no_domain(r, domid, err_r);
+        if (info->vcpu != vcpu || info->max_vcpu_id >= VCPUS_MAX || vcpu > info->max_vcpu_id ||
+            (info->flags & ~known) ||
+            ((info->flags & (HV_VCPU_RUNNING | HV_VCPU_BLOCKED)) &&
+             !(info->flags & HV_VCPU_ONLINE)) ||
+            (info->flags & HV_VCPU_RUNNING && info->flags & HV_VCPU_BLOCKED) ||
+            info->cpu >= HV_CPUS_MAX ||
+            !((info->hard.bits[info->cpu / 64] >> (info->cpu % 64)) & 1))
+                return sim_bad_reply(b->data, op_names[HV_OP_VCPU_INFO], err_r);
+        return 0;
+}
+
+/* vcpu 0 tells how many there are (max_vcpu_id); then one VCPU_INFO each, as xl vcpu-list. */
+static int sim_vcpu_list(struct builder *b, uint32_t domid, struct builder_vcpu_info **vcpus_r,
+                         size_t *n_r, char **err_r)
+{
+        _cleanup_free_ struct builder_vcpu_info *all = NULL;
+        struct hv_rep_vcpu_info info;
+        size_t n;
+        int r;
+
+        r = sim_vcpu_info(b, domid, 0, &info, err_r);
+        if (r < 0)
+                return r;
+        n = (size_t)info.max_vcpu_id + 1;
+        all = calloc(n, sizeof(*all));
+        if (!all)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        for (unsigned i = 0; i < n; i++) {
+                uint32_t max_vcpu_id = info.max_vcpu_id;
+
+                if (i > 0) {
+                        r = sim_vcpu_info(b, domid, i, &info, err_r);
+                        if (r < 0)
+                                return r;
+                        /* A domain's vcpus are fixed at its creation: another count is a lie. */
+                        if (info.max_vcpu_id != max_vcpu_id)
+                                return sim_bad_reply(b->data, op_names[HV_OP_VCPU_INFO], err_r);
+                }
+                all[i] = (struct builder_vcpu_info){
+                        .id = i,
+                        .online = info.flags & HV_VCPU_ONLINE,
+                        .running = info.flags & HV_VCPU_RUNNING,
+                        .blocked = info.flags & HV_VCPU_BLOCKED,
+                        .cpu = info.cpu,
+                        .cpu_time_ns = info.cpu_time_ns,
+                };
+                memcpy(&all[i].hard, &info.hard, sizeof(all[i].hard));
+                memcpy(&all[i].soft, &info.soft, sizeof(all[i].soft));
+        }
+        *vcpus_r = TAKE_PTR(all);
+        *n_r = n;
+        return 0;
+}
+
+/*
+ * Why the simulator refused a pin with -EINVAL, in words: LIST tells the domain's vcpus,
+ * PHYSINFO the host's cpus. 0 when none of builder_vcpu_pin_check()'s reasons is why (an
+ * injected fault).
+ */
+static int sim_vcpu_pin_refused(struct builder *b, uint32_t domid, unsigned vcpu,
+                                const struct builder_cpumap *hard,
+                                const struct builder_cpumap *soft, char **err_r)
+{
+        struct builder_domain_info info;
+        struct hv_rep_physinfo host;
+
+        if (sim_domain_info(b, domid, &info, NULL) < 0 || sim_physinfo(b, &host, NULL) < 0)
+                return 0;
+        return builder_vcpu_pin_check(domid, vcpu, info.max_vcpu_id, host.nr_cpus, hard, soft,
+                                      err_r);
+}
+
+static int sim_vcpu_pin(struct builder *b, uint32_t domid, unsigned vcpu,
+                        const struct builder_cpumap *hard, const struct builder_cpumap *soft,
+                        char **err_r)
+{
+        struct hv_req_vcpu_pin req = { .domid = domid, .vcpu = vcpu };
+        int r;
+
+        if (hard) {
+                req.which |= HV_PIN_HARD;
+                memcpy(&req.hard, hard, sizeof(req.hard));
+        }
+        if (soft) {
+                req.which |= HV_PIN_SOFT;
+                memcpy(&req.soft, soft, sizeof(req.soft));
+        }
+        r = sim_call(b->data, HV_OP_VCPU_PIN, &req, NULL, 0, NULL, err_r);
+        if (r == -EINVAL && sim_vcpu_pin_refused(b, domid, vcpu, hard, soft, err_r) < 0)
+                return r;
+        if (r == -ESRCH)
+                return sim_no_domain(r, domid, err_r);
+        if (r < 0)
+                return err_setf(err_r, r, "domid %u: %s: %s", domid, op_names[HV_OP_VCPU_PIN],
+                                strerror(-r));
+        return 0;
+}
+
 const struct builder_ops builder_sim_ops = {
         .name = "sim",
         .open = sim_open,
@@ -1763,4 +1953,8 @@ const struct builder_ops builder_sim_ops = {
         .vif_plug = sim_vif_plug,
         .vif_unplug = sim_vif_unplug,
         .disk_find_loops = sim_disk_find_loops,
+        .host_info = sim_host_info,
+        .set_max_memory = sim_set_max_memory,
+        .vcpu_list = sim_vcpu_list,
+        .vcpu_pin = sim_vcpu_pin,
 };

@@ -67,7 +67,7 @@ const char *builder_sim_guest_action_to_string(enum hv_guest_action a);
 /* "create", "unpause", "pause", "shutdown", "destroy", "list", "set_memory", "set_vcpus",
  * "dumpcore", "guest_action", "stats", "fault", "set_handle", "find_handle", "loop_attach",
  * "loop_release", "vif_plug", "vif_unplug", "host_list", "device_fault", "save", "restore",
- * "resume"; -1 if unknown. */
+ * "resume", "physinfo", "vcpu_info", "vcpu_pin"; -1 if unknown. */
 int builder_sim_op_from_string(const char *s);
 
 /* The name of an operation; NULL if unknown. */

@@ -918,26 +918,38 @@ static int domain_info_get(struct xen_backend *x, uint32_t domid, xc_domaininfo_
         return 0;
 }
 
+/*
+ * The limit both memory calls set: xc_domain_setmaxmem with libxl's slack on top of kib, once
+ * kib is one the hypervisor can hold and the domain is there (its row into *info).
+ */
+static int xen_memory_limit(struct xen_backend *x, uint32_t domid, const char *what, uint64_t kib,
+                            xc_domaininfo_t *info, char **err_r)
+{
+        int r;
+
+        if (kib == 0 || kib > UINT64_MAX / 2)
+                return err_setf(err_r, -EINVAL, "%s %" PRIu64 " KiB out of range", what, kib);
+        r = domain_info_get(x, domid, info, err_r);
+        if (r < 0)
+                return r;
+        xen_debug("xc_domain_setmaxmem(%" PRIu32 ", %" PRIu64 " KiB)", domid,
+                  kib + XEN_MAXMEM_SLACK_KIB);
+        step_begin(x);
+        if (xc_domain_setmaxmem(x->xch, domid, kib + XEN_MAXMEM_SLACK_KIB) < 0)
+                return step_fail(x, err_r, "xc_domain_setmaxmem");
+        return 0;
+}
+
+/* libxl_set_memory_target with enforce: max pages follow the target. */
 static int xen_set_memory(struct builder *b, uint32_t domid, uint64_t target_kib, char **err_r)
 {
         struct xen_backend *x = backend_of(b);
         xc_domaininfo_t info;
         int r;
 
-        if (target_kib > UINT64_MAX / 2)
-                return err_setf(err_r, -EINVAL, "memory target %" PRIu64 " KiB out of range",
-                                target_kib);
-        r = domain_info_get(x, domid, &info, err_r);
+        r = xen_memory_limit(x, domid, "memory target", target_kib, &info, err_r);
         if (r < 0)
                 return r;
-
-        /* libxl_set_memory_target with enforce: max pages follow the target. */
-        xen_debug("xc_domain_setmaxmem(%" PRIu32 ", %" PRIu64 " KiB)", domid,
-                  target_kib + XEN_MAXMEM_SLACK_KIB);
-        step_begin(x);
-        if (xc_domain_setmaxmem(x->xch, domid, target_kib + XEN_MAXMEM_SLACK_KIB) < 0)
-                return step_fail(x, err_r, "xc_domain_setmaxmem");
-
         /* An HVM container may have been built with populate-on-demand memory. */
         if (info.flags & XEN_DOMINF_hvm_guest) {
                 step_begin(x);
@@ -947,6 +959,14 @@ static int xen_set_memory(struct builder *b, uint32_t domid, uint64_t target_kib
                         return step_fail(x, err_r, "xc_domain_set_pod_target");
         }
         return 0;
+}
+
+/* libxl_domain_setmaxmem: the limit alone; the balloon target stays where it is. */
+static int xen_set_max_memory(struct builder *b, uint32_t domid, uint64_t max_kib, char **err_r)
+{
+        xc_domaininfo_t info;
+
+        return xen_memory_limit(backend_of(b), domid, "memory maximum", max_kib, &info, err_r);
 }
 
 static int xen_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_r)
@@ -966,6 +986,265 @@ static int xen_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **e
                 return err_setf(err_r, -EINVAL,
                                 "%u vcpus requested; domain %" PRIu32 " allows 1 to %" PRIu64, n,
                                 domid, (uint64_t)info.max_vcpu_id + 1);
+        return 0;
+}
+
+/* xl info's names for Xen's schedulers (XEN_SCHEDULER_*). */
+static const char *xen_scheduler_name(int sched_id)
+{
+        switch (sched_id) {
+        case XEN_SCHEDULER_CREDIT:
+                return "credit";
+        case XEN_SCHEDULER_CREDIT2:
+                return "credit2";
+        case XEN_SCHEDULER_ARINC653:
+                return "arinc653";
+        case XEN_SCHEDULER_RTDS:
+                return "rtds";
+        case XEN_SCHEDULER_NULL:
+                return "null";
+        default:
+                return NULL;
+        }
+}
+
+/* xl info's virt_caps line: the guest types and paging modes the host's Xen offers. */
+static void xen_virt_caps_format(uint32_t caps, char *buf, size_t size)
+{
+        const bool pv = caps & XEN_SYSCTL_PHYSCAP_pv, hvm = caps & XEN_SYSCTL_PHYSCAP_hvm,
+                   directio = caps & XEN_SYSCTL_PHYSCAP_directio;
+
+        snprintf(buf, size, "%s%s%s%s%s%s%s%s%s%s%s", pv ? " pv" : "", hvm ? " hvm" : "",
+                 hvm && directio ? " hvm_directio" : "", pv && directio ? " pv_directio" : "",
+                 caps & XEN_SYSCTL_PHYSCAP_hap ? " hap" : "",
+                 caps & XEN_SYSCTL_PHYSCAP_shadow ? " shadow" : "",
+                 caps & XEN_SYSCTL_PHYSCAP_iommu_hap_pt_share ? " iommu_hap_pt_share" : "",
+                 caps & XEN_SYSCTL_PHYSCAP_vmtrace ? " vmtrace" : "",
+                 caps & XEN_SYSCTL_PHYSCAP_vpmu ? " vpmu" : "",
+                 caps & XEN_SYSCTL_PHYSCAP_gnttab_v1 ? " gnttab-v1" : "",
+                 caps & XEN_SYSCTL_PHYSCAP_gnttab_v2 ? " gnttab-v2" : "");
+        /* Each name comes with its separator: the first one's is not wanted. */
+        if (buf[0] == ' ')
+                memmove(buf, buf + 1, strlen(buf));
+}
+
+/* Copy Xen's xen_caps, cut after the last whole word that fits (a word cut short would lie). */
+static void xen_caps_copy(const char *caps, char *buf, size_t size)
+{
+        size_t n = strnlen(caps, XEN_CAPABILITIES_INFO_LEN);
+
+        if (n >= size) {
+                n = size - 1;
+                while (n > 0 && caps[n] != ' ')
+                        n--;
+        }
+        memcpy(buf, caps, n);
+        buf[n] = '\0';
+}
+
+/* What xl info prints from xc_version, xc_physinfo and xc_sched_id. */
+static int xen_host_info(struct builder *b, struct builder_host_info *out, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+        xen_extraversion_t extra = { 0 };
+        xen_capabilities_info_t caps = { 0 };
+        xc_physinfo_t phys = { 0 };
+        const char *sched;
+        int version, sched_id = 0;
+
+        step_begin(x);
+        version = xc_version(x->xch, XENVER_version, NULL);
+        if (version < 0)
+                return step_fail(x, err_r, "xc_version(XENVER_version)");
+        step_begin(x);
+        if (xc_version(x->xch, XENVER_extraversion, &extra) < 0)
+                return step_fail(x, err_r, "xc_version(XENVER_extraversion)");
+        step_begin(x);
+        if (xc_version(x->xch, XENVER_capabilities, &caps) < 0)
+                return step_fail(x, err_r, "xc_version(XENVER_capabilities)");
+        step_begin(x);
+        if (xc_physinfo(x->xch, &phys) < 0)
+                return step_fail(x, err_r, "xc_physinfo");
+        step_begin(x);
+        if (xc_sched_id(x->xch, &sched_id) < 0)
+                return step_fail(x, err_r, "xc_sched_id");
+
+        snprintf(out->version, sizeof(out->version), "%d.%d%.*s", version >> 16, version & 0xffff,
+                 (int)sizeof(extra), extra);
+        xen_caps_copy(caps, out->capabilities, sizeof(out->capabilities));
+        xen_virt_caps_format(phys.capabilities, out->virt_caps, sizeof(out->virt_caps));
+        sched = xen_scheduler_name(sched_id);
+        if (sched)
+                snprintf(out->scheduler, sizeof(out->scheduler), "%s", sched);
+        else
+                snprintf(out->scheduler, sizeof(out->scheduler), "unknown (%d)", sched_id);
+        out->nr_cpus = phys.nr_cpus;
+        out->nr_nodes = phys.nr_nodes;
+        out->cores_per_socket = phys.cores_per_socket;
+        out->threads_per_core = phys.threads_per_core;
+        out->cpu_khz = phys.cpu_khz;
+        out->total_kib = phys.total_pages << (XC_PAGE_SHIFT - 10);
+        out->free_kib = phys.free_pages << (XC_PAGE_SHIFT - 10);
+        return 0;
+}
+
+/* A libxc cpu map, sized as libxc sizes the ones it hands the hypervisor. Caller frees. */
+static int xen_cpumap_new(struct xen_backend *x, uint8_t **map_r, size_t *bytes_r, char **err_r)
+{
+        int bytes;
+
+        step_begin(x);
+        bytes = xc_get_cpumap_size(x->xch);
+        if (bytes <= 0)
+                return step_fail(x, err_r, "xc_get_cpumap_size");
+        *map_r = calloc((size_t)bytes, 1);
+        if (!*map_r)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        *bytes_r = (size_t)bytes;
+        return 0;
+}
+
+/* libxc's map (bit n of byte n / 8 is cpu n) into ours; cpus past BUILDER_CPUS_MAX are dropped. */
+static void xen_cpumap_decode(const uint8_t *map, size_t bytes, struct builder_cpumap *out)
+{
+        memset(out, 0, sizeof(*out));
+        for (size_t cpu = 0; cpu < bytes * 8 && cpu < BUILDER_CPUS_MAX; cpu++)
+                if (map[cpu / 8] & (1u << (cpu % 8)))
+                        builder_cpumap_set(out, (unsigned)cpu);
+}
+
+/* Ours into libxc's: -EINVAL naming the first cpu beyond what the host's map can hold. */
+static int xen_cpumap_encode(const struct builder_cpumap *in, uint8_t *map, size_t bytes,
+                             char **err_r)
+{
+        memset(map, 0, bytes);
+        for (unsigned cpu = 0; cpu < BUILDER_CPUS_MAX; cpu++) {
+                if (!builder_cpumap_test(in, cpu))
+                        continue;
+                if (cpu >= bytes * 8)
+                        return err_setf(err_r, -EINVAL, "cpu %u does not exist on this host", cpu);
+                map[cpu / 8] |= (uint8_t)(1u << (cpu % 8));
+        }
+        return 0;
+}
+
+/* xl vcpu-list's source: xc_vcpu_getinfo and xc_vcpu_getaffinity for each vcpu id. */
+static int xen_vcpu_list(struct builder *b, uint32_t domid, struct builder_vcpu_info **vcpus_r,
+                         size_t *n_r, char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+        _cleanup_free_ struct builder_vcpu_info *all = NULL;
+        _cleanup_free_ uint8_t *hard = NULL, *soft = NULL;
+        xc_domaininfo_t dom;
+        size_t n, bytes;
+        int r;
+
+        r = domain_info_get(x, domid, &dom, err_r);
+        if (r < 0)
+                return r;
+        if (dom.max_vcpu_id == XEN_INVALID_MAX_VCPU_ID) {
+                /* Made, its vcpus not allocated yet. */
+                *vcpus_r = NULL;
+                *n_r = 0;
+                return 0;
+        }
+        n = (size_t)dom.max_vcpu_id + 1;
+        all = calloc(n, sizeof(*all));
+        if (!all)
+                return err_setf(err_r, -ENOMEM, "out of memory");
+        r = xen_cpumap_new(x, &hard, &bytes, err_r);
+        if (r < 0)
+                return r;
+        r = xen_cpumap_new(x, &soft, &bytes, err_r);
+        if (r < 0)
+                return r;
+
+        for (size_t i = 0; i < n; i++) {
+                xc_vcpuinfo_t v = { 0 };
+
+                step_begin(x);
+                if (xc_vcpu_getinfo(x->xch, domid, (uint32_t)i, &v) < 0)
+                        return step_fail(x, err_r, "xc_vcpu_getinfo");
+                step_begin(x);
+                if (xc_vcpu_getaffinity(x->xch, domid, (int)i, hard, soft,
+                                        XEN_VCPUAFFINITY_HARD | XEN_VCPUAFFINITY_SOFT) < 0)
+                        return step_fail(x, err_r, "xc_vcpu_getaffinity");
+                all[i] = (struct builder_vcpu_info){
+                        .id = (unsigned)i,
+                        .online = v.online,
+                        .running = v.running,
+                        .blocked = v.blocked,
+                        .cpu = v.cpu,
+                        .cpu_time_ns = v.cpu_time,
+                };
+                xen_cpumap_decode(hard, bytes, &all[i].hard);
+                xen_cpumap_decode(soft, bytes, &all[i].soft);
+        }
+        *vcpus_r = TAKE_PTR(all);
+        *n_r = n;
+        return 0;
+}
+
+/*
+ * What Xen would refuse with a bare EINVAL, said first in words. The host's cpus are physinfo's
+ * max_cpu_id + 1: an offline cpu keeps its id.
+ */
+static int xen_vcpu_pin_check(struct xen_backend *x, uint32_t domid, unsigned vcpu,
+                              const struct builder_cpumap *hard, const struct builder_cpumap *soft,
+                              char **err_r)
+{
+        xc_domaininfo_t dom;
+        xc_physinfo_t phys = { 0 };
+        int r;
+
+        r = domain_info_get(x, domid, &dom, err_r);
+        if (r < 0)
+                return r;
+        if (dom.max_vcpu_id == XEN_INVALID_MAX_VCPU_ID)
+                return err_setf(err_r, -EINVAL, "vcpu-pin: domain %" PRIu32 " has no vcpus", domid);
+        step_begin(x);
+        if (xc_physinfo(x->xch, &phys) < 0)
+                return step_fail(x, err_r, "xc_physinfo");
+        return builder_vcpu_pin_check(domid, vcpu, dom.max_vcpu_id, phys.max_cpu_id + 1, hard, soft,
+                                      err_r);
+}
+
+/* libxl_set_vcpuaffinity: one call, the flags saying which of the two maps Xen takes. */
+static int xen_vcpu_pin(struct builder *b, uint32_t domid, unsigned vcpu,
+                        const struct builder_cpumap *hard, const struct builder_cpumap *soft,
+                        char **err_r)
+{
+        struct xen_backend *x = backend_of(b);
+        _cleanup_free_ uint8_t *hard_map = NULL, *soft_map = NULL;
+        uint32_t flags = 0;
+        size_t bytes;
+        int r;
+
+        r = xen_vcpu_pin_check(x, domid, vcpu, hard, soft, err_r);
+        if (r < 0)
+                return r;
+        r = xen_cpumap_new(x, &hard_map, &bytes, err_r);
+        if (r < 0)
+                return r;
+        r = xen_cpumap_new(x, &soft_map, &bytes, err_r);
+        if (r < 0)
+                return r;
+        if (hard) {
+                r = xen_cpumap_encode(hard, hard_map, bytes, err_r);
+                if (r < 0)
+                        return r;
+                flags |= XEN_VCPUAFFINITY_HARD;
+        }
+        if (soft) {
+                r = xen_cpumap_encode(soft, soft_map, bytes, err_r);
+                if (r < 0)
+                        return r;
+                flags |= XEN_VCPUAFFINITY_SOFT;
+        }
+        xen_debug("xc_vcpu_setaffinity(%" PRIu32 ", %u, flags %#x)", domid, vcpu, flags);
+        step_begin(x);
+        if (xc_vcpu_setaffinity(x->xch, domid, (int)vcpu, hard_map, soft_map, flags) < 0)
+                return step_fail(x, err_r, "xc_vcpu_setaffinity");
         return 0;
 }
 
@@ -1201,4 +1480,8 @@ const struct builder_ops builder_xen_ops = {
         .vif_plug = xen_vif_plug,
         .vif_unplug = xen_vif_unplug,
         .disk_find_loops = xen_disk_find_loops,
+        .host_info = xen_host_info,
+        .set_max_memory = xen_set_max_memory,
+        .vcpu_list = xen_vcpu_list,
+        .vcpu_pin = xen_vcpu_pin,
 };

@@ -108,6 +108,35 @@ int builder_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_
         return b->ops->set_vcpus(b, domid, n, err_r);
 }
 
+int builder_set_max_memory(struct builder *b, uint32_t domid, uint64_t max_kib, char **err_r)
+{
+        return b->ops->set_max_memory(b, domid, max_kib, err_r);
+}
+
+int builder_host_info(struct builder *b, struct builder_host_info *out, char **err_r)
+{
+        memset(out, 0, sizeof(*out));
+        return b->ops->host_info(b, out, err_r);
+}
+
+int builder_vcpu_list(struct builder *b, uint32_t domid, struct builder_vcpu_info **vcpus_r,
+                      size_t *n_r, char **err_r)
+{
+        *vcpus_r = NULL;
+        *n_r = 0;
+        return b->ops->vcpu_list(b, domid, vcpus_r, n_r, err_r);
+}
+
+int builder_vcpu_pin(struct builder *b, uint32_t domid, unsigned vcpu,
+                     const struct builder_cpumap *hard, const struct builder_cpumap *soft,
+                     char **err_r)
+{
+        if (!hard && !soft)
+                return err_setf(err_r, -EINVAL, "vcpu %u of domain %u: no affinity to set", vcpu,
+                                domid);
+        return b->ops->vcpu_pin(b, domid, vcpu, hard, soft, err_r);
+}
+
 int builder_dumpcore(struct builder *b, uint32_t domid, int fd, char **err_r)
 {
         return b->ops->dumpcore(b, domid, fd, err_r);

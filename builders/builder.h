@@ -34,6 +34,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "builders/cpumap.h"
 #include "config/config.h"
 
 struct builder;
@@ -95,6 +96,33 @@ struct builder_vif_host {
         unsigned mtu;       /* 0: the bridge's */
 };
 
+/* What the host is, for `xensupctl info` (xc_version and xc_physinfo on Xen). */
+struct builder_host_info {
+        char version[64];       /* the hypervisor's: "4.17.3-pre" (major.minor plus extra) */
+        char capabilities[256]; /* what it builds: xen_caps, "xen-3.0-x86_64 hvm-3.0-x86_32 ..." */
+        char virt_caps[128];    /* the guest types it can run: "pv hvm hap shadow", as xl info */
+        char scheduler[32];     /* the default cpupool's scheduler: "credit2" */
+        unsigned nr_cpus;       /* physical cpus */
+        unsigned nr_nodes;
+        unsigned cores_per_socket;
+        unsigned threads_per_core;
+        unsigned cpu_khz;
+        uint64_t total_kib; /* the host's memory */
+        uint64_t free_kib;  /* not held by any domain */
+};
+
+/* One vcpu of a domain, as xc_vcpu_getinfo and xc_vcpu_getaffinity tell it. */
+struct builder_vcpu_info {
+        unsigned id;
+        bool online;
+        bool running; /* on a physical cpu right now */
+        bool blocked; /* waiting for an event */
+        unsigned cpu; /* the physical cpu it runs or last ran on */
+        uint64_t cpu_time_ns;
+        struct builder_cpumap hard; /* the cpus it may run on */
+        struct builder_cpumap soft; /* the cpus it prefers */
+};
+
 /* builder_save()'s way to bring the guest to shutdown reason suspend: 0 or a negative errno. */
 typedef int (*builder_suspend_fn)(void *data, char **err_r);
 
@@ -146,6 +174,13 @@ struct builder_ops {
         int (*vif_unplug)(struct builder *b, const char *ifname, char **err_r);
         int (*disk_find_loops)(struct builder *b, uint64_t backing_dev, uint64_t backing_ino,
                                struct builder_loop **loops_r, size_t *n_r, char **err_r);
+        int (*host_info)(struct builder *b, struct builder_host_info *out, char **err_r);
+        int (*set_max_memory)(struct builder *b, uint32_t domid, uint64_t max_kib, char **err_r);
+        int (*vcpu_list)(struct builder *b, uint32_t domid, struct builder_vcpu_info **vcpus_r,
+                         size_t *n_r, char **err_r);
+        int (*vcpu_pin)(struct builder *b, uint32_t domid, unsigned vcpu,
+                        const struct builder_cpumap *hard, const struct builder_cpumap *soft,
+                        char **err_r);
 };
 
 /* Open the backend opts->kind names. */
@@ -185,6 +220,13 @@ int builder_list(struct builder *b, struct builder_domain_info **infos_r, size_t
 
 /* Set the memory limit the guest may balloon to (target in KiB). */
 int builder_set_memory(struct builder *b, uint32_t domid, uint64_t target_kib, char **err_r);
+
+/*
+ * Set the most memory the domain may hold (max in KiB; the hypervisor is given the same slack
+ * above it as builder_set_memory() gives a target): what `xl mem-max` does. The target is
+ * left as it is; a max below the pages the guest holds now takes effect as it balloons down.
+ */
+int builder_set_max_memory(struct builder *b, uint32_t domid, uint64_t max_kib, char **err_r);
 
 /* Check n against the domain's maximum and record it; the guest is told through XenStore. */
 int builder_set_vcpus(struct builder *b, uint32_t domid, unsigned n, char **err_r);
@@ -273,3 +315,23 @@ int builder_vif_plug(struct builder *b, const struct builder_vif_host *v, unsign
 
 /* vif-bridge's offline work: link down and out of its bridge. 0 if the interface is gone. */
 int builder_vif_unplug(struct builder *b, const char *ifname, char **err_r);
+
+/* What the host is: the hypervisor's version and capabilities, its cpus and memory. */
+int builder_host_info(struct builder *b, struct builder_host_info *out, char **err_r);
+
+/*
+ * Every vcpu the domain has (0 to its max_vcpu_id, online or not), in id order, with its state
+ * and affinities; caller frees *vcpus_r. -ESRCH naming the domid for a domain that is not there.
+ */
+int builder_vcpu_list(struct builder *b, uint32_t domid, struct builder_vcpu_info **vcpus_r,
+                      size_t *n_r, char **err_r);
+
+/*
+ * Set a vcpu's hard affinity, soft affinity, or both (NULL: that one is left as it is; not
+ * both NULL). -EINVAL with a message for a vcpu the domain does not have, a map naming a cpu
+ * the host does not have, or an empty hard map. What the hypervisor then applies may be
+ * narrower (the cpus of the domain's cpupool): builder_vcpu_list() tells.
+ */
+int builder_vcpu_pin(struct builder *b, uint32_t domid, unsigned vcpu,
+                     const struct builder_cpumap *hard, const struct builder_cpumap *soft,
+                     char **err_r);

@@ -1,6 +1,6 @@
 # builders/: the hypervisor boundary (builder.c dispatches to a backend).
 # builder-sim.c joins as soon as it exists; do not list it a second time.
-BUILDERS_SRCS := builders/builder.c builders/builder-xen.c builders/host-linux.c \
+BUILDERS_SRCS := builders/builder.c builders/builder-xen.c builders/cpumap.c builders/host-linux.c \
                  $(wildcard builders/builder-sim.c)
 
 # The real backend against wrapped libxenctrl/libxenguest/libxenstore calls: the
@@ -17,14 +17,16 @@ BUILDER_XEN_WRAPS := xc_interface_open xc_interface_close xs_open xs_close \
 	xc_sched_credit2_domain_set xc_domain_destroy xs_introduce_domain xc_domain_unpause \
 	xc_domain_pause xc_domain_shutdown xc_domain_getinfolist xc_domain_set_pod_target \
 	xc_domain_dumpcore_via_callback xc_domain_sethandle xc_domain_save xc_domain_restore \
-	xc_domain_resume
+	xc_domain_resume xc_version xc_get_cpumap_size xc_vcpu_getinfo \
+	xc_vcpu_getaffinity xc_vcpu_setaffinity
 empty :=
 space := $(empty) $(empty)
 comma := ,
 
 TESTS += test-builder-xen
 # '=': common/module.mk is read after this file.
-test-builder-xen_SRCS = tests/test-builder-xen.c builders/builder-xen.c builders/host-linux.c \
+test-builder-xen_SRCS = tests/test-builder-xen.c builders/builder-xen.c builders/cpumap.c \
+                        builders/host-linux.c \
                         $(COMMON_SRCS)
 test-builder-xen_LDFLAGS := -Wl,--wrap=$(subst $(space),$(comma)--wrap=,$(strip $(BUILDER_XEN_WRAPS)))
 

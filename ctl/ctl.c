@@ -31,6 +31,7 @@
 
 #include "ctl/console.h"
 #include "ctl/ctl-util.h"
+#include "ctl/host.h"
 #include "ctl/import-xl.h"
 
 #ifndef XENSUP_VERSION
@@ -101,9 +102,12 @@ struct ctl {
         const char *command; /* the command's name and its arguments, for a refusal's message */
         char **args;
         int n_args;
-        long timeout;   /* -1 when not given */
-        uint64_t kib;   /* mem-set's SIZE, parsed before the bus */
-        unsigned vcpus; /* vcpu-set's N */
+        long timeout;     /* -1 when not given */
+        uint64_t kib;     /* mem-set's and mem-max's SIZE, parsed before the bus */
+        unsigned vcpus;   /* vcpu-set's N */
+        int32_t pin_vcpu; /* vcpu-pin's VCPU: -1 for all */
+        const char *hard; /* ...its HARD affinity, "" to leave it */
+        const char *soft; /* ...its SOFT affinity, "" to leave it */
 };
 
 /*
@@ -896,6 +900,120 @@ static int cmd_vcpu_set(struct ctl *c, const struct command *cmd, char **args)
         return call_domain(c, args[0], "SetVCPUs", "u", (uint32_t)c->vcpus);
 }
 
+static int cmd_mem_max(struct ctl *c, const struct command *cmd, char **args)
+{
+        (void)cmd;
+        return call_domain(c, args[0], "SetMaxMemory", "t", c->kib);
+}
+
+static int cmd_vcpu_pin(struct ctl *c, const struct command *cmd, char **args)
+{
+        (void)cmd;
+        return call_domain(c, args[0], "PinVCPU", "iss", c->pin_vcpu, c->hard, c->soft);
+}
+
+/* info: the host as xl info shows it, and the daemon's domains by state. */
+static int cmd_info(struct ctl *c, const struct command *cmd, char **args)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        struct ctl_host_info info;
+        char host[256] = "";
+        int r;
+
+        (void)cmd;
+        (void)args;
+        r = sd_bus_call_method(c->bus, BUS_NAME, BUS_MANAGER_PATH, BUS_MANAGER_IFACE, "GetHostInfo",
+                               &e, &reply, NULL);
+        if (r < 0)
+                return report_error(c, &e, r, NULL);
+        r = ctl_host_info_read(reply, &info);
+        if (r < 0)
+                return report_error(c, NULL, r, "bad reply");
+        /* The daemon runs on this host: the bus is the system's, or the caller's own. */
+        (void)gethostname(host, sizeof(host) - 1);
+        ctl_print_host_info(stdout, host, &info, c->json);
+        return CTL_EXIT_OK;
+}
+
+/* vcpu-list's opening, once: the header (or the JSON array's bracket) before the first row. */
+static void vcpu_list_open(struct ctl *c, bool *opened)
+{
+        if (*opened)
+                return;
+        if (c->json)
+                fputs("[", stdout);
+        else
+                ctl_print_vcpu_header(stdout);
+        *opened = true;
+}
+
+/*
+ * The vcpus of the domain at path, printed after *first's; an exit code. missing_ok: a domain
+ * without vcpus (not running) prints nothing rather than fail. Nothing is printed, not even
+ * the header, before the daemon has answered: a refusal stands alone.
+ */
+static int print_domain_vcpus(struct ctl *c, const char *path, const char *name, uint32_t domid,
+                              bool missing_ok, bool *opened, bool *first)
+{
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        struct ctl_vcpu v;
+        int r;
+
+        r = sd_bus_call_method(c->bus, BUS_NAME, path, BUS_DOMAIN_IFACE, "GetVCPUs", &e, &reply,
+                               NULL);
+        if (r < 0 && missing_ok &&
+            (sd_bus_error_has_name(&e, BUS_ERROR_INVALID_STATE) ||
+             ctl_exit_code(e.name) == CTL_EXIT_NO_DOMAIN))
+                return CTL_EXIT_OK;
+        if (r < 0)
+                return report_error(c, &e, r, NULL);
+        vcpu_list_open(c, opened);
+        r = sd_bus_message_enter_container(reply, 'a', "(ubbbutss)");
+        while (r >= 0 && (r = ctl_vcpu_read(reply, &v)) > 0) {
+                ctl_print_vcpu(stdout, name, domid, &v, c->json, *first);
+                *first = false;
+        }
+        if (r < 0)
+                return report_error(c, NULL, r, "bad reply");
+        return CTL_EXIT_OK;
+}
+
+/* vcpu-list [NAME]: xl vcpu-list, of one domain or of every one that runs. */
+static int cmd_vcpu_list(struct ctl *c, const struct command *cmd, char **args)
+{
+        _cleanup_(ctl_domain_list_freep) struct ctl_domain_list list = { 0 };
+        _cleanup_(ctl_domain_clear) struct ctl_domain info = { 0 };
+        _cleanup_free_ char *path = NULL;
+        bool opened = false, first = true;
+        int r;
+
+        (void)cmd;
+        if (args[0]) {
+                r = resolve(c, args[0], &path);
+                if (r == CTL_EXIT_OK)
+                        r = get_domain(c, path, &info);
+        } else
+                r = list_domains(c, false, &list);
+        if (r != CTL_EXIT_OK)
+                return r;
+        if (args[0])
+                r = print_domain_vcpus(c, path, info.name, (uint32_t)info.domid, false, &opened,
+                                       &first);
+        for (size_t i = 0; i < list.n && r == CTL_EXIT_OK; i++)
+                if (list.items[i].domid != CTL_DOMID_NONE)
+                        r = print_domain_vcpus(c, list.items[i].path, list.items[i].name,
+                                               (uint32_t)list.items[i].domid, true, &opened,
+                                               &first);
+        /* No domain runs: the header alone, or [], as xl prints them. */
+        if (r == CTL_EXIT_OK)
+                vcpu_list_open(c, &opened);
+        if (opened && c->json)
+                fputs("]\n", stdout);
+        return r;
+}
+
 /* ---- shutdown ---- */
 
 struct shutdown_run;
@@ -1390,12 +1508,35 @@ static int cmd_monitor(struct ctl *c, const struct command *cmd, char **args)
 
 /* ---- the commands ---- */
 
-static int check_mem_set(struct ctl *c, char **args, int n_args)
+/* mem-set and mem-max: SIZE as xl takes it. */
+static int check_size(struct ctl *c, char **args, int n_args)
 {
         (void)n_args;
         if (ctl_parse_size_kib(args[1], &c->kib) < 0) {
-                fprintf(stderr, "xensupctl: mem-set: invalid size '%s' (valid: %s)\n", args[1],
-                        CTL_SIZE_SYNTAX);
+                fprintf(stderr, "xensupctl: %s: invalid size '%s' (valid: %s)\n", c->command,
+                        args[1], CTL_SIZE_SYNTAX);
+                return CTL_EXIT_USAGE;
+        }
+        return CTL_EXIT_OK;
+}
+
+/* vcpu-pin NAME VCPU|all HARD [SOFT]: "-" leaves an affinity as it is, as in xl. */
+static int check_vcpu_pin(struct ctl *c, char **args, int n_args)
+{
+        unsigned vcpu;
+
+        if (strcmp(args[1], "all") == 0)
+                c->pin_vcpu = -1;
+        else if (parse_uint(args[1], INT32_MAX, &vcpu) >= 0)
+                c->pin_vcpu = (int32_t)vcpu;
+        else {
+                fprintf(stderr, "xensupctl: vcpu-pin: '%s' is not a vcpu number or all\n", args[1]);
+                return CTL_EXIT_USAGE;
+        }
+        c->hard = strcmp(args[2], "-") == 0 ? "" : args[2];
+        c->soft = n_args < 4 || strcmp(args[3], "-") == 0 ? "" : args[3];
+        if (!c->hard[0] && !c->soft[0]) {
+                fprintf(stderr, "xensupctl: vcpu-pin: both affinities are '-': nothing to pin\n");
                 return CTL_EXIT_USAGE;
         }
         return CTL_EXIT_OK;
@@ -1582,8 +1723,23 @@ static const struct command commands[] = {
                     ", as xl mem-set takes it.",
             .min_args = 2,
             .max_args = 2,
-            .check = check_mem_set,
+            .check = check_size,
             .run = cmd_mem_set,
+        },
+        {
+            .name = "mem-max",
+            .synopsis = "NAME SIZE",
+            .summary = "the most memory mem-set may give it (SIZE as mem-set's)",
+            .help = "Set the running guest's maximum memory, as xl mem-max does: the ceiling "
+                    "for mem-set and for the guest's balloon driver, written to "
+                    "memory/static-max. It may not go below the guest's memory target "
+                    "(mem-set it lower first). It holds until the domain is built again "
+                    "(a restart, reboot or restore takes the config's maxmem). SIZE is "
+                    "as for mem-set.",
+            .min_args = 2,
+            .max_args = 2,
+            .check = check_size,
+            .run = cmd_mem_max,
         },
         {
             .name = "vcpu-set",
@@ -1595,6 +1751,51 @@ static const struct command commands[] = {
             .max_args = 2,
             .check = check_vcpu_set,
             .run = cmd_vcpu_set,
+        },
+        {
+            .name = "vcpu-list",
+            .synopsis = "[NAME] [--json]",
+            .summary = "vcpus, their cpus and affinities (every running domain without NAME)",
+            .help = "List the vcpus of the domain, or of every domain that has some, as xl "
+                    "vcpu-list does: Name, ID (domid), VCPU, CPU (the host cpu it runs or last "
+                    "ran on; - when offline), State (r running, b blocked waiting for an "
+                    "event, p offline), Time(s) (cpu time used) and Affinity (Hard / Soft): "
+                    "the host cpus it may run on / prefers, as cpu lists (all, or ranges "
+                    "such as 0-3,6). With --json, an array of objects: name, domid, vcpu, "
+                    "online, running, blocked, cpu (null when offline), cpu_time_ns, hard, "
+                    "soft.",
+            .options = OPT(JSON),
+            .max_args = 1,
+            .run = cmd_vcpu_list,
+        },
+        {
+            .name = "vcpu-pin",
+            .synopsis = "NAME VCPU|all HARD [SOFT]",
+            .summary = "set the host cpus a vcpu may run on (hard) and prefers (soft)",
+            .help = "Set the affinity of one vcpu, or of all, of the running guest, as xl "
+                    "vcpu-pin does. HARD and SOFT are cpu lists: all, N, N-M, ^N to take a "
+                    "cpu out, comma-separated (0-3,^2); - leaves that affinity as it is, and "
+                    "SOFT left out is -. It holds until the domain is built again. "
+                    "vcpu-list shows what the hypervisor applied.",
+            .min_args = 3,
+            .max_args = 4,
+            .check = check_vcpu_pin,
+            .run = cmd_vcpu_pin,
+        },
+        {
+            .name = "info",
+            .synopsis = "[--json]",
+            .summary = "the host: hypervisor version, cpus, memory, domains by state",
+            .help = "Print the host as xl info does, one \"key : value\" line each: host, "
+                    "hypervisor (xen, or sim for the simulator), xen_version, xen_caps, "
+                    "virt_caps (the guest types it can run), xen_scheduler, nr_cpus, "
+                    "nr_nodes, cores_per_socket, threads_per_core, cpu_mhz, total_memory "
+                    "and free_memory (MiB), domains (how many xensupd supervises, by state) "
+                    "and xensupd_version. With --json, one object with those keys (memory "
+                    "as total_memory_kib and free_memory_kib, cpu_khz for cpu_mhz, domains "
+                    "an object of state: count).",
+            .options = OPT(JSON),
+            .run = cmd_info,
         },
         {
             .name = "reload",
@@ -2148,12 +2349,12 @@ int main(int argc, char *argv[])
                 printf("xensupctl %s\n", XENSUP_VERSION);
                 return CTL_EXIT_OK;
         }
+        c.command = cmd->name; /* before the checks: their messages name it */
         r = check_command_line(&c, cmd, n_sub - optind);
         if (r == CTL_EXIT_OK && cmd->check)
                 r = cmd->check(&c, sub + optind, n_sub - optind);
         if (r != CTL_EXIT_OK)
                 return r;
-        c.command = cmd->name;
         c.args = sub + optind;
         c.n_args = n_sub - optind;
 

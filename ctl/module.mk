@@ -2,7 +2,7 @@
 # daemon (common/bus-names.h for the API's names) and config/ (import-xl checks
 # the configs it writes with the daemon's own loader), never supervisor/.
 PROGRAMS += xensupctl
-xensupctl_SRCS = ctl/ctl.c ctl/ctl-util.c ctl/console.c ctl/import-xl.c $(CONFIG_SRCS) \
+xensupctl_SRCS = ctl/ctl.c ctl/ctl-util.c ctl/console.c ctl/import-xl.c ctl/host.c $(CONFIG_SRCS) \
 	$(COMMON_SRCS)
 # import-xl reads xl.cfg files with xl's own parser (Debian's libxen-dev): libxlutil's
 # xlu_cfg_* and xlu_disk_parse, and libxenlight for the libxl_device_disk it fills.

@@ -11,9 +11,9 @@
 # checks that every one --help names is here).
 _xensupctl_commands() {
         printf '%s\n' list status history create start console shutdown reboot destroy pause \
-                unpause mem-set vcpu-set reload monitor block-attach block-detach network-attach \
-                network-detach block-list network-list save restore migrate host-shutdown \
-                host-boot sim import-xl
+                unpause mem-set mem-max vcpu-set vcpu-list vcpu-pin info reload monitor \
+                block-attach block-detach network-attach network-detach block-list \
+                network-list save restore migrate host-shutdown host-boot sim import-xl
 }
 
 # _xensupctl_arg_kinds COMMAND: what each of its arguments is, in order; a kind
@@ -22,9 +22,10 @@ _xensupctl_commands() {
 _xensupctl_arg_kinds() {
         case $1 in
         status | history | start | console | shutdown | reboot | destroy | pause | unpause | \
-                block-list | network-list)
+                block-list | network-list | vcpu-list)
                 echo name ;;
-        mem-set | vcpu-set | block-attach | network-attach) echo name - ;;
+        mem-set | mem-max | vcpu-set | block-attach | network-attach) echo name - ;;
+        vcpu-pin) echo name - - - ;;
         block-detach) echo name vdev ;;
         network-detach) echo name devid ;;
         save) echo name file ;;
@@ -38,7 +39,8 @@ _xensupctl_arg_kinds() {
 # _xensupctl_options COMMAND: the options it takes after it (every one takes --help).
 _xensupctl_options() {
         case $1 in
-        list | status | history | block-list | network-list | monitor) echo --json ;;
+        list | status | history | block-list | network-list | monitor | vcpu-list | info)
+                echo --json ;;
         shutdown) echo --reboot --timeout --wait --all ;;
         block-attach | network-attach) echo --persist ;;
         block-detach | network-detach) echo --force ;;

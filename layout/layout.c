@@ -386,6 +386,22 @@ int layout_set_memory(struct layout *l, uint32_t domid, const uint8_t uuid[16], 
         return plan_run(l, &p, update_execute, what, err_r);
 }
 
+int layout_set_max_memory(struct layout *l, uint32_t domid, uint64_t max_kib, char **err_r)
+{
+        _cleanup_(plan_donep) struct plan p = { .domid = domid };
+        char b[32], what[96];
+        int r;
+
+        snprintf(what, sizeof(what), "setting the max memory of domain %" PRIu32, domid);
+        r = check_domid(domid, what, err_r);
+        if (r < 0)
+                return r;
+        plan_guard(&p, "/local/domain/%" PRIu32, domid);
+        plan_add(&p, LAYOUT_ACCESS_READ, val(b, "%" PRIu64, max_kib),
+                 "/local/domain/%" PRIu32 "/memory/static-max", domid);
+        return plan_run(l, &p, update_execute, what, err_r);
+}
+
 int layout_set_vcpus(struct layout *l, uint32_t domid, const uint8_t uuid[16], unsigned online,
                      unsigned maxvcpus, char **err_r)
 {
@@ -496,6 +512,7 @@ static const struct record_field state_fields[] = {
         FIELD("history", TEXT, history),
         FIELD("migrate_to", DOMID, migrate_to),
         FIELD("migrate_committed", BOOL, migrate_committed),
+        FIELD("max_memory_kib", UINT, max_memory_kib),
 };
 
 static const struct record_schema state_schema = {

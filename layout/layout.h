@@ -78,8 +78,9 @@ struct layout_tool_state {
         uint64_t last_action_usec;               /* ...at this CLOCK_REALTIME usec */
         char vif_macs[LAYOUT_VIF_MACS_MAX];      /* generated MACs by vif index, "-" where none */
         char history[LAYOUT_HISTORY_MAX];        /* its last starts and stops; "" none */
-        uint32_t migrate_to;    /* state migrating: the incoming instance's domid, 0 unknown */
-        bool migrate_committed; /* ...and the incoming one is the domain now: the source goes */
+        uint32_t migrate_to;     /* state migrating: the incoming instance's domid, 0 unknown */
+        bool migrate_committed;  /* ...and the incoming one is the domain now: the source goes */
+        uint64_t max_memory_kib; /* a mem-max of the running instance; 0: its config's maxmem */
 };
 
 /*
@@ -120,6 +121,9 @@ int layout_remove_vm(struct layout *l, const uint8_t uuid[16], char **err_r);
 /* Publish the domain's new name in /vm and /local/domain (rename-restart). */
 int layout_rename(struct layout *l, uint32_t domid, const uint8_t uuid[16], const char *name,
                   char **err_r);
+
+/* memory/static-max after a mem-max: the most the guest may balloon up to, in KiB. */
+int layout_set_max_memory(struct layout *l, uint32_t domid, uint64_t max_kib, char **err_r);
 
 /* Set memory/target (KiB) and /vm/<uuid>/memory (MiB). */
 int layout_set_memory(struct layout *l, uint32_t domid, const uint8_t uuid[16], uint64_t target_kib,

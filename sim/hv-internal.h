@@ -41,6 +41,14 @@ struct hv_frontend;
 struct hv_backend;
 struct hv_console;
 
+/* One vcpu of a domain. */
+struct hv_vcpu {
+        bool online;
+        uint64_t cpu_ns;       /* its cpu time, accumulated up to the domain's run_since_ns */
+        struct hv_cpumap hard; /* the host cpus it may run on: never empty */
+        struct hv_cpumap soft; /* the ones it prefers: may be empty */
+};
+
 struct hv_domain {
         struct hypervisor *hv;
         uint32_t domid;
@@ -52,8 +60,8 @@ struct hv_domain {
         uint64_t mem_kib;     /* pages it holds */
         uint64_t max_mem_kib; /* what it may balloon up to */
         unsigned max_vcpus;
-        unsigned online_vcpus; /* how many of vcpu_online are set */
-        bool vcpu_online[HV_VCPUS_MAX];
+        unsigned online_vcpus; /* how many of vcpus[] are online */
+        struct hv_vcpu *vcpus; /* max_vcpus of them */
 
         unsigned pause_count; /* the toolstack's pause count; created at 1, as Xen */
         bool started;         /* unpaused once: the guest has booted */
@@ -151,6 +159,7 @@ struct hypervisor {
         uint32_t rover;             /* the last domid allocated */
         uint64_t total_kib;
         uint64_t used_kib; /* held by domains, dom0 included */
+        unsigned nr_cpus;  /* physical cpus, 1..HV_CPUS_MAX */
         uint64_t next_mfn; /* fake host frames, never reused */
 
         uint64_t calls[HV_OP_SLOTS];
@@ -222,6 +231,15 @@ void hv_domain_vcpu_online(struct hv_domain *d, unsigned vcpu, bool online);
 
 /* One row of the domain list. */
 void hv_domain_info(struct hv_domain *d, struct hv_dominfo *info);
+
+/* PHYSINFO: the host's cpus, memory and version. */
+void hv_physinfo(const struct hypervisor *hv, struct hv_rep_physinfo *info);
+
+/* VCPU_INFO: one vcpu's state and affinities; -EINVAL for a vcpu beyond max_vcpus. */
+int hv_domain_vcpu_info(struct hv_domain *d, uint32_t vcpu, struct hv_rep_vcpu_info *info);
+
+/* VCPU_PIN: new hard and/or soft affinity; -EINVAL (nothing changed) as sim/hv-proto.h says. */
+int hv_domain_vcpu_pin(struct hv_domain *d, const struct hv_req_vcpu_pin *req);
 
 /* SAVE: the state of a guest shut down with reason suspend; -EINVAL otherwise. */
 int hv_domain_save(struct hv_domain *d, struct hv_guest_state *st);

@@ -5,12 +5,17 @@
  */
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "sim/hv-internal.h"
 
 /* Frames below this look like dom0's; the fake guest frames start above. */
 #define HV_FIRST_GUEST_MFN 0x100000ull
+
+/* What PHYSINFO says the host is: a 2 GHz single-node, single-socket x86 running Xen. */
+#define HV_CPU_KHZ      2000000u
+#define HV_CAPABILITIES "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64"
+#define HV_VIRT_CAPS    "pv hvm hap"
+#define HV_SCHEDULER    "credit2"
 
 /* The device faults a saved state may carry: the ones that stay set on a domain. */
 #define HV_STATE_DEVICE_FAULTS                                                                     \
@@ -41,11 +46,97 @@ static bool hv_domain_runnable(const struct hv_domain *d)
 static void hv_domain_account(struct hv_domain *d)
 {
         uint64_t now = hv_now_ns();
+        uint64_t ran = now - d->run_since_ns;
 
-        if (d->on_cpu)
-                d->cpu_ns += (now - d->run_since_ns) * d->online_vcpus;
+        /* Each online vcpu ran all along: the domain's time is the sum of theirs, as on Xen. */
+        if (d->on_cpu) {
+                d->cpu_ns += ran * d->online_vcpus;
+                for (unsigned i = 0; i < d->max_vcpus; i++)
+                        if (d->vcpus[i].online)
+                                d->vcpus[i].cpu_ns += ran;
+        }
         d->run_since_ns = now;
         d->on_cpu = hv_domain_runnable(d);
+}
+
+/* The bits of word w of a cpu map that are cpus of a host with nr_cpus. */
+static uint64_t hv_cpumap_host_word(size_t w, unsigned nr_cpus)
+{
+        if (nr_cpus >= (w + 1) * 64)
+                return UINT64_MAX;
+        if (nr_cpus <= w * 64)
+                return 0;
+        return (UINT64_C(1) << (nr_cpus - w * 64)) - 1;
+}
+
+static bool hv_cpumap_test(const struct hv_cpumap *m, unsigned cpu)
+{
+        return cpu < HV_CPUS_MAX && (m->bits[cpu / 64] >> (cpu % 64)) & 1;
+}
+
+/* Whether m names a cpu the host does not have. */
+static bool hv_cpumap_beyond(const struct hv_cpumap *m, unsigned nr_cpus)
+{
+        for (size_t w = 0; w < ELEMENTSOF(m->bits); w++)
+                if (m->bits[w] & ~hv_cpumap_host_word(w, nr_cpus))
+                        return true;
+        return false;
+}
+
+static bool hv_cpumap_empty(const struct hv_cpumap *m)
+{
+        for (size_t w = 0; w < ELEMENTSOF(m->bits); w++)
+                if (m->bits[w])
+                        return false;
+        return true;
+}
+
+/* The lowest cpu of m at or after start, wrapping at nr_cpus; -1 if m names none. */
+static int hv_cpumap_next(const struct hv_cpumap *m, unsigned nr_cpus, unsigned start)
+{
+        for (unsigned k = 0; k < nr_cpus; k++) {
+                unsigned cpu = (start + k) % nr_cpus;
+
+                if (hv_cpumap_test(m, cpu))
+                        return (int)cpu;
+        }
+        return -1;
+}
+
+/* max vcpus, the first online of them up, each free to run on all nr_cpus; NULL: no memory. */
+static struct hv_vcpu *hv_vcpus_new(unsigned max, unsigned online, unsigned nr_cpus)
+{
+        struct hv_vcpu *v = calloc(max, sizeof(*v));
+
+        if (!v)
+                return NULL;
+        for (unsigned i = 0; i < max; i++) {
+                v[i].online = i < online;
+                for (size_t w = 0; w < ELEMENTSOF(v[i].hard.bits); w++)
+                        v[i].hard.bits[w] = hv_cpumap_host_word(w, nr_cpus);
+                v[i].soft = v[i].hard;
+        }
+        return v;
+}
+
+/*
+ * The host cpu vcpu i is on, as a scheduler would place it but deterministic: the lowest cpu
+ * at or after i % nr_cpus (wrapping) of its hard affinity within its soft one, else of its
+ * hard one alone (the soft one is a preference only).
+ */
+static unsigned hv_vcpu_cpu(const struct hv_domain *d, unsigned i)
+{
+        const struct hv_vcpu *v = &d->vcpus[i];
+        unsigned n = d->hv->nr_cpus;
+        struct hv_cpumap both;
+        int cpu;
+
+        for (size_t w = 0; w < ELEMENTSOF(both.bits); w++)
+                both.bits[w] = v->hard.bits[w] & v->soft.bits[w];
+        cpu = hv_cpumap_next(&both, n, i % n);
+        if (cpu < 0)
+                cpu = hv_cpumap_next(&v->hard, n, i % n);
+        return cpu < 0 ? 0 : (unsigned)cpu; /* the hard map is never empty */
 }
 
 uint64_t hv_free_kib(const struct hypervisor *hv)
@@ -63,13 +154,14 @@ static uint64_t hv_dom0_kib(uint64_t total_kib)
 int hv_model_init(struct hypervisor *hv)
 {
         struct hv_domain *d;
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 
         hv->domains = calloc(DOMID_FIRST_RESERVED, sizeof(*hv->domains));
         if (!hv->domains)
                 return -ENOMEM;
         if (hv->total_kib == 0)
                 hv->total_kib = (uint64_t)HV_DEFAULT_TOTAL_MIB * 1024;
+        if (hv->nr_cpus == 0)
+                hv->nr_cpus = HV_DEFAULT_CPUS;
         hv->next_mfn = HV_FIRST_GUEST_MFN;
 
         d = calloc(1, sizeof(*d));
@@ -79,7 +171,13 @@ int hv_model_init(struct hypervisor *hv)
         d->domid = 0;
         strcpy(d->name, "Domain-0");
         d->mem_kib = d->max_mem_kib = hv_dom0_kib(hv->total_kib);
-        d->max_vcpus = d->online_vcpus = cpus > 0 && cpus <= HV_VCPUS_MAX ? (unsigned)cpus : 1;
+        /* dom0 has a vcpu per host cpu, as without dom0_max_vcpus. */
+        d->max_vcpus = d->online_vcpus = hv->nr_cpus < HV_VCPUS_MAX ? hv->nr_cpus : HV_VCPUS_MAX;
+        d->vcpus = hv_vcpus_new(d->max_vcpus, d->online_vcpus, hv->nr_cpus);
+        if (!d->vcpus) {
+                free(d);
+                return -ENOMEM;
+        }
         d->started = true;
         d->reason = SHUTDOWN_REASON_NONE;
         hv_domain_account(d);
@@ -96,6 +194,7 @@ static void hv_domain_free(struct hv_domain *d)
         d->hv->domains[d->domid] = NULL;
         d->hv->n_domains--;
         d->hv->used_kib -= d->mem_kib;
+        free(d->vcpus);
         free(d);
 }
 
@@ -123,6 +222,30 @@ int hypervisor_set_total_memory(struct hypervisor *hv, uint64_t mib)
         if (kib < hv->used_kib)
                 return -EBUSY;
         hv->total_kib = kib;
+        return 0;
+}
+
+int hypervisor_set_cpus(struct hypervisor *hv, unsigned n)
+{
+        struct hv_domain *dom0 = hv->domains[0];
+        unsigned nr = n ? n : HV_DEFAULT_CPUS;
+        unsigned vcpus = nr < HV_VCPUS_MAX ? nr : HV_VCPUS_MAX;
+        struct hv_vcpu *v;
+
+        if (nr > HV_CPUS_MAX)
+                return -EINVAL;
+        /* Affinities name host cpus: the host changes only while dom0 is alone on it. */
+        if (hv->n_domains > 1)
+                return -EBUSY;
+        v = hv_vcpus_new(vcpus, vcpus, nr);
+        if (!v)
+                return -ENOMEM;
+        hv_domain_account(dom0);
+        free(dom0->vcpus);
+        dom0->vcpus = v;
+        dom0->max_vcpus = dom0->online_vcpus = vcpus;
+        dom0->cpu_ns = 0; /* the host starts now: its time is its vcpus' */
+        hv->nr_cpus = nr;
         return 0;
 }
 
@@ -192,8 +315,11 @@ int hv_domain_create(struct hypervisor *hv, const struct hv_req_create *req, str
         d->max_mem_kib = req->maxmem_kib;
         d->max_vcpus = req->maxvcpus;
         d->online_vcpus = req->vcpus;
-        for (unsigned i = 0; i < req->vcpus; i++)
-                d->vcpu_online[i] = true;
+        d->vcpus = hv_vcpus_new(req->maxvcpus, req->vcpus, hv->nr_cpus);
+        if (!d->vcpus) {
+                free(d);
+                return -ENOMEM;
+        }
         d->pause_count = 1;
         d->reason = SHUTDOWN_REASON_NONE;
         d->script = req->script;
@@ -388,9 +514,9 @@ void hv_domain_vcpu_online(struct hv_domain *d, unsigned vcpu, bool online)
         if (vcpu >= d->max_vcpus || (vcpu == 0 && !online) || d->dying || d->shutdown)
                 return;
         hv_domain_account(d);
-        d->vcpu_online[vcpu] = online;
+        d->vcpus[vcpu].online = online;
         for (unsigned i = 0; i < d->max_vcpus; i++)
-                n += d->vcpu_online[i];
+                n += d->vcpus[i].online;
         d->online_vcpus = n;
 }
 
@@ -418,6 +544,74 @@ void hv_domain_info(struct hv_domain *d, struct hv_dominfo *info)
         info->cpu_time_ns = d->cpu_ns;
 }
 
+void hv_physinfo(const struct hypervisor *hv, struct hv_rep_physinfo *info)
+{
+        memset(info, 0, sizeof(*info));
+        info->nr_cpus = hv->nr_cpus;
+        info->nr_nodes = 1;
+        info->cores_per_socket = hv->nr_cpus;
+        info->threads_per_core = 1;
+        info->cpu_khz = HV_CPU_KHZ;
+        info->total_kib = hv->total_kib;
+        info->free_kib = hv_free_kib(hv);
+        snprintf(info->version, sizeof(info->version), "sim-%d", HV_PROTO_VERSION);
+        snprintf(info->capabilities, sizeof(info->capabilities), "%s", HV_CAPABILITIES);
+        snprintf(info->virt_caps, sizeof(info->virt_caps), "%s", HV_VIRT_CAPS);
+        snprintf(info->scheduler, sizeof(info->scheduler), "%s", HV_SCHEDULER);
+}
+
+int hv_domain_vcpu_info(struct hv_domain *d, uint32_t vcpu, struct hv_rep_vcpu_info *info)
+{
+        const struct hv_vcpu *v;
+
+        /* XEN_DOMCTL_getvcpuinfo: a vcpu beyond max_vcpus is EINVAL. */
+        if (vcpu >= d->max_vcpus)
+                return -EINVAL;
+        hv_domain_account(d);
+        v = &d->vcpus[vcpu];
+        memset(info, 0, sizeof(*info));
+        info->vcpu = vcpu;
+        if (v->online)
+                info->flags =
+                    HV_VCPU_ONLINE | (hv_domain_runnable(d) ? HV_VCPU_RUNNING : HV_VCPU_BLOCKED);
+        info->cpu = hv_vcpu_cpu(d, vcpu);
+        info->max_vcpu_id = d->max_vcpus - 1;
+        info->cpu_time_ns = v->cpu_ns;
+        info->hard = v->hard;
+        info->soft = v->soft;
+        return 0;
+}
+
+int hv_domain_vcpu_pin(struct hv_domain *d, const struct hv_req_vcpu_pin *req)
+{
+        unsigned n = d->hv->nr_cpus;
+        struct hv_vcpu *v;
+
+        if (req->vcpu >= d->max_vcpus || req->reserved || req->which == 0 ||
+            (req->which & ~(HV_PIN_HARD | HV_PIN_SOFT)))
+                return -EINVAL;
+        /*
+         * Xen masks a map with the cpus it has online; refusing a cpu the host does not have
+         * lets the client name it. A hard map must leave the vcpu somewhere to run.
+         */
+        if ((req->which & HV_PIN_HARD) &&
+            (hv_cpumap_beyond(&req->hard, n) || hv_cpumap_empty(&req->hard)))
+                return -EINVAL;
+        if ((req->which & HV_PIN_SOFT) && hv_cpumap_beyond(&req->soft, n))
+                return -EINVAL;
+        v = &d->vcpus[req->vcpu];
+        if (req->which & HV_PIN_HARD)
+                v->hard = req->hard;
+        if (req->which & HV_PIN_SOFT)
+                v->soft = req->soft;
+        fprintf(stderr, "xensup-sim: domid %u (%s) vcpu %u: new %s affinity\n", d->domid, d->name,
+                req->vcpu,
+                req->which == (HV_PIN_HARD | HV_PIN_SOFT) ? "hard and soft"
+                : req->which == HV_PIN_HARD               ? "hard"
+                                                          : "soft");
+        return 0;
+}
+
 static bool hv_domain_suspended(const struct hv_domain *d)
 {
         return d->domid != 0 && !d->dying && d->shutdown && d->reason == SHUTDOWN_REASON_SUSPEND;
@@ -435,7 +629,7 @@ int hv_domain_save(struct hv_domain *d, struct hv_guest_state *st)
         st->uptime_ns = hv_guest_uptime_ns(d);
         st->memory_seed = d->memory_seed;
         for (unsigned i = 0; i < d->max_vcpus; i++)
-                if (d->vcpu_online[i])
+                if (d->vcpus[i].online)
                         st->vcpu_online[i / 8] |= (uint8_t)(1u << (i % 8));
         st->script = d->script;
         st->ignore_shutdown = d->ignore_shutdown;
@@ -505,7 +699,7 @@ int hv_domain_restore(struct hypervisor *hv, const struct hv_req_restore *req,
         if (r < 0)
                 return r;
         for (unsigned i = 0; i < d->max_vcpus; i++)
-                d->vcpu_online[i] = st->vcpu_online[i / 8] & (1u << (i % 8));
+                d->vcpus[i].online = st->vcpu_online[i / 8] & (1u << (i % 8));
         d->uptime_ns = st->uptime_ns;
         d->memory_seed = st->memory_seed;
         d->ignore_shutdown = st->ignore_shutdown;

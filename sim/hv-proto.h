@@ -51,6 +51,26 @@
  *   SAVE         struct hv_req_dom          [struct hv_guest_state]
  *   RESTORE      struct hv_req_restore      [struct hv_rep_create]
  *   RESUME       struct hv_req_dom          []
+ *   PHYSINFO     none                       [struct hv_rep_physinfo]
+ *   VCPU_INFO    struct hv_req_dom          [struct hv_rep_vcpu_info] value = the vcpu
+ *   VCPU_PIN     struct hv_req_vcpu_pin     []
+ *
+ * The host's cpus and a domain's vcpus, what xc_physinfo, xc_vcpu_getinfo with
+ * xc_vcpu_getaffinity, and xc_vcpu_setaffinity do (cpu maps are struct hv_cpumap: bit n
+ * of bits[n / 64] is host cpu n):
+ *   PHYSINFO      the host: its cpus (xensup-sim --cpus), memory total and free (as
+ *                 STATS), the hypervisor's version ("sim-" and HV_PROTO_VERSION) and
+ *                 what it builds, as xl info shows them.
+ *   VCPU_INFO     one vcpu of a domain, online or not: its state, the host cpu it is
+ *                 on, its cpu time, its hard and soft affinity, and the domain's
+ *                 max_vcpu_id, so a client asks for 0 to max_vcpu_id. -EINVAL for a
+ *                 vcpu beyond it, as XEN_DOMCTL_getvcpuinfo.
+ *   VCPU_PIN      XEN_DOMCTL_setvcpuaffinity: the hard map, the soft map or both (which
+ *                 says) replace the vcpu's. -EINVAL for a vcpu beyond max_vcpu_id, a
+ *                 which naming neither or something else, a given map naming a cpu the
+ *                 host does not have (Xen would mask it: refused here, so the client can
+ *                 say which cpu), or a hard map with no cpu; nothing changes then. A soft
+ *                 map may be empty (no preference). dom0's vcpus may be pinned too.
  *
  * Save and restore, what xc_domain_save/xc_domain_restore/xc_domain_resume do
  * to a domain (the stream itself is the sim backend's: builders/builder-sim.c):
@@ -107,8 +127,12 @@
 #include "common/vocabulary.h"
 #include <stdint.h>
 
+/*
+ * HV_PROTO_VERSION changes with any message: 2 added the device ops (HV_OP_SLOTS 32), 3 save
+ * and restore, 4 the host's cpus and the domains' vcpus (PHYSINFO, VCPU_INFO, VCPU_PIN).
+ */
 #define HV_PROTO_MAGIC   0x56485358u /* "XSHV" */
-#define HV_PROTO_VERSION 3           /* 2: the device ops, HV_OP_SLOTS 32; 3: save/restore */
+#define HV_PROTO_VERSION 4
 #define HV_SOCKET_NAME   "hypervisor.socket"
 #define HV_MSG_MAX       (64 * 1024)     /* header included */
 #define HV_LIST_BATCH    256             /* most entries in one LIST reply */
@@ -118,7 +142,8 @@
 #define HV_IFNAME_SIZE   16              /* IFNAMSIZ: an interface name and its NUL */
 #define HV_VIF_WAIT_MS   500             /* how long VIF_PLUG waits for its interface */
 #define HV_LOOP_MAJOR    7
-#define HV_VCPUS_BITMAP  16 /* bytes of a vcpu bitmap: VCPUS_MAX bits */
+#define HV_VCPUS_BITMAP  16   /* bytes of a vcpu bitmap: VCPUS_MAX bits */
+#define HV_CPUS_MAX      1024 /* most host cpus a cpu map names (BUILDER_CPUS_MAX) */
 
 enum hv_op {
         HV_OP_STATS = 1,
@@ -144,6 +169,9 @@ enum hv_op {
         HV_OP_SAVE,
         HV_OP_RESTORE,
         HV_OP_RESUME,
+        HV_OP_PHYSINFO,
+        HV_OP_VCPU_INFO,
+        HV_OP_VCPU_PIN,
         _HV_OP_MAX,
 };
 
@@ -433,6 +461,55 @@ struct hv_req_restore {
         struct hv_guest_state state;
 };
 
+/* A set of host cpus: bit n of bits[n / 64] is cpu n (struct builder_cpumap's layout). */
+struct hv_cpumap {
+        uint64_t bits[HV_CPUS_MAX / 64];
+};
+
+/* PHYSINFO: the host, as xc_physinfo and xc_version tell it (strings NUL-terminated). */
+struct hv_rep_physinfo {
+        uint32_t nr_cpus; /* 1..HV_CPUS_MAX */
+        uint32_t nr_nodes;
+        uint32_t cores_per_socket;
+        uint32_t threads_per_core;
+        uint32_t cpu_khz;
+        uint32_t reserved;
+        uint64_t total_kib;
+        uint64_t free_kib;      /* no more than total_kib */
+        char version[64];       /* "sim-4": "sim-" and HV_PROTO_VERSION */
+        char capabilities[256]; /* xen_caps: "xen-3.0-x86_64 hvm-3.0-x86_32 ..." */
+        char virt_caps[128];    /* "pv hvm hap", as xl info */
+        char scheduler[32];     /* the default cpupool's: "credit2" */
+};
+
+#define HV_VCPU_ONLINE  (1u << 0)
+#define HV_VCPU_RUNNING (1u << 1) /* on a host cpu now: the domain runs and the vcpu is up */
+#define HV_VCPU_BLOCKED (1u << 2) /* up, not running (the domain is paused or shut down) */
+
+/* VCPU_INFO's reply (request: hv_req_dom, value = the vcpu). */
+struct hv_rep_vcpu_info {
+        uint32_t vcpu;        /* the one asked for */
+        uint32_t flags;       /* HV_VCPU_*; RUNNING and BLOCKED only with ONLINE, not both */
+        uint32_t cpu;         /* the host cpu it runs or last ran on: one of its hard map */
+        uint32_t max_vcpu_id; /* the domain's: vcpus are 0 to this */
+        uint64_t cpu_time_ns; /* its share of the domain's cpu time (they add up to it) */
+        struct hv_cpumap hard;
+        struct hv_cpumap soft;
+};
+
+#define HV_PIN_HARD (1u << 0) /* hard is given */
+#define HV_PIN_SOFT (1u << 1) /* soft is given */
+
+/* VCPU_PIN: XEN_DOMCTL_setvcpuaffinity; a map which leaves out is not looked at. */
+struct hv_req_vcpu_pin {
+        uint32_t domid;
+        uint32_t vcpu;
+        uint32_t which; /* HV_PIN_*, at least one */
+        uint32_t reserved;
+        struct hv_cpumap hard;
+        struct hv_cpumap soft;
+};
+
 _Static_assert(_HV_OP_MAX <= HV_OP_SLOTS, "counter array too small");
 _Static_assert(HV_VCPUS_BITMAP * 8 >= VCPUS_MAX, "a bit per vcpu");
 _Static_assert(sizeof(struct hv_guest_state) == 64, "guest state layout");
@@ -441,6 +518,13 @@ _Static_assert(sizeof(struct hv_rep_host_list) + HV_HOST_BATCH * sizeof(struct h
                    HV_MSG_MAX / 2,
                "a HOST_LIST batch must fit half a message");
 _Static_assert(sizeof(struct hv_header) == 24, "header layout");
+_Static_assert(HV_CPUS_MAX % 64 == 0 && sizeof(struct hv_cpumap) * 8 == HV_CPUS_MAX,
+               "a bit per host cpu");
+_Static_assert(sizeof(struct hv_rep_physinfo) == 520, "physinfo layout");
+_Static_assert(sizeof(struct hv_rep_vcpu_info) == 24 + 2 * sizeof(struct hv_cpumap),
+               "vcpu info layout");
+_Static_assert(sizeof(struct hv_req_vcpu_pin) == 16 + 2 * sizeof(struct hv_cpumap),
+               "vcpu pin layout");
 _Static_assert(sizeof(struct hv_rep_list) + HV_LIST_BATCH * sizeof(struct hv_dominfo) +
                        sizeof(struct hv_header) <=
                    HV_MSG_MAX,
@@ -451,9 +535,12 @@ static inline long hv_req_size(uint16_t op)
 {
         switch (op) {
         case HV_OP_STATS:
+        case HV_OP_PHYSINFO:
                 return 0;
         case HV_OP_CREATE:
                 return sizeof(struct hv_req_create);
+        case HV_OP_VCPU_PIN:
+                return sizeof(struct hv_req_vcpu_pin);
         case HV_OP_LIST:
                 return sizeof(struct hv_req_list);
         case HV_OP_FAULT:
@@ -485,6 +572,7 @@ static inline long hv_req_size(uint16_t op)
         case HV_OP_GUEST_ACTION:
         case HV_OP_SAVE:
         case HV_OP_RESUME:
+        case HV_OP_VCPU_INFO:
                 return sizeof(struct hv_req_dom);
         default:
                 return -1;
@@ -514,6 +602,10 @@ static inline long hv_rep_size(uint16_t op)
                 return sizeof(struct hv_rep_vif_plug);
         case HV_OP_HOST_LIST:
                 return sizeof(struct hv_rep_host_list);
+        case HV_OP_PHYSINFO:
+                return sizeof(struct hv_rep_physinfo);
+        case HV_OP_VCPU_INFO:
+                return sizeof(struct hv_rep_vcpu_info);
         case HV_OP_UNPAUSE:
         case HV_OP_PAUSE:
         case HV_OP_SHUTDOWN:
@@ -527,6 +619,7 @@ static inline long hv_rep_size(uint16_t op)
         case HV_OP_VIF_UNPLUG:
         case HV_OP_DEVICE_FAULT:
         case HV_OP_RESUME:
+        case HV_OP_VCPU_PIN:
                 return 0;
         default:
                 return -1;

@@ -108,10 +108,12 @@ static bool hv_op_is_control(uint16_t op)
         return op == HV_OP_STATS || op == HV_OP_FAULT || op == HV_OP_DEVICE_FAULT;
 }
 
-/* The ops whose request names an existing domain (hv_req_dom, or hv_req_handle). */
+/* The ops whose request names an existing domain (hv_req_dom, hv_req_handle, hv_req_vcpu_pin). */
 static bool hv_op_names_domain(uint16_t op)
 {
         switch (op) {
+        case HV_OP_VCPU_INFO:
+        case HV_OP_VCPU_PIN:
         case HV_OP_UNPAUSE:
         case HV_OP_PAUSE:
         case HV_OP_SHUTDOWN:
@@ -126,6 +128,23 @@ static bool hv_op_names_domain(uint16_t op)
                 return true;
         default:
                 return false;
+        }
+}
+
+/* The domain a request of an op hv_op_names_domain() accepts names. */
+static uint32_t hv_req_domid(uint16_t op, const void *body)
+{
+        const struct hv_req_dom *rd = body;
+        const struct hv_req_handle *rh = body;
+        const struct hv_req_vcpu_pin *rp = body;
+
+        switch (op) {
+        case HV_OP_SET_HANDLE:
+                return rh->domid;
+        case HV_OP_VCPU_PIN:
+                return rp->domid;
+        default:
+                return rd->domid;
         }
 }
 
@@ -201,7 +220,7 @@ static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uin
                         return r;
         }
         if (hv_op_names_domain(op)) {
-                d = hv_domain_get(hv, op == HV_OP_SET_HANDLE ? rh->domid : rd->domid);
+                d = hv_domain_get(hv, hv_req_domid(op, body));
                 if (!d)
                         return -ESRCH;
         }
@@ -301,6 +320,17 @@ static int hv_dispatch(struct hypervisor *hv, uint16_t op, const void *body, uin
                 return r;
         case HV_OP_RESUME:
                 return hv_domain_resume(d);
+        case HV_OP_PHYSINFO:
+                hv_physinfo(hv, (struct hv_rep_physinfo *)out);
+                *len_r = sizeof(struct hv_rep_physinfo);
+                return 0;
+        case HV_OP_VCPU_INFO:
+                r = hv_domain_vcpu_info(d, rd->value, (struct hv_rep_vcpu_info *)out);
+                if (r >= 0)
+                        *len_r = sizeof(struct hv_rep_vcpu_info);
+                return r;
+        case HV_OP_VCPU_PIN:
+                return hv_domain_vcpu_pin(d, body);
         default:
                 return -EBADMSG;
         }

@@ -22,7 +22,12 @@
  *  - a domain's handle is the uuid it was created with until
  *    XEN_DOMCTL_setdomainhandle replaces it (libxl_domain_preserve).
  *  - cpu time grows with online vcpus while the domain is unpaused and not
- *    shut down.
+ *    shut down; each vcpu keeps its own, and the domain's is their sum.
+ *  - the host has N physical cpus (hypervisor_set_cpus, default 4; dom0 has
+ *    a vcpu per cpu). A vcpu's hard and soft affinity start as every host cpu
+ *    (a restored domain's too) and change only by VCPU_PIN; vcpu i runs on
+ *    the lowest cpu at or after i % N, wrapping, of its hard affinity within
+ *    its soft one, or of its hard one when the two do not meet.
  *  - the first shutdown reason stays; @releaseDomain fires at shutdown and at
  *    death, for introduced domains only (as xenstored's domain_cleanup).
  *  - max_mem is a limit: the guest balloons to memory/target within it; Xen
@@ -75,6 +80,9 @@ struct xs_server;
 /* Host memory when none is given: 16 GiB. */
 #define HV_DEFAULT_TOTAL_MIB (16 * 1024)
 
+/* Host cpus when none are given (xensup-sim --cpus). */
+#define HV_DEFAULT_CPUS 4
+
 /*
  * Create the hypervisor on event and listen on DIR/hypervisor.socket. server
  * may be NULL (no XenStore: guests run their scripts without one). Returns
@@ -85,6 +93,12 @@ int hypervisor_new(sd_event *event, struct xs_server *server, const char *dir,
 
 /* Set the host's memory total (MiB; 0 = HV_DEFAULT_TOTAL_MIB); -EBUSY below what is in use. */
 int hypervisor_set_total_memory(struct hypervisor *hv, uint64_t mib);
+
+/*
+ * Set the host's physical cpus (1 to HV_CPUS_MAX; 0 = HV_DEFAULT_CPUS): dom0 gets one vcpu
+ * per cpu (at most VCPUS_MAX). -EINVAL out of range, -EBUSY once a guest exists.
+ */
+int hypervisor_set_cpus(struct hypervisor *hv, unsigned n);
 
 /* A bridge of the host's, MTU 1500, up; -EEXIST if the name is taken, -EINVAL if invalid. */
 int hypervisor_add_bridge(struct hypervisor *hv, const char *name);

@@ -16,6 +16,8 @@
 
 #include "common/error.h"
 #include "common/macros.h"
+#include "common/parse.h"
+#include "sim/hv-proto.h"
 #include "sim/hypervisor.h"
 #include "sim/xs-server.h"
 
@@ -95,13 +97,17 @@ static void usage(FILE *out)
 {
         fprintf(
             out,
-            "usage: xensup-sim --dir DIR [--memory-mib MIB] [--bridge NAME]... [--xenstore-only]\n"
+            "usage: xensup-sim --dir DIR [--memory-mib MIB] [--cpus N] [--bridge NAME]...\n"
+            "                  [--xenstore-only]\n"
             "  The simulated Xen host, in the foreground: XenStore on DIR/xenstored.socket\n"
             "  (XENSTORED_PATH=DIR/xenstored.socket xenstore-ls), pid in DIR/xensup-sim.pid,\n"
             "  the hypervisor on DIR/hypervisor.socket with MIB of host memory (default 16384).\n"
+            "  --cpus N: the host's physical cpus, 1 to %d (default %d); dom0 has a vcpu per\n"
+            "  cpu (at most %d), and every vcpu may run on any of them until pinned.\n"
             "  --bridge NAME: a bridge of the simulated host (repeatable; default one, xenbr0).\n"
             "  --xenstore-only: no hypervisor, the XenStore server alone (INTRODUCE accepts any\n"
-            "  domid), for the server's own tests and benches.\n");
+            "  domid), for the server's own tests and benches.\n",
+            HV_CPUS_MAX, HV_DEFAULT_CPUS, VCPUS_MAX);
 }
 
 int main(int argc, char **argv)
@@ -111,6 +117,7 @@ int main(int argc, char **argv)
                 { "memory-mib", required_argument, NULL, 'm' },
                 { "xenstore-only", no_argument, NULL, 'x' },
                 { "bridge", required_argument, NULL, 'b' },
+                { "cpus", required_argument, NULL, 'c' },
                 { "help", no_argument, NULL, 'h' },
                 {},
         };
@@ -118,6 +125,7 @@ int main(int argc, char **argv)
         _cleanup_(xs_server_freep) struct xs_server *server = NULL;
         _cleanup_(hypervisor_freep) struct hypervisor *hv = NULL; /* freed before the server */
         unsigned long long memory_mib = 0;
+        unsigned cpus = 0;
         char *end;
         _cleanup_free_ char *sock = NULL, *pidfile = NULL, *err = NULL;
         const char *dir = NULL;
@@ -150,6 +158,15 @@ int main(int argc, char **argv)
                                 return EXIT_FAILURE;
                         }
                         break;
+                case 'c':
+                        if (parse_uint(optarg, HV_CPUS_MAX, &cpus) < 0 || cpus == 0) {
+                                fprintf(stderr,
+                                        "xensup-sim: --cpus: '%s' is not a number of cpus from 1 "
+                                        "to %d\n",
+                                        optarg, HV_CPUS_MAX);
+                                return EXIT_FAILURE;
+                        }
+                        break;
                 case 'x':
                         xenstore_only = true;
                         break;
@@ -167,6 +184,10 @@ int main(int argc, char **argv)
         }
         if (xenstore_only && n_bridges > 0) {
                 fprintf(stderr, "xensup-sim: --bridge needs the hypervisor (no --xenstore-only)\n");
+                return EXIT_FAILURE;
+        }
+        if (xenstore_only && cpus > 0) {
+                fprintf(stderr, "xensup-sim: --cpus needs the hypervisor (no --xenstore-only)\n");
                 return EXIT_FAILURE;
         }
         if (n_bridges == 0)
@@ -214,6 +235,8 @@ int main(int argc, char **argv)
         r = xenstore_only ? 0 : hypervisor_new(event, server, dir, &hv);
         if (r >= 0 && hv)
                 r = hypervisor_set_total_memory(hv, memory_mib);
+        if (r >= 0 && hv)
+                r = hypervisor_set_cpus(hv, cpus);
         if (r < 0) {
                 fprintf(stderr, "xensup-sim: hypervisor in %s: %s\n", dir, strerror(-r));
                 return EXIT_FAILURE;

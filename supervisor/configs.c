@@ -414,6 +414,7 @@ int manager_restore_domain(struct manager *m, const struct saved_image *img, int
                 .features = img->meta.features,
                 .image = img->path,
                 .files_as = creator,
+                .history = img->meta.history,
         };
         struct domain *d = manager_find_uuid(m, img->cfg->uuid);
         bool added = false;

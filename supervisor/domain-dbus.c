@@ -19,6 +19,7 @@
 #include "supervisor/context.h"
 #include "supervisor/hotplug.h"
 #include "supervisor/lifecycle.h"
+#include "supervisor/vcpus.h"
 
 int bus_domain_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                     void **found, sd_bus_error *error)
@@ -114,7 +115,10 @@ static int property_max_memory(sd_bus *bus, const char *path, const char *interf
         const struct domain *d = userdata;
 
         (void)bus, (void)path, (void)interface, (void)property, (void)error;
-        return sd_bus_message_append(reply, "t", domain_live_config(d)->maxmem_mib * 1024);
+        /* A running instance's own (mem-max moves it); the file's otherwise. */
+        return sd_bus_message_append(reply, "t",
+                                     d->has_domid ? d->max_memory_kib
+                                                  : domain_live_config(d)->maxmem_mib * 1024);
 }
 
 /* OnPoweroff, OnReboot, OnCrash, OnWatchdog, OnSoftReset: the action for that reason. */
@@ -251,6 +255,41 @@ static int method_get_history(sd_bus_message *msg, void *userdata, sd_bus_error 
                     e->reason == SHUTDOWN_REASON_NONE ? "" : shutdown_reason_to_string(e->reason),
                     e->action, history_actor_to_string(e, who, sizeof(who)));
         }
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
+/* One vcpu-list row: (id, online, running, blocked, cpu, cpu time ns, hard, soft). */
+static int append_vcpu(sd_bus_message *reply, const struct builder_vcpu_info *v, unsigned nr_cpus)
+{
+        _cleanup_free_ char *hard = cpulist_format(&v->hard, nr_cpus);
+        _cleanup_free_ char *soft = cpulist_format(&v->soft, nr_cpus);
+
+        if (!hard || !soft)
+                return -ENOMEM;
+        return sd_bus_message_append(reply, "(ubbbutss)", v->id, v->online, v->running, v->blocked,
+                                     v->cpu, v->cpu_time_ns, hard, soft);
+}
+
+static int method_get_vcpus(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        _cleanup_free_ struct builder_vcpu_info *vcpus = NULL;
+        struct domain *d = userdata;
+        unsigned nr_cpus = 0;
+        size_t n = 0;
+        int r;
+
+        r = vcpus_list(d->manager, d, &vcpus, &n, &nr_cpus, &e);
+        if (r != 0)
+                return bus_reply_outcome(error, r, &e);
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "(ubbbutss)");
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = append_vcpu(reply, &vcpus[i], nr_cpus);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
@@ -418,10 +457,12 @@ static int method_open_console(sd_bus_message *msg, void *userdata, sd_bus_error
         return sd_bus_reply_method_return(msg, "h", fd);
 }
 
-static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+/* A call taking a size in KiB, authorized as any change to a domain, handed to set. */
+static int domain_call_kib(sd_bus_message *msg, struct domain *d, sd_bus_error *error,
+                           int (*set)(struct manager *, struct domain *, uint64_t,
+                                      struct sup_error *))
 {
         _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
-        struct domain *d = userdata;
         uint64_t kib;
         int r;
 
@@ -433,7 +474,37 @@ static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *
                 return r;
         if (r == 0)
                 return 1; /* polkit is asked: the call comes back with its answer */
-        r = lifecycle_set_memory(d->manager, d, kib, &e);
+        r = set(d->manager, d, kib, &e);
+        return domain_reply(msg, r, &e, error);
+}
+
+static int method_set_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return domain_call_kib(msg, userdata, error, lifecycle_set_memory);
+}
+
+static int method_set_max_memory(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        return domain_call_kib(msg, userdata, error, lifecycle_set_max_memory);
+}
+
+static int method_pin_vcpu(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        struct domain *d = userdata;
+        const char *hard, *soft;
+        int32_t vcpu;
+        int r;
+
+        r = sd_bus_message_read(msg, "iss", &vcpu, &hard, &soft);
+        if (r < 0)
+                return r;
+        r = bus_authorize(d->manager, msg, POLKIT_ACTION_MANAGE, error, NULL);
+        if (r < 0)
+                return r;
+        if (r == 0)
+                return 1; /* polkit is asked: the call comes back with its answer */
+        r = vcpus_pin(d->manager, d, vcpu, hard, soft, &e);
         return domain_reply(msg, r, &e, error);
 }
 
@@ -726,5 +797,11 @@ const sd_bus_vtable bus_domain_vtable[] = {
                                 method_set_memory, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("SetVCPUs", SD_BUS_ARGS("u", n), SD_BUS_NO_RESULT, method_set_vcpus,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("SetMaxMemory", SD_BUS_ARGS("t", kib), SD_BUS_NO_RESULT,
+                                method_set_max_memory, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetVCPUs", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ubbbutss)", vcpus),
+                                method_get_vcpus, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("PinVCPU", SD_BUS_ARGS("i", vcpu, "s", hard, "s", soft),
+                                SD_BUS_NO_RESULT, method_pin_vcpu, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END,
 };

@@ -89,6 +89,7 @@ int domain_new(struct manager *m, struct domain_config *cfg, struct domain **ret
         d->state = DOMAIN_STOPPED;
         d->shutdown_reason = SHUTDOWN_REASON_NONE;
         d->memory_kib = cfg->memory_mib * 1024;
+        d->max_memory_kib = cfg->maxmem_mib * 1024;
         d->vcpus = cfg->vcpus;
         /* The config directory's, until CreateDomain says whose it is: root's rights. */
         creds_root(&d->creator);

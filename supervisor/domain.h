@@ -111,8 +111,9 @@ struct domain {
         bool migrate_committed;  /* ...it is the domain now: the source is being destroyed */
         sd_event_source *devices_deadline; /* when unconnected devices are worth a warning */
 
-        uint64_t memory_kib; /* current target */
-        unsigned vcpus;      /* vcpus online */
+        uint64_t memory_kib;     /* current target */
+        uint64_t max_memory_kib; /* current maximum: the config's maxmem, or a mem-max since */
+        unsigned vcpus;          /* vcpus online */
 
         bool shutdown_requested;    /* SHUTTING_DOWN: a person asked... */
         bool shutdown_reboot;       /* ...for a reboot */

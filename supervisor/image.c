@@ -76,7 +76,7 @@ enum {
 #define SECTION_HEADER_SIZE 8
 
 #define RECORD_VERSION   1    /* of the RECORD section's key=value text */
-#define RECORD_WRITE_MAX 2048 /* what record_format() may produce (the test checks the bound) */
+#define RECORD_WRITE_MAX 3072 /* what record_format() may produce (the test checks the bound) */
 
 /* The longest metadata this xensup writes: a record, a config, every disk, their headers. */
 #define META_WRITE_MAX                                                                             \
@@ -103,6 +103,7 @@ struct meta_record {
         uint32_t creator_uid;
         char creator_groups[LAYOUT_GROUPS_MAX];
         bool creator_host_devices;
+        char history[LAYOUT_HISTORY_MAX];
 };
 
 #define FIELD(k, t, member) RECORD_FIELD(struct meta_record, k, RECORD_##t, member)
@@ -123,6 +124,7 @@ static const struct record_field meta_fields[] = {
         FIELD("creator_uid", UINT, creator_uid),
         FIELD("creator_groups", TEXT, creator_groups),
         FIELD("creator_host_devices", BOOL, creator_host_devices),
+        FIELD("history", TEXT, history),
 };
 
 static const struct record_schema meta_schema = {
@@ -299,7 +301,7 @@ static int meta_check(const struct image_meta *m, bool reading, char **err_r)
         int r;
 
         if (!HAS_NUL(m->name) || !HAS_NUL(m->hypervisor) || !HAS_NUL(m->xen_version) ||
-            !HAS_NUL(m->config_path) || !HAS_NUL(m->creator_groups))
+            !HAS_NUL(m->config_path) || !HAS_NUL(m->creator_groups) || !HAS_NUL(m->history))
                 return err_setf(err_r, -EINVAL, "a string field is not NUL-terminated");
         if (!m->name[0])
                 return err_setf(err_r, -EINVAL, "name: missing (required: the domain's name)");
@@ -370,6 +372,7 @@ static void meta_to_record(const struct image_meta *m, uint64_t now, struct meta
         mac_list_format(m->vif_macs, rec->vif_macs);
         strcpy(rec->config_path, m->config_path);
         strcpy(rec->creator_groups, m->creator_groups);
+        strcpy(rec->history, m->history);
 }
 
 /* The fields of a parsed record into m; -EINVAL when vif_macs is malformed. */
@@ -387,6 +390,7 @@ static int record_to_meta(const struct meta_record *rec, struct image_meta *m)
         m->creator_uid = rec->creator_uid;
         strcpy(m->creator_groups, rec->creator_groups);
         m->creator_host_devices = rec->creator_host_devices;
+        strcpy(m->history, rec->history);
         return macs_parse(rec->vif_macs, m->vif_macs);
 }
 

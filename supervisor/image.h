@@ -86,6 +86,9 @@ struct image_meta {
         uint32_t creator_uid;
         char creator_groups[LAYOUT_GROUPS_MAX]; /* "gid,gid"; "" */
         bool creator_host_devices;
+        /* Its history (supervisor/history.h's text), so a restore after the host's reboot,
+         * whose XenStore has no record of it, goes on from it; "" none. */
+        char history[LAYOUT_HISTORY_MAX];
         char *config_text;      /* owned: the config's text, NUL-terminated; required */
         char **disks;           /* owned: NULL-terminated disk specs (disk_write()'s); NULL: none */
         uint64_t stream_length; /* read: the stream's length the header gives; 0 unknown */

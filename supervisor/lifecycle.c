@@ -44,6 +44,8 @@ enum domain_event {
         EVENT_DYING,
         EVENT_DESTROY,
         EVENT_SET_MEMORY,
+        EVENT_SET_MAX_MEMORY,
+        EVENT_PIN_VCPU,
         EVENT_SET_VCPUS,
         EVENT_ADOPT,
         EVENT_SAVE,
@@ -70,6 +72,8 @@ static const char *const event_names[_EVENT_MAX] = {
         [EVENT_DYING] = "dying",
         [EVENT_DESTROY] = "destroy",
         [EVENT_SET_MEMORY] = "set-memory",
+        [EVENT_SET_MAX_MEMORY] = "set-max-memory",
+        [EVENT_PIN_VCPU] = "pin-vcpu",
         [EVENT_SET_VCPUS] = "set-vcpus",
         [EVENT_ADOPT] = "adopt",
         [EVENT_SAVE] = "save",
@@ -90,7 +94,8 @@ struct event_args {
         enum shutdown_reason reason;            /* died */
         bool reboot;                            /* shutdown */
         unsigned timeout;                       /* shutdown */
-        uint64_t kib;                           /* set-memory */
+        uint64_t kib;                           /* set-memory, set-max-memory */
+        const struct vcpu_pin *pin;             /* pin-vcpu */
         unsigned vcpus;                         /* set-vcpus */
         const struct save_job_spec *save;       /* save, migrate */
         const struct save_job_result *saved;    /* saved */
@@ -131,6 +136,10 @@ static int on_set_memory(struct manager *, struct domain *, const struct event_a
                          struct sup_error *);
 static int on_set_vcpus(struct manager *, struct domain *, const struct event_args *,
                         struct sup_error *);
+static int on_set_max_memory(struct manager *, struct domain *, const struct event_args *,
+                             struct sup_error *);
+static int on_pin_vcpu(struct manager *, struct domain *, const struct event_args *,
+                       struct sup_error *);
 static int on_adopt(struct manager *, struct domain *, const struct event_args *,
                     struct sup_error *);
 static int on_save(struct manager *, struct domain *, const struct event_args *,
@@ -178,6 +187,8 @@ static const struct transition {
           EVENT_DESTROY, on_destroy },
         { S(RUNNING) | S(PAUSED), EVENT_SET_MEMORY, on_set_memory },
         { S(RUNNING) | S(PAUSED), EVENT_SET_VCPUS, on_set_vcpus },
+        { S(RUNNING) | S(PAUSED), EVENT_SET_MAX_MEMORY, on_set_max_memory },
+        { S(RUNNING) | S(PAUSED), EVENT_PIN_VCPU, on_pin_vcpu },
         { S(STOPPED), EVENT_ADOPT, on_adopt },
         { S(RUNNING) | S(PAUSED), EVENT_SAVE, on_save },
         { S(SAVING) | S(SUSPENDED), EVENT_SAVED, on_saved },
@@ -250,6 +261,7 @@ static void domain_record(struct manager *m, struct domain *d)
                 .last_action_usec = d->last_action.usec,
                 .migrate_to = d->state == DOMAIN_MIGRATING ? d->incoming_domid : 0,
                 .migrate_committed = d->state == DOMAIN_MIGRATING && d->migrate_committed,
+                .max_memory_kib = d->has_domid ? d->max_memory_kib : 0,
         };
         const char *path = d->config ? d->config->path : NULL;
         _cleanup_free_ char *err = NULL;
@@ -665,6 +677,7 @@ static int build_finish(struct manager *m, struct domain *d, const struct domain
                 d->running_config = config_dup(d->config);
         domain_set_failure(d, NULL);
         d->memory_kib = cfg->memory_mib * 1024;
+        d->max_memory_kib = cfg->maxmem_mib * 1024;
         d->vcpus = cfg->vcpus;
         d->started_at_usec = manager_now(m) * 1000000ULL;
         return 0;
@@ -784,14 +797,14 @@ static int on_seen(struct manager *m, struct domain *d, const struct event_args 
 static int on_set_memory(struct manager *m, struct domain *d, const struct event_args *a,
                          struct sup_error *e)
 {
-        uint64_t max = domain_live_config(d)->maxmem_mib * 1024;
+        uint64_t max = d->max_memory_kib;
         _cleanup_free_ char *err = NULL;
         int r;
 
         if (a->kib < 1024 || a->kib > max)
                 return sup_outcome(e, OUTCOME_INVALID_ARGUMENT,
-                                   "memory %llu KiB out of range for %s (1024..%llu KiB, the "
-                                   "maxmem it was started with)",
+                                   "memory %llu KiB out of range for %s (1024..%llu KiB, its "
+                                   "maxmem: mem-max raises it)",
                                    (unsigned long long)a->kib, d->name, (unsigned long long)max);
         r = builder_set_memory(m->builder, d->domid, a->kib, &err);
         if (r < 0)
@@ -828,6 +841,94 @@ static int on_set_vcpus(struct manager *m, struct domain *d, const struct event_
                                    err ? err : strerror(-r));
         d->vcpus = a->vcpus;
         bus_domain_changed(m, d);
+        return 0;
+}
+
+/* xl mem-max: a new ceiling for mem-set, never below the target the guest has now. */
+static int on_set_max_memory(struct manager *m, struct domain *d, const struct event_args *a,
+                             struct sup_error *e)
+{
+        _cleanup_free_ char *err = NULL;
+        int r;
+
+        if (a->kib < d->memory_kib)
+                return sup_outcome(e, OUTCOME_INVALID_ARGUMENT,
+                                   "max memory %llu KiB is below the memory target of %s (%llu "
+                                   "KiB): mem-set it lower first",
+                                   (unsigned long long)a->kib, d->name,
+                                   (unsigned long long)d->memory_kib);
+        r = builder_set_max_memory(m->builder, d->domid, a->kib, &err);
+        if (r < 0)
+                return sup_failure(e, LAYER_HYPERVISOR, r, "%s: %s", d->name,
+                                   err ? err : strerror(-r));
+        r = layout_set_max_memory(m->layout, d->domid, a->kib, &err);
+        if (r < 0) {
+                /* Xen and XenStore must tell the same maximum: the old one, then. */
+                (void)builder_set_max_memory(m->builder, d->domid, d->max_memory_kib, NULL);
+                return sup_failure(e, LAYER_XENSTORE, r, "%s: %s", d->name,
+                                   err ? err : strerror(-r));
+        }
+        d->max_memory_kib = a->kib;
+        /* Kept in the record: a restarted daemon must not fall back to the file's maxmem. */
+        domain_record(m, d);
+        bus_domain_changed(m, d);
+        log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "mem-max", "max memory now %llu KiB",
+                   (unsigned long long)a->kib);
+        return 0;
+}
+
+/* Put back the affinities vcpus first..end - 1 had before a pin of all of them failed. */
+static void pin_vcpus_undo(struct manager *m, struct domain *d,
+                           const struct builder_vcpu_info *before, size_t n_before, unsigned first,
+                           unsigned end)
+{
+        for (unsigned v = first; v < end && v < n_before; v++)
+                (void)builder_vcpu_pin(m->builder, d->domid, v, &before[v].hard, &before[v].soft,
+                                       NULL);
+}
+
+/* xl vcpu-pin: one vcpu, or every one the domain has (all of them or none). */
+static int on_pin_vcpu(struct manager *m, struct domain *d, const struct event_args *a,
+                       struct sup_error *e)
+{
+        const struct vcpu_pin *pin = a->pin;
+        const unsigned maxvcpus = domain_live_config(d)->maxvcpus;
+        unsigned first = pin->all ? 0 : pin->vcpu;
+        unsigned last = pin->all ? maxvcpus - 1 : pin->vcpu;
+        _cleanup_free_ struct builder_vcpu_info *before = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n_before = 0;
+        int r;
+
+        if (last >= maxvcpus)
+                return sup_outcome(e, OUTCOME_INVALID_ARGUMENT,
+                                   "vcpu %u out of range for %s (0..%u, or all)", pin->vcpu,
+                                   d->name, maxvcpus - 1);
+        if (pin->all) {
+                r = builder_vcpu_list(m->builder, d->domid, &before, &n_before, &err);
+                if (r < 0)
+                        return sup_failure(e, LAYER_HYPERVISOR, r, "%s: %s", d->name,
+                                           err ? err : strerror(-r));
+        }
+        for (unsigned v = first; v <= last; v++) {
+                free(err);
+                err = NULL;
+                r = builder_vcpu_pin(m->builder, d->domid, v, pin->hard, pin->soft, &err);
+                if (r < 0)
+                        pin_vcpus_undo(m, d, before, n_before, first, v);
+                /* Xen's EINVAL: a map its cpupool cannot honour; anything else is its failure. */
+                if (r == -EINVAL)
+                        return sup_outcome(e, OUTCOME_INVALID_ARGUMENT, "%s: vcpu %u: %s", d->name,
+                                           v, err ? err : strerror(-r));
+                if (r < 0)
+                        return sup_failure(e, LAYER_HYPERVISOR, r, "%s: vcpu %u: %s", d->name, v,
+                                           err ? err : strerror(-r));
+        }
+        if (pin->all)
+                log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "vcpu-pin", "every vcpu pinned");
+        else
+                log_domain(LOG_INFO, d, LOG_MID_DOMAIN_ACTION, "vcpu-pin", "vcpu %u pinned",
+                           pin->vcpu);
         return 0;
 }
 
@@ -1316,6 +1417,8 @@ static void restore_record(struct domain *d, const struct layout_tool_state *st)
         d->shutdown_deadline = st->shutdown_deadline;
         d->shutdown_reason = st->last_reason;
         d->started_at_usec = st->started_at_usec;
+        d->max_memory_kib =
+            st->max_memory_kib ? st->max_memory_kib : domain_live_config(d)->maxmem_mib * 1024;
         if (st->failure[0])
                 domain_set_failure(d, st->failure);
 }
@@ -1561,9 +1664,18 @@ static void on_save_job_done(struct domain *d, const struct save_job_result *res
         (void)lifecycle_dispatch(m, d, EVENT_SAVED, &(struct event_args){ .saved = res }, NULL);
 }
 
+/* Who a save is by: the caller who asked for it, else the daemon (the host's shutdown). */
+static enum history_actor save_actor(const struct domain *d)
+{
+        return history_actor_of(d, strcmp(d->last_action.action, "save") == 0);
+}
+
 static int on_save(struct manager *m, struct domain *d, const struct event_args *a,
                    struct sup_error *e)
 {
+        struct save_job_spec spec = *a->save;
+        char history[HISTORY_TEXT_MAX];
+        struct history saved = d->history;
         int r;
 
         if (device_job_running(d))
@@ -1571,7 +1683,13 @@ static int on_save(struct manager *m, struct domain *d, const struct event_args 
                                    "domain %s has a device being attached or detached; save it "
                                    "once that is done",
                                    d->name);
-        r = save_job_start(m, d, a->save, on_save_job_done, m);
+        /* The image carries the history with its save in it: a restore after the host's reboot
+         * (no record) goes on from there. */
+        history_add(&saved, manager_now(m) * 1000000ULL, "saved", SHUTDOWN_REASON_NONE, NULL,
+                    save_actor(d), d->last_action.uid);
+        history_format(&saved, history);
+        spec.history = history;
+        r = save_job_start(m, d, &spec, on_save_job_done, m);
         if (r < 0)
                 return sup_failure(e, LAYER_SYSTEM, r, "%s: cannot start the save: %s", d->name,
                                    strerror(-r));
@@ -1651,8 +1769,7 @@ static int on_saved(struct manager *m, struct domain *d, const struct event_args
 
         (void)e_unused;
         if (res->r >= 0) {
-                history_note(m, d, "saved", SHUTDOWN_REASON_NONE, NULL,
-                             history_actor_of(d, strcmp(d->last_action.action, "save") == 0));
+                history_note(m, d, "saved", SHUTDOWN_REASON_NONE, NULL, save_actor(d));
                 log_domain(LOG_INFO, d, LOG_MID_SAVE_DONE, "save", "saved; domid %u destroyed",
                            d->domid);
                 d->shutdown_reason = SHUTDOWN_REASON_SUSPEND;
@@ -1666,6 +1783,22 @@ static int on_saved(struct manager *m, struct domain *d, const struct event_args
         save_undo(m, d, "save", res->message);
         notify_started(d, r, &e);
         return 0;
+}
+
+/*
+ * Go on from the history a restored image carries when it is the newer: after the host's
+ * reboot XenStore has no record, so the domain has none; a domain restored on the host that
+ * saved it has the image's entries and more. A history that does not parse is left out.
+ */
+static void history_take_image(struct domain *d, const char *text)
+{
+        struct history h;
+
+        if (!text || !text[0] || history_parse(text, &h) < 0 || h.n == 0)
+                return;
+        if (d->history.n && d->history.entries[d->history.n - 1].usec >= h.entries[h.n - 1].usec)
+                return;
+        d->history = h;
 }
 
 static int on_restore(struct manager *m, struct domain *d, const struct event_args *a,
@@ -1687,6 +1820,7 @@ static int on_restore(struct manager *m, struct domain *d, const struct event_ar
                 return sup_failure(e, LAYER_SYSTEM, r, "%s: cannot queue the restore: %s", d->name,
                                    strerror(-r));
         config_keep(m, d);
+        history_take_image(d, src->history);
         d->build_by_person = true;
         d->on_started = a->done;
         d->on_started_userdata = a->userdata;
@@ -1904,6 +2038,18 @@ int lifecycle_unpause(struct manager *m, struct domain *d, struct sup_error *e)
 int lifecycle_set_memory(struct manager *m, struct domain *d, uint64_t kib, struct sup_error *e)
 {
         return lifecycle_dispatch(m, d, EVENT_SET_MEMORY, &(struct event_args){ .kib = kib }, e);
+}
+
+int lifecycle_set_max_memory(struct manager *m, struct domain *d, uint64_t kib, struct sup_error *e)
+{
+        return lifecycle_dispatch(m, d, EVENT_SET_MAX_MEMORY, &(struct event_args){ .kib = kib },
+                                  e);
+}
+
+int lifecycle_pin_vcpu(struct manager *m, struct domain *d, const struct vcpu_pin *pin,
+                       struct sup_error *e)
+{
+        return lifecycle_dispatch(m, d, EVENT_PIN_VCPU, &(struct event_args){ .pin = pin }, e);
 }
 
 int lifecycle_set_vcpus(struct manager *m, struct domain *d, unsigned n, struct sup_error *e)

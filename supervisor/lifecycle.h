@@ -44,7 +44,9 @@
  *                                                 migration's incoming instance destroyed;
  *                                                 a restore's must finish first)
  * running, paused                    set-memory,
- *                                    set-vcpus    (unchanged)
+ *                                    set-max-memory,
+ *                                    set-vcpus,
+ *                                    pin-vcpu     (unchanged)
  * stopped                            adopt        what the record and the hypervisor say
  * running, paused                    save         saving (control/shutdown = suspend)
  * saving, suspended, migrating       died         suspended (reason suspend; others wait for
@@ -90,6 +92,7 @@ struct restore_source {
         struct layout_guest_features features;
         const char *image;            /* its name, for messages */
         const struct creds *files_as; /* who asked: its rights open the image config's files */
+        const char *history;          /* the history the image carries (history.h's text), "" */
 };
 
 /* A person starts the domain: 0 once its build is queued; done(userdata) when it ends. */
@@ -114,6 +117,22 @@ int lifecycle_unpause(struct manager *m, struct domain *d, struct sup_error *e);
 
 /* Set the memory target in KiB, within the running instance's maxmem. */
 int lifecycle_set_memory(struct manager *m, struct domain *d, uint64_t kib, struct sup_error *e);
+
+/* Raise or lower the running instance's maxmem (KiB), never below its memory target. */
+int lifecycle_set_max_memory(struct manager *m, struct domain *d, uint64_t kib,
+                             struct sup_error *e);
+
+/* What lifecycle_pin_vcpu() is to do. */
+struct vcpu_pin {
+        bool all;                          /* every vcpu of the running instance... */
+        unsigned vcpu;                     /* ...or this one */
+        const struct builder_cpumap *hard; /* NULL: left as it is */
+        const struct builder_cpumap *soft; /* NULL: left as it is */
+};
+
+/* Set the hard or soft affinity (or both) of a vcpu, or of all, of a running instance. */
+int lifecycle_pin_vcpu(struct manager *m, struct domain *d, const struct vcpu_pin *pin,
+                       struct sup_error *e);
 
 /* Set the online vcpus, 1..the running instance's maxvcpus. */
 int lifecycle_set_vcpus(struct manager *m, struct domain *d, unsigned n, struct sup_error *e);

@@ -339,6 +339,69 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+/* GetHostInfo's "Domains": how many domains are in each state, states with none left out. */
+static int append_domains_by_state(sd_bus_message *reply, const struct manager *m)
+{
+        unsigned count[_DOMAIN_STATE_MAX] = { 0 };
+        int r;
+
+        for (size_t i = 0; i < m->n_domains; i++)
+                if (!m->domains[i]->removed)
+                        count[m->domains[i]->state]++;
+        r = sd_bus_message_open_container(reply, 'v', "a{su}");
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{su}");
+        for (unsigned s = 0; r >= 0 && s < _DOMAIN_STATE_MAX; s++)
+                if (count[s])
+                        r = sd_bus_message_append(
+                            reply, "{su}", domain_state_to_string((enum domain_state)s), count[s]);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r;
+}
+
+/* xl info's host half: what the hypervisor says of itself, and the daemon's domains. */
+static int method_get_host_info(sd_bus_message *msg, void *userdata, sd_bus_error *error)
+{
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
+        struct manager *m = userdata;
+        _cleanup_free_ char *err = NULL;
+        struct builder_host_info h;
+        int r;
+
+        r = builder_host_info(m->builder, &h, &err);
+        if (r < 0)
+                return bus_reply_outcome(
+                    error,
+                    sup_failure(&e, LAYER_HYPERVISOR, r, "host info: %s", err ?: strerror(-r)), &e);
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'a', "{sv}");
+        if (r >= 0)
+                r = sd_bus_message_append(
+                    reply, "{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}{sv}", "DaemonVersion",
+                    "s", XENSUP_VERSION, "Hypervisor", "s", builder_name(m->builder), "Version",
+                    "s", h.version, "Capabilities", "s", h.capabilities, "VirtCaps", "s",
+                    h.virt_caps, "Scheduler", "s", h.scheduler, "CPUs", "u", h.nr_cpus, "Nodes",
+                    "u", h.nr_nodes, "CoresPerSocket", "u", h.cores_per_socket, "ThreadsPerCore",
+                    "u", h.threads_per_core, "CPUKHz", "u", h.cpu_khz, "TotalMemoryKiB", "t",
+                    h.total_kib, "FreeMemoryKiB", "t", h.free_kib);
+        if (r >= 0)
+                r = sd_bus_message_open_container(reply, 'e', "sv");
+        if (r >= 0)
+                r = sd_bus_message_append(reply, "s", "Domains");
+        if (r >= 0)
+                r = append_domains_by_state(reply, m);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = sd_bus_message_close_container(reply);
+        return r < 0 ? r : sd_bus_send(NULL, reply, NULL);
+}
+
 const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_VTABLE_START(SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("ListDomains", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssuso)", domains),
@@ -356,6 +419,8 @@ const sd_bus_vtable bus_manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("HostBoot", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(sss)", results),
                                 method_host_boot, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("GetHostInfo", SD_BUS_NO_ARGS, SD_BUS_RESULT("a{sv}", info),
+                                method_get_host_info, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("DomainNew", SD_BUS_ARGS("s", name, "o", path), 0),
         SD_BUS_SIGNAL_WITH_ARGS("DomainRemoved", SD_BUS_ARGS("s", name, "o", path), 0),
         SD_BUS_VTABLE_END,

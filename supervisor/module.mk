@@ -7,7 +7,8 @@ SUPERVISOR_SRCS = supervisor/build-queue.c supervisor/domain.c supervisor/lifecy
                   supervisor/polkit.c supervisor/attach.c supervisor/domain-devices.c \
                   supervisor/device-job.c supervisor/hotplug.c supervisor/child.c \
                   supervisor/script.c supervisor/save-job.c supervisor/image.c \
-                  supervisor/host.c supervisor/console.c supervisor/history.c
+                  supervisor/host.c supervisor/console.c supervisor/history.c \
+                  supervisor/vcpus.c
 
 PROGRAMS += xensupd
 xensupd_SRCS = supervisor/main.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS) \

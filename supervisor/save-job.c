@@ -235,7 +235,6 @@ static int image_meta_for_domain(const struct domain *d, const char *hypervisor,
                 strcpy(meta->config_path, d->config->path);
         meta->creator_uid = (uint32_t)d->creator.uid;
         creds_groups_format(&d->creator, meta->creator_groups, sizeof(meta->creator_groups));
-        meta->creator_host_devices = d->creator.host_devices;
         /* The build gave every vif its MAC: the restored guest's devices come back with them. */
         for (size_t i = 0; i < cfg->n_vifs && i < VIFS_MAX; i++)
                 if (cfg->vifs[i].has_mac)
@@ -280,6 +279,8 @@ int save_job_start(struct manager *m, struct domain *d, const struct save_job_sp
         if (fstat(j->spec.fd, &st) == 0 && S_ISREG(st.st_mode))
                 j->start = lseek(j->spec.fd, 0, SEEK_CUR);
         r = image_meta_for_domain(d, builder_name(m->builder), &j->meta);
+        if (r >= 0 && spec->history)
+                snprintf(j->meta.history, sizeof(j->meta.history), "%s", spec->history);
         if (r >= 0)
                 r = child_start(&j->child, m->event, save_job_child, j, save_job_on_exit, j);
         if (r < 0) {

@@ -29,6 +29,7 @@ struct save_job_spec {
         bool live; /* refused by a hypervisor without log-dirty support, the guest untouched */
         unsigned ack_timeout_ms;
         unsigned suspend_timeout_ms;
+        const char *history; /* what the image carries of d's history (history.h's text); NULL */
 };
 
 /* What it came to: r < 0 and a message naming the step. */

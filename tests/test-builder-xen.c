@@ -31,14 +31,17 @@
 #include "common/error.h"
 #include "common/macros.h"
 
-#define FAKE_DOMID     7
-#define LOG_MAX        64
-#define NO_FAILURE     -1
-#define FAKE_P2M_BASE  0x10000
-#define PV_STORE_PFN   0x1234
-#define PV_CONSOLE_PFN 0x1235
-#define PVH_STORE_PFN  0xfeffc
-#define PVH_CONS_PFN   0xfeffb
+#define FAKE_DOMID        7
+#define LOG_MAX           64
+#define NO_FAILURE        -1
+#define FAKE_P2M_BASE     0x10000
+#define PV_STORE_PFN      0x1234
+#define PV_CONSOLE_PFN    0x1235
+#define PVH_STORE_PFN     0xfeffc
+#define PVH_CONS_PFN      0xfeffb
+#define FAKE_VCPUS        4 /* add_domain()'s max_vcpu_id + 1 */
+#define FAKE_CPUS         4 /* the host's: cpus 0-3 */
+#define FAKE_CPUMAP_BYTES 2 /* what libxc sizes a map for a hypervisor built for 16 cpus */
 
 /* The fake hypervisor: one test's worth of state, reset by setup(). */
 static struct fake {
@@ -65,6 +68,9 @@ static struct fake {
 
         uint32_t physcaps;
         int sched_id;
+        const char *extraversion, *capabilities;     /* what xc_version tells */
+        uint8_t hard[FAKE_VCPUS][FAKE_CPUMAP_BYTES]; /* each vcpu's affinities, libxc's maps */
+        uint8_t soft[FAKE_VCPUS][FAKE_CPUMAP_BYTES];
 
         int io_fd; /* the descriptor a save or restore is handed */
 
@@ -129,6 +135,10 @@ static int setup(void **state)
         F.physcaps = XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_pv | XEN_SYSCTL_PHYSCAP_hap |
                      XEN_SYSCTL_PHYSCAP_gnttab_v1 | XEN_SYSCTL_PHYSCAP_gnttab_v2;
         F.sched_id = XEN_SCHEDULER_CREDIT2;
+        F.extraversion = ".3-pre";
+        F.capabilities = "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64";
+        memset(F.hard, 0xff, sizeof(F.hard));
+        memset(F.soft, 0xff, sizeof(F.soft));
         F.img.kernel_fd = image_file("kernel", FAKE_KERNEL);
         F.img.ramdisk_fd = image_file("ramdisk", FAKE_RAMDISK);
         return 0;
@@ -220,6 +230,102 @@ int __wrap_xc_physinfo(xc_interface *xch, xc_physinfo_t *info)
                 return -1;
         memset(info, 0, sizeof(*info));
         info->capabilities = F.physcaps;
+        info->threads_per_core = 2;
+        info->cores_per_socket = 2;
+        info->nr_cpus = FAKE_CPUS;
+        info->max_cpu_id = FAKE_CPUS - 1;
+        info->nr_nodes = 1;
+        info->max_node_id = 0;
+        info->cpu_khz = 2394012;
+        info->total_pages = 1048576; /* 4 GiB */
+        info->free_pages = 262144;
+        return 0;
+}
+
+/* XENVER_version is major << 16 | minor, the others fill the caller's buffer. */
+int __wrap_xc_version(xc_interface *xch, int cmd, void *arg);
+int __wrap_xc_version(xc_interface *xch, int cmd, void *arg)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_version %d", cmd);
+        if (fail_here("xc_version"))
+                return -1;
+        switch (cmd) {
+        case XENVER_version:
+                return 4 << 16 | 17;
+        case XENVER_extraversion:
+                strncpy(arg, F.extraversion, XEN_EXTRAVERSION_LEN);
+                return 0;
+        case XENVER_capabilities:
+                strncpy(arg, F.capabilities, XEN_CAPABILITIES_INFO_LEN);
+                return 0;
+        default:
+                fail_msg("xc_version %d not expected", cmd);
+                return -1;
+        }
+}
+
+int __wrap_xc_get_cpumap_size(xc_interface *xch);
+int __wrap_xc_get_cpumap_size(xc_interface *xch)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_get_cpumap_size");
+        return fail_here("xc_get_cpumap_size") ? -1 : FAKE_CPUMAP_BYTES;
+}
+
+/* Vcpu v of a live domain: 0 runs, 1 waits for an event, 2 and 3 are offline. */
+int __wrap_xc_vcpu_getinfo(xc_interface *xch, uint32_t domid, uint32_t vcpu, xc_vcpuinfo_t *info);
+int __wrap_xc_vcpu_getinfo(xc_interface *xch, uint32_t domid, uint32_t vcpu, xc_vcpuinfo_t *info)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_vcpu_getinfo %" PRIu32 " %" PRIu32, domid, vcpu);
+        if (fail_here("xc_vcpu_getinfo"))
+                return -1;
+        assert_true(vcpu < FAKE_VCPUS);
+        *info = (xc_vcpuinfo_t){ .vcpu = vcpu,
+                                 .online = vcpu < 2,
+                                 .running = vcpu == 0,
+                                 .blocked = vcpu == 1,
+                                 .cpu = 3 - vcpu,
+                                 .cpu_time = 1000000ULL * (vcpu + 1) };
+        return 0;
+}
+
+int __wrap_xc_vcpu_getaffinity(xc_interface *xch, uint32_t domid, int vcpu, xc_cpumap_t hard,
+                               xc_cpumap_t soft, uint32_t flags);
+int __wrap_xc_vcpu_getaffinity(xc_interface *xch, uint32_t domid, int vcpu, xc_cpumap_t hard,
+                               xc_cpumap_t soft, uint32_t flags)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        record("xc_vcpu_getaffinity %" PRIu32 " %d flags=%#x", domid, vcpu, flags);
+        if (fail_here("xc_vcpu_getaffinity"))
+                return -1;
+        assert_true(vcpu >= 0 && vcpu < FAKE_VCPUS);
+        if (flags & XEN_VCPUAFFINITY_HARD)
+                memcpy(hard, F.hard[vcpu], FAKE_CPUMAP_BYTES);
+        if (flags & XEN_VCPUAFFINITY_SOFT)
+                memcpy(soft, F.soft[vcpu], FAKE_CPUMAP_BYTES);
+        return 0;
+}
+
+/* The maps as libxc bounces them to Xen: both, FAKE_CPUMAP_BYTES each; flags say which count. */
+int __wrap_xc_vcpu_setaffinity(xc_interface *xch, uint32_t domid, int vcpu, xc_cpumap_t hard,
+                               xc_cpumap_t soft, uint32_t flags);
+int __wrap_xc_vcpu_setaffinity(xc_interface *xch, uint32_t domid, int vcpu, xc_cpumap_t hard,
+                               xc_cpumap_t soft, uint32_t flags)
+{
+        assert_ptr_equal(xch, FAKE_XCH);
+        assert_non_null(hard);
+        assert_non_null(soft);
+        record("xc_vcpu_setaffinity %" PRIu32 " %d hard=%02x%02x soft=%02x%02x flags=%#x", domid,
+               vcpu, hard[0], hard[1], soft[0], soft[1], flags);
+        if (fail_here("xc_vcpu_setaffinity"))
+                return -1;
+        assert_true(vcpu >= 0 && vcpu < FAKE_VCPUS);
+        if (flags & XEN_VCPUAFFINITY_HARD)
+                memcpy(F.hard[vcpu], hard, FAKE_CPUMAP_BYTES);
+        if (flags & XEN_VCPUAFFINITY_SOFT)
+                memcpy(F.soft[vcpu], soft, FAKE_CPUMAP_BYTES);
         return 0;
 }
 
@@ -2058,6 +2164,216 @@ static void test_resume(void **state)
         close_backend(&b);
 }
 
+/* ---- the host and the vcpus --------------------------------------------- */
+
+static void test_host_info(void **state)
+{
+        static const char *const seq[] = { "xc_version 0", "xc_version 1", "xc_version 3",
+                                           "xc_physinfo", "xc_sched_id" };
+        struct builder b;
+        struct builder_host_info h;
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        b = open_backend();
+        memset(&h, 0, sizeof(h));
+        assert_int_equal(builder_xen_ops.host_info(&b, &h, &err), 0);
+        assert_log(seq, ELEMENTSOF(seq));
+        assert_string_equal(h.version, "4.17.3-pre");
+        assert_string_equal(h.capabilities, F.capabilities);
+        assert_string_equal(h.virt_caps, "pv hvm hap gnttab-v1 gnttab-v2");
+        assert_string_equal(h.scheduler, "credit2");
+        assert_int_equal(h.nr_cpus, 4);
+        assert_int_equal(h.nr_nodes, 1);
+        assert_int_equal(h.cores_per_socket, 2);
+        assert_int_equal(h.threads_per_core, 2);
+        assert_int_equal(h.cpu_khz, 2394012);
+        assert_int_equal(h.total_kib, 4194304);
+        assert_int_equal(h.free_kib, 1048576);
+
+        /* Every capability at once is longer than the four a host usually has: all are named. */
+        F.physcaps = XEN_SYSCTL_PHYSCAP_hvm | XEN_SYSCTL_PHYSCAP_pv | XEN_SYSCTL_PHYSCAP_directio |
+                     XEN_SYSCTL_PHYSCAP_hap | XEN_SYSCTL_PHYSCAP_shadow |
+                     XEN_SYSCTL_PHYSCAP_iommu_hap_pt_share | XEN_SYSCTL_PHYSCAP_vmtrace |
+                     XEN_SYSCTL_PHYSCAP_vpmu | XEN_SYSCTL_PHYSCAP_gnttab_v1 |
+                     XEN_SYSCTL_PHYSCAP_gnttab_v2;
+        F.sched_id = 42;
+        F.extraversion = "";
+        /* A capability list longer than ours is cut after a whole word. */
+        F.capabilities = "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64 "
+                         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa "
+                         "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb "
+                         "ccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc "
+                         "dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd";
+        clear_log();
+        assert_int_equal(builder_xen_ops.host_info(&b, &h, &err), 0);
+        assert_string_equal(h.version, "4.17");
+        assert_string_equal(h.virt_caps, "pv hvm hvm_directio pv_directio hap shadow "
+                                         "iommu_hap_pt_share vmtrace vpmu gnttab-v1 gnttab-v2");
+        assert_string_equal(h.scheduler, "unknown (42)");
+        assert_int_equal(strlen(h.capabilities), 252);
+        assert_true(h.capabilities[251] == 'c');
+
+        /* Each call that fails is named, with its errno. */
+        for (size_t k = 0; k < ELEMENTSOF(seq); k++) {
+                const char *call = seq[k];
+                char name[32];
+
+                snprintf(name, sizeof(name), "%.*s", (int)strcspn(call, " "), call);
+                F.fallible_seen = 0;
+                F.fail_at = (int)k;
+                free(err);
+                err = NULL;
+                assert_int_equal(builder_xen_ops.host_info(&b, &h, &err), -EXDEV);
+                assert_true(starts_with(err, name));
+        }
+        close_backend(&b);
+}
+
+static void test_set_max_memory(void **state)
+{
+        static const char *const seq[] = { "xc_domain_getinfolist 4 1",
+                                           "xc_domain_setmaxmem 4 263168" };
+        struct builder b;
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        add_domain(4, XEN_DOMINF_hvm_guest);
+        b = open_backend();
+        /* The limit alone, with the slack: a populate-on-demand target is a target's business. */
+        assert_int_equal(builder_xen_ops.set_max_memory(&b, 4, 262144, &err), 0);
+        assert_log(seq, ELEMENTSOF(seq));
+        clear_log();
+        assert_int_equal(builder_xen_ops.set_max_memory(&b, 4, 0, &err), -EINVAL);
+        assert_string_equal(err, "memory maximum 0 KiB out of range");
+        assert_int_equal(F.n_log, 0);
+        assert_int_equal(builder_xen_ops.set_max_memory(&b, 2, 262144, &err), -ESRCH);
+        assert_int_equal(F.n_log, 1);
+        clear_log();
+        F.fallible_seen = 0;
+        F.fail_at = 1;
+        assert_int_equal(builder_xen_ops.set_max_memory(&b, 4, 262144, &err), -EXDEV);
+        assert_true(starts_with(err, "xc_domain_setmaxmem failed"));
+        close_backend(&b);
+}
+
+static void test_vcpu_list(void **state)
+{
+        struct builder b;
+        _cleanup_free_ struct builder_vcpu_info *v = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t n = 0;
+
+        (void)state;
+        add_domain(3, 0);
+        add_domain(6, 0)->max_vcpu_id = XEN_INVALID_MAX_VCPU_ID;
+        F.hard[1][0] = 0x06; /* cpus 1-2 */
+        F.hard[1][1] = 0x00;
+        F.soft[1][0] = 0x04; /* cpu 2 */
+        F.soft[1][1] = 0x00;
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.vcpu_list(&b, 3, &v, &n, &err), 0);
+        assert_int_equal(n, 4);
+        assert_true(v[0].online && v[0].running && !v[0].blocked);
+        assert_true(v[1].online && !v[1].running && v[1].blocked);
+        assert_false(v[2].online);
+        for (unsigned i = 0; i < 4; i++) {
+                assert_int_equal(v[i].id, i);
+                assert_int_equal(v[i].cpu, 3 - i);
+                assert_int_equal(v[i].cpu_time_ns, 1000000ULL * (i + 1));
+        }
+        /* The fake's maps say all 16 cpus libxc sized them for: all decoded, none invented. */
+        assert_int_equal(v[0].hard.bits[0], 0xffff);
+        assert_int_equal(v[0].soft.bits[0], 0xffff);
+        assert_int_equal(v[0].hard.bits[1], 0);
+        assert_int_equal(v[1].hard.bits[0], 0x6);
+        assert_int_equal(v[1].soft.bits[0], 0x4);
+        assert_string_equal(F.log[0], "xc_domain_getinfolist 3 1");
+        assert_string_equal(F.log[3], "xc_vcpu_getinfo 3 0");
+        assert_string_equal(F.log[4], "xc_vcpu_getaffinity 3 0 flags=0x3");
+        assert_int_equal(F.n_log, 3 + 2 * 4);
+
+        /* A domain whose vcpus are not allocated yet has none. */
+        free(v);
+        v = NULL;
+        assert_int_equal(builder_xen_ops.vcpu_list(&b, 6, &v, &n, &err), 0);
+        assert_int_equal(n, 0);
+        assert_null(v);
+        assert_int_equal(builder_xen_ops.vcpu_list(&b, 5, &v, &n, &err), -ESRCH);
+
+        /* A failing query is named; nothing is handed out. */
+        clear_log();
+        F.fallible_seen = 0;
+        F.fail_at = 3 + 2 * 2 + 1; /* vcpu 2's affinity */
+        n = 99;
+        assert_int_equal(builder_xen_ops.vcpu_list(&b, 3, &v, &n, &err), -EXDEV);
+        assert_true(starts_with(err, "xc_vcpu_getaffinity failed"));
+        assert_null(v);
+        close_backend(&b);
+}
+
+static struct builder_cpumap cpus(unsigned a, unsigned b)
+{
+        struct builder_cpumap m = { { 0 } };
+
+        for (unsigned c = a; c <= b; c++)
+                builder_cpumap_set(&m, c);
+        return m;
+}
+
+static void test_vcpu_pin(void **state)
+{
+        const struct builder_cpumap two_three = cpus(2, 3), one = cpus(1, 1), seven = cpus(7, 7),
+                                    none = { { 0 } };
+        struct builder b;
+        _cleanup_free_ char *err = NULL;
+
+        (void)state;
+        add_domain(3, 0);
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.vcpu_pin(&b, 3, 1, &two_three, NULL, &err), 0);
+        {
+                static const char *const seq[] = {
+                        "xc_domain_getinfolist 3 1", "xc_physinfo", "xc_get_cpumap_size",
+                        "xc_get_cpumap_size",
+                        "xc_vcpu_setaffinity 3 1 hard=0c00 soft=0000 flags=0x1"
+                };
+                assert_log(seq, ELEMENTSOF(seq));
+        }
+        assert_int_equal(F.hard[1][0], 0x0c);
+        assert_int_equal(F.soft[1][0], 0xff); /* left as it was */
+        clear_log();
+        assert_int_equal(builder_xen_ops.vcpu_pin(&b, 3, 0, NULL, &one, &err), 0);
+        assert_string_equal(F.log[F.n_log - 1],
+                            "xc_vcpu_setaffinity 3 0 hard=0000 soft=0200 flags=0x2");
+        clear_log();
+        assert_int_equal(builder_xen_ops.vcpu_pin(&b, 3, 3, &one, &two_three, &err), 0);
+        assert_string_equal(F.log[F.n_log - 1],
+                            "xc_vcpu_setaffinity 3 3 hard=0200 soft=0c00 flags=0x3");
+
+        /* Refusals in words, before Xen is asked. */
+        clear_log();
+        assert_int_equal(builder_xen_ops.vcpu_pin(&b, 3, 4, &one, NULL, &err), -EINVAL);
+        assert_string_equal(err, "vcpu-pin: domain 3 has no vcpu 4: its vcpus are 0-3");
+        assert_int_equal(builder_xen_ops.vcpu_pin(&b, 3, 0, &seven, NULL, &err), -EINVAL);
+        assert_string_equal(err, "vcpu-pin: cpu 7 does not exist: the host has cpus 0-3");
+        assert_int_equal(builder_xen_ops.vcpu_pin(&b, 3, 0, NULL, &seven, &err), -EINVAL);
+        assert_int_equal(builder_xen_ops.vcpu_pin(&b, 3, 0, &none, NULL, &err), -EINVAL);
+        assert_string_equal(err, "vcpu-pin: the hard affinity of vcpu 0 names no cpu");
+        assert_int_equal(builder_xen_ops.vcpu_pin(&b, 5, 0, &one, NULL, &err), -ESRCH);
+        for (size_t i = 0; i < F.n_log; i++)
+                assert_false(starts_with(F.log[i], "xc_vcpu_setaffinity"));
+
+        /* Xen's own refusal (a hard map outside the domain's cpupool) comes back named. */
+        clear_log();
+        F.fallible_seen = 0;
+        F.fail_at = 4;
+        F.fail_errno = EINVAL;
+        assert_int_equal(builder_xen_ops.vcpu_pin(&b, 3, 0, &one, NULL, &err), -EINVAL);
+        assert_true(starts_with(err, "xc_vcpu_setaffinity failed: Invalid argument"));
+        close_backend(&b);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int main(void)
@@ -2097,6 +2413,10 @@ int main(void)
                 T(test_restore_fail_each_call),
                 T(test_restore_rejects),
                 T(test_resume),
+                T(test_host_info),
+                T(test_set_max_memory),
+                T(test_vcpu_list),
+                T(test_vcpu_pin),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,8 +48,8 @@ complete_is() {
 # The commands as ctl/ctl.c's usage() lists them, and import-xl; sorted as complete_is sorts.
 export LC_ALL=C
 all_commands=$(tr ' ' '\n' <<<"list status history create start console shutdown reboot destroy pause unpause mem-set
-vcpu-set reload monitor block-attach block-detach network-attach network-detach block-list
-network-list save restore migrate host-shutdown host-boot sim import-xl" | sort | paste -sd' ')
+mem-max vcpu-set vcpu-list vcpu-pin info reload monitor block-attach block-detach network-attach
+network-detach block-list network-list save restore migrate host-shutdown host-boot sim import-xl" | sort | paste -sd' ')
 
 # Commands, options and the fixed words: nothing asked of a daemon.
 static_cases() {
@@ -81,6 +81,11 @@ static_cases() {
         complete_is migrate-host localhost xensupctl migrate web1 ""
         complete_is migrate-done "" xensupctl migrate web1 localhost ""
         complete_is mem-set-size "" xensupctl mem-set web1 ""
+        complete_is mem-max-size "" xensupctl mem-max web1 ""
+        complete_is vcpu-pin-cpus "" xensupctl vcpu-pin web1 0 ""
+        complete_is info-options "--help --json" xensupctl info -
+        complete_is info-no-args "" xensupctl info ""
+        complete_is vcpu-list-options "--help --json" xensupctl vcpu-list -
         complete_is list-no-args "" xensupctl list ""
 }
 
@@ -115,6 +120,9 @@ daemon_cases() {
         complete_is names-save "web1 web2" xensupctl --user save ""
         complete_is names-migrate "web1" xensupctl --user migrate web1
         complete_is names-mem-set "web1 web2" xensupctl --user mem-set ""
+        complete_is names-mem-max "web1 web2" xensupctl --user mem-max ""
+        complete_is names-vcpu-list "web1 web2" xensupctl --user vcpu-list ""
+        complete_is names-vcpu-pin "web1 web2" xensupctl --user vcpu-pin ""
         complete_is block-detach-vdev "xvda" xensupctl --user block-detach web1 ""
         complete_is block-detach-vdev-prefix "" xensupctl --user block-detach web1 hd
         complete_is block-detach-no-disks "" xensupctl --user block-detach web2 ""
@@ -175,13 +183,7 @@ took=$(($(date +%s) - start))
 check hung-daemon-bounded [ "$took" -le 4 ]
 
 echo "--- every command xensupctl --help names is completed"
-# shellcheck disable=SC2086 # VALGRIND is a command line
-help_commands=$(timeout 60 ${VALGRIND:-} "$build/xensupctl" --help | awk '
-        /^Commands:/ { on = 1; next }
-        on && /^$/ { exit }
-        # "  pause NAME | unpause NAME" names two; description lines are indented further.
-        on && /^  [a-z]/ { n = split($0, alt, / \| /); for (i = 1; i <= n; i++) { split(alt[i], w, " "); print w[1] } }' |
-        sort)
+help_commands=$(ctl_help_commands | sort)
 check_match help-has-commands "$(paste -sd' ' <<<"$help_commands")" "^block-attach .*list.* vcpu-set$"
 completed=$(tr ' ' '\n' <<<"$all_commands" | sort)
 missing=$(comm -23 <(echo "$help_commands") <(echo "$completed") | paste -sd' ')

@@ -61,14 +61,6 @@ PY
 
 export XSCTL="$build/xensupctl"
 ctl() { timeout 20 "$build/xensupctl" --user "$@"; }
-# run NAME CODE COMMAND...: the command exits CODE; its output (stdout and stderr) in $out.
-run() {
-        local name=$1 want=$2 rc
-        shift 2
-        out=$("$@" 2>&1)
-        rc=$?
-        check_eq "$name" "$rc" "$want"
-}
 
 mkconf con1
 mkconf idle1 'autostart=false'

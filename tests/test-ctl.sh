@@ -12,16 +12,6 @@ set -uo pipefail
 # xensupctl, under valgrind in make check-valgrind (a leak makes it exit 99).
 XSCTL="${VALGRIND:-} $build/xensupctl"
 ctl() { timeout 60 $XSCTL --user "$@"; }
-# run NAME WANT_RC COMMAND...: the command's stdout+stderr in $out, its exit code checked.
-run() {
-        local name=$1 want=$2 rc
-        shift 2
-        out=$("$@" 2>&1)
-        rc=$?
-        if [ "$rc" = "$want" ]; then pass "$name"; else
-                fail "$name" "exit $rc, want $want: $out"
-        fi
-}
 # json_field NAME KEY: a field of one domain from `xensupctl --json list`.
 json_field() {
         ctl --json list | python3 -c '

@@ -75,7 +75,7 @@ normalise "$work/mgr.xml" "$work/dom.xml" >"$work/live.txt"
 if diff -u "$work/shipped.txt" "$work/live.txt"; then pass introspection-matches-xml; else
         fail introspection-matches-xml "units/org.xensup.supervisor1.xml differs (diff above)"
 fi
-check_eq introspection-members "$(wc -l <"$work/live.txt")" 54
+check_eq introspection-members "$(wc -l <"$work/live.txt")" 58
 check introspect-object-manager grep -q 'org.freedesktop.DBus.ObjectManager' "$work/mgr.xml"
 check_match introspect-domain-children "$(bc introspect --xml-interface $SVC $MGR/domain)" \
         '<node name="web1"/>' 

@@ -78,6 +78,25 @@ check_eq history-newest "$(rows h1 | tail -2)" "stopped crash restart guest
 started - - xensupd"
 check_eq history-oldest-gone "$(rows h1 | head -1)" "destroyed - - $me"
 
+echo "--- carried in a saved image: a restore after the record is gone goes on from it"
+mkconf h2
+check reload-with-h2 run_ok ctl reload
+check h2-running wait_for 20 state_is h2 running
+check save-h2 run_ok ctl save h2 "$work/h2.img"
+check_eq history-saved "$(rows h2)" "started - - xensupd
+saved - - $me"
+# The file gone and reloaded: the domain, its record and its history go (as after the host's
+# reboot, whose XenStore is new); restoring the image brings it back with its history.
+rm "$work/conf/h2.conf"
+check reload-without-h2 run_ok ctl reload
+h2_gone() { ! ctl status h2 >/dev/null 2>&1; }
+check h2-gone wait_for 20 h2_gone
+check restore-h2 run_ok ctl restore "$work/h2.img"
+check h2-restored wait_for 20 state_is h2 running
+check_eq history-from-image "$(rows h2)" "started - - xensupd
+saved - - $me
+restored - - $me"
+
 echo "--- errors"
 out=$(ctl history web9 2>&1)
 check_eq history-no-such-domain "$?:$out" "4:xensupctl: no such domain: web9"

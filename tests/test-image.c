@@ -93,6 +93,7 @@ static void sample_meta(struct image_meta *m)
         m->creator_uid = 1000;
         strcpy(m->creator_groups, "100,1000,27");
         m->creator_host_devices = true;
+        strcpy(m->history, "1767225500000000 started - - xensupd;1767225600000000 saved - - uid 0");
         /* Several KiB over many lines, with quotes, tabs and non-ASCII: a config as it is. */
         fputs("name = \"web1\"\nuuid = \"0d6f2e0a-3c55-4b8e-9a41-6c1d2b7e8f90\"\n", f);
         fputs("type = \"pv\"\nmemory = 256\nvcpus = 2\nkernel = \"/boot/vmlinuz\"\n", f);
@@ -127,6 +128,7 @@ static void assert_meta_equal(const struct image_meta *a, const struct image_met
         assert_int_equal(a->creator_uid, b->creator_uid);
         assert_string_equal(a->creator_groups, b->creator_groups);
         assert_int_equal(a->creator_host_devices, b->creator_host_devices);
+        assert_string_equal(a->history, b->history);
         assert_string_equal(a->config_text, b->config_text);
         assert_true(!a->disks == !b->disks);
         for (; a->disks && a->disks[n]; n++) {
@@ -383,6 +385,9 @@ static void test_longest_fields(void **state)
         in.save_time_usec = in.memory_kib = UINT64_MAX;
         in.vcpus = VCPUS_MAX;
         strcpy(in.features.suspend, "0");
+        /* A full history: supervisor/history.c writes it without a byte to escape. */
+        memset(in.history, 'h', sizeof(in.history) - 1);
+        in.history[sizeof(in.history) - 1] = '\0';
         free(in.disks[0]);
         /* The longest paths disk_parse() takes: a target under PATH_MAX, a long script. */
         in.disks[0] = malloc(IMAGE_DISK_SPEC_MAX + 1);

@@ -28,8 +28,8 @@ xsctl() { timeout 120 ${VALGRIND:-} "$build/xensupctl" "$@"; }
 # shellcheck disable=SC2086
 xsd() { timeout 120 ${VALGRIND:-} "$build/xensupd" "$@"; }
 
-# run COMMAND...: its stdout in $out, stderr in $err, exit code in $rc.
-run() {
+# capture COMMAND...: its stdout in $out, stderr in $err, exit code in $rc.
+capture() {
         rc=0
         "$@" >"$work/stdout" 2>"$work/stderr" || rc=$?
         out=$(cat "$work/stdout")
@@ -61,7 +61,7 @@ standin_check() {
                 text=${text//"target=$path\""/"target=$work/root$path\""}
         done < <(conf_paths "$conf")
         printf '%s\n' "$text" >"$copy"
-        run xsd --check-config "$copy"
+        capture xsd --check-config "$copy"
         expect "$name/check-config" 0 "$copy: ok" ""
 }
 
@@ -91,7 +91,7 @@ for f in "${examples[@]}"; do
         [ -f "$f" ] || continue
         b=$(basename "$f")
         mkdir -p "$work/debian"
-        run xsctl import-xl --output-dir "$work/debian" "$f"
+        capture xsctl import-xl --output-dir "$work/debian" "$f"
         case $b in
         xlexample.pvlinux | xlexample.pvhlinux)
                 expect "debian/$b" 0 "$f: written to $work/debian/example.${b#xlexample.}.conf" ""
@@ -122,7 +122,7 @@ echo "--- tests/data/xl: the converted configs, exactly"
 d=tests/data/xl
 mkdir -p "$work/out"
 for b in web1 db1-pvh legacy; do
-        run xsctl import-xl -o "$work/out" "$d/$b.cfg"
+        capture xsctl import-xl -o "$work/out" "$d/$b.cfg"
         name=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$d/$b.conf")
         check_eq "data/$b/exit" "$rc" 0
         check_eq "data/$b/stdout" "$out" "$d/$b.cfg: written to $work/out/$name.conf"
@@ -141,7 +141,7 @@ check_eq data/legacy/stderr "$(cat "$work/legacy.err")" "$d/legacy.cfg:12: on_re
 $d/legacy.cfg:13: max_grant_frames: not imported: xensup has no such setting"
 
 echo "--- tests/data/xl: the files that cannot be converted"
-run xsctl import-xl -o "$work/out" "$d/win-hvm.cfg"
+capture xsctl import-xl -o "$work/out" "$d/win-hvm.cfg"
 expect data/win-hvm 1 "" "$d/win-hvm.cfg:2: builder: not imported: HVM guests need a QEMU device model, which xensup does not run (imported as pv; a kernel= boots as pv or pvh)
 $d/win-hvm.cfg:6: boot: not imported: HVM only (the boot order of the firmware); needs a QEMU device model, which xensup does not run
 $d/win-hvm.cfg:7: disk: entry 2, an empty drive, without a target (allowed: a disk or cdrom with a target; xensup does not change media)
@@ -152,18 +152,18 @@ $d/win-hvm.cfg:11: usbdevice: not imported: needs a QEMU device model, which xen
 $d/win-hvm.cfg:12: viridian: not imported: HVM only; xensup builds PV and PVH guests
 $d/win-hvm.cfg: kernel: missing (xensup boots a PV or PVH guest from the kernel= it is given; an HVM guest's firmware boot needs QEMU)
 $d/win-hvm.cfg: not converted"
-run xsctl import-xl -o "$work/out" "$d/pygrub.cfg"
+capture xsctl import-xl -o "$work/out" "$d/pygrub.cfg"
 expect data/pygrub 1 "" "$d/pygrub.cfg:3: bootloader: not imported: not supported: xensup boots the kernel= image itself; give kernel= (copy the guest's kernel out), ramdisk= and cmdline=
 $d/pygrub.cfg: kernel: missing (xensup boots a PV or PVH guest from the kernel= it is given; an HVM guest's firmware boot needs QEMU)
 $d/pygrub.cfg: not converted"
-run xsctl import-xl -o "$work/out" "$d/qcow.cfg"
+capture xsctl import-xl -o "$work/out" "$d/qcow.cfg"
 expect data/qcow 1 "" "$d/qcow.cfg:4: disk: entry 2, format: qcow2 needs QEMU's qdisk, which xensup does not run (allowed: raw)
 $d/qcow.cfg: not converted"
 # xl's own parser names the line; xensupctl adds that the file was not converted.
-run xsctl import-xl -o "$work/out" "$d/python.cfg"
+capture xsctl import-xl -o "$work/out" "$d/python.cfg"
 expect data/python 1 "" "$d/python.cfg:3: config parsing error near \`*': lexical error
 $d/python.cfg: not converted: xl's parser refused it (above)"
-run xsctl import-xl -o "$work/out" "$d/bad-values.cfg"
+capture xsctl import-xl -o "$work/out" "$d/bad-values.cfg"
 expect data/bad-values 1 "" "$d/bad-values.cfg:2: name: 'my guest' is not a xensup name (allowed: 1 to 64 characters of A-Z a-z 0-9 _ . -)
 $d/bad-values.cfg:3: uuid: bad value 'not-a-uuid' (allowed: 8-4-4-4-12 hexadecimal digits, not all zero)
 $d/bad-values.cfg:4: kernel: a [ ] list (allowed: a single value)
@@ -190,7 +190,7 @@ done
 
 echo "--- several files at once: status 1 when one fails, the others written"
 mkdir -p "$work/many"
-run xsctl import-xl --output-dir "$work/many" "$d/web1.cfg" "$d/qcow.cfg" "$d/db1-pvh.cfg"
+capture xsctl import-xl --output-dir "$work/many" "$d/web1.cfg" "$d/qcow.cfg" "$d/db1-pvh.cfg"
 check_eq many/exit "$rc" 1
 check_eq many/stdout "$out" "$d/web1.cfg: written to $work/many/web1.conf
 $d/db1-pvh.cfg: written to $work/many/db1.conf"
@@ -199,17 +199,17 @@ check many/written cmp -s "$work/many/web1.conf" "$d/web1.conf"
 
 echo "--- an existing config is kept, unless --force"
 echo "# mine" >"$work/many/legacy.conf"
-run xsctl import-xl -o "$work/many" "$d/legacy.cfg"
+capture xsctl import-xl -o "$work/many" "$d/legacy.cfg"
 check_eq exists/exit "$rc" 1
 check_eq exists/stdout "$out" ""
 check_eq exists/stderr "$(tail -1 "$work/stderr")" "$d/legacy.cfg: not converted: $work/many/legacy.conf exists (--force overwrites it)"
 check_eq exists/kept "$(cat "$work/many/legacy.conf")" "# mine"
-run xsctl import-xl --force -o "$work/many" "$d/legacy.cfg"
+capture xsctl import-xl --force -o "$work/many" "$d/legacy.cfg"
 check_eq force/exit "$rc" 0
 check force/written cmp -s "$work/many/legacy.conf" "$d/legacy.conf"
 check_eq force/no-temporary "$(find "$work/many" -name '.*' | wc -l)" 0
 # Two files of one name in one run: the second is not written over the first.
-run xsctl import-xl --force -o "$work/many" "$d/web1.cfg" "$d/web1.cfg"
+capture xsctl import-xl --force -o "$work/many" "$d/web1.cfg" "$d/web1.cfg"
 check_eq same-name/exit "$rc" 1
 check_eq same-name/stderr "$err" "$d/web1.cfg:15: cpus: not imported: xensup does not pin vcpus
 $d/web1.cfg:32: vfb: not imported: xensup attaches disks and vifs only
@@ -220,44 +220,44 @@ $d/web1.cfg: not converted: its name, web1, is that of $d/web1.cfg, converted al
 echo "--- the current directory by default; - for standard output"
 mkdir -p "$work/cwd"
 in_cwd() { (cd "$work/cwd" && xsctl "$@"); }
-run in_cwd import-xl "$src/$d/db1-pvh.cfg"
+capture in_cwd import-xl "$src/$d/db1-pvh.cfg"
 check_eq default-dir/exit "$rc" 0
 check_eq default-dir/stdout "$out" "$src/$d/db1-pvh.cfg: written to ./db1.conf"
 check default-dir/written [ -f "$work/cwd/db1.conf" ]
-run xsctl import-xl -o - "$d/legacy.cfg"
+capture xsctl import-xl -o - "$d/legacy.cfg"
 check_eq stdout/exit "$rc" 0
 check_eq stdout/config "$out" "$(cat "$d/legacy.conf")"
-run xsctl import-xl -o - "$d/legacy.cfg" "$d/web1.cfg"
+capture xsctl import-xl -o - "$d/legacy.cfg" "$d/web1.cfg"
 expect stdout-two-files 2 "" "xensupctl: import-xl: --output-dir - writes one FILE's config, not several"
 
 echo "--- usage"
-run xsctl import-xl
+capture xsctl import-xl
 expect usage/no-file 2 "" "xensupctl: import-xl takes at least 1 argument (see 'xensupctl import-xl --help')"
-run xsctl import-xl --frob "$d/web1.cfg"
+capture xsctl import-xl --frob "$d/web1.cfg"
 expect usage/unknown-option 2 "" "xensupctl: import-xl: unknown option '--frob'
 Try 'xensupctl import-xl --help'."
-run xsctl import-xl "$d/web1.cfg" -o
+capture xsctl import-xl "$d/web1.cfg" -o
 expect usage/no-dir 2 "" "xensupctl: import-xl: -o needs an argument
 Try 'xensupctl import-xl --help'."
-run xsctl --user import-xl "$d/web1.cfg"
+capture xsctl --user import-xl "$d/web1.cfg"
 expect usage/user 2 "" "xensupctl: --user: import-xl talks to no daemon"
-run xsctl import-xl --help
+capture xsctl import-xl --help
 check_eq help/exit "$rc" 0
 check_eq help/usage "$(head -1 "$work/stdout")" "Usage: xensupctl import-xl [--output-dir DIR] [--force] FILE..."
 check_match help/options "$out" "-o, --output-dir DIR"
-run xsctl --help
+capture xsctl --help
 check_match help/listed "$out" "import-xl \[--output-dir DIR\] \[--force\] FILE\.\.\."
-run xsctl import-xl -o "$work/out" "$work/no-such.cfg"
+capture xsctl import-xl -o "$work/out" "$work/no-such.cfg"
 expect missing-file 1 "" "$work/no-such.cfg: cannot read: No such file or directory
 $work/no-such.cfg: not converted"
-run xsctl import-xl -o "$work/no-such-dir" "$d/legacy.cfg"
+capture xsctl import-xl -o "$work/no-such-dir" "$d/legacy.cfg"
 check_eq no-dir/exit "$rc" 1
 check_match no-dir/stderr "$err" "^$d/legacy.cfg: not converted: cannot create a file in $work/no-such-dir: No such file or directory$"
 
 echo "--- xensupd --check-config on an xl.cfg: every unknown key, with xensup's name for it"
 allowed="(allowed: name, uuid, type, memory, maxmem, vcpus, maxvcpus, kernel, ramdisk, cmdline, on_poweroff, on_reboot, on_crash, on_watchdog, on_soft_reset, autostart, on_host_shutdown, cpu_weight, cpu_cap, ssidref, shutdown_timeout, coredump_dir, disk, vif, restart { }, sim { })"
 xl_list="xl's [ ] list (allowed: { ... }; xensupctl import-xl converts an xl.cfg file)"
-run xsd --check-config "$d/web1.cfg"
+capture xsd --check-config "$d/web1.cfg"
 expect check-config/web1 1 "" "$d/web1.cfg:7: kernel: bad value '/boot/vmlinuz-6.1.0-13-amd64' (allowed: a readable file; /boot/vmlinuz-6.1.0-13-amd64: No such file or directory)
 $d/web1.cfg:8: ramdisk: bad value '/boot/initrd.img-6.1.0-13-amd64' (allowed: a readable file; /boot/initrd.img-6.1.0-13-amd64: No such file or directory)
 $d/web1.cfg:9: root: unknown key; xensup has no root: it is part of cmdline, as xl makes it (cmdline = \"root=ROOT EXTRA\")
@@ -268,7 +268,7 @@ $d/web1.cfg:19: cap: unknown key; xensup calls it cpu_cap
 $d/web1.cfg:25: disk: $xl_list
 $d/web1.cfg:29: vif: $xl_list
 $d/web1.cfg:32: vfb: unknown key $allowed"
-run xsd --check-config "$d/legacy.cfg"
+capture xsd --check-config "$d/legacy.cfg"
 expect check-config/legacy 1 "" "$d/legacy.cfg:2: builder: unknown key; xensup calls it type (pv, pvh)
 $d/legacy.cfg:3: pvh: unknown key; xensup says type = \"pvh\"
 $d/legacy.cfg:8: extra: unknown key; xensup calls it cmdline
@@ -277,7 +277,7 @@ $d/legacy.cfg:10: disk: $xl_list
 $d/legacy.cfg:13: max_grant_frames: unknown key $allowed"
 if [ -f /etc/xen/xlexample.pvlinux ]; then
         f=/etc/xen/xlexample.pvlinux
-        run xsd --check-config "$f"
+        capture xsd --check-config "$f"
         # The kernel line depends on this host having /boot/vmlinuz; the rest does not.
         check_eq check-config/debian-pvlinux/exit "$rc" 1
         check_eq check-config/debian-pvlinux/keys "$(grep -v ': kernel: ' "$work/stderr")" "$f:23: extra: unknown key; xensup calls it cmdline

@@ -771,6 +771,16 @@ static void test_updates(void **state)
         v = xs_test_read(f->xs, VM "/memory");
         assert_string_equal(v, "128");
         free(v);
+        /* mem-max moves static-max alone, keeping its ACL: the guest reads it, never writes. */
+        assert_int_equal(layout_set_max_memory(f->l, 5, 1048576, NULL), 0);
+        v = xs_test_read(f->xs, LD "/memory/static-max");
+        assert_string_equal(v, "1048576");
+        free(v);
+        xs_test_acl(f->xs, LD "/memory/static-max", acl);
+        assert_string_equal(acl, "n0,r5");
+        v = xs_test_read(f->xs, LD "/memory/target");
+        assert_string_equal(v, "131072");
+        free(v);
 
         assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 3, 4, NULL), 0);
         v = xs_test_read(f->xs, LD "/cpu/2/availability");
@@ -838,6 +848,7 @@ static void test_updates(void **state)
         /* Updates of a domain that is gone create nothing. */
         assert_int_equal(layout_remove_local(f->l, 5, NULL), 0);
         assert_int_equal(layout_set_memory(f->l, 5, uuid_a, 1024, NULL), -ENOENT);
+        assert_int_equal(layout_set_max_memory(f->l, 5, 1048576, NULL), -ENOENT);
         assert_int_equal(layout_set_vcpus(f->l, 5, uuid_a, 1, 1, NULL), -ENOENT);
         assert_int_equal(layout_set_running(f->l, 5, true, NULL), -ENOENT);
         assert_int_equal(layout_request_shutdown(f->l, 5, "poweroff", NULL), -ENOENT);
@@ -907,6 +918,7 @@ static struct layout_tool_state full_record(void)
                 .last_action_uid = 1000,
                 .last_action_pid = 4242,
                 .last_action_usec = UINT64_C(1700000070125000),
+                .max_memory_kib = 786432,
         };
 
         memcpy(s.kept_of, uuid_b, 16);
@@ -941,6 +953,7 @@ static void assert_record_equal(const struct layout_tool_state *a,
         assert_int_equal(a->last_action_pid, b->last_action_pid);
         assert_true(a->last_action_usec == b->last_action_usec);
         assert_string_equal(a->history, b->history);
+        assert_true(a->max_memory_kib == b->max_memory_kib);
 }
 
 /* Every field written and read back; the record is dom0-only, listed, and removed. */
@@ -1003,6 +1016,7 @@ static void test_tool_state_any_order(void **state)
         memset(&back, 0xAA, sizeof(back));
         assert_int_equal(read_text(f,
                                    "version=2\n"
+                                   "max_memory_kib=786432\n"
                                    "history=1700000000000000 started - - xensupd;"
                                    "1700000060000000 stopped crash restart guest\n"
                                    "last_action_usec=1700000070125000\n"
@@ -1294,7 +1308,7 @@ static void test_tool_state_bounds(void **state)
         memset(s.name, 'n', sizeof(s.name) - 1);
         s.name[sizeof(s.name) - 1] = '\0';
         s.creator_uid = s.last_action_uid = s.last_action_pid = UINT32_MAX;
-        s.last_action_usec = UINT64_MAX;
+        s.last_action_usec = s.max_memory_kib = UINT64_MAX;
         memset(s.creator_groups, '9', sizeof(s.creator_groups) - 1);
         s.creator_groups[sizeof(s.creator_groups) - 1] = '\0';
         memset(s.last_action, 'a', sizeof(s.last_action) - 1);

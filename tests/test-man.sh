@@ -79,12 +79,7 @@ done
 $have_lexgrog || echo "SKIP the whatis lines: lexgrog is not installed (Debian's man-db)"
 
 echo "--- xensupctl(1) has every command of xensupctl --help, and no other"
-# shellcheck disable=SC2086 # VALGRIND is a command line
-help_commands=$(timeout 60 ${VALGRIND:-} "$build/xensupctl" --help | awk '
-        /^Commands:/ { on = 1; next }
-        on && /^$/ { exit }
-        # "  pause NAME | unpause NAME" names two; description lines are indented further.
-        on && /^  [a-z]/ { n = split($0, alt, / \| /); for (i = 1; i <= n; i++) { split(alt[i], w, " "); print w[1] } }')
+help_commands=$(ctl_help_commands)
 check_match help-commands "$(paste -sd' ' <<<"$help_commands")" "^list status create .* sim$"
 # The commands' terms; the options nested under them begin with a dash.
 doc_commands=$(terms "$build/man/xensupctl.1" COMMANDS | awk '$1 !~ /^-/ { print $1 }')

@@ -57,6 +57,18 @@ check rules-group-substituted grep -q 'subject.isInGroup("daemon")' \
 # polkitd's own bus policy (user polkitd owns the name; anyone may call it), in the bus's
 # includedir (tests/dbus/system.conf.in).
 cp $PK_BUS_POLICY "$work/system.d/"
+# A local policy that takes one method back from nobody: the bus refuses it before xensupd
+# sees it (as an older policy file refuses a method added since), which xensupctl explains.
+cat >"$work/system.d/zz-test-deny.conf" <<'CONF'
+<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <policy user="nobody">
+    <deny send_destination="org.xensup.supervisor1"
+          send_interface="org.xensup.supervisor1.Domain" send_member="SetVCPUs"/>
+  </policy>
+</busconfig>
+CONF
 # What the host's polkit directories hold, to show that the test changed none of them.
 host_polkit() {
         find /usr/share/polkit-1/actions /usr/share/polkit-1/rules.d /etc/polkit-1/rules.d \
@@ -164,6 +176,12 @@ out=$(as_nobody dbus-send --system --print-reply --dest=$SVC "$web1" $DIF.Pause 
 check_match polkit-nobody-challenged "$out" \
         "^Error $ERR.AccessDenied: uid 65534 is not authorized for $MANAGE: polkit requires authentication as an administrator, and the call did not allow interactive authorization; call again allowing it with a polkit agent running \(e.g. pkttyagent\), call as root, or add the user to group xensup, whose rule is /usr/share/polkit-1/rules.d/org.xensup.supervisor1.rules, or write a rule in /etc/polkit-1/rules.d$"
 check_eq polkit-nobody-asked-once "$(($(settled) - n))" 1
+n=$(settled)
+out=$(as_nobody "$build/xensupctl" vcpu-set web1 1 2>&1)
+check_eq bus-refused-exit "$?" 5
+check_eq bus-refused-message "$out" \
+        "xensupctl: permission denied: vcpu-set web1 1: the D-Bus policy refused org.xensup.supervisor1.Domain.SetVCPUs before xensupd saw it; call as root, or allow it in a policy file (xensup's is org.xensup.supervisor1.conf in /usr/share/dbus-1/system.d; local ones in /etc/dbus-1/system.d)"
+check_eq bus-refused-polkit-not-asked "$(($(settled) - n))" 0
 # busctl allows interactive authorization by default: polkit is told (flags 1), finds no agent.
 out=$(as_nobody busctl --system --timeout=$CALL_TIMEOUT call $SVC "$web1" $DIF SetMemory t 70000 2>&1)
 check_match polkit-nobody-interactive "$out" "no polkit agent answered; run one \(e.g. pkttyagent\)"

@@ -1334,6 +1334,437 @@ static void test_autospawn(void **state)
                 setenv("PATH", old_path, 1);
 }
 
+/* ---- the host's cpus and the domains' vcpus ---- */
+
+/* A cpu map of the host cpus below 64 whose bits low has set. */
+static struct builder_cpumap cpumap(uint64_t low)
+{
+        struct builder_cpumap m = { .bits = { low } };
+
+        return m;
+}
+
+/* builder_vcpu_list() of a domain that must have n vcpus; caller frees. */
+static struct builder_vcpu_info *vcpus_of(struct builder *b, uint32_t domid, size_t n)
+{
+        struct builder_vcpu_info *v = NULL;
+        _cleanup_free_ char *err = NULL;
+        size_t got = 0;
+
+        assert_int_equal(builder_vcpu_list(b, domid, &v, &got, &err), 0);
+        assert_int_equal(got, n);
+        for (size_t i = 0; i < n; i++)
+                assert_int_equal(v[i].id, i);
+        return v;
+}
+
+/* The model in-process: the host's cpus, the pin's own checks, a restored domain's maps. */
+static void test_model_cpus(void **state)
+{
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(hypervisor_freep) struct hypervisor *hv = NULL;
+        struct hv_req_create req = {
+                .memory_kib = 1024, .maxmem_kib = 1024, .vcpus = 2, .maxvcpus = 3
+        };
+        struct hv_req_vcpu_pin pin = { .vcpu = 0, .which = HV_PIN_HARD, .hard = { { 0x2 } } };
+        struct hv_req_restore rreq = { .maxmem_kib = 1024, .maxvcpus = 3 };
+        struct hv_rep_vcpu_info vi;
+        struct hv_rep_physinfo pi;
+        struct hv_domain *d, *r, *dom0;
+        char dir[] = "/tmp/test-sim-model.XXXXXX";
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        assert_int_equal(sd_event_new(&e), 0);
+        assert_int_equal(hypervisor_new(e, NULL, dir, &hv), 0);
+        dom0 = hv_domain_get(hv, 0);
+        hv_physinfo(hv, &pi);
+        assert_int_equal(pi.nr_cpus, HV_DEFAULT_CPUS);
+        assert_int_equal(dom0->max_vcpus, HV_DEFAULT_CPUS);
+        assert_int_equal(hypervisor_set_cpus(hv, HV_CPUS_MAX + 1), -EINVAL);
+        assert_int_equal(hypervisor_set_cpus(hv, HV_CPUS_MAX), 0);
+        /* dom0 has a vcpu per cpu, as many as a domain can have. */
+        assert_int_equal(dom0->max_vcpus, VCPUS_MAX);
+        assert_int_equal(dom0->online_vcpus, VCPUS_MAX);
+        assert_int_equal(hv_domain_vcpu_info(dom0, VCPUS_MAX - 1, &vi), 0);
+        assert_int_equal(vi.cpu, VCPUS_MAX - 1);
+        assert_true(vi.hard.bits[HV_CPUS_MAX / 64 - 1] == UINT64_MAX);
+        assert_int_equal(hypervisor_set_cpus(hv, 0), 0); /* the default again */
+        assert_int_equal(dom0->max_vcpus, HV_DEFAULT_CPUS);
+        assert_int_equal(hypervisor_set_cpus(hv, 3), 0);
+        hv_physinfo(hv, &pi);
+        assert_int_equal(pi.nr_cpus, 3);
+        assert_int_equal(pi.cores_per_socket, 3);
+        assert_int_equal(dom0->max_vcpus, 3);
+        strcpy(req.name, "c");
+        assert_int_equal(hv_domain_create(hv, &req, &d), 0);
+        /* Affinities name the host's cpus: they stay while a guest is there. */
+        assert_int_equal(hypervisor_set_cpus(hv, 4), -EBUSY);
+        assert_int_equal(hv_domain_vcpu_info(d, 2, &vi), 0);
+        assert_int_equal(vi.flags, 0); /* offline */
+        assert_int_equal(vi.max_vcpu_id, 2);
+        assert_int_equal(vi.hard.bits[0], 0x7);
+        assert_int_equal(vi.soft.bits[0], 0x7);
+        assert_int_equal(hv_domain_vcpu_info(d, 3, &vi), -EINVAL);
+        /* What the builder never sends is refused too: no map, an unknown one, reserved. */
+        pin.which = 0;
+        assert_int_equal(hv_domain_vcpu_pin(d, &pin), -EINVAL);
+        pin.which = HV_PIN_HARD | 4;
+        assert_int_equal(hv_domain_vcpu_pin(d, &pin), -EINVAL);
+        pin.which = HV_PIN_HARD;
+        pin.reserved = 1;
+        assert_int_equal(hv_domain_vcpu_pin(d, &pin), -EINVAL);
+        pin.reserved = 0;
+        pin.hard.bits[HV_CPUS_MAX / 64 - 1] = 1ull << 63; /* cpu 1023 */
+        assert_int_equal(hv_domain_vcpu_pin(d, &pin), -EINVAL);
+        pin.hard.bits[HV_CPUS_MAX / 64 - 1] = 0;
+        /* A map left out is not looked at. */
+        pin.soft.bits[0] = 0x8;
+        assert_int_equal(hv_domain_vcpu_pin(d, &pin), 0);
+        assert_int_equal(hv_domain_vcpu_info(d, 0, &vi), 0);
+        assert_int_equal(vi.hard.bits[0], 0x2);
+        assert_int_equal(vi.soft.bits[0], 0x7);
+        assert_int_equal(vi.cpu, 1);
+        /* A restored domain starts with every host cpu, whatever the saved one had. */
+        assert_int_equal(hv_domain_unpause(d), 0);
+        assert_int_equal(hv_domain_shutdown(d, SHUTDOWN_REASON_SUSPEND), 0);
+        assert_int_equal(hv_domain_save(d, &rreq.state), 0);
+        strcpy(rreq.name, "c");
+        assert_int_equal(hv_domain_restore(hv, &rreq, &r), 0);
+        assert_int_not_equal(r->domid, d->domid);
+        assert_int_equal(hv_domain_vcpu_info(r, 0, &vi), 0);
+        assert_int_equal(vi.flags, HV_VCPU_ONLINE | HV_VCPU_BLOCKED); /* paused */
+        assert_int_equal(vi.hard.bits[0], 0x7);
+        assert_int_equal(vi.soft.bits[0], 0x7);
+        assert_int_equal(vi.cpu, 0);
+        assert_int_equal(vi.cpu_time_ns, 0);
+        assert_int_equal(hv_domain_vcpu_info(r, 1, &vi), 0);
+        assert_int_equal(vi.flags, HV_VCPU_ONLINE | HV_VCPU_BLOCKED);
+        assert_int_equal(hv_domain_vcpu_info(r, 2, &vi), 0);
+        assert_int_equal(vi.flags, 0);
+        hv = hypervisor_free(hv);
+        rm_rf(dir);
+}
+
+/* What xl info shows, from the default host (4 cpus) of the group's simulator. */
+static void test_host_info(void **state)
+{
+        _cleanup_free_ struct builder_vcpu_info *v = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct builder_host_info hi;
+        struct builder_sim_stats st;
+
+        (void)state;
+        assert_int_equal(builder_host_info(fx.b, &hi, &err), 0);
+        assert_string_equal(hi.version, "sim-4");
+        assert_string_equal(hi.capabilities,
+                            "xen-3.0-x86_64 hvm-3.0-x86_32 hvm-3.0-x86_32p hvm-3.0-x86_64");
+        assert_string_equal(hi.virt_caps, "pv hvm hap");
+        assert_string_equal(hi.scheduler, "credit2");
+        assert_int_equal(hi.nr_cpus, 4);
+        assert_int_equal(hi.nr_nodes, 1);
+        assert_int_equal(hi.cores_per_socket, 4);
+        assert_int_equal(hi.threads_per_core, 1);
+        assert_int_equal(hi.cpu_khz, 2000000);
+        assert_int_equal(builder_sim_stats(fx.b, &st, &err), 0);
+        assert_int_equal(hi.total_kib, st.total_kib);
+        assert_int_equal(hi.free_kib, st.free_kib);
+        assert_int_equal(hi.total_kib, (uint64_t)HV_DEFAULT_TOTAL_MIB * 1024);
+        /* dom0: a vcpu per host cpu, each on its own cpu, running. */
+        v = vcpus_of(fx.b, 0, 4);
+        for (unsigned i = 0; i < 4; i++) {
+                assert_true(v[i].online);
+                assert_true(v[i].running);
+                assert_false(v[i].blocked);
+                assert_int_equal(v[i].cpu, i);
+                assert_int_equal(v[i].hard.bits[0], 0xf);
+                assert_int_equal(v[i].soft.bits[0], 0xf);
+        }
+}
+
+static void test_vcpu_list(void **state)
+{
+        _cleanup_free_ struct builder_vcpu_info *v = NULL, *none = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct domain_config c = make_config(16);
+        struct builder_domain_info info;
+        uint64_t sum = 0;
+        size_t n = 99;
+        char want[64];
+        uint32_t a;
+
+        (void)state;
+        c.vcpus = 2;
+        c.maxvcpus = 4;
+        a = create(&c, NULL);
+        v = vcpus_of(fx.b, a, 4);
+        for (unsigned i = 0; i < 4; i++) {
+                assert_int_equal(v[i].online, i < 2);
+                assert_false(v[i].running); /* created paused */
+                assert_int_equal(v[i].blocked, i < 2);
+                assert_int_equal(v[i].cpu, i);
+                assert_int_equal(v[i].cpu_time_ns, 0);
+                for (size_t w = 0; w < ELEMENTSOF(v[i].hard.bits); w++) {
+                        assert_int_equal(v[i].hard.bits[w], w == 0 ? 0xf : 0);
+                        assert_int_equal(v[i].soft.bits[w], w == 0 ? 0xf : 0);
+                }
+        }
+        free(v);
+        assert_int_equal(builder_unpause(fx.b, a, &err), 0);
+        sleep_ms(30);
+        v = vcpus_of(fx.b, a, 4);
+        assert_true(find(a, &info));
+        for (unsigned i = 0; i < 4; i++) {
+                assert_int_equal(v[i].running, i < 2);
+                assert_false(v[i].blocked);
+                assert_int_equal(v[i].cpu_time_ns > 0, i < 2);
+                sum += v[i].cpu_time_ns;
+        }
+        /* The vcpus' times add up to the domain's (taken a moment later). */
+        assert_true(v[0].cpu_time_ns >= 20 * 1000000ull);
+        assert_true(sum <= info.cpu_time_ns);
+        assert_true(info.cpu_time_ns - sum < 2 * 1000000000ull);
+        /* A shut-down domain's vcpus run no more. */
+        assert_int_equal(builder_shutdown(fx.b, a, SHUTDOWN_REASON_POWEROFF, &err), 0);
+        free(v);
+        v = vcpus_of(fx.b, a, 4);
+        assert_false(v[0].running);
+        assert_true(v[0].blocked);
+        destroy(a);
+        assert_int_equal(builder_vcpu_list(fx.b, a, &none, &n, &err), -ESRCH);
+        snprintf(want, sizeof(want), "domain %u does not exist", a);
+        assert_string_equal(err, want);
+        assert_null(none);
+        assert_int_equal(n, 0);
+}
+
+static void test_vcpu_pin(void **state)
+{
+        _cleanup_free_ struct builder_vcpu_info *v = NULL;
+        _cleanup_free_ char *err = NULL;
+        struct domain_config c = make_config(16);
+        struct builder_cpumap one = cpumap(0x2), three = cpumap(0x8), all = cpumap(0xf);
+        struct builder_cpumap zero_two = cpumap(0x5), two = cpumap(0x4), none = cpumap(0);
+        struct builder_cpumap nine = cpumap(0x200 | 0x1), top = cpumap(0);
+        uint64_t pins;
+        char want[96];
+        uint32_t a;
+
+        (void)state;
+        c.vcpus = 2;
+        c.maxvcpus = 4;
+        a = create(&c, NULL);
+        /* Hard only: the vcpu moves there, its soft map stays. */
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 0, &one, NULL, &err), 0);
+        v = vcpus_of(fx.b, a, 4);
+        assert_int_equal(v[0].hard.bits[0], 0x2);
+        assert_int_equal(v[0].soft.bits[0], 0xf);
+        assert_int_equal(v[0].cpu, 1);
+        assert_int_equal(v[1].hard.bits[0], 0xf); /* the others untouched */
+        assert_int_equal(v[1].cpu, 1);
+        free(v);
+        /* Soft only: within its hard map, the vcpu goes where it prefers. */
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 1, NULL, &three, &err), 0);
+        v = vcpus_of(fx.b, a, 4);
+        assert_int_equal(v[1].hard.bits[0], 0xf);
+        assert_int_equal(v[1].soft.bits[0], 0x8);
+        assert_int_equal(v[1].cpu, 3);
+        assert_int_equal(v[0].hard.bits[0], 0x2);
+        free(v);
+        /* Both, of an offline vcpu; then a soft map outside the hard one counts for nothing. */
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 3, &zero_two, &two, &err), 0);
+        v = vcpus_of(fx.b, a, 4);
+        assert_false(v[3].online);
+        assert_int_equal(v[3].hard.bits[0], 0x5);
+        assert_int_equal(v[3].soft.bits[0], 0x4);
+        assert_int_equal(v[3].cpu, 2);
+        free(v);
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 3, NULL, &three, &err), 0);
+        v = vcpus_of(fx.b, a, 4);
+        assert_int_equal(v[3].cpu, 0); /* from cpu 3, wrapping, the first of {0,2} */
+        free(v);
+        /* An empty soft map is no preference. */
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 1, &all, &none, &err), 0);
+        v = vcpus_of(fx.b, a, 4);
+        assert_int_equal(v[1].soft.bits[0], 0);
+        assert_int_equal(v[1].cpu, 1);
+        free(v);
+        v = NULL;
+
+        /* Refused, each saying why, and nothing changed. */
+        snprintf(want, sizeof(want), "vcpu-pin: domain %u has no vcpu 4: its vcpus are 0-3", a);
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 4, &one, NULL, &err), -EINVAL);
+        assert_string_equal(err, want);
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 0, &nine, NULL, &err), -EINVAL);
+        assert_string_equal(err, "vcpu-pin: cpu 9 does not exist: the host has cpus 0-3");
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 0, &all, &nine, &err), -EINVAL);
+        assert_string_equal(err, "vcpu-pin: cpu 9 does not exist: the host has cpus 0-3");
+        builder_cpumap_set(&top, BUILDER_CPUS_MAX - 1);
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 0, NULL, &top, &err), -EINVAL);
+        assert_string_equal(err, "vcpu-pin: cpu 1023 does not exist: the host has cpus 0-3");
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 0, &none, NULL, &err), -EINVAL);
+        assert_string_equal(err, "vcpu-pin: the hard affinity of vcpu 0 names no cpu");
+        v = vcpus_of(fx.b, a, 4);
+        assert_int_equal(v[0].hard.bits[0], 0x2);
+        assert_int_equal(v[0].soft.bits[0], 0xf);
+        free(v);
+        v = NULL;
+        assert_int_equal(builder_vcpu_pin(fx.b, 0x7fee, 0, &one, NULL, &err), -ESRCH);
+        assert_string_equal(err, "domain 32750 does not exist");
+        /* Neither map: refused before the hypervisor is asked. */
+        pins = calls(HV_OP_VCPU_PIN);
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 0, NULL, NULL, &err), -EINVAL);
+        assert_int_equal(calls(HV_OP_VCPU_PIN), pins);
+        /* dom0's vcpus can be pinned too. */
+        assert_int_equal(builder_vcpu_pin(fx.b, 0, 0, &one, NULL, &err), 0);
+        v = vcpus_of(fx.b, 0, 4);
+        assert_int_equal(v[0].cpu, 1);
+        assert_int_equal(builder_vcpu_pin(fx.b, 0, 0, &all, NULL, &err), 0);
+        destroy(a);
+}
+
+/* xl mem-max: the limit (plus libxl's slack) changes, the pages the guest holds do not. */
+static void test_set_max_memory(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        struct domain_config c = make_config(64);
+        struct builder_domain_info info;
+        uint32_t a;
+
+        (void)state;
+        a = create(&c, NULL);
+        assert_int_equal(builder_set_max_memory(fx.b, a, 128 * 1024, &err), 0);
+        assert_true(find(a, &info));
+        assert_int_equal(info.max_mem_kib, 128 * 1024 + 1024);
+        assert_int_equal(info.mem_kib, 64 * 1024);
+        assert_int_equal(builder_set_max_memory(fx.b, a, 32 * 1024, &err), 0);
+        assert_true(find(a, &info));
+        assert_int_equal(info.max_mem_kib, 32 * 1024 + 1024);
+        assert_int_equal(info.mem_kib, 64 * 1024); /* until its balloon gives pages back */
+        assert_int_equal(builder_set_max_memory(fx.b, a, 0, &err), -EINVAL);
+        assert_string_equal(err, "memory maximum 0 KiB out of range");
+        assert_int_equal(builder_set_memory(fx.b, a, 0, &err), -EINVAL);
+        assert_string_equal(err, "memory target 0 KiB out of range");
+        assert_int_equal(builder_set_max_memory(fx.b, 0x7fee, 1024, &err), -ESRCH);
+        destroy(a);
+}
+
+/* Each new op faulted: the builder call fails with the fault's errno and returns nothing. */
+static void test_cpu_faults(void **state)
+{
+        _cleanup_free_ char *err = NULL;
+        _cleanup_free_ struct builder_vcpu_info *v = NULL;
+        struct domain_config c = make_config(16);
+        struct builder_cpumap one = cpumap(0x2);
+        struct builder_host_info hi;
+        struct builder_domain_info info;
+        char want[96];
+        size_t n = 7;
+        uint32_t a;
+
+        (void)state;
+        c.vcpus = 1;
+        c.maxvcpus = 3;
+        a = create(&c, NULL);
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_PHYSINFO, 1, EIO, 1, &err), 0);
+        assert_int_equal(builder_host_info(fx.b, &hi, &err), -EIO);
+        assert_string_equal(err, "physinfo: Input/output error");
+        assert_int_equal(builder_host_info(fx.b, &hi, &err), 0);
+        /* The first vcpu's call, then one midway through the list. */
+        for (unsigned nth = 1; nth <= 2; nth++) {
+                assert_int_equal(builder_sim_fault(fx.b, HV_OP_VCPU_INFO, nth, EAGAIN, 1, &err), 0);
+                assert_int_equal(builder_vcpu_list(fx.b, a, &v, &n, &err), -EAGAIN);
+                snprintf(want, sizeof(want), "domid %u: vcpu_info: %s", a, strerror(EAGAIN));
+                assert_string_equal(err, want);
+                assert_null(v);
+                assert_int_equal(n, 0);
+        }
+        v = vcpus_of(fx.b, a, 3);
+        /* A faulted pin changes nothing; an EINVAL that none of the checks explain is told. */
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_VCPU_PIN, 1, EPERM, 1, &err), 0);
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 0, &one, NULL, &err), -EPERM);
+        snprintf(want, sizeof(want), "domid %u: vcpu_pin: %s", a, strerror(EPERM));
+        assert_string_equal(err, want);
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_VCPU_PIN, 1, EINVAL, 1, &err), 0);
+        assert_int_equal(builder_vcpu_pin(fx.b, a, 0, &one, NULL, &err), -EINVAL);
+        snprintf(want, sizeof(want), "domid %u: vcpu_pin: %s", a, strerror(EINVAL));
+        assert_string_equal(err, want);
+        free(v);
+        v = vcpus_of(fx.b, a, 3);
+        assert_int_equal(v[0].hard.bits[0], 0xf);
+        assert_int_equal(builder_sim_fault(fx.b, HV_OP_SET_MEMORY, 1, ENOMEM, 1, &err), 0);
+        assert_int_equal(builder_set_max_memory(fx.b, a, 1024, &err), -ENOMEM);
+        assert_true(find(a, &info));
+        assert_int_equal(info.max_mem_kib, 16 * 1024 + 1024);
+        destroy(a);
+}
+
+/* xensup-sim --cpus: the host's size, what the vcpus may be pinned to, and its checks. */
+static void test_cpus_option(void **state)
+{
+        static const char *const bad[] = { "0", "1025", "-1", "2x", "" };
+        struct builder_options o = { .kind = BUILDER_SIM };
+        _cleanup_free_ struct builder_vcpu_info *v = NULL;
+        _cleanup_free_ char *err = NULL, *out = NULL;
+        char dir[] = "/tmp/test-sim-cpus.XXXXXX", cmd[1024];
+        struct domain_config c = make_config(16);
+        struct builder_cpumap cpu2 = cpumap(0x4), cpu3 = cpumap(0x8);
+        struct builder_host_info hi;
+        struct builder_domain bd;
+        struct builder *b = NULL;
+        size_t len = 0;
+        FILE *f;
+        pid_t pid;
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        pid = start_sim_with(dir, "--cpus=3");
+        o.sim_dir = dir;
+        assert_int_equal(builder_open(&o, &b, &err), 0);
+        assert_int_equal(builder_host_info(b, &hi, &err), 0);
+        assert_int_equal(hi.nr_cpus, 3);
+        assert_int_equal(hi.cores_per_socket, 3);
+        v = vcpus_of(b, 0, 3);
+        free(v);
+        c.vcpus = 4;
+        c.maxvcpus = 5;
+        assert_int_equal(builder_create(b, &c, NULL, &bd, &err), 0);
+        v = vcpus_of(b, bd.domid, 5);
+        for (unsigned i = 0; i < 5; i++) {
+                assert_int_equal(v[i].cpu, i % 3);
+                assert_int_equal(v[i].hard.bits[0], 0x7);
+        }
+        assert_int_equal(builder_vcpu_pin(b, bd.domid, 4, &cpu2, NULL, &err), 0);
+        assert_int_equal(builder_vcpu_pin(b, bd.domid, 4, &cpu3, NULL, &err), -EINVAL);
+        assert_string_equal(err, "vcpu-pin: cpu 3 does not exist: the host has cpus 0-2");
+        builder_close(b);
+        stop_sim(pid);
+        /* One cpu is said as one; no cpu, too many, or not a number is refused. */
+        pid = start_sim_with(dir, "--cpus=1");
+        assert_int_equal(builder_open(&o, &b, &err), 0);
+        assert_int_equal(builder_vcpu_pin(b, 0, 0, &cpu2, NULL, &err), -EINVAL);
+        assert_string_equal(err, "vcpu-pin: cpu 2 does not exist: the host has only cpu 0");
+        assert_int_equal(builder_vcpu_pin(b, 0, 1, &cpu2, NULL, &err), -EINVAL);
+        assert_string_equal(err, "vcpu-pin: domain 0 has no vcpu 1: its only vcpu is 0");
+        builder_close(b);
+        stop_sim(pid);
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                snprintf(cmd, sizeof(cmd), "%s --dir %s --cpus='%s' 2>%s/err", sim_binary(), dir,
+                         bad[i], dir);
+                assert_int_equal(WEXITSTATUS(system(cmd)), 1);
+                snprintf(cmd, sizeof(cmd), "%s/err", dir);
+                f = fopen(cmd, "re");
+                assert_non_null(f);
+                assert_true(getline(&out, &len, f) > 0);
+                fclose(f);
+                snprintf(cmd, sizeof(cmd),
+                         "xensup-sim: --cpus: '%s' is not a number of cpus from 1 to 1024\n",
+                         bad[i]);
+                assert_string_equal(out, cmd);
+        }
+        rm_rf(dir);
+}
+
 /* ---- devices: the host side, dom0's backends and the guest's frontends ---- */
 
 #define DEV_WAIT_MS  2000 /* a handshake step that must come */
@@ -2295,7 +2726,10 @@ static void fake_list_reply(int fd, const struct hv_header *req, unsigned nth)
         (void)!send(fd, &m, len, MSG_NOSIGNAL);
 }
 
-/* Serve until killed: STATS well formed, LIST as fake_list_reply, CREATE with domid 0. */
+/*
+ * Serve until killed: STATS well formed, LIST as fake_list_reply, CREATE with domid 0,
+ * PHYSINFO with no cpu, VCPU_INFO with an empty hard map (each of the right size).
+ */
 static _Noreturn void fake_hypervisor(int lfd)
 {
         unsigned lists = 0;
@@ -2319,12 +2753,14 @@ static _Noreturn void fake_hypervisor(int lfd)
                                         union {
                                                 struct hv_rep_stats st;
                                                 struct hv_rep_create c;
+                                                struct hv_rep_physinfo pi;
+                                                struct hv_rep_vcpu_info vi;
                                         } u;
                                 } m;
 
                                 memset(&m, 0, sizeof(m));
                                 m.h = h;
-                                m.h.len = h.op == HV_OP_STATS ? sizeof(m.u.st) : sizeof(m.u.c);
+                                m.h.len = (uint32_t)hv_rep_size(h.op);
                                 (void)!send(fd, &m, sizeof(m.h) + m.h.len, MSG_NOSIGNAL);
                         }
                 }
@@ -2348,8 +2784,10 @@ static void test_client_checks_replies(void **state)
 {
         struct builder_options o = { .kind = BUILDER_SIM };
         _cleanup_free_ struct builder_domain_info *infos = NULL;
+        _cleanup_free_ struct builder_vcpu_info *vcpus = NULL;
         _cleanup_free_ char *err = NULL;
         _cleanup_close_ int xfd = -1, hfd = -1;
+        struct builder_host_info hi;
         char dir[] = "/tmp/test-sim-fake.XXXXXX";
         struct domain_config c = make_config(16);
         struct builder_domain bd;
@@ -2381,6 +2819,12 @@ static void test_client_checks_replies(void **state)
         assert_int_equal(infos[0].domid, 0);
         /* domid 0 is never a new domain. */
         assert_int_equal(builder_create(b, &c, NULL, &bd, &err), -EBADMSG);
+        /* A host without cpus, a vcpu that may run nowhere. */
+        assert_int_equal(builder_host_info(b, &hi, &err), -EBADMSG);
+        assert_string_equal(err, "xensup-sim: malformed reply to physinfo");
+        assert_int_equal(builder_vcpu_list(b, 1, &vcpus, &n, &err), -EBADMSG);
+        assert_string_equal(err, "xensup-sim: malformed reply to vcpu_info");
+        assert_null(vcpus);
         builder_close(b);
         kill(pid, SIGKILL);
         assert_int_equal(waitpid(pid, NULL, 0), pid);
@@ -2392,6 +2836,7 @@ int main(void)
         const struct CMUnitTest model[] = {
                 cmocka_unit_test(test_model_domid_wrap),
                 cmocka_unit_test(test_model_pause_count),
+                cmocka_unit_test(test_model_cpus),
                 cmocka_unit_test(test_client_checks_replies),
         };
         const struct CMUnitTest sim[] = {
@@ -2413,6 +2858,12 @@ int main(void)
                 cmocka_unit_test(test_hostile),
                 cmocka_unit_test(test_zombie),
                 cmocka_unit_test(test_memory_option),
+                cmocka_unit_test(test_host_info),
+                cmocka_unit_test(test_vcpu_list),
+                cmocka_unit_test(test_vcpu_pin),
+                cmocka_unit_test(test_set_max_memory),
+                cmocka_unit_test(test_cpu_faults),
+                cmocka_unit_test(test_cpus_option),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_client_death),
                 cmocka_unit_test(test_autospawn),

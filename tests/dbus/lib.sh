@@ -56,6 +56,26 @@ check() {
 check_eq() {
         if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "got '$2', want '$3'"; fi
 }
+# run NAME WANT_RC COMMAND...: the command's stdout+stderr in $out, its exit code checked.
+run() {
+        local name=$1 want=$2 rc
+        shift 2
+        out=$("$@" 2>&1)
+        rc=$?
+        if [ "$rc" = "$want" ]; then pass "$name"; else
+                fail "$name" "exit $rc, want $want: $out"
+        fi
+}
+# ctl_help_commands: every command `xensupctl --help` lists, one a line, in its order.
+ctl_help_commands() {
+        # shellcheck disable=SC2086 # VALGRIND is a command line
+        timeout 60 ${VALGRIND:-} "$build/xensupctl" --help | awk '
+        # Read to the end: an early exit would kill xensupctl with SIGPIPE (and pipefail the test).
+        /^Commands:/ && !done { on = 1; next }
+        on && /^$/ { on = 0; done = 1 }
+        # "  pause NAME | unpause NAME" names two; description lines are indented further.
+        on && /^  [a-z]/ { n = split($0, alt, / \| /); for (i = 1; i <= n; i++) { split(alt[i], w, " "); print w[1] } }'
+}
 # check_match NAME TEXT REGEX
 check_match() {
         if printf '%s' "$2" | grep -qE -- "$3"; then pass "$1"; else
@@ -85,7 +105,7 @@ start_bus() {
 }
 
 start_sim() {
-        "$build/xensup-sim" --dir "$work/sim" 2>"$work/sim.log" &
+        "$build/xensup-sim" --dir "$work/sim" "$@" 2>"$work/sim.log" &
         sim_pid=$!
         for _ in $(seq 100); do
                 [ -S "$work/sim/hypervisor.socket" ] && [ -S "$work/sim/xenstored.socket" ] &&

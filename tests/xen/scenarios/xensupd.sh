@@ -142,6 +142,59 @@ for d in up1 up2 obey1 hang1 ctl1; do
         fi
 done
 
+# --- the host and the vcpus as xl shows them: xensupctl info, vcpu-list, vcpu-pin, mem-max ---
+xl_info_field() { xl info 2>/dev/null | sed -n "s/^$1 *: //p"; }
+ctl_info_field() { xensupctl info 2>/dev/null | sed -n "s/^$1 *: //p"; }
+for f in xen_version xen_caps virt_caps xen_scheduler nr_cpus nr_nodes cores_per_socket \
+        threads_per_core total_memory; do
+        ours="$(ctl_info_field "$f")" theirs="$(xl_info_field "$f")"
+        if [ -n "$ours" ] && [ "$ours" = "$theirs" ]; then
+                xt_pass "info-$f"
+        else
+                xt_fail "info-$f" "xensupctl info says '$ours', xl info '$theirs'"
+        fi
+done
+case "$(ctl_info_field xen_version)" in
+4.17*) xt_pass info-xen-4.17 ;;
+*) xt_fail info-xen-4.17 "xen_version '$(ctl_info_field xen_version)'" ;;
+esac
+# Name, ID, VCPU and the affinities (CPU, State and Time move on their own).
+vcpu_rows() { "$@" 2>/dev/null | awk 'NR > 1 { print $1, $2, $3, $7, $8, $9 }'; }
+ours="$(vcpu_rows xensupctl vcpu-list up1)" theirs="$(vcpu_rows xl vcpu-list up1)"
+if [ -n "$ours" ] && [ "$ours" = "$theirs" ]; then
+        xt_pass vcpu-list-as-xl
+else
+        xt_fail vcpu-list-as-xl "xensupctl: '$ours'; xl: '$theirs'"
+fi
+if xensupctl vcpu-pin up1 0 1 0 >/tmp/pin.out 2>&1 &&
+        [ "$(vcpu_rows xl vcpu-list up1 | head -1 | cut -d' ' -f4-)" = "1 / 0" ]; then
+        xt_pass vcpu-pin-in-xen
+else
+        xt_fail vcpu-pin-in-xen "vcpu-pin up1 0 1 0: $(cat /tmp/pin.out); xl: $(vcpu_rows xl vcpu-list up1)"
+fi
+xensupctl vcpu-pin up1 0 all all >/dev/null 2>&1
+if [ "$(vcpu_rows xl vcpu-list up1 | head -1 | cut -d' ' -f4-)" = "all / all" ]; then
+        xt_pass vcpu-pin-back-in-xen
+else
+        xt_fail vcpu-pin-back-in-xen "xl: $(vcpu_rows xl vcpu-list up1)"
+fi
+out="$(xensupctl vcpu-pin up1 0 5 2>&1)"
+if [ "$out" = "xensupctl: hard affinity: cpu 5 does not exist: the host has cpus 0-$(($(xl_info_field nr_cpus) - 1))" ]; then
+        xt_pass vcpu-pin-refused
+else
+        xt_fail vcpu-pin-refused "vcpu-pin up1 0 5: $out"
+fi
+max=$(((XT_GUEST_MEMORY + 32) * 1024))
+if xensupctl mem-max up1 "$((XT_GUEST_MEMORY + 32))m" >/tmp/memmax.out 2>&1 &&
+        [ "$(xenstore-read "/local/domain/$domid/memory/static-max" 2>/dev/null)" = "$max" ] &&
+        [ "$(field up1 max_memory_kib)" = "$max" ] &&
+        xensupctl mem-set up1 "$((XT_GUEST_MEMORY + 32))m" >>/tmp/memmax.out 2>&1; then
+        xt_pass mem-max-in-xen
+else
+        xt_fail mem-max-in-xen "$(cat /tmp/memmax.out); static-max $(xenstore-read "/local/domain/$domid/memory/static-max" 2>&1)"
+fi
+xensupctl mem-set up1 "${XT_GUEST_MEMORY}m" >/dev/null 2>&1
+
 # --- the shared scenarios ---
 scenario_actions
 # A destroyed domain leaves nothing behind in XenStore.
