@@ -75,7 +75,10 @@ check-valgrind:
 # make deps: what building needs; each test target brings what it needs besides.
 deps:
 	tests/install-deps.sh build
-deps-%:
+# A static pattern rule: make looks for no implicit rule for a phony target, so a plain
+# deps-% would never run for these.
+DEPS_GROUPS := deps-run deps-test deps-xen deps-package
+$(DEPS_GROUPS): deps-%:
 	tests/install-deps.sh $*
 
 # cppcheck does not model __attribute__((cleanup)), so it reports every
@@ -92,6 +95,6 @@ format:
 clean:
 	rm -rf build build-asan build-valgrind
 
-.PHONY: all tests check check-asan check-valgrind deps deps-run deps-test deps-xen deps-package \
+.PHONY: all tests check check-asan check-valgrind deps $(DEPS_GROUPS) \
 	lint format clean
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
