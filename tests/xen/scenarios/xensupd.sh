@@ -154,6 +154,9 @@ for f in xen_version xen_caps virt_caps xen_scheduler nr_cpus nr_nodes cores_per
                 xt_fail "info-$f" "xensupctl info says '$ours', xl info '$theirs'"
         fi
 done
+# Into the run's log, as a person would read them.
+xensupctl info 2>&1 | xt_log_lines
+xensupctl vcpu-list 2>&1 | xt_log_lines
 case "$(ctl_info_field xen_version)" in
 4.17*) xt_pass info-xen-4.17 ;;
 *) xt_fail info-xen-4.17 "xen_version '$(ctl_info_field xen_version)'" ;;
