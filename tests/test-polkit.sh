@@ -306,6 +306,8 @@ else
         fail polkit-error-refuses "polkitd did not notice the withdrawn action file"
 fi
 mv "$pk/withdrawn.policy" "$pk/actions/org.xensup.supervisor1.policy"
+# polkitd reads the file back in its own time: the late answers below need the action again.
+check polkit-action-back wait_for 10 sh -c "pkaction --action-id $MANAGE >/dev/null 2>&1"
 
 echo "--- late answers (polkitd stopped meanwhile): dispatched again, the object looked up anew"
 # asked_since N COUNT: the monitor has seen N + COUNT CheckAuthorization calls.
