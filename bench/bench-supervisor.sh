@@ -10,24 +10,24 @@
 #             hypervisor list scans the daemon used (sim's LIST counter)
 #   memory:   daemon VmRSS and Pss (smaps_rollup) with 0 and N domains, the
 #             difference per domain; xensup-sim's own, idle and with N domains
+#   cpu:      the daemon's utime+stime (/proc/PID/stat, getconf CLK_TCK ticks) over
+#             the start and over the storm, each up to its last domain unpaused
 #
-# usage: bench/bench-supervisor.sh [N]     (make bench-supervisor)
+# Its last line, `BENCH key=value ...`, holds the same figures for a script:
+# bench/bench-curve.sh runs this for several N and prints how each one grows.
+#
+# usage: bench/bench-supervisor.sh [N]     (make bench-supervisor SIZES=N)
 set -euo pipefail
 
 n=${1:-${N:-1000}}
+[[ $n =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench/bench-supervisor.sh [N]" >&2; exit 2; }
 src="${XENSUP_SRC:-$(pwd)}"
 build="${XENSUP_BUILD:-$src/build}"
 work="$(mktemp -d /tmp/xensup-bench.XXXXXX)"
 conf="$work/conf"
 export XENSTORED_PATH="$work/sim/xenstored.socket" XENSUP_LOG=stderr
-mkdir -p "$conf" "$work/sim" "$work/bin"
-# Private copies: a rebuild in the tree meanwhile must not swap binaries under the bench.
-for p in xensupd xensup-sim xensupctl tests/sim-tool; do
-        cp "$build/$p" "$work/bin/"
-done
-bin="$work/bin"
-echo "not a kernel: the simulator does not boot kernels" >"$work/vmlinuz"
 
+# Set before anything can fail, so a broken run leaves no $work behind.
 bus_pid="" sim_pid="" daemon_pid=""
 cleanup() {
         [ -n "$daemon_pid" ] && kill -9 "$daemon_pid" 2>/dev/null
@@ -37,6 +37,14 @@ cleanup() {
         rm -rf "$work"
 }
 trap cleanup EXIT
+
+mkdir -p "$conf" "$work/sim" "$work/bin"
+# Private copies: a rebuild in the tree meanwhile must not swap binaries under the bench.
+for p in xensupd xensup-sim xensupctl tests/sim-tool; do
+        cp "$build/$p" "$work/bin/"
+done
+bin="$work/bin"
+echo "not a kernel: the simulator does not boot kernels" >"$work/vmlinuz"
 
 die() {
         echo "bench-supervisor: $*" >&2
@@ -57,6 +65,16 @@ sim_tool() { "$bin/sim-tool" --sim-dir "$work/sim" "$@"; }
 ctl() { "$bin/xensupctl" --user "$@"; }
 now_us() { echo "${EPOCHREALTIME/./}"; }
 ms_since() { echo $((($(now_us) - $1) / 1000)); }
+clk_tck=$(getconf CLK_TCK)
+
+# cpu_ticks PID: utime+stime of PID in clock ticks, fields 14 and 15 of /proc/PID/stat,
+# counted after the ")" that ends comm, since comm may hold spaces.
+cpu_ticks() {
+        local stat f
+        stat=$(<"/proc/$1/stat")
+        read -r -a f <<<"${stat##*) }"
+        echo $((f[11] + f[12]))
+}
 
 # kib PID FIELD: a "Field:   N kB" line of /proc/PID/status or smaps_rollup, in KiB.
 kib() {
@@ -140,9 +158,12 @@ t0=$(now_us)
 daemon_start
 wait_unpaused $((unpause0 + n)) 600
 start_ms=$(ms_since "$t0")
+cpu_start=$(cpu_ticks "$daemon_pid")
 creates=$(sim_tool stats create)
 # Let the guests boot (feature writes, control/shutdown watch) before counting them in.
-deadline=$((SECONDS + 60))
+# A list of N domains through xensupctl takes longer as N grows: so does the wait.
+boot_wait=$((60 + n / 100))
+deadline=$((SECONDS + boot_wait))
 until [ "$(running_with 0)" -eq "$n" ]; do
         [ "$SECONDS" -le "$deadline" ] || die "the daemon reports $(running_with 0) of $n running"
         sleep 0.2
@@ -154,15 +175,17 @@ sim_rss1=$(kib "$sim_pid" VmRSS) sim_pss1=$(kib "$sim_pid" Pss)
 
 # --- a storm: every domain crashes at once
 unpause1=$(sim_tool stats unpause)
+cpu_storm0=$(cpu_ticks "$daemon_pid")
 out=$(sim_tool guest-action-all crash)
 t1=$(now_us)
 list0=$(sed -n 's/.*list_before=\([0-9]*\).*/\1/p' <<<"$out")
 fire_us=$(sed -n 's/.*usec=\([0-9]*\).*/\1/p' <<<"$out")
 wait_unpaused $((unpause1 + n)) 600
 storm_ms=$(ms_since "$t1")
+cpu_storm=$(($(cpu_ticks "$daemon_pid") - cpu_storm0))
 list1=$(sim_tool stats list)
 domains=$(sim_tool stats domains)
-deadline=$((SECONDS + 60))
+deadline=$((SECONDS + boot_wait))
 until [ "$(running_with 1)" -eq "$n" ]; do
         [ "$SECONDS" -le "$deadline" ] || die "after the storm $(running_with 1) of $n run again"
         sleep 0.2
@@ -178,7 +201,8 @@ awk -v n="$n" -v start_ms="$start_ms" -v creates="$creates" \
         -v xs_boot="$xs_boot" -v storm_ms="$storm_ms" -v fire_us="$fire_us" -v calls="$calls" \
         -v per_scan="$per_scan" -v domains="$domains" -v rss0="$rss0" -v pss0="$pss0" \
         -v rss1="$rss1" -v pss1="$pss1" -v srss0="$sim_rss0" -v spss0="$sim_pss0" \
-        -v srss1="$sim_rss1" -v spss1="$sim_pss1" 'BEGIN {
+        -v srss1="$sim_rss1" -v spss1="$sim_pss1" -v cpu_start="$cpu_start" \
+        -v cpu_storm="$cpu_storm" -v hz="$clk_tck" 'BEGIN {
         printf "start:    %d domains running %d ms after the daemon was started (%.2f ms/domain, %.0f domains/s; %d creates)\n",
                 n, start_ms, start_ms / n, n * 1000 / start_ms, creates
         printf "xenstore: %d requests from daemon start until every guest booted = %.1f per domain;\n",
@@ -196,5 +220,9 @@ awk -v n="$n" -v start_ms="$start_ms" -v creates="$creates" \
                 pss0, pss1, n, (pss1 - pss0) * 1024 / n
         printf "          xensup-sim VmRSS %d KiB idle, %d KiB with %d domains (%.0f bytes/domain); Pss %d -> %d KiB\n",
                 srss0, srss1, n, (srss1 - srss0) * 1024 / n, spss0, spss1
+        printf "cpu:      xensupd utime+stime %.2f s over the start (%.3f ms/domain), %.2f s over the storm (%.3f ms/domain); %d ticks/s\n",
+                cpu_start / hz, cpu_start / hz * 1000 / n, cpu_storm / hz, cpu_storm / hz * 1000 / n, hz
+        printf "BENCH n=%d start_ms=%d storm_ms=%d list_calls=%d scans=%.2f rss0_kib=%d rss_kib=%d pss0_kib=%d pss_kib=%d cpu_start_s=%.3f cpu_storm_s=%.3f clk_tck=%d\n",
+                n, start_ms, storm_ms, calls, calls / per_scan, rss0, rss1, pss0, pss1, cpu_start / hz, cpu_storm / hz, hz
 }'
 daemon_stop
