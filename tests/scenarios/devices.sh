@@ -491,6 +491,8 @@ devices_killed_after_loop() {
 run_device_fault_scenarios() {
         say "device faults"
         mkdir -p "$DISK_DIR"
+        # Faults "for the next domain created" below: the restarters would take them.
+        restarters_stop
         devices_persist dvpersist
         sim_device_fault backend-no-initwait 0 vbd
         expect_refused_clean dfa "did not reach state 2" dev-fault-no-initwait
@@ -550,6 +552,7 @@ run_device_fault_scenarios() {
         destroy_when_built dfe
         devices_foreign_sharing
         devices_killed_after_loop
+        restarters_start
 }
 
 # --- the simulator only: a site's own hotplug scripts (script=) instead of the native work ---

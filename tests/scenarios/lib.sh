@@ -96,6 +96,16 @@ destroy_when_built() {
         done
 }
 
+# restarters_stop / restarters_start: reb1 and crash1 (scenario_configs) restart every few
+# seconds, each time a new domain; a fault the simulator keeps for "the next domain created"
+# must not go to one of them, so they are stopped around such a fault.
+restarters_stop() {
+        for _r in reb1 crash1; do destroy_when_built "$_r"; done
+}
+restarters_start() {
+        for _r in reb1 crash1; do $XSCTL start "$_r" >/dev/null 2>&1; done
+}
+
 # expect NAME KEY VALUE SECONDS TESTNAME
 expect() {
         if wait_field "$1" "$2" "$3" "$4"; then

@@ -114,12 +114,10 @@ scenario_log_fields() {
 }
 
 # A build that fails during a restart is tried again (through the throttle),
-# not left failed: the simulator's next create fails once with EIO. reb1 and
-# crash1, which restart every few seconds, are stopped meanwhile so that the
-# failing create is up2's.
+# not left failed: the simulator's next create fails once with EIO, up2's (the
+# restarters are stopped meanwhile).
 scenario_build_retry() {
-        local d
-        for d in reb1 crash1; do destroy_when_built "$d"; done
+        restarters_stop
         "$build/tests/sim-tool" --sim-dir "$work/sim" fault create 1 5 >/dev/null ||
                 fail build-retry "sim-tool fault failed"
         $XSCTL reboot up2 >/dev/null || fail build-retry "xensupctl reboot failed"
@@ -130,7 +128,7 @@ scenario_build_retry() {
         else
                 fail build-retry-logged "no 'start failed ...; trying again' line for up2"
         fi
-        for d in reb1 crash1; do $XSCTL start "$d" >/dev/null 2>&1; done
+        restarters_start
 }
 
 # Builds run in child processes, two at a time here: while they take their
