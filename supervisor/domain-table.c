@@ -168,6 +168,16 @@ int manager_list(struct manager *m, struct builder_domain_info **infos_r, size_t
 
 void manager_update_status(struct manager *m)
 {
+        /* Counting is a walk of the table: once per loop iteration, not once per state change
+         * (a storm of N deaths would walk it N times over). */
+        if (m->status_event)
+                (void)sd_event_source_set_enabled(m->status_event, SD_EVENT_ONESHOT);
+        else
+                manager_send_status(m);
+}
+
+void manager_send_status(struct manager *m)
+{
         char status[256];
         size_t off = 0;
         static const enum domain_state shown[] = { DOMAIN_RUNNING, DOMAIN_PAUSED, DOMAIN_STOPPED,

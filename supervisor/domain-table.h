@@ -26,8 +26,11 @@ int manager_list(struct manager *m, struct builder_domain_info **infos_r, size_t
 const struct builder_domain_info *manager_find_info(const struct builder_domain_info *infos,
                                                     size_t n, uint32_t domid);
 
-/* Send the one-line STATUS= summary to systemd. */
+/* The STATUS= summary is due: sent by the loop's status_event once this iteration ends. */
 void manager_update_status(struct manager *m);
+
+/* Send the one-line STATUS= summary to systemd now. */
+void manager_send_status(struct manager *m);
 
 /* Count domains in a state (for STATUS= and tests). */
 size_t manager_count_state(const struct manager *m, enum domain_state s);

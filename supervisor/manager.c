@@ -31,6 +31,13 @@ static void manager_freep(struct manager **m)
         manager_free(*m);
 }
 
+static int manager_on_status(sd_event_source *s, void *userdata)
+{
+        (void)s;
+        manager_send_status(userdata);
+        return 0;
+}
+
 static int manager_on_gc(sd_event_source *s, void *userdata)
 {
         struct manager *m = userdata;
@@ -306,6 +313,10 @@ int manager_new(const struct manager_options *opts, struct manager **ret, char *
                 r = sd_event_add_defer(m->event, &m->gc_event, manager_on_gc, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->gc_event, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_event_add_defer(m->event, &m->status_event, manager_on_status, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->status_event, SD_EVENT_OFF);
         if (r < 0)
                 return err_setf(err_r, r, "cannot set up the event loop: %s", strerror(-r));
 
@@ -395,6 +406,7 @@ struct manager *manager_free(struct manager *m)
         layout_close(m->layout);
         builder_close(m->builder);
         sd_event_source_disable_unref(m->gc_event);
+        m->status_event = sd_event_source_disable_unref(m->status_event);
         sd_event_source_disable_unref(m->exit_timer);
         sd_event_source_disable_unref(m->exit_check);
         sd_event_unref(m->event);
