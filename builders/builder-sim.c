@@ -20,6 +20,7 @@
 #include <linux/fs.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -634,7 +635,40 @@ static int sim_created(struct sim_backend *sb, const struct domain_config *cfg, 
         return 0;
 }
 
-/* The simulator boots no image: builder_create() checked that its files are open. */
+/*
+ * The simulator boots no image, and inflates none: its loadable image of a kernel is the file as
+ * it is, written for the kernel cache when asked, so that the daemon's side of the cache runs
+ * here as on Xen. builder_create() checked that the files are open.
+ */
+static int sim_kernel_load(const struct domain_config *cfg, const struct builder_images *img,
+                           char **err_r)
+{
+        struct stat st;
+        off_t at = 0;
+
+        if (img->kernel_cached_fd >= 0) {
+                if (fstat(img->kernel_cached_fd, &st) < 0 || st.st_size <= 0)
+                        return err_setf(err_r, -EBADF, "load kernel %s from the kernel cache: %s",
+                                        cfg->kernel, "the image is empty");
+                return 0;
+        }
+        if (img->kernel_fill_fd < 0 || img->kernel_fd < 0 || fstat(img->kernel_fd, &st) < 0)
+                return 0;
+        while (at < st.st_size) {
+                ssize_t k =
+                    sendfile(img->kernel_fill_fd, img->kernel_fd, &at, (size_t)(st.st_size - at));
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k <= 0) {
+                        /* Not cached, as a kernel the Xen backend cannot cut down. */
+                        (void)ftruncate(img->kernel_fill_fd, 0);
+                        break;
+                }
+        }
+        return 0;
+}
+
 static int sim_create(struct builder *b, const struct domain_config *cfg,
                       const struct builder_images *img, struct builder_domain *out, char **err_r)
 {
@@ -643,8 +677,9 @@ static int sim_create(struct builder *b, const struct domain_config *cfg,
         struct hv_rep_create rep;
         int r;
 
-        (void)img;
         r = sim_type_check(cfg, err_r);
+        if (r >= 0)
+                r = sim_kernel_load(cfg, img, err_r);
         if (r < 0)
                 return r;
         memcpy(req.uuid, cfg->uuid, sizeof(req.uuid));

@@ -24,6 +24,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@
 
 #include "builders/builder-internal.h"
 #include "builders/host-linux.h"
+#include "builders/kernel-image.h"
 #include "common/debug.h"
 #include "common/error.h"
 
@@ -405,22 +407,28 @@ static unsigned pvh_layout(const struct domain_config *cfg, struct xc_dom_image 
 /* As libxenguest's default cap on an image (XC_DOM_DECOMPRESS_MAX). */
 #define XEN_IMAGE_MAX (1024u * 1024 * 1024)
 
-/* An image's whole content, read from the fd the build opened (never by name, as root). */
+/*
+ * An image's whole content: read from the fd the build opened (never by name, as root), or the
+ * kernel cache's image mapped private (its pages shared with every build of that kernel).
+ */
 struct image_blob {
         void *data;
         size_t size;
+        bool mapped;
 };
 
 static void image_blob_done(struct image_blob *b)
 {
-        free(b->data);
+        if (b->mapped)
+                munmap(b->data, b->size);
+        else
+                free(b->data);
         b->data = NULL;
 }
 
-static int image_read(int fd, const char *what, const char *path, struct image_blob *b,
-                      char **err_r)
+/* The size of the image file fd, within what libxenguest takes. */
+static int image_size(int fd, const char *what, const char *path, size_t *size_r, char **err_r)
 {
-        size_t cap, n = 0;
         struct stat st;
 
         if (fstat(fd, &st) < 0)
@@ -429,7 +437,18 @@ static int image_read(int fd, const char *what, const char *path, struct image_b
                 return err_setf(err_r, -EFBIG, "load %s %s: %s (%lld bytes; allowed: 1 to %u)",
                                 what, path, st.st_size <= 0 ? "empty" : "too large",
                                 (long long)st.st_size, XEN_IMAGE_MAX);
-        cap = (size_t)st.st_size;
+        *size_r = (size_t)st.st_size;
+        return 0;
+}
+
+static int image_read(int fd, const char *what, const char *path, struct image_blob *b,
+                      char **err_r)
+{
+        size_t cap, n = 0;
+        int r = image_size(fd, what, path, &cap, err_r);
+
+        if (r < 0)
+                return r;
         b->data = malloc(cap);
         if (!b->data)
                 return err_setf(err_r, -ENOMEM, "load %s %s: out of memory", what, path);
@@ -451,6 +470,54 @@ static int image_read(int fd, const char *what, const char *path, struct image_b
         return 0;
 }
 
+/* Private and writable, as libxenguest may scribble on its blob: the sealed pages stay as they are.
+ */
+static int image_map(int fd, const char *path, struct image_blob *b, char **err_r)
+{
+        size_t size;
+        void *p;
+        int r = image_size(fd, "kernel", path, &size, err_r);
+
+        if (r < 0)
+                return r;
+        p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED)
+                return err_setf(err_r, -errno, "load kernel %s from the kernel cache: %s", path,
+                                strerror(errno));
+        *b = (struct image_blob){ .data = p, .size = size, .mapped = true };
+        return 0;
+}
+
+/* The kernel as the build loads it: the cache's image when it has one, else the file. */
+static int kernel_load(const struct domain_config *cfg, const struct builder_images *img,
+                       struct image_blob *b, char **err_r)
+{
+        if (img->kernel_cached_fd >= 0)
+                return image_map(img->kernel_cached_fd, cfg->kernel, b, err_r);
+        return image_read(img->kernel_fd, "kernel", cfg->kernel, b, err_r);
+}
+
+/*
+ * Once libxenguest has inflated the kernel (its blob is the ELF now), write its loadable image
+ * for the cache. Never fails the build: an image not written leaves fill_fd empty, and the
+ * kernel is inflated again next time.
+ */
+static void kernel_fill(const struct xc_dom_image *dom, const char *path, int fill_fd)
+{
+        _cleanup_free_ char *err = NULL;
+        uint64_t bytes = 0;
+        uint64_t t0 = debug_now_ms();
+
+        if (kernel_image_write(dom->kernel_blob, dom->kernel_size, fill_fd, &bytes, &err) < 0) {
+                debug_printf("kernel %s: %s", path, err);
+                (void)ftruncate(fill_fd, 0);
+                return;
+        }
+        debug_printf("kernel %s: loadable image of %" PRIu64 " bytes (of %zu) written in %" PRIu64
+                     " ms",
+                     path, bytes, dom->kernel_size, debug_now_ms() - t0);
+}
+
 static int build_image(struct xen_backend *x, const struct domain_config *cfg,
                        const struct builder_images *img, uint32_t domid, struct builder_domain *out,
                        char **err_r)
@@ -470,7 +537,7 @@ static int build_image(struct xen_backend *x, const struct domain_config *cfg,
                 return step_fail(x, err_r, "xc_dom_allocate");
         dom->container_type = pvh ? XC_DOM_HVM_CONTAINER : XC_DOM_PV_CONTAINER;
 
-        r = image_read(img->kernel_fd, "kernel", cfg->kernel, &kernel, err_r);
+        r = kernel_load(cfg, img, &kernel, err_r);
         if (r < 0)
                 return r;
         step_begin(x);
@@ -503,6 +570,8 @@ static int build_image(struct xen_backend *x, const struct domain_config *cfg,
         step_begin(x);
         if (xc_dom_parse_image(dom) != 0)
                 return step_fail(x, err_r, "xc_dom_parse_image");
+        if (img->kernel_cached_fd < 0 && img->kernel_fill_fd >= 0)
+                kernel_fill(dom, cfg->kernel, img->kernel_fill_fd);
 
         /* The HVM container is sized to maxmem (the rest is PoD); PV to the target. */
         step_begin(x);

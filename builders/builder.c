@@ -55,7 +55,7 @@ static int check_image(const char *what, const char *path, int fd, char **err_r)
 int builder_create(struct builder *b, const struct domain_config *cfg,
                    const struct builder_images *img, struct builder_domain *out, char **err_r)
 {
-        static const struct builder_images none = { .kernel_fd = -1, .ramdisk_fd = -1 };
+        static const struct builder_images none = BUILDER_IMAGES_INIT;
         int r;
 
         if (!img)

@@ -61,11 +61,24 @@ struct builder_domain {
 /*
  * The image files a create loads, opened by the build (creds_open_file(): with the rights of
  * whoever named them), so no backend opens a path as root. -1 where the config names none.
+ *
+ * The kernel cache (supervisor/kernel-cache.h) adds two: kernel_cached_fd, the sealed loadable
+ * image (builders/kernel-image.h) of the file kernel_fd is, which the backend loads instead of
+ * inflating the file; or kernel_fill_fd, an empty memfd the backend writes that image into once
+ * it has inflated the kernel, and leaves empty when it cannot (the file is loaded whole).
  */
 struct builder_images {
         int kernel_fd;
         int ramdisk_fd;
+        int kernel_cached_fd;
+        int kernel_fill_fd;
 };
+
+/* No image: the initializer of every struct builder_images. */
+#define BUILDER_IMAGES_INIT                                                                        \
+        {                                                                                          \
+                .kernel_fd = -1, .ramdisk_fd = -1, .kernel_cached_fd = -1, .kernel_fill_fd = -1    \
+        }
 
 /*
  * A disk's host side: the block device blkback opens (the nodes the block script writes:

@@ -1,6 +1,7 @@
 # builders/: the hypervisor boundary (builder.c dispatches to a backend).
 # builder-sim.c joins as soon as it exists; do not list it a second time.
 BUILDERS_SRCS := builders/builder.c builders/builder-xen.c builders/cpumap.c builders/host-linux.c \
+                 builders/kernel-image.c \
                  $(wildcard builders/builder-sim.c)
 
 # The real backend against wrapped libxenctrl/libxenguest/libxenstore calls: the
@@ -26,6 +27,7 @@ comma := ,
 TESTS += test-builder-xen
 # '=': common/module.mk is read after this file.
 test-builder-xen_SRCS = tests/test-builder-xen.c builders/builder-xen.c builders/cpumap.c \
+                        builders/kernel-image.c \
                         builders/host-linux.c \
                         $(COMMON_SRCS)
 test-builder-xen_LDFLAGS := -Wl,--wrap=$(subst $(space),$(comma)--wrap=,$(strip $(BUILDER_XEN_WRAPS)))
@@ -34,3 +36,7 @@ test-builder-xen_LDFLAGS := -Wl,--wrap=$(subst $(space),$(comma)--wrap=,$(strip 
 # namespace. Needs root; skips, saying why, where it cannot.
 TESTS += test-host-linux
 test-host-linux_SRCS = tests/test-host-linux.c builders/host-linux.c $(COMMON_SRCS)
+
+# The kernel cache's loadable image on ELFs built by the test.
+TESTS += test-kernel-image
+test-kernel-image_SRCS = tests/test-kernel-image.c builders/kernel-image.c $(COMMON_SRCS)

@@ -74,17 +74,6 @@ struct ctl_domain *ctl_domain_list_add(struct ctl_domain_list *l);
 /* Free a list and everything in it (for _cleanup_). */
 void ctl_domain_list_freep(struct ctl_domain_list *l);
 
-/* What ctl_parse_size_kib() takes, for help texts and error messages. */
-#define CTL_SIZE_SYNTAX                                                                            \
-        "a whole number with a unit: b (bytes, rounded down to KiB as xl does), k, m, g or t "     \
-        "(KiB, MiB, GiB, TiB; either case; 512MiB, 2GB too), or none for MiB; at least 1 KiB"
-
-/*
- * Parse a memory size as xl's parse_mem_size_kb(): 1073741824b, 1048576K, 512M, 2G, 1T, any
- * case, a plain number MiB; beyond xl, "B"/"iB" after k, m, g or t. 0 or -EINVAL.
- */
-int ctl_parse_size_kib(const char *s, uint64_t *kib_r);
-
 /* Whether s is a domid as a person types it: decimal digits only. */
 bool ctl_is_domid(const char *s);
 

@@ -1512,9 +1512,9 @@ static int cmd_monitor(struct ctl *c, const struct command *cmd, char **args)
 static int check_size(struct ctl *c, char **args, int n_args)
 {
         (void)n_args;
-        if (ctl_parse_size_kib(args[1], &c->kib) < 0) {
+        if (parse_size_kib(args[1], &c->kib) < 0) {
                 fprintf(stderr, "xensupctl: %s: invalid size '%s' (valid: %s)\n", c->command,
-                        args[1], CTL_SIZE_SYNTAX);
+                        args[1], PARSE_SIZE_SYNTAX);
                 return CTL_EXIT_USAGE;
         }
         return CTL_EXIT_OK;
@@ -1718,9 +1718,10 @@ static const struct command commands[] = {
             .name = "mem-set",
             .synopsis = "NAME SIZE",
             .summary = "memory target: 512M, 2G, 1048576K, 8388608b (plain number: MiB)",
-            .help = "Set the running guest's memory target, which its balloon driver "
-                    "follows: 1 MiB up to the maxmem it was started with. SIZE is " CTL_SIZE_SYNTAX
-                    ", as xl mem-set takes it.",
+            .help =
+                "Set the running guest's memory target, which its balloon driver "
+                "follows: 1 MiB up to the maxmem it was started with. SIZE is " PARSE_SIZE_SYNTAX
+                ", as xl mem-set takes it.",
             .min_args = 2,
             .max_args = 2,
             .check = check_size,

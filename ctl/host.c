@@ -6,6 +6,36 @@
 #include "ctl/ctl-util.h"
 #include "ctl/host.h"
 
+/* GetHostInfo's KernelCache: its a{st} into h->kernels. */
+static int host_info_kernel_cache(sd_bus_message *reply, struct ctl_host_info *h)
+{
+        static const struct {
+                const char *key;
+                size_t offset;
+        } fields[] = {
+                { "Images", offsetof(struct ctl_host_info, kernels.images) },
+                { "Bytes", offsetof(struct ctl_host_info, kernels.bytes) },
+                { "MaxBytes", offsetof(struct ctl_host_info, kernels.max_bytes) },
+                { "Hits", offsetof(struct ctl_host_info, kernels.hits) },
+                { "Misses", offsetof(struct ctl_host_info, kernels.misses) },
+        };
+        int r = sd_bus_message_enter_container(reply, 'a', "{st}");
+
+        h->kernel_cache = true;
+        while (r >= 0) {
+                const char *key;
+                uint64_t v;
+
+                r = sd_bus_message_read(reply, "{st}", &key, &v);
+                if (r <= 0)
+                        break;
+                for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+                        if (strcmp(key, fields[i].key) == 0)
+                                *(uint64_t *)((char *)h + fields[i].offset) = v;
+        }
+        return r < 0 ? r : sd_bus_message_exit_container(reply);
+}
+
 /* One of GetHostInfo's entries: a string or number into its field, Domains into the table. */
 static int host_info_entry(sd_bus_message *reply, const char *key, const char *type,
                            struct ctl_host_info *h)
@@ -43,6 +73,8 @@ static int host_info_entry(sd_bus_message *reply, const char *key, const char *t
         for (size_t i = 0; i < sizeof(u64s) / sizeof(u64s[0]); i++)
                 if (strcmp(key, u64s[i].key) == 0 && strcmp(type, "t") == 0)
                         return sd_bus_message_read(reply, "t", (uint64_t *)(base + u64s[i].offset));
+        if (strcmp(key, "KernelCache") == 0 && strcmp(type, "a{st}") == 0)
+                return host_info_kernel_cache(reply, h);
         if (strcmp(key, "Domains") != 0 || strcmp(type, "a{su}") != 0)
                 return sd_bus_message_skip(reply, type);
         r = sd_bus_message_enter_container(reply, 'a', "{su}");
@@ -125,7 +157,16 @@ static void print_host_info_json(FILE *f, const char *host, const struct ctl_hos
                 ctl_json_string(f, h->domains[i].state);
                 fprintf(f, ": %" PRIu32, h->domains[i].n);
         }
-        fputs("}, \"xensupd_version\": ", f);
+        fputs("}, \"kernel_cache\": ", f);
+        if (h->kernel_cache)
+                fprintf(f,
+                        "{\"images\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"max_bytes\": %" PRIu64
+                        ", \"hits\": %" PRIu64 ", \"misses\": %" PRIu64 "}",
+                        h->kernels.images, h->kernels.bytes, h->kernels.max_bytes, h->kernels.hits,
+                        h->kernels.misses);
+        else
+                fputs("null", f);
+        fputs(", \"xensupd_version\": ", f);
         ctl_json_string(f, or_empty(h->daemon_version));
         fputs("}\n", f);
 }
@@ -159,6 +200,16 @@ void ctl_print_host_info(FILE *f, const char *host, const struct ctl_host_info *
         for (size_t i = 0; i < h->n_states; i++)
                 fprintf(f, "%s%s %" PRIu32, i ? ", " : " (", h->domains[i].state, h->domains[i].n);
         fputs(h->n_states ? ")\n" : "\n", f);
+        /* Memory in MiB as above; images a build loaded (hits), kernels inflated (misses). */
+        if (h->kernel_cache)
+                fprintf(f,
+                        "%-23s: %" PRIu64 " %s, %" PRIu64 " of %" PRIu64 " MiB; %" PRIu64
+                        " hits, %" PRIu64 " misses\n",
+                        "kernel_cache", h->kernels.images,
+                        h->kernels.images == 1 ? "image" : "images", h->kernels.bytes >> 20,
+                        h->kernels.max_bytes >> 20, h->kernels.hits, h->kernels.misses);
+        else
+                fprintf(f, "%-23s: none\n", "kernel_cache");
         fprintf(f, "%-23s: %s\n", "xensupd_version", or_empty(h->daemon_version));
 }
 

@@ -24,6 +24,10 @@ struct ctl_host_info {
                 uint32_t n;
         } domains[CTL_HOST_STATES_MAX];
         size_t n_states;
+        bool kernel_cache; /* the daemon keeps one: */
+        struct {
+                uint64_t images, bytes, max_bytes, hits, misses;
+        } kernels;
 };
 
 /* Read GetHostInfo's a{sv} into h (keys it does not know are skipped); 0 or a negative errno. */

@@ -6,12 +6,14 @@
 #include <string.h>
 
 #include "common/creds.h"
+#include "common/debug.h"
 #include "common/error.h"
 #include "common/macros.h"
 #include "layout/layout.h"
 #include "layout/suspend.h"
 #include "supervisor/child.h"
 #include "supervisor/image.h"
+#include "supervisor/kernel-cache.h"
 
 #include "supervisor/build-queue.h"
 
@@ -31,6 +33,9 @@ struct build_job {
         struct layout_guest_features features; /* a restore: what the guest had written */
         bool incoming;         /* a migration's incoming instance: image_fd is at the header */
         uint32_t source_domid; /* ...and the one other instance of cfg's uuid that may run */
+        int kernel_fill_fd;    /* a build on a miss of the kernel cache fills it; -1 none */
+        uint64_t queued_ms;    /* CLOCK_MONOTONIC when added */
+        uint64_t started_ms;   /* ...and when its child started */
         struct child child;    /* pid 0 while waiting for a slot */
 };
 
@@ -45,7 +50,8 @@ struct build_queue {
         unsigned device_timeout_ms;
         char default_bridge[IFNAME_MAX + 1];
         char *lock_path;
-        struct build_job *jobs; /* FIFO: running and waiting ones, oldest first */
+        struct kernel_cache *kernels; /* NULL: every build inflates its kernel */
+        struct build_job *jobs;       /* FIFO: running and waiting ones, oldest first */
 };
 
 unsigned build_queue_default_jobs(void)
@@ -66,6 +72,7 @@ static struct build_job *build_job_free(struct build_job *j)
                 return NULL;
         child_stop(&j->child);
         closep(&j->image_fd);
+        closep(&j->kernel_fill_fd);
         config_free(j->cfg);
         free(j);
         return NULL;
@@ -86,7 +93,7 @@ static void builder_images_close(struct builder_images *img)
                 close(img->kernel_fd);
         if (img->ramdisk_fd >= 0)
                 close(img->ramdisk_fd);
-        *img = (struct builder_images){ .kernel_fd = -1, .ramdisk_fd = -1 };
+        *img = (struct builder_images)BUILDER_IMAGES_INIT;
 }
 
 /* Open cfg's kernel and ramdisk with as's rights: the builder reads what its owner may read. */
@@ -95,7 +102,7 @@ static int build_images_open(const struct domain_config *cfg, const struct creds
 {
         int r;
 
-        *img = (struct builder_images){ .kernel_fd = -1, .ramdisk_fd = -1 };
+        *img = (struct builder_images)BUILDER_IMAGES_INIT;
         if (cfg->kernel) {
                 r = img->kernel_fd = creds_open_file(as, "kernel", cfg->kernel, err_r);
                 if (r < 0)
@@ -137,6 +144,7 @@ static int build_child_finish(const struct build_queue *q, struct builder *b,
                 .incoming = j->incoming,
         };
         struct layout *l = NULL;
+        uint64_t t0 = debug_now_ms();
         int r;
 
         r = layout_open(&l, err_r);
@@ -148,10 +156,13 @@ static int build_child_finish(const struct build_queue *q, struct builder *b,
         /* Linux writes them once, at its first boot: a restored guest would look featureless. */
         if (r >= 0 && j->image_fd >= 0)
                 r = layout_write_guest_features(l, bd->domid, &j->features, err_r);
+        res->layout_ms = (uint32_t)(debug_now_ms() - t0);
+        t0 = debug_now_ms();
         if (r >= 0)
                 r = builder_introduce(b, bd, err_r);
         if (r >= 0)
                 r = attach_all(b, l, cfg->uuid, bd->domid, cfg, &ao, err_r);
+        res->devices_ms = (uint32_t)(debug_now_ms() - t0);
         if (r < 0) {
                 /* attach_all() took down what it attached; now the layout and the domain. */
                 if (l) {
@@ -223,16 +234,45 @@ static int uuid_holder(struct builder *b, const struct build_job *j, uint32_t *h
         return 0;
 }
 
+/*
+ * In the child, once the kernel is open: the cache's image of that very file (the fork gave the
+ * child the daemon's descriptors), else the memfd to fill with it.
+ */
+static void build_child_find_kernel(const struct build_job *j, struct builder_images *img,
+                                    struct build_result *res)
+{
+        const struct kernel_cache *kernels = j->queue->kernels;
+        struct stat st;
+
+        if (!kernels || img->kernel_fd < 0 || fstat(img->kernel_fd, &st) < 0)
+                return;
+        kernel_cache_key_of(&st, &res->kernel_key);
+        img->kernel_cached_fd = kernel_cache_find(kernels, &res->kernel_key);
+        if (img->kernel_cached_fd >= 0)
+                res->kernel_cached = true;
+        else
+                img->kernel_fill_fd = j->kernel_fill_fd;
+}
+
+/* In the child, after the create: whether it left the kernel's image in the memfd. */
+static bool build_child_filled_kernel(const struct builder_images *img)
+{
+        struct stat st;
+
+        return img->kernel_fill_fd >= 0 && fstat(img->kernel_fill_fd, &st) == 0 && st.st_size > 0;
+}
+
 /* In the child: build, write the one result record, exit without touching the daemon's state. */
 static int build_child_work(void *arg, int fd)
 {
         struct build_job *j = arg;
         const struct build_queue *q = j->queue;
         const struct domain_config *cfg = j->cfg;
-        struct builder_images img = { .kernel_fd = -1, .ramdisk_fd = -1 };
+        struct builder_images img = BUILDER_IMAGES_INIT;
         struct build_result res = { 0 };
         struct builder *b = NULL;
         char *err = NULL;
+        uint64_t t0;
 
         /* A restore loads no kernel: the image holds the guest's memory. */
         if (j->image_fd < 0)
@@ -257,10 +297,15 @@ static int build_child_work(void *arg, int fd)
                                  uuid_to_string(cfg->uuid, u), holder);
                 }
         }
+        t0 = debug_now_ms();
         if (res.r >= 0 && j->image_fd >= 0)
                 res.r = build_child_restore(b, j, &res.domain, &err);
-        else if (res.r >= 0)
+        else if (res.r >= 0) {
+                build_child_find_kernel(j, &img, &res);
                 res.r = builder_create(b, cfg, &img, &res.domain, &err);
+                res.kernel_filled = build_child_filled_kernel(&img);
+        }
+        res.image_ms = (uint32_t)(debug_now_ms() - t0);
         builder_images_close(&img);
         if (res.r >= 0) {
                 res.r = build_child_finish(q, b, j, &res, &err);
@@ -290,6 +335,18 @@ static void build_job_read_result(struct build_job *j, const siginfo_t *si,
         snprintf(res->message, sizeof(res->message), "the build process %s", how);
 }
 
+/* After the child: a hit of the kernel cache, or the image it filled on a miss. */
+static void build_job_keep_kernel(struct build_queue *q, struct build_job *j,
+                                  const struct build_result *res)
+{
+        if (!q->kernels || res->incomplete)
+                return;
+        if (res->kernel_cached)
+                kernel_cache_used(q->kernels, &res->kernel_key);
+        else if (res->kernel_filled && j->kernel_fill_fd >= 0)
+                (void)kernel_cache_add(q->kernels, &res->kernel_key, TAKE_FD(j->kernel_fill_fd));
+}
+
 static int build_job_on_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
 {
         struct build_job *j = userdata;
@@ -298,6 +355,8 @@ static int build_job_on_exit(sd_event_source *s, const siginfo_t *si, void *user
 
         (void)s;
         build_job_read_result(j, si, &res);
+        res.wait_ms = (uint32_t)(j->started_ms - j->queued_ms);
+        build_job_keep_kernel(q, j, &res);
         q->running--;
         build_queue_unlink(q, j);
         q->done(j->owner, j->cfg, &res, q->userdata);
@@ -308,8 +367,16 @@ static int build_job_on_exit(sd_event_source *s, const siginfo_t *si, void *user
 
 static int build_job_spawn(struct build_queue *q, struct build_job *j)
 {
-        int r = child_start(&j->child, q->event, build_child_work, j, build_job_on_exit, j);
+        int r;
 
+        /* Made before the fork, so the pages the child writes stay the daemon's to keep. */
+        if (q->kernels && j->image_fd < 0 && j->cfg->kernel) {
+                r = j->kernel_fill_fd = kernel_cache_new_fill();
+                if (r < 0)
+                        return r;
+        }
+        j->started_ms = debug_now_ms();
+        r = child_start(&j->child, q->event, build_child_work, j, build_job_on_exit, j);
         if (r < 0)
                 return r;
         q->running++;
@@ -364,6 +431,8 @@ static int build_queue_add_job(struct build_queue *q, void *owner, const struct 
         j->owner = owner;
         j->child = (struct child)CHILD_INIT;
         j->image_fd = -1;
+        j->kernel_fill_fd = -1;
+        j->queued_ms = debug_now_ms();
         if (image_fd >= 0) {
                 j->image_fd = fcntl(image_fd, F_DUPFD_CLOEXEC, 3);
                 if (j->image_fd < 0) {
@@ -478,6 +547,26 @@ int build_queue_set_lock(struct build_queue *q, const char *lock_path)
         return 0;
 }
 
+int build_queue_set_kernel_cache(struct build_queue *q, uint64_t max_bytes)
+{
+        struct kernel_cache *c = NULL;
+        int r = max_bytes > 0 ? kernel_cache_new(max_bytes, &c) : 0;
+
+        if (r < 0)
+                return r;
+        kernel_cache_free(q->kernels);
+        q->kernels = c;
+        return 0;
+}
+
+bool build_queue_kernel_cache_stats(const struct build_queue *q, struct kernel_cache_stats *s)
+{
+        if (!q->kernels)
+                return false;
+        kernel_cache_get_stats(q->kernels, s);
+        return true;
+}
+
 int build_queue_cancel(struct build_queue *q, void *owner)
 {
         for (struct build_job *j = q->jobs; j; j = j->next) {
@@ -530,6 +619,7 @@ struct build_queue *build_queue_free(struct build_queue *q)
                 build_job_free(j);
         }
         sd_event_unref(q->event);
+        kernel_cache_free(q->kernels);
         free(q->sim_dir);
         free(q->lock_path);
         free(q);

@@ -32,6 +32,7 @@
 #include "config/config.h"
 #include "layout/suspend.h"
 #include "supervisor/attach.h"
+#include "supervisor/kernel-cache.h"
 
 struct build_queue;
 
@@ -41,6 +42,14 @@ struct build_result {
         bool incomplete; /* the child died without a result: it may have left a domain */
         bool duplicate;  /* refused: a live domain already holds the config's uuid */
         bool denied;     /* refused: its owner may not read its kernel or ramdisk */
+        /* Where the build's time went, in ms: the wait for a slot, then the child's steps. */
+        uint32_t wait_ms;    /* queued until its child started */
+        uint32_t image_ms;   /* the domain created and its image built (or restored) */
+        uint32_t layout_ms;  /* its XenStore layout written */
+        uint32_t devices_ms; /* introduced to xenstored, and its devices attached */
+        bool kernel_cached;  /* the kernel was the cache's image of kernel_key */
+        bool kernel_filled;  /* the kernel was inflated and its image written, for kernel_key */
+        struct kernel_cache_key kernel_key;
         struct builder_domain domain;
         char message[1024];
 };
@@ -104,6 +113,15 @@ int build_queue_set_devices(struct build_queue *q, unsigned timeout_ms, const ch
 
 /* The lock file the children's XenStore transactions take, one child at a time (NULL: none). */
 int build_queue_set_lock(struct build_queue *q, const char *lock_path);
+
+/*
+ * Keep kernels inflated in a cache of at most max_bytes (supervisor/kernel-cache.h); 0 drops
+ * the cache, and every build inflates its kernel again.
+ */
+int build_queue_set_kernel_cache(struct build_queue *q, uint64_t max_bytes);
+
+/* The kernel cache's figures into *s: false (s untouched) when there is no cache. */
+bool build_queue_kernel_cache_stats(const struct build_queue *q, struct kernel_cache_stats *s);
 
 /* Drop owner's build if it has not begun: 0, -EBUSY if its child runs, -ENOENT if none. */
 int build_queue_cancel(struct build_queue *q, void *owner);

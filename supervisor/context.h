@@ -27,19 +27,20 @@ struct watch;
 
 struct manager_options {
         enum builder_kind hypervisor;
-        const char *config_dir;  /* default /etc/xensup/domains.d */
-        const char *state_dir;   /* default /var/lib/xensup (sim: SIM_DIR/state) */
-        const char *sim_dir;     /* default /run/xensup/sim */
-        bool user_bus;           /* session bus instead of the system bus */
-        bool no_bus;             /* run without D-Bus (tests of the core) */
-        bool stop_domains;       /* on SIGTERM, shut running domains down */
-        const char *admin_group; /* without polkit: may call mutating methods; NULL = root */
-        bool no_polkit;          /* --polkit=no: never ask polkit, judge by admin_group alone */
-        unsigned build_jobs;     /* domain builds running at once; 0 = one per CPU, up to 4 */
-        unsigned device_timeout; /* s a backend may take to reach InitWait; 0 = libxl's 10 */
-        const char *bridge;      /* a vif's bridge when its entry names none; NULL = xenbr0 */
-        unsigned save_timeout;   /* s a guest has to take a suspend, and to suspend; 0 = 60 */
-        const char *save_dir;    /* the host's shutdown saves here; NULL = STATE_DIR/save */
+        const char *config_dir;      /* default /etc/xensup/domains.d */
+        const char *state_dir;       /* default /var/lib/xensup (sim: SIM_DIR/state) */
+        const char *sim_dir;         /* default /run/xensup/sim */
+        bool user_bus;               /* session bus instead of the system bus */
+        bool no_bus;                 /* run without D-Bus (tests of the core) */
+        bool stop_domains;           /* on SIGTERM, shut running domains down */
+        const char *admin_group;     /* without polkit: may call mutating methods; NULL = root */
+        bool no_polkit;              /* --polkit=no: never ask polkit, judge by admin_group alone */
+        unsigned build_jobs;         /* domain builds running at once; 0 = one per CPU, up to 4 */
+        uint64_t kernel_cache_bytes; /* the kernel cache's bound; 0 = none */
+        unsigned device_timeout;     /* s a backend may take to reach InitWait; 0 = libxl's 10 */
+        const char *bridge;          /* a vif's bridge when its entry names none; NULL = xenbr0 */
+        unsigned save_timeout;       /* s a guest has to take a suspend, and to suspend; 0 = 60 */
+        const char *save_dir;        /* the host's shutdown saves here; NULL = STATE_DIR/save */
         uint64_t (*clock)(void); /* CLOCK_REALTIME seconds; NULL = the real clock (tests fake it) */
 };
 

@@ -96,7 +96,8 @@ struct domain {
         uint64_t window_start;                /* the throttle's window (CLOCK_REALTIME s) */
         unsigned window_count;                /* guest-initiated restarts counted in it */
         uint64_t started_at_usec;             /* CLOCK_REALTIME of the last start, 0 if none */
-        uint64_t restart_due;                 /* RESTART_WAIT: CLOCK_REALTIME s it is due */
+        uint64_t died_seen_ms; /* CLOCK_MONOTONIC when its death was seen, until it runs again */
+        uint64_t restart_due;  /* RESTART_WAIT: CLOCK_REALTIME s it is due */
 
         uint8_t vif_macs[VIFS_MAX][6]; /* the MAC kept for each vif that names none; 0: none */
         struct domain_device *devices; /* its instance's, from their records (domain-devices.h) */

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "common/debug.h"
 #include "common/error.h"
 #include "common/fs.h"
 #include <sys/socket.h>
@@ -705,6 +706,27 @@ static void destroy_build_leftovers(struct manager *m, const uint8_t uuid[16])
         }
 }
 
+/*
+ * "started as domid N", and where the time went: the build's steps and, for a restart, the time
+ * since its death was seen (the rest of a reboot is the guest's own shutdown and boot).
+ */
+static void log_started(struct domain *d, bool restore, const struct build_result *res)
+{
+        char since[64] = "";
+
+        if (d->died_seen_ms)
+                snprintf(since, sizeof(since), "; %" PRIu64 " ms since its death was seen",
+                         debug_now_ms() - d->died_seen_ms);
+        d->died_seen_ms = 0;
+        log_domain(LOG_INFO, d, restore ? LOG_MID_RESTORE_DONE : LOG_MID_DOMAIN_STARTED,
+                   restore ? "restore" : "start",
+                   "%s as domid %u (build: %" PRIu32 " ms waiting, %s %" PRIu32
+                   " ms, layout %" PRIu32 " ms, devices %" PRIu32 " ms%s%s)",
+                   restore ? "restored" : "started", d->domid, res->wait_ms,
+                   restore ? "stream" : "image", res->image_ms, res->layout_ms, res->devices_ms,
+                   res->kernel_cached ? ", kernel from the cache" : "", since);
+}
+
 static int on_built(struct manager *m, struct domain *d, const struct event_args *a,
                     struct sup_error *e_unused)
 {
@@ -731,9 +753,7 @@ static int on_built(struct manager *m, struct domain *d, const struct event_args
                 history_note(m, d, restore ? "restored" : "started", SHUTDOWN_REASON_NONE, NULL,
                              history_actor_of(d, d->build_by_person));
                 domain_enter(m, d, DOMAIN_RUNNING);
-                log_domain(LOG_INFO, d, restore ? LOG_MID_RESTORE_DONE : LOG_MID_DOMAIN_STARTED,
-                           restore ? "restore" : "start", "%s as domid %u",
-                           restore ? "restored" : "started", d->domid);
+                log_started(d, restore, res);
                 notify_started(d, 0, NULL);
                 /* Started while the daemon stops its domains: this one too. */
                 if (m->exiting && m->opts.stop_domains)
@@ -1059,6 +1079,7 @@ static int on_died(struct manager *m, struct domain *d, const struct event_args 
 
         (void)e;
         d->shutdown_reason = a->reason;
+        d->died_seen_ms = debug_now_ms();
         act = policy_action_for(d->config, a->reason, d->shutdown_requested, d->shutdown_reboot);
         /* A stop a caller asked for is theirs; any other the guest's own. */
         history_note(m, d, "stopped", a->reason, domain_action_to_string(act),

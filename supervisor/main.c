@@ -10,6 +10,7 @@
 #include "common/fs.h"
 #include "common/parse.h"
 #include "config/config.h"
+#include "supervisor/kernel-cache.h"
 #include "supervisor/log.h"
 #include "supervisor/manager.h"
 
@@ -33,6 +34,8 @@ static void usage(FILE *f)
               "                         yes; never on a session bus)\n"
               "  --build-jobs N         domain builds running at once, each in a child process\n"
               "                         (default: one per CPU, at most 4)\n"
+              "  --kernel-cache SIZE    keep guest kernels inflated for the next builds, in at\n"
+              "                         most SIZE of memory (512M, 1G; default 256M; 0: none)\n"
               "  --device-timeout S     how long a disk's or vif's backend may take to come up\n"
               "                         (default 10)\n"
               "  --bridge NAME          the bridge of a vif whose entry names none (default\n"
@@ -191,6 +194,24 @@ static int parse_build_jobs(const char *s, unsigned *ret)
         return 0;
 }
 
+/* --kernel-cache: a size, or 0 for no cache. */
+static int parse_kernel_cache(const char *s, uint64_t *bytes_r)
+{
+        uint64_t kib;
+
+        if (strcmp(s, "0") == 0) {
+                *bytes_r = 0;
+                return 0;
+        }
+        if (parse_size_kib(s, &kib) < 0 || kib > (UINT64_MAX >> 10)) {
+                fprintf(stderr, "xensupd: --kernel-cache: '%s' is not a size: %s; or 0 for none\n",
+                        s, PARSE_SIZE_SYNTAX);
+                return -EINVAL;
+        }
+        *bytes_r = kib << 10;
+        return 0;
+}
+
 /* A timeout option's seconds, 1 to max. */
 static int parse_seconds(const char *option, const char *s, unsigned max, unsigned *ret)
 {
@@ -220,6 +241,7 @@ int main(int argc, char **argv)
                 ARG_GROUP,
                 ARG_POLKIT,
                 ARG_JOBS,
+                ARG_KERNEL_CACHE,
                 ARG_DEVICE_TIMEOUT,
                 ARG_BRIDGE,
                 ARG_SAVE_TIMEOUT,
@@ -239,6 +261,7 @@ int main(int argc, char **argv)
                 { "admin-group", required_argument, NULL, ARG_GROUP },
                 { "polkit", required_argument, NULL, ARG_POLKIT },
                 { "build-jobs", required_argument, NULL, ARG_JOBS },
+                { "kernel-cache", required_argument, NULL, ARG_KERNEL_CACHE },
                 { "device-timeout", required_argument, NULL, ARG_DEVICE_TIMEOUT },
                 { "bridge", required_argument, NULL, ARG_BRIDGE },
                 { "save-timeout", required_argument, NULL, ARG_SAVE_TIMEOUT },
@@ -254,6 +277,7 @@ int main(int argc, char **argv)
                 .config_dir = "/etc/xensup/domains.d",
 
                 .sim_dir = "/run/xensup/sim",
+                .kernel_cache_bytes = KERNEL_CACHE_DEFAULT_BYTES,
         };
         struct builder_options bo;
         struct manager *m = NULL;
@@ -296,6 +320,10 @@ int main(int argc, char **argv)
                         break;
                 case ARG_JOBS:
                         if (parse_build_jobs(optarg, &o.build_jobs) < 0)
+                                return 2;
+                        break;
+                case ARG_KERNEL_CACHE:
+                        if (parse_kernel_cache(optarg, &o.kernel_cache_bytes) < 0)
                                 return 2;
                         break;
                 case ARG_DEVICE_TIMEOUT:

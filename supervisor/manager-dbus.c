@@ -15,6 +15,7 @@
 #include "common/text.h"
 
 #include "supervisor/attach.h"
+#include "supervisor/build-queue.h"
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
 #include "supervisor/configs.h"
@@ -362,6 +363,18 @@ static int append_domains_by_state(sd_bus_message *reply, const struct manager *
         return r;
 }
 
+/* GetHostInfo's "KernelCache", when there is one: what it holds and how often it served. */
+static int append_kernel_cache(sd_bus_message *reply, const struct manager *m)
+{
+        struct kernel_cache_stats s;
+
+        if (!build_queue_kernel_cache_stats(m->builds, &s))
+                return 0;
+        return sd_bus_message_append(reply, "{sv}", "KernelCache", "a{st}", 5, "Images",
+                                     (uint64_t)s.images, "Bytes", s.bytes, "MaxBytes", s.max_bytes,
+                                     "Hits", s.hits, "Misses", s.misses);
+}
+
 /* xl info's host half: what the hypervisor says of itself, and the daemon's domains. */
 static int method_get_host_info(sd_bus_message *msg, void *userdata, sd_bus_error *error)
 {
@@ -397,6 +410,8 @@ static int method_get_host_info(sd_bus_message *msg, void *userdata, sd_bus_erro
                 r = append_domains_by_state(reply, m);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
+        if (r >= 0)
+                r = append_kernel_cache(reply, m);
         if (r >= 0)
                 r = sd_bus_message_close_container(reply);
         return r < 0 ? r : sd_bus_send(NULL, reply, NULL);

@@ -275,7 +275,8 @@ static int manager_configure_builds(struct manager *m, const struct manager_opti
                 return err_setf(err_r, r, "--bridge: '%s' is not an interface name", opts->bridge);
         /* In the state dir: children of one daemon, and of a daemon restarted, share it. */
         if (asprintf(&m->xs_lock_path, "%s/xenstore.lock", m->state_dir) < 0 ||
-            build_queue_set_lock(m->builds, m->xs_lock_path) < 0)
+            build_queue_set_lock(m->builds, m->xs_lock_path) < 0 ||
+            build_queue_set_kernel_cache(m->builds, opts->kernel_cache_bytes) < 0)
                 return err_setf(err_r, -ENOMEM, "out of memory");
         return 0;
 }

@@ -8,7 +8,7 @@ SUPERVISOR_SRCS = supervisor/build-queue.c supervisor/domain.c supervisor/lifecy
                   supervisor/device-job.c supervisor/hotplug.c supervisor/child.c \
                   supervisor/script.c supervisor/save-job.c supervisor/image.c \
                   supervisor/host.c supervisor/console.c supervisor/history.c \
-                  supervisor/vcpus.c
+                  supervisor/vcpus.c supervisor/kernel-cache.c
 
 PROGRAMS += xensupd
 xensupd_SRCS = supervisor/main.c $(SUPERVISOR_SRCS) $(CONFIG_SRCS) $(LAYOUT_SRCS) \
@@ -19,7 +19,7 @@ test-policy_SRCS = tests/test-policy.c supervisor/policy.c $(CONFIG_SRCS) $(COMM
 
 TESTS += test-build-queue
 test-build-queue_SRCS = tests/test-build-queue.c supervisor/build-queue.c supervisor/attach.c supervisor/child.c supervisor/script.c \
-                        supervisor/image.c \
+                        supervisor/image.c supervisor/kernel-cache.c \
                         $(BUILDERS_SRCS) $(LAYOUT_SRCS) $(CONFIG_SRCS) $(COMMON_SRCS)
 
 TESTS += test-lifecycle
@@ -42,3 +42,7 @@ test-attach_SRCS = tests/test-attach.c supervisor/attach.c supervisor/script.c $
 
 TESTS += test-history-record
 test-history-record_SRCS = tests/test-history-record.c supervisor/history.c $(COMMON_SRCS)
+
+# The kernel cache on its own: keys, seals, the bound and the least recently used.
+TESTS += test-kernel-cache
+test-kernel-cache_SRCS = tests/test-kernel-cache.c supervisor/kernel-cache.c $(COMMON_SRCS)

@@ -6,7 +6,7 @@ include tests/fuzz/module.mk
 TESTS += test-image
 test-image_SRCS := tests/test-image.c supervisor/image.c layout/record.c $(CONFIG_SRCS) $(COMMON_SRCS)
 SHELL_TESTS += tests/test-completion.sh tests/test-console.sh tests/test-history.sh \
-               tests/test-host.sh
+               tests/test-host.sh tests/test-kernel-cache-daemon.sh
 
 # The Debian packages: built from a copy of the tree, lintian, installed into a scratch root.
 check-package: deps-package

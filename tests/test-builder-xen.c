@@ -8,6 +8,7 @@
  * same for save (the suspend callback inside xc_domain_save), restore (the
  * create's domain without its image) and resume.
  */
+#include <elf.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <setjmp.h>
@@ -18,6 +19,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -77,6 +79,8 @@ static struct fake {
         xc_domaininfo_t *domains; /* what getinfolist serves, sorted by id */
         size_t n_domains;
         struct builder_images img; /* what each create is handed */
+        const void *inflated;      /* what xc_dom_parse_image leaves as the kernel blob */
+        size_t inflated_size;
 } F;
 
 static char fake_xch_obj, fake_xsh_obj;
@@ -141,6 +145,8 @@ static int setup(void **state)
         memset(F.soft, 0xff, sizeof(F.soft));
         F.img.kernel_fd = image_file("kernel", FAKE_KERNEL);
         F.img.ramdisk_fd = image_file("ramdisk", FAKE_RAMDISK);
+        F.img.kernel_cached_fd = -1;
+        F.img.kernel_fill_fd = -1;
         return 0;
 }
 
@@ -162,6 +168,8 @@ static int teardown(void **state)
         free(F.domains);
         close(F.img.kernel_fd);
         close(F.img.ramdisk_fd);
+        closep(&F.img.kernel_cached_fd);
+        closep(&F.img.kernel_fill_fd);
         return 0;
 }
 
@@ -534,7 +542,14 @@ int __wrap_xc_dom_parse_image(struct xc_dom_image *dom)
 {
         assert_ptr_equal(dom, F.dom);
         record("xc_dom_parse_image");
-        return fail_here("xc_dom_parse_image") ? -1 : 0;
+        if (fail_here("xc_dom_parse_image"))
+                return -1;
+        /* The loaders leave the blob inflated: the ELF a build fills the kernel cache from. */
+        if (F.inflated) {
+                dom->kernel_blob = (void *)F.inflated;
+                dom->kernel_size = F.inflated_size;
+        }
+        return 0;
 }
 
 int __wrap_xc_dom_mem_init(struct xc_dom_image *dom, unsigned int mem_mb);
@@ -1041,6 +1056,112 @@ static void test_pv_build_sequence(void **state)
                 assert_log(after, ELEMENTSOF(after));
         }
         close_backend(&b);
+}
+
+/* pv_sequence, but the kernel libxenguest is handed is `kernel`. */
+static void assert_pv_sequence_with_kernel(const char *kernel)
+{
+        const char *seq[ELEMENTSOF(pv_sequence)];
+        _cleanup_free_ char *line = NULL;
+
+        assert_true(asprintf(&line, "xc_dom_kernel_mem %s", kernel) > 0);
+        for (size_t i = 0; i < ELEMENTSOF(seq); i++)
+                seq[i] = strcmp(pv_sequence[i], "xc_dom_kernel_mem " FAKE_KERNEL) == 0
+                             ? line
+                             : pv_sequence[i];
+        assert_log(seq, ELEMENTSOF(seq));
+}
+
+/* A PV build of the default config with F.img: it succeeds, handing libxenguest `kernel`. */
+static void build_pv_ok(const char *kernel)
+{
+        struct domain_config cfg;
+        struct builder b;
+        struct builder_domain d = { 0 };
+        char *err = NULL;
+
+        config_pv(&cfg);
+        b = open_backend();
+        assert_int_equal(builder_xen_ops.create(&b, &cfg, &F.img, &d, &err), 0);
+        assert_null(err);
+        assert_pv_sequence_with_kernel(kernel);
+        close_backend(&b);
+}
+
+/* A hit of the kernel cache: the cache's image is what libxenguest gets, the file unread. */
+static void test_pv_build_from_kernel_cache(void **state)
+{
+        (void)state;
+        F.img.kernel_cached_fd = image_file("cached", "the cache's image");
+        build_pv_ok("the cache's image");
+}
+
+/*
+ * A minimal Linux-like ELF64: a PT_LOAD of two pages at 4096 holding "abc", then zeros, then
+ * (at 8192) the PT_NOTE of one Xen note, the segment's last non-zero bytes.
+ */
+#define MINI_ELF_SIZE (3 * 4096)
+static void mini_elf(unsigned char *d)
+{
+        Elf64_Ehdr eh = { .e_type = ET_EXEC,
+                          .e_machine = EM_X86_64,
+                          .e_version = EV_CURRENT,
+                          .e_phoff = sizeof(Elf64_Ehdr),
+                          .e_ehsize = sizeof(Elf64_Ehdr),
+                          .e_phentsize = sizeof(Elf64_Phdr),
+                          .e_phnum = 2 };
+        Elf64_Phdr ph[2] = {
+                { .p_type = PT_LOAD, .p_offset = 4096, .p_filesz = 2 * 4096, .p_memsz = 2 * 4096 },
+                { .p_type = PT_NOTE, .p_offset = 8192, .p_filesz = 20 },
+        };
+        Elf64_Nhdr n = { .n_namesz = 4, .n_descsz = 4, .n_type = 6 };
+
+        memset(d, 0, MINI_ELF_SIZE);
+        memcpy(eh.e_ident, ELFMAG, SELFMAG);
+        eh.e_ident[EI_CLASS] = ELFCLASS64;
+        eh.e_ident[EI_DATA] = ELFDATA2LSB;
+        memcpy(d, &eh, sizeof(eh));
+        memcpy(d + eh.e_phoff, ph, sizeof(ph));
+        memcpy(d + 4096, "abc", 3);
+        memcpy(d + 8192, &n, sizeof(n));
+        memcpy(d + 8192 + sizeof(n), "Xen\0\1\2\3\4", 8);
+}
+
+/* A build handed a fill memfd: the same calls of libxc; what it left in the memfd. */
+static off_t build_pv_filling(void)
+{
+        struct stat st;
+
+        F.img.kernel_fill_fd = memfd_create("fill", MFD_CLOEXEC);
+        assert_true(F.img.kernel_fill_fd >= 0);
+        /* Filling the cache asks nothing of libxc. */
+        build_pv_ok(FAKE_KERNEL);
+        assert_int_equal(fstat(F.img.kernel_fill_fd, &st), 0);
+        return st.st_size;
+}
+
+/* A miss: once libxenguest has inflated the kernel, its loadable image is in the fill memfd. */
+static void test_pv_build_fills_kernel_cache(void **state)
+{
+        static unsigned char elf[MINI_ELF_SIZE];
+        Elf64_Phdr ph;
+
+        (void)state;
+        mini_elf(elf);
+        F.inflated = elf;
+        F.inflated_size = sizeof(elf);
+        assert_int_equal(build_pv_filling(), 8192 + 20);
+        assert_int_equal(pread(F.img.kernel_fill_fd, &ph, sizeof(ph), sizeof(Elf64_Ehdr)),
+                         sizeof(ph));
+        assert_int_equal(ph.p_filesz, 4096 + 20);
+        assert_int_equal(ph.p_memsz, 2 * 4096);
+}
+
+/* A kernel that is no ELF once inflated (the fake's blob): built all the same, nothing kept. */
+static void test_pv_build_fill_refused(void **state)
+{
+        (void)state;
+        assert_int_equal(build_pv_filling(), 0);
 }
 
 static void test_pvh_build_sequence(void **state)
@@ -2380,6 +2501,9 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 T(test_pv_build_sequence),
+                T(test_pv_build_from_kernel_cache),
+                T(test_pv_build_fills_kernel_cache),
+                T(test_pv_build_fill_refused),
                 T(test_pvh_build_sequence),
                 T(test_pv_minimal),
                 T(test_pvh_high_memory_and_shadow),

@@ -61,7 +61,7 @@ check_eq info-free "$(field free_memory)" "$(($(sim_stat free_kib) / 1024))"
 check_eq info-domains "$(field domains)" "2 (stopped 1, running 1)"
 check_eq info-daemon-version "$(field xensupd_version)" "$("$build/xensupctl" --version | awk '{print $2}')"
 check_eq info-keys "$(awk -F' *: ' '{print $1}' <<<"$info" | tr '\n' ' ')" \
-        "host hypervisor xen_version xen_caps virt_caps xen_scheduler nr_cpus nr_nodes cores_per_socket threads_per_core cpu_mhz total_memory free_memory domains xensupd_version "
+        "host hypervisor xen_version xen_caps virt_caps xen_scheduler nr_cpus nr_nodes cores_per_socket threads_per_core cpu_mhz total_memory free_memory domains kernel_cache xensupd_version "
 check_match info-aligned "$(head -1 <<<"$info")" '^host {19}: '
 check info-json python3 - "$(ctl --json info)" "$(sim_stat total_kib)" <<'PY'
 import json, sys
@@ -73,7 +73,10 @@ assert h["domains"] == {"running": 1, "stopped": 1}, h
 assert set(h) == {"host", "hypervisor", "xen_version", "xen_caps", "virt_caps",
                   "xen_scheduler", "nr_cpus", "nr_nodes", "cores_per_socket",
                   "threads_per_core", "cpu_khz", "total_memory_kib", "free_memory_kib",
-                  "domains", "xensupd_version"}, sorted(h)
+                  "domains", "kernel_cache", "xensupd_version"}, sorted(h)
+# The running domain was built: its kernel inflated once and its image kept.
+assert set(h["kernel_cache"]) == {"images", "bytes", "max_bytes", "hits", "misses"}, h
+assert h["kernel_cache"]["images"] == 1 and h["kernel_cache"]["misses"] >= 1, h
 PY
 run info-extra-arg 2 ctl info x
 

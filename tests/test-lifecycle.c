@@ -448,7 +448,7 @@ static void test_adoption_by_a_new_daemon(void **state)
 static void test_no_second_live_copy(void **state)
 {
         _cleanup_(sup_error_done) struct sup_error e = SUP_ERROR_INIT;
-        struct builder_images img = { .kernel_fd = -1, .ramdisk_fd = -1 };
+        struct builder_images img = BUILDER_IMAGES_INIT;
         _cleanup_free_ char *err = NULL;
         struct builder_domain bd;
         struct domain *d;

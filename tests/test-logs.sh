@@ -69,12 +69,12 @@ check_match debug-layout-transaction "$log" \
         "^xensupd: debug: XenStore transaction writing the layout of domain [0-9]+: ok \([0-9]+ requests, [0-9]+ ms\)$"
 check_match debug-record-transaction "$log" \
         "^xensupd: debug: XenStore transaction writing /tool/xensup/[0-9a-f-]{36}: ok \([0-9]+ requests, [0-9]+ ms\)$"
-check_match debug-info-still-there "$log" "^xensupd: debug: started as domid [0-9]+$"
+check_match debug-info-still-there "$log" "^xensupd: debug: started as domid [0-9]+ \(build: [0-9]+ ms waiting, image [0-9]+ ms, layout [0-9]+ ms, devices [0-9]+ ms[^)]*\)$"
 
 echo "--- the default level (info): no debug line; warning: no info line either"
 run_daemon default || exit 1
 check_eq default-no-debug "$(debug_lines default)" 0
-check_match default-info-there "$(cat "$work/default.log")" "^xensupd: default: started as domid [0-9]+$"
+check_match default-info-there "$(cat "$work/default.log")" "^xensupd: default: started as domid [0-9]+ \(build: [0-9]+ ms waiting, image [0-9]+ ms, layout [0-9]+ ms, devices [0-9]+ ms[^)]*\)$"
 run_daemon warning --log-level=warning || exit 1
 check_eq warning-no-debug "$(debug_lines warning)" 0
 check_eq warning-no-info "$(grep -c 'started as domid\|supervising' "$work/warning.log")" 0
@@ -101,7 +101,7 @@ else
         # The build children inherit the fallback: none says it again.
         check_eq fallback-notice-once "$(grep -c 'journald is not there' "$work/nojournal.log")" 1
         check_match fallback-messages-there "$(cat "$work/nojournal.log")" \
-                "^xensupd: nojournal: started as domid [0-9]+$"
+                "^xensupd: nojournal: started as domid [0-9]+ \(build: [0-9]+ ms waiting, image [0-9]+ ms, layout [0-9]+ ms, devices [0-9]+ ms[^)]*\)$"
         check_match fallback-debug-there "$(cat "$work/nojournal.log")" \
                 "^xensupd: debug: hypervisor call create "
 fi
@@ -132,7 +132,7 @@ assert len(started) == 1, (started, entries)
 s = started[0]
 assert s["MESSAGE_ID"] == sys.argv[2] and s["PRIORITY"] == "6", s
 assert s["XENSUP_DOMAIN"] == "journal" and len(s["XENSUP_UUID"]) == 36, s
-assert s["XENSUP_DOMID"].isdigit() and s["MESSAGE"] == "journal: started as domid " + s["XENSUP_DOMID"], s
+assert s["XENSUP_DOMID"].isdigit() and s["MESSAGE"].startswith("journal: started as domid " + s["XENSUP_DOMID"] + " (build: "), s
 assert s["XENSUP_ACTION"] == "start" and s["XENSUP_REASON"] == "none", s
 PY
 fi

@@ -41,20 +41,20 @@ static void test_size_units(void **state)
         uint64_t kib;
 
         (void)state;
-        assert_int_equal(ctl_parse_size_kib("512M", &kib), 0);
+        assert_int_equal(parse_size_kib("512M", &kib), 0);
         assert_int_equal(kib, 512 * 1024);
-        assert_int_equal(ctl_parse_size_kib("2G", &kib), 0);
+        assert_int_equal(parse_size_kib("2G", &kib), 0);
         assert_int_equal(kib, 2 * 1024 * 1024);
-        assert_int_equal(ctl_parse_size_kib("1048576K", &kib), 0);
+        assert_int_equal(parse_size_kib("1048576K", &kib), 0);
         assert_int_equal(kib, 1048576);
-        assert_int_equal(ctl_parse_size_kib("1t", &kib), 0);
+        assert_int_equal(parse_size_kib("1t", &kib), 0);
         assert_int_equal(kib, 1ULL << 30);
-        assert_int_equal(ctl_parse_size_kib("256MiB", &kib), 0);
+        assert_int_equal(parse_size_kib("256MiB", &kib), 0);
         assert_int_equal(kib, 256 * 1024);
-        assert_int_equal(ctl_parse_size_kib("3gb", &kib), 0);
+        assert_int_equal(parse_size_kib("3gb", &kib), 0);
         assert_int_equal(kib, 3 * 1024 * 1024);
         /* a plain number is MiB, as xl mem-set */
-        assert_int_equal(ctl_parse_size_kib("100", &kib), 0);
+        assert_int_equal(parse_size_kib("100", &kib), 0);
         assert_int_equal(kib, 100 * 1024);
 }
 
@@ -82,12 +82,12 @@ static void test_size_rejects(void **state)
 
         (void)state;
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-                if (ctl_parse_size_kib(bad[i], &kib) != -EINVAL)
+                if (parse_size_kib(bad[i], &kib) != -EINVAL)
                         fail_msg("accepted '%s'", bad[i]);
                 assert_int_equal(kib, 7);
         }
-        assert_int_equal(ctl_parse_size_kib("18014398509481983T", &kib), -EINVAL);
-        assert_int_equal(ctl_parse_size_kib("17179869183T", &kib), 0); /* (2^64-1) >> 30 */
+        assert_int_equal(parse_size_kib("18014398509481983T", &kib), -EINVAL);
+        assert_int_equal(parse_size_kib("17179869183T", &kib), 0); /* (2^64-1) >> 30 */
 }
 
 static void test_uint(void **state)

@@ -61,6 +61,16 @@ scenario_actions() {
         expect loop1 state failed 40 crashloop-failed
 }
 
+# Every domain boots the same kernel: inflated by the first builds (one per build running at
+# once), kept as one image, and loaded from it by the restarts scenario_actions saw.
+scenario_kernel_cache() {
+        kc=$($XSCTL info 2>/dev/null | sed -n 's/^kernel_cache *: //p')
+        case "$kc" in
+        "1 image, "*"; "[1-9]*" hits, "[1-9]*" misses") pass kernel-cache-hits ;;
+        *) fail kernel-cache-hits "xensupctl info says kernel_cache: '$kc'" ;;
+        esac
+}
+
 scenario_shutdown() {
         $XSCTL shutdown obey1 >/dev/null || fail shutdown-obeyed "xensupctl shutdown failed"
         expect obey1 state stopped 20 shutdown-obeyed
@@ -108,6 +118,7 @@ run_common_scenarios() {
         scenario_started
         scenario_layout
         scenario_actions
+        scenario_kernel_cache
         scenario_shutdown
         scenario_control
         scenario_adoption

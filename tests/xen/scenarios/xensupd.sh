@@ -200,6 +200,7 @@ xensupctl mem-set up1 "${XT_GUEST_MEMORY}m" >/dev/null 2>&1
 
 # --- the shared scenarios ---
 scenario_actions
+scenario_kernel_cache
 # A destroyed domain leaves nothing behind in XenStore.
 id="$(xt_domid off1)"
 if [ -z "$id" ] && ! xenstore-ls /vm 2>/dev/null | grep -q '^ *name = "off1"'; then
