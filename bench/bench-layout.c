@@ -7,7 +7,11 @@
  * xs_write round trip on the same server, so runs on different machines can
  * be compared. Figures only, never pass/fail.
  *
+ * Beside each create, the floor (layout_write_domain_floor()): the fewest requests any order
+ * of its writes could take.
+ *
  * usage: bench-layout [ROUNDS]   (XENSTORED_PATH set: that server; else starts xensup-sim)
+ *        bench-layout --floor CONFIG...   each config's floor alone, as domid 1; no server
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -53,6 +57,36 @@ static uint64_t median(uint64_t *v, unsigned n)
                 layout_request_count(l) - _b;                                                      \
         })
 
+/* d's floor; 0 (never a floor) if d is refused. */
+static uint64_t floor_of(const struct layout_domain *d)
+{
+        uint64_t f = 0;
+
+        return layout_write_domain_floor(d, &f, NULL) < 0 ? 0 : f;
+}
+
+/* --floor: each config's floor, "FILE: N", as a domain of domid 1 would have it. */
+static int print_floors(char **files, int n)
+{
+        for (int i = 0; i < n; i++) {
+                _cleanup_(config_freep) struct domain_config *cfg = NULL;
+                _cleanup_free_ char *err = NULL;
+                struct layout_domain d = { .domid = 1 };
+                uint64_t f;
+                int r = config_load_file(files[i], &cfg, &err);
+
+                d.cfg = cfg;
+                if (r >= 0)
+                        r = layout_write_domain_floor(&d, &f, &err);
+                if (r < 0) {
+                        fprintf(stderr, "%s: %s\n", files[i], err ? err : strerror(-r));
+                        return r;
+                }
+                printf("%s: %" PRIu64 "\n", files[i], f);
+        }
+        return 0;
+}
+
 static int bench(unsigned rounds)
 {
         struct domain_config cfg = {
@@ -92,8 +126,8 @@ static int bench(unsigned rounds)
         }
 
         printf("requests per step (PV, 1 vcpu, kernel and cmdline):\n");
-        printf("  create                 %" PRIu64 "\n",
-               COUNT(l, layout_write_domain(l, &d, NULL)));
+        c = COUNT(l, layout_write_domain(l, &d, NULL));
+        printf("  create                 %" PRIu64 "   (floor %" PRIu64 ")\n", c, floor_of(&d));
         printf("  set running            %" PRIu64 "\n",
                COUNT(l, layout_set_running(l, 1, true, NULL)));
         printf("  set memory             %" PRIu64 "\n",
@@ -112,7 +146,8 @@ static int bench(unsigned rounds)
         for (unsigned vcpus = 4; vcpus <= 64; vcpus *= 4) {
                 cfg.vcpus = cfg.maxvcpus = vcpus;
                 c = COUNT(l, layout_write_domain(l, &d, NULL));
-                printf("  create, %2u vcpus       %" PRIu64 "\n", vcpus, c);
+                printf("  create, %2u vcpus       %" PRIu64 "   (floor %" PRIu64 ")\n", vcpus, c,
+                       floor_of(&d));
         }
         cfg.vcpus = cfg.maxvcpus = 1;
 
@@ -151,11 +186,15 @@ static int bench(unsigned rounds)
 int main(int argc, char **argv)
 {
         struct sim_child sim = { .pid = 0 };
-        unsigned rounds = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 200;
+        unsigned rounds;
         int r = 0;
 
+        if (argc > 1 && strcmp(argv[1], "--floor") == 0)
+                return print_floors(argv + 2, argc - 2) < 0 ? 1 : 0;
+        rounds = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 200;
+
         if (rounds == 0) {
-                fprintf(stderr, "usage: %s [ROUNDS]\n", argv[0]);
+                fprintf(stderr, "usage: %s [ROUNDS] | --floor CONFIG...\n", argv[0]);
                 return 2;
         }
         r = sim_child_start_unless_set(&sim);

@@ -227,14 +227,20 @@ static void plan_domain(struct plan *p, const struct layout_domain *d, const cha
         if (!d->keep_vm)
                 plan_vm(p, d, vm, uuid, online, maxvcpus, start);
 
-        /* /local/domain/<domid>: the running instance; read-only for the guest... */
+        /* /local/domain/<domid>: the running instance; read-only for the guest but its own areas,
+         * listed first so that they take their ACL from it (plan_execute()). */
         plan_add(p, RO, NULL, "%s", dom);
+        plan_add(p, RW, NULL, "%s/data", dom);
+        plan_add(p, RW, NULL, "%s/drivers", dom);
+        plan_add(p, RW, NULL, "%s/feature", dom);
+        plan_add(p, RW, NULL, "%s/attr", dom);
+        plan_add(p, RW, NULL, "%s/error", dom);
         plan_add(p, RO, vm, "%s/vm", dom);
         plan_add(p, RO, d->name, "%s/name", dom);
         plan_add(p, RO, val(b, "%" PRIu32, d->domid), "%s/domid", dom);
         /* The supervisor unpauses right after writing; layout_set_running() tracks pauses. */
         plan_add(p, RO, "1", "%s/running", dom);
-        plan_add(p, RO, "", "%s/cpu", dom);
+        plan_add(p, RO, NULL, "%s/cpu", dom);
         for (unsigned i = 0; i < maxvcpus; i++)
                 plan_add(p, RO, i < online ? "online" : "offline", "%s/cpu/%u/availability", dom,
                          i);
@@ -264,7 +270,9 @@ static void plan_domain(struct plan *p, const struct layout_domain *d, const cha
         plan_add(p, RO, NULL, "%s/device-misc", dom);
         plan_add(p, RO, NULL, "%s/image", dom);
 
-        /* ...except where the guest must answer: control/ acks and features, its own areas. */
+        /* ...and where the guest must answer: control/ acks and features. A node of dom0's
+         * first makes control/, so that the guest's take their ACL from it (plan_execute()). */
+        plan_add(p, RO, "1", "%s/control/platform-feature-multiprocessor-suspend", dom);
         plan_add(p, RW, "", "%s/control/shutdown", dom);
         plan_add(p, RW, "", "%s/control/feature-poweroff", dom);
         plan_add(p, RW, "", "%s/control/feature-reboot", dom);
@@ -274,13 +282,7 @@ static void plan_domain(struct plan *p, const struct layout_domain *d, const cha
                 plan_add(p, RW, "", "%s/control/feature-s4", dom);
         }
         plan_add(p, RW, "", "%s/control/sysrq", dom);
-        plan_add(p, RO, "1", "%s/control/platform-feature-multiprocessor-suspend", dom);
         plan_add(p, RO, "1", "%s/control/platform-feature-xs_reset_watches", dom);
-        plan_add(p, RW, NULL, "%s/data", dom);
-        plan_add(p, RW, NULL, "%s/drivers", dom);
-        plan_add(p, RW, NULL, "%s/feature", dom);
-        plan_add(p, RW, NULL, "%s/attr", dom);
-        plan_add(p, RW, NULL, "%s/error", dom);
 
         /* The primary console's backend in dom0, which xenconsoled serves. */
         plan_add(p, RO, NULL, "%s", be);
@@ -291,16 +293,16 @@ static void plan_domain(struct plan *p, const struct layout_domain *d, const cha
         plan_add(p, RO, "vt100", "%s/protocol", be);
 }
 
-int layout_write_domain(struct layout *l, const struct layout_domain *d, char **err_r)
+/* The plan of d's layout, once d is checked; what names it in messages. */
+static int plan_domain_checked(struct plan *p, const struct layout_domain *d, const char *what,
+                               char **err_r)
 {
-        _cleanup_(plan_donep) struct plan p = { .domid = d->domid };
         const struct domain_config *c = d->cfg;
         const char *name = d->name ? d->name : c->name;
         unsigned maxvcpus = c->maxvcpus > c->vcpus ? c->maxvcpus : c->vcpus;
-        char uuid[37], what[64];
+        char uuid[37];
         int r;
 
-        snprintf(what, sizeof(what), "writing the layout of domain %" PRIu32, d->domid);
         r = check_domid(d->domid, what, err_r);
         if (r < 0)
                 return r;
@@ -312,9 +314,34 @@ int layout_write_domain(struct layout *l, const struct layout_domain *d, char **
         if (!domain_action_to_string(c->on_poweroff) || !domain_action_to_string(c->on_reboot) ||
             !domain_action_to_string(c->on_crash))
                 return err_setf(err_r, -EINVAL, "%s: invalid on_* action", what);
+        plan_domain(p, d, uuid_to_string(c->uuid, uuid), c->vcpus, maxvcpus);
+        return 0;
+}
 
-        plan_domain(&p, d, uuid_to_string(c->uuid, uuid), c->vcpus, maxvcpus);
+int layout_write_domain(struct layout *l, const struct layout_domain *d, char **err_r)
+{
+        _cleanup_(plan_donep) struct plan p = { .domid = d->domid };
+        char what[64];
+        int r;
+
+        snprintf(what, sizeof(what), "writing the layout of domain %" PRIu32, d->domid);
+        r = plan_domain_checked(&p, d, what, err_r);
+        if (r < 0)
+                return r;
         return plan_run(l, &p, plan_execute, what, err_r);
+}
+
+int layout_write_domain_floor(const struct layout_domain *d, uint64_t *floor_r, char **err_r)
+{
+        _cleanup_(plan_donep) struct plan p = { .domid = d->domid };
+        int r = plan_domain_checked(&p, d, "the layout's floor", err_r);
+
+        if (r < 0)
+                return r;
+        if (p.error < 0)
+                return err_setf(err_r, p.error, "the layout's floor: %s", strerror(-p.error));
+        *floor_r = plan_floor(&p);
+        return 0;
 }
 
 int layout_remove_local(struct layout *l, uint32_t domid, char **err_r)

@@ -112,6 +112,13 @@ int layout_serialize_transactions(struct layout *l, const char *lock_path, unsig
 /* Write /vm/<uuid>, /local/domain/<domid> and the console backend in one transaction. */
 int layout_write_domain(struct layout *l, const struct layout_domain *d, char **err_r);
 
+/*
+ * The fewest XenStore requests layout_write_domain(d) could send, whatever their order, from
+ * what xenstored offers (plan_floor() in plan.c says how it is counted): what it sends is held
+ * against it by bench-layout and the tests.
+ */
+int layout_write_domain_floor(const struct layout_domain *d, uint64_t *floor_r, char **err_r);
+
 /* Remove /local/domain/<domid> and its console backend entry (the /vm entry stays). */
 int layout_remove_local(struct layout *l, uint32_t domid, char **err_r);
 

@@ -14,6 +14,8 @@
 #include "common/error.h"
 #include "layout/plan.h"
 
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+
 /* Attempts of one transaction before giving up on EAGAIN, and the backoff cap. */
 #define LAYOUT_MAX_ATTEMPTS   10
 #define LAYOUT_BACKOFF_MAX_MS 64
@@ -505,6 +507,127 @@ static bool has_children(const struct plan *p, size_t i)
         return false;
 }
 
+/* The length of the path of nodes[j]'s parent. */
+static size_t parent_length(const struct plan *p, size_t j)
+{
+        const char *slash = strrchr(p->nodes[j].path, '/');
+
+        return slash ? (size_t)(slash - p->nodes[j].path) : 0;
+}
+
+/*
+ * How many nodes from nodes[j] on are leaves of one parent with one access: created while the
+ * parent has their ACL, they inherit it and need no request of their own to set it.
+ */
+static size_t leaf_run(const struct plan *p, size_t j)
+{
+        size_t len = parent_length(p, j), k = 0;
+
+        while (j + k < p->n && parent_length(p, j + k) == len &&
+               strncmp(p->nodes[j + k].path, p->nodes[j].path, len) == 0 &&
+               p->nodes[j + k].access == p->nodes[j].access && !has_children(p, j + k))
+                k++;
+        return k;
+}
+
+/* Whether nodes[i] is created by a write of its own, not by its first child's. */
+static bool written_explicitly(const struct plan *p, size_t i)
+{
+        const struct plan_node *n = &p->nodes[i];
+
+        return n->value || n->access != inherited_access(p, i) || !has_children(p, i);
+}
+
+/* Whether the parent of nodes[j] exists once the nodes before j are written. */
+static bool parent_exists(const struct plan *p, size_t j)
+{
+        size_t len = parent_length(p, j);
+
+        for (size_t m = 0; m < j; m++) {
+                const char *path = p->nodes[m].path;
+
+                if (strncmp(path, p->nodes[j].path, len) != 0)
+                        continue;
+                if (path[len] == '/' || (path[len] == '\0' && written_explicitly(p, m)))
+                        return true;
+        }
+        return false;
+}
+
+static int write_node(struct layout *l, xs_transaction_t t, const struct plan_node *n, char **err_r)
+{
+        int r = n->value ? x_write(l, t, n->path, n->value) : x_mkdir(l, t, n->path);
+
+        return r < 0 ? err_setf(err_r, r, "cannot write %s: %s", n->path, strerror(-r)) : 0;
+}
+
+static int set_access(struct layout *l, xs_transaction_t t, const struct plan *p, const char *path,
+                      enum layout_access access, char **err_r)
+{
+        struct xs_permissions perms[LAYOUT_ACL_MAX];
+        unsigned np;
+        int r = layout_acl_build(p->domid, access, perms, &np);
+
+        if (r < 0)
+                return err_setf(err_r, r, "cannot build the ACL of %s", path);
+        r = x_set_perms(l, t, path, perms, np);
+        if (r < 0)
+                return err_setf(err_r, r, "cannot set the permissions of %s: %s", path,
+                                strerror(-r));
+        return 0;
+}
+
+/*
+ * Write the k leaves from nodes[j] on while their parent (which exists) has their ACL, then give
+ * it back its own, final: one transaction, so nobody sees the parent between.
+ */
+static int write_leaf_run(struct layout *l, xs_transaction_t t, const struct plan *p, size_t j,
+                          size_t k, enum layout_access parent_access, char **err_r)
+{
+        char parent[XENSTORE_ABS_PATH_MAX + 1];
+        int r;
+
+        snprintf(parent, sizeof(parent), "%.*s", (int)parent_length(p, j), p->nodes[j].path);
+        r = set_access(l, t, p, parent, p->nodes[j].access, err_r);
+        for (size_t m = j; r >= 0 && m < j + k; m++)
+                r = write_node(l, t, &p->nodes[m], err_r);
+        if (r >= 0)
+                r = set_access(l, t, p, parent, parent_access, err_r);
+        return r;
+}
+
+/*
+ * The leaves that follow nodes[i] when they are its children with an access other than its:
+ * written inside its own ACL's setting (k + 2 requests for i's creation, its ACL and theirs,
+ * against 2k + 2 for each setting its own); 0 when that does not pay.
+ */
+static size_t run_after_parent(const struct plan *p, size_t i)
+{
+        size_t k;
+
+        if (i + 1 >= p->n || p->nodes[i].access == inherited_access(p, i) ||
+            !path_is_below(p->nodes[i].path, p->nodes[i + 1].path) ||
+            parent_length(p, i + 1) != strlen(p->nodes[i].path) ||
+            p->nodes[i + 1].access == p->nodes[i].access)
+                return 0;
+        k = leaf_run(p, i + 1);
+        return k >= 2 ? k : 0;
+}
+
+/*
+ * The leaves from nodes[j] on that take their access from their parent, which exists by then:
+ * k + 2 requests against 2k; 0 when that does not pay.
+ */
+static size_t run_under_parent(const struct plan *p, size_t j)
+{
+        size_t k;
+
+        if (p->nodes[j].access == inherited_access(p, j) || !parent_exists(p, j))
+                return 0;
+        k = leaf_run(p, j);
+        return k >= 3 ? k : 0;
+}
+
 /* Send a plan inside transaction t with as few requests as xenstored's inheritance allows. */
 int plan_execute(struct layout *l, xs_transaction_t t, const void *userdata, char **err_r)
 {
@@ -520,31 +643,99 @@ int plan_execute(struct layout *l, xs_transaction_t t, const void *userdata, cha
 
         for (size_t i = 0; i < p->n; i++) {
                 const struct plan_node *n = &p->nodes[i];
-                bool own_acl = n->access != inherited_access(p, i);
+                enum layout_access inherited = inherited_access(p, i);
+                size_t k = run_under_parent(p, i);
 
-                if (n->value)
-                        r = x_write(l, t, n->path, n->value);
-                else if (own_acl || !has_children(p, i))
-                        r = x_mkdir(l, t, n->path);
-                else
-                        r = 0; /* created, with the right ACL, by its first child's write */
-                if (r < 0)
-                        return err_setf(err_r, r, "cannot write %s: %s", n->path, strerror(-r));
-
-                if (own_acl) {
-                        struct xs_permissions perms[LAYOUT_ACL_MAX];
-                        unsigned np;
-
-                        r = layout_acl_build(p->domid, n->access, perms, &np);
-                        if (r < 0)
-                                return err_setf(err_r, r, "cannot build the ACL of %s", n->path);
-                        r = x_set_perms(l, t, n->path, perms, np);
-                        if (r < 0)
-                                return err_setf(err_r, r, "cannot set the permissions of %s: %s",
-                                                n->path, strerror(-r));
+                if (k > 0) {
+                        r = write_leaf_run(l, t, p, i, k, inherited, err_r);
+                        i += k - 1;
+                } else if ((k = run_after_parent(p, i)) > 0) {
+                        r = write_node(l, t, n, err_r);
+                        if (r >= 0)
+                                r = write_leaf_run(l, t, p, i + 1, k, n->access, err_r);
+                        i += k;
+                } else {
+                        /* A directory with children is created, with its ACL, by its first child.
+                         */
+                        r = written_explicitly(p, i) ? write_node(l, t, n, err_r) : 0;
+                        if (r >= 0 && n->access != inherited)
+                                r = set_access(l, t, p, n->path, n->access, err_r);
                 }
+                if (r < 0)
+                        return r;
         }
         return 0;
+}
+
+/* Whether nodes[m] has the parent nodes[i] has. */
+static bool same_parent(const struct plan *p, size_t i, size_t m)
+{
+        size_t len = parent_length(p, i);
+
+        return parent_length(p, m) == len && strncmp(p->nodes[m].path, p->nodes[i].path, len) == 0;
+}
+
+/*
+ * The least that giving nodes[i]'s siblings of its access their ACL through their parent takes,
+ * beside their writes: 1 when the parent sets an ACL of its own anyway, 2 when a node below it
+ * of its access can create it first, else 3.
+ */
+static uint64_t parent_route_cost(const struct plan *p, size_t i)
+{
+        size_t len = parent_length(p, i);
+        enum layout_access parent_access = inherited_access(p, i);
+        uint64_t cost = 3;
+
+        for (size_t m = 0; m < p->n; m++) {
+                const char *path = p->nodes[m].path;
+
+                if (strncmp(path, p->nodes[i].path, len) != 0)
+                        continue;
+                if (path[len] == '\0' && p->nodes[m].access != inherited_access(p, m))
+                        return 1;
+                if (path[len] == '/' && p->nodes[m].access == parent_access)
+                        cost = 2;
+        }
+        return cost;
+}
+
+/*
+ * The fewest requests any order of p's writes needs, whatever this executor does: a lower bound
+ * from what xenstored offers (one node per write, a new node takes its parent's ACL, and an ACL
+ * is set on one node at a time):
+ *   - the transaction's start and end, and one request per removal;
+ *   - one per node with a value, per empty leaf, and per directory whose own ACL its children
+ *     must inherit (it exists before they do);
+ *   - for the nodes whose ACL is not their parent's, per (parent, ACL) group of k siblings: k
+ *     settings of their own, or the parent set to theirs and back, whichever is less: the
+ *     parent's setting back is free when the parent sets an ACL of its own anyway (1), it needs
+ *     a node of the parent's ACL written first to exist (2), or a creation of its own (3).
+ */
+uint64_t plan_floor(const struct plan *p)
+{
+        uint64_t floor = 2 + p->n_remove;
+
+        for (size_t i = 0; i < p->n; i++) {
+                const struct plan_node *n = &p->nodes[i];
+                bool own_acl = n->access != inherited_access(p, i);
+                size_t k = 0;
+                bool first = true;
+
+                if (n->value || !has_children(p, i) || own_acl)
+                        floor++;
+                if (!own_acl)
+                        continue;
+                for (size_t m = 0; m < p->n; m++)
+                        if (same_parent(p, i, m) && p->nodes[m].access == n->access &&
+                            p->nodes[m].access != inherited_access(p, m)) {
+                                first = first && m >= i;
+                                k++;
+                        }
+                /* The group is counted once, at its first member. */
+                if (first)
+                        floor += MIN((uint64_t)k, parent_route_cost(p, i));
+        }
+        return floor;
 }
 
 /*

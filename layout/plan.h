@@ -140,5 +140,8 @@ int plan_execute(struct layout *l, xs_transaction_t t, const void *userdata, cha
 /* Step: check p->guard exist, then write p->nodes' values, keeping their ACLs. */
 int update_execute(struct layout *l, xs_transaction_t t, const void *userdata, char **err_r);
 
+/* The fewest requests any way of sending p with plan_execute()'s effect needs (plan.c). */
+uint64_t plan_floor(const struct plan *p);
+
 /* Run a plan as one transaction of step; errors are prefixed with what. */
 int plan_run(struct layout *l, struct plan *p, step_fn step, const char *what, char **err_r);

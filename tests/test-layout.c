@@ -47,7 +47,7 @@ static uint64_t server_requests(struct xs_handle *xs)
 }
 
 /* The one creation request count this layout needs for domain A (see layout/README.md). */
-#define CREATE_REQUESTS_A 86
+#define CREATE_REQUESTS_A 78
 
 /* ---- fixture: a fresh xensup-sim per test ---- */
 
@@ -398,11 +398,15 @@ static void test_request_count(void **state)
         struct fixture *f = *state;
         uint64_t before = layout_request_count(f->l);
         uint64_t served = server_requests(f->xs);
+        uint64_t floor = 0;
 
         write_a(f);
         print_message("requests for one domain's creation (PV, 4 vcpus): %" PRIu64 "\n",
                       layout_request_count(f->l) - before);
         assert_int_equal(layout_request_count(f->l) - before, CREATE_REQUESTS_A);
+        /* The floor, counted from what xenstored offers: the executor sends no more. */
+        assert_int_equal(layout_write_domain_floor(&f->dom_a, &floor, NULL), 0);
+        assert_int_equal(floor, CREATE_REQUESTS_A);
         /* The server saw as many (plus the second sim-stats request itself). */
         assert_int_equal(server_requests(f->xs) - served, CREATE_REQUESTS_A + 1);
 

@@ -293,7 +293,8 @@ xt_trace_mark() { wc -l <"$XT_TRACE" 2>/dev/null || echo 0; }
 
 # xt_trace_toolstack MODE FROM TO: over lines FROM+1..TO of the trace, the
 # requests (MODE "in") or the EAGAIN answers (MODE "eagain") of the
-# toolstack's own socket connections. Lines look like
+# toolstack's own socket connections (MODE "lines": those requests themselves, without
+# their connection and time). Lines look like
 #   IN 0x561e4e836dc0 20261128 04:50:18 WATCH (memory/target FFFF... )
 # and carry no domain id, so the connections are told apart from the start
 # of the trace: the first one created is dom0's kernel; one created while an
@@ -313,8 +314,9 @@ xt_trace_toolstack() {
                 $1 == "IN" && $5 == "WATCH" && $6 == "(@introduceDomain" && cons == "" && kind[$2] == "socket" { cons = $2 }
                 NR <= from || kind[$2] != "socket" || $2 == cons { next }
                 mode == "in" && $1 == "IN" { n++ }
+                mode == "lines" && $1 == "IN" { $1 = $2 = $3 = $4 = ""; sub(/^ +/, ""); print }
                 mode == "eagain" && $1 == "OUT" && / ERROR \(EAGAIN/ { n++ }
-                END { print n + 0 }' "$XT_TRACE"
+                END { if (mode != "lines") print n + 0 }' "$XT_TRACE"
 }
 
 # xt_trace_count FROM TO: the toolstack's requests in that window.

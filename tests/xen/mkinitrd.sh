@@ -148,6 +148,8 @@ done
 if [ -x "$build/xensupd" ] && [ -x "$build/xensupctl" ]; then
         copy_bin "$root" "$build/xensupd" /usr/sbin/xensupd
         copy_bin "$root" "$build/xensupctl" /usr/bin/xensupctl
+        # make bench-xen prints the floor of the layout's requests beside the count.
+        [ -x "$build/bench-layout" ] && copy_bin "$root" "$build/bench-layout" /usr/bin/bench-layout
         log "with $build/xensupd and $build/xensupctl"
 else
         log "no $build/xensupd or $build/xensupctl: the xensupd scenarios will fail"

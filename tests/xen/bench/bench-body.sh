@@ -10,10 +10,29 @@
 up_count() { grep -c "XENGUEST up" "$XT_CONSOLE_DIR/guest-$1.log" 2>/dev/null || echo 0; }
 up_reaches() { [ "$(up_count "$1")" -ge "$2" ]; }
 
-# Memory of the toolstack: the sum over ts_pids of VmRSS and of Pss (KiB).
-# A process may exit between the listing and the read: it then counts 0.
-mem_rss() { for p in $(ts_pids); do awk '$1 == "VmRSS:" {print $2}' "/proc/$p/status" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
-mem_pss() { for p in $(ts_pids); do awk '$1 == "Pss:" {print $2}' "/proc/$p/smaps_rollup" 2>/dev/null; done | awk '{s += $1} END {print s + 0}'; }
+# Memory of the toolstack (KiB): the sum over ts_pids of VmRSS and of Pss, each without the pages
+# of the memfds they map, plus the memfds they hold (xensupd's kernel cache) counted once each,
+# whether a build maps one, the daemon only holds it, or both. A process may exit between the
+# listing and the read: it then counts 0.
+mem_memfd() {
+        for p in $(ts_pids); do
+                for f in /proc/"$p"/fd/*; do
+                        case "$(readlink "$f" 2>/dev/null)" in
+                        /memfd:*) stat -L -c '%i %b %B' "$f" 2>/dev/null ;;
+                        esac
+                done
+        done | awk '!seen[$1]++ { s += $2 * $3 } END { print int(s / 1024) }'
+}
+# mem_sum FIELD: FIELD (Rss or Pss) summed over ts_pids' mappings, but those of memfds.
+mem_sum() {
+        for p in $(ts_pids); do cat "/proc/$p/smaps" 2>/dev/null; done |
+                awk -v field="$1:" '
+                        $1 ~ /^[0-9a-f]+-[0-9a-f]+$/ { memfd = ($6 ~ /^\/memfd:/) }
+                        $1 == field && !memfd { s += $2 }
+                        END { print s + 0 }'
+}
+mem_rss() { echo $(($(mem_sum Rss) + $(mem_memfd))); }
+mem_pss() { echo $(($(mem_sum Pss) + $(mem_memfd))); }
 
 # sample_peak FILE CMD...: run CMD while sampling mem_rss every 0.2 s; the peak goes to FILE.
 sample_peak() {
@@ -35,6 +54,17 @@ sample_peak() {
 rss0="$(mem_rss)"
 pss0="$(mem_pss)"
 
+# bench_requests KEY FROM: the toolstack's requests since trace line FROM, and each of them
+# exported (build/xen-run/files/TS.KEY.requests), for the table's reader to see where they go.
+bench_requests() {
+        local to
+        to="$(xt_trace_mark)"
+        xt_bench "$ts.$1.requests" "$(xt_trace_count "$2" "$to")"
+        xt_trace_toolstack lines "$2" "$to" >"/tmp/$ts.$1.requests"
+        echo "XENTEST EXPORT $ts.$1.requests"
+        xt_export "$ts.$1.requests" "/tmp/$ts.$1.requests"
+}
+
 # bench_create NAME KEY: create NAME; the command's time, until its /init, the requests.
 bench_create() {
         m0="$(xt_trace_mark)"
@@ -51,7 +81,7 @@ bench_create() {
                 xt_fail "$ts-$2" "$1 never reached its /init"
         fi
         sleep 2
-        xt_bench "$ts.$2.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+        bench_requests "$2" "$m0"
 }
 
 # bench_reboot NAME KEY [WRAP...]: reboot NAME, until its /init again (the wait run by WRAP).
@@ -68,7 +98,7 @@ bench_reboot() {
                 xt_fail "$ts-$key" "$name did not come back within 120 s"
         fi
         sleep 2
-        xt_bench "$ts.$key.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+        bench_requests "$key" "$m0"
 }
 
 # bench_destroy NAME KEY: destroy NAME; the command's time, the requests.
@@ -78,12 +108,14 @@ bench_destroy() {
         ts_destroy "$1" >/dev/null 2>&1 || xt_fail "$ts-$2" "the toolstack could not destroy $1"
         xt_bench "$ts.$2.command-seconds" "$(xt_since "$t0")"
         sleep 2
-        xt_bench "$ts.$2.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
+        bench_requests "$2" "$m0"
 }
 
 # --- create ---
 ts_cfg b1 wait
 bench_create b1 create
+# The least the toolstack's layout of it could send (xensupd's: bench-layout --floor).
+command -v ts_layout_floor >/dev/null && xt_bench "$ts.create.layout-floor" "$(ts_layout_floor b1)"
 
 # --- memory per running domain: one, then five ---
 xt_bench "$ts.rss-1-domain.kib" "$(($(mem_rss) - rss0))"
@@ -97,9 +129,23 @@ xt_wait 120 sh -c ". /xentest/lib.sh; for i in 2 3 4 5; do
 xt_bench "$ts.rss-per-domain-of-5.kib" "$((($(mem_rss) - rss0) / 5))"
 xt_bench "$ts.pss-per-domain-of-5.kib" "$((($(mem_pss) - pss0) / 5))"
 
+# timeline_ms NAME FIELD: from NAME's last start, the ms of FIELD ("waiting", "image",
+# "layout", "devices", or "since" its death was seen); nothing when the toolstack logs none.
+timeline_ms() {
+        command -v ts_timeline >/dev/null || return 0
+        ts_timeline "$1" | sed -n "s/.* \([0-9]*\) ms $2.*/\1/p; s/.*$2 \([0-9]*\) ms.*/\1/p" | head -1
+}
+
 # --- reboot → running cycle (the guest obeys control/shutdown) ---
 bench_reboot b1 reboot sample_peak /tmp/peak
 xt_bench "$ts.restart-peak-rss.kib" "$(cat /tmp/peak)"
+if command -v ts_timeline >/dev/null; then
+        xt_log "$ts: reboot timeline: $(ts_timeline b1)"
+        xt_bench "$ts.reboot.toolstack-ms" "$(timeline_ms b1 since)"
+        xt_bench "$ts.reboot.image-ms" "$(timeline_ms b1 image)"
+        xt_bench "$ts.reboot.layout-ms" "$(timeline_ms b1 layout)"
+fi
+xt_bench "$ts.memfd.kib" "$(mem_memfd)"
 
 # --- destroy ---
 bench_destroy b1 destroy
@@ -194,4 +240,15 @@ xt_bench "$ts.storm.back-of-10" "$back"
 sleep 2
 xt_bench "$ts.storm.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
 xt_bench "$ts.storm.eagain" "$(xt_trace_eagain "$m0" "$(xt_trace_mark)")"
+if command -v ts_timeline >/dev/null; then
+        for i in 0 1 2 3 4 5 6 7 8 9; do
+                xt_log "$ts: storm timeline: $(ts_timeline "s$i")"
+                echo "$(timeline_ms "s$i" since) $(timeline_ms "s$i" image) $(timeline_ms "s$i" waiting)"
+        done | awk '{ if ($1 > max) max = $1; img += $2; w += $3 }
+                END { print max + 0, img + 0, int(w / 10) }' >/tmp/storm-timeline
+        read -r max img wait </tmp/storm-timeline
+        xt_bench "$ts.storm.toolstack-max-ms" "$max"
+        xt_bench "$ts.storm.images-ms" "$img"
+        xt_bench "$ts.storm.wait-avg-ms" "$wait"
+fi
 xt_pass "$ts-storm-ran"

@@ -19,6 +19,9 @@ ts_cfg_dev() {
                 "disk = { \"format=raw, vdev=xvda, access=rw, target=$3\" }" 'vif = { "bridge=xenbr0" }'
 }
 ts_create() { xensupctl create "/tmp/xensup-bench/$1.conf" >/dev/null 2>&1; }
+# ts_timeline NAME: the last "started as domid" line of NAME, which says where the time went.
+ts_timeline() { grep "^xensupd: $1: started as domid" "$XT_XENSUPD_LOG" | tail -1; }
+ts_layout_floor() { bench-layout --floor "/tmp/xensup-bench/$1.conf" 2>&1 | sed 's/.*: //'; }
 ts_reboot() { xensupctl reboot "$1"; }
 ts_destroy() { xensupctl destroy "$1"; }
 ts_save() { xensupctl save "$1" "$2"; }
