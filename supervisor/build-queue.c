@@ -58,7 +58,12 @@ unsigned build_queue_default_jobs(void)
 {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
 
-        return n < 1 ? 1 : n > BUILD_JOBS_CAP ? BUILD_JOBS_CAP : (unsigned)n;
+        /*
+         * One more than the CPUs: a build spends much of its time waiting on xenstored and the
+         * hypervisor, and with the kernel cache it holds a few MB of its own, not the kernel.
+         */
+        n = n < 1 ? 2 : n + 1;
+        return n > BUILD_JOBS_CAP ? BUILD_JOBS_CAP : (unsigned)n;
 }
 
 unsigned build_queue_running(const struct build_queue *q)

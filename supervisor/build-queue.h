@@ -129,5 +129,5 @@ int build_queue_cancel(struct build_queue *q, void *owner);
 /* How many children run now. */
 unsigned build_queue_running(const struct build_queue *q);
 
-/* The default for max_jobs: the online CPUs, 1 to 4. */
+/* The default for max_jobs: one more than the online CPUs, 2 to 4. */
 unsigned build_queue_default_jobs(void);

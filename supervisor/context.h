@@ -35,7 +35,7 @@ struct manager_options {
         bool stop_domains;           /* on SIGTERM, shut running domains down */
         const char *admin_group;     /* without polkit: may call mutating methods; NULL = root */
         bool no_polkit;              /* --polkit=no: never ask polkit, judge by admin_group alone */
-        unsigned build_jobs;         /* domain builds running at once; 0 = one per CPU, up to 4 */
+        unsigned build_jobs;         /* domain builds running at once; 0 = CPUs + 1, up to 4 */
         uint64_t kernel_cache_bytes; /* the kernel cache's bound; 0 = none */
         unsigned device_timeout;     /* s a backend may take to reach InitWait; 0 = libxl's 10 */
         const char *bridge;          /* a vif's bridge when its entry names none; NULL = xenbr0 */

@@ -33,7 +33,7 @@ static void usage(FILE *f)
               "  --polkit=yes|no        ask polkit who may call mutating D-Bus methods (default\n"
               "                         yes; never on a session bus)\n"
               "  --build-jobs N         domain builds running at once, each in a child process\n"
-              "                         (default: one per CPU, at most 4)\n"
+              "                         (default: one more than the CPUs, at most 4)\n"
               "  --kernel-cache SIZE    keep guest kernels inflated for the next builds, in at\n"
               "                         most SIZE of memory (512M, 1G; default 256M; 0: none)\n"
               "  --device-timeout S     how long a disk's or vif's backend may take to come up\n"

@@ -3,6 +3,7 @@
 # xenstored tracing (-T). Prints a table of figures, never pass/fail: the
 # exit status only says whether the run itself worked.
 #   tests/xen/bench.sh [--timeout SECONDS]
+#   tests/xen/bench.sh --table      the table of the last run's $XEN_RUN/bench.txt, run nothing
 set -euo pipefail
 
 cd "$(dirname "$0")/../.."
@@ -12,7 +13,8 @@ timeout=900
 [ "${1:-}" = "--timeout" ] && timeout="$2"
 
 rc=0
-tests/xen/run.sh --trace --timeout "$timeout" --scenarios bench-xl,bench-xensupd || rc=$?
+[ "${1:-}" = "--table" ] ||
+        tests/xen/run.sh --trace --timeout "$timeout" --scenarios bench-xl,bench-xensupd || rc=$?
 
 bench="$XEN_RUN/bench.txt"
 echo
@@ -29,7 +31,7 @@ awk '
         END {
                 printf "%-44s %12s %12s %6s\n", "", "xl", "xensupd", "ratio"
                 show("XenStore requests per create", "create.requests", "requests")
-                show("  the floor of xensupd's layout of it", "create.layout-floor", "requests")
+                show("  the floor of the xensupd layout of it", "create.layout-floor", "requests")
                 show("XenStore requests per destroy", "destroy.requests", "requests")
                 show("XenStore requests per reboot->restart", "reboot.requests", "requests")
                 show("create command returns", "create.command-seconds", "s")
@@ -62,7 +64,7 @@ awk '
                 show("storm: guests back", "storm.back-of-10", "of 10")
                 show("storm: xensupd, the last one seen -> running", "storm.toolstack-max-ms", "ms")
                 show("storm: xensupd, its 10 images built, in all", "storm.images-ms", "ms")
-                show("storm: xensupd, a build's wait for its slot", "storm.wait-avg-ms", "ms")
+                show("storm: xensupd, the wait of a build for its slot", "storm.wait-avg-ms", "ms")
                 show("storm: XenStore requests", "storm.requests", "requests")
                 show("storm: transactions refused (EAGAIN)", "storm.eagain", "")
         }' "$bench"

@@ -241,8 +241,8 @@ sleep 2
 xt_bench "$ts.storm.requests" "$(xt_trace_count "$m0" "$(xt_trace_mark)")"
 xt_bench "$ts.storm.eagain" "$(xt_trace_eagain "$m0" "$(xt_trace_mark)")"
 if command -v ts_timeline >/dev/null; then
+        for i in 0 1 2 3 4 5 6 7 8 9; do xt_log "$ts: storm timeline: $(ts_timeline "s$i")"; done
         for i in 0 1 2 3 4 5 6 7 8 9; do
-                xt_log "$ts: storm timeline: $(ts_timeline "s$i")"
                 echo "$(timeline_ms "s$i" since) $(timeline_ms "s$i" image) $(timeline_ms "s$i" waiting)"
         done | awk '{ if ($1 > max) max = $1; img += $2; w += $3 }
                 END { print max + 0, img + 0, int(w / 10) }' >/tmp/storm-timeline
