@@ -32,6 +32,7 @@
 
 #include "builders/builder-internal.h"
 #include "builders/builder-sim.h"
+#include "builders/kernel-image.h"
 #include "common/debug.h"
 #include "common/error.h"
 
@@ -641,7 +642,7 @@ static int sim_created(struct sim_backend *sb, const struct domain_config *cfg, 
  * here as on Xen. builder_create() checked that the files are open.
  */
 static int sim_kernel_load(const struct domain_config *cfg, const struct builder_images *img,
-                           char **err_r)
+                           bool *filled_r, char **err_r)
 {
         struct stat st;
         off_t at = 0;
@@ -662,10 +663,11 @@ static int sim_kernel_load(const struct domain_config *cfg, const struct builder
                         continue;
                 if (k <= 0) {
                         /* Not cached, as a kernel the Xen backend cannot cut down. */
-                        (void)ftruncate(img->kernel_fill_fd, 0);
-                        break;
+                        kernel_image_discard(img->kernel_fill_fd);
+                        return 0;
                 }
         }
+        *filled_r = true;
         return 0;
 }
 
@@ -675,11 +677,12 @@ static int sim_create(struct builder *b, const struct domain_config *cfg,
         struct sim_backend *sb = b->data;
         struct hv_req_create req = { 0 };
         struct hv_rep_create rep;
+        bool filled = false;
         int r;
 
         r = sim_type_check(cfg, err_r);
         if (r >= 0)
-                r = sim_kernel_load(cfg, img, err_r);
+                r = sim_kernel_load(cfg, img, &filled, err_r);
         if (r < 0)
                 return r;
         memcpy(req.uuid, cfg->uuid, sizeof(req.uuid));
@@ -707,7 +710,9 @@ static int sim_create(struct builder *b, const struct domain_config *cfg,
         r = sim_call(sb, HV_OP_CREATE, &req, &rep, sizeof(rep), NULL, err_r);
         if (r < 0)
                 return err_setf(err_r, r, "%s: create domain: %s", cfg->name, strerror(-r));
-        return sim_created(sb, cfg, "create domain", &rep, out, err_r);
+        r = sim_created(sb, cfg, "create domain", &rep, out, err_r);
+        out->kernel_filled = r >= 0 && filled;
+        return r;
 }
 
 static int sim_introduce(struct builder *b, const struct builder_domain *d, char **err_r)

@@ -499,10 +499,10 @@ static int kernel_load(const struct domain_config *cfg, const struct builder_ima
 
 /*
  * Once libxenguest has inflated the kernel (its blob is the ELF now), write its loadable image
- * for the cache. Never fails the build: an image not written leaves fill_fd empty, and the
- * kernel is inflated again next time.
+ * for the cache: true once it is whole. Never fails the build: an image not written leaves
+ * fill_fd empty, and the kernel is inflated again next time.
  */
-static void kernel_fill(const struct xc_dom_image *dom, const char *path, int fill_fd)
+static bool kernel_fill(const struct xc_dom_image *dom, const char *path, int fill_fd)
 {
         _cleanup_free_ char *err = NULL;
         uint64_t bytes = 0;
@@ -510,12 +510,13 @@ static void kernel_fill(const struct xc_dom_image *dom, const char *path, int fi
 
         if (kernel_image_write(dom->kernel_blob, dom->kernel_size, fill_fd, &bytes, &err) < 0) {
                 debug_printf("kernel %s: %s", path, err);
-                (void)ftruncate(fill_fd, 0);
-                return;
+                kernel_image_discard(fill_fd);
+                return false;
         }
         debug_printf("kernel %s: loadable image of %" PRIu64 " bytes (of %zu) written in %" PRIu64
                      " ms",
                      path, bytes, dom->kernel_size, debug_now_ms() - t0);
+        return true;
 }
 
 static int build_image(struct xen_backend *x, const struct domain_config *cfg,
@@ -571,7 +572,7 @@ static int build_image(struct xen_backend *x, const struct domain_config *cfg,
         if (xc_dom_parse_image(dom) != 0)
                 return step_fail(x, err_r, "xc_dom_parse_image");
         if (img->kernel_cached_fd < 0 && img->kernel_fill_fd >= 0)
-                kernel_fill(dom, cfg->kernel, img->kernel_fill_fd);
+                out->kernel_filled = kernel_fill(dom, cfg->kernel, img->kernel_fill_fd);
 
         /* The HVM container is sized to maxmem (the rest is PoD); PV to the target. */
         step_begin(x);

@@ -56,6 +56,7 @@ struct builder_domain {
         uint64_t store_mfn;    /* store ring frame (gfn for PVH) */
         uint32_t console_port; /* event channel for the console ring */
         uint64_t console_mfn;  /* console ring frame */
+        bool kernel_filled;    /* the kernel's whole loadable image is in kernel_fill_fd */
 };
 
 /*
@@ -65,7 +66,8 @@ struct builder_domain {
  * The kernel cache (supervisor/kernel-cache.h) adds two: kernel_cached_fd, the sealed loadable
  * image (builders/kernel-image.h) of the file kernel_fd is, which the backend loads instead of
  * inflating the file; or kernel_fill_fd, an empty memfd the backend writes that image into once
- * it has inflated the kernel, and leaves empty when it cannot (the file is loaded whole).
+ * it has inflated the kernel (and says so in builder_domain's kernel_filled), and leaves empty
+ * when it cannot (the file is loaded whole).
  */
 struct builder_images {
         int kernel_fd;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "builders/kernel-image.h"
+#include "common/debug.h"
 #include "common/error.h"
 #include "common/macros.h"
 
@@ -232,6 +233,13 @@ static int write_at(int fd, const void *buf, uint64_t len, uint64_t off, char **
                 len -= (uint64_t)k;
         }
         return 0;
+}
+
+void kernel_image_discard(int fd)
+{
+        /* Only its pages are at stake: whoever filled fd says the image is not there. */
+        if (ftruncate(fd, 0) < 0)
+                debug_printf("cannot empty a partial kernel image: %s", strerror(errno));
 }
 
 int kernel_image_write(const void *elf, size_t size, int fd, uint64_t *bytes_r, char **err_r)

@@ -32,3 +32,6 @@
  * hold part of an image, for the caller to drop.
  */
 int kernel_image_write(const void *elf, size_t size, int fd, uint64_t *bytes_r, char **err_r);
+
+/* Empty fd again after an image that was not written whole, freeing its pages (best effort). */
+void kernel_image_discard(int fd);

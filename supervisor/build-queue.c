@@ -259,14 +259,6 @@ static void build_child_find_kernel(const struct build_job *j, struct builder_im
                 img->kernel_fill_fd = j->kernel_fill_fd;
 }
 
-/* In the child, after the create: whether it left the kernel's image in the memfd. */
-static bool build_child_filled_kernel(const struct builder_images *img)
-{
-        struct stat st;
-
-        return img->kernel_fill_fd >= 0 && fstat(img->kernel_fill_fd, &st) == 0 && st.st_size > 0;
-}
-
 /* In the child: build, write the one result record, exit without touching the daemon's state. */
 static int build_child_work(void *arg, int fd)
 {
@@ -308,7 +300,7 @@ static int build_child_work(void *arg, int fd)
         else if (res.r >= 0) {
                 build_child_find_kernel(j, &img, &res);
                 res.r = builder_create(b, cfg, &img, &res.domain, &err);
-                res.kernel_filled = build_child_filled_kernel(&img);
+                res.kernel_filled = res.r >= 0 && res.domain.kernel_filled;
         }
         res.image_ms = (uint32_t)(debug_now_ms() - t0);
         builder_images_close(&img);

@@ -1072,8 +1072,11 @@ static void assert_pv_sequence_with_kernel(const char *kernel)
         assert_log(seq, ELEMENTSOF(seq));
 }
 
-/* A PV build of the default config with F.img: it succeeds, handing libxenguest `kernel`. */
-static void build_pv_ok(const char *kernel)
+/*
+ * A PV build of the default config with F.img: it succeeds, handing libxenguest `kernel`;
+ * whether it says it wrote the kernel's image.
+ */
+static bool build_pv_ok(const char *kernel)
 {
         struct domain_config cfg;
         struct builder b;
@@ -1086,6 +1089,7 @@ static void build_pv_ok(const char *kernel)
         assert_null(err);
         assert_pv_sequence_with_kernel(kernel);
         close_backend(&b);
+        return d.kernel_filled;
 }
 
 /* A hit of the kernel cache: the cache's image is what libxenguest gets, the file unread. */
@@ -1093,7 +1097,7 @@ static void test_pv_build_from_kernel_cache(void **state)
 {
         (void)state;
         F.img.kernel_cached_fd = image_file("cached", "the cache's image");
-        build_pv_ok("the cache's image");
+        assert_false(build_pv_ok("the cache's image"));
 }
 
 /*
@@ -1127,16 +1131,19 @@ static void mini_elf(unsigned char *d)
         memcpy(d + 8192 + sizeof(n), "Xen\0\1\2\3\4", 8);
 }
 
-/* A build handed a fill memfd: the same calls of libxc; what it left in the memfd. */
+/* A build handed a fill memfd: the same calls of libxc; what it left in the memfd, 0 unless it
+ * says it wrote the image whole. */
 static off_t build_pv_filling(void)
 {
         struct stat st;
+        bool filled;
 
         F.img.kernel_fill_fd = memfd_create("fill", MFD_CLOEXEC);
         assert_true(F.img.kernel_fill_fd >= 0);
         /* Filling the cache asks nothing of libxc. */
-        build_pv_ok(FAKE_KERNEL);
+        filled = build_pv_ok(FAKE_KERNEL);
         assert_int_equal(fstat(F.img.kernel_fill_fd, &st), 0);
+        assert_int_equal(filled, st.st_size > 0);
         return st.st_size;
 }
 
