@@ -655,8 +655,7 @@ int plan_execute(struct layout *l, xs_transaction_t t, const void *userdata, cha
                                 r = write_leaf_run(l, t, p, i + 1, k, n->access, err_r);
                         i += k;
                 } else {
-                        /* A directory with children is created, with its ACL, by its first child.
-                         */
+                        /* A directory with children is made, with its ACL, by its first child. */
                         r = written_explicitly(p, i) ? write_node(l, t, n, err_r) : 0;
                         if (r >= 0 && n->access != inherited)
                                 r = set_access(l, t, p, n->path, n->access, err_r);
