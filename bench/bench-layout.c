@@ -136,7 +136,9 @@ static int bench(unsigned rounds)
                COUNT(l, layout_request_shutdown(l, 1, "poweroff", NULL)));
         printf("  rename                 %" PRIu64 "\n",
                COUNT(l, layout_rename(l, 1, cfg.uuid, "bench-1", NULL)));
-        printf("  state write            %" PRIu64 "\n",
+        printf("  state write, first     %" PRIu64 "\n",
+               COUNT(l, layout_state_write(l, cfg.uuid, &st, NULL)));
+        printf("  state write, later     %" PRIu64 "\n",
                COUNT(l, layout_state_write(l, cfg.uuid, &st, NULL)));
         printf("  state read             %" PRIu64 "\n",
                COUNT(l, layout_state_read(l, cfg.uuid, &st, NULL)));

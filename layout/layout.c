@@ -566,25 +566,43 @@ struct state_write {
         const char *text;
 };
 
-static int state_write_step(struct layout *l, xs_transaction_t t, const void *userdata,
-                            char **err_r)
+/* The first record a handle writes also makes /tool/xensup dom0-only, whatever /tool's own ACL. */
+static int state_write_first_step(struct layout *l, xs_transaction_t t, const void *userdata,
+                                  char **err_r)
 {
         const struct state_write *w = userdata;
         struct xs_permissions perms[LAYOUT_ACL_MAX];
+        const char *const paths[] = { "/tool/xensup", w->path };
         unsigned n;
         int r;
 
         r = x_write(l, t, w->path, w->text);
         if (r < 0)
                 return err_setf(err_r, r, "cannot write %s: %s", w->path, strerror(-r));
-        /* Explicitly dom0-only, whatever /tool's own ACL may be. */
         r = layout_acl_build(0, LAYOUT_ACCESS_NONE, perms, &n);
         if (r < 0)
                 return err_setf(err_r, r, "cannot build the ACL of %s", w->path);
-        r = x_set_perms(l, t, w->path, perms, n);
+        for (size_t i = 0; i < ELEMENTSOF(paths); i++) {
+                r = x_set_perms(l, t, paths[i], perms, n);
+                if (r < 0)
+                        return err_setf(err_r, r, "cannot set the permissions of %s: %s", paths[i],
+                                        strerror(-r));
+        }
+        return 0;
+}
+
+/*
+ * Later records are one write, outside a transaction (a write is atomic): a record this daemon
+ * creates under its dom0-only directory takes that ACL, and one it rewrites keeps its own.
+ */
+static int state_write_step(struct layout *l, xs_transaction_t t, const void *userdata,
+                            char **err_r)
+{
+        const struct state_write *w = userdata;
+        int r = x_write(l, t, w->path, w->text);
+
         if (r < 0)
-                return err_setf(err_r, r, "cannot set the permissions of %s: %s", w->path,
-                                strerror(-r));
+                return err_setf(err_r, r, "cannot write %s: %s", w->path, strerror(-r));
         return 0;
 }
 
@@ -605,7 +623,11 @@ int layout_state_write(struct layout *l, const uint8_t uuid[16], const struct la
                 return err_setf(err_r, r, "%s: %s", what, inner);
 
         w = (struct state_write){ .path = path, .text = text };
-        return run_step(l, what, state_write_step, &w, err_r);
+        if (l->records_private)
+                return run_request(l, what, state_write_step, &w, err_r);
+        r = run_step(l, what, state_write_first_step, &w, err_r);
+        l->records_private = r >= 0;
+        return r;
 }
 
 /* Version 2: "version=2", then key=value lines in any order (see state_fields). */

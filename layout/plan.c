@@ -337,17 +337,20 @@ static int run_transaction_unlocked(struct layout *l, step_fn step, const void *
                         attempt);
 }
 
-/* Run step as one transaction (run_transaction); a failure's message is prefixed with what. */
-int run_step(struct layout *l, const char *what, step_fn step, const void *userdata, char **err_r)
+/* Run step, in a transaction or as single requests; its debug line, its message prefixed. */
+static int run_logged(struct layout *l, const char *what, bool transaction, step_fn step,
+                      const void *userdata, char **err_r)
 {
-        /* Every step passes here, so each transaction gets its debug line (common/debug.h). */
+        /* Every step passes here, so each gets its debug line (common/debug.h). */
         bool debug = debug_enabled();
         uint64_t requests = l->requests, start = debug ? debug_now_ms() : 0;
-        int r = run_transaction(l, step, userdata, err_r);
+        int r = transaction ? run_transaction(l, step, userdata, err_r)
+                            : step(l, XBT_NULL, userdata, err_r);
 
         if (debug)
-                debug_printf("XenStore transaction %s: %s (%" PRIu64 " requests, %" PRIu64 " ms)",
-                             what, r < 0 ? strerror(-r) : "ok", l->requests - requests,
+                debug_printf("XenStore %s %s: %s (%" PRIu64 " requests, %" PRIu64 " ms)",
+                             transaction ? "transaction" : "request", what,
+                             r < 0 ? strerror(-r) : "ok", l->requests - requests,
                              debug_now_ms() - start);
         if (r < 0 && err_r) {
                 _cleanup_free_ char *inner = TAKE_PTR(*err_r);
@@ -355,6 +358,17 @@ int run_step(struct layout *l, const char *what, step_fn step, const void *userd
                 return err_setf(err_r, r, "%s: %s", what, inner ? inner : strerror(-r));
         }
         return r;
+}
+
+int run_step(struct layout *l, const char *what, step_fn step, const void *userdata, char **err_r)
+{
+        return run_logged(l, what, true, step, userdata, err_r);
+}
+
+int run_request(struct layout *l, const char *what, step_fn step, const void *userdata,
+                char **err_r)
+{
+        return run_logged(l, what, false, step, userdata, err_r);
 }
 
 /* ---- small helpers ---- */

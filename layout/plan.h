@@ -32,6 +32,7 @@ struct layout {
 
         int lock_fd;          /* layout_serialize_transactions(): flock()ed around each; -1 none */
         unsigned patience_ms; /* layout_serialize_transactions(): retry EAGAIN this long */
+        bool records_private; /* /tool/xensup made dom0-only by this handle: records inherit it */
 };
 
 /* -errno of the last failed call, or -EIO when it left none. */
@@ -94,6 +95,10 @@ int run_transaction(struct layout *l, step_fn step, const void *userdata, char *
 
 /* Run step as one transaction (run_transaction); a failure's message is prefixed with what. */
 int run_step(struct layout *l, const char *what, step_fn step, const void *userdata, char **err_r);
+
+/* Run step outside any transaction (t is XBT_NULL), for one request that is atomic alone. */
+int run_request(struct layout *l, const char *what, step_fn step, const void *userdata,
+                char **err_r);
 
 /* -EINVAL, prefixed with what, unless domid is a guest's. */
 int check_domid(uint32_t domid, const char *what, char **err_r);

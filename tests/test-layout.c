@@ -960,6 +960,40 @@ static void assert_record_equal(const struct layout_tool_state *a,
         assert_true(a->max_memory_kib == b->max_memory_kib);
 }
 
+/*
+ * /tool readable by every domain: the first record makes /tool/xensup dom0-only in its
+ * transaction; later ones are a single write each, and a new one takes the directory's ACL.
+ */
+static void test_tool_state_requests(void **state)
+{
+        static struct xs_permissions open_to_all[] = { { .id = 0, .perms = XS_PERM_READ } };
+        struct fixture *f = *state;
+        struct layout_tool_state s = full_record();
+        char acl[LAYOUT_ACL_STRLEN];
+        uint64_t before;
+
+        assert_true(xs_write(f->xs, XBT_NULL, "/tool", "", 0));
+        assert_true(xs_set_permissions(f->xs, XBT_NULL, "/tool", open_to_all, 1));
+        before = layout_request_count(f->l);
+        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
+        /* Start, the write, two ACLs, the commit. */
+        assert_int_equal(layout_request_count(f->l) - before, 5);
+        xs_test_acl(f->xs, "/tool/xensup", acl);
+        assert_string_equal(acl, "n0");
+        xs_test_acl(f->xs, REC, acl);
+        assert_string_equal(acl, "n0");
+
+        s.restart_count++;
+        before = layout_request_count(f->l);
+        assert_int_equal(layout_state_write(f->l, uuid_a, &s, NULL), 0);
+        assert_int_equal(layout_state_write(f->l, uuid_b, &s, NULL), 0);
+        assert_int_equal(layout_request_count(f->l) - before, 2);
+        xs_test_acl(f->xs, "/tool/xensup/" UUID_B, acl);
+        assert_string_equal(acl, "n0");
+        xs_test_acl(f->xs, "/tool", acl);
+        assert_string_equal(acl, "r0");
+}
+
 /* Every field written and read back; the record is dom0-only, listed, and removed. */
 static void test_tool_state_round_trip(void **state)
 {
@@ -1913,6 +1947,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_updates, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_write_refuses_bad_input, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tool_state_round_trip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_tool_state_requests, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tool_state_any_order, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tool_state_unknown_key, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tool_state_missing_key, setup, teardown),

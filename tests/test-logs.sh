@@ -68,7 +68,7 @@ check_match debug-destroy-call "$log" \
 check_match debug-layout-transaction "$log" \
         "^xensupd: debug: XenStore transaction writing the layout of domain [0-9]+: ok \([0-9]+ requests, [0-9]+ ms\)$"
 check_match debug-record-transaction "$log" \
-        "^xensupd: debug: XenStore transaction writing /tool/xensup/[0-9a-f-]{36}: ok \([0-9]+ requests, [0-9]+ ms\)$"
+        "^xensupd: debug: XenStore (transaction|request) writing /tool/xensup/[0-9a-f-]{36}: ok \([0-9]+ requests, [0-9]+ ms\)$"
 check_match debug-info-still-there "$log" "^xensupd: debug: started as domid [0-9]+ \(build: [0-9]+ ms waiting, image [0-9]+ ms, layout [0-9]+ ms, devices [0-9]+ ms[^)]*\)$"
 
 echo "--- the default level (info): no debug line; warning: no info line either"
