@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include <fcntl.h>
@@ -60,12 +62,13 @@ int create_file_in_safe_dir(const char *dir, const char *name, mode_t mode, uid_
         return fd;
 }
 
-int write_all(int fd, const void *buf, size_t len)
+/* Write all len bytes, by send() (no SIGPIPE from a peer gone) when on_socket. */
+static int write_loop(int fd, const void *buf, size_t len, bool on_socket)
 {
         const char *p = buf;
 
         while (len > 0) {
-                ssize_t n = write(fd, p, len);
+                ssize_t n = on_socket ? send(fd, p, len, MSG_NOSIGNAL) : write(fd, p, len);
 
                 if (n < 0) {
                         if (errno == EINTR)
@@ -76,4 +79,14 @@ int write_all(int fd, const void *buf, size_t len)
                 len -= (size_t)n;
         }
         return 0;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+        return write_loop(fd, buf, len, false);
+}
+
+int send_all(int fd, const void *buf, size_t len)
+{
+        return write_loop(fd, buf, len, true);
 }

@@ -10,6 +10,9 @@
 /* Write all len bytes of buf to fd, again after EINTR and short writes; 0 or a negative errno. */
 int write_all(int fd, const void *buf, size_t len);
 
+/* As write_all(), on a socket whose peer may be gone: -EPIPE, never a SIGPIPE. */
+int send_all(int fd, const void *buf, size_t len);
+
 /* Create path and every missing parent with mode (like mkdir -p); 0 or a negative errno. */
 int mkdir_p(const char *path, mode_t mode);
 

@@ -9,6 +9,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "common/fs.h"
 #include "common/macros.h"
 #include "ctl/console.h"
 
@@ -39,21 +40,6 @@ static void terminal_restore(struct terminal *t)
         if (t->raw)
                 (void)tcsetattr(STDIN_FILENO, TCSADRAIN, &t->saved);
         t->raw = false;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-        while (len > 0) {
-                ssize_t n = write(fd, buf, len);
-
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return -errno;
-                buf += n;
-                len -= (size_t)n;
-        }
-        return 0;
 }
 
 /* Keys to the guest, up to the escape: 1 when it was typed. */

@@ -8,6 +8,7 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "layout/layout.h"
@@ -15,6 +16,13 @@
 /* Make the nth request from now (1-based) fail with -error, unsent; nth 0 disarms. */
 void layout_test_fail_request(struct layout *l, uint64_t nth, int error);
 
-/* Call fn(userdata) just before the nth request from now (1-based) is sent; nth 0 disarms. */
+/*
+ * Call fn(userdata) just before the nth request from now (1-based) is issued; nth 0 disarms.
+ * A request of a transaction may be sent later, ahead of its reply (xs-wire.h): a write by
+ * fn conflicts with the transaction for sure only at its commit (its last request).
+ */
 void layout_test_hook_request(struct layout *l, uint64_t nth, void (*fn)(void *userdata),
                               void *userdata);
+
+/* Shut the pipelined connection down, as when xenstored goes away; false when there is none. */
+bool layout_test_break_wire(struct layout *l);

@@ -65,6 +65,9 @@ int layout_open(struct layout **ret, char **err_r)
                 return err_setf(err_r, -ENOMEM, "out of memory");
         l->xs = TAKE_PTR(xs);
         l->lock_fd = -1;
+        /* No socket (a domU's xenbus device): every request goes through libxenstore. */
+        if (xs_wire_open(&l->wire) < 0)
+                l->wire = NULL;
         *ret = TAKE_PTR(l);
         return 0;
 }
@@ -77,6 +80,8 @@ struct layout *layout_close(struct layout *l)
                 xs_close(l->xs);
         if (l->lock_fd >= 0)
                 close(l->lock_fd);
+        xs_wire_close(l->wire);
+        free(l->wire_err);
         free(l);
         return NULL;
 }
@@ -105,6 +110,14 @@ void layout_test_fail_request(struct layout *l, uint64_t nth, int error)
 {
         l->fail_at = nth ? l->requests + nth : 0;
         l->fail_error = error;
+}
+
+bool layout_test_break_wire(struct layout *l)
+{
+        if (!l->wire)
+                return false;
+        xs_wire_shutdown(l->wire);
+        return true;
 }
 
 void layout_test_hook_request(struct layout *l, uint64_t nth, void (*fn)(void *userdata),

@@ -1,5 +1,5 @@
 LAYOUT_SRCS := layout/layout.c layout/acl.c layout/record.c layout/plan.c layout/devices.c \
-               layout/suspend.c
+               layout/suspend.c layout/xs-wire.c
 
 PROGRAMS += xensup-layout-demo
 xensup-layout-demo_SRCS := layout/demo.c layout/sim-child.c $(LAYOUT_SRCS) $(CONFIG_SRCS) $(COMMON_SRCS)
@@ -23,3 +23,7 @@ test-layout-devices_SRCS := tests/test-layout-devices.c tests/xs-test.c layout/s
 TESTS += test-layout-suspend
 test-layout-suspend_SRCS := tests/test-layout-suspend.c tests/xs-test.c layout/sim-child.c $(LAYOUT_SRCS) \
                             $(CONFIG_SRCS) $(COMMON_SRCS)
+
+TESTS += test-xs-wire
+test-xs-wire_SRCS := tests/test-xs-wire.c tests/xs-test.c layout/sim-child.c layout/xs-wire.c layout/acl.c \
+                     $(COMMON_SRCS)

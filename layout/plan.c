@@ -46,6 +46,140 @@ static int req_begin(struct layout *l)
         return 0;
 }
 
+/* ---- requests inside a transaction over the wire: sent ahead, their failures kept ---- */
+
+/* Whether t's requests go over the wire: while it is open, every transaction starts there. */
+static bool on_wire(const struct layout *l, xs_transaction_t t)
+{
+        return l->wire && t != XBT_NULL;
+}
+
+/* Keep the transaction's first failure of a request sent ahead, with its message; r. */
+static int wire_fail(struct layout *l, int r, const char *what, const char *path)
+{
+        if (l->wire_error)
+                return l->wire_error;
+        l->wire_error = r;
+        free(l->wire_err);
+        if (xs_wire_broken(l->wire))
+                (void)err_setf(&l->wire_err, r, "the XenStore connection failed: %s", strerror(-r));
+        else
+                (void)err_setf(&l->wire_err, r, "%s %s: %s", what, path, strerror(-r));
+        return r;
+}
+
+static const char *failure_verb(uint32_t type)
+{
+        switch (type) {
+        case XS_RM:
+                return "cannot remove";
+        case XS_SET_PERMS:
+                return "cannot set the permissions of";
+        default:
+                return "cannot write";
+        }
+}
+
+/*
+ * Send what the open transaction has queued. A failure stays the transaction's, whatever the
+ * step does with the value returned here (a read's caller may take -ENOENT for absence).
+ */
+static int wire_flush(struct layout *l)
+{
+        struct xs_wire_failure f = { 0 };
+        int r;
+
+        if (l->wire_error)
+                return l->wire_error;
+        r = xs_wire_flush(l->wire, &f);
+        return r < 0 ? wire_fail(l, r, failure_verb(f.type), f.path) : 0;
+}
+
+/* Queue one request of the open transaction; a full queue is sent first. */
+static int wire_queue(struct layout *l, uint32_t type, xs_transaction_t t, const char *path,
+                      const void *data, size_t len)
+{
+        int r;
+
+        if (l->wire_error)
+                return l->wire_error;
+        r = xs_wire_queue(l->wire, type, t, path, data, len);
+        if (r == -ENOBUFS) {
+                r = wire_flush(l);
+                if (r >= 0)
+                        r = xs_wire_queue(l->wire, type, t, path, data, len);
+        }
+        if (r < 0 && xs_wire_broken(l->wire))
+                return wire_fail(l, r, "", "");
+        return r;
+}
+
+/* What is queued sent, one request and its reply; *reply_r the caller frees. */
+static int wire_call(struct layout *l, uint32_t type, xs_transaction_t t, const char *path,
+                     char **reply_r, size_t *len_r)
+{
+        int r = wire_flush(l);
+
+        if (r >= 0)
+                r = type == XS_DIRECTORY
+                        ? xs_wire_directory(l->wire, t, path, reply_r, len_r)
+                        : xs_wire_call(l->wire, type, t, path, NULL, 0, reply_r, len_r);
+        if (r < 0 && xs_wire_broken(l->wire))
+                return wire_fail(l, r, "", "");
+        return r;
+}
+
+/* Strings of len bytes, each NUL-terminated: how many. */
+static unsigned count_strings(const char *s, size_t len)
+{
+        unsigned n = 0;
+
+        for (size_t i = 0; i < len; i++)
+                n += s[i] == '\0';
+        return n;
+}
+
+/* An ACL reply ("n0\0r5\0") as libxenstore returns one: an array the caller frees. */
+static int perms_from_strings(const char *s, size_t len, struct xs_permissions **perms_r,
+                              unsigned *n_r)
+{
+        unsigned n = count_strings(s, len);
+        struct xs_permissions *perms = calloc(n ? n : 1, sizeof(*perms));
+
+        if (!perms)
+                return -ENOMEM;
+        if (!xs_strings_to_perms(perms, n, s)) {
+                free(perms);
+                return errno_or_eio();
+        }
+        *perms_r = perms;
+        *n_r = n;
+        return 0;
+}
+
+/* Names as libxenstore's xs_directory() returns them: one allocation, pointers then strings. */
+static int names_from_strings(const char *s, size_t len, char ***names_r, unsigned *n_r)
+{
+        unsigned n = count_strings(s, len);
+        char **names = malloc(n * sizeof(char *) + len + 1);
+        char *copy;
+
+        if (!names)
+                return -ENOMEM;
+        copy = (char *)(names + n);
+        memcpy(copy, s, len);
+        copy[len] = '\0';
+        for (unsigned i = 0; i < n; i++) {
+                names[i] = copy;
+                copy += strlen(copy) + 1;
+        }
+        *names_r = names;
+        *n_r = n;
+        return 0;
+}
+
+/* ---- the requests ---- */
+
 int x_write_len(struct layout *l, xs_transaction_t t, const char *path, const char *value,
                 unsigned len)
 {
@@ -53,6 +187,8 @@ int x_write_len(struct layout *l, xs_transaction_t t, const char *path, const ch
 
         if (r < 0)
                 return r;
+        if (on_wire(l, t))
+                return wire_queue(l, XS_WRITE, t, path, value, len);
         if (!xs_write(l->xs, t, path, value, len))
                 return errno_or_eio();
         return 0;
@@ -69,6 +205,8 @@ int x_mkdir(struct layout *l, xs_transaction_t t, const char *path)
 
         if (r < 0)
                 return r;
+        if (on_wire(l, t))
+                return wire_queue(l, XS_MKDIR, t, path, NULL, 0);
         if (!xs_mkdir(l->xs, t, path))
                 return errno_or_eio();
         return 0;
@@ -81,9 +219,26 @@ int x_rm(struct layout *l, xs_transaction_t t, const char *path)
 
         if (r < 0)
                 return r;
+        if (on_wire(l, t))
+                return wire_queue(l, XS_RM, t, path, NULL, 0);
         if (!xs_rm(l->xs, t, path) && errno != ENOENT)
                 return errno_or_eio();
         return 0;
+}
+
+/* An ACL as the wire carries it, "n0\0r5\0": xenstore-ls's text with NULs for commas. */
+static int perms_to_strings(const struct xs_permissions *perms, unsigned n, char *buf, size_t size)
+{
+        int r = layout_acl_format(perms, n, buf, size);
+        size_t len;
+
+        if (r < 0)
+                return r;
+        len = strlen(buf) + 1;
+        for (size_t i = 0; i < len; i++)
+                if (buf[i] == ',')
+                        buf[i] = '\0';
+        return (int)len;
 }
 
 int x_set_perms(struct layout *l, xs_transaction_t t, const char *path,
@@ -93,6 +248,12 @@ int x_set_perms(struct layout *l, xs_transaction_t t, const char *path,
 
         if (r < 0)
                 return r;
+        if (on_wire(l, t)) {
+                char buf[LAYOUT_ACL_STRLEN];
+                int len = perms_to_strings(perms, n, buf, sizeof(buf));
+
+                return len < 0 ? len : wire_queue(l, XS_SET_PERMS, t, path, buf, (size_t)len);
+        }
         if (!xs_set_permissions(l->xs, t, path, perms, n))
                 return errno_or_eio();
         return 0;
@@ -106,6 +267,14 @@ int x_read(struct layout *l, xs_transaction_t t, const char *path, char **value_
 
         if (r < 0)
                 return r;
+        if (on_wire(l, t)) {
+                size_t len;
+
+                r = wire_call(l, XS_READ, t, path, value_r, &len);
+                if (r >= 0)
+                        *len_r = (unsigned)len;
+                return r;
+        }
         v = xs_read(l->xs, t, path, len_r);
         if (!v)
                 return errno_or_eio();
@@ -122,6 +291,13 @@ int x_get_perms(struct layout *l, xs_transaction_t t, const char *path,
 
         if (r < 0)
                 return r;
+        if (on_wire(l, t)) {
+                _cleanup_free_ char *s = NULL;
+                size_t len;
+
+                r = wire_call(l, XS_GET_PERMS, t, path, &s, &len);
+                return r < 0 ? r : perms_from_strings(s, len, perms_r, n_r);
+        }
         perms = xs_get_permissions(l->xs, t, path, n_r);
         if (!perms)
                 return errno_or_eio();
@@ -138,6 +314,13 @@ int x_directory(struct layout *l, xs_transaction_t t, const char *path, char ***
 
         if (r < 0)
                 return r;
+        if (on_wire(l, t)) {
+                _cleanup_free_ char *s = NULL;
+                size_t len;
+
+                r = wire_call(l, XS_DIRECTORY, t, path, &s, &len);
+                return r < 0 ? r : names_from_strings(s, len, names_r, n_r);
+        }
         names = xs_directory(l->xs, t, path, n_r);
         if (!names)
                 return errno_or_eio();
@@ -205,16 +388,68 @@ int x_resume_domain(struct layout *l, uint32_t domid)
         return 0;
 }
 
+/* Start a transaction over the wire: its id, or -errno (a broken wire is dropped). */
+static int wire_transaction_start(struct layout *l, xs_transaction_t *t_r)
+{
+        _cleanup_free_ char *id = NULL;
+        size_t len;
+        char *end;
+        unsigned long v;
+        int r;
+
+        l->wire_error = 0;
+        l->wire_err = (free(l->wire_err), NULL);
+        r = xs_wire_call(l->wire, XS_TRANSACTION_START, XBT_NULL, "", NULL, 0, &id, &len);
+        if (r < 0)
+                return r;
+        errno = 0;
+        v = strtoul(id, &end, 10);
+        if (errno || end == id || *end || v == XBT_NULL || v > UINT32_MAX)
+                return -EBADMSG;
+        *t_r = (xs_transaction_t)v;
+        return 0;
+}
+
+/* A wire that failed goes; its transaction went with it, and libxenstore serves from now on. */
+static bool wire_drop_broken(struct layout *l)
+{
+        if (!l->wire || !xs_wire_broken(l->wire))
+                return false;
+        debug_printf("XenStore: the pipelined connection failed; libxenstore's from now on");
+        l->wire = xs_wire_close(l->wire);
+        l->wire_error = 0;
+        l->wire_err = (free(l->wire_err), NULL);
+        return true;
+}
+
 int x_transaction_start(struct layout *l, xs_transaction_t *t_r)
 {
         int r = req_begin(l);
 
         if (r < 0)
                 return r;
+        if (l->wire) {
+                r = wire_transaction_start(l, t_r);
+                if (r >= 0 || !wire_drop_broken(l))
+                        return r;
+        }
         *t_r = xs_transaction_start(l->xs);
         if (*t_r == XBT_NULL)
                 return errno_or_eio();
         return 0;
+}
+
+/* End t where it was started; what an abort leaves queued is read and dropped first. */
+static int end_transaction(struct layout *l, xs_transaction_t t, bool abort)
+{
+        if (on_wire(l, t)) {
+                struct xs_wire_failure f;
+
+                (void)xs_wire_flush(l->wire, &f);
+                return xs_wire_call(l->wire, XS_TRANSACTION_END, t, abort ? "F" : "T", NULL, 0,
+                                    NULL, NULL);
+        }
+        return xs_transaction_end(l->xs, t, abort) ? 0 : errno_or_eio();
 }
 
 /* End a transaction: commit, or abort when abort is set (never fails on purpose). */
@@ -226,13 +461,31 @@ int x_transaction_end(struct layout *l, xs_transaction_t t, bool abort)
                 /* An injected failure of the commit must still end the transaction. */
                 if (!abort) {
                         l->requests++;
-                        xs_transaction_end(l->xs, t, true);
+                        (void)end_transaction(l, t, true);
                 }
                 return abort ? 0 : r;
         }
-        if (!xs_transaction_end(l->xs, t, abort))
-                return abort ? 0 : errno_or_eio();
-        return 0;
+        r = end_transaction(l, t, abort);
+        return abort ? 0 : r;
+}
+
+/*
+ * After a step of t: what it queued sent, and a failure of a request sent ahead made the
+ * step's, with that request's message in place of whatever the step made of it.
+ */
+static int wire_settle(struct layout *l, xs_transaction_t t, int r, char **err_r)
+{
+        if (!on_wire(l, t))
+                return r;
+        if (r >= 0)
+                (void)wire_flush(l);
+        if (!l->wire_error)
+                return r;
+        if (err_r) {
+                free(*err_r);
+                *err_r = TAKE_PTR(l->wire_err);
+        }
+        return l->wire_error;
 }
 
 /* ---- transactions, retried on EAGAIN ---- */
@@ -315,10 +568,11 @@ static int run_transaction_unlocked(struct layout *l, step_fn step, const void *
                 if (r < 0)
                         return err_setf(err_r, r, "cannot start a XenStore transaction: %s",
                                         strerror(-r));
-                r = step(l, t, userdata, err_r);
+                r = wire_settle(l, t, step(l, t, userdata, err_r), err_r);
                 if (r < 0) {
                         x_transaction_end(l, t, true);
-                        if (r != -EAGAIN)
+                        /* The wire failed before the commit: again, through libxenstore. */
+                        if (r != -EAGAIN && !wire_drop_broken(l))
                                 return r;
                         /* Retried: the message of this attempt no longer applies. */
                         if (err_r)
@@ -326,6 +580,8 @@ static int run_transaction_unlocked(struct layout *l, step_fn step, const void *
                         continue;
                 }
                 r = x_transaction_end(l, t, false);
+                /* Failed at the commit, it may have been applied: no retry, a failure. */
+                (void)wire_drop_broken(l);
                 if (r == -EAGAIN)
                         continue;
                 if (r < 0)

@@ -19,6 +19,7 @@
 
 #include "common/macros.h"
 #include "layout/acl.h"
+#include "layout/xs-wire.h"
 
 struct layout {
         struct xs_handle *xs;
@@ -33,6 +34,11 @@ struct layout {
         int lock_fd;          /* layout_serialize_transactions(): flock()ed around each; -1 none */
         unsigned patience_ms; /* layout_serialize_transactions(): retry EAGAIN this long */
         bool records_private; /* /tool/xensup made dom0-only by this handle: records inherit it */
+
+        /* Transactions go over it when xenstored has a socket (xs-wire.h); NULL: libxenstore. */
+        struct xs_wire *wire;
+        int wire_error; /* the open transaction's first failed request sent ahead, 0 none */
+        char *wire_err; /* and its message, which the step's own gives way to */
 };
 
 /* -errno of the last failed call, or -EIO when it left none. */

@@ -575,14 +575,17 @@ static void race(void *userdata)
                 layout_test_hook_request(r->l, r->every, race, r);
 }
 
-/* A conflicting write mid-transaction makes the commit fail with EAGAIN; the retry wins. */
+/*
+ * A conflicting write just before the commit (when every write of the transaction has reached
+ * xenstored, whether sent one by one or ahead) makes it fail with EAGAIN; the retry wins.
+ */
 static void test_eagain_retry(void **state)
 {
         struct fixture *f = *state;
         struct racer r = { .xs = f->xs, .l = f->l };
         uint64_t before = layout_request_count(f->l);
 
-        layout_test_hook_request(f->l, 40, race, &r);
+        layout_test_hook_request(f->l, CREATE_REQUESTS_A, race, &r);
         write_a(f);
         assert_int_equal(r.fired, 1);
         /* The whole transaction ran twice: the first commit was refused. */
@@ -598,7 +601,7 @@ static void test_eagain_bounded(void **state)
         _cleanup_free_ char *err = NULL;
         uint64_t before = layout_request_count(f->l);
 
-        layout_test_hook_request(f->l, 40, race, &r);
+        layout_test_hook_request(f->l, CREATE_REQUESTS_A, race, &r);
         assert_int_equal(layout_write_domain(f->l, &f->dom_a, &err), -EAGAIN);
         assert_non_null(err);
         assert_non_null(strstr(err, "10 attempts"));
@@ -609,6 +612,50 @@ static void test_eagain_bounded(void **state)
         assert_false(exists(f->xs, VM));
         assert_false(exists(f->xs, LD "/domid"));
         assert_false(exists(f->xs, BE));
+}
+
+static void break_wire(void *userdata)
+{
+        assert_true(layout_test_break_wire(userdata));
+}
+
+/*
+ * xenstored's socket gone mid-transaction (requests sent ahead of their replies): the attempt
+ * runs again, one request at a time through libxenstore, and the layout is whole.
+ */
+static void test_wire_lost_before_commit(void **state)
+{
+        struct fixture *f = *state;
+        uint64_t before = layout_request_count(f->l);
+
+        layout_test_hook_request(f->l, 40, break_wire, f->l);
+        write_a(f);
+        assert_layout_of_a(f);
+        /* The lost attempt (cut short where its loss was found), its abort, a whole creation. */
+        assert_true(layout_request_count(f->l) - before > 40 + CREATE_REQUESTS_A);
+        assert_true(layout_request_count(f->l) - before <= 2 * CREATE_REQUESTS_A + 1);
+        /* No wire any more: the hook has nothing to break. */
+        assert_false(layout_test_break_wire(f->l));
+        write_a(f);
+        assert_layout_of_a(f);
+}
+
+/*
+ * Lost at the commit, the transaction may or may not have been applied: no retry, a failure,
+ * and (xenstored ends a connection's transactions with it) nothing of it in XenStore.
+ */
+static void test_wire_lost_at_commit(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *err = NULL;
+
+        layout_test_hook_request(f->l, CREATE_REQUESTS_A, break_wire, f->l);
+        assert_true(layout_write_domain(f->l, &f->dom_a, &err) < 0);
+        assert_non_null(err);
+        assert_non_null(strstr(err, "commit"));
+        assert_true(nothing_of_a(f));
+        write_a(f);
+        assert_layout_of_a(f);
 }
 
 /* Make each request of a creation fail in turn: every time, nothing is left behind. */
@@ -1938,6 +1985,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_two_domains_isolated, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_eagain_retry, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_eagain_bounded, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_wire_lost_before_commit, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_wire_lost_at_commit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_failure_at_every_request, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_failure_keeps_previous, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_teardown, setup, teardown),
