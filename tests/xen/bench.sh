@@ -32,6 +32,8 @@ awk '
                 printf "%-44s %12s %12s %6s\n", "", "xl", "xensupd", "ratio"
                 show("XenStore requests per create", "create.requests", "requests")
                 show("  the floor of the xensupd layout of it", "create.layout-floor", "requests")
+                show("  xensupd: its layout alone, sent ahead", "layout-ahead.ms", "ms")
+                show("  xensupd: the same, one request at a time", "layout-serial.ms", "ms")
                 show("XenStore requests per destroy", "destroy.requests", "requests")
                 show("XenStore requests per reboot->restart", "reboot.requests", "requests")
                 show("create command returns", "create.command-seconds", "s")

@@ -34,5 +34,11 @@ ts_pids() {
         echo "$p"
         cat /proc/"$p"/task/*/children 2>/dev/null || true
 }
+# The layout alone on dom0's xenstored, before any guest of this half (bench-layout's domid 1
+# died with bench-xl's first guest): sent ahead of the replies, and one request at a time.
+layout_out="$(XENSTORED_PATH=/run/xenstored/socket bench-layout 20 2>&1)" || xt_log "bench-layout: $layout_out"
+layout_ms() { echo "$layout_out" | sed -n "s/^  $1 *\([0-9.]*\) us.*/\1/p" | awk '{ printf "%.1f", $1 / 1000 }'; }
+xt_bench "$ts.layout-ahead.ms" "$(layout_ms create)"
+xt_bench "$ts.layout-serial.ms" "$(layout_ms 'create, one at a time')"
 xt_xensupd_start "$conf" || xt_finish
 . /xentest/scenarios/bench-body.sh
