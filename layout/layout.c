@@ -232,11 +232,12 @@ static void plan_domain(struct plan *p, const struct layout_domain *d, const cha
         snprintf(fe, sizeof(fe), "%s/console", dom);
         snprintf(be, sizeof(be), "/local/domain/0/backend/console/%" PRIu32 "/0", d->domid);
 
-        /* A reused domid or a restarted uuid starts from nothing (XSA-322, XSA-419). */
-        plan_remove(p, "%s", dom);
+        /* A reused domid or a restarted uuid starts from nothing (XSA-322, XSA-419); made
+         * before the transaction, so that two domains' layouts never conflict (plan_run()). */
+        plan_clear(p, "%s", dom);
         if (!d->keep_vm)
-                plan_remove(p, "%s", vm);
-        plan_remove(p, "/local/domain/0/backend/console/%" PRIu32, d->domid);
+                plan_clear(p, "%s", vm);
+        plan_clear(p, "/local/domain/0/backend/console/%" PRIu32, d->domid);
         if (!d->keep_vm)
                 plan_vm(p, d, vm, uuid, online, maxvcpus, start);
 

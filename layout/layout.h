@@ -102,14 +102,19 @@ struct layout *layout_close(struct layout *l);
  * Run this handle's transactions one at a time with every other handle that names the same
  * lock file (flock), and retry one that conflicts (EAGAIN) for up to patience_ms beyond the
  * usual attempts: xenstored fails two transactions that create or remove children under one
- * parent (/local/domain, /vm, a backend directory), so parallel builds, and a build beside
- * the daemon's teardowns in a death storm, would otherwise give up. For a build child, which
- * may wait; the daemon's own handle keeps the bounded retry.
+ * parent (a backend directory, /local/domain), so parallel builds' device transactions, and
+ * a build beside the daemon's teardowns in a death storm, would otherwise give up. A domain's
+ * layout (layout_write_domain()) touches no such parent and runs beside the lock. For a build
+ * child, which may wait; the daemon's own handle keeps the bounded retry.
  */
 int layout_serialize_transactions(struct layout *l, const char *lock_path, unsigned patience_ms,
                                   char **err_r);
 
-/* Write /vm/<uuid>, /local/domain/<domid> and the console backend in one transaction. */
+/*
+ * Write /vm/<uuid>, /local/domain/<domid> and the console backend in one transaction, the three
+ * first removed and made again, empty, outside it (so that no other domain's layout conflicts
+ * with it); a failure takes them away again.
+ */
 int layout_write_domain(struct layout *l, const struct layout_domain *d, char **err_r);
 
 /*

@@ -51,7 +51,14 @@ static int req_begin(struct layout *l)
 /* Whether t's requests go over the wire: while it is open, every transaction starts there. */
 static bool on_wire(const struct layout *l, xs_transaction_t t)
 {
-        return l->wire && t != XBT_NULL;
+        return l->wire && (t != XBT_NULL || l->wire_unbound);
+}
+
+/* Forget the failure kept for the last transaction: a new one starts. */
+static void wire_reset(struct layout *l)
+{
+        l->wire_error = 0;
+        l->wire_err = (free(l->wire_err), NULL);
 }
 
 /* Keep the transaction's first failure of a request sent ahead, with its message; r. */
@@ -397,8 +404,7 @@ static int wire_transaction_start(struct layout *l, xs_transaction_t *t_r)
         unsigned long v;
         int r;
 
-        l->wire_error = 0;
-        l->wire_err = (free(l->wire_err), NULL);
+        wire_reset(l);
         r = xs_wire_call(l->wire, XS_TRANSACTION_START, XBT_NULL, "", NULL, 0, &id, &len);
         if (r < 0)
                 return r;
@@ -417,8 +423,7 @@ static bool wire_drop_broken(struct layout *l)
                 return false;
         debug_printf("XenStore: the pipelined connection failed; libxenstore's from now on");
         l->wire = xs_wire_close(l->wire);
-        l->wire_error = 0;
-        l->wire_err = (free(l->wire_err), NULL);
+        wire_reset(l);
         return true;
 }
 
@@ -509,28 +514,19 @@ static void backoff(unsigned attempt)
                 ;
 }
 
-/*
- * Run step inside one transaction and commit it; on EAGAIN (another client
- * touched what we touched) run it again from scratch, at most
- * LAYOUT_MAX_ATTEMPTS times with a growing pause. Any other failure aborts
- * the transaction, so nothing of a failed step stays in XenStore.
- */
-static int run_transaction_unlocked(struct layout *l, step_fn step, const void *userdata,
-                                    char **err_r);
+/* How run_logged() runs a step. */
+enum run_mode {
+        RUN_REQUEST,     /* outside any transaction */
+        RUN_LOCKED,      /* in one, after other handles' on the same lock */
+        RUN_BESIDE_LOCK, /* in one that touches nothing theirs do: no need to wait */
+};
 
-int run_transaction(struct layout *l, step_fn step, const void *userdata, char **err_r)
-{
-        int r;
-
-        /* Other handles on the same lock (build children) wait: parallel creates all conflict. */
-        if (l->lock_fd >= 0 && flock(l->lock_fd, LOCK_EX) < 0)
-                return err_setf(err_r, -errno, "cannot take the XenStore lock: %s",
-                                strerror(errno));
-        r = run_transaction_unlocked(l, step, userdata, err_r);
-        if (l->lock_fd >= 0)
-                (void)flock(l->lock_fd, LOCK_UN);
-        return r;
-}
+struct run {
+        enum run_mode mode;
+        step_fn before; /* outside the transaction, before each attempt of it; NULL none */
+        step_fn step;
+        const void *userdata;
+};
 
 /* Whether another attempt is allowed: the first LAYOUT_MAX_ATTEMPTS, then until the deadline. */
 static bool may_retry(const struct layout *l, unsigned attempt, uint64_t deadline_ms)
@@ -545,8 +541,39 @@ static bool may_retry(const struct layout *l, unsigned attempt, uint64_t deadlin
         return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000 < deadline_ms;
 }
 
-static int run_transaction_unlocked(struct layout *l, step_fn step, const void *userdata,
-                                    char **err_r)
+/*
+ * The before step of an attempt: its requests, each whole alone, sent ahead over the wire when
+ * there is one; through libxenstore without, or again when the wire fails (so the step must
+ * bear running twice).
+ */
+static int run_before(struct layout *l, const struct run *run, char **err_r)
+{
+        int r;
+
+        if (l->wire) {
+                wire_reset(l);
+                l->wire_unbound = true;
+                r = run->before(l, XBT_NULL, run->userdata, err_r);
+                /* Sent after a failure too: nothing may stay queued for the next transaction. */
+                if (r < 0)
+                        (void)wire_flush(l);
+                r = wire_settle(l, XBT_NULL, r, err_r);
+                l->wire_unbound = false;
+                if (r >= 0 || !wire_drop_broken(l))
+                        return r;
+                if (err_r)
+                        *err_r = (free(*err_r), NULL);
+        }
+        return run->before(l, XBT_NULL, run->userdata, err_r);
+}
+
+/*
+ * Run the step inside one transaction and commit it; on EAGAIN (another client touched what we
+ * touched) run it again from scratch, its before step too, at most LAYOUT_MAX_ATTEMPTS times
+ * with a growing pause. Any other failure aborts the transaction, so nothing of a failed step
+ * stays in XenStore.
+ */
+static int run_transaction_unlocked(struct layout *l, const struct run *run, char **err_r)
 {
         uint64_t deadline_ms = 0;
         unsigned attempt;
@@ -564,11 +591,16 @@ static int run_transaction_unlocked(struct layout *l, step_fn step, const void *
 
                 if (attempt > 0)
                         backoff(attempt - 1);
+                if (run->before) {
+                        r = run_before(l, run, err_r);
+                        if (r < 0)
+                                return r;
+                }
                 r = x_transaction_start(l, &t);
                 if (r < 0)
                         return err_setf(err_r, r, "cannot start a XenStore transaction: %s",
                                         strerror(-r));
-                r = wire_settle(l, t, step(l, t, userdata, err_r), err_r);
+                r = wire_settle(l, t, run->step(l, t, run->userdata, err_r), err_r);
                 if (r < 0) {
                         x_transaction_end(l, t, true);
                         /* The wire failed before the commit: again, through libxenstore. */
@@ -593,15 +625,30 @@ static int run_transaction_unlocked(struct layout *l, step_fn step, const void *
                         attempt);
 }
 
-/* Run step, in a transaction or as single requests; its debug line, its message prefixed. */
-static int run_logged(struct layout *l, const char *what, bool transaction, step_fn step,
-                      const void *userdata, char **err_r)
+static int run_transaction(struct layout *l, const struct run *run, char **err_r)
+{
+        bool lock = run->mode == RUN_LOCKED && l->lock_fd >= 0;
+        int r;
+
+        /* Other handles on the same lock (build children) wait: parallel creates all conflict. */
+        if (lock && flock(l->lock_fd, LOCK_EX) < 0)
+                return err_setf(err_r, -errno, "cannot take the XenStore lock: %s",
+                                strerror(errno));
+        r = run_transaction_unlocked(l, run, err_r);
+        if (lock)
+                (void)flock(l->lock_fd, LOCK_UN);
+        return r;
+}
+
+/* Run a step, in a transaction or as single requests; its debug line, its message prefixed. */
+static int run_logged(struct layout *l, const char *what, const struct run *run, char **err_r)
 {
         /* Every step passes here, so each gets its debug line (common/debug.h). */
         bool debug = debug_enabled();
+        bool transaction = run->mode != RUN_REQUEST;
         uint64_t requests = l->requests, start = debug ? debug_now_ms() : 0;
-        int r = transaction ? run_transaction(l, step, userdata, err_r)
-                            : step(l, XBT_NULL, userdata, err_r);
+        int r = transaction ? run_transaction(l, run, err_r)
+                            : run->step(l, XBT_NULL, run->userdata, err_r);
 
         if (debug)
                 debug_printf("XenStore %s %s: %s (%" PRIu64 " requests, %" PRIu64 " ms)",
@@ -618,13 +665,17 @@ static int run_logged(struct layout *l, const char *what, bool transaction, step
 
 int run_step(struct layout *l, const char *what, step_fn step, const void *userdata, char **err_r)
 {
-        return run_logged(l, what, true, step, userdata, err_r);
+        const struct run run = { .mode = RUN_LOCKED, .step = step, .userdata = userdata };
+
+        return run_logged(l, what, &run, err_r);
 }
 
 int run_request(struct layout *l, const char *what, step_fn step, const void *userdata,
                 char **err_r)
 {
-        return run_logged(l, what, false, step, userdata, err_r);
+        const struct run run = { .mode = RUN_REQUEST, .step = step, .userdata = userdata };
+
+        return run_logged(l, what, &run, err_r);
 }
 
 /* ---- small helpers ---- */
@@ -648,6 +699,8 @@ void plan_done(struct plan *p)
         free(p->nodes);
         for (size_t i = 0; i < p->n_remove; i++)
                 free(p->remove[i]);
+        for (size_t i = 0; i < p->n_clear; i++)
+                free(p->clear[i]);
         for (size_t i = 0; i < p->n_guard; i++)
                 free(p->guard[i]);
 }
@@ -700,46 +753,48 @@ _printf_(2, 3) const char *val(char buf[32], const char *fmt, ...)
         return buf;
 }
 
-_printf_(2, 3) void plan_remove(struct plan *p, const char *fmt, ...)
+/* Append a formatted path to one of p's lists of up to max; a failure is kept in p->error. */
+_printf_(5, 0) static void plan_add_path(struct plan *p, char **list, size_t *n, size_t max,
+                                         const char *fmt, va_list ap)
 {
-        va_list ap;
-        int k;
-
         if (p->error < 0)
                 return;
-        if (p->n_remove == ELEMENTSOF(p->remove)) {
+        if (*n == max) {
                 p->error = -E2BIG; /* a plan built here never has more */
                 return;
         }
-        va_start(ap, fmt);
-        k = vasprintf(&p->remove[p->n_remove], fmt, ap);
-        va_end(ap);
-        if (k < 0) {
+        if (vasprintf(&list[*n], fmt, ap) < 0) {
                 p->error = -ENOMEM;
                 return;
         }
-        p->n_remove++;
+        (*n)++;
+}
+
+_printf_(2, 3) void plan_remove(struct plan *p, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        plan_add_path(p, p->remove, &p->n_remove, ELEMENTSOF(p->remove), fmt, ap);
+        va_end(ap);
+}
+
+_printf_(2, 3) void plan_clear(struct plan *p, const char *fmt, ...)
+{
+        va_list ap;
+
+        va_start(ap, fmt);
+        plan_add_path(p, p->clear, &p->n_clear, ELEMENTSOF(p->clear), fmt, ap);
+        va_end(ap);
 }
 
 _printf_(2, 3) void plan_guard(struct plan *p, const char *fmt, ...)
 {
         va_list ap;
-        int k;
 
-        if (p->error < 0)
-                return;
-        if (p->n_guard == ELEMENTSOF(p->guard)) {
-                p->error = -E2BIG; /* a plan built here never has more */
-                return;
-        }
         va_start(ap, fmt);
-        k = vasprintf(&p->guard[p->n_guard], fmt, ap);
+        plan_add_path(p, p->guard, &p->n_guard, ELEMENTSOF(p->guard), fmt, ap);
         va_end(ap);
-        if (k < 0) {
-                p->error = -ENOMEM;
-                return;
-        }
-        p->n_guard++;
 }
 
 static bool path_is_below(const char *parent, const char *child)
@@ -824,9 +879,23 @@ static bool parent_exists(const struct plan *p, size_t j)
         return false;
 }
 
-static int write_node(struct layout *l, xs_transaction_t t, const struct plan_node *n, char **err_r)
+/* Whether path is one of the subtrees p clears: it exists, empty, before the transaction. */
+static bool is_cleared(const struct plan *p, const char *path)
 {
-        int r = n->value ? x_write(l, t, n->path, n->value) : x_mkdir(l, t, n->path);
+        for (size_t i = 0; i < p->n_clear; i++)
+                if (strcmp(p->clear[i], path) == 0)
+                        return true;
+        return false;
+}
+
+static int write_node(struct layout *l, xs_transaction_t t, const struct plan *p,
+                      const struct plan_node *n, char **err_r)
+{
+        int r;
+
+        if (!n->value && is_cleared(p, n->path))
+                return 0;
+        r = n->value ? x_write(l, t, n->path, n->value) : x_mkdir(l, t, n->path);
 
         return r < 0 ? err_setf(err_r, r, "cannot write %s: %s", n->path, strerror(-r)) : 0;
 }
@@ -860,7 +929,7 @@ static int write_leaf_run(struct layout *l, xs_transaction_t t, const struct pla
         snprintf(parent, sizeof(parent), "%.*s", (int)parent_length(p, j), p->nodes[j].path);
         r = set_access(l, t, p, parent, p->nodes[j].access, err_r);
         for (size_t m = j; r >= 0 && m < j + k; m++)
-                r = write_node(l, t, &p->nodes[m], err_r);
+                r = write_node(l, t, p, &p->nodes[m], err_r);
         if (r >= 0)
                 r = set_access(l, t, p, parent, parent_access, err_r);
         return r;
@@ -898,18 +967,28 @@ static size_t run_under_parent(const struct plan *p, size_t j)
         return k >= 3 ? k : 0;
 }
 
+/* Remove each of the n subtrees at paths. */
+static int remove_paths(struct layout *l, xs_transaction_t t, char *const *paths, size_t n,
+                        char **err_r)
+{
+        for (size_t i = 0; i < n; i++) {
+                int r = x_rm(l, t, paths[i]);
+
+                if (r < 0)
+                        return err_setf(err_r, r, "cannot remove %s: %s", paths[i], strerror(-r));
+        }
+        return 0;
+}
+
 /* Send a plan inside transaction t with as few requests as xenstored's inheritance allows. */
 int plan_execute(struct layout *l, xs_transaction_t t, const void *userdata, char **err_r)
 {
         const struct plan *p = userdata;
         int r;
 
-        for (size_t i = 0; i < p->n_remove; i++) {
-                r = x_rm(l, t, p->remove[i]);
-                if (r < 0)
-                        return err_setf(err_r, r, "cannot remove %s: %s", p->remove[i],
-                                        strerror(-r));
-        }
+        r = remove_paths(l, t, p->remove, p->n_remove, err_r);
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < p->n; i++) {
                 const struct plan_node *n = &p->nodes[i];
@@ -920,13 +999,13 @@ int plan_execute(struct layout *l, xs_transaction_t t, const void *userdata, cha
                         r = write_leaf_run(l, t, p, i, k, inherited, err_r);
                         i += k - 1;
                 } else if ((k = run_after_parent(p, i)) > 0) {
-                        r = write_node(l, t, n, err_r);
+                        r = write_node(l, t, p, n, err_r);
                         if (r >= 0)
                                 r = write_leaf_run(l, t, p, i + 1, k, n->access, err_r);
                         i += k;
                 } else {
                         /* A directory with children is made, with its ACL, by its first child. */
-                        r = written_explicitly(p, i) ? write_node(l, t, n, err_r) : 0;
+                        r = written_explicitly(p, i) ? write_node(l, t, p, n, err_r) : 0;
                         if (r >= 0 && n->access != inherited)
                                 r = set_access(l, t, p, n->path, n->access, err_r);
                 }
@@ -972,7 +1051,8 @@ static uint64_t parent_route_cost(const struct plan *p, size_t i)
  * The fewest requests any order of p's writes needs, whatever this executor does: a lower bound
  * from what xenstored offers (one node per write, a new node takes its parent's ACL, and an ACL
  * is set on one node at a time):
- *   - the transaction's start and end, and one request per removal;
+ *   - the transaction's start and end, one request per removal, and two per cleared subtree
+ *     (its removal and its creation, before the transaction);
  *   - one per node with a value, per empty leaf, and per directory whose own ACL its children
  *     must inherit (it exists before they do);
  *   - for the nodes whose ACL is not their parent's, per (parent, ACL) group of k siblings: k
@@ -982,7 +1062,7 @@ static uint64_t parent_route_cost(const struct plan *p, size_t i)
  */
 uint64_t plan_floor(const struct plan *p)
 {
-        uint64_t floor = 2 + p->n_remove;
+        uint64_t floor = 2 + p->n_remove + 2 * p->n_clear;
 
         for (size_t i = 0; i < p->n; i++) {
                 const struct plan_node *n = &p->nodes[i];
@@ -990,7 +1070,8 @@ uint64_t plan_floor(const struct plan *p)
                 size_t k = 0;
                 bool first = true;
 
-                if (n->value || !has_children(p, i) || own_acl)
+                /* A cleared directory was made by its clear, counted above. */
+                if (n->value || ((!has_children(p, i) || own_acl) && !is_cleared(p, n->path)))
                         floor++;
                 if (!own_acl)
                         continue;
@@ -1036,13 +1117,51 @@ int update_execute(struct layout *l, xs_transaction_t t, const void *userdata, c
         return 0;
 }
 
-/* Run a plan as one transaction; errors are prefixed with what. */
+/* Step, outside any transaction: each subtree p clears removed, then made again, empty. */
+static int clear_step(struct layout *l, xs_transaction_t t, const void *userdata, char **err_r)
+{
+        const struct plan *p = userdata;
+        int r = remove_paths(l, t, p->clear, p->n_clear, err_r);
+
+        for (size_t i = 0; r >= 0 && i < p->n_clear; i++) {
+                r = x_mkdir(l, t, p->clear[i]);
+                if (r < 0)
+                        return err_setf(err_r, r, "cannot create %s: %s", p->clear[i],
+                                        strerror(-r));
+        }
+        return r;
+}
+
+/* Step, outside any transaction: the subtrees p clears taken away, after its failure. */
+static int unclear_step(struct layout *l, xs_transaction_t t, const void *userdata, char **err_r)
+{
+        const struct plan *p = userdata;
+
+        return remove_paths(l, t, p->clear, p->n_clear, err_r);
+}
+
 int plan_run(struct layout *l, struct plan *p, step_fn step, const char *what, char **err_r)
 {
+        const struct run beside = {
+                .mode = RUN_BESIDE_LOCK, .before = clear_step, .step = step, .userdata = p
+        };
+        int r;
+
         if (p->error < 0)
                 return err_setf(err_r, p->error, "%s: cannot build the request plan: %s", what,
                                 strerror(-p->error));
-        return run_step(l, what, step, p, err_r);
+        if (p->n_clear == 0)
+                return run_step(l, what, step, p, err_r);
+        /*
+         * xenstored fails a transaction when a node it read or wrote changed meanwhile: making a
+         * child of /local/domain or /vm inside it is such a change to theirs. Made before, one
+         * atomic request each (again at each attempt: what a conflicting client wrote into them
+         * goes), they leave the transaction nothing another domain's touches.
+         */
+        r = run_logged(l, what, &beside, err_r);
+        if (r < 0)
+                (void)run_request(l, what, unclear_step, p, NULL);
+        return r;
 }
 
 void plan_donep(struct plan *p)

@@ -37,8 +37,9 @@ struct layout {
 
         /* Transactions go over it when xenstored has a socket (xs-wire.h); NULL: libxenstore. */
         struct xs_wire *wire;
-        int wire_error; /* the open transaction's first failed request sent ahead, 0 none */
-        char *wire_err; /* and its message, which the step's own gives way to */
+        bool wire_unbound; /* requests outside a transaction go over it too (run_before()) */
+        int wire_error;    /* the open transaction's first failed request sent ahead, 0 none */
+        char *wire_err;    /* and its message, which the step's own gives way to */
 };
 
 /* -errno of the last failed call, or -EIO when it left none. */
@@ -96,10 +97,11 @@ int x_transaction_end(struct layout *l, xs_transaction_t t, bool abort);
 /* One step of a transaction: its requests inside t. */
 typedef int (*step_fn)(struct layout *l, xs_transaction_t t, const void *userdata, char **err_r);
 
-/* Run step in one transaction and commit it, again from scratch on EAGAIN (bounded). */
-int run_transaction(struct layout *l, step_fn step, const void *userdata, char **err_r);
-
-/* Run step as one transaction (run_transaction); a failure's message is prefixed with what. */
+/*
+ * Run step in one transaction and commit it, again from scratch on EAGAIN (bounded), after other
+ * handles' on the same lock (layout_serialize_transactions()); a failure's message is prefixed
+ * with what.
+ */
 int run_step(struct layout *l, const char *what, step_fn step, const void *userdata, char **err_r);
 
 /* Run step outside any transaction (t is XBT_NULL), for one request that is atomic alone. */
@@ -121,6 +123,8 @@ struct plan {
         size_t n, allocated;
         char *remove[4]; /* subtrees removed before the nodes are written */
         size_t n_remove;
+        char *clear[3]; /* subtrees removed and made again, empty, before the transaction */
+        size_t n_clear;
         char *guard[2]; /* updates: nodes that must exist, or the step is -ENOENT */
         size_t n_guard;
         int error; /* the first failure while building (-ENOMEM, -E2BIG) */
@@ -142,6 +146,13 @@ _printf_(2, 3) const char *val(char buf[32], const char *fmt, ...);
 /* A subtree removed before the nodes are written. */
 _printf_(2, 3) void plan_remove(struct plan *p, const char *fmt, ...);
 
+/*
+ * A subtree removed and made again, empty, before the plan's transaction, one request each:
+ * the transaction then touches only what lies below it, and one that clears other subtrees
+ * never conflicts with it (plan_run()).
+ */
+_printf_(2, 3) void plan_clear(struct plan *p, const char *fmt, ...);
+
 /* A node that must exist for an update to run (else -ENOENT). */
 _printf_(2, 3) void plan_guard(struct plan *p, const char *fmt, ...);
 
@@ -154,5 +165,9 @@ int update_execute(struct layout *l, xs_transaction_t t, const void *userdata, c
 /* The fewest requests any way of sending p with plan_execute()'s effect needs (plan.c). */
 uint64_t plan_floor(const struct plan *p);
 
-/* Run a plan as one transaction of step; errors are prefixed with what. */
+/*
+ * Run a plan as one transaction of step; errors are prefixed with what. A plan that clears its
+ * subtrees first runs beside other handles' transactions, not after them (the lock is theirs),
+ * and takes the subtrees away again when its transaction fails.
+ */
 int plan_run(struct layout *l, struct plan *p, step_fn step, const char *what, char **err_r);

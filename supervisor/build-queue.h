@@ -111,7 +111,8 @@ int build_queue_restore_progress(const struct build_queue *q, const void *owner,
 /* How builds attach devices: the wait for a backend, and a vif's bridge when it names none. */
 int build_queue_set_devices(struct build_queue *q, unsigned timeout_ms, const char *default_bridge);
 
-/* The lock file the children's XenStore transactions take, one child at a time (NULL: none). */
+/* The lock file the children's XenStore transactions take, one child at a time (NULL: none);
+ * their layouts run beside it (layout_serialize_transactions()). */
 int build_queue_set_lock(struct build_queue *q, const char *lock_path);
 
 /*

@@ -55,7 +55,7 @@ struct manager {
         struct layout *layout;
         struct watch *watch;
         struct build_queue *builds;
-        char *xs_lock_path;           /* children's XenStore transactions take it in turn */
+        char *xs_lock_path;           /* children's transactions but layouts take it in turn */
         unsigned device_timeout_ms;   /* a backend's wait for InitWait, a hot-unplug's for Closed */
         char default_bridge[16];      /* a vif's bridge when its entry names none */
         unsigned save_ack_timeout_ms; /* --save-timeout; 0: the save's own defaults */

@@ -47,7 +47,7 @@ static uint64_t server_requests(struct xs_handle *xs)
 }
 
 /* The one creation request count this layout needs for domain A (see layout/README.md). */
-#define CREATE_REQUESTS_A 78
+#define CREATE_REQUESTS_A 79
 
 /* ---- fixture: a fresh xensup-sim per test ---- */
 
@@ -407,8 +407,9 @@ static void test_request_count(void **state)
         /* The floor, counted from what xenstored offers: the executor sends no more. */
         assert_int_equal(layout_write_domain_floor(&f->dom_a, &floor, NULL), 0);
         assert_int_equal(floor, CREATE_REQUESTS_A);
-        /* The server saw as many (plus the second sim-stats request itself). */
-        assert_int_equal(server_requests(f->xs) - served, CREATE_REQUESTS_A + 1);
+        /* The server saw as many, the sim's dom0 backend bus listing its device types (vbd, vif)
+         * when the empty console/<domid> appears (2), and the second sim-stats request itself. */
+        assert_int_equal(server_requests(f->xs) - served, CREATE_REQUESTS_A + 2 + 1);
 
         /* Each more vcpu is one more request (its cpu/<n>/availability), nothing else. */
         f->cfg_a.maxvcpus = 8;
@@ -588,9 +589,48 @@ static void test_eagain_retry(void **state)
         layout_test_hook_request(f->l, CREATE_REQUESTS_A, race, &r);
         write_a(f);
         assert_int_equal(r.fired, 1);
-        /* The whole transaction ran twice: the first commit was refused. */
+        /* The whole creation ran twice: the first commit was refused. */
         assert_int_equal(layout_request_count(f->l) - before, 2 * CREATE_REQUESTS_A);
         assert_layout_of_a(f);
+}
+
+struct other_build {
+        struct layout *l;
+        const struct layout_domain *d;
+        unsigned fired;
+};
+
+/* Another build child writes its own domain's whole layout. */
+static void write_other(void *userdata)
+{
+        struct other_build *o = userdata;
+        _cleanup_free_ char *err = NULL;
+
+        o->fired++;
+        assert_int_equal(layout_write_domain(o->l, o->d, &err), 0);
+        assert_null(err);
+}
+
+/*
+ * Two domains' layouts touch no node in common: B's, written whole while A's transaction is
+ * open (just before its commit), neither conflicts with it nor waits for it.
+ */
+static void test_other_domain_no_conflict(void **state)
+{
+        struct fixture *f = *state;
+        struct other_build o = { .d = &f->dom_b };
+        uint64_t before = layout_request_count(f->l);
+
+        assert_int_equal(layout_open(&o.l, NULL), 0);
+        layout_test_hook_request(f->l, CREATE_REQUESTS_A, write_other, &o);
+        write_a(f);
+        assert_int_equal(o.fired, 1);
+        /* One attempt: the commit was not refused. */
+        assert_int_equal(layout_request_count(f->l) - before, CREATE_REQUESTS_A);
+        assert_layout_of_a(f);
+        assert_true(exists(f->xs, "/local/domain/7/name"));
+        assert_true(exists(f->xs, "/local/domain/0/backend/console/7/0/frontend"));
+        layout_close(o.l);
 }
 
 /* A conflict at every attempt: the bound is kept, the error says so, nothing of ours stays. */
@@ -606,12 +646,11 @@ static void test_eagain_bounded(void **state)
         assert_non_null(err);
         assert_non_null(strstr(err, "10 attempts"));
         assert_int_equal(r.fired, 10);
-        assert_int_equal(layout_request_count(f->l) - before, 10 * CREATE_REQUESTS_A);
+        /* Ten attempts, and the cleared subtrees taken away again (3). */
+        assert_int_equal(layout_request_count(f->l) - before, 10 * CREATE_REQUESTS_A + 3);
         layout_test_hook_request(f->l, 0, NULL, NULL);
-        /* Only the interloper's own node is there, none of the layout's. */
-        assert_false(exists(f->xs, VM));
-        assert_false(exists(f->xs, LD "/domid"));
-        assert_false(exists(f->xs, BE));
+        /* Nothing of the layout's is there, nor what the interloper wrote into it. */
+        assert_true(nothing_of_a(f));
 }
 
 static void break_wire(void *userdata)
@@ -676,7 +715,10 @@ static void test_failure_at_every_request(void **state)
         assert_layout_of_a(f);
 }
 
-/* A failed update or teardown leaves the previous layout whole. */
+/*
+ * A failed update or teardown leaves the previous layout whole; a failed re-creation leaves
+ * nothing of either (a domain's layout is written once per instance, the old one dead by then).
+ */
 static void test_failure_keeps_previous(void **state)
 {
         struct fixture *f = *state;
@@ -688,10 +730,12 @@ static void test_failure_keeps_previous(void **state)
                 layout_test_fail_request(f->l, n, ENOSPC);
                 assert_int_equal(layout_rename(f->l, 5, uuid_a, "renamed", NULL), -ENOSPC);
         }
-        /* A failure of the re-creation itself keeps the old one too. */
+        assert_layout_of_a(f);
         for (uint64_t n = 1; n <= CREATE_REQUESTS_A; n += 7) {
                 layout_test_fail_request(f->l, n, EIO);
                 assert_int_equal(layout_write_domain(f->l, &f->dom_a, NULL), -EIO);
+                assert_true(nothing_of_a(f));
+                write_a(f);
         }
         assert_layout_of_a(f);
 }
@@ -1984,6 +2028,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_guest_rights, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_two_domains_isolated, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_eagain_retry, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_other_domain_no_conflict, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_eagain_bounded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wire_lost_before_commit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_wire_lost_at_commit, setup, teardown),

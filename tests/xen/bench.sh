@@ -66,7 +66,7 @@ awk '
                 show("storm: guests back", "storm.back-of-10", "of 10")
                 show("storm: xensupd, the last one seen -> running", "storm.toolstack-max-ms", "ms")
                 show("storm: xensupd, its 10 images built, in all", "storm.images-ms", "ms")
-                show("storm: xensupd, the wait of a build for its slot", "storm.wait-avg-ms", "ms")
+                show("storm: xensupd, a build waits for its slot", "storm.wait-avg-ms", "ms")
                 show("storm: XenStore requests", "storm.requests", "requests")
                 show("storm: transactions refused (EAGAIN)", "storm.eagain", "")
         }' "$bench"
