@@ -1,4 +1,4 @@
-COMMON_SRCS := common/creds.c common/debug.c common/error.c common/fs.c common/parse.c common/sha1.c common/text.c common/uuid.c \
+COMMON_SRCS := common/creds.c common/debug.c common/error.c common/fs.c common/hash.c common/parse.c common/sha1.c common/text.c common/uuid.c \
                common/vocabulary.c
 
 TESTS += test-fs

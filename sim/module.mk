@@ -1,6 +1,6 @@
 # sim/: xensup-sim, the simulated Xen host (embedded XenStore server, and the
 # simulated hypervisor when it joins).
-XS_SERVER_SRCS := sim/xs-hash.c sim/xs-store.c sim/xs-server.c
+XS_SERVER_SRCS := sim/xs-store.c sim/xs-server.c
 
 PROGRAMS += xensup-sim
 xensup-sim_SRCS := sim/main.c $(XS_SERVER_SRCS) $(COMMON_SRCS)

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * xs-internal.h — shared between the pieces of the embedded XenStore server:
- * xs-hash.c (string-keyed hash table), xs-store.c (the node store, its
- * transactions and permissions) and xs-server.c (connections, the request
+ * xs-store.c (the node store, its transactions and permissions, in
+ * common/hash.h's tables) and xs-server.c (connections, the request
  * dispatch, watches, domains).
  *
  * The store is xenstored's model: a flat map from absolute path to a record
@@ -13,6 +13,7 @@
  */
 #pragma once
 
+#include "common/hash.h"
 #include "common/vocabulary.h"
 #include <stdbool.h>
 #include <stdint.h>
@@ -31,43 +32,7 @@ enum {
         XS_PERM_OWNER = 4,
 };
 
-/* ---- hash table (xs-hash.c): intrusive entries, chained, duplicate keys allowed ---- */
-
-struct xs_hentry {
-        struct xs_hentry *next;
-        struct xs_hentry **pprev; /* O(1) removal, however many entries share a key */
-        uint32_t hash;
-        const char *key;
-};
-
-struct xs_htable {
-        struct xs_hentry **buckets;
-        size_t nbuckets;
-        size_t count;
-};
-
-/* Hash a NUL-terminated key (FNV-1a). */
-uint32_t xs_hash(const char *key);
-
-/* Allocate the buckets; -ENOMEM. */
-int xs_ht_init(struct xs_htable *t);
-
-/* Free the buckets (not the entries). */
-void xs_ht_done(struct xs_htable *t);
-
-/* Insert e (e->key set); grows the table when full. */
-void xs_ht_insert(struct xs_htable *t, struct xs_hentry *e);
-
-/* Unlink e, in constant time. */
-void xs_ht_remove(struct xs_htable *t, struct xs_hentry *e);
-
-/* First entry with key, or NULL. */
-struct xs_hentry *xs_ht_find(const struct xs_htable *t, const char *key);
-
-/* Next entry after e with the same key, or NULL. */
-struct xs_hentry *xs_ht_find_next(struct xs_hentry *e);
-
-#define xs_container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+/* The store's tables: common/hash.h. */
 
 /* ---- records and the store (xs-store.c) ---- */
 
@@ -87,13 +52,13 @@ struct xs_rec {
 };
 
 struct xs_node {
-        struct xs_hentry h;
+        struct hentry h;
         char *path;
         struct xs_rec rec;
 };
 
 struct xs_txnode {
-        struct xs_hentry h;
+        struct hentry h;
         struct xs_txnode *next; /* every txnode of the transaction */
         char *path;
         uint64_t orig_gen; /* generation in the store when first seen, XS_NO_GEN if absent */
@@ -108,7 +73,7 @@ struct xs_conn;
 struct xs_tx {
         struct xs_tx *next; /* in its connection */
         uint32_t id;
-        struct xs_htable nodes;
+        struct htable nodes;
         struct xs_txnode *list;
         struct xs_event *events; /* watch events to fire on commit */
         struct xs_event **events_tail;
@@ -153,7 +118,7 @@ struct xs_ctx {
 
 /* The store: every node by path, and the special @ nodes (perms only). */
 struct xs_store {
-        struct xs_htable nodes;
+        struct htable nodes;
         uint64_t gen;
         struct xs_domain *domains[XS_DOMID_MAX];
 };

@@ -26,9 +26,9 @@ struct xs_outbuf {
 };
 
 struct xs_watch {
-        struct xs_hentry h;   /* key: the absolute (or @special) path, for firing */
-        struct xs_hentry hid; /* key: id, for finding a connection's watch by path and token */
-        char *id;             /* path, \x01, token (a path never holds \x01) */
+        struct hentry h;   /* key: the absolute (or @special) path, for firing */
+        struct hentry hid; /* key: id, for finding a connection's watch by path and token */
+        char *id;          /* path, \x01, token (a path never holds \x01) */
         struct xs_watch *next, *prev;
         struct xs_conn *conn;
         char *path;
@@ -83,8 +83,8 @@ struct xs_conn {
 struct xs_server {
         sd_event *event;
         struct xs_store store;
-        struct xs_htable watches;
-        struct xs_htable watch_ids;
+        struct htable watches;
+        struct htable watch_ids;
         int listen_fd;
         sd_event_source *listen_io;
         char *socket_path;
@@ -192,8 +192,8 @@ static void watch_free(struct xs_server *s, struct xs_watch *w, bool purge)
 {
         if (purge)
                 pending_purge(w->conn, w);
-        xs_ht_remove(&s->watches, &w->h);
-        xs_ht_remove(&s->watch_ids, &w->hid);
+        ht_remove(&s->watches, &w->h);
+        ht_remove(&s->watch_ids, &w->hid);
         if (w->prev)
                 w->prev->next = w->next;
         else
@@ -463,8 +463,8 @@ static bool watch_permitted(struct xs_server *s, struct xs_conn *c, const struct
 
 static void fire_key(struct xs_server *s, const char *key, const struct xs_event *ev)
 {
-        for (struct xs_hentry *e = xs_ht_find(&s->watches, key); e; e = xs_ht_find_next(e)) {
-                struct xs_watch *w = xs_container_of(e, struct xs_watch, h);
+        for (struct hentry *e = ht_find(&s->watches, key); e; e = ht_find_next(e)) {
+                struct xs_watch *w = container_of(e, struct xs_watch, h);
 
                 if (!w->conn->dead && watch_permitted(s, w->conn, ev))
                         send_event(w->conn, w, ev->path);
@@ -499,8 +499,8 @@ void xs_fire_now(struct xs_server *s, struct xs_event *ev)
                 goto out;
         /* A removal also fires the watches below it, each reporting its own path. */
         for (size_t i = 0; i < s->watches.nbuckets; i++) {
-                for (struct xs_hentry *e = s->watches.buckets[i]; e; e = e->next) {
-                        struct xs_watch *w = xs_container_of(e, struct xs_watch, h);
+                for (struct hentry *e = s->watches.buckets[i]; e; e = e->next) {
+                        struct xs_watch *w = container_of(e, struct xs_watch, h);
                         bool below =
                             strcmp(ev->path, "/") == 0
                                 ? w->path[0] == '/' && w->path[1]
@@ -859,8 +859,8 @@ static int watch_find(struct xs_conn *c, const char *path, const char *token, st
 
         if (!id)
                 return -ENOMEM;
-        for (struct xs_hentry *e = xs_ht_find(&c->s->watch_ids, id); e; e = xs_ht_find_next(e)) {
-                struct xs_watch *w = xs_container_of(e, struct xs_watch, hid);
+        for (struct hentry *e = ht_find(&c->s->watch_ids, id); e; e = ht_find_next(e)) {
+                struct xs_watch *w = container_of(e, struct xs_watch, hid);
 
                 if (w->conn == c) {
                         *w_r = w;
@@ -911,9 +911,9 @@ static int do_watch(struct req *q)
         w->strip = strip;
         w->conn = q->c;
         w->h.key = w->path;
-        xs_ht_insert(&q->c->s->watches, &w->h);
+        ht_insert(&q->c->s->watches, &w->h);
         w->hid.key = w->id;
-        xs_ht_insert(&q->c->s->watch_ids, &w->hid);
+        ht_insert(&q->c->s->watch_ids, &w->hid);
         w->next = q->c->watches;
         if (w->next)
                 w->next->prev = w;
@@ -1427,9 +1427,9 @@ int xs_server_new(sd_event *event, struct xs_server **server_r, char **err_r)
         s->event = sd_event_ref(event);
         r = xs_store_init(&s->store);
         if (r >= 0)
-                r = xs_ht_init(&s->watches);
+                r = ht_init(&s->watches);
         if (r >= 0)
-                r = xs_ht_init(&s->watch_ids);
+                r = ht_init(&s->watch_ids);
         if (r >= 0)
                 r = sd_event_add_defer(event, &s->reaper, on_reap, s);
         if (r >= 0)
@@ -1458,8 +1458,8 @@ struct xs_server *xs_server_free(struct xs_server *s)
         }
         free(s->socket_path);
         s->reaper = sd_event_source_disable_unref(s->reaper);
-        xs_ht_done(&s->watches);
-        xs_ht_done(&s->watch_ids);
+        ht_done(&s->watches);
+        ht_done(&s->watch_ids);
         xs_store_done(&s->store);
         sd_event_unref(s->event);
         free(s);

@@ -75,9 +75,9 @@ struct xs_domain *xs_store_domain(struct xs_store *st, uint32_t domid)
 
 struct xs_node *xs_store_find(struct xs_store *st, const char *path)
 {
-        struct xs_hentry *e = xs_ht_find(&st->nodes, path);
+        struct hentry *e = ht_find(&st->nodes, path);
 
-        return e ? xs_container_of(e, struct xs_node, h) : NULL;
+        return e ? container_of(e, struct xs_node, h) : NULL;
 }
 
 /* Move a node's owner accounting from old_owner to new_owner (XS_DOMID_NONE: none). */
@@ -111,9 +111,9 @@ static int64_t nodes_owned(struct xs_ctx *ctx)
 
 static struct xs_txnode *tx_find(struct xs_tx *tx, const char *path)
 {
-        struct xs_hentry *e = xs_ht_find(&tx->nodes, path);
+        struct hentry *e = ht_find(&tx->nodes, path);
 
-        return e ? xs_container_of(e, struct xs_txnode, h) : NULL;
+        return e ? container_of(e, struct xs_txnode, h) : NULL;
 }
 
 /*
@@ -145,7 +145,7 @@ static int tx_node(struct xs_ctx *ctx, const char *path, struct xs_txnode **tn_r
         tn->exists = n != NULL;
         tn->orig_gen = n ? n->rec.gen : XS_NO_GEN;
         tn->h.key = tn->path;
-        xs_ht_insert(&ctx->tx->nodes, &tn->h);
+        ht_insert(&ctx->tx->nodes, &tn->h);
         tn->next = ctx->tx->list;
         ctx->tx->list = tn;
         *tn_r = tn;
@@ -212,7 +212,7 @@ static int view_put(struct xs_ctx *ctx, const char *path, struct xs_rec *rec)
         n->h.key = n->path;
         n->rec = *rec;
         *rec = (struct xs_rec){ 0 };
-        xs_ht_insert(&st->nodes, &n->h);
+        ht_insert(&st->nodes, &n->h);
         account(ctx, XS_DOMID_NONE, rec_owner(&n->rec));
         return 0;
 }
@@ -240,7 +240,7 @@ static int view_del(struct xs_ctx *ctx, const char *path)
         if (!n)
                 return 0;
         account(ctx, rec_owner(&n->rec), XS_DOMID_NONE);
-        xs_ht_remove(&st->nodes, &n->h);
+        ht_remove(&st->nodes, &n->h);
         xs_rec_done(&n->rec);
         free(n->path);
         free(n);
@@ -733,7 +733,7 @@ int xs_tx_new(uint32_t id, struct xs_tx **tx_r)
 
         if (!tx)
                 return -ENOMEM;
-        if (xs_ht_init(&tx->nodes) < 0) {
+        if (ht_init(&tx->nodes) < 0) {
                 free(tx);
                 return -ENOMEM;
         }
@@ -759,7 +759,7 @@ static void tx_free(struct xs_tx *tx)
                 tx->events = ev->next;
                 xs_event_free(ev);
         }
-        xs_ht_done(&tx->nodes);
+        ht_done(&tx->nodes);
         free(tx);
 }
 
@@ -845,7 +845,7 @@ static int store_add(struct xs_store *st, const char *path, const char *children
         n->rec.clen = clen;
         n->rec.gen = ++st->gen;
         n->h.key = n->path;
-        xs_ht_insert(&st->nodes, &n->h);
+        ht_insert(&st->nodes, &n->h);
         return 0;
 }
 
@@ -854,7 +854,7 @@ int xs_store_init(struct xs_store *st)
 {
         int r;
 
-        r = xs_ht_init(&st->nodes);
+        r = ht_init(&st->nodes);
         if (r < 0)
                 return r;
         r = store_add(st, "/", "tool");
@@ -870,10 +870,10 @@ int xs_store_init(struct xs_store *st)
 void xs_store_done(struct xs_store *st)
 {
         for (size_t i = 0; st->nodes.buckets && i < st->nodes.nbuckets; i++) {
-                struct xs_hentry *e = st->nodes.buckets[i];
+                struct hentry *e = st->nodes.buckets[i];
 
                 while (e) {
-                        struct xs_node *n = xs_container_of(e, struct xs_node, h);
+                        struct xs_node *n = container_of(e, struct xs_node, h);
 
                         e = e->next;
                         xs_rec_done(&n->rec);
@@ -881,7 +881,7 @@ void xs_store_done(struct xs_store *st)
                         free(n);
                 }
         }
-        xs_ht_done(&st->nodes);
+        ht_done(&st->nodes);
         for (size_t i = 0; i < XS_DOMID_MAX; i++)
                 free(st->domains[i]);
 }

@@ -8,6 +8,7 @@
 #include "common/creds.h"
 #include "common/debug.h"
 #include "common/error.h"
+#include "common/hash.h"
 #include "common/macros.h"
 #include "layout/layout.h"
 #include "layout/suspend.h"
@@ -22,10 +23,15 @@
 /* How long a child retries a conflicting transaction: a death storm's teardowns pass by then. */
 #define BUILD_XENSTORE_PATIENCE_MS 30000
 
+/* "%p" of an owner: its key in by_owner. */
+#define OWNER_KEY_MAX (2 * sizeof(void *) + 3)
+
 struct build_job {
         struct build_queue *queue;
         struct build_job *next;
         void *owner;
+        char owner_key[OWNER_KEY_MAX];
+        struct hentry by_owner;
         struct domain_config *cfg;      /* our copy: a reload may replace the owner's meanwhile */
         char name[DOMAIN_NAME_MAX + 1]; /* the name its layout publishes */
         struct creds files_as;          /* whose rights open cfg's image files and targets */
@@ -52,6 +58,8 @@ struct build_queue {
         char *lock_path;
         struct kernel_cache *kernels; /* NULL: every build inflates its kernel */
         struct build_job *jobs;       /* FIFO: running and waiting ones, oldest first */
+        struct build_job **jobs_tail; /* ...and the next pointer of its last: O(1) appends */
+        struct htable by_owner;       /* ...and by owner, at most one each */
 };
 
 unsigned build_queue_default_jobs(void)
@@ -85,11 +93,25 @@ static struct build_job *build_job_free(struct build_job *j)
 
 static void build_queue_unlink(struct build_queue *q, struct build_job *j)
 {
+        ht_remove(&q->by_owner, &j->by_owner);
         for (struct build_job **p = &q->jobs; *p; p = &(*p)->next)
                 if (*p == j) {
                         *p = j->next;
+                        if (q->jobs_tail == &j->next)
+                                q->jobs_tail = p;
                         return;
                 }
+}
+
+/* The job of owner, queued or running; NULL if none. */
+static struct build_job *build_queue_find(const struct build_queue *q, const void *owner)
+{
+        char key[OWNER_KEY_MAX];
+        struct hentry *e;
+
+        snprintf(key, sizeof(key), "%p", owner);
+        e = ht_find(&q->by_owner, key);
+        return e ? container_of(e, struct build_job, by_owner) : NULL;
 }
 
 static void builder_images_close(struct builder_images *img)
@@ -416,16 +438,16 @@ static int build_queue_add_job(struct build_queue *q, void *owner, const struct 
                                const struct layout_guest_features *features,
                                struct build_job **ret_r)
 {
-        struct build_job *j, **tail;
+        struct build_job *j;
 
-        for (j = q->jobs; j; j = j->next)
-                if (j->owner == owner)
-                        return -EBUSY;
+        if (build_queue_find(q, owner))
+                return -EBUSY;
         j = calloc(1, sizeof(*j));
         if (!j)
                 return -ENOMEM;
         j->queue = q;
         j->owner = owner;
+        snprintf(j->owner_key, sizeof(j->owner_key), "%p", owner);
         j->child = (struct child)CHILD_INIT;
         j->image_fd = -1;
         j->kernel_fill_fd = -1;
@@ -446,9 +468,10 @@ static int build_queue_add_job(struct build_queue *q, void *owner, const struct 
                 build_job_free(j);
                 return -ENOMEM;
         }
-        for (tail = &q->jobs; *tail; tail = &(*tail)->next)
-                ;
-        *tail = j;
+        *q->jobs_tail = j;
+        q->jobs_tail = &j->next;
+        j->by_owner.key = j->owner_key;
+        ht_insert(&q->by_owner, &j->by_owner);
         if (ret_r)
                 *ret_r = j;
         return 0;
@@ -492,36 +515,32 @@ int build_queue_add_incoming(struct build_queue *q, void *owner, const struct do
 
 int build_queue_abort(struct build_queue *q, void *owner)
 {
-        for (struct build_job *j = q->jobs; j; j = j->next) {
-                if (j->owner != owner)
-                        continue;
-                if (j->child.pid > 0)
-                        q->running--;
-                build_queue_unlink(q, j);
-                build_job_free(j);
-                build_queue_start_waiting(q);
-                return 0;
-        }
-        return -ENOENT;
+        struct build_job *j = build_queue_find(q, owner);
+
+        if (!j)
+                return -ENOENT;
+        if (j->child.pid > 0)
+                q->running--;
+        build_queue_unlink(q, j);
+        build_job_free(j);
+        build_queue_start_waiting(q);
+        return 0;
 }
 
 int build_queue_restore_progress(const struct build_queue *q, const void *owner, uint64_t *done,
                                  uint64_t *total)
 {
-        for (const struct build_job *j = q->jobs; j; j = j->next) {
-                struct stat st;
-                off_t at;
+        const struct build_job *j = build_queue_find(q, owner);
+        struct stat st;
+        off_t at;
 
-                if (j->owner != owner || j->image_fd < 0)
-                        continue;
-                /* The child reads through the same open file: its offset is ours to read. */
-                at = lseek(j->image_fd, 0, SEEK_CUR);
-                *done = at > 0 ? (uint64_t)at : 0;
-                *total =
-                    fstat(j->image_fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
-                return 0;
-        }
-        return -ENOENT;
+        if (!j || j->image_fd < 0)
+                return -ENOENT;
+        /* The child reads through the same open file: its offset is ours to read. */
+        at = lseek(j->image_fd, 0, SEEK_CUR);
+        *done = at > 0 ? (uint64_t)at : 0;
+        *total = fstat(j->image_fd, &st) == 0 && S_ISREG(st.st_mode) ? (uint64_t)st.st_size : 0;
+        return 0;
 }
 
 int build_queue_set_devices(struct build_queue *q, unsigned timeout_ms, const char *default_bridge)
@@ -566,16 +585,15 @@ bool build_queue_kernel_cache_stats(const struct build_queue *q, struct kernel_c
 
 int build_queue_cancel(struct build_queue *q, void *owner)
 {
-        for (struct build_job *j = q->jobs; j; j = j->next) {
-                if (j->owner != owner)
-                        continue;
-                if (j->child.pid > 0)
-                        return -EBUSY;
-                build_queue_unlink(q, j);
-                build_job_free(j);
-                return 0;
-        }
-        return -ENOENT;
+        struct build_job *j = build_queue_find(q, owner);
+
+        if (!j)
+                return -ENOENT;
+        if (j->child.pid > 0)
+                return -EBUSY;
+        build_queue_unlink(q, j);
+        build_job_free(j);
+        return 0;
 }
 
 int build_queue_new(sd_event *event, const struct builder_options *opts, unsigned max_jobs,
@@ -586,13 +604,19 @@ int build_queue_new(sd_event *event, const struct builder_options *opts, unsigne
         q = calloc(1, sizeof(*q));
         if (!q)
                 return -ENOMEM;
+        if (ht_init(&q->by_owner) < 0) {
+                free(q);
+                return -ENOMEM;
+        }
         if (opts->sim_dir) {
                 q->sim_dir = strdup(opts->sim_dir);
                 if (!q->sim_dir) {
+                        ht_done(&q->by_owner);
                         free(q);
                         return -ENOMEM;
                 }
         }
+        q->jobs_tail = &q->jobs;
         q->event = sd_event_ref(event);
         q->opts = *opts;
         q->opts.sim_dir = q->sim_dir;
@@ -617,6 +641,7 @@ struct build_queue *build_queue_free(struct build_queue *q)
         }
         sd_event_unref(q->event);
         kernel_cache_free(q->kernels);
+        ht_done(&q->by_owner);
         free(q->sim_dir);
         free(q->lock_path);
         free(q);

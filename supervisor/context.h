@@ -65,12 +65,15 @@ struct manager {
 
         struct domain **domains; /* the table */
         size_t n_domains;
+        struct htable by_name, by_uuid, by_path; /* its visible domains (domain-table.c) */
+        uint64_t n_added;                        /* domains ever added: their order */
 
         uint64_t n_scans;              /* hypervisor list scans made */
         bool ready;                    /* READY=1 was sent */
         bool exiting;                  /* SIGTERM: waiting for builds (and domains) to finish */
         sd_event_source *gc_event;     /* frees domains marked for removal, outside any caller */
-        sd_event_source *status_event; /* sends STATUS= once an iteration, however many changes */
+        sd_event_source *status_event; /* sends STATUS=, at most every STATUS_INTERVAL_USEC */
+        uint64_t status_sent_usec;     /* CLOCK_MONOTONIC when it last did */
         sd_event_source *exit_timer;
         sd_event_source
             *exit_check; /* exiting: whether what it waits for is done, after each event */

@@ -17,6 +17,7 @@
 #include "supervisor/bus-internal.h"
 #include "supervisor/bus.h"
 #include "supervisor/context.h"
+#include "supervisor/domain-table.h"
 #include "supervisor/hotplug.h"
 #include "supervisor/lifecycle.h"
 #include "supervisor/vcpus.h"
@@ -24,20 +25,15 @@
 int bus_domain_find(sd_bus *bus, const char *path, const char *interface, void *userdata,
                     void **found, sd_bus_error *error)
 {
-        struct manager *m = userdata;
+        struct domain *d = manager_find_object_path(userdata, path);
 
         (void)bus;
         (void)interface;
         (void)error;
-        for (size_t i = 0; i < m->n_domains; i++) {
-                struct domain *d = m->domains[i];
-
-                if (!d->removed && strcmp(d->object_path, path) == 0) {
-                        *found = d;
-                        return 1;
-                }
-        }
-        return 0;
+        if (!d)
+                return 0;
+        *found = d;
+        return 1;
 }
 
 int bus_domain_enumerate(sd_bus *bus, const char *prefix, void *userdata, char ***nodes,

@@ -22,20 +22,72 @@ static bool domain_visible(const struct domain *d)
         return !d->removed;
 }
 
+/* ---- the indexes: a lookup costs the same among 10 000 domains as among ten ---- */
+
+int manager_table_init(struct manager *m)
+{
+        if (ht_init(&m->by_name) < 0 || ht_init(&m->by_uuid) < 0 || ht_init(&m->by_path) < 0) {
+                manager_table_done(m);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void manager_table_done(struct manager *m)
+{
+        ht_done(&m->by_name);
+        ht_done(&m->by_uuid);
+        ht_done(&m->by_path);
+}
+
+/* Into the name and object path indexes, which a rename changes. */
+static void index_add_name(struct manager *m, struct domain *d)
+{
+        d->by_name.key = d->name;
+        d->by_path.key = d->object_path;
+        ht_insert(&m->by_name, &d->by_name);
+        ht_insert(&m->by_path, &d->by_path);
+}
+
+static void index_remove_name(struct manager *m, struct domain *d)
+{
+        ht_remove(&m->by_name, &d->by_name);
+        ht_remove(&m->by_path, &d->by_path);
+}
+
+/*
+ * Of the domains whose entry at offset (by_name, by_uuid or by_path) has key, the one added
+ * first, as a walk of the table in its order would find it (an incoming instance shares its
+ * source's uuid).
+ */
+static struct domain *index_find(const struct htable *t, size_t offset, const char *key)
+{
+        struct domain *found = NULL;
+
+        for (struct hentry *e = ht_find(t, key); e; e = ht_find_next(e)) {
+                struct domain *d = (struct domain *)((char *)e - offset);
+
+                if (!found || d->added < found->added)
+                        found = d;
+        }
+        return found;
+}
+
+struct domain *manager_find_object_path(struct manager *m, const char *path)
+{
+        return index_find(&m->by_path, offsetof(struct domain, by_path), path);
+}
+
 struct domain *manager_find_uuid(struct manager *m, const uint8_t uuid[16])
 {
-        for (size_t i = 0; i < m->n_domains; i++)
-                if (domain_visible(m->domains[i]) && memcmp(m->domains[i]->uuid, uuid, 16) == 0)
-                        return m->domains[i];
-        return NULL;
+        char s[37];
+
+        return index_find(&m->by_uuid, offsetof(struct domain, by_uuid), uuid_to_string(uuid, s));
 }
 
 struct domain *manager_find_name(struct manager *m, const char *name)
 {
-        for (size_t i = 0; i < m->n_domains; i++)
-                if (domain_visible(m->domains[i]) && strcmp(m->domains[i]->name, name) == 0)
-                        return m->domains[i];
-        return NULL;
+        return index_find(&m->by_name, offsetof(struct domain, by_name), name);
 }
 
 struct domain *manager_find_domain(struct manager *m, const char *name_or_uuid)
@@ -75,6 +127,10 @@ int manager_add_domain(struct manager *m, struct domain *d)
                 return -ENOMEM;
         m->domains = grown;
         m->domains[m->n_domains++] = d;
+        d->added = m->n_added++;
+        d->by_uuid.key = d->uuid_string;
+        ht_insert(&m->by_uuid, &d->by_uuid);
+        index_add_name(m, d);
         bus_domain_added(m, d);
         manager_update_status(m);
         return 0;
@@ -85,6 +141,8 @@ void manager_remove_domain(struct manager *m, struct domain *d)
         if (d->removed)
                 return;
         d->removed = true;
+        ht_remove(&m->by_uuid, &d->by_uuid);
+        index_remove_name(m, d);
         bus_domain_removed(m, d);
         sd_event_source_set_enabled(m->gc_event, SD_EVENT_ONESHOT);
         manager_update_status(m);
@@ -124,7 +182,9 @@ int manager_rename_domain(struct manager *m, struct domain *d, const char *name,
         strcpy(old, d->name);
         /* The object path follows the name: the old object goes, the new one comes. */
         bus_domain_removed(m, d);
+        index_remove_name(m, d);
         r = domain_set_name(d, name);
+        index_add_name(m, d);
         bus_domain_added(m, d);
         if (r < 0)
                 return sup_failure(e, LAYER_SYSTEM, r, "renaming %s: %s", old, strerror(-r));
@@ -168,12 +228,22 @@ int manager_list(struct manager *m, struct builder_domain_info **infos_r, size_t
 
 void manager_update_status(struct manager *m)
 {
-        /* Counting is a walk of the table: once per loop iteration, not once per state change
-         * (a storm of N deaths would walk it N times over). */
-        if (m->status_event)
-                (void)sd_event_source_set_enabled(m->status_event, SD_EVENT_ONESHOT);
-        else
+        uint64_t now = 0, due;
+        int enabled = SD_EVENT_OFF;
+
+        if (!m->status_event) {
                 manager_send_status(m);
+                return;
+        }
+        /* Counting is a walk of the table: not once per state change, nor once per loop
+         * iteration (a storm of N deaths would walk it N times over), but a few times a second. */
+        (void)sd_event_source_get_enabled(m->status_event, &enabled);
+        if (enabled != SD_EVENT_OFF)
+                return;
+        (void)sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        due = m->status_sent_usec + STATUS_INTERVAL_USEC;
+        (void)sd_event_source_set_time(m->status_event, due > now ? due : now);
+        (void)sd_event_source_set_enabled(m->status_event, SD_EVENT_ONESHOT);
 }
 
 void manager_send_status(struct manager *m)
@@ -182,9 +252,14 @@ void manager_send_status(struct manager *m)
         size_t off = 0;
         static const enum domain_state shown[] = { DOMAIN_RUNNING, DOMAIN_PAUSED, DOMAIN_STOPPED,
                                                    DOMAIN_PRESERVED, DOMAIN_FAILED };
+        size_t count[_DOMAIN_STATE_MAX] = { 0 };
 
+        /* One walk for every state: it runs once per loop iteration that changed a state. */
+        for (size_t i = 0; i < m->n_domains; i++)
+                if (domain_visible(m->domains[i]))
+                        count[m->domains[i]->state]++;
         for (size_t i = 0; i < ELEMENTSOF(shown) && off < sizeof(status); i++) {
-                size_t n = manager_count_state(m, shown[i]);
+                size_t n = count[shown[i]];
 
                 if (n == 0 && shown[i] != DOMAIN_RUNNING)
                         continue;

@@ -7,6 +7,15 @@
 
 #include "supervisor/context.h"
 
+/* Allocate the table's indexes; -ENOMEM. */
+int manager_table_init(struct manager *m);
+
+/* Free them (not the domains). */
+void manager_table_done(struct manager *m);
+
+/* The domain whose D-Bus object path is path; NULL if none. */
+struct domain *manager_find_object_path(struct manager *m, const char *path);
+
 /* A domain by name or uuid string; NULL if unknown. */
 struct domain *manager_find_domain(struct manager *m, const char *name_or_uuid);
 
@@ -26,7 +35,11 @@ int manager_list(struct manager *m, struct builder_domain_info **infos_r, size_t
 const struct builder_domain_info *manager_find_info(const struct builder_domain_info *infos,
                                                     size_t n, uint32_t domid);
 
-/* The STATUS= summary is due: sent by the loop's status_event once this iteration ends. */
+/* STATUS= summaries are this far apart at least: a person reads them. */
+#define STATUS_INTERVAL_USEC (200 * 1000)
+
+/* The STATUS= summary is due: sent by the loop's status_event, now or STATUS_INTERVAL_USEC after
+ * the last. */
 void manager_update_status(struct manager *m);
 
 /* Send the one-line STATUS= summary to systemd now. */

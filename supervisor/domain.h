@@ -16,6 +16,7 @@
 #include <systemd/sd-event.h>
 
 #include "common/creds.h"
+#include "common/hash.h"
 #include "config/config.h"
 #include "supervisor/attach.h"
 #include "supervisor/domain-devices.h"
@@ -80,6 +81,9 @@ struct domain {
         uint8_t uuid[16];
         char uuid_string[37];
         char *object_path; /* D-Bus object path, from the name */
+        /* The table's indexes of it (domain-table.c), while it is in the table. */
+        struct hentry by_name, by_uuid, by_path;
+        uint64_t added; /* the table's order: of two that share a key, the earlier is found */
         enum domain_origin origin;
         bool config_gone;     /* its file was removed: supervised until it stops, then dropped */
         uint8_t kept_of[16];  /* ORIGIN_KEPT: the uuid of the domain it was an instance of */

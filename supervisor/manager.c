@@ -31,10 +31,14 @@ static void manager_freep(struct manager **m)
         manager_free(*m);
 }
 
-static int manager_on_status(sd_event_source *s, void *userdata)
+static int manager_on_status(sd_event_source *s, uint64_t usec, void *userdata)
 {
+        struct manager *m = userdata;
+
         (void)s;
-        manager_send_status(userdata);
+        (void)usec;
+        (void)sd_event_now(m->event, CLOCK_MONOTONIC, &m->status_sent_usec);
+        manager_send_status(m);
         return 0;
 }
 
@@ -291,6 +295,9 @@ int manager_new(const struct manager_options *opts, struct manager **ret, char *
         if (!m)
                 return err_setf(err_r, -ENOMEM, "out of memory");
         m->opts = *opts;
+        r = manager_table_init(m);
+        if (r < 0)
+                return err_setf(err_r, r, "out of memory");
         r = manager_setup_state_dir(m, opts, err_r);
         if (r < 0)
                 return r;
@@ -315,7 +322,8 @@ int manager_new(const struct manager_options *opts, struct manager **ret, char *
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->gc_event, SD_EVENT_OFF);
         if (r >= 0)
-                r = sd_event_add_defer(m->event, &m->status_event, manager_on_status, m);
+                r = sd_event_add_time(m->event, &m->status_event, CLOCK_MONOTONIC, 0, 10 * 1000,
+                                      manager_on_status, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->status_event, SD_EVENT_OFF);
         if (r < 0)
@@ -403,6 +411,7 @@ struct manager *manager_free(struct manager *m)
         for (size_t i = 0; i < m->n_domains; i++)
                 domain_free(m->domains[i]);
         free(m->domains);
+        manager_table_done(m);
         watch_free(m->watch);
         layout_close(m->layout);
         builder_close(m->builder);

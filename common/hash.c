@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* xs-hash.c — the string-keyed hash table under the node store, transactions and watches. */
+/* hash.c — the string-keyed hash table of common/hash.h. */
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "sim/xs-internal.h"
+#include "common/hash.h"
 
 #define INITIAL_BUCKETS 64
 
-uint32_t xs_hash(const char *key)
+uint32_t str_hash(const char *key)
 {
         uint32_t h = 2166136261u;
 
@@ -20,7 +20,7 @@ uint32_t xs_hash(const char *key)
         return h;
 }
 
-int xs_ht_init(struct xs_htable *t)
+int ht_init(struct htable *t)
 {
         t->buckets = calloc(INITIAL_BUCKETS, sizeof(*t->buckets));
         if (!t->buckets)
@@ -30,7 +30,7 @@ int xs_ht_init(struct xs_htable *t)
         return 0;
 }
 
-void xs_ht_done(struct xs_htable *t)
+void ht_done(struct htable *t)
 {
         free(t->buckets);
         t->buckets = NULL;
@@ -39,18 +39,18 @@ void xs_ht_done(struct xs_htable *t)
 }
 
 /* Double the buckets; on allocation failure the table just stays denser. */
-static void grow(struct xs_htable *t)
+static void grow(struct htable *t)
 {
         size_t n = t->nbuckets * 2;
-        struct xs_hentry **b = calloc(n, sizeof(*b));
+        struct hentry **b = calloc(n, sizeof(*b));
 
         if (!b)
                 return;
         for (size_t i = 0; i < t->nbuckets; i++) {
-                struct xs_hentry *e = t->buckets[i];
+                struct hentry *e = t->buckets[i];
 
                 while (e) {
-                        struct xs_hentry *next = e->next;
+                        struct hentry *next = e->next;
                         size_t j = e->hash & (n - 1);
 
                         e->next = b[j];
@@ -66,13 +66,13 @@ static void grow(struct xs_htable *t)
         t->nbuckets = n;
 }
 
-void xs_ht_insert(struct xs_htable *t, struct xs_hentry *e)
+void ht_insert(struct htable *t, struct hentry *e)
 {
         size_t i;
 
         if (t->count >= t->nbuckets)
                 grow(t);
-        e->hash = xs_hash(e->key);
+        e->hash = str_hash(e->key);
         i = e->hash & (t->nbuckets - 1);
         e->next = t->buckets[i];
         if (e->next)
@@ -82,7 +82,7 @@ void xs_ht_insert(struct xs_htable *t, struct xs_hentry *e)
         t->count++;
 }
 
-void xs_ht_remove(struct xs_htable *t, struct xs_hentry *e)
+void ht_remove(struct htable *t, struct hentry *e)
 {
         if (!e->pprev)
                 return;
@@ -94,7 +94,7 @@ void xs_ht_remove(struct xs_htable *t, struct xs_hentry *e)
         t->count--;
 }
 
-static struct xs_hentry *scan(struct xs_hentry *e, uint32_t h, const char *key)
+static struct hentry *scan(struct hentry *e, uint32_t h, const char *key)
 {
         for (; e; e = e->next)
                 if (e->hash == h && strcmp(e->key, key) == 0)
@@ -102,14 +102,14 @@ static struct xs_hentry *scan(struct xs_hentry *e, uint32_t h, const char *key)
         return NULL;
 }
 
-struct xs_hentry *xs_ht_find(const struct xs_htable *t, const char *key)
+struct hentry *ht_find(const struct htable *t, const char *key)
 {
-        uint32_t h = xs_hash(key);
+        uint32_t h = str_hash(key);
 
         return scan(t->buckets[h & (t->nbuckets - 1)], h, key);
 }
 
-struct xs_hentry *xs_ht_find_next(struct xs_hentry *e)
+struct hentry *ht_find_next(struct hentry *e)
 {
         return scan(e->next, e->hash, e->key);
 }
