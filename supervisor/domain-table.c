@@ -108,14 +108,13 @@ bool manager_domid_is_ours(const struct manager *m, uint32_t domid)
         return false;
 }
 
-size_t manager_count_state(const struct manager *m, enum domain_state s)
+void manager_count_states(const struct manager *m, size_t count[_DOMAIN_STATE_MAX])
 {
-        size_t n = 0;
-
+        for (size_t s = 0; s < _DOMAIN_STATE_MAX; s++)
+                count[s] = 0;
         for (size_t i = 0; i < m->n_domains; i++)
-                if (domain_visible(m->domains[i]) && m->domains[i]->state == s)
-                        n++;
-        return n;
+                if (domain_visible(m->domains[i]))
+                        count[m->domains[i]->state]++;
 }
 
 int manager_add_domain(struct manager *m, struct domain *d)
@@ -252,12 +251,9 @@ void manager_send_status(struct manager *m)
         size_t off = 0;
         static const enum domain_state shown[] = { DOMAIN_RUNNING, DOMAIN_PAUSED, DOMAIN_STOPPED,
                                                    DOMAIN_PRESERVED, DOMAIN_FAILED };
-        size_t count[_DOMAIN_STATE_MAX] = { 0 };
+        size_t count[_DOMAIN_STATE_MAX];
 
-        /* One walk for every state: it runs once per loop iteration that changed a state. */
-        for (size_t i = 0; i < m->n_domains; i++)
-                if (domain_visible(m->domains[i]))
-                        count[m->domains[i]->state]++;
+        manager_count_states(m, count);
         for (size_t i = 0; i < ELEMENTSOF(shown) && off < sizeof(status); i++) {
                 size_t n = count[shown[i]];
 

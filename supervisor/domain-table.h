@@ -45,8 +45,8 @@ void manager_update_status(struct manager *m);
 /* Send the one-line STATUS= summary to systemd now. */
 void manager_send_status(struct manager *m);
 
-/* Count domains in a state (for STATUS= and tests). */
-size_t manager_count_state(const struct manager *m, enum domain_state s);
+/* Count the domains in each state, in one walk of the table (for STATUS=). */
+void manager_count_states(const struct manager *m, size_t count[_DOMAIN_STATE_MAX]);
 
 /* Add a domain to the table and to D-Bus. */
 int manager_add_domain(struct manager *m, struct domain *d);
