@@ -630,7 +630,8 @@ static int run_transaction(struct layout *l, const struct run *run, char **err_r
         bool lock = run->mode == RUN_LOCKED && l->lock_fd >= 0;
         int r;
 
-        /* Other handles on the same lock (build children) wait: parallel creates all conflict. */
+        /* Other handles on the same lock (build children) wait: their transactions under shared
+         * parents (a backend directory) would conflict. */
         if (lock && flock(l->lock_fd, LOCK_EX) < 0)
                 return err_setf(err_r, -errno, "cannot take the XenStore lock: %s",
                                 strerror(errno));
